@@ -1,0 +1,179 @@
+"""What a replay reader returns, and how it fails."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+#: The upload MIME type of each format (PROTOCOL.md).
+MIME_TYPES = {
+    "rmv": "application/x-viennasweeper",
+    "avf": "application/x-minesweeper-arbiter",
+    "evf": "application/x-metasweeper",
+}
+
+#: Standard levels by (width, height, mines).
+LEVELS = {(8, 8, 10): "beginner", (16, 16, 40): "intermediate", (30, 16, 99): "expert"}
+
+
+class ReplayError(ValueError):
+    """A replay that cannot be read. ``offset`` is the byte where the problem
+    was found, when there is one; the message says what and where."""
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        if offset is not None:
+            message = f"{message} (at byte {offset})"
+        super().__init__(message)
+        self.offset = offset
+
+
+class UnknownReplayFormat(ReplayError):
+    """The bytes are not RMV, AVF or EVF."""
+
+
+class UnsupportedReplayVersion(ReplayError):
+    """A known format in a version this reader does not read."""
+
+
+class TruncatedReplay(ReplayError):
+    """The file ends before the format says it should."""
+
+
+class CorruptReplay(ReplayError):
+    """The bytes break the format's rules."""
+
+
+class ReplayTooLarge(ReplayError):
+    """The file is larger than the reader's size cap."""
+
+
+class ReplayFormat(str, Enum):
+    """A replay file format (the value is its usual file extension)."""
+
+    RMV = "rmv"
+    AVF = "avf"
+    EVF = "evf"
+
+    @property
+    def mime_type(self) -> str:
+        """The upload MIME type of this format."""
+        return MIME_TYPES[self.value]
+
+
+_KEY = re.compile(r"(?<![0-9])([0-9]+)_([0-9]+)_(?:b')?([0-9a-fA-F]{32})(?![0-9a-fA-F])")
+
+
+@dataclass(frozen=True)
+class TournamentKey:
+    """A tournament key, ``{user_id}_{tournament_id}_{32 hex digits}``."""
+
+    user_id: int
+    tournament_id: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.user_id}_{self.tournament_id}_{self.hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> TournamentKey:
+        """The key that is exactly ``text``; ``ValueError`` otherwise."""
+        match = _KEY.fullmatch(text.strip())
+        if match is None or "b'" in text:
+            raise ValueError(f"not a tournament key: {text!r}")
+        return cls(int(match[1]), int(match[2]), match[3].lower())
+
+    @classmethod
+    def find(cls, text: str | None) -> TournamentKey | None:
+        """The first key-shaped run in ``text``, tolerating quirks such as
+        ``2_1_b'517c…'`` (a stray ``b'…'`` around the hash)."""
+        if not text:
+            return None
+        match = _KEY.search(text)
+        if match is None:
+            return None
+        return cls(int(match[1]), int(match[2]), match[3].lower())
+
+
+@dataclass(frozen=True)
+class Board:
+    """The board a game was played on."""
+
+    width: int
+    height: int
+    mines: int
+
+    @property
+    def level(self) -> str:
+        """``beginner``, ``intermediate``, ``expert`` (8x8/10, 16x16/40,
+        30x16/99) or ``custom``."""
+        return LEVELS.get((self.width, self.height, self.mines), "custom")
+
+
+@dataclass(frozen=True)
+class PlayerFields:
+    """The player fields a format has (None where the format has no such field).
+
+    RMV: ``name``, ``nickname``, ``country``, ``token`` (v1 files usually only
+    ``name``). AVF: ``name``. EVF: ``identifier`` (the player identifier),
+    ``race`` (race/competition identifier), ``uniqueness`` and ``country``.
+    """
+
+    name: str | None = None
+    nickname: str | None = None
+    country: str | None = None
+    token: str | None = None
+    identifier: str | None = None
+    race: str | None = None
+    uniqueness: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplayInfo:
+    """What :func:`~scoreganizer_client_lib.replays.inspect` read from a replay.
+
+    ``boardgen_time`` is aware UTC. RMV (a Unix timestamp, whole seconds) and
+    EVF (microseconds since the epoch) give the true instant. AVF only records
+    the *local clock* of the machine that played, without its time zone: the
+    reader labels that reading UTC, so it can be off by the player's UTC offset
+    (``boardgen_time_is_local`` is True then).
+
+    ``game_time`` is in seconds; ``won`` is None where the format does not
+    record the result (AVF).
+    """
+
+    format: ReplayFormat
+    format_version: int
+    clone: str
+    clone_version: str | None
+    version_info: str
+    player: PlayerFields
+    key: TournamentKey | None
+    key_field: str | None
+    board: Board
+    boardgen_time: datetime | None
+    boardgen_time_is_local: bool
+    game_time: float | None
+    won: bool | None
+    bbbv: int | None
+    mode: str | None
+    size: int
+
+    @property
+    def mime_type(self) -> str:
+        """The upload MIME type of the detected format."""
+        return self.format.mime_type
+
+
+def find_key(fields: list[tuple[str, str | None]]) -> tuple[TournamentKey | None, str | None]:
+    """The first key found in ``(field_name, text)`` pairs, searched in order,
+    and the name of the field it was found in. In each text the part after the
+    last ``#`` is searched first (``name#KEY``), then the whole text."""
+    for name, text in fields:
+        if not text:
+            continue
+        key = TournamentKey.find(text.rpartition("#")[2]) or TournamentKey.find(text)
+        if key is not None:
+            return key, name
+    return None, None

@@ -4,7 +4,6 @@ the server is, the credentials and their file, timeouts."""
 from __future__ import annotations
 
 import os
-from typing import Union
 from urllib.parse import urlsplit
 
 from ._protocol import Credentials, ProtocolCore, RetryPolicy
@@ -15,7 +14,7 @@ DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 
 #: A timeout as ``requests`` takes it: seconds, a ``(connect, read)`` pair, or
 #: None to wait forever.
-TimeoutSpec = Union[float, tuple[Union[float, None], Union[float, None]], None]
+TimeoutSpec = float | tuple[float | None, float | None] | None
 
 
 def normalize_timeout(timeout: TimeoutSpec) -> tuple[float | None, float | None]:

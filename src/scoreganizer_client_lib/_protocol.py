@@ -149,7 +149,9 @@ class RetryPolicy:
         ceiling = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
         return random.uniform(ceiling / 2, ceiling) if self.jitter else ceiling
 
-    def delay(self, attempt: int, waited: float, outcome: Response | TransportFailure) -> float | None:
+    def delay(
+        self, attempt: int, waited: float, outcome: Response | TransportFailure
+    ) -> float | None:
         """Seconds to wait before send number ``attempt + 1``, or None to give
         up; ``waited`` is what was waited already."""
         if attempt >= self.attempts:
@@ -225,7 +227,7 @@ def _parse_json(response: Response) -> Any:
         raise ScoreganizerProtocolError(f"HTTP {response.status} body is not JSON") from exc
 
 
-def _field(data: Any, name: str, kind: type) -> Any:
+def _field(data: Any, name: str, kind: type[T]) -> T:
     if not isinstance(data, dict) or not isinstance(data.get(name), kind):
         raise ScoreganizerProtocolError(f"expected a JSON object with {kind.__name__} {name!r}")
     return data[name]
@@ -392,7 +394,9 @@ class ProtocolCore:
 
     # -- scores --------------------------------------------------------------
 
-    def upload(self, filename: str, content: bytes, mime_type: str, tries: int = 10) -> Operation[None]:
+    def upload(
+        self, filename: str, content: bytes, mime_type: str, tries: int = 10
+    ) -> Operation[None]:
         """``scores/upload``; a ``retry`` answer sends the whole file again, up to
         ``tries`` sends in all; ``invalid_data`` and every other error are final."""
         done = 0
@@ -412,8 +416,11 @@ class ProtocolCore:
                 yield Sleep(UPLOAD_RETRY_PAUSE)
 
 
-def run_sync(operation: Operation[T], send: Callable[[Request], Response | TransportFailure],
-             sleep: Callable[[float], None]) -> T:
+def run_sync(
+    operation: Operation[T],
+    send: Callable[[Request], Response | TransportFailure],
+    sleep: Callable[[float], None],
+) -> T:
     """Drive ``operation`` to its end with blocking ``send`` and ``sleep``."""
     outcome: Outcome = None
     try:
@@ -426,7 +433,6 @@ def run_sync(operation: Operation[T], send: Callable[[Request], Response | Trans
                 outcome = send(step)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
-
 
 
 async def run_async(

@@ -255,7 +255,7 @@ class AsyncScores:
         tries: int = 10,
     ) -> None:
         """Upload the replay at path ``filename``."""
-        with open(filename, "rb") as file:  # noqa: PTH123, ASYNC230 - small local file
+        with open(filename, "rb") as file:  # noqa: PTH123 - any path-like, as 0.3.1
             upload = prepare_file(file, filename, ext, mime_type)
         await self._send(upload, tries)
 

@@ -97,7 +97,7 @@ class AuthFile:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
+            Path(tmp).replace(self.path)
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
             raise AuthFileError(f"cannot write credentials to {self.path}: {exc.strerror}") from exc

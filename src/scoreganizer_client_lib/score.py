@@ -40,7 +40,7 @@ def prepare_file(
 ) -> PreparedUpload:
     """The 0.3.1 upload: base name of ``filename``, MIME type from
     ``mime_type`` > ``ext`` > suffix, no check."""
-    name = os.path.basename(os.fspath(filename))
+    name = Path(os.fspath(filename)).name
     return PreparedUpload(name, read_content(file), mime_type_for(name, ext, mime_type), None)
 
 

@@ -43,7 +43,9 @@ _VERSION = re.compile(r"(\d+(?:\.\d+)+)")
 
 def looks_like_avf(data: bytes) -> bool:
     """A cheap guess: a valid level byte and a ``[d|`` block near the start."""
-    return len(data) > 6 and data[5] in (3, 4, 5, 6) and re.search(rb"\[\d\|", data[:4096]) is not None
+    return (
+        len(data) > 6 and data[5] in (3, 4, 5, 6) and re.search(rb"\[\d\|", data[:4096]) is not None
+    )
 
 
 def _local_time(text: str) -> datetime | None:
@@ -55,10 +57,15 @@ def _local_time(text: str) -> datetime | None:
     millis = int(match["ms"][-3:])
     try:
         return datetime(
-            int(match["y"] or 1970), int(match["m"] or 1), int(match["d"]),
-            int(match["H"]), int(match["M"]), int(match["S"]), millis * 1000,
+            int(match["y"] or 1970),
+            int(match["m"] or 1),
+            int(match["d"]),
+            int(match["H"]),
+            int(match["M"]),
+            int(match["S"]),
+            millis * 1000,
             tzinfo=timezone.utc,
-        )  # fmt: skip
+        )
     except ValueError:
         return None
 

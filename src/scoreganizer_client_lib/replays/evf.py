@@ -28,14 +28,35 @@ from ._model import (
 from ._reader import ByteReader, decode
 
 MODES = {
-    0: "normal", 1: "UPK", 2: "cheat", 3: "density", 4: "win7", 5: "competitive_solvable",
-    6: "strong_solvable", 7: "weak_solvable", 8: "to_be_solvable", 9: "strong_guessable",
-    10: "weak_guessable", 11: "chording_recursive", 12: "flag_recursive",
+    0: "normal",
+    1: "UPK",
+    2: "cheat",
+    3: "density",
+    4: "win7",
+    5: "competitive_solvable",
+    6: "strong_solvable",
+    7: "weak_solvable",
+    8: "to_be_solvable",
+    9: "strong_guessable",
+    10: "weak_guessable",
+    11: "chording_recursive",
+    12: "flag_recursive",
     13: "chording_flag_recursive",
-}  # fmt: skip
+}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _VERSION = re.compile(r"(\d+(?:\.\d+)+)")
 _EVENT = 8
+#: The NUL-terminated texts after the fixed header (no device UUID before v2).
+TEXTS = (
+    "software",
+    "player identifier",
+    "race identifier",
+    "uniqueness identifier",
+    "start time",
+    "end time",
+    "country",
+    "device uuid",
+)
 _CHECKSUM = 32
 _MAX_MOUSE_OP = 12
 
@@ -70,8 +91,7 @@ def parse(data: bytes) -> ReplayInfo:
     mode = r.u16("mode")
     bbbv = r.u16("3BV")
     game_ms = r.uint(3, "game time")
-    names = ["software", "player identifier", "race identifier", "uniqueness identifier",
-             "start time", "end time", "country"] + (["device uuid"] if version >= 2 else [])  # fmt: skip
+    names = TEXTS if version >= 2 else TEXTS[:-1]
     texts = {name: decode(r.cstring(name), "utf-8", name, "EVF", r.pos) for name in names}
 
     bitmap = r.take((rows * cols + 7) // 8, "mine map")

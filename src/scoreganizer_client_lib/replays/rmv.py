@@ -38,10 +38,21 @@ CLONES = {
 }
 
 MODES = [
-    "normal", "UPK", "cheat", "density", "win7", "competitive_solvable", "strong_solvable",
-    "weak_solvable", "to_be_solvable", "strong_guessable", "weak_guessable",
-    "chording_recursive", "flag_recursive", "chording_flag_recursive",
-]  # fmt: skip
+    "normal",
+    "UPK",
+    "cheat",
+    "density",
+    "win7",
+    "competitive_solvable",
+    "strong_solvable",
+    "weak_solvable",
+    "to_be_solvable",
+    "strong_guessable",
+    "weak_guessable",
+    "chording_recursive",
+    "flag_recursive",
+    "chording_flag_recursive",
+]
 
 PLAYER_FIELDS = ("name", "nickname", "country", "token")
 
@@ -71,7 +82,7 @@ def split_version_info(text: str, clone_id: int | None) -> tuple[str, str | None
     match = _VERSION.search(text)
     version = match[1] if match else None
     if clone_id in CLONES:
-        return CLONES[clone_id], version  # type: ignore[index]
+        return CLONES[clone_id], version
     name = re.split(r"\s+-\s+Release\b|\s+Release\b|\s+v?\d", text, maxsplit=1)[0].strip()
     return name or "unknown RMV clone", version
 
@@ -112,8 +123,10 @@ def parse(data: bytes) -> ReplayInfo:
     result_raw = r.take(result_size, "result string")
     version_raw = r.take(version_size, "version info")
 
-    player_raw = [r.take(r.u8("player field size"), "player field")
-                  for _ in range(r.u16("player field count"))]  # fmt: skip
+    player_raw = [
+        r.take(r.u8("player field size"), "player field")
+        for _ in range(r.u16("player field count"))
+    ]
 
     boardgen_ts = r.uint(4, "board timestamp")
     cols, rows, mines = r.u8("columns"), r.u8("rows"), r.u16("mine count")
@@ -138,8 +151,13 @@ def parse(data: bytes) -> ReplayInfo:
         bbbv = properties[4] | (properties[5] << 8)
         extensions: dict[str, bytes] = {}
         for _ in range(r.u16("extension property count")):
-            name = decode(r.take(r.u8("extension name size"), "extension name"), "utf-8",
-                          "extension property name", "RMV", r.pos)  # fmt: skip
+            name = decode(
+                r.take(r.u8("extension name size"), "extension name"),
+                "utf-8",
+                "extension property name",
+                "RMV",
+                r.pos,
+            )
             extensions[name] = r.take(r.u8("extension value size"), "extension value")
     encoding = "utf-8" if version == 2 or (properties_size > 4 and properties[4]) else "cp1252"
 
@@ -155,8 +173,11 @@ def parse(data: bytes) -> ReplayInfo:
     if bbbv is None and result.get("3BV", "").isdigit():
         bbbv = int(result["3BV"])
     key, key_field = find_key(
-        [("token", fields.get("token")), ("nickname", fields.get("nickname")),
-         ("result_string.NICK", result.get("NICK"))]  # fmt: skip
+        [
+            ("token", fields.get("token")),
+            ("nickname", fields.get("nickname")),
+            ("result_string.NICK", result.get("NICK")),
+        ]
     )
     return ReplayInfo(
         format=ReplayFormat.RMV,

@@ -1,0 +1,140 @@
+"""The async client at the HTTP level, against `respx` mocks."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from cases import BASE, ERROR_CODES, KEY, LISTS, TOURNAMENT, TOURNAMENT_NEWER, error_body
+from scoreganizer_client_lib import AsyncScoreganizer, RetryPolicy, Tournament
+from scoreganizer_client_lib import exceptions as exc
+
+pytestmark = pytest.mark.anyio
+FAST = RetryPolicy(backoff=0.001, max_backoff=0.002, jitter=False)
+
+
+@pytest.fixture
+async def sc() -> AsyncScoreganizer:
+    async with AsyncScoreganizer(host="api.test", port=8443, retry=FAST) as client:
+        client.set_auth_str("alice:tok123")
+        yield client
+
+
+@pytest.fixture
+def mock() -> respx.MockRouter:
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        yield router
+
+
+async def test_login_and_header(mock: respx.MockRouter) -> None:
+    login = mock.post("obtain_token").respond(json={"token": "abc"})
+    status = mock.get("token_status").respond(json={"status": "ok_stale"})
+    async with AsyncScoreganizer(host="api.test", port=8443) as sc:
+        assert await sc.login("bob", "pw") == "bob:abc"
+        assert login.calls.last.request.content == b"username=bob&password=pw"
+        assert await sc.token_status() == "ok_stale"
+        assert await sc.token_status_ok()
+    assert status.calls.last.request.headers["X-Scoreganizer-Authorization"] == "bob:abc"
+
+
+async def test_refresh(sc: AsyncScoreganizer, mock: respx.MockRouter) -> None:
+    mock.get("token_status").respond(json={"status": "ok_stale"})
+    mock.post("refresh_token").respond(json={"token": "new"})
+    assert await sc.refresh_login_if_stale() == "alice:new"
+    assert await sc.refresh_login() == "alice:new"
+    assert sc.auth_str == "alice:new"
+
+
+@pytest.mark.parametrize("which", LISTS)
+async def test_lists(sc: AsyncScoreganizer, mock: respx.MockRouter, which: str) -> None:
+    mock.get(f"tournaments/{which}").respond(json=[TOURNAMENT, TOURNAMENT_NEWER])
+    first, newer = await getattr(sc.tournaments, which)()
+    assert first == Tournament.deserialize(TOURNAMENT)
+    assert first.start == datetime(2024, 5, 20, 13, 37, tzinfo=timezone.utc)
+    assert newer.extra == {"prize": "fame"}
+
+
+@pytest.mark.parametrize("method", ["participate", "player_confirm"])
+async def test_participation(sc: AsyncScoreganizer, mock: respx.MockRouter, method: str) -> None:
+    route = mock.post(f"tournaments/{method}/35").respond(200)
+    assert await getattr(sc.tournament, method)(Tournament.deserialize(TOURNAMENT)) is None
+    assert route.called
+
+
+async def test_keys(sc: AsyncScoreganizer, mock: respx.MockRouter) -> None:
+    mock.post("tournaments/gen_key/35").mock(
+        side_effect=[
+            httpx.Response(403, json={"error": "too_early", "wait": 0.02}),
+            httpx.Response(201, json={"key": KEY, "key_expiry": "2024-05-20T14:37:00"}),
+            httpx.Response(403, json={"error": "key_exists"}),
+        ]
+    )
+    mock.get("tournaments/get_key/35").respond(json={"key": KEY, "key_expiry": None})
+    key, expiry = await sc.tournaments.wait_key(35, with_expiry=True)
+    assert key == KEY and expiry == datetime(2024, 5, 20, 14, 37, tzinfo=timezone.utc)
+    assert await sc.tournaments.wait_key("35") == KEY
+    assert await sc.tournaments.get_key(35, with_expiry=True) == (KEY, None)
+
+
+@pytest.mark.parametrize(("code", "wait", "cls"), ERROR_CODES)
+async def test_error_codes(
+    sc: AsyncScoreganizer, mock: respx.MockRouter, code: str, wait: object, cls: type
+) -> None:
+    mock.post("tournaments/gen_key/35").respond(403, json=error_body(code, wait))
+    with pytest.raises(exc.ScoreganizerError) as info:
+        await sc.tournaments.gen_key(35)
+    assert type(info.value) is cls and info.value.error == code
+
+
+async def test_upload_retry_and_mime(
+    sc: AsyncScoreganizer, mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    route = mock.post("scores/upload").mock(
+        side_effect=[
+            httpx.Response(403, json={"error": "retry"}),
+            httpx.Response(201),
+            httpx.Response(201),
+        ]
+    )
+    await sc.scores.upload_file(io.BytesIO(b"EVFBYTES"), "dir/x.evf")
+    assert route.call_count == 2
+    for call in route.calls:
+        assert b"EVFBYTES" in call.request.content
+        assert b"application/x-metasweeper" in call.request.content
+    replay = tmp_path / "y.avf"
+    replay.write_bytes(b"AVF")
+    await sc.scores.upload_filename(replay)
+    assert b"application/x-minesweeper-arbiter" in route.calls.last.request.content
+
+
+async def test_upload_invalid_data_final(sc: AsyncScoreganizer, mock: respx.MockRouter) -> None:
+    route = mock.post("scores/upload").respond(403, json={"error": "invalid_data"})
+    with pytest.raises(exc.ScoreganizerInvalidData):
+        await sc.scores.upload_file(io.BytesIO(b"x"), "x.rmv")
+    assert route.call_count == 1
+
+
+async def test_network_errors_are_network_exception(
+    sc: AsyncScoreganizer, mock: respx.MockRouter
+) -> None:
+    route = mock.get("tournaments/all").mock(side_effect=httpx.ConnectError("refused"))
+    with pytest.raises(exc.NetworkException) as info:
+        await sc.tournaments.all()
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert route.call_count == FAST.attempts  # connection failures are retried
+    mock.get("tournaments/active").mock(side_effect=httpx.ReadTimeout("slow"))
+    with pytest.raises(exc.NetworkException):
+        await sc.tournaments.active()
+
+
+async def test_5xx_then_success(sc: AsyncScoreganizer, mock: respx.MockRouter) -> None:
+    route = mock.get("tournaments/all").mock(
+        side_effect=[httpx.Response(504), httpx.Response(200, json=[])]
+    )
+    assert await sc.tournaments.all() == []
+    assert route.call_count == 2

@@ -228,9 +228,10 @@ def _parse_json(response: Response) -> Any:
 
 
 def _field(data: Any, name: str, kind: type[T]) -> T:
-    if not isinstance(data, dict) or not isinstance(data.get(name), kind):
+    value = data.get(name) if isinstance(data, dict) else None
+    if not isinstance(value, kind):
         raise ScoreganizerProtocolError(f"expected a JSON object with {kind.__name__} {name!r}")
-    return data[name]
+    return value
 
 
 class Credentials:

@@ -1,0 +1,36 @@
+"""The sandbox: a local Scoreganizer-compatible server on SQLite.
+
+Every ``/api/`` endpoint of PROTOCOL.md with the same wire format and rules,
+so that clients (ours, the published 0.3.1, anyone's) can be developed and
+tested on one machine::
+
+    from scoreganizer_client_lib import Scoreganizer
+    from scoreganizer_client_lib.sandbox import SandboxServer, scenario
+
+    with SandboxServer() as sandbox:
+        scenario.add_user(sandbox.store, "alice", "secret")
+        sc = Scoreganizer.from_url(sandbox.url)
+        sc.login("alice", "secret")
+
+Needs the ``sandbox`` extra (``pip install scoreganizer-client-lib[sandbox]``).
+The policies PROTOCOL.md leaves open are in :class:`SandboxConfig` and the
+docstrings of :mod:`.rules`.
+"""
+
+from __future__ import annotations
+
+from .config import SandboxConfig, default_db_path
+from .rules import Rules, Standings, parse_when
+from .server import SandboxServer
+from .store import SandboxError, Store
+
+__all__ = [
+    "Rules",
+    "SandboxConfig",
+    "SandboxError",
+    "SandboxServer",
+    "Standings",
+    "Store",
+    "default_db_path",
+    "parse_when",
+]

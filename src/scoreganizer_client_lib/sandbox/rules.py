@@ -1,0 +1,306 @@
+"""The rules of Scoreganizer, as the sandbox applies them (PROTOCOL.md, and the
+sandbox policies it leaves open, which are documented here)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from .. import replays
+from .store import SandboxError, Store, User
+
+LEVELS = ("beginner", "intermediate", "expert")
+MIME_TYPES = {fmt.mime_type for fmt in replays.ReplayFormat}
+
+
+def iso(ts: float) -> str:
+    """Unix seconds as the wire's ISO 8601 UTC without offset."""
+    return datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=None).isoformat()
+
+
+def parse_when(text: str, now: datetime | None = None) -> datetime:
+    """``now``, ``+5m``/``-1h``/``+2d``/``+30s``, or an ISO datetime (UTC if no offset)."""
+    now = now or datetime.now(timezone.utc)
+    text = text.strip()
+    if text == "now":
+        return now
+    match = re.fullmatch(r"([+-])(\d+(?:\.\d+)?)([smhd])", text)
+    if match:
+        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[3]]
+        seconds = float(match[2]) * unit * (1 if match[1] == "+" else -1)
+        return now + timedelta(seconds=seconds)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a time: {text!r} (use now, +5m, -1h, +2d or ISO 8601)") from None
+    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
+
+
+@dataclass(frozen=True)
+class ModeParams:
+    """How many best games of each level count, and a time limit (seconds)."""
+
+    counts: dict[str, int]
+    time_limit: float | None = None
+
+
+def parse_modeparams(mode: str, modeparams: str) -> ModeParams:
+    """``sum``: ``B+I+E``; ``sum_timelimit``: ``B+I+E;SECONDS`` (sandbox policy)."""
+    if mode not in ("sum", "sum_timelimit"):
+        raise ValueError(f"unknown mode {mode!r} (sum or sum_timelimit)")
+    counts_text, _, limit_text = modeparams.partition(";")
+    match = re.fullmatch(r"(\d+)\+(\d+)\+(\d+)", counts_text.strip())
+    if match is None:
+        raise ValueError(f"modeparams {modeparams!r}: expected B+I+E, e.g. 1+1+1")
+    counts = dict(zip(LEVELS, (int(g) for g in match.groups()), strict=True))
+    if mode == "sum":
+        if limit_text:
+            raise ValueError("sum takes no time limit; use sum_timelimit")
+        return ModeParams(counts)
+    try:
+        limit = float(limit_text)
+    except ValueError:
+        raise ValueError("sum_timelimit modeparams are B+I+E;SECONDS, e.g. 1+1+1;600") from None
+    if limit <= 0:
+        raise ValueError("the time limit must be positive")
+    return ModeParams(counts, limit)
+
+
+def tournament_json(row: sqlite3.Row, relation: str | None, logged_in: bool) -> dict[str, Any]:
+    """The wire form of a tournament for one user."""
+    status = (relation or "not_participating") if logged_in else "not_logged_in"
+    return {
+        "id": row["id"],
+        "mode": row["mode"],
+        "modeparams": row["modeparams"],
+        "name": row["name"],
+        "location": row["location"],
+        "start": iso(row["start"]),
+        "end": iso(row["end"]),
+        "open_entry": bool(row["open_entry"]),
+        "hide_results": bool(row["hide_results"]),
+        "status": status,
+    }
+
+
+class Rules:
+    """The endpoints' logic over a :class:`Store`; raises :class:`SandboxError`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _open(self, tournament_id: int) -> sqlite3.Row:
+        row = self.store.tournament(tournament_id)
+        if self.store.clock() >= row["end"]:
+            raise SandboxError("tournament_over")
+        return row
+
+    # -- participation --------------------------------------------------------
+
+    def participate(self, user: User, tournament_id: int) -> None:
+        """Join an open tournament, or ask to join a closed one; accepting an
+        invitation joins too (sandbox policy)."""
+        row = self._open(tournament_id)
+        current = self.store.relation(tournament_id, user.id)
+        if current == "participating" or (current == "requested" and not row["open_entry"]):
+            return
+        joined = row["open_entry"] or current == "invited"
+        self.store.set_relation(tournament_id, user.id, "participating" if joined else "requested")
+
+    def player_confirm(self, user: User, tournament_id: int) -> None:
+        """Accept the host's invitation (``not_invited`` without one: sandbox policy)."""
+        self._open(tournament_id)
+        current = self.store.relation(tournament_id, user.id)
+        if current == "participating":
+            return
+        if current != "invited":
+            raise SandboxError("not_invited", reason="the host has not invited you")
+        self.store.set_relation(tournament_id, user.id, "participating")
+
+    def invite(self, tournament_id: int, name: str) -> str:
+        """The host invites a user (a pending request is accepted instead)."""
+        self.store.tournament(tournament_id)
+        user = self.store.user(name)
+        current = self.store.relation(tournament_id, user.id)
+        new = "participating" if current in ("requested", "participating") else "invited"
+        self.store.set_relation(tournament_id, user.id, new)
+        return new
+
+    def confirm(self, tournament_id: int, name: str) -> str:
+        """The host accepts a user's request to join."""
+        self.store.tournament(tournament_id)
+        user = self.store.user(name)
+        if self.store.relation(tournament_id, user.id) not in ("requested", "participating"):
+            raise ValueError(f"{name} has not asked to join tournament {tournament_id}")
+        self.store.set_relation(tournament_id, user.id, "participating")
+        return "participating"
+
+    # -- keys -----------------------------------------------------------------
+
+    def gen_key(self, user: User, tournament_id: int) -> dict[str, Any]:
+        """Generate the user's key (PROTOCOL.md, Keys).
+
+        Sandbox policies: only participants get keys (``not_participating``);
+        in ``sum_timelimit`` the key expires after the time limit, and a key
+        whose full time would not fit before the end is refused
+        (``mode_constraint_violated``).
+        """
+        row = self.store.tournament(tournament_id)
+        now = self.store.clock()
+        if now < row["start"]:
+            raise SandboxError("too_early", wait=row["start"] - now)
+        if now >= row["end"]:
+            raise SandboxError("tournament_over")
+        if self.store.relation(tournament_id, user.id) != "participating":
+            raise SandboxError("not_participating", reason="join the tournament first")
+        if self.store.key(tournament_id, user.id) is not None:
+            raise SandboxError("key_exists")
+        expiry = None
+        limit = parse_modeparams(row["mode"], row["modeparams"]).time_limit
+        if limit is not None:
+            expiry = now + limit
+            if expiry > row["end"]:
+                raise SandboxError(
+                    "mode_constraint_violated",
+                    reason="too little time left to play the full time limit",
+                )
+        return _key_json(self.store.insert_key(tournament_id, user.id, expiry))
+
+    def get_key(self, user: User, tournament_id: int) -> dict[str, Any]:
+        """The key generated before, or why there is none."""
+        row = self.store.tournament(tournament_id)
+        key = self.store.key(tournament_id, user.id)
+        if key is not None:
+            return _key_json(key)
+        now = self.store.clock()
+        if now < row["start"]:
+            raise SandboxError("not_generated_yet", wait=row["start"] - now)
+        if now >= row["end"]:
+            raise SandboxError("never_generated")
+        raise SandboxError("not_generated")
+
+    # -- uploads --------------------------------------------------------------
+
+    def upload(self, user: User, filename: str, mime_type: str, content: bytes) -> bool:
+        """Accept a replay (PROTOCOL.md, Uploads); True if newly stored.
+
+        Sandbox policies: the content decides the format (a known but different
+        MIME type is tolerated); only standard levels count in the sum modes
+        (``mode_constraint_violated`` otherwise); the board must have been
+        generated after the key was (with ``local_clock_slack`` for formats that
+        record local time); identical bytes are stored once.
+        """
+        if mime_type not in MIME_TYPES:
+            raise SandboxError("invalid_data", reason=f"unknown MIME type {mime_type!r}")
+        try:
+            info = replays.inspect(content, max_size=self.store.config.max_upload_bytes)
+        except replays.ReplayError as exc:
+            raise SandboxError("invalid_data", reason=str(exc)) from None
+        if info.key is None:
+            raise SandboxError("invalid_data", reason="the replay carries no tournament key")
+        key = self.store.key_by_value(str(info.key))
+        if key is None or key["user_id"] != user.id:
+            raise SandboxError("invalid_data", reason="the key is not one of yours")
+        row = self.store.tournament(key["tournament_id"])
+        now = self.store.clock()
+        if now >= row["end"]:
+            raise SandboxError("tournament_over")
+        if key["expiry"] is not None and now > key["expiry"]:
+            raise SandboxError("mode_constraint_violated", reason="your key has expired")
+        if info.board.level not in LEVELS:
+            raise SandboxError("mode_constraint_violated", reason="custom boards do not count")
+        slack = self.store.config.local_clock_slack if info.boardgen_time_is_local else 0
+        if (
+            info.boardgen_time is None
+            or info.boardgen_time.timestamp() + slack < key["created"] - 1
+        ):
+            raise SandboxError("invalid_data", reason="the board was generated before the key was")
+        return self.store.insert_score(
+            tournament_id=row["id"],
+            user_id=user.id,
+            sha256=hashlib.sha256(content).hexdigest(),
+            filename=filename,
+            mime_type=info.mime_type,
+            level=info.board.level,
+            game_time=info.game_time if info.game_time is not None else 0.0,
+            won=info.won,
+            replay=content,
+        )
+
+    # -- results --------------------------------------------------------------
+
+    def standings(self, tournament_id: int, reveal: bool = False) -> Standings:
+        """The tournament's ranking (``results_hidden`` while ``hide_results``
+        and not ended, unless ``reveal``)."""
+        row = self.store.tournament(tournament_id)
+        if row["hide_results"] and self.store.clock() < row["end"] and not reveal:
+            raise SandboxError("results_hidden", reason="results are hidden until the end")
+        params = parse_modeparams(row["mode"], row["modeparams"])
+        times: dict[int, dict[str, list[float]]] = {}
+        for score in self.store.scores(tournament_id):
+            if score["won"] == 0:  # lost games never count; unknown (AVF) do
+                continue
+            times.setdefault(score["user_id"], {}).setdefault(score["level"], []).append(
+                score["game_time"]
+            )
+        entries = []
+        for player in self.store.participants(tournament_id):
+            best = {lvl: sorted(times.get(player["id"], {}).get(lvl, []))[:n]
+                    for lvl, n in params.counts.items()}  # fmt: skip
+            counted = sum(len(v) for v in best.values())
+            entries.append(
+                Standing(
+                    player=player["name"],
+                    complete=all(len(best[lvl]) == n for lvl, n in params.counts.items()),
+                    total=round(sum(sum(v) for v in best.values()), 3),
+                    games=counted,
+                    best=best,
+                )
+            )
+        entries.sort(key=lambda s: (not s.complete, -s.games, s.total, s.player))
+        return Standings(tournament_id, row["name"], row["mode"], row["modeparams"], entries)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One player's line: complete (all required games), total of the counted
+    best times, how many games count, and those times per level."""
+
+    player: str
+    complete: bool
+    total: float
+    games: int
+    best: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Standings:
+    """A tournament's ranking: complete players first by total, then the rest."""
+
+    tournament_id: int
+    name: str
+    mode: str
+    modeparams: str
+    entries: list[Standing]
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "tournament": self.tournament_id,
+            "name": self.name,
+            "mode": self.mode,
+            "modeparams": self.modeparams,
+            "standings": [
+                {"rank": i, "player": s.player, "complete": s.complete, "total": s.total,
+                 "games": s.games, "best": s.best}
+                for i, s in enumerate(self.entries, start=1)
+            ],
+        }  # fmt: skip
+
+
+def _key_json(row: sqlite3.Row) -> dict[str, Any]:
+    return {"key": row["key"], "key_expiry": iso(row["expiry"]) if row["expiry"] else None}

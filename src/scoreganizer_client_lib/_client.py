@@ -4,6 +4,7 @@ the server is, the credentials and their file, timeouts."""
 from __future__ import annotations
 
 import os
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from ._protocol import Credentials, ProtocolCore, RetryPolicy
@@ -15,6 +16,9 @@ DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 #: A timeout as ``requests`` takes it: seconds, a ``(connect, read)`` pair, or
 #: None to wait forever.
 TimeoutSpec = float | tuple[float | None, float | None] | None
+
+
+_Client = TypeVar("_Client", bound="BaseClient")
 
 
 def normalize_timeout(timeout: TimeoutSpec) -> tuple[float | None, float | None]:
@@ -66,10 +70,11 @@ class BaseClient:
             self._apply_auth(self._credentials.auth_str)
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: object) -> BaseClient:
-        """A client for the server at ``url``, e.g. ``http://127.0.0.1:8000``."""
+    def from_url(cls: type[_Client], url: str, **kwargs: Any) -> _Client:
+        """A client for the server at ``url``, e.g. ``http://127.0.0.1:8000``
+        (other keyword arguments as for the constructor)."""
         host, port, https = split_server_url(url)
-        return cls(host=host, port=port, https=https, **kwargs)  # type: ignore[arg-type]
+        return cls(host=host, port=port, https=https, **kwargs)
 
     @property
     def _base_url(self) -> str:

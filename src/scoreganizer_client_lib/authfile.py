@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
 
+from ._files import atomic_write
 from .exceptions import AuthFileError
 
 log = logging.getLogger(__name__)
@@ -83,23 +83,9 @@ class AuthFile:
         Raises :class:`AuthFileError` when it cannot be written; the old file
         is then untouched.
         """
-        data = (auth_str or "").encode("utf-8")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(prefix=".auth-", suffix=".tmp", dir=self.path.parent)
+            atomic_write(self.path, (auth_str or "").encode("utf-8"), private=True)
         except OSError as exc:
-            raise AuthFileError(f"cannot write credentials to {self.path}: {exc.strerror}") from exc
-        try:
-            # mkstemp creates the file 0600 on POSIX already; say so explicitly.
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            Path(tmp).replace(self.path)
-        except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
             raise AuthFileError(f"cannot write credentials to {self.path}: {exc.strerror}") from exc
 
     def delete(self) -> None:

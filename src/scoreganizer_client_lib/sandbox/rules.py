@@ -249,8 +249,10 @@ class Rules:
             )
         entries = []
         for player in self.store.participants(tournament_id):
-            best = {lvl: sorted(times.get(player["id"], {}).get(lvl, []))[:n]
-                    for lvl, n in params.counts.items()}  # fmt: skip
+            best = {
+                lvl: sorted(times.get(player["id"], {}).get(lvl, []))[:n]
+                for lvl, n in params.counts.items()
+            }
             counted = sum(len(v) for v in best.values())
             entries.append(
                 Standing(
@@ -295,11 +297,17 @@ class Standings:
             "mode": self.mode,
             "modeparams": self.modeparams,
             "standings": [
-                {"rank": i, "player": s.player, "complete": s.complete, "total": s.total,
-                 "games": s.games, "best": s.best}
+                {
+                    "rank": i,
+                    "player": s.player,
+                    "complete": s.complete,
+                    "total": s.total,
+                    "games": s.games,
+                    "best": s.best,
+                }
                 for i, s in enumerate(self.entries, start=1)
             ],
-        }  # fmt: skip
+        }
 
 
 def _key_json(row: sqlite3.Row) -> dict[str, Any]:

@@ -78,10 +78,16 @@ def list_tournaments(store: Store) -> list[dict[str, Any]]:
     ).fetchall()
     return [
         {
-            "id": row["id"], "name": row["name"], "host": row["host"], "mode": row["mode"],
-            "modeparams": row["modeparams"], "start": iso(row["start"]), "end": iso(row["end"]),
-            "open_entry": bool(row["open_entry"]), "hide_results": bool(row["hide_results"]),
+            "id": row["id"],
+            "name": row["name"],
+            "host": row["host"],
+            "mode": row["mode"],
+            "modeparams": row["modeparams"],
+            "start": iso(row["start"]),
+            "end": iso(row["end"]),
+            "open_entry": bool(row["open_entry"]),
+            "hide_results": bool(row["hide_results"]),
             "players": row["players"],
         }
         for row in rows
-    ]  # fmt: skip
+    ]

@@ -160,9 +160,12 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            self._target, uri=self._memory, timeout=5.0, isolation_level=None,
+            self._target,
+            uri=self._memory,
+            timeout=5.0,
+            isolation_level=None,
             check_same_thread=False,
-        )  # fmt: skip
+        )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
         if not self._memory:
@@ -327,9 +330,10 @@ class Store:
             raise SandboxError("not_logged_in")
         if found.age < self.config.refresh_cooldown:
             raise SandboxError(
-                "token_too_recent", 429,
+                "token_too_recent",
+                429,
                 reason=f"tokens can be refreshed {self.config.refresh_cooldown:g} s after issue",
-            )  # fmt: skip
+            )
         return self._new_token(found.user.id, replacing=found.id)
 
     # -- tournaments ------------------------------------------------------------
@@ -385,7 +389,7 @@ class Store:
             "my_active": ":now < t.end AND p.status IS NOT NULL",
         }[which]
         query = (
-            "SELECT t.*, p.status AS relation FROM tournaments t LEFT JOIN participations p"
+            "SELECT t.*, p.status AS relation FROM tournaments t LEFT JOIN participations p"  # noqa: S608
             " ON p.tournament_id = t.id AND p.user_id = :uid WHERE " + where  # a fixed clause
         )
         rows = self.conn.execute(

@@ -1,0 +1,28 @@
+"""Writing files so that a crash or a full disk never leaves half of one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def atomic_write(path: Path, data: bytes, private: bool = False) -> None:
+    """Replace ``path`` with ``data``: a temporary file in the same folder,
+    flushed to disk, then renamed over the old one. ``private`` makes the file
+    owner-only (mode 0600) where POSIX modes exist; on Windows the file keeps
+    the ACL of its (per-user) folder. Raises ``OSError``; the old file is then
+    untouched and no temporary file is left."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
+    try:
+        if private and hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o600)  # mkstemp already does; say it explicitly
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

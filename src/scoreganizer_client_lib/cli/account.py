@@ -1,0 +1,74 @@
+"""``login``, ``logout``, ``status``."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ..exceptions import ScoreganizerTokenTooRecent
+from . import Settings
+from ._common import auth_path, client, emit_json
+
+PASSWORD_ENV = "SCOREGANIZER_PASSWORD"  # noqa: S105 - a variable's name, not a password
+
+
+@click.command()
+@click.argument("user")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_obj
+def login(settings: Settings, user: str, password_stdin: bool) -> None:
+    """Log in as USER; the password is prompted for without echo (or read from
+    standard input, or $SCOREGANIZER_PASSWORD)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = os.environ.get(PASSWORD_ENV) or click.prompt("Password", hide_input=True)
+    sc = client(settings)
+    sc.login(user, password)
+    if settings.json:
+        emit_json({"server": settings.server, "user": user, "logged_in": True})
+    else:
+        click.echo(f"Logged in as {user} on {settings.server}.")
+
+
+@click.command()
+@click.pass_obj
+def logout(settings: Settings) -> None:
+    """Forget the credentials stored for the server."""
+    path = auth_path(settings.server)
+    existed = path.exists() and path.stat().st_size > 0
+    path.unlink(missing_ok=True)
+    if settings.json:
+        emit_json({"server": settings.server, "logged_out": existed})
+    else:
+        click.echo("Logged out." if existed else "Was not logged in.")
+
+
+@click.command()
+@click.pass_obj
+def status(settings: Settings) -> None:
+    """Who is logged in and the token's state; a stale token is refreshed."""
+    sc = client(settings)
+    state = str(sc.token_status()) if sc.auth_str else "not_sent"
+    refreshed = False
+    if state == "ok_stale":
+        try:
+            sc.refresh_login()
+            refreshed, state = True, "ok"
+        except ScoreganizerTokenTooRecent:
+            pass
+    user = sc.username if state.startswith("ok") else None
+    if settings.json:
+        emit_json(
+            {"server": settings.server, "user": user, "token_status": state, "refreshed": refreshed}
+        )
+        return
+    if user:
+        click.echo(
+            f"Logged in as {user} on {settings.server} (token {state}"
+            f"{', refreshed' if refreshed else ''})."
+        )
+    else:
+        click.echo(f"Not logged in on {settings.server} (token {state}).")

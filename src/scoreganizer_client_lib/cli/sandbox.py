@@ -1,0 +1,244 @@
+"""``sandbox``: serve a local Scoreganizer and manage its users and tournaments.
+
+Every command works on the database file (``--db``, else
+``$SCOREGANIZER_SANDBOX_DB``, else a file in your data folder), with or without
+a server running on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from . import Settings
+from ._common import emit_json, table
+
+DB_HELP = (
+    "Database file (default: $SCOREGANIZER_SANDBOX_DB, else one in your data folder; "
+    "':memory:' for a throwaway one)."
+)
+
+
+def _db_option(func: Any) -> Any:
+    return click.option("--db", "db", type=str, default=None, help=DB_HELP)(func)
+
+
+def _store(db: str | None) -> Any:
+    from ..sandbox import Store, default_db_path
+
+    return Store(db or default_db_path())
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc).strip("'\""))
+
+
+@click.group()
+def sandbox() -> None:
+    """A local Scoreganizer-compatible server on SQLite, and its hosting tools."""
+
+
+@sandbox.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port (0: any free one).")
+@click.option("--access-log", is_flag=True, help="Log every request.")
+@_db_option
+def serve(host: str, port: int, access_log: bool, db: str | None) -> None:
+    """Serve the API until Ctrl+C."""
+    from ..sandbox import SandboxServer, default_db_path
+
+    path = db or default_db_path()
+    server = SandboxServer(path, host=host, port=port, access_log=access_log)
+    click.echo(
+        f"Scoreganizer sandbox on {server.url if port else f'http://{host}:<free port>'} "
+        f"(database {path}); API at /api/, OpenAPI at /openapi.json. Ctrl+C stops."
+    )
+    server.serve_forever()
+
+
+@sandbox.command("add-user")
+@click.argument("name")
+@click.option("--password", help="The password (prompted for if missing).")
+@_db_option
+@click.pass_obj
+def add_user(settings: Settings, name: str, password: str | None, db: str | None) -> None:
+    """Create user NAME."""
+    from ..sandbox import scenario
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    store = _store(db)
+    try:
+        user_id = scenario.add_user(store, name, password)
+    except ValueError as exc:
+        raise _fail(exc) from None
+    if settings.json:
+        emit_json({"id": user_id, "name": name})
+    else:
+        click.echo(f"User {name} created (id {user_id}).")
+
+
+@sandbox.command("add-tournament")
+@click.argument("name")
+@click.option("--host-user", required=True, help="The hosting user.")
+@click.option(
+    "--mode", type=click.Choice(["sum", "sum_timelimit"]), default="sum", show_default=True
+)
+@click.option(
+    "--modeparams", default="1+1+1", show_default=True, help="B+I+E (sum_timelimit: B+I+E;SECONDS)."
+)
+@click.option(
+    "--start", default="+1m", show_default=True, help="ISO time (UTC) or now, +5m, -1h, +2d."
+)
+@click.option("--end", default="+1d", show_default=True, help="Like --start.")
+@click.option("--closed", is_flag=True, help="The host confirms who joins.")
+@click.option("--hide-results", is_flag=True, help="Hide standings until the end.")
+@click.option("--location", default="", help="Free text.")
+@_db_option
+@click.pass_obj
+def add_tournament(
+    settings: Settings,
+    name: str,
+    host_user: str,
+    mode: str,
+    modeparams: str,
+    start: str,
+    end: str,
+    closed: bool,
+    hide_results: bool,
+    location: str,
+    db: str | None,
+) -> None:
+    """Create tournament NAME; prints its id."""
+    from ..sandbox import scenario
+
+    store = _store(db)
+    try:
+        tournament_id = scenario.add_tournament(
+            store,
+            name,
+            host_user,
+            start=start,
+            end=end,
+            mode=mode,
+            modeparams=modeparams,
+            closed=closed,
+            hide_results=hide_results,
+            location=location,
+        )
+    except (ValueError, LookupError) as exc:
+        raise _fail(exc) from None
+    if settings.json:
+        emit_json({"id": tournament_id})
+    else:
+        click.echo(tournament_id)
+
+
+def _host_action(action: str, tournament_id: int, user: str, db: str | None, as_json: bool) -> None:
+    from ..sandbox import SandboxError, scenario
+
+    store = _store(db)
+    try:
+        status = getattr(scenario, action)(store, tournament_id, user)
+    except (ValueError, LookupError, SandboxError) as exc:
+        raise _fail(exc) from None
+    if as_json:
+        emit_json({"tournament": tournament_id, "user": user, "status": status})
+    else:
+        click.echo(f"{user} in tournament {tournament_id}: {status}.")
+
+
+@sandbox.command()
+@click.argument("tournament_id", type=int)
+@click.argument("user")
+@_db_option
+@click.pass_obj
+def invite(settings: Settings, tournament_id: int, user: str, db: str | None) -> None:
+    """The host invites USER (who then runs 'scoreganizer confirm')."""
+    _host_action("invite", tournament_id, user, db, settings.json)
+
+
+@sandbox.command()
+@click.argument("tournament_id", type=int)
+@click.argument("user")
+@_db_option
+@click.pass_obj
+def confirm(settings: Settings, tournament_id: int, user: str, db: str | None) -> None:
+    """The host lets USER, who asked to join a closed tournament, in."""
+    _host_action("confirm", tournament_id, user, db, settings.json)
+
+
+def standings_table(result: Any) -> str:
+    """The standings as a text table."""
+    rows = [
+        [
+            str(i),
+            s.player,
+            f"{s.total:.3f}",
+            str(s.games),
+            "yes" if s.complete else "no",
+            "  ".join(
+                f"{lvl[:3]} {', '.join(f'{t:.3f}' for t in times)}"
+                for lvl, times in s.best.items()
+                if times
+            ),
+        ]
+        for i, s in enumerate(result.entries, start=1)
+    ]
+    return table(["#", "PLAYER", "TOTAL", "GAMES", "COMPLETE", "BEST TIMES"], rows)
+
+
+@sandbox.command()
+@click.argument("tournament_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--reveal", is_flag=True, help="Show hidden results before the end (host view).")
+@_db_option
+@click.pass_obj
+def standings(
+    settings: Settings, tournament_id: int, as_json: bool, reveal: bool, db: str | None
+) -> None:
+    """The ranking of TOURNAMENT_ID."""
+    from ..sandbox import SandboxError, scenario
+
+    try:
+        result = scenario.standings(_store(db), tournament_id, reveal)
+    except SandboxError as exc:
+        raise _fail(exc) from None
+    if as_json or settings.json:
+        emit_json(result.as_json())
+    else:
+        click.echo(f"{result.name} ({result.mode} {result.modeparams})")
+        click.echo(standings_table(result) if result.entries else "No players yet.")
+
+
+@sandbox.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_db_option
+@click.pass_obj
+def list_cmd(settings: Settings, as_json: bool, db: str | None) -> None:
+    """Every tournament in the database."""
+    from ..sandbox import scenario
+
+    found = scenario.list_tournaments(_store(db))
+    if as_json or settings.json:
+        emit_json(found)
+        return
+    rows = [
+        [
+            str(t["id"]),
+            t["name"],
+            t["host"],
+            f"{t['mode']} {t['modeparams']}",
+            t["start"],
+            t["end"],
+            "open" if t["open_entry"] else "closed",
+            str(t["players"]),
+        ]
+        for t in found
+    ]
+    click.echo(
+        table(["ID", "NAME", "HOST", "MODE", "START (UTC)", "END (UTC)", "ENTRY", "PLAYERS"], rows)
+        if rows
+        else "No tournaments."
+    )

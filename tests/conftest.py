@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from scoreganizer_client_lib import RetryPolicy
+from scoreganizer_client_lib.sandbox import SandboxConfig, SandboxServer
 
 DATA = Path(__file__).parent / "data"
 REPLAYS = DATA / "replays"
@@ -19,3 +24,44 @@ def anyio_backend() -> str:
 @pytest.fixture(params=[p.name for p in REAL_REPLAYS])
 def real_replay(request: pytest.FixtureRequest) -> Path:
     return REPLAYS / request.param
+
+
+# -- the sandbox ---------------------------------------------------------------
+
+#: Cheap password hashing and short waits, so that tests run fast.
+TEST_CONFIG = SandboxConfig(
+    argon2_time_cost=1,
+    argon2_memory_kib=8 * 1024,
+    refresh_cooldown=60,
+    token_stale_after=3600,
+    token_expires_after=7200,
+    busy_timeout=0.2,
+    max_upload_bytes=256 * 1024,
+)
+FAST_RETRY = RetryPolicy(backoff=0.01, max_backoff=0.05, jitter=False)
+PASSWORD = "correct horse"
+
+
+class Clock:
+    """The sandbox's clock: real time plus an offset that tests move forward."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, clock: Clock) -> Iterator[SandboxServer]:
+    """A running sandbox on a loopback port, with a SQLite file."""
+    with SandboxServer(tmp_path / "sandbox.sqlite3", config=TEST_CONFIG, clock=clock) as server:
+        yield server

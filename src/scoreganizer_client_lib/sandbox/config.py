@@ -22,7 +22,10 @@ class SandboxConfig:
     - ``local_clock_slack``: for replays that only record the player's local
       clock (AVF), how far (seconds) the board time may seem to precede the key
       (the largest UTC offset is 14 h).
-    - ``argon2_time_cost``/``argon2_memory_kib``: password-hashing cost.
+    - ``argon2_time_cost``/``argon2_memory_kib``: password-hashing cost
+      (OWASP's minimum for Argon2id by default).
+    - ``busy_timeout``: how long a request waits for another's write lock
+      before answering ``retry``.
     """
 
     token_stale_after: float = 24 * 3600
@@ -32,6 +35,7 @@ class SandboxConfig:
     local_clock_slack: float = 14 * 3600
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19 * 1024
+    busy_timeout: float = 5.0
 
 
 def default_db_path() -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -43,8 +44,9 @@ class SandboxServer:
         port: int = 0,
         config: SandboxConfig | None = None,
         access_log: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.store = Store(db, config)
+        self.store = Store(db, config, clock)
         self.host = host
         self.port = port
         self.access_log = access_log

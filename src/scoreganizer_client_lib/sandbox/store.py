@@ -162,7 +162,7 @@ class Store:
         conn = sqlite3.connect(
             self._target,
             uri=self._memory,
-            timeout=5.0,
+            timeout=self.config.busy_timeout,
             isolation_level=None,
             check_same_thread=False,
         )
@@ -306,8 +306,10 @@ class Store:
         return None
 
     def token_status(self, header: str | None) -> str:
-        """``ok``, ``ok_stale``, ``expired``, ``nonexistent`` or ``not_sent``."""
-        if header is None:
+        """``ok``, ``ok_stale``, ``expired``, ``nonexistent`` or ``not_sent``
+        (an empty header, as 0.3.1 sends with an empty credentials file, is
+        not sent)."""
+        if not header:
             return "not_sent"
         found = self.find_token(header)
         if found is None:

@@ -221,10 +221,10 @@ def test_upload_refusals(sandbox: SandboxServer, host: str, clock: Clock, tmp_pa
         hank.scores.upload_replay(
             replay(tmp_path, hank_key, 5, boardgen_time=now - timedelta(hours=1))
         )
+    custom = tmp_path / "custom.rmv"
+    custom.write_bytes(write_rmv(level=(9, 9, 10), key=hank_key, boardgen_time=now))
     with pytest.raises(exc.ScoreganizerModeConstraintViolated):  # custom boards do not count
-        path = tmp_path / "custom.rmv"
-        path.write_bytes(write_rmv(level=(9, 9, 10), key=hank_key, boardgen_time=now))
-        hank.scores.upload_replay(path, cup)
+        hank.scores.upload_replay(custom, cup)
     forged = f"{hank_key.split('_')[0]}_{cup}_{'0' * 32}"
     with pytest.raises(exc.ScoreganizerInvalidData):  # a key the server never issued
         hank.scores.upload_replay(replay(tmp_path, forged, 6, boardgen_time=now), cup)

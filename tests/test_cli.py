@@ -89,8 +89,9 @@ def test_stale_token_is_refreshed(run: Run, cup: int, clock: Clock) -> None:
 def test_tournaments_join_key_upload(
     run: Run, sandbox: SandboxServer, cup: int, tmp_path: Path, clock: Clock
 ) -> None:
-    closed = scenario.add_tournament(sandbox.store, "Closed", "host", start="+1h", end="+2h",
-                                     closed=True)  # fmt: skip
+    closed = scenario.add_tournament(
+        sandbox.store, "Closed", "host", start="+1h", end="+2h", closed=True
+    )
     run("login", "alice", "--password-stdin", input=PASSWORD)
     listed = _json(run("--json", "tournaments", "--all"))
     assert [(t["id"], t["status"]) for t in listed] == [
@@ -156,13 +157,29 @@ def test_sandbox_commands(run: Run, tmp_path: Path) -> None:
     run("sandbox", "add-user", "joe", "--password", "pw", "--db", db)
     duplicate = run("sandbox", "add-user", "hal", "--password", "pw", "--db", db)
     assert duplicate.exit_code == 1 and "exists" in duplicate.output
-    made = run("sandbox", "add-tournament", "Hosted", "--host-user", "hal", "--start", "-5m",
-               "--end", "+2d", "--closed", "--mode", "sum_timelimit", "--modeparams",
-               "1+1+0;900", "--db", db)  # fmt: skip
+    made = run(
+        "sandbox",
+        "add-tournament",
+        "Hosted",
+        "--host-user",
+        "hal",
+        "--start",
+        "-5m",
+        "--end",
+        "+2d",
+        "--closed",
+        "--mode",
+        "sum_timelimit",
+        "--modeparams",
+        "1+1+0;900",
+        "--db",
+        db,
+    )
     assert made.exit_code == 0, made.output
     tid = made.stdout.strip()
-    bad = run("sandbox", "add-tournament", "X", "--host-user", "hal", "--modeparams", "1+1",
-              "--db", db)  # fmt: skip
+    bad = run(
+        "sandbox", "add-tournament", "X", "--host-user", "hal", "--modeparams", "1+1", "--db", db
+    )
     assert bad.exit_code == 1 and "B+I+E" in bad.output
     assert _json(run("--json", "sandbox", "invite", tid, "ida", "--db", db))["status"] == "invited"
     refused = run("sandbox", "confirm", tid, "joe", "--db", db)
@@ -177,8 +194,9 @@ def test_sandbox_commands(run: Run, tmp_path: Path) -> None:
 def test_hidden_results(run: Run, tmp_path: Path) -> None:
     db = str(tmp_path / "hidden.sqlite3")
     run("sandbox", "add-user", "hal", "--password", "pw", "--db", db)
-    tid = run("sandbox", "add-tournament", "Secret", "--host-user", "hal", "--hide-results",
-              "--db", db).stdout.strip()  # fmt: skip
+    tid = run(
+        "sandbox", "add-tournament", "Secret", "--host-user", "hal", "--hide-results", "--db", db
+    ).stdout.strip()
     hidden = run("sandbox", "standings", tid, "--db", db)
     assert hidden.exit_code == 1 and "hidden" in hidden.output
     assert run("sandbox", "standings", tid, "--reveal", "--db", db).exit_code == 0
@@ -197,8 +215,11 @@ def test_demo_in_process(config_dir: Path) -> None:
     result = CliRunner().invoke(main, ["--json", "demo", "--start-in", "1"], catch_exceptions=False)
     summary = json.loads(result.stdout)
     assert result.exit_code == 0
-    assert summary["accepted"]["alice"] == ["alice_beginner.rmv", "alice_intermediate.rmv",
-                                            "alice_expert.rmv"]  # fmt: skip
+    assert summary["accepted"]["alice"] == [
+        "alice_beginner.rmv",
+        "alice_intermediate.rmv",
+        "alice_expert.rmv",
+    ]
     ranks = [(s["player"], s["complete"]) for s in summary["standings"]]
     assert ranks == [("alice", True), ("bob", False)]
     assert summary["seconds"] < 60

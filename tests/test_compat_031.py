@@ -73,10 +73,18 @@ def old_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv.create(where, with_pip=True)
     python = where / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         "scoreganizer-client-lib==0.3.1"],
-        check=True, timeout=300,
-    )  # fmt: skip
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "scoreganizer-client-lib==0.3.1",
+        ],
+        check=True,
+        timeout=300,
+    )
     return python
 
 
@@ -86,11 +94,23 @@ def _play(python: Path, sandbox: SandboxServer, tmp_path: Path) -> dict[str, obj
     cup = scenario.add_tournament(sandbox.store, "Compat", "host", start="+2s", end="+1h")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.Popen(
-        [str(python), "-c", PROGRAM, "127.0.0.1", str(sandbox.port), str(cup), str(tmp_path),
-         str(tmp_path / "auth.txt")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=env, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            str(python),
+            "-c",
+            PROGRAM,
+            "127.0.0.1",
+            str(sandbox.port),
+            str(cup),
+            str(tmp_path),
+            str(tmp_path / "auth.txt"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(PASSWORD + "\n")
     proc.stdin.flush()
@@ -126,10 +146,16 @@ def test_published_031_against_sandbox(
     old_python: Path, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     check = subprocess.run(
-        [str(old_python), "-c", "import scoreganizer_client_lib.version as v, sys;"
-         "sys.stdout.write(v.__version__)"],
-        capture_output=True, text=True, check=True, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            str(old_python),
+            "-c",
+            "import scoreganizer_client_lib.version as v, sys;sys.stdout.write(v.__version__)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
     assert check.stdout == "0.3.1"
     _check(_play(old_python, sandbox, tmp_path), sandbox)
 

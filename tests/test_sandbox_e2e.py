@@ -100,8 +100,9 @@ def test_open_sum_workflow(sandbox: SandboxServer, host: str, clock: Clock, tmp_
 
 
 def test_closed_entry_and_invitations(sandbox: SandboxServer, host: str, clock: Clock) -> None:
-    closed = scenario.add_tournament(sandbox.store, "Closed", host, start="-1m", end="+1h",
-                                     closed=True)  # fmt: skip
+    closed = scenario.add_tournament(
+        sandbox.store, "Closed", host, start="-1m", end="+1h", closed=True
+    )
     carol = player(sandbox, "carol")
     dave = player(sandbox, "dave")
 
@@ -123,8 +124,15 @@ def test_closed_entry_and_invitations(sandbox: SandboxServer, host: str, clock: 
 
 
 def test_time_limited_mode(sandbox: SandboxServer, host: str, clock: Clock, tmp_path: Path) -> None:
-    timed = scenario.add_tournament(sandbox.store, "Timed", host, start="-1m", end="+1h",
-                                    mode="sum_timelimit", modeparams="1+0+0;600")  # fmt: skip
+    timed = scenario.add_tournament(
+        sandbox.store,
+        "Timed",
+        host,
+        start="-1m",
+        end="+1h",
+        mode="sum_timelimit",
+        modeparams="1+0+0;600",
+    )
     erin = player(sandbox, "erin")
     erin.tournaments.participate(timed)
     key, expiry = erin.tournaments.gen_key(timed, with_expiry=True)
@@ -261,8 +269,9 @@ def test_retry_under_lock_contention(
 async def test_async_client_workflow(
     sandbox: SandboxServer, host: str, clock: Clock, tmp_path: Path
 ) -> None:
-    cup = scenario.add_tournament(sandbox.store, "Async Cup", host, start="+2s", end="+1h",
-                                  closed=True)  # fmt: skip
+    cup = scenario.add_tournament(
+        sandbox.store, "Async Cup", host, start="+2s", end="+1h", closed=True
+    )
     scenario.add_user(sandbox.store, "kim", PASSWORD)
     async with AsyncScoreganizer.from_url(sandbox.url, retry=FAST_RETRY) as kim:
         await kim.login("kim", PASSWORD)

@@ -19,13 +19,21 @@ from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
 
 ENDPOINTS = [
-    ("POST", "obtain_token"), ("GET", "token_status"), ("POST", "refresh_token"),
-    ("GET", "tournaments/all"), ("GET", "tournaments/archive"), ("GET", "tournaments/in_progress"),
-    ("GET", "tournaments/upcoming"), ("GET", "tournaments/active"),
-    ("GET", "tournaments/my_active"), ("POST", "tournaments/participate/{id}"),
-    ("POST", "tournaments/player_confirm/{id}"), ("POST", "tournaments/gen_key/{id}"),
-    ("GET", "tournaments/get_key/{id}"), ("POST", "scores/upload"),
-]  # fmt: skip
+    ("POST", "obtain_token"),
+    ("GET", "token_status"),
+    ("POST", "refresh_token"),
+    ("GET", "tournaments/all"),
+    ("GET", "tournaments/archive"),
+    ("GET", "tournaments/in_progress"),
+    ("GET", "tournaments/upcoming"),
+    ("GET", "tournaments/active"),
+    ("GET", "tournaments/my_active"),
+    ("POST", "tournaments/participate/{id}"),
+    ("POST", "tournaments/player_confirm/{id}"),
+    ("POST", "tournaments/gen_key/{id}"),
+    ("GET", "tournaments/get_key/{id}"),
+    ("POST", "scores/upload"),
+]
 
 
 @pytest.fixture
@@ -33,9 +41,10 @@ def auth(sandbox: SandboxServer) -> dict[str, str]:
     scenario.add_user(sandbox.store, "host", PASSWORD)
     scenario.add_tournament(sandbox.store, "T", "host", start="-1m", end="+1h")
     token = requests.post(
-        sandbox.url + "/api/obtain_token", data={"username": "host", "password": PASSWORD},
+        sandbox.url + "/api/obtain_token",
+        data={"username": "host", "password": PASSWORD},
         timeout=5,
-    ).json()["token"]  # fmt: skip
+    ).json()["token"]
     return {"X-Scoreganizer-Authorization": f"host:{token}"}
 
 
@@ -82,11 +91,13 @@ def test_wrong_methods_and_paths(sandbox: SandboxServer, auth: dict[str, str]) -
         ({"Content-Type": "multipart/form-data"}, b"no boundary"),
         ({"Content-Type": "application/x-www-form-urlencoded"}, b"video=abc&mime_type="),
         ({"Content-Type": "application/json"}, b'{"video": 1}'),
-        ({"Content-Type": "multipart/form-data; boundary=b"},
-         b'--b\r\nContent-Disposition: form-data; name="video"\r\n\r\nnot a file\r\n--b--\r\n'),
+        (
+            {"Content-Type": "multipart/form-data; boundary=b"},
+            b'--b\r\nContent-Disposition: form-data; name="video"\r\n\r\nnot a file\r\n--b--\r\n',
+        ),
         ({"Content-Type": "text/plain"}, bytes(range(256)) * 10),
     ],
-)  # fmt: skip
+)
 def test_garbage_bodies(
     sandbox: SandboxServer, auth: dict[str, str], headers: dict[str, str], body: bytes
 ) -> None:
@@ -103,15 +114,25 @@ def test_missing_and_wrong_fields(sandbox: SandboxServer, auth: dict[str, str]) 
         requests.post(url + "obtain_token", data={"username": "host"}, timeout=5),
         requests.post(url + "obtain_token", data={"password": "x"}, timeout=5),
         requests.post(url + "scores/upload", headers=auth, data={"mime_type": "x"}, timeout=5),
-        requests.post(url + "scores/upload", headers=auth, files={"video": ("a.rmv", b"x")},
-                      timeout=5),
-        requests.post(url + "scores/upload", headers=auth,
-                      files={"video": ("a.rmv", b"x")}, data={"mime_type": "text/html"}, timeout=5),
-        requests.get(url + "token_status", headers={"X-Scoreganizer-Authorization": "nocolon"},
-                     timeout=5),
-        requests.get(url + "tournaments/my_active",
-                     headers={"X-Scoreganizer-Authorization": "host:" + "x" * 5000}, timeout=5),
-    ]  # fmt: skip
+        requests.post(
+            url + "scores/upload", headers=auth, files={"video": ("a.rmv", b"x")}, timeout=5
+        ),
+        requests.post(
+            url + "scores/upload",
+            headers=auth,
+            files={"video": ("a.rmv", b"x")},
+            data={"mime_type": "text/html"},
+            timeout=5,
+        ),
+        requests.get(
+            url + "token_status", headers={"X-Scoreganizer-Authorization": "nocolon"}, timeout=5
+        ),
+        requests.get(
+            url + "tournaments/my_active",
+            headers={"X-Scoreganizer-Authorization": "host:" + "x" * 5000},
+            timeout=5,
+        ),
+    ]
     for response in cases:
         _assert_json_error(response)
     assert [r.status_code for r in cases[:2]] == [403, 403]

@@ -41,9 +41,12 @@ class Player:
 
     def watcher(self, **kwargs: object) -> Watcher:
         options: dict[str, object] = dict(
-            until=datetime.now(timezone.utc) + timedelta(hours=1), state_path=self.state,
-            report=self.lines.append, settle=0.15, poll=0.1,
-        )  # fmt: skip
+            until=datetime.now(timezone.utc) + timedelta(hours=1),
+            state_path=self.state,
+            report=self.lines.append,
+            settle=0.15,
+            poll=0.1,
+        )
         options.update(kwargs)
         return Watcher(self.sc, self.folder, self.cup, **options)  # type: ignore[arg-type]
 
@@ -170,17 +173,33 @@ def test_watch_command_subprocess(sandbox: SandboxServer, tmp_path: Path) -> Non
     scenario.add_user(sandbox.store, "host", PASSWORD)
     scenario.add_user(sandbox.store, "vic", PASSWORD)
     cup = scenario.add_tournament(sandbox.store, "Quick", "host", start="-1m", end="+8s")
-    env = {**os.environ, "SCOREGANIZER_CONFIG_DIR": str(tmp_path / "cfg"),
-           "SCOREGANIZER_SERVER": sandbox.url, "SCOREGANIZER_PASSWORD": PASSWORD}  # fmt: skip
+    env = {
+        **os.environ,
+        "SCOREGANIZER_CONFIG_DIR": str(tmp_path / "cfg"),
+        "SCOREGANIZER_SERVER": sandbox.url,
+        "SCOREGANIZER_PASSWORD": PASSWORD,
+    }
     command = [sys.executable, "-m", "scoreganizer_client_lib"]
     subprocess.run([*command, "login", "vic"], env=env, check=True, capture_output=True)
     subprocess.run([*command, "join", str(cup)], env=env, check=True, capture_output=True)
-    key = json.loads(subprocess.run([*command, "--json", "key", str(cup)], env=env, check=True,
-                                    capture_output=True, text=True).stdout)["key"]  # fmt: skip
+    key = json.loads(
+        subprocess.run(
+            [*command, "--json", "key", str(cup)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )["key"]
     folder = tmp_path / "games"
     folder.mkdir()
-    proc = subprocess.Popen([*command, "--json", "watch", str(folder), "--tournament", str(cup)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [*command, "--json", "watch", str(folder), "--tournament", str(cup)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(1.5)
     (folder / "sub").mkdir()
     (folder / "first.rmv").write_bytes(write_rmv(key=key, boardgen_time=datetime.now(timezone.utc)))

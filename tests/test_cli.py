@@ -248,3 +248,16 @@ def test_subprocess_help_version_and_demo(tmp_path: Path) -> None:
     demo = subprocess.run([*command, "demo"], capture_output=True, text=True, env=env, timeout=60)
     assert demo.returncode == 0, demo.stderr
     assert "Standings of Demo Cup" in demo.stdout and "alice" in demo.stdout
+
+
+def test_quick_help_matches_the_click_application(capsys: pytest.CaptureFixture[str]) -> None:
+    from scoreganizer_client_lib.cli import COMMANDS, run
+
+    run(["--help"])
+    quick = capsys.readouterr().out
+    full = CliRunner().invoke(main, ["--help"], prog_name="scoreganizer", terminal_width=200).output
+    assert " ".join(quick.split()) == " ".join(full.split())
+    for name in COMMANDS:  # every command the fast path lists can really be run
+        assert CliRunner().invoke(main, [name, "--help"]).exit_code == 0
+    run(["--version"])
+    assert capsys.readouterr().out == CliRunner().invoke(main, ["--version"], prog_name="x").output

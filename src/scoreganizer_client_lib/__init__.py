@@ -11,11 +11,12 @@ fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .version import __version__
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (startup time)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._protocol import RetryPolicy, TokenStatus
     from .aio import AsyncScoreganizer
     from .scoreganizer import Scoreganizer

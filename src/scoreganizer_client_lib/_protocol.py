@@ -90,8 +90,8 @@ class Request:
 
 @dataclass(frozen=True)
 class Response:
-    """What a driver got back: status, raw body, elapsed time, headers
-    (header names lower-case)."""
+    """What a driver got back: status, raw body, elapsed time, headers (a
+    mapping whose ``get`` takes lower-case names, as case-insensitive ones do)."""
 
     status: int
     body: bytes

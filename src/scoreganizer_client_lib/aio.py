@@ -117,7 +117,7 @@ class AsyncScoreganizer(BaseClient):
             answer.status_code,
             answer.content,
             answer.elapsed,
-            {name.lower(): value for name, value in answer.headers.items()},
+            answer.headers,  # case-insensitive already
         )
 
     async def _run(self, operation: Operation[T]) -> T:

@@ -107,7 +107,7 @@ class Scoreganizer(BaseClient):
             answer.status_code,
             answer.content,
             answer.elapsed,
-            {name.lower(): value for name, value in answer.headers.items()},
+            answer.headers,  # case-insensitive already
         )
 
     def _run(self, operation: Operation[T]) -> T:

@@ -24,10 +24,10 @@ def parse_datetime(value: str) -> datetime:
     """Parse a wire datetime (ISO 8601; no offset means UTC) as aware UTC."""
     try:
         dt = datetime.fromisoformat(value)
+        if dt.tzinfo is None:  # parsing again is faster than dt.replace(tzinfo=...)
+            return datetime.fromisoformat(value + "+00:00")
     except (TypeError, ValueError) as exc:
         raise ScoreganizerProtocolError(f"not an ISO 8601 datetime: {value!r}") from exc
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc)
 
 
@@ -75,12 +75,8 @@ class Tournament:
         """Build a tournament from its JSON object; unknown fields go to ``extra``."""
         if not isinstance(data, Mapping):
             raise ScoreganizerProtocolError("a tournament is not a JSON object")
-        names = [f.name for f in dataclasses.fields(cls) if f.name != "extra"]
-        missing = [name for name in names if name not in data]
-        if missing:
-            raise ScoreganizerProtocolError(f"tournament lacks {', '.join(missing)}")
         try:
-            return cls(
+            tournament = cls(
                 id=int(data["id"]),
                 mode=str(data["mode"]),
                 modeparams=str(data["modeparams"]),
@@ -91,10 +87,15 @@ class Tournament:
                 open_entry=bool(data["open_entry"]),
                 hide_results=bool(data["hide_results"]),
                 status=str(data["status"]),
-                extra={k: v for k, v in data.items() if k not in names},
             )
+        except KeyError:
+            missing = [name for name in _WIRE_FIELDS if name not in data]
+            raise ScoreganizerProtocolError(f"tournament lacks {', '.join(missing)}") from None
         except (TypeError, ValueError) as exc:
             raise ScoreganizerProtocolError(f"malformed tournament: {exc}") from exc
+        if len(data) > len(_WIRE_FIELDS):
+            tournament.extra = {k: v for k, v in data.items() if k not in _WIRE_FIELDS}
+        return tournament
 
     def serialize(self) -> dict[str, Any]:
         """The JSON object of this tournament (``extra`` fields included)."""
@@ -119,6 +120,9 @@ class Tournament:
         """True while ``start <= now < end``."""
         now = now or datetime.now(timezone.utc)
         return self.start <= now < self.end
+
+
+_WIRE_FIELDS = frozenset(f.name for f in dataclasses.fields(Tournament) if f.name != "extra")
 
 
 def tournament_id(tournament: TournamentRef) -> int:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 __version__ = "0.4.0"
 
 
 def get_version_tuple() -> tuple[int, int, int]:
     """Return ``(major, minor, patch)`` of :data:`__version__`."""
-    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", __version__)
-    if match is None:  # pragma: no cover - the literal above always matches
-        raise ValueError(f"unparsable version {__version__!r}")
-    major, minor, patch = match.groups()
-    return int(major), int(minor), int(patch or 0)
+    numbers = [int("".join(c for c in part if c.isdigit()) or 0) for part in __version__.split(".")]
+    major, minor, patch = [*numbers, 0, 0][:3]
+    return major, minor, patch
 
 
 VERSION_TUPLE = get_version_tuple()

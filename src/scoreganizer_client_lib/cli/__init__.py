@@ -1,22 +1,31 @@
 """The ``scoreganizer`` command.
 
-Subcommands live in their own modules and are imported only when run, so
-``scoreganizer --help`` and ``--version`` load neither the HTTP clients nor
-the server nor the replay readers.
+Subcommands live in their own modules and are imported only when run.
+``scoreganizer --version`` and ``scoreganizer --help`` are answered from the
+tables below without importing click at all (click alone takes longer to
+import than the interpreter takes to start); everything else goes through the
+click application in :mod:`._app`, which :data:`main` names.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
 import sys
-from typing import Any
-
-import click
 
 from ..version import __version__
 
 DEFAULT_SERVER = "https://scoreganizer.net:443"
+
+DESCRIPTION = """Play Scoreganizer tournaments from the terminal: log in, join, get your
+key, upload replays (or watch a folder), and host a local sandbox.
+
+Credentials are kept per server in your config folder
+($SCOREGANIZER_CONFIG_DIR overrides it)."""
+
+OPTION_HELP = {
+    "--server": "Server URL, e.g. http://127.0.0.1:8000 (or $SCOREGANIZER_SERVER).",
+    "--json": "Print data as JSON.",
+    "--verbose": "Show details and tracebacks.",
+}
 
 #: name -> (module, function, one-line help shown by --help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -35,69 +44,45 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class Settings:
-    """The global options, handed to every subcommand."""
-
-    def __init__(self, server: str, as_json: bool, verbose: bool) -> None:
-        self.server = server
-        self.json = as_json
-        self.verbose = verbose
-
-
-class LazyGroup(click.Group):
-    """A group whose commands are imported on first use."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS:
-            return None
-        module, attribute, _ = COMMANDS[cmd_name]
-        command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
-        assert isinstance(command, click.Command)
-        return command
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, text) for name, (_, _, text) in COMMANDS.items()])
-
-    def invoke(self, ctx: click.Context) -> Any:
-        from ._errors import run_reporting_errors
-
-        return run_reporting_errors(ctx, super().invoke)
+def quick_help() -> str:
+    """The top-level help, from the same tables the click application uses."""
+    options = [
+        ("--server TEXT", f"{OPTION_HELP['--server']} [default: {DEFAULT_SERVER}]"),
+        ("--json", OPTION_HELP["--json"]),
+        ("-v, --verbose", OPTION_HELP["--verbose"]),
+        ("--version", "Show the version and exit."),
+        ("-h, --help", "Show this message and exit."),
+    ]
+    description = "\n".join(f"  {line}" if line else "" for line in DESCRIPTION.splitlines())
+    width = max(len(name) for name, _ in options)
+    lines = ["Usage: scoreganizer [OPTIONS] COMMAND [ARGS]...", "", description, "", "Options:"]
+    lines += [f"  {name.ljust(width)}  {text}" for name, text in options]
+    width = max(len(name) for name in COMMANDS)
+    lines += ["", "Commands:"]
+    lines += [f"  {name.ljust(width)}  {text}" for name, (_, _, text) in COMMANDS.items()]
+    return "\n".join(lines)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--server",
-    envvar="SCOREGANIZER_SERVER",
-    default=DEFAULT_SERVER,
-    show_default=True,
-    help="Server URL, e.g. http://127.0.0.1:8000 (or $SCOREGANIZER_SERVER).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print data as JSON.")
-@click.option("--verbose", "-v", is_flag=True, help="Show details and tracebacks.")
-@click.version_option(__version__, "--version", prog_name="scoreganizer")
-@click.pass_context
-def main(ctx: click.Context, server: str, as_json: bool, verbose: bool) -> None:
-    """Play Scoreganizer tournaments from the terminal: log in, join, get your
-    key, upload replays (or watch a folder), and host a local sandbox.
+def run(argv: list[str] | None = None) -> None:
+    """The ``scoreganizer`` console entry point."""
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--version"]:
+        print(f"scoreganizer, version {__version__}")
+        return
+    if args in (["--help"], ["-h"]):
+        print(quick_help())
+        return
+    from ._app import run_click
 
-    Credentials are kept per server in your config folder
-    ($SCOREGANIZER_CONFIG_DIR overrides it).
-    """
-    ctx.obj = Settings(server, as_json, verbose)
-    if verbose:
-        import logging
-
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    run_click()
 
 
-def run() -> None:
-    """Entry point for ``python -m scoreganizer_client_lib``."""
-    main(prog_name="scoreganizer", windows_expand_args=os.name == "nt")
-    sys.exit(0)
+def __getattr__(name: str) -> object:
+    if name in ("main", "Settings", "LazyGroup"):
+        from . import _app
+
+        return getattr(_app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["COMMANDS", "Settings", "main", "run"]
+__all__ = ["COMMANDS", "DEFAULT_SERVER", "DESCRIPTION", "main", "quick_help", "run"]

@@ -14,7 +14,7 @@ import click
 
 from .._protocol import RetryPolicy
 from ..scoreganizer import Scoreganizer
-from . import Settings
+from ._app import Settings
 
 CONFIG_ENV = "SCOREGANIZER_CONFIG_DIR"
 

@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..exceptions import ScoreganizerTokenTooRecent
-from . import Settings
+from ._app import Settings
 from ._common import auth_path, client, emit_json
 
 PASSWORD_ENV = "SCOREGANIZER_PASSWORD"  # noqa: S105 - a variable's name, not a password

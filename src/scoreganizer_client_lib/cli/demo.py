@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from . import Settings
+from ._app import Settings
 from ._common import emit_json, local, relative, table
 
 LEVELS = ("beginner", "intermediate", "expert")

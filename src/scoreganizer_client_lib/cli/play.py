@@ -21,7 +21,7 @@ from ..exceptions import (
 )
 from ..scoreganizer import Scoreganizer
 from ..tournament import Tournament
-from . import Settings
+from ._app import Settings
 from ._common import client, countdown, emit_json, local, relative, table
 from ._errors import describe
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from . import Settings
+from ._app import Settings
 from ._common import emit_json, table
 
 DB_HELP = (

@@ -42,7 +42,7 @@ from ..exceptions import (
     ScoreganizerTournamentOver,
 )
 from ..scoreganizer import Scoreganizer
-from . import Settings
+from ._app import Settings
 from ._common import client, config_dir, emit_json, relative, server_slug
 from ._errors import describe
 from .play import obtain_key

@@ -35,7 +35,7 @@ TEST_CONFIG = SandboxConfig(
     refresh_cooldown=60,
     token_stale_after=3600,
     token_expires_after=7200,
-    busy_timeout=0.2,
+    busy_timeout=1.0,
     max_upload_bytes=256 * 1024,
 )
 FAST_RETRY = RetryPolicy(backoff=0.01, max_backoff=0.05, jitter=False)

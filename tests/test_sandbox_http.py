@@ -166,12 +166,12 @@ def _keyed_players(sandbox: SandboxServer, count: int) -> tuple[int, list[Scoreg
 def test_twenty_clients_upload_at_once(sandbox: SandboxServer, tmp_path: Path) -> None:
     cup, clients = _keyed_players(sandbox, 20)
     barrier = threading.Barrier(20)
-    now = datetime.now(timezone.utc)
 
     def play(index: int) -> list[str]:
         sc = clients[index]
         barrier.wait()
         key = sc.tournaments.wait_key(cup)  # 20 key generations at once
+        now = datetime.now(timezone.utc)  # a board is generated after its key
         files = []
         for seed in range(3):
             path = tmp_path / f"p{index}_{seed}.rmv"

@@ -152,6 +152,7 @@ class Store:
         if not self._memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._write_lock = threading.Lock()
         self._keepalive = self._connect() if self._memory else None
         self._hasher: Any = None
         self.migrate()
@@ -183,8 +184,22 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on any error). Lock
-        contention past the busy timeout becomes the protocol's ``retry``."""
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on any error).
+
+        Writers of this process queue on a lock (SQLite's own busy handler
+        polls, and under load a polling writer can starve); the database lock
+        then only waits for other processes. Waiting past the busy timeout for
+        either becomes the protocol's ``retry``."""
+        if not self._write_lock.acquire(timeout=self.config.busy_timeout):
+            raise SandboxError("retry", reason="database busy, try again")
+        try:
+            with self._sqlite_transaction() as conn:
+                yield conn
+        finally:
+            self._write_lock.release()
+
+    @contextmanager
+    def _sqlite_transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self.conn
         try:
             conn.execute("BEGIN IMMEDIATE")

@@ -261,3 +261,15 @@ def test_quick_help_matches_the_click_application(capsys: pytest.CaptureFixture[
         assert CliRunner().invoke(main, [name, "--help"]).exit_code == 0
     run(["--version"])
     assert capsys.readouterr().out == CliRunner().invoke(main, ["--version"], prog_name="x").output
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    files = [str(REPLAYS / "test_subject.avf")] * 2000  # far more than a pipe buffer holds
+    command = [sys.executable, "-m", "scoreganizer_client_lib", "inspect", *files]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().strip().endswith(b"test_subject.avf")
+    process.stdout.close()  # as `| head -1` does
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 1
+    assert stderr == b""

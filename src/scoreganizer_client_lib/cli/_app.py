@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from typing import Any
 
 import click
@@ -69,8 +70,17 @@ def main(ctx: click.Context, server: str, as_json: bool, verbose: bool) -> None:
 
 
 def run_click() -> None:
-    """Run the click application."""
-    main(prog_name="scoreganizer", windows_expand_args=os.name == "nt")
+    """Run the click application.
+
+    A reader that goes away (``scoreganizer inspect *.rmv | head``) ends the
+    command quietly, as it would end a Unix tool."""
+    try:
+        main(prog_name="scoreganizer", windows_expand_args=os.name == "nt")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing left to flush at exit
+        sys.exit(1)
 
 
 __all__ = ["LazyGroup", "Settings", "main", "run_click"]

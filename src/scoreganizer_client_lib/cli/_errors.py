@@ -55,6 +55,8 @@ def run_reporting_errors(ctx: click.Context, invoke: Callable[[click.Context], A
         return invoke(ctx)
     except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
         raise
+    except BrokenPipeError:
+        raise  # the reader went away: nothing to report to it
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         ctx.exit(130)

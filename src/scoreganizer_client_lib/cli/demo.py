@@ -107,7 +107,8 @@ def demo(settings: Settings, start_in: float) -> None:
                 info = alice.scores.upload_replay(path, cup)
                 assert info is not None
                 accepted["alice"].append(path.name)
-                say(f"5. alice uploaded {path.name}: accepted ({level}, {info.game_time:.3f} s)")
+                step = "5." if seed == 0 else "  "
+                say(f"{step} alice played {path.name}: accepted ({info.game_time:.3f} s)")
 
             async def bob_plays() -> str:
                 async with AsyncScoreganizer.from_url(sandbox.url) as bob:

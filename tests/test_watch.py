@@ -3,6 +3,7 @@ going away and coming back, a restarted watcher; nothing twice, nothing missed."
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -209,3 +210,42 @@ def test_watch_command_subprocess(sandbox: SandboxServer, tmp_path: Path) -> Non
     assert summary["uploaded"] == ["first.rmv"], err
     assert "ended" in summary["stopped_because"]
     assert proc.returncode == 0
+
+
+def test_full_disk_for_the_state_file_loses_nothing(
+    player: Player, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scoreganizer_client_lib.cli import watch
+
+    real_write = watch.atomic_write
+    disk_full = threading.Event()
+    disk_full.set()
+
+    def write(path: Path, data: bytes, private: bool = False) -> None:
+        if disk_full.is_set():
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        real_write(path, data, private)
+
+    monkeypatch.setattr(watch, "atomic_write", write)
+    watcher = player.watcher()
+    results: list[Summary] = []
+    thread = threading.Thread(target=lambda: results.append(watcher.run()), daemon=True)
+    thread.start()
+    try:
+        for seed in range(2):
+            (player.folder / f"full{seed}.rmv").write_bytes(player.game(seed))
+        wait_for(lambda: sandbox.store.count("scores") == 2)
+        disk_full.clear()  # space again: the next upload saves all that is known
+        (player.folder / "later.rmv").write_bytes(player.game(7))
+        wait_for(lambda: sandbox.store.count("scores") == 3)
+    finally:
+        watcher.stop.set()
+        thread.join(10)
+    warnings = [line for line in player.lines if "cannot save" in line]
+    assert len(warnings) == 1 and "No space left" in warnings[0]
+    assert sorted(results[0].uploaded) == ["full0.rmv", "full1.rmv", "later.rmv"]
+    assert set(json.loads(player.state.read_text())["done"]) == {
+        "full0.rmv",
+        "full1.rmv",
+        "later.rmv",
+    }

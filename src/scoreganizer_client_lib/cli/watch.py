@@ -119,6 +119,7 @@ class Watcher:
         self._done: dict[str, str] = {}  # relative path -> sha256 uploaded or refused
         self._retry_at = 0.0
         self._backoff = 0.5
+        self._state_unsaved = False
         self._load_state()
 
     # -- state ------------------------------------------------------------
@@ -138,7 +139,17 @@ class Watcher:
 
     def _mark_done(self, rel: str, digest: str) -> None:
         self._done[rel] = digest
-        self._save_state()
+        try:
+            self._save_state()
+        except OSError as exc:  # a full disk, say: keep watching, remember in memory
+            if not self._state_unsaved:
+                self.report(
+                    f"warning: cannot save {self.state_path} ({exc.strerror or exc}); "
+                    "watching on, but a restart may send files again (stored once)"
+                )
+            self._state_unsaved = True
+        else:
+            self._state_unsaved = False
 
     # -- scanning ---------------------------------------------------------
 

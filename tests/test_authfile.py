@@ -118,3 +118,30 @@ def test_crash_between_write_and_rename_keeps_old_file(
     monkeypatch.undo()
     assert path.read_text() == "old:one"
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_a_briefly_locked_file_is_replaced_on_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scoreganizer_client_lib import _files
+
+    auth = AuthFile(tmp_path / "auth")
+    auth.write("old:token")
+    real_replace, refusals = Path.replace, []
+
+    def replace(self: Path, target: Path) -> Path:
+        if len(refusals) < 2:  # a scanner holds the file for a moment
+            refusals.append(target)
+            raise PermissionError(errno.EACCES, "in use", str(target))
+        return real_replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", replace)
+    monkeypatch.setattr(_files, "REPLACE_PAUSES", (0.0, 0.0, 0.0))
+    monkeypatch.setattr(_files, "RETRY_REPLACE", False)  # elsewhere: refused at once
+    with pytest.raises(AuthFileError):
+        auth.write("new:token")
+    assert auth.read() == "old:token"
+    monkeypatch.setattr(_files, "RETRY_REPLACE", True)
+    auth.write("new:token")
+    assert auth.read() == "new:token" and len(refusals) == 2  # once each
+    assert [p.name for p in tmp_path.iterdir()] == ["auth"]  # no temporary file left

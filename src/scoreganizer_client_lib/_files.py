@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
+
+#: Windows refuses to replace a file another program (a virus scanner, an
+#: indexer) holds open for a moment; such a refusal is tried again.
+RETRY_REPLACE = os.name == "nt"
+REPLACE_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
 def atomic_write(path: Path, data: bytes, private: bool = False) -> None:
@@ -22,7 +28,18 @@ def atomic_write(path: Path, data: bytes, private: bool = False) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        Path(tmp).replace(path)
+        _replace(Path(tmp), path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _replace(source: Path, target: Path) -> None:
+    for pause in (*REPLACE_PAUSES, None) if RETRY_REPLACE else (None,):
+        try:
+            source.replace(target)
+            return
+        except PermissionError:
+            if pause is None:
+                raise
+            time.sleep(pause)

@@ -16,7 +16,7 @@ from cases import BASE, ERROR_CODES, KEY, LISTS, TOURNAMENT, TOURNAMENT_NEWER, e
 from scoreganizer_client_lib import RetryPolicy, Scoreganizer, TokenStatus, Tournament
 from scoreganizer_client_lib import exceptions as exc
 from scoreganizer_client_lib.scoreganizer import Scoreganizer as ScoreganizerAtOldPath
-from scoreganizer_client_lib.tournament import Tournaments
+from scoreganizer_client_lib.tournament import Tournaments, parse_datetime
 
 FAST = RetryPolicy(backoff=0.001, max_backoff=0.002, jitter=False)
 
@@ -136,6 +136,21 @@ def test_lists(sc: Scoreganizer, mock: responses.RequestsMock, which: str) -> No
     assert first.end.microsecond == 250000 and first.end.tzinfo is timezone.utc
     assert newer.status == "spectating"
     assert newer.extra == {"prize": "fame"}
+
+
+@pytest.mark.parametrize(
+    "wire",
+    ["2024-05-20T13:37:00", "2024-05-20T13:37:00Z", "2024-05-20T15:37:00+02:00"],
+)
+def test_wire_datetimes_are_aware_utc(wire: str) -> None:
+    assert parse_datetime(wire) == datetime(2024, 5, 20, 13, 37, tzinfo=timezone.utc)
+    assert parse_datetime(wire).tzinfo is timezone.utc
+
+
+@pytest.mark.parametrize("wire", ["", "Z", "ZZ", "yesterday", "2024-13-01T00:00:00Z"])
+def test_bad_wire_datetimes(wire: str) -> None:
+    with pytest.raises(exc.ScoreganizerProtocolError, match="ISO 8601"):
+        parse_datetime(wire)
 
 
 @pytest.mark.parametrize("method", ["participate", "player_confirm"])

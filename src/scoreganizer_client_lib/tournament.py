@@ -27,6 +27,8 @@ def parse_datetime(value: str) -> datetime:
         if dt.tzinfo is None:  # parsing again is faster than dt.replace(tzinfo=...)
             return datetime.fromisoformat(value + "+00:00")
     except (TypeError, ValueError) as exc:
+        if isinstance(value, str) and value.endswith(("Z", "z")):  # Python 3.10 wants +00:00
+            return parse_datetime(value[:-1] + "+00:00")
         raise ScoreganizerProtocolError(f"not an ISO 8601 datetime: {value!r}") from exc
     return dt.astimezone(timezone.utc)
 

@@ -34,7 +34,7 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
         seconds = float(match[2]) * unit * (1 if match[1] == "+" else -1)
         return now + timedelta(seconds=seconds)
     try:
-        when = datetime.fromisoformat(text)
+        when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
     except ValueError:
         raise ValueError(f"not a time: {text!r} (use now, +5m, -1h, +2d or ISO 8601)") from None
     return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when

@@ -75,8 +75,10 @@ def run_click() -> None:
     A reader that goes away (``scoreganizer inspect *.rmv | head``) ends the
     command quietly, as it would end a Unix tool."""
     try:
-        main(prog_name="scoreganizer", windows_expand_args=os.name == "nt")
-        sys.stdout.flush()
+        try:
+            main(prog_name="scoreganizer", windows_expand_args=os.name == "nt")
+        finally:  # click exits with SystemExit; what is still buffered goes now
+            sys.stdout.flush()
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # nothing left to flush at exit

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .. import replays
+from ..exceptions import ScoreganizerProtocolError
+from ..tournament import parse_datetime
 from .store import SandboxError, Store, User
 
 LEVELS = ("beginner", "intermediate", "expert")
@@ -34,10 +36,9 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
         seconds = float(match[2]) * unit * (1 if match[1] == "+" else -1)
         return now + timedelta(seconds=seconds)
     try:
-        when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-    except ValueError:
+        return parse_datetime(text)
+    except ScoreganizerProtocolError:
         raise ValueError(f"not a time: {text!r} (use now, +5m, -1h, +2d or ISO 8601)") from None
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
 
 
 @dataclass(frozen=True)

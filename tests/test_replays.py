@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 
 from conftest import REPLAYS
 from scoreganizer_client_lib import replays
-from scoreganizer_client_lib.replays import ReplayFormat, TournamentKey
+from scoreganizer_client_lib.replays import ReplayFormat, TournamentKey, formats
 from scoreganizer_client_lib.replays.testing import SimulatedBoard, write_rmv
 
 KEY = "1_35_99a8472376717bc7a676876cf0d351e3"
@@ -120,7 +122,7 @@ def test_quirky_v1_key_and_source() -> None:
         (f"ralokt#{KEY}", KEY),
         (f"a#b#{KEY}", KEY),
         ("2_1_b'517cce9419171fee58a550067fed65ed'", "2_1_517cce9419171fee58a550067fed65ed"),
-        (KEY.upper().replace("_", "_"), KEY),
+        (KEY.upper(), KEY),  # upper-case hex digits are read as lower case
         ("ralokt", None),
         ("1_35_99a8472376717bc7a676876cf0d351e", None),  # 31 hex digits
         ("1_35_99a8472376717bc7a676876cf0d351e3f", None),  # 33 hex digits
@@ -215,3 +217,44 @@ def test_writer_boards_differ_by_seed() -> None:
     assert write_rmv(seed=1, boardgen_time=datetime(2024, 1, 1, tzinfo=timezone.utc)) != write_rmv(
         seed=2, boardgen_time=datetime(2024, 1, 1, tzinfo=timezone.utc)
     )
+
+
+def test_formats_are_one_source() -> None:
+    assert [fmt.mime_type for fmt in ReplayFormat] == [
+        "application/x-viennasweeper",
+        "application/x-minesweeper-arbiter",
+        "application/x-metasweeper",
+    ]
+    assert formats.MIME_TYPES_BY_EXTENSION["avf"] == formats.MIME_TYPES[ReplayFormat.AVF]
+    assert {".rmv", ".avf", ".evf"} == formats.SUFFIXES
+    assert formats.LEVEL_NAMES == ("beginner", "intermediate", "expert")
+    assert formats.Level("expert").size == (30, 16, 99)
+    for level in formats.Level:
+        assert formats.level_name(*level.size) == level.value == replays.Board(*level.size).level
+    assert formats.level_name(8, 8, 11) == "custom"
+
+
+PUBLIC = [*replays.__all__, "avf", "evf", "rmv", "testing", "formats"]
+LIGHT = "import sys; import scoreganizer_client_lib.{module}; print(sorted(sys.modules))"
+
+
+@pytest.mark.parametrize("module", ["replays", "replays.formats"])
+def test_import_loads_no_reader(module: str) -> None:
+    loaded = subprocess.run(
+        [sys.executable, "-c", LIGHT.format(module=module)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for heavy in ("replays.rmv", "replays.avf", "replays.evf", "replays._model", "'re'"):
+        assert heavy not in loaded, heavy
+    assert "replays.formats" in loaded
+
+
+def test_public_names_import() -> None:
+    code = f"from scoreganizer_client_lib.replays import {', '.join(PUBLIC)}"
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    assert all(getattr(replays, name) is not None for name in PUBLIC)
+    assert set(PUBLIC) <= set(dir(replays))
+    with pytest.raises(AttributeError, match="no attribute"):
+        replays.no_such_name  # noqa: B018

@@ -11,110 +11,78 @@ works in time linear in the input, and on any input either returns a
 :class:`ReplayInfo` or raises :class:`ReplayError` (never another exception,
 never a hang). The format is detected from the content, not the file name.
 
-This package imports nothing else from ``scoreganizer_client_lib``.
+Importing this package is cheap: the readers load on first use of a name that
+needs them. :mod:`.formats` holds the formats' MIME types and the standard
+levels. This package imports nothing else from ``scoreganizer_client_lib``.
 """
 
 from __future__ import annotations
 
-import os
-import struct
-from pathlib import Path
-from typing import IO
+from .formats import ReplayFormat
 
-from . import avf, evf, rmv
-from ._model import (
-    Board,
-    CorruptReplay,
-    PlayerFields,
-    ReplayError,
-    ReplayFormat,
-    ReplayInfo,
-    ReplayTooLarge,
-    TournamentKey,
-    TruncatedReplay,
-    UnknownReplayFormat,
-    UnsupportedReplayVersion,
-    find_key,
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (startup time)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from . import avf as avf
+    from . import evf as evf
+    from . import rmv as rmv
+    from . import testing as testing
+    from ._inspect import (
+        MAX_REPLAY_SIZE,
+        ReplaySource,
+        detect_format,
+        inspect,
+        parse,
+        read_bounded,
+    )
+    from ._model import (
+        Board,
+        CorruptReplay,
+        PlayerFields,
+        ReplayError,
+        ReplayInfo,
+        ReplayTooLarge,
+        TournamentKey,
+        TruncatedReplay,
+        UnknownReplayFormat,
+        UnsupportedReplayVersion,
+        find_key,
+    )
+
+_INSPECT = ("MAX_REPLAY_SIZE", "ReplaySource", "detect_format", "inspect", "parse", "read_bounded")
+_MODEL = (
+    "Board",
+    "CorruptReplay",
+    "PlayerFields",
+    "ReplayError",
+    "ReplayInfo",
+    "ReplayTooLarge",
+    "TournamentKey",
+    "TruncatedReplay",
+    "UnknownReplayFormat",
+    "UnsupportedReplayVersion",
+    "find_key",
 )
-
-#: The default size cap: real replays are kilobytes; an hour-long game is a
-#: few megabytes.
-MAX_REPLAY_SIZE = 16 * 1024 * 1024
-
-ReplaySource = bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes]
-
-_PARSERS = {ReplayFormat.RMV: rmv.parse, ReplayFormat.AVF: avf.parse, ReplayFormat.EVF: evf.parse}
+_LAZY = dict.fromkeys(_INSPECT, "._inspect") | dict.fromkeys(_MODEL, "._model")
+_SUBMODULES = frozenset({"avf", "evf", "rmv", "testing"})
 
 
-def read_bounded(source: ReplaySource, max_size: int = MAX_REPLAY_SIZE) -> bytes:
-    """The bytes of ``source`` (a path, bytes, or a binary file object), at
-    most ``max_size`` of them; :class:`ReplayError` if larger or unreadable."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-    elif isinstance(source, (str, os.PathLike)):
-        try:
-            with Path(source).open("rb") as handle:
-                data = handle.read(max_size + 1)
-        except OSError as exc:
-            raise ReplayError(f"cannot read {os.fspath(source)}: {exc.strerror or exc}") from exc
-    else:
-        try:
-            data = source.read(max_size + 1)
-        except (OSError, ValueError) as exc:
-            raise ReplayError(f"cannot read the replay: {exc}") from exc
-        if not isinstance(data, bytes):
-            raise ReplayError("the replay file object is not opened in binary mode")
-    if len(data) > max_size:
-        raise ReplayTooLarge(f"replay is larger than {max_size} bytes")
-    return data
+def __getattr__(name: str) -> Any:
+    from importlib import import_module
+
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
 
-def detect_format(data: bytes) -> list[ReplayFormat]:
-    """The formats ``data`` may be in, most likely first (empty: none)."""
-    if data[:4] == rmv.MAGIC:
-        return [ReplayFormat.RMV]
-    candidates = []
-    if avf.looks_like_avf(data):
-        candidates.append(ReplayFormat.AVF)
-    if evf.looks_like_evf(data):
-        candidates.append(ReplayFormat.EVF)
-    return candidates
-
-
-def parse(data: bytes, fmt: ReplayFormat) -> ReplayInfo:
-    """Read ``data`` as ``fmt``; only :class:`ReplayError` escapes."""
-    try:
-        return _PARSERS[fmt](data)
-    except ReplayError:
-        raise
-    except (ValueError, IndexError, KeyError, OverflowError, struct.error) as exc:
-        # A defence in depth: the parsers check bounds themselves.
-        raise CorruptReplay(f"{fmt.name}: {exc}") from exc
-
-
-def inspect(source: ReplaySource, *, max_size: int = MAX_REPLAY_SIZE) -> ReplayInfo:
-    """Read a replay's metadata: format, clone, player, key, board,
-    board-generation time and result (see :class:`ReplayInfo`).
-
-    ``source`` is a path, the file's bytes, or a binary file object.
-    Raises :class:`ReplayError` (:class:`UnknownReplayFormat`,
-    :class:`TruncatedReplay`, :class:`CorruptReplay`, ...) for anything it
-    cannot read.
-    """
-    data = read_bounded(source, max_size)
-    if not data:
-        raise TruncatedReplay("the replay is empty")
-    candidates = detect_format(data)
-    if not candidates:
-        raise UnknownReplayFormat("not an RMV, AVF or EVF replay", 0)
-    first_error: ReplayError | None = None
-    for fmt in candidates:
-        try:
-            return parse(data, fmt)
-        except ReplayError as exc:
-            first_error = first_error or exc
-    assert first_error is not None
-    raise first_error
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY, *_SUBMODULES})
 
 
 __all__ = [

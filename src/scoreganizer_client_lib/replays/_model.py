@@ -5,17 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 
-#: The upload MIME type of each format (PROTOCOL.md).
-MIME_TYPES = {
-    "rmv": "application/x-viennasweeper",
-    "avf": "application/x-minesweeper-arbiter",
-    "evf": "application/x-metasweeper",
-}
-
-#: Standard levels by (width, height, mines).
-LEVELS = {(8, 8, 10): "beginner", (16, 16, 40): "intermediate", (30, 16, 99): "expert"}
+from .formats import ReplayFormat, level_name
 
 
 class ReplayError(ValueError):
@@ -47,19 +38,6 @@ class CorruptReplay(ReplayError):
 
 class ReplayTooLarge(ReplayError):
     """The file is larger than the reader's size cap."""
-
-
-class ReplayFormat(str, Enum):
-    """A replay file format (the value is its usual file extension)."""
-
-    RMV = "rmv"
-    AVF = "avf"
-    EVF = "evf"
-
-    @property
-    def mime_type(self) -> str:
-        """The upload MIME type of this format."""
-        return MIME_TYPES[self.value]
 
 
 _KEY = re.compile(r"(?<![0-9])([0-9]+)_([0-9]+)_(?:b')?([0-9a-fA-F]{32})(?![0-9a-fA-F])")
@@ -108,7 +86,7 @@ class Board:
     def level(self) -> str:
         """``beginner``, ``intermediate``, ``expert`` (8x8/10, 16x16/40,
         30x16/99) or ``custom``."""
-        return LEVELS.get((self.width, self.height, self.mines), "custom")
+        return level_name(self.width, self.height, self.mines)
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,12 @@ from ._model import (
     Board,
     CorruptReplay,
     PlayerFields,
-    ReplayFormat,
     ReplayInfo,
     TruncatedReplay,
     find_key,
 )
 from ._reader import ByteReader
+from .formats import ReplayFormat
 
 LEVELS = {3: (8, 8, 10), 4: (16, 16, 40), 5: (30, 16, 99)}
 #: How far the text block may lie from the mine list (it follows closely).

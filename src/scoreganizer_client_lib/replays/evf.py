@@ -19,30 +19,14 @@ from ._model import (
     Board,
     CorruptReplay,
     PlayerFields,
-    ReplayFormat,
     ReplayInfo,
     TruncatedReplay,
     UnsupportedReplayVersion,
     find_key,
 )
 from ._reader import ByteReader, decode
+from .formats import GAME_MODES, ReplayFormat
 
-MODES = {
-    0: "normal",
-    1: "UPK",
-    2: "cheat",
-    3: "density",
-    4: "win7",
-    5: "competitive_solvable",
-    6: "strong_solvable",
-    7: "weak_solvable",
-    8: "to_be_solvable",
-    9: "strong_guessable",
-    10: "weak_guessable",
-    11: "chording_recursive",
-    12: "flag_recursive",
-    13: "chording_flag_recursive",
-}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _VERSION = re.compile(r"(\d+(?:\.\d+)+)")
 _EVENT = 8
@@ -127,7 +111,7 @@ def parse(data: bytes) -> ReplayInfo:
         game_time=game_ms / 1000,
         won=bool(summary & 0x80),
         bbbv=bbbv,
-        mode=MODES.get(mode, f"mode {mode}"),
+        mode=GAME_MODES[mode] if mode < len(GAME_MODES) else f"mode {mode}",
         size=len(data),
     )
 

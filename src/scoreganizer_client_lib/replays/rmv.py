@@ -16,13 +16,13 @@ from ._model import (
     Board,
     CorruptReplay,
     PlayerFields,
-    ReplayFormat,
     ReplayInfo,
     TruncatedReplay,
     UnsupportedReplayVersion,
     find_key,
 )
 from ._reader import ByteReader, decode
+from .formats import GAME_MODES, ReplayFormat
 
 MAGIC = b"*rmv"
 
@@ -36,23 +36,6 @@ CLONES = {
     6: "Freesweeper",
     7: "MySweeper",
 }
-
-MODES = [
-    "normal",
-    "UPK",
-    "cheat",
-    "density",
-    "win7",
-    "competitive_solvable",
-    "strong_solvable",
-    "weak_solvable",
-    "to_be_solvable",
-    "strong_guessable",
-    "weak_guessable",
-    "chording_recursive",
-    "flag_recursive",
-    "chording_flag_recursive",
-]
 
 PLAYER_FIELDS = ("name", "nickname", "country", "token")
 
@@ -142,7 +125,7 @@ def parse(data: bytes) -> ReplayInfo:
         raise CorruptReplay(f"RMV: {properties_size} properties, at least 4 needed", r.pos)
     properties = r.take(properties_size, "properties")
     mode_id = properties[2]
-    if mode_id >= (4 if version == 1 else len(MODES)):
+    if mode_id >= (4 if version == 1 else len(GAME_MODES)):
         raise CorruptReplay(f"RMV: unknown game mode {mode_id}", r.pos - properties_size + 2)
     bbbv = None
     if version == 2:
@@ -194,7 +177,7 @@ def parse(data: bytes) -> ReplayInfo:
         game_time=game_ms / 1000,
         won=won,
         bbbv=bbbv,
-        mode=MODES[mode_id],
+        mode=GAME_MODES[mode_id],
         size=len(data),
     )
 

@@ -14,10 +14,8 @@ import struct
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
-from ._model import LEVELS
+from .formats import LEVEL_NAMES, Level, level_name
 
-#: Standard levels by name: (width, height, mines).
-LEVEL_SIZES = {name: size for size, name in LEVELS.items()}
 CLONE_NAME = "scoreganizer-client-lib"
 VERSION_INFO = "scoreganizer-client-lib replay writer (test replay, no checksum)"
 SQUARE = 16
@@ -76,9 +74,9 @@ class SimulatedBoard:
 def _level(level: str | tuple[int, int, int]) -> tuple[int, int, int]:
     if isinstance(level, str):
         try:
-            return LEVEL_SIZES[level]
-        except KeyError:
-            raise ValueError(f"unknown level {level!r}; use {sorted(LEVEL_SIZES)}") from None
+            return Level(level).size
+        except ValueError:
+            raise ValueError(f"unknown level {level!r}; use {', '.join(LEVEL_NAMES)}") from None
     width, height, mines = level
     return int(width), int(height), int(mines)
 
@@ -136,7 +134,7 @@ def write_rmv(
     clicks = board.solving_clicks()
     bbbv = len(clicks)
     level_id = {"beginner": 0, "intermediate": 1, "expert": 2}.get(
-        LEVELS.get((width, height, mines), ""), 3
+        level_name(width, height, mines), 3
     )
 
     version_info = VERSION_INFO.encode("utf-8")

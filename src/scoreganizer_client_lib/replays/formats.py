@@ -1,0 +1,115 @@
+"""The facts about replays that the reader, the client, the command and the
+sandbox share: formats, file extensions, upload MIME types, standard levels and
+game modes. Each lives here once.
+
+Importing this module is cheap: it loads no reader.
+
+>>> from scoreganizer_client_lib.replays.formats import ReplayFormat, level_name
+>>> ReplayFormat.EVF.mime_type, ReplayFormat.EVF.suffix
+('application/x-metasweeper', '.evf')
+>>> level_name(30, 16, 99), level_name(30, 16, 100)
+('expert', 'custom')
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (startup time)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+class ReplayFormat(str, Enum):
+    """A replay file format; the value is its file extension (no dot)."""
+
+    RMV = "rmv"
+    AVF = "avf"
+    EVF = "evf"
+
+    @property
+    def mime_type(self) -> str:
+        """The upload MIME type of this format (PROTOCOL.md)."""
+        return MIME_TYPES[self]
+
+    @property
+    def suffix(self) -> str:
+        """The file name suffix, with its dot: ``.rmv``."""
+        return f".{self.value}"
+
+
+#: The upload MIME type of each format (PROTOCOL.md).
+MIME_TYPES: Mapping[ReplayFormat, str] = {
+    ReplayFormat.RMV: "application/x-viennasweeper",
+    ReplayFormat.AVF: "application/x-minesweeper-arbiter",
+    ReplayFormat.EVF: "application/x-metasweeper",
+}
+#: The same MIME types by lower-case file extension, without the dot (``"rmv"``).
+MIME_TYPES_BY_EXTENSION: Mapping[str, str] = {fmt.value: mime for fmt, mime in MIME_TYPES.items()}
+#: The lower-case file name suffixes of replays, with the dot (``".rmv"``).
+SUFFIXES: frozenset[str] = frozenset(fmt.suffix for fmt in ReplayFormat)
+
+
+class Level(str, Enum):
+    """A standard Minesweeper level; the value is its name."""
+
+    BEGINNER = "beginner"
+    INTERMEDIATE = "intermediate"
+    EXPERT = "expert"
+
+    @property
+    def size(self) -> tuple[int, int, int]:
+        """``(width, height, mines)``: 8x8/10, 16x16/40 or 30x16/99."""
+        return LEVEL_SIZES[self]
+
+
+#: The size of each standard level: ``(width, height, mines)``.
+LEVEL_SIZES: Mapping[Level, tuple[int, int, int]] = {
+    Level.BEGINNER: (8, 8, 10),
+    Level.INTERMEDIATE: (16, 16, 40),
+    Level.EXPERT: (30, 16, 99),
+}
+#: ``("beginner", "intermediate", "expert")``, easiest first.
+LEVEL_NAMES: tuple[str, ...] = tuple(level.value for level in Level)
+#: The name of any board that is not a standard level.
+CUSTOM = "custom"
+
+_BY_SIZE = {size: level.value for level, size in LEVEL_SIZES.items()}
+
+
+def level_name(width: int, height: int, mines: int) -> str:
+    """The standard level of a ``width`` x ``height`` board with ``mines``
+    mines, or ``custom``."""
+    return _BY_SIZE.get((width, height, mines), CUSTOM)
+
+
+#: Game modes by id, as RMV v2 and EVF number them (RMV v1 knows the first four).
+GAME_MODES: tuple[str, ...] = (
+    "normal",
+    "UPK",
+    "cheat",
+    "density",
+    "win7",
+    "competitive_solvable",
+    "strong_solvable",
+    "weak_solvable",
+    "to_be_solvable",
+    "strong_guessable",
+    "weak_guessable",
+    "chording_recursive",
+    "flag_recursive",
+    "chording_flag_recursive",
+)
+
+__all__ = [
+    "CUSTOM",
+    "GAME_MODES",
+    "LEVEL_NAMES",
+    "LEVEL_SIZES",
+    "MIME_TYPES",
+    "MIME_TYPES_BY_EXTENSION",
+    "SUFFIXES",
+    "Level",
+    "ReplayFormat",
+    "level_name",
+]

@@ -1,0 +1,324 @@
+"""A low-cost HTTP/1.1 load generator: raw asyncio protocols sending prepared
+request bytes over keep-alive connections, reading only the status line and
+``Content-Length``. It runs in its own process (:func:`run`) so that its cost
+never shares a GIL with what it measures; the benchmarks print its rate against
+a bare hello app to show it is not the bottleneck.
+
+Every wait is bounded: a connection that gets no complete answer within
+``timeout`` seconds counts as an error and is reopened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import multiprocessing
+import socket
+import statistics
+import time
+import urllib.parse
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+def get(path: str, headers: dict[str, str] | None = None) -> bytes:
+    """A prepared GET request."""
+    return _request("GET", path, headers or {}, b"")
+
+
+def post_form(path: str, fields: dict[str, str], headers: dict[str, str] | None = None) -> bytes:
+    """A prepared POST of an urlencoded form."""
+    body = urllib.parse.urlencode(fields).encode()
+    extra = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
+    return _request("POST", path, extra, body)
+
+
+def post_multipart(
+    path: str,
+    files: dict[str, tuple[str, bytes]],
+    fields: dict[str, str],
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    """A prepared POST of a multipart form (``files``: name -> (filename, bytes))."""
+    boundary = "benchboundary7MA4YWxkTrZu0gW"
+    parts = []
+    for name, value in fields.items():
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+        parts.append(f"{head}{value}\r\n".encode())
+    for name, (filename, content) in files.items():
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        )
+        parts.append(head.encode() + content + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    extra = {"Content-Type": f"multipart/form-data; boundary={boundary}", **(headers or {})}
+    return _request("POST", path, extra, body)
+
+
+def _request(method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: bench"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    if body or method == "POST":
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@dataclass
+class Result:
+    """What one run measured."""
+
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    errors: int = 0
+    exhausted: bool = False
+
+    @property
+    def done(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        """Latency (seconds) at quantile ``q`` (0..1), NaN with no answers."""
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.latencies) if self.latencies else float("nan")
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.need: int | None = None
+        self.status = 0
+        self.close_after = False
+        self.waiter: asyncio.Future[int] | None = None
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.need is None:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self.buffer[:end]).lower()
+            self.status = int(head[9:12])
+            self.close_after = b"\r\nconnection: close" in head
+            start = head.find(b"\r\ncontent-length:")
+            if start < 0:
+                self._fail(ValueError("answer without Content-Length"))
+                return
+            stop = head.find(b"\r\n", start + 2)
+            length = int(head[start + 17 : stop if stop > 0 else len(head)])
+            self.need = end + 4 + length
+        if len(self.buffer) >= self.need:
+            del self.buffer[: self.need]
+            self.need = None
+            if self.waiter is not None and not self.waiter.done():
+                self.waiter.set_result(self.status)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._fail(exc or ConnectionResetError("closed by the server"))
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(exc)
+        if self.transport is not None:
+            self.transport.abort()
+
+    async def send(self, request: bytes, timeout: float) -> int:
+        assert self.transport is not None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return await asyncio.wait_for(self.waiter, timeout)
+
+
+async def _client(
+    host: str,
+    port: int,
+    requests: Sequence[bytes],
+    cycle: bool,
+    deadline: float,
+    timeout: float,
+    result: Result,
+    pause: float,
+) -> None:
+    loop = asyncio.get_running_loop()
+    conn: _Connection | None = None
+    index = 0
+    while time.monotonic() < deadline:
+        if index >= len(requests):
+            if not cycle:
+                result.exhausted = True
+                break
+            index = 0
+        try:
+            if conn is None or conn.closed:
+                _, conn = await asyncio.wait_for(
+                    loop.create_connection(_Connection, host, port), timeout
+                )
+            started = time.perf_counter()
+            status = await conn.send(requests[index], timeout)
+            result.latencies.append(time.perf_counter() - started)
+            result.statuses[status] = result.statuses.get(status, 0) + 1
+            if conn.close_after:
+                assert conn.transport is not None
+                conn.transport.close()
+                conn = None
+        except (OSError, asyncio.TimeoutError, ValueError):
+            result.errors += 1
+            if conn is not None and conn.transport is not None:
+                conn.transport.abort()
+            conn = None
+            await asyncio.sleep(0.01)
+        index += 1
+        if pause:
+            await asyncio.sleep(pause)
+    if conn is not None and conn.transport is not None:
+        conn.transport.close()
+
+
+async def drive(
+    host: str,
+    port: int,
+    streams: Sequence[Sequence[bytes]],
+    seconds: float,
+    *,
+    cycle: bool = True,
+    timeout: float = 30.0,
+    pause: float = 0.0,
+) -> Result:
+    """One connection per stream, each sending its requests in turn (again from
+    the start if ``cycle``) for ``seconds``; ``pause`` seconds between requests."""
+    result = Result(seconds)
+    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+    await asyncio.gather(
+        *(
+            _client(host, port, stream, cycle, deadline, timeout, result, pause)
+            for stream in streams
+        )
+    )
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _drive_sync(
+    host: str,
+    port: int,
+    streams: Sequence[Sequence[bytes]],
+    seconds: float,
+    cycle: bool,
+    timeout: float,
+    pause: float,
+) -> Result:
+    return asyncio.run(
+        drive(host, port, streams, seconds, cycle=cycle, timeout=timeout, pause=pause)
+    )
+
+
+def run(
+    host: str,
+    port: int,
+    streams: Sequence[Sequence[bytes]],
+    seconds: float,
+    *,
+    cycle: bool = True,
+    timeout: float = 30.0,
+    pause: float = 0.0,
+) -> Result:
+    """:func:`drive` in a fresh process; waits at most ``seconds + timeout + 30``."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        future = pool.submit(_drive_sync, host, port, streams, seconds, cycle, timeout, pause)
+        return future.result(timeout=seconds + timeout + 30)
+
+
+class Background:
+    """:func:`run` started now; :meth:`result` waits for it."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        streams: Sequence[Sequence[bytes]],
+        seconds: float,
+        **options: object,
+    ) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=context)
+        self._limit = seconds + 60
+        self._future = self._pool.submit(
+            _drive_sync,
+            host,
+            port,
+            streams,
+            seconds,
+            options.get("cycle", True),
+            options.get("timeout", 30.0),
+            options.get("pause", 0.0),
+        )
+
+    def result(self) -> Result:
+        try:
+            return self._future.result(timeout=self._limit)
+        finally:
+            self._pool.shutdown()
+
+
+async def _sequential(
+    host: str, port: int, requests: Sequence[bytes], min_reps: int, budget: float, timeout: float
+) -> Result:
+    result = Result(0.0)
+    _, conn = await asyncio.wait_for(
+        asyncio.get_running_loop().create_connection(_Connection, host, port), timeout
+    )
+    started = time.monotonic()
+    try:
+        for count, request in enumerate(requests):
+            if count >= min_reps and time.monotonic() - started > budget:
+                break
+            if conn.closed or conn.close_after:
+                _, conn = await asyncio.wait_for(
+                    asyncio.get_running_loop().create_connection(_Connection, host, port), timeout
+                )
+            begin = time.perf_counter()
+            status = await conn.send(request, timeout)
+            result.latencies.append(time.perf_counter() - begin)
+            result.statuses[status] = result.statuses.get(status, 0) + 1
+    finally:
+        assert conn.transport is not None
+        conn.transport.close()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def sequential(
+    host: str,
+    port: int,
+    requests: Sequence[bytes],
+    min_reps: int = 3,
+    budget: float = 1.0,
+    timeout: float = 60.0,
+) -> Result:
+    """One request at a time on one connection: at least ``min_reps`` (if there
+    are that many), then until ``budget`` seconds have passed or ``requests``
+    run out."""
+    return asyncio.run(_sequential(host, port, requests, min_reps, budget, timeout))

@@ -136,12 +136,12 @@ def add_tournament(
 
 
 def _host_action(action: str, tournament_id: int, user: str, db: str | None, as_json: bool) -> None:
-    from ..sandbox import SandboxError, scenario
+    from ..sandbox import Busy, SandboxError, scenario
 
     store = _store(db)
     try:
         status = getattr(scenario, action)(store, tournament_id, user)
-    except (ValueError, LookupError, SandboxError) as exc:
+    except (ValueError, LookupError, SandboxError, Busy) as exc:
         raise _fail(exc) from None
     if as_json:
         emit_json({"tournament": tournament_id, "user": user, "status": status})

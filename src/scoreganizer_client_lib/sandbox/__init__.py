@@ -14,23 +14,30 @@ tested on one machine::
 
 Needs the ``sandbox`` extra (``pip install scoreganizer-client-lib[sandbox]``).
 The policies PROTOCOL.md leaves open are in :class:`SandboxConfig` and the
-docstrings of :mod:`.rules`.
+docstrings of :mod:`.rules` and :mod:`.accounts`. Layers: :mod:`.app` (HTTP)
+calls :mod:`.rules` and :mod:`.accounts` (every policy), which call
+:mod:`.store` (rows in SQLite).
 """
 
 from __future__ import annotations
 
+from .accounts import Accounts, User
 from .config import SandboxConfig, default_db_path
+from .errors import SandboxError
 from .rules import Rules, Standings, parse_when
 from .server import SandboxServer
-from .store import SandboxError, Store
+from .store import Busy, Store
 
 __all__ = [
+    "Accounts",
+    "Busy",
     "Rules",
     "SandboxConfig",
     "SandboxError",
     "SandboxServer",
     "Standings",
     "Store",
+    "User",
     "default_db_path",
     "parse_when",
 ]

@@ -1,14 +1,20 @@
-"""The sandbox's ASGI application (FastAPI): HTTP in, :class:`Rules` calls,
-JSON out. Every failure is a JSON ``{"error": code}``; nothing a client sends
-produces a 500."""
+"""The sandbox's ASGI application (FastAPI): HTTP in, :class:`Rules` and
+:class:`Accounts` calls, JSON out.
+
+Routes are plain functions; what they need (the rules, the accounts, the
+current user, a tournament id from the path) comes in through dependencies.
+Every failure is a JSON ``{"error": code}``; nothing a client sends produces
+a 500. Work that touches the database or parses a replay runs in worker
+threads, never on the event loop.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -16,12 +22,13 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
+from . import errors
+from .accounts import Accounts, User
+from .errors import SandboxError
 from .rules import Rules
-from .store import MAX_ID, SandboxError, Store, User
+from .store import Busy, Store
 
 log = logging.getLogger(__name__)
-AUTH_HEADER = "x-scoreganizer-authorization"
-T = TypeVar("T")
 
 LISTS = {
     "all": "Every tournament.",
@@ -36,6 +43,7 @@ ERROR_SCHEMA = {
     "description": 'An error: {"error": code, "wait"?: seconds, "reason"?: text}',
     "content": {"application/json": {"example": {"error": "not_logged_in"}}},
 }
+ERRORS: dict[int | str, dict[str, Any]] = {403: ERROR_SCHEMA}
 FORM = {
     "requestBody": {
         "content": {
@@ -67,145 +75,221 @@ UPLOAD = {
 }
 
 
-def _tournament_id(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) <= MAX_ID:
-        raise SandboxError("not_found", 404, reason=f"no tournament {text!r}")
-    return int(text)
+# -- dependencies -----------------------------------------------------------
+
+
+def get_rules(request: Request) -> Rules:
+    """The tournament rules of this app."""
+    rules: Rules = request.app.state.rules
+    return rules
+
+
+def get_accounts(request: Request) -> Accounts:
+    """The accounts of this app."""
+    accounts: Accounts = request.app.state.accounts
+    return accounts
+
+
+RulesDep = Annotated[Rules, Depends(get_rules)]
+AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+#: The ``X-Scoreganizer-Authorization`` header, if sent.
+AuthHeader = Annotated[str | None, Header(alias="X-Scoreganizer-Authorization")]
+
+
+def optional_user(accounts: AccountsDep, auth: AuthHeader = None) -> User | None:
+    """The user of a valid token; None without one (an expired or unknown
+    token counts as none)."""
+    return accounts.user(auth)
+
+
+def current_user(accounts: AccountsDep, auth: AuthHeader = None) -> User:
+    """The user of a valid token, else ``not_logged_in``."""
+    return accounts.authenticate(auth)
+
+
+def tournament_id(tournament: str) -> int:
+    """The ``{tournament}`` path parameter: a positive decimal integer in
+    ASCII digits, else ``not_found``."""
+    if not (tournament.isascii() and tournament.isdigit()) or len(tournament) > 19:
+        raise SandboxError(errors.NOT_FOUND, 404, reason=f"no tournament {tournament!r}")
+    return int(tournament)
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+CurrentUser = Annotated[User, Depends(current_user)]
+TournamentId = Annotated[int, Depends(tournament_id)]
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    """``data`` as a JSON answer, rendered by the caller's thread."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Response(body, status_code=status, media_type="application/json")
+
+
+async def read_form(request: Request) -> Any:
+    """The request's form fields and files."""
+    try:
+        return await request.form(max_files=2, max_fields=20)
+    except Exception as exc:  # malformed bodies come in many shapes
+        raise SandboxError(errors.INVALID_DATA, 400, reason=f"unreadable form: {exc}") from None
+
+
+# -- routes -----------------------------------------------------------------
+
+router = APIRouter()
+
+
+@router.post("/api/obtain_token", responses=ERRORS, openapi_extra=FORM)
+async def obtain_token(request: Request, accounts: AccountsDep) -> dict[str, str]:
+    """Exchange a username and password for a token."""
+    data = await read_form(request)
+    username, password = data.get("username"), data.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise SandboxError(errors.INVALID_LOGIN_DATA)
+    return {"token": await run_in_threadpool(accounts.obtain_token, username, password)}
+
+
+@router.get("/api/token_status")
+def token_status(accounts: AccountsDep, auth: AuthHeader = None) -> dict[str, str]:
+    """The state of the sent token: ok, ok_stale, expired, nonexistent, not_sent."""
+    return {"status": accounts.token_status(auth).value}
+
+
+@router.post("/api/refresh_token", responses={**ERRORS, 429: ERROR_SCHEMA})
+def refresh_token(accounts: AccountsDep, auth: AuthHeader = None) -> dict[str, str]:
+    """Replace the sent token with a new one."""
+    return {"token": accounts.refresh_token(auth)}
+
+
+def _tournament_list(which: str) -> Any:
+    if which == "my_active":
+
+        def my_list(rules: RulesDep, user: CurrentUser) -> Response:
+            return json_response(rules.tournaments(which, user))
+
+        return my_list
+
+    def public_list(rules: RulesDep, user: OptionalUser) -> Response:
+        return json_response(rules.tournaments(which, user))
+
+    return public_list
+
+
+for _which, _doc in LISTS.items():
+    router.add_api_route(
+        f"/api/tournaments/{_which}",
+        _tournament_list(_which),
+        name=f"tournaments_{_which}",
+        description=_doc,
+        responses=ERRORS,
+        response_model=list[dict[str, Any]],
+    )
+
+
+@router.post("/api/tournaments/participate/{tournament}", responses=ERRORS)
+def participate(rules: RulesDep, user: CurrentUser, tournament: TournamentId) -> Response:
+    """Join an open tournament or ask to join a closed one."""
+    rules.participate(user, tournament)
+    return Response(status_code=200)
+
+
+@router.post("/api/tournaments/player_confirm/{tournament}", responses=ERRORS)
+def player_confirm(rules: RulesDep, user: CurrentUser, tournament: TournamentId) -> Response:
+    """Accept the host's invitation."""
+    rules.player_confirm(user, tournament)
+    return Response(status_code=200)
+
+
+@router.post("/api/tournaments/gen_key/{tournament}", status_code=201, responses=ERRORS)
+def gen_key(rules: RulesDep, user: CurrentUser, tournament: TournamentId) -> dict[str, Any]:
+    """Generate the user's key for a started tournament."""
+    return rules.gen_key(user, tournament)
+
+
+@router.get("/api/tournaments/get_key/{tournament}", responses=ERRORS)
+def get_key(rules: RulesDep, user: CurrentUser, tournament: TournamentId) -> dict[str, Any]:
+    """The key generated before."""
+    return rules.get_key(user, tournament)
+
+
+@router.post(
+    "/api/scores/upload",
+    status_code=201,
+    responses={**ERRORS, 413: ERROR_SCHEMA},
+    openapi_extra=UPLOAD,
+)
+async def upload(request: Request, rules: RulesDep, user: CurrentUser) -> Response:
+    """Upload a keyed replay (multipart: file ``video``, field ``mime_type``)."""
+    limit = rules.config.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + 65536:
+        raise SandboxError(errors.INVALID_DATA, 413, reason=f"uploads are limited to {limit} bytes")
+    data = await read_form(request)
+    video, mime_type = data.get("video"), data.get("mime_type")
+    if not isinstance(video, UploadFile) or not isinstance(mime_type, str):
+        raise SandboxError(errors.INVALID_DATA, 400, reason="expected file 'video' and 'mime_type'")
+    content = await video.read(limit + 1)
+    if len(content) > limit:
+        raise SandboxError(errors.INVALID_DATA, 413, reason=f"uploads are limited to {limit} bytes")
+    await run_in_threadpool(rules.upload, user, video.filename or "replay", mime_type, content)
+    return Response(status_code=201)
+
+
+@router.get("/sandbox/standings/{tournament}", responses=ERRORS)
+def standings(rules: RulesDep, tournament: TournamentId) -> Response:
+    """The ranking (sandbox only; hidden while ``hide_results`` and running)."""
+    return json_response(rules.standings(tournament).as_json())
+
+
+@router.get("/", include_in_schema=False)
+def index() -> dict[str, str]:
+    return {"service": "Scoreganizer sandbox", "api": "/api/", "openapi": "/openapi.json"}
+
+
+# -- error answers ----------------------------------------------------------
+
+
+async def sandbox_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SandboxError)
+    return JSONResponse(exc.body(), status_code=exc.status)
+
+
+async def busy(request: Request, exc: Exception) -> Response:
+    """The database stayed locked: the protocol's ``retry``."""
+    return JSONResponse({"error": errors.RETRY, "reason": "database busy, try again"}, 403)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: errors.NOT_FOUND, 405: errors.METHOD_NOT_ALLOWED}.get(exc.status_code)
+    return JSONResponse({"error": code or str(exc.status_code)}, status_code=exc.status_code)
+
+
+async def invalid_request(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": errors.INVALID_DATA}, status_code=400)
+
+
+async def crash(request: Request, exc: Exception) -> Response:  # pragma: no cover
+    log.exception("sandbox bug on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"error": errors.INTERNAL_ERROR}, status_code=500)
 
 
 def create_app(store: Store) -> FastAPI:
     """The ASGI app serving ``/api/`` from ``store``; the OpenAPI description
     is at ``/openapi.json`` (and browsable at ``/docs``)."""
-    rules = Rules(store)
     app = FastAPI(
         title="Scoreganizer sandbox",
         version=__version__,
         description="A local Scoreganizer-compatible server (scoreganizer-client-lib).",
+        exception_handlers={
+            SandboxError: sandbox_error,
+            Busy: busy,
+            StarletteHTTPException: http_error,
+            RequestValidationError: invalid_request,
+            Exception: crash,
+        },
     )
-    responses: dict[int | str, dict[str, Any]] = {403: ERROR_SCHEMA}
-
-    async def call(function: Callable[..., T], *args: Any) -> T:
-        return await run_in_threadpool(function, *args)
-
-    async def user_of(request: Request) -> User:
-        return await call(store.authenticate, request.headers.get(AUTH_HEADER))
-
-    async def form(request: Request) -> Any:
-        try:
-            return await request.form(max_files=2, max_fields=20)
-        except Exception as exc:  # malformed bodies come in many shapes
-            raise SandboxError("invalid_data", 400, reason=f"unreadable form: {exc}") from None
-
-    @app.exception_handler(SandboxError)
-    async def sandbox_error(request: Request, exc: SandboxError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
-        return JSONResponse({"error": code or str(exc.status_code)}, status_code=exc.status_code)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": "invalid_data"}, status_code=400)
-
-    @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover
-        log.exception("sandbox bug on %s %s", request.method, request.url.path)
-        return JSONResponse({"error": "internal_error"}, status_code=500)
-
-    @app.post("/api/obtain_token", responses=responses, openapi_extra=FORM)
-    async def obtain_token(request: Request) -> dict[str, str]:
-        """Exchange a username and password for a token."""
-        data = await form(request)
-        username, password = data.get("username"), data.get("password")
-        if not isinstance(username, str) or not isinstance(password, str):
-            raise SandboxError("invalid_login_data")
-        return {"token": await call(store.obtain_token, username, password)}
-
-    @app.get("/api/token_status")
-    async def token_status(request: Request) -> dict[str, str]:
-        """The state of the sent token: ok, ok_stale, expired, nonexistent, not_sent."""
-        return {"status": await call(store.token_status, request.headers.get(AUTH_HEADER))}
-
-    @app.post("/api/refresh_token", responses={**responses, 429: ERROR_SCHEMA})
-    async def refresh_token(request: Request) -> dict[str, str]:
-        """Replace the sent token with a new one."""
-        return {"token": await call(store.refresh_token, request.headers.get(AUTH_HEADER))}
-
-    def add_list(which: str, doc: str) -> None:
-        async def tournament_list(request: Request) -> list[dict[str, Any]]:
-            header = request.headers.get(AUTH_HEADER)
-            user = None
-            if which == "my_active":
-                user = await user_of(request)
-            elif header:
-                found = await call(store.find_token, header)
-                user = found.user if found else None
-            return await call(store.tournaments, which, user)
-
-        tournament_list.__doc__ = doc
-        app.get(f"/api/tournaments/{which}", name=f"tournaments_{which}", responses=responses)(
-            tournament_list
-        )
-
-    for which, doc in LISTS.items():
-        add_list(which, doc)
-
-    @app.post("/api/tournaments/participate/{tournament}", responses=responses)
-    async def participate(request: Request, tournament: str) -> Response:
-        """Join an open tournament or ask to join a closed one."""
-        await call(rules.participate, await user_of(request), _tournament_id(tournament))
-        return Response(status_code=200)
-
-    @app.post("/api/tournaments/player_confirm/{tournament}", responses=responses)
-    async def player_confirm(request: Request, tournament: str) -> Response:
-        """Accept the host's invitation."""
-        await call(rules.player_confirm, await user_of(request), _tournament_id(tournament))
-        return Response(status_code=200)
-
-    @app.post("/api/tournaments/gen_key/{tournament}", status_code=201, responses=responses)
-    async def gen_key(request: Request, tournament: str) -> dict[str, Any]:
-        """Generate the user's key for a started tournament."""
-        return await call(rules.gen_key, await user_of(request), _tournament_id(tournament))
-
-    @app.get("/api/tournaments/get_key/{tournament}", responses=responses)
-    async def get_key(request: Request, tournament: str) -> dict[str, Any]:
-        """The key generated before."""
-        return await call(rules.get_key, await user_of(request), _tournament_id(tournament))
-
-    @app.post(
-        "/api/scores/upload",
-        status_code=201,
-        responses={**responses, 413: ERROR_SCHEMA},
-        openapi_extra=UPLOAD,
-    )
-    async def upload(request: Request) -> Response:
-        """Upload a keyed replay (multipart: file ``video``, field ``mime_type``)."""
-        user = await user_of(request)
-        limit = store.config.max_upload_bytes
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit + 65536:
-            raise SandboxError("invalid_data", 413, reason=f"uploads are limited to {limit} bytes")
-        data = await form(request)
-        video, mime_type = data.get("video"), data.get("mime_type")
-        if not isinstance(video, UploadFile) or not isinstance(mime_type, str):
-            raise SandboxError("invalid_data", 400, reason="expected file 'video' and 'mime_type'")
-        content = await video.read(limit + 1)
-        if len(content) > limit:
-            raise SandboxError("invalid_data", 413, reason=f"uploads are limited to {limit} bytes")
-        name = video.filename or "replay"
-        await call(rules.upload, user, name, mime_type, content)
-        return Response(status_code=201)
-
-    @app.get("/sandbox/standings/{tournament}", responses=responses)
-    async def standings(tournament: str) -> dict[str, Any]:
-        """The ranking (sandbox only; hidden while ``hide_results`` and running)."""
-        result = await call(rules.standings, _tournament_id(tournament))
-        return result.as_json()
-
-    @app.get("/", include_in_schema=False)
-    async def index() -> dict[str, str]:
-        return {"service": "Scoreganizer sandbox", "api": "/api/", "openapi": "/openapi.json"}
-
+    app.state.rules = Rules(store)
+    app.state.accounts = Accounts(store)
+    app.include_router(router)
     return app

@@ -1,10 +1,11 @@
-"""The rules of Scoreganizer, as the sandbox applies them (PROTOCOL.md, and the
-sandbox policies it leaves open, which are documented here)."""
+"""The rules of Scoreganizer tournaments, as the sandbox applies them
+(PROTOCOL.md, and the sandbox policies it leaves open, documented here)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -13,7 +14,13 @@ from typing import Any
 from .. import replays
 from ..exceptions import ScoreganizerProtocolError
 from ..tournament import parse_datetime
-from .store import SandboxError, Store, User
+from . import errors
+from .accounts import User
+from .errors import SandboxError
+from .store import Store
+
+#: Largest id SQLite can store.
+MAX_ID = 2**63 - 1
 
 LEVELS = ("beginner", "intermediate", "expert")
 MIME_TYPES = {fmt.mime_type for fmt in replays.ReplayFormat}
@@ -71,9 +78,9 @@ def parse_modeparams(mode: str, modeparams: str) -> ModeParams:
     return ModeParams(counts, limit)
 
 
-def tournament_json(row: sqlite3.Row, relation: str | None, logged_in: bool) -> dict[str, Any]:
-    """The wire form of a tournament for one user."""
-    status = (relation or "not_participating") if logged_in else "not_logged_in"
+def tournament_json(row: sqlite3.Row, user: User | None) -> dict[str, Any]:
+    """The wire form of a tournament row (with ``relation``) for ``user``."""
+    status = (row["relation"] or "not_participating") if user is not None else "not_logged_in"
     return {
         "id": row["id"],
         "mode": row["mode"],
@@ -89,16 +96,83 @@ def tournament_json(row: sqlite3.Row, relation: str | None, logged_in: bool) -> 
 
 
 class Rules:
-    """The endpoints' logic over a :class:`Store`; raises :class:`SandboxError`."""
+    """The tournament endpoints' logic over a :class:`Store`; refusals raise
+    :class:`SandboxError`."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.config = store.config
+        self.clock = store.clock
+
+    def tournament(self, tournament_id: int) -> sqlite3.Row:
+        """The tournament's row, else ``not_found`` (404)."""
+        row = self.store.tournament(tournament_id) if 0 < tournament_id <= MAX_ID else None
+        if row is None:
+            raise SandboxError(errors.NOT_FOUND, 404, reason=f"no tournament {tournament_id}")
+        return row
 
     def _open(self, tournament_id: int) -> sqlite3.Row:
-        row = self.store.tournament(tournament_id)
-        if self.store.clock() >= row["end"]:
-            raise SandboxError("tournament_over")
+        row = self.tournament(tournament_id)
+        if self.clock() >= row["end"]:
+            raise SandboxError(errors.TOURNAMENT_OVER)
         return row
+
+    def _user(self, name: str) -> User:
+        row = self.store.user(name)
+        if row is None:
+            raise LookupError(f"no user {name!r}")
+        return User(row["id"], row["name"])
+
+    # -- tournaments ----------------------------------------------------------
+
+    def add_tournament(
+        self,
+        name: str,
+        host: str,
+        *,
+        start: float,
+        end: float,
+        mode: str = "sum",
+        modeparams: str = "1+1+1",
+        location: str = "",
+        open_entry: bool = True,
+        hide_results: bool = False,
+    ) -> int:
+        """Create a tournament hosted by user ``host``; its id. ``ValueError``
+        for mode parameters that do not fit the mode or an end before the
+        start, ``LookupError`` for an unknown host."""
+        parse_modeparams(mode, modeparams)
+        if end <= start:
+            raise ValueError("the tournament must end after it starts")
+        return self.store.insert_tournament(
+            name=name,
+            host_id=self._user(host).id,
+            mode=mode,
+            modeparams=modeparams,
+            location=location,
+            start=start,
+            end=end,
+            open_entry=open_entry,
+            hide_results=hide_results,
+        )
+
+    def tournaments(self, which: str, user: User | None) -> list[dict[str, Any]]:
+        """A tournament list of PROTOCOL.md (``all``, ``archive``,
+        ``in_progress``, ``upcoming``, ``active``, ``my_active``) for ``user``."""
+        rows = self.store.tournaments(which, self.clock(), user.id if user else None)
+        return [tournament_json(row, user) for row in rows]
+
+    def hosted(self) -> list[dict[str, Any]]:
+        """Every tournament as the host sees it: the wire fields but ``status``,
+        with the ``host``'s name and the number of ``players``."""
+        return [
+            {
+                **{k: v for k, v in tournament_json(row, None).items() if k != "status"},
+                "host": row["host"],
+                "players": row["players"],
+            }
+            for row in self.store.tournaments_with_hosts()
+        ]
 
     # -- participation --------------------------------------------------------
 
@@ -119,13 +193,13 @@ class Rules:
         if current == "participating":
             return
         if current != "invited":
-            raise SandboxError("not_invited", reason="the host has not invited you")
+            raise SandboxError(errors.NOT_INVITED, reason="the host has not invited you")
         self.store.set_relation(tournament_id, user.id, "participating")
 
     def invite(self, tournament_id: int, name: str) -> str:
         """The host invites a user (a pending request is accepted instead)."""
-        self.store.tournament(tournament_id)
-        user = self.store.user(name)
+        self.tournament(tournament_id)
+        user = self._user(name)
         current = self.store.relation(tournament_id, user.id)
         new = "participating" if current in ("requested", "participating") else "invited"
         self.store.set_relation(tournament_id, user.id, new)
@@ -133,8 +207,8 @@ class Rules:
 
     def confirm(self, tournament_id: int, name: str) -> str:
         """The host accepts a user's request to join."""
-        self.store.tournament(tournament_id)
-        user = self.store.user(name)
+        self.tournament(tournament_id)
+        user = self._user(name)
         if self.store.relation(tournament_id, user.id) not in ("requested", "participating"):
             raise ValueError(f"{name} has not asked to join tournament {tournament_id}")
         self.store.set_relation(tournament_id, user.id, "participating")
@@ -150,39 +224,42 @@ class Rules:
         whose full time would not fit before the end is refused
         (``mode_constraint_violated``).
         """
-        row = self.store.tournament(tournament_id)
-        now = self.store.clock()
+        row = self.tournament(tournament_id)
+        now = self.clock()
         if now < row["start"]:
-            raise SandboxError("too_early", wait=row["start"] - now)
+            raise SandboxError(errors.TOO_EARLY, wait=row["start"] - now)
         if now >= row["end"]:
-            raise SandboxError("tournament_over")
+            raise SandboxError(errors.TOURNAMENT_OVER)
         if self.store.relation(tournament_id, user.id) != "participating":
-            raise SandboxError("not_participating", reason="join the tournament first")
+            raise SandboxError(errors.NOT_PARTICIPATING, reason="join the tournament first")
         if self.store.key(tournament_id, user.id) is not None:
-            raise SandboxError("key_exists")
+            raise SandboxError(errors.KEY_EXISTS)
         expiry = None
         limit = parse_modeparams(row["mode"], row["modeparams"]).time_limit
         if limit is not None:
             expiry = now + limit
             if expiry > row["end"]:
                 raise SandboxError(
-                    "mode_constraint_violated",
+                    errors.MODE_CONSTRAINT_VIOLATED,
                     reason="too little time left to play the full time limit",
                 )
-        return _key_json(self.store.insert_key(tournament_id, user.id, expiry))
+        key = f"{user.id}_{tournament_id}_{secrets.token_hex(16)}"
+        if not self.store.insert_key(tournament_id, user.id, key, now, expiry):
+            raise SandboxError(errors.KEY_EXISTS)  # a concurrent request won
+        return _key_json(key, expiry)
 
     def get_key(self, user: User, tournament_id: int) -> dict[str, Any]:
         """The key generated before, or why there is none."""
-        row = self.store.tournament(tournament_id)
+        row = self.tournament(tournament_id)
         key = self.store.key(tournament_id, user.id)
         if key is not None:
-            return _key_json(key)
-        now = self.store.clock()
+            return _key_json(key["key"], key["expiry"])
+        now = self.clock()
         if now < row["start"]:
-            raise SandboxError("not_generated_yet", wait=row["start"] - now)
+            raise SandboxError(errors.NOT_GENERATED_YET, wait=row["start"] - now)
         if now >= row["end"]:
-            raise SandboxError("never_generated")
-        raise SandboxError("not_generated")
+            raise SandboxError(errors.NEVER_GENERATED)
+        raise SandboxError(errors.NOT_GENERATED)
 
     # -- uploads --------------------------------------------------------------
 
@@ -196,30 +273,32 @@ class Rules:
         record local time); identical bytes are stored once.
         """
         if mime_type not in MIME_TYPES:
-            raise SandboxError("invalid_data", reason=f"unknown MIME type {mime_type!r}")
+            raise SandboxError(errors.INVALID_DATA, reason=f"unknown MIME type {mime_type!r}")
         try:
-            info = replays.inspect(content, max_size=self.store.config.max_upload_bytes)
+            info = replays.inspect(content, max_size=self.config.max_upload_bytes)
         except replays.ReplayError as exc:
-            raise SandboxError("invalid_data", reason=str(exc)) from None
+            raise SandboxError(errors.INVALID_DATA, reason=str(exc)) from None
         if info.key is None:
-            raise SandboxError("invalid_data", reason="the replay carries no tournament key")
+            raise SandboxError(errors.INVALID_DATA, reason="the replay carries no tournament key")
         key = self.store.key_by_value(str(info.key))
         if key is None or key["user_id"] != user.id:
-            raise SandboxError("invalid_data", reason="the key is not one of yours")
-        row = self.store.tournament(key["tournament_id"])
-        now = self.store.clock()
+            raise SandboxError(errors.INVALID_DATA, reason="the key is not one of yours")
+        row = self.tournament(key["tournament_id"])
+        now = self.clock()
         if now >= row["end"]:
-            raise SandboxError("tournament_over")
+            raise SandboxError(errors.TOURNAMENT_OVER)
         if key["expiry"] is not None and now > key["expiry"]:
-            raise SandboxError("mode_constraint_violated", reason="your key has expired")
+            raise SandboxError(errors.MODE_CONSTRAINT_VIOLATED, reason="your key has expired")
         if info.board.level not in LEVELS:
-            raise SandboxError("mode_constraint_violated", reason="custom boards do not count")
-        slack = self.store.config.local_clock_slack if info.boardgen_time_is_local else 0
+            raise SandboxError(errors.MODE_CONSTRAINT_VIOLATED, reason="custom boards do not count")
+        slack = self.config.local_clock_slack if info.boardgen_time_is_local else 0
         if (
             info.boardgen_time is None
             or info.boardgen_time.timestamp() + slack < key["created"] - 1
         ):
-            raise SandboxError("invalid_data", reason="the board was generated before the key was")
+            raise SandboxError(
+                errors.INVALID_DATA, reason="the board was generated before the key was"
+            )
         return self.store.insert_score(
             tournament_id=row["id"],
             user_id=user.id,
@@ -229,6 +308,7 @@ class Rules:
             level=info.board.level,
             game_time=info.game_time if info.game_time is not None else 0.0,
             won=info.won,
+            uploaded=now,
             replay=content,
         )
 
@@ -237,9 +317,9 @@ class Rules:
     def standings(self, tournament_id: int, reveal: bool = False) -> Standings:
         """The tournament's ranking (``results_hidden`` while ``hide_results``
         and not ended, unless ``reveal``)."""
-        row = self.store.tournament(tournament_id)
-        if row["hide_results"] and self.store.clock() < row["end"] and not reveal:
-            raise SandboxError("results_hidden", reason="results are hidden until the end")
+        row = self.tournament(tournament_id)
+        if row["hide_results"] and self.clock() < row["end"] and not reveal:
+            raise SandboxError(errors.RESULTS_HIDDEN, reason="results are hidden until the end")
         params = parse_modeparams(row["mode"], row["modeparams"])
         times: dict[int, dict[str, list[float]]] = {}
         for score in self.store.scores(tournament_id):
@@ -311,5 +391,5 @@ class Standings:
         }
 
 
-def _key_json(row: sqlite3.Row) -> dict[str, Any]:
-    return {"key": row["key"], "key_expiry": iso(row["expiry"]) if row["expiry"] else None}
+def _key_json(key: str, expiry: float | None) -> dict[str, Any]:
+    return {"key": key, "key_expiry": iso(expiry) if expiry is not None else None}

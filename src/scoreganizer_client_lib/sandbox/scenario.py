@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .rules import Rules, Standings, iso, parse_when
+from .accounts import Accounts
+from .rules import Rules, Standings, parse_when
 from .store import Store
 
 When = str | datetime
@@ -23,7 +24,7 @@ def _timestamp(when: When) -> float:
 
 def add_user(store: Store, name: str, password: str) -> int:
     """Create a user; returns the id."""
-    return store.add_user(name, password)
+    return Accounts(store).add_user(name, password)
 
 
 def add_tournament(
@@ -41,7 +42,7 @@ def add_tournament(
 ) -> int:
     """Create a tournament hosted by user ``host``; returns its id. ``start``
     and ``end`` are aware datetimes or ``now``/``+5m``/``-1h``/ISO text."""
-    return store.add_tournament(
+    return Rules(store).add_tournament(
         name,
         host,
         start=_timestamp(start),
@@ -71,23 +72,4 @@ def standings(store: Store, tournament_id: int, reveal: bool = False) -> Standin
 
 def list_tournaments(store: Store) -> list[dict[str, Any]]:
     """Every tournament with its host and number of participants."""
-    rows = store.conn.execute(
-        "SELECT t.*, u.name AS host, (SELECT count(*) FROM participations p"
-        " WHERE p.tournament_id = t.id AND p.status = 'participating') AS players"
-        " FROM tournaments t JOIN users u ON u.id = t.host_id ORDER BY t.id"
-    ).fetchall()
-    return [
-        {
-            "id": row["id"],
-            "name": row["name"],
-            "host": row["host"],
-            "mode": row["mode"],
-            "modeparams": row["modeparams"],
-            "start": iso(row["start"]),
-            "end": iso(row["end"]),
-            "open_entry": bool(row["open_entry"]),
-            "hide_results": bool(row["hide_results"]),
-            "players": row["players"],
-        }
-        for row in rows
-    ]
+    return Rules(store).hosted()

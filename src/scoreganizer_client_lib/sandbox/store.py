@@ -1,23 +1,22 @@
 """The sandbox's data layer: SQLite, explicit SQL, one transaction per change.
 
-The schema is created and migrated by :meth:`Store.migrate` (``PRAGMA
-user_version`` counts the migrations applied). Connections use WAL mode
-(readers never wait for the writer), foreign keys, and a busy timeout; every
-change that touches more than one row runs inside ``BEGIN IMMEDIATE`` so two
+The store reads and writes rows; it decides nothing (the policies are in
+:mod:`.rules` and :mod:`.accounts`). The schema is created and migrated by
+:meth:`Store.migrate` (``PRAGMA user_version`` counts the migrations applied).
+Connections use WAL mode (readers never wait for the writer), foreign keys,
+and a busy timeout; every change runs inside ``BEGIN IMMEDIATE`` so two
 requests cannot interleave. Times are stored as Unix seconds (UTC).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
+import shutil
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,58 +81,35 @@ MIGRATIONS = [
     """,
 ]
 
-#: Largest id SQLite can store.
-MAX_ID = 2**63 - 1
+#: The tables, for :meth:`Store.count`.
+TABLES = ("users", "tokens", "tournaments", "participations", "keys", "scores")
+
+#: The tournament lists of PROTOCOL.md, as conditions on ``t`` (a tournament)
+#: and ``p`` (the user's participation), at time ``:now``.
+LISTS = {
+    "all": "1",
+    "archive": "t.end <= :now",
+    "in_progress": "t.start <= :now AND :now < t.end",
+    "upcoming": ":now < t.start",
+    "active": ":now < t.end",
+    "my_active": ":now < t.end AND p.status IS NOT NULL",
+}
 
 
-class SandboxError(Exception):
-    """An answer of the API that is not a success: ``code`` for the JSON
-    ``error``, the HTTP ``status``, an optional ``wait`` and a human ``reason``."""
+class Busy(Exception):
+    """The database stayed locked by another writer for the whole busy timeout."""
 
-    def __init__(
-        self, code: str, status: int = 403, *, wait: float | None = None, reason: str | None = None
-    ) -> None:
-        super().__init__(reason or code)
-        self.code = code
-        self.status = status
-        self.wait = wait
-        self.reason = reason
-
-    def body(self) -> dict[str, Any]:
-        """The JSON body of this answer."""
-        body: dict[str, Any] = {"error": self.code}
-        if self.wait is not None:
-            body["wait"] = round(self.wait, 3)
-        if self.reason:
-            body["reason"] = self.reason
-        return body
-
-
-@dataclass(frozen=True)
-class User:
-    """A user of the sandbox."""
-
-    id: int
-    name: str
-
-
-@dataclass(frozen=True)
-class TokenRow:
-    """A token that matched, with its age in seconds."""
-
-    id: int
-    user: User
-    age: float
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    def __init__(self) -> None:
+        super().__init__("the database is busy (locked by another writer); try again")
 
 
 class Store:
-    """The sandbox database at ``path`` (``":memory:"`` for a throwaway one).
+    """The sandbox database at ``path``; ``":memory:"`` is a throwaway one (a
+    private temporary file, removed on :meth:`close`, so that it behaves
+    exactly as a file under concurrency).
 
-    Safe to share between threads: each thread gets its own connection.
+    Safe to share between threads: each thread gets its own connection. The
+    ``config`` and ``clock`` are carried for the rules that work on this store.
     """
 
     def __init__(
@@ -144,34 +120,34 @@ class Store:
     ) -> None:
         self.config = config or SandboxConfig()
         self.clock = clock
-        self._memory = str(path) == ":memory:"
-        # A shared in-memory database needs a URI; a file is opened as given.
-        self._target = (
-            f"file:sandbox-{id(self)}?mode=memory&cache=shared" if self._memory else str(path)
-        )
-        if not self._memory:
+        self._scratch: Path | None = None
+        if str(path) == ":memory:":
+            self._scratch = Path(tempfile.mkdtemp(prefix="scoreganizer-sandbox-"))
+            path = self._scratch / "sandbox.sqlite3"
+        else:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(path)
         self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._keepalive = self._connect() if self._memory else None
-        self._hasher: Any = None
         self.migrate()
 
     # -- connections and transactions ---------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            self._target,
-            uri=self._memory,
+            self.path,
             timeout=self.config.busy_timeout,
             isolation_level=None,
             check_same_thread=False,
         )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
-        if not self._memory:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        with self._connections_lock:
+            self._connections.append(conn)
         return conn
 
     @property
@@ -189,9 +165,9 @@ class Store:
         Writers of this process queue on a lock (SQLite's own busy handler
         polls, and under load a polling writer can starve); the database lock
         then only waits for other processes. Waiting past the busy timeout for
-        either becomes the protocol's ``retry``."""
+        either raises :class:`Busy`."""
         if not self._write_lock.acquire(timeout=self.config.busy_timeout):
-            raise SandboxError("retry", reason="database busy, try again")
+            raise Busy
         try:
             with self._sqlite_transaction() as conn:
                 yield conn
@@ -204,7 +180,7 @@ class Store:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise SandboxError("retry", reason="database busy, try again") from exc
+            raise Busy from exc
         try:
             yield conn
         except BaseException:
@@ -214,7 +190,7 @@ class Store:
             conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             conn.execute("ROLLBACK")
-            raise SandboxError("retry", reason="database busy, try again") from exc
+            raise Busy from exc
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest version."""
@@ -226,196 +202,97 @@ class Store:
                 conn.execute(f"PRAGMA user_version = {number}")
 
     def close(self) -> None:
-        """Close this thread's connection (and an in-memory database)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close every connection (and remove a throwaway database)."""
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
             conn.close()
-            self._local.conn = None
-        if self._keepalive is not None:
-            self._keepalive.close()
-            self._keepalive = None
+        self._local = threading.local()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
     # -- users and tokens -----------------------------------------------------
 
-    @property
-    def hasher(self) -> Any:
-        """The Argon2id password hasher (imported on first use)."""
-        if self._hasher is None:
-            from argon2 import PasswordHasher
-
-            self._hasher = PasswordHasher(
-                time_cost=self.config.argon2_time_cost,
-                memory_cost=self.config.argon2_memory_kib,
+    def insert_user(self, name: str, password_hash: str, created: float) -> int | None:
+        """A new user's id; None if the name is taken (names ignore ASCII case)."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO users (name, password_hash, created) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO NOTHING",
+                (name, password_hash, created),
             )
-        return self._hasher
+        return cur.lastrowid if cur.rowcount == 1 else None
 
-    def add_user(self, name: str, password: str) -> int:
-        """Create a user; their id. ``ValueError`` if the name is taken or empty."""
-        name = name.strip()
-        if not name or ":" in name or any(c.isspace() for c in name):
-            raise ValueError(f"invalid user name {name!r} (no spaces or ':')")
-        if not password:
-            raise ValueError("the password must not be empty")
-        digest = self.hasher.hash(password)
-        try:
-            with self.transaction() as conn:
-                cur = conn.execute(
-                    "INSERT INTO users (name, password_hash, created) VALUES (?, ?, ?)",
-                    (name, digest, self.clock()),
-                )
-        except sqlite3.IntegrityError:
-            raise ValueError(f"user {name!r} exists already") from None
-        return int(cur.lastrowid or 0)
-
-    def user(self, name: str) -> User:
-        """The user called ``name`` (``LookupError`` if none)."""
-        row = self.conn.execute("SELECT id, name FROM users WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            raise LookupError(f"no user {name!r}")
-        return User(row["id"], row["name"])
-
-    def obtain_token(self, name: str, password: str) -> str:
-        """A new token for valid credentials, else ``invalid_login_data``."""
-        row = self.conn.execute(
-            "SELECT id, password_hash FROM users WHERE name = ?", (name,)
+    def user(self, name: str) -> sqlite3.Row | None:
+        """The user called ``name``: ``id``, ``name``, ``password_hash``."""
+        row: sqlite3.Row | None = self.conn.execute(
+            "SELECT id, name, password_hash FROM users WHERE name = ?", (name,)
         ).fetchone()
-        from argon2.exceptions import InvalidHashError, VerifyMismatchError
+        return row
 
-        try:
-            if row is None:
-                raise VerifyMismatchError
-            self.hasher.verify(row["password_hash"], password)
-        except (VerifyMismatchError, InvalidHashError):
-            raise SandboxError("invalid_login_data") from None
-        return self._new_token(row["id"])
-
-    def _new_token(self, user_id: int, replacing: int | None = None) -> str:
-        token = secrets.token_urlsafe(32)  # 256 random bits
+    def insert_token(
+        self, user_id: int, digest: str, created: float, replacing: int | None = None
+    ) -> None:
+        """Store a token's digest (deleting the token ``replacing``, if given)."""
         with self.transaction() as conn:
             if replacing is not None:
                 conn.execute("DELETE FROM tokens WHERE id = ?", (replacing,))
             conn.execute(
                 "INSERT INTO tokens (user_id, digest, created) VALUES (?, ?, ?)",
-                (user_id, _digest(token), self.clock()),
+                (user_id, digest, created),
             )
-        return token
 
-    def find_token(self, header: str | None) -> TokenRow | None:
-        """The token named by an ``X-Scoreganizer-Authorization`` value, or None."""
-        if not header:
-            return None
-        name, sep, token = header.partition(":")
-        if not sep or not token:
-            return None
-        wanted = _digest(token)
-        rows = self.conn.execute(
-            "SELECT tokens.id, tokens.digest, tokens.created, users.id AS uid, users.name "
-            "FROM tokens JOIN users ON users.id = tokens.user_id WHERE users.name = ?",
-            (name,),
-        ).fetchall()
-        for row in rows:
-            if hmac.compare_digest(row["digest"], wanted):
-                return TokenRow(
-                    row["id"], User(row["uid"], row["name"]), self.clock() - row["created"]
-                )
-        return None
-
-    def token_status(self, header: str | None) -> str:
-        """``ok``, ``ok_stale``, ``expired``, ``nonexistent`` or ``not_sent``
-        (an empty header, as 0.3.1 sends with an empty credentials file, is
-        not sent)."""
-        if not header:
-            return "not_sent"
-        found = self.find_token(header)
-        if found is None:
-            return "nonexistent"
-        if found.age >= self.config.token_expires_after:
-            return "expired"
-        return "ok_stale" if found.age >= self.config.token_stale_after else "ok"
-
-    def authenticate(self, header: str | None) -> User:
-        """The user of a valid token, else ``not_logged_in``."""
-        found = self.find_token(header)
-        if found is None or found.age >= self.config.token_expires_after:
-            raise SandboxError("not_logged_in")
-        return found.user
-
-    def refresh_token(self, header: str | None) -> str:
-        """Replace a valid token with a new one (not within the cooldown)."""
-        found = self.find_token(header)
-        if found is None or found.age >= self.config.token_expires_after:
-            raise SandboxError("not_logged_in")
-        if found.age < self.config.refresh_cooldown:
-            raise SandboxError(
-                "token_too_recent",
-                429,
-                reason=f"tokens can be refreshed {self.config.refresh_cooldown:g} s after issue",
-            )
-        return self._new_token(found.user.id, replacing=found.id)
+    def token(self, name: str, digest: str) -> sqlite3.Row | None:
+        """The token with ``digest`` if it belongs to user ``name``: ``id``,
+        ``created``, ``user_id``, ``name``."""
+        row: sqlite3.Row | None = self.conn.execute(
+            "SELECT tokens.id, tokens.created, users.id AS user_id, users.name"
+            " FROM tokens JOIN users ON users.id = tokens.user_id"
+            " WHERE tokens.digest = ? AND users.name = ?",
+            (digest, name),
+        ).fetchone()
+        return row
 
     # -- tournaments ------------------------------------------------------------
 
-    def add_tournament(
-        self,
-        name: str,
-        host: str,
-        *,
-        start: float,
-        end: float,
-        mode: str = "sum",
-        modeparams: str = "1+1+1",
-        location: str = "",
-        open_entry: bool = True,
-        hide_results: bool = False,
-    ) -> int:
-        """Create a tournament hosted by user ``host``; its id."""
-        from .rules import parse_modeparams
-
-        parse_modeparams(mode, modeparams)  # ValueError if they do not fit
-        if end <= start:
-            raise ValueError("the tournament must end after it starts")
-        host_id = self.user(host).id
+    def insert_tournament(self, **fields: Any) -> int:
+        """A new tournament's id (``fields``: the columns but ``id``)."""
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO tournaments (name, host_id, mode, modeparams, location, start, end,"
-                " open_entry, hide_results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, host_id, mode, modeparams, location, start, end, open_entry, hide_results),
+                " open_entry, hide_results) VALUES (:name, :host_id, :mode, :modeparams,"
+                " :location, :start, :end, :open_entry, :hide_results)",
+                fields,
             )
         return int(cur.lastrowid or 0)
 
-    def tournament(self, tournament_id: int) -> sqlite3.Row:
-        """The tournament's row, else ``not_found`` (404)."""
-        row: sqlite3.Row | None = None
-        if 0 < tournament_id <= MAX_ID:
-            row = self.conn.execute(
-                "SELECT * FROM tournaments WHERE id = ?", (tournament_id,)
-            ).fetchone()
-        if row is None:
-            raise SandboxError("not_found", 404, reason=f"no tournament {tournament_id}")
+    def tournament(self, tournament_id: int) -> sqlite3.Row | None:
+        """The tournament's row."""
+        row: sqlite3.Row | None = self.conn.execute(
+            "SELECT * FROM tournaments WHERE id = ?", (tournament_id,)
+        ).fetchone()
         return row
 
-    def tournaments(self, which: str, user: User | None) -> list[dict[str, Any]]:
-        """A tournament list of PROTOCOL.md, with ``user``'s status in each."""
-        now = self.clock()
-        where = {
-            "all": "1",
-            "archive": "t.end <= :now",
-            "in_progress": "t.start <= :now AND :now < t.end",
-            "upcoming": ":now < t.start",
-            "active": ":now < t.end",
-            "my_active": ":now < t.end AND p.status IS NOT NULL",
-        }[which]
+    def tournaments(self, which: str, now: float, user_id: int | None) -> list[sqlite3.Row]:
+        """The tournaments of list ``which`` (see :data:`LISTS`) at ``now``,
+        each with ``relation``: the user's participation status or None."""
         query = (
             "SELECT t.*, p.status AS relation FROM tournaments t LEFT JOIN participations p"  # noqa: S608
-            " ON p.tournament_id = t.id AND p.user_id = :uid WHERE " + where  # a fixed clause
+            " ON p.tournament_id = t.id AND p.user_id = :uid WHERE " + LISTS[which]  # fixed
         )
-        rows = self.conn.execute(
+        return self.conn.execute(
             query + " ORDER BY t.start, t.id",
-            {"now": now, "uid": user.id if user else -1},
+            {"now": now, "uid": -1 if user_id is None else user_id},
         ).fetchall()
-        from .rules import tournament_json
 
-        return [tournament_json(row, row["relation"], logged_in=user is not None) for row in rows]
+    def tournaments_with_hosts(self) -> list[sqlite3.Row]:
+        """Every tournament with its ``host`` name and number of ``players``."""
+        return self.conn.execute(
+            "SELECT t.*, u.name AS host, (SELECT count(*) FROM participations p"
+            " WHERE p.tournament_id = t.id AND p.status = 'participating') AS players"
+            " FROM tournaments t JOIN users u ON u.id = t.host_id ORDER BY t.id"
+        ).fetchall()
 
     def relation(self, tournament_id: int, user_id: int) -> str | None:
         """``requested``, ``invited``, ``participating`` or None."""
@@ -434,6 +311,16 @@ class Store:
                 (tournament_id, user_id, status),
             )
 
+    def participants(self, tournament_id: int) -> list[sqlite3.Row]:
+        """Users participating in a tournament: ``id``, ``name``."""
+        return self.conn.execute(
+            "SELECT u.id, u.name FROM participations p JOIN users u ON u.id = p.user_id"
+            " WHERE p.tournament_id = ? AND p.status = 'participating' ORDER BY u.name",
+            (tournament_id,),
+        ).fetchall()
+
+    # -- keys and scores --------------------------------------------------------
+
     def key(self, tournament_id: int, user_id: int) -> sqlite3.Row | None:
         """The user's key row for the tournament, if generated."""
         row: sqlite3.Row | None = self.conn.execute(
@@ -448,52 +335,41 @@ class Store:
         ).fetchone()
         return row
 
-    def insert_key(self, tournament_id: int, user_id: int, expiry: float | None) -> sqlite3.Row:
-        """Create the user's key (``key_exists`` if a concurrent request won)."""
-        key = f"{user_id}_{tournament_id}_{secrets.token_hex(16)}"
-        try:
-            with self.transaction() as conn:
-                conn.execute(
-                    "INSERT INTO keys (tournament_id, user_id, key, created, expiry)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (tournament_id, user_id, key, self.clock(), expiry),
-                )
-        except sqlite3.IntegrityError:
-            raise SandboxError("key_exists") from None
-        row = self.key(tournament_id, user_id)
-        assert row is not None
-        return row
+    def insert_key(
+        self, tournament_id: int, user_id: int, key: str, created: float, expiry: float | None
+    ) -> bool:
+        """Store the user's key; False if they had one (a concurrent request won)."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO keys (tournament_id, user_id, key, created, expiry)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (tournament_id, user_id, key, created, expiry),
+            )
+        return cur.rowcount == 1
 
     def insert_score(self, **fields: Any) -> bool:
-        """Store an accepted replay once; False if identical bytes were stored before."""
+        """Store a score (``fields``: the columns but ``id``); False if one with
+        the same ``sha256`` was stored before."""
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO scores (tournament_id, user_id, sha256, filename, mime_type, level,"
                 " game_time, won, uploaded, replay) VALUES (:tournament_id, :user_id, :sha256,"
                 " :filename, :mime_type, :level, :game_time, :won, :uploaded, :replay)"
                 " ON CONFLICT (sha256) DO NOTHING",
-                {**fields, "uploaded": self.clock()},
+                fields,
             )
         return cur.rowcount == 1
 
     def scores(self, tournament_id: int) -> list[sqlite3.Row]:
-        """Every stored score of a tournament, with the player's name."""
+        """Every stored score of a tournament: ``user_id``, ``level``,
+        ``game_time``, ``won``."""
         return self.conn.execute(
-            "SELECT s.user_id, u.name, s.level, s.game_time, s.won FROM scores s"
-            " JOIN users u ON u.id = s.user_id WHERE s.tournament_id = ?",
-            (tournament_id,),
-        ).fetchall()
-
-    def participants(self, tournament_id: int) -> list[sqlite3.Row]:
-        """Users participating in a tournament."""
-        return self.conn.execute(
-            "SELECT u.id, u.name FROM participations p JOIN users u ON u.id = p.user_id"
-            " WHERE p.tournament_id = ? AND p.status = 'participating' ORDER BY u.name",
+            "SELECT user_id, level, game_time, won FROM scores WHERE tournament_id = ?",
             (tournament_id,),
         ).fetchall()
 
     def count(self, table: str) -> int:
         """Rows in one of the sandbox's tables (for tests and reports)."""
-        if table not in ("users", "tokens", "tournaments", "participations", "keys", "scores"):
+        if table not in TABLES:
             raise ValueError(table)
         return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608

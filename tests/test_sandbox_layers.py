@@ -1,0 +1,65 @@
+"""The sandbox's layers point one way: the app calls the rules and accounts,
+which call the store; the store decides nothing and knows no HTTP."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import scoreganizer_client_lib.sandbox as sandbox_package
+
+PACKAGE = Path(sandbox_package.__file__).parent
+
+#: What each module may import from inside the sandbox package.
+ALLOWED = {
+    "config": set(),
+    "errors": set(),
+    "store": {"config"},
+    "accounts": {"config", "errors", "store"},
+    "rules": {"config", "errors", "store", "accounts"},
+    "scenario": {"config", "errors", "store", "accounts", "rules"},
+    "app": {"config", "errors", "store", "accounts", "rules"},
+}
+
+
+def _sandbox_imports(module: str) -> set[str]:
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                found.add(node.module.split(".")[0])
+            else:
+                found.update(alias.name for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(ALLOWED))
+def test_imports_point_one_way(module: str) -> None:
+    assert _sandbox_imports(module) <= ALLOWED[module]
+
+
+def test_store_knows_no_http_and_no_policy() -> None:
+    source = (PACKAGE / "store.py").read_text(encoding="utf-8")
+    for word in ("SandboxError", "status_code", "argon2", "token_expires_after", "403", "404"):
+        assert word not in source
+
+
+def test_scenario_runs_no_sql() -> None:
+    source = (PACKAGE / "scenario.py").read_text(encoding="utf-8").upper()
+    for word in ("SELECT ", "INSERT ", "UPDATE ", ".CONN"):
+        assert word not in source
+
+
+def test_routes_are_module_functions() -> None:
+    tree = ast.parse((PACKAGE / "app.py").read_text(encoding="utf-8"))
+    create_app = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name == "create_app"
+    )
+    nested = [node.name for node in ast.walk(create_app) if isinstance(node, ast.AsyncFunctionDef)]
+    assert nested == []
+    assert len(create_app.body) < 15

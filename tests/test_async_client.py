@@ -81,6 +81,49 @@ async def test_keys(sc: AsyncScoreganizer, mock: respx.MockRouter) -> None:
     assert await sc.tournaments.get_key(35, with_expiry=True) == (KEY, None)
 
 
+async def test_get_one_tournament(sc: AsyncScoreganizer, mock: respx.MockRouter) -> None:
+    active = mock.get("tournaments/active").respond(json=[TOURNAMENT])
+    every = mock.get("tournaments/all").respond(json=[TOURNAMENT, TOURNAMENT_NEWER])
+    assert await sc.tournaments.get(35) == Tournament.deserialize(TOURNAMENT)
+    assert not every.called
+    assert (await sc.tournaments.get("36")).extra == {"prize": "fame"}
+    with pytest.raises(exc.TournamentNotFound):
+        await sc.tournaments.get(99)
+    assert active.call_count == 3 and every.call_count == 2
+
+
+async def test_wait_key_counts_down_with_the_injected_sleep(mock: respx.MockRouter) -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    mock.post("tournaments/gen_key/35").mock(
+        side_effect=[
+            httpx.Response(403, json={"error": "too_early", "wait": 2.5}),
+            httpx.Response(201, json={"key": KEY, "key_expiry": None}),
+        ]
+    )
+    heard: list[float] = []
+    async with AsyncScoreganizer(host="api.test", port=8443, sleep=sleep) as sc:
+        key = await sc.tournaments.wait_key(
+            35, on_wait=lambda left: heard.append(left.total_seconds())
+        )
+    assert key == KEY
+    assert len(slept) == len(heard) == 3 and sum(slept) == pytest.approx(heard[0])
+    assert all(s <= 1.0 for s in slept)
+
+
+async def test_logout_removes_the_credentials_file(tmp_path: Path) -> None:
+    path = tmp_path / "auth.txt"
+    path.write_text("ann:tok")
+    async with AsyncScoreganizer(auth_filename=path) as sc:
+        assert sc.username == "ann"
+        sc.logout()
+        assert sc.auth_str is None
+    assert not path.exists()
+
+
 @pytest.mark.parametrize(("code", "wait", "cls"), ERROR_CODES)
 async def test_error_codes(
     sc: AsyncScoreganizer, mock: respx.MockRouter, code: str, wait: object, cls: type

@@ -54,9 +54,11 @@ def test_rewritten_when_credentials_change(tmp_path: Path) -> None:
         assert path.read_text() == "dave:one"
         sc.refresh_login()
         assert path.read_text() == "dave:two"
-    sc.logout()
-    assert path.read_text() == ""
     assert list(tmp_path.iterdir()) == [path]  # no temporary files left
+    sc.logout()
+    assert not path.exists()  # logging out removes the saved credentials
+    assert sc.auth_str is None and "X-Scoreganizer-Authorization" not in sc.session.headers
+    sc.logout()  # twice is fine
 
 
 @pytest.mark.parametrize(

@@ -175,14 +175,55 @@ def test_keys(sc: Scoreganizer, mock: responses.RequestsMock) -> None:
     assert expiry == datetime(2024, 5, 20, 14, 37, tzinfo=timezone.utc)
 
 
-def test_wait_key_waits_then_generates(sc: Scoreganizer, mock: responses.RequestsMock) -> None:
-    mock.post(
-        BASE + "tournaments/gen_key/35", json={"error": "too_early", "wait": 0.05}, status=403
-    )
+def test_wait_key_waits_then_generates(mock: responses.RequestsMock) -> None:
+    slept: list[float] = []
+    sc = Scoreganizer(host="api.test", port=8443, retry=FAST, sleep=slept.append)
+    mock.post(BASE + "tournaments/gen_key/35", json={"error": "too_early", "wait": 0.0}, status=403)
     mock.post(BASE + "tournaments/gen_key/35", json={"key": KEY, "key_expiry": None}, status=201)
     waits: list[timedelta] = []
     assert sc.tournaments.wait_key(35, on_wait=waits.append) == KEY
-    assert len(waits) == 1 and waits[0] <= timedelta(seconds=0.05)
+    # no time left by the server's clock: still not asked again in a tight loop
+    assert waits == [timedelta(seconds=0.25)] and slept == [0.25]
+
+
+def test_wait_key_counts_down_with_the_injected_sleep(mock: responses.RequestsMock) -> None:
+    slept: list[float] = []
+    sc = Scoreganizer(host="api.test", port=8443, retry=FAST, sleep=slept.append)
+    mock.post(BASE + "tournaments/gen_key/35", json={"error": "too_early", "wait": 2.5}, status=403)
+    mock.post(BASE + "tournaments/gen_key/35", json={"key": KEY, "key_expiry": None}, status=201)
+    heard: list[tuple[float, int]] = []
+    # the hook is called by the client between sleeps, not inside the protocol core
+    key = sc.tournaments.wait_key(
+        35, on_wait=lambda left: heard.append((left.total_seconds(), len(slept)))
+    )
+    assert key == KEY
+    assert slept[:2] == [1.0, 1.0] and 0.4 < slept[2] <= 0.5
+    assert [n for _, n in heard] == [0, 1, 2]  # once before each sleep
+    assert heard[0][0] > heard[1][0] > heard[2][0] > 0
+    assert sum(slept) == pytest.approx(heard[0][0])
+
+
+def test_wait_key_without_hook_sleeps_once(mock: responses.RequestsMock) -> None:
+    slept: list[float] = []
+    sc = Scoreganizer(host="api.test", port=8443, retry=FAST, sleep=slept.append)
+    mock.post(
+        BASE + "tournaments/gen_key/35", json={"error": "too_early", "wait": 3600}, status=403
+    )
+    mock.post(BASE + "tournaments/gen_key/35", json={"key": KEY, "key_expiry": None}, status=201)
+    assert sc.tournaments.wait_key(35) == KEY
+    assert len(slept) == 1 and 3599 < slept[0] <= 3600
+
+
+def test_get_one_tournament(sc: Scoreganizer, mock: responses.RequestsMock) -> None:
+    mock.get(BASE + "tournaments/active", json=[TOURNAMENT])
+    mock.get(BASE + "tournaments/all", json=[TOURNAMENT, TOURNAMENT_NEWER])
+    assert sc.tournaments.get(35) == Tournament.deserialize(TOURNAMENT)
+    assert len(mock.calls) == 1  # found among the active ones: `all` is not asked
+    assert sc.tournaments.get("36").extra == {"prize": "fame"}
+    with pytest.raises(exc.TournamentNotFound) as info:
+        sc.tournaments.get(Tournament.deserialize({**TOURNAMENT, "id": 99}))
+    assert info.value.error == "tournament_not_found" and "99" in str(info.value)
+    assert isinstance(info.value, exc.ScoreganizerClientError)
 
 
 def test_wait_key_existing_key(sc: Scoreganizer, mock: responses.RequestsMock) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from ._protocol import Credentials, ProtocolCore, RetryPolicy
 from .authfile import AuthFile
+from .config import parse_server_url
 
 #: Seconds to wait for a connection and for an answer, unless told otherwise.
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
@@ -32,16 +32,8 @@ def normalize_timeout(timeout: TimeoutSpec) -> tuple[float | None, float | None]
     return (float(timeout), float(timeout))
 
 
-def split_server_url(url: str) -> tuple[str, int, bool]:
-    """``(host, port, https)`` of a server URL such as ``http://127.0.0.1:8000``
-    (a missing scheme means https; a missing port, the scheme's default)."""
-    if "://" not in url:
-        url = "https://" + url
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) server URL: {url!r}")
-    https = parts.scheme == "https"
-    return parts.hostname, parts.port or (443 if https else 80), https
+#: The former private name of :func:`~scoreganizer_client_lib.config.parse_server_url`.
+split_server_url = parse_server_url
 
 
 class BaseClient:
@@ -73,7 +65,7 @@ class BaseClient:
     def from_url(cls: type[_Client], url: str, **kwargs: Any) -> _Client:
         """A client for the server at ``url``, e.g. ``http://127.0.0.1:8000``
         (other keyword arguments as for the constructor)."""
-        host, port, https = split_server_url(url)
+        host, port, https = parse_server_url(url)
         return cls(host=host, port=port, https=https, **kwargs)
 
     @property
@@ -116,8 +108,13 @@ class BaseClient:
         self._credentials.set(auth_str)
 
     def logout(self) -> None:
-        """Forget the credentials (and empty the credentials file)."""
-        self._credentials.set(None)
+        """Forget the credentials and remove the credentials file, if there is
+        one (raises ``AuthFileError`` when it cannot be removed; the client is
+        logged out all the same)."""
+        self._credentials.set(None, notify=False)
+        self._apply_auth(None)
+        if self._auth_file is not None:
+            self._auth_file.delete()
 
     def _credentials_changed(self, auth_str: str | None) -> None:
         self._apply_auth(auth_str)

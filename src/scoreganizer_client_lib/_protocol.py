@@ -26,6 +26,7 @@ from .exceptions import (
     ScoreganizerProtocolError,
     ScoreganizerRetry,
     ScoreganizerTooEarly,
+    TournamentNotFound,
     exception_for,
 )
 from .tournament import Tournament, parse_datetime
@@ -42,6 +43,10 @@ MIME_TYPES: Mapping[str, str] = {
 DEFAULT_MIME_TYPE = MIME_TYPES["rmv"]
 #: Pause between the tries of an upload the server answered ``retry``.
 UPLOAD_RETRY_PAUSE = 0.3
+#: The shortest wait for a tournament's start: a server that keeps answering
+#: ``too_early`` with no time left (clocks a little apart) is not asked in a
+#: tight loop.
+MIN_START_WAIT = 0.25
 
 T = TypeVar("T")
 
@@ -109,11 +114,29 @@ class TransportFailure:
     retryable: bool
 
 
+class WaitReason(str, Enum):
+    """Why the client waits (see :class:`Sleep`)."""
+
+    #: before sending a request again after a transport failure or a 5xx/429
+    BACKOFF = "backoff"
+    #: between the tries of an upload the server answered ``retry``
+    RETRY_ANSWER = "retry"
+    #: until the tournament starts (``wait_key``)
+    TOO_EARLY = "too_early"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class Sleep:
-    """Wait ``seconds`` before going on."""
+    """Wait ``seconds`` before going on, for ``reason``. A long wait may come
+    in slices; ``remaining`` is what is left of the whole wait, this slice
+    included."""
 
     seconds: float
+    reason: WaitReason = WaitReason.BACKOFF
+    remaining: float | None = None
 
 
 Step = Request | Sleep
@@ -301,7 +324,7 @@ class ProtocolCore:
                     raise outcome.exception
                 return outcome
             waited += delay
-            yield Sleep(delay)
+            yield Sleep(delay, WaitReason.BACKOFF)
 
     def call(self, method: str, path: str, **kwargs: Any) -> Operation[Any]:
         """:meth:`exchange`, then raise for an error answer; returns the JSON body."""
@@ -379,19 +402,33 @@ class ProtocolCore:
         return (yield from self._key("GET", "get_key", pk))
 
     def wait_key(
-        self, pk: int, on_wait: Callable[[timedelta], None] | None = None
+        self, pk: int, slice_seconds: float | None = None
     ) -> Operation[tuple[str, datetime | None]]:
         """Generate the key, waiting for the start if needed; the existing key
-        if there is one. ``on_wait`` hears about every wait."""
+        if there is one. Waits come as :data:`WaitReason.TOO_EARLY` sleeps, in
+        slices of at most ``slice_seconds`` when given (for countdowns)."""
         while True:
             try:
                 return (yield from self.gen_key(pk))
             except ScoreganizerTooEarly as exc:
-                if on_wait is not None:
-                    on_wait(exc.wait_time)
-                yield Sleep(exc.wait_time.total_seconds())
+                remaining = max(exc.wait_time.total_seconds(), MIN_START_WAIT)
+                while True:
+                    step = min(remaining, slice_seconds) if slice_seconds else remaining
+                    yield Sleep(step, WaitReason.TOO_EARLY, remaining)
+                    remaining -= step
+                    if remaining <= 0:
+                        break
             except ScoreganizerKeyExists:
                 return (yield from self.get_key(pk))
+
+    def get_tournament(self, pk: int) -> Operation[Tournament]:
+        """One tournament by id. The protocol has no such endpoint: the active
+        ones are asked first (a short list), then all of them."""
+        for which in ("active", "all"):
+            for tournament in (yield from self.tournaments(which)):
+                if tournament.id == pk:
+                    return tournament
+        raise TournamentNotFound(pk)
 
     # -- scores --------------------------------------------------------------
 
@@ -414,20 +451,32 @@ class ProtocolCore:
             except ScoreganizerRetry:
                 if done >= tries:
                     raise
-                yield Sleep(UPLOAD_RETRY_PAUSE)
+                yield Sleep(UPLOAD_RETRY_PAUSE, WaitReason.RETRY_ANSWER)
+
+
+#: What hears about the waits for a tournament's start: the time left.
+OnWait = Callable[[timedelta], None]
+
+
+def _announce(step: Sleep, on_wait: OnWait | None) -> None:
+    if on_wait is not None and step.reason is WaitReason.TOO_EARLY:
+        on_wait(timedelta(seconds=step.remaining if step.remaining is not None else step.seconds))
 
 
 def run_sync(
     operation: Operation[T],
     send: Callable[[Request], Response | TransportFailure],
     sleep: Callable[[float], None],
+    on_wait: OnWait | None = None,
 ) -> T:
-    """Drive ``operation`` to its end with blocking ``send`` and ``sleep``."""
+    """Drive ``operation`` to its end with blocking ``send`` and ``sleep``;
+    ``on_wait`` hears about each wait for a start before it is slept."""
     outcome: Outcome = None
     try:
         while True:
             step = operation.send(outcome)
             if isinstance(step, Sleep):
+                _announce(step, on_wait)
                 sleep(step.seconds)
                 outcome = None
             else:
@@ -440,6 +489,7 @@ async def run_async(
     operation: Operation[T],
     send: Callable[[Request], Awaitable[Response | TransportFailure]],
     sleep: Callable[[float], Awaitable[None]],
+    on_wait: OnWait | None = None,
 ) -> T:
     """Drive ``operation`` to its end with awaitable ``send`` and ``sleep``."""
     outcome: Outcome = None
@@ -447,6 +497,7 @@ async def run_async(
         while True:
             step = operation.send(outcome)
             if isinstance(step, Sleep):
+                _announce(step, on_wait)
                 await sleep(step.seconds)
                 outcome = None
             else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import IO, Any, TypeVar
@@ -22,6 +22,7 @@ import requests.exceptions
 from . import replays
 from ._client import DEFAULT_TIMEOUT, BaseClient, TimeoutSpec
 from ._protocol import (
+    OnWait,
     Operation,
     Request,
     Response,
@@ -57,7 +58,9 @@ class AsyncScoreganizer(BaseClient):
 
     Takes the options of :class:`Scoreganizer` that make sense without
     requests; ``transport`` (an ``httpx.AsyncBaseTransport``) replaces the
-    network, e.g. for tests. Use ``async with`` or call :meth:`aclose`.
+    network, e.g. for tests; ``sleep`` (an async function of seconds,
+    ``asyncio.sleep`` unless given) is how the client waits. Use ``async with``
+    or call :meth:`aclose`.
     """
 
     def __init__(
@@ -72,7 +75,9 @@ class AsyncScoreganizer(BaseClient):
         timeout: TimeoutSpec = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
+        self._sleep = sleep if sleep is not None else asyncio.sleep
         super().__init__(host, port, https, auth_filename, timeout, retry)
         auth = None
         if digest_auth_username is not None and digest_auth_password is not None:
@@ -120,8 +125,8 @@ class AsyncScoreganizer(BaseClient):
             answer.headers,  # case-insensitive already
         )
 
-    async def _run(self, operation: Operation[T]) -> T:
-        return await run_async(operation, self._send, asyncio.sleep)
+    async def _run(self, operation: Operation[T], on_wait: OnWait | None = None) -> T:
+        return await run_async(operation, self._send, self._sleep, on_wait)
 
     # -- authentication ------------------------------------------------------
 
@@ -196,6 +201,10 @@ class AsyncTournaments:
         """Active tournaments the user is involved in (requires login)."""
         return await self._list("my_active")
 
+    async def get(self, tournament: TournamentRef) -> Tournament:
+        """The tournament with this id (see ``Tournaments.get``)."""
+        return await self._sc._run(self._sc._core.get_tournament(tournament_id(tournament)))
+
     async def participate(self, tournament: TournamentRef) -> None:
         """Join ``tournament`` (or ask to)."""
         await self._sc._run(self._sc._core.participate(tournament_id(tournament)))
@@ -220,8 +229,10 @@ class AsyncTournaments:
         with_expiry: bool = False,
         on_wait: Callable[[timedelta], None] | None = None,
     ) -> str | tuple[str, datetime | None]:
-        """Generate or fetch the key, sleeping until the start if needed."""
-        key = await self._sc._run(self._sc._core.wait_key(tournament_id(tournament), on_wait))
+        """Generate or fetch the key, sleeping until the start if needed
+        (see ``Tournaments.wait_key``)."""
+        operation = self._sc._core.wait_key(tournament_id(tournament), 1.0 if on_wait else None)
+        key = await self._sc._run(operation, on_wait)
         return key if with_expiry else key[0]
 
 

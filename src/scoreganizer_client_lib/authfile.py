@@ -89,8 +89,13 @@ class AuthFile:
             raise AuthFileError(f"cannot write credentials to {self.path}: {exc.strerror}") from exc
 
     def delete(self) -> None:
-        """Remove the file (logging out)."""
-        self.path.unlink(missing_ok=True)
+        """Remove the file (logging out); no error when it is not there."""
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise AuthFileError(
+                f"cannot remove credentials file {self.path}: {exc.strerror}"
+            ) from exc
 
 
 __all__ = ["AuthFile", "is_valid_auth_str"]

@@ -15,9 +15,70 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from enum import Enum
 from typing import Any, Protocol
 
 from requests.exceptions import RequestException as NetworkException
+
+
+class ErrorCode(str, Enum):
+    """The error codes of the protocol (PROTOCOL.md, "Errors") and of the
+    client's own checks; each equals its plain string (``ErrorCode.RETRY ==
+    "retry"``). Servers may send codes not listed here."""
+
+    INVALID_LOGIN_DATA = "invalid_login_data"
+    NOT_LOGGED_IN = "not_logged_in"
+    TOKEN_TOO_RECENT = "token_too_recent"  # noqa: S105 - an error code, not a secret
+    TOO_EARLY = "too_early"
+    KEY_EXISTS = "key_exists"
+    NOT_GENERATED = "not_generated"
+    NOT_GENERATED_YET = "not_generated_yet"
+    NEVER_GENERATED = "never_generated"
+    TOURNAMENT_OVER = "tournament_over"
+    MODE_CONSTRAINT_VIOLATED = "mode_constraint_violated"
+    INVALID_DATA = "invalid_data"
+    RETRY = "retry"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+    # answered by the sandbox where PROTOCOL.md leaves the code open
+    NOT_PARTICIPATING = "not_participating"
+    NOT_INVITED = "not_invited"
+    # the client's own (never sent by a server)
+    INVALID_RESPONSE = "invalid_response"
+    AUTH_FILE_ERROR = "auth_file_error"
+    REPLAY_UNREADABLE = "replay_unreadable"
+    REPLAY_HAS_NO_KEY = "replay_has_no_key"
+    REPLAY_KEY_MISMATCH = "replay_key_mismatch"
+    TOURNAMENT_NOT_FOUND = "tournament_not_found"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Codes that mean "the same request may succeed later": the server asked for
+#: a retry, was overloaded or throttling, or a gateway failed. Empty-bodied
+#: answers carry their HTTP status as the code.
+TRANSIENT_CODES: frozenset[str] = frozenset(
+    {ErrorCode.RETRY.value, ErrorCode.TOO_MANY_ATTEMPTS.value, "429", "500", "502", "503", "504"}
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether sending the same request again later may succeed.
+
+    True for a :class:`ScoreganizerError` whose code is in
+    :data:`TRANSIENT_CODES`, and for transport failures that are not the
+    request's fault (connection refused or dropped, timeouts; not a TLS
+    failure). False for every other error: asking again changes nothing.
+    """
+    if isinstance(exc, ScoreganizerError):
+        return exc.error in TRANSIENT_CODES
+    if not isinstance(exc, OSError):  # every NetworkException is an OSError
+        return False
+    from requests import exceptions as transport
+
+    return isinstance(
+        exc, (transport.ConnectionError, transport.Timeout, transport.ChunkedEncodingError)
+    ) and not isinstance(exc, transport.SSLError)  # a certificate stays wrong
 
 
 class ScoreganizerError(Exception):
@@ -37,6 +98,11 @@ class ScoreganizerError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.error!r})"
+
+    @property
+    def transient(self) -> bool:
+        """Whether the same request may succeed later (see :func:`is_transient`)."""
+        return is_transient(self)
 
 
 class ScoreganizerWait(ScoreganizerError):
@@ -126,6 +192,14 @@ class AuthFileError(ScoreganizerClientError):
         super().__init__("auth_file_error", message)
 
 
+class TournamentNotFound(ScoreganizerClientError):
+    """``tournament_not_found``: no tournament has this id (``tournaments.get``)."""
+
+    def __init__(self, tournament_id: int) -> None:
+        super().__init__("tournament_not_found", f"no tournament has the id {tournament_id}")
+        self.tournament_id = tournament_id
+
+
 class ReplayCheckError(ScoreganizerClientError):
     """A replay failed the pre-upload check; ``path`` names the file."""
 
@@ -205,7 +279,9 @@ Wait = ScoreganizerWait
 
 __all__ = [
     "EXCEPTION_CLS_MAP",
+    "TRANSIENT_CODES",
     "AuthFileError",
+    "ErrorCode",
     "InvalidData",
     "InvalidLoginData",
     "KeyExists",
@@ -238,8 +314,10 @@ __all__ = [
     "ScoreganizerWait",
     "TokenTooRecent",
     "TooEarly",
+    "TournamentNotFound",
     "TournamentOver",
     "Wait",
     "build_exception",
     "exception_for",
+    "is_transient",
 ]

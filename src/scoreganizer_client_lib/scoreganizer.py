@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from requests.auth import HTTPDigestAuth
 from ._client import DEFAULT_TIMEOUT, BaseClient, TimeoutSpec
 from ._protocol import (
     AUTH_HEADER,
+    OnWait,
     Operation,
     Request,
     Response,
@@ -35,7 +37,9 @@ class Scoreganizer(BaseClient):
     A drop-in for 0.3.1's class of the same name. Beyond it: ``timeout``
     (seconds or a ``(connect, read)`` pair, default ``(5, 30)``; None waits
     forever) and ``retry`` (a :class:`RetryPolicy`; transport failures and
-    502/503/504 are retried with jittered back-off, bounded in time).
+    502/503/504 are retried with jittered back-off, bounded in time) and
+    ``sleep`` (how the client waits, ``time.sleep`` unless given: tests and
+    applications can drive the client's waits with their own).
 
     ``http_adapter`` is mounted for http and https as given; by default a plain
     ``HTTPAdapter`` (retrying is the protocol core's job, so that an
@@ -54,7 +58,9 @@ class Scoreganizer(BaseClient):
         *,
         timeout: TimeoutSpec = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
+        self._sleep = sleep if sleep is not None else time.sleep
         self.session = requests.Session()
         if digest_auth_username is not None and digest_auth_password is not None:
             self.session.auth = HTTPDigestAuth(digest_auth_username, digest_auth_password)
@@ -110,8 +116,8 @@ class Scoreganizer(BaseClient):
             answer.headers,  # case-insensitive already
         )
 
-    def _run(self, operation: Operation[T]) -> T:
-        return run_sync(operation, self._send, time.sleep)
+    def _run(self, operation: Operation[T], on_wait: OnWait | None = None) -> T:
+        return run_sync(operation, self._send, self._sleep, on_wait)
 
     # -- authentication ------------------------------------------------------
 

@@ -168,6 +168,13 @@ class Tournaments:
         (requires login)."""
         return self._sc._run(self._sc._core.tournaments("my_active"))
 
+    def get(self, tournament: TournamentRef) -> Tournament:
+        """The tournament with this id (or the fresh state of a
+        :class:`Tournament`). The protocol has no endpoint for one tournament:
+        this lists the active ones, then all. Raises ``TournamentNotFound``
+        when no tournament has this id."""
+        return self._sc._run(self._sc._core.get_tournament(tournament_id(tournament)))
+
     def participate(self, tournament: TournamentRef) -> None:
         """Join ``tournament`` (or ask to, if its entry is not open)."""
         self._sc._run(self._sc._core.participate(tournament_id(tournament)))
@@ -217,8 +224,14 @@ class Tournaments:
         on_wait: Callable[[timedelta], None] | None = None,
     ) -> Any:
         """Generate or fetch the key, sleeping until the tournament starts if
-        needed (no upper limit). ``on_wait(wait_time)`` hears about each wait."""
-        key = self._sc._run(self._sc._core.wait_key(tournament_id(tournament), on_wait))
+        needed (no upper limit).
+
+        ``on_wait(time_left)`` is called when a wait for the start begins and
+        then about once a second until it ends (e.g. for a countdown), by the
+        client, between its sleeps.
+        """
+        operation = self._sc._core.wait_key(tournament_id(tournament), 1.0 if on_wait else None)
+        key = self._sc._run(operation, on_wait)
         return key if with_expiry else key[0]
 
 

@@ -322,3 +322,42 @@ def sequential(
     are that many), then until ``budget`` seconds have passed or ``requests``
     run out."""
     return asyncio.run(_sequential(host, port, requests, min_reps, budget, timeout))
+
+
+async def _one_shot_client(
+    host: str, port: int, request: bytes, seconds: float, timeout: float, pause: float
+) -> Result:
+    result = Result(seconds)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        begin = time.perf_counter()
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+            try:
+                writer.write(request)
+                answer = await asyncio.wait_for(reader.read(65536), timeout)
+            finally:
+                writer.close()
+            if not answer.startswith(b"HTTP/1.1 "):
+                raise ConnectionResetError("no answer")
+            status = int(answer[9:12])
+            result.latencies.append(time.perf_counter() - begin)
+            result.statuses[status] = result.statuses.get(status, 0) + 1
+        except (OSError, asyncio.TimeoutError):
+            result.errors += 1
+        await asyncio.sleep(pause)
+    return result
+
+
+def one_shot(
+    host: str,
+    port: int,
+    request: bytes,
+    seconds: float,
+    timeout: float = 5.0,
+    pause: float = 0.05,
+) -> Result:
+    """A client that opens a new connection for each request (as a command-line
+    call does), one at a time for ``seconds``; a request that fails or takes
+    longer than ``timeout`` counts as an error."""
+    return asyncio.run(_one_shot_client(host, port, request, seconds, timeout, pause))

@@ -7,8 +7,9 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,24 +73,28 @@ def _answers(host: str, port: int) -> bool:
 
 @contextmanager
 def serving(
-    command: Sequence[str], port: int, cwd: Path | None = None, startup: float = 30.0
+    command: Sequence[str],
+    port: int,
+    cwd: Path | None = None,
+    startup: float = 30.0,
+    preexec: Callable[[], None] | None = None,
 ) -> Iterator[Served]:
-    """Run ``command`` (a server on 127.0.0.1:``port``) until the block ends."""
+    """Run ``command`` (a server on 127.0.0.1:``port``) until the block ends;
+    ``preexec`` runs in the child before the command (POSIX)."""
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - a pipe could fill up and block the server
     proc = subprocess.Popen(
-        list(command), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        list(command),
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        preexec_fn=preexec,
     )
     deadline = time.monotonic() + startup
     try:
         while not _answers("127.0.0.1", port):
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"{command[:4]} did not start: "
-                    + (
-                        proc.stderr.read().decode()
-                        if proc.poll() is not None and proc.stderr
-                        else ""
-                    )
-                )
+                log.seek(0)
+                raise RuntimeError(f"{command[:5]} did not start: {log.read().decode()[-2000:]}")
             time.sleep(0.05)
         yield Served(proc, "127.0.0.1", port)
     finally:
@@ -99,6 +104,7 @@ def serving(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+        log.close()
 
 
 def sandbox_command(db: Path, port: int, *options: str) -> list[str]:

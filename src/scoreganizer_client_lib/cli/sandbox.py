@@ -42,17 +42,77 @@ def sandbox() -> None:
 @sandbox.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port (0: any free one).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes serving the database (default: one per core; 1 for ':memory:').",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds a client has to send a request's headers.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds a request body may pause between parts.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=16),
+    default=1000,
+    show_default=True,
+    help="Open connections per worker (fewer if the file-descriptor limit is lower).",
+)
 @click.option("--access-log", is_flag=True, help="Log every request.")
 @_db_option
-def serve(host: str, port: int, access_log: bool, db: str | None) -> None:
+def serve(
+    host: str,
+    port: int,
+    workers: int | None,
+    header_timeout: float,
+    body_timeout: float,
+    max_connections: int,
+    access_log: bool,
+    db: str | None,
+) -> None:
     """Serve the API until Ctrl+C."""
-    from ..sandbox import SandboxServer, default_db_path
+    import os
+
+    from ..sandbox import ConnectionLimits, PortInUse, SandboxServer, default_db_path
 
     path = db or default_db_path()
-    server = SandboxServer(path, host=host, port=port, access_log=access_log)
+    memory = str(path) == ":memory:"
+    if workers is None:
+        workers = 1 if memory else os.cpu_count() or 1
+    elif workers > 1 and memory:
+        raise click.UsageError("an in-memory database lives in one process: use --workers 1")
+    limits = ConnectionLimits(
+        header_timeout=header_timeout, body_timeout=body_timeout, max_connections=max_connections
+    )
+    server = SandboxServer(
+        path, host=host, port=port, access_log=access_log, limits=limits, workers=workers
+    )
+    try:
+        url = server.bind()
+    except PortInUse:
+        server.stop()
+        raise click.ClickException(
+            f"port {port} on {host} is in use (another server?): choose another with --port, "
+            "or --port 0 for any free one"
+        ) from None
+    except OSError as exc:
+        server.stop()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     click.echo(
-        f"Scoreganizer sandbox on {server.url if port else f'http://{host}:<free port>'} "
-        f"(database {path}); API at /api/, OpenAPI at /openapi.json. Ctrl+C stops."
+        f"Scoreganizer sandbox on {url} (database {path}, {workers} "
+        f"worker{'s' if workers > 1 else ''}); API at /api/, OpenAPI at /openapi.json. "
+        "Ctrl+C stops.",
     )
     server.serve_forever()
 

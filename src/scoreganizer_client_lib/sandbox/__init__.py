@@ -25,12 +25,14 @@ from .accounts import Accounts, User
 from .config import SandboxConfig, default_db_path
 from .errors import SandboxError
 from .rules import Rules, Standings, parse_when
-from .server import SandboxServer
+from .server import ConnectionLimits, PortInUse, SandboxServer
 from .store import Busy, Store
 
 __all__ = [
     "Accounts",
     "Busy",
+    "ConnectionLimits",
+    "PortInUse",
     "Rules",
     "SandboxConfig",
     "SandboxError",

@@ -1,21 +1,45 @@
 """Running the sandbox: in this process (a background thread, for tests and
-the demo) or in the foreground (``scoreganizer sandbox serve``)."""
+the demo), in the foreground (``scoreganizer sandbox serve``), or in several
+worker processes sharing one listening socket and one database file.
+
+The HTTP server is uvicorn with :mod:`._guard` on its h11 protocol: uvicorn
+embeds in a thread, starts fast and runs on Windows; the guard adds what it
+lacks against slow clients (header and body timeouts, a connection bound).
+"""
 
 from __future__ import annotations
 
+import errno
+import functools
+import multiprocessing
+import os
 import socket
 import threading
 import time
 from collections.abc import Callable
+from multiprocessing.connection import wait as wait_for_processes
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ._guard import ConnectionGuard, ConnectionLimits, raise_descriptor_limit
 from .config import SandboxConfig
 from .store import Store
 
 if TYPE_CHECKING:
     import uvicorn
+
+__all__ = ["ConnectionLimits", "PortInUse", "SandboxServer"]
+
+#: Pending connections the kernel queues; also how many uvicorn accepts per
+#: turn of its loop, so a burst never takes more descriptors than the guard
+#: keeps in reserve.
+BACKLOG = 128
+
+
+class PortInUse(OSError):
+    """The address to listen on is taken (another server is running there)."""
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -24,20 +48,91 @@ def _bind(host: str, port: int) -> socket.socket:
     # on sockets that say they are TCP, and without it every keep-alive answer
     # waits 40 ms for a delayed ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
+    if os.name == "nt":  # there SO_REUSEADDR would let two servers share a port
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)  # type: ignore[attr-defined]
+    else:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if port and exc.errno in _IN_USE:
+            raise PortInUse(exc.errno, f"port {port} on {host} is in use") from None
+        raise
+    sock.listen(BACKLOG)
     return sock
 
 
+#: "Address in use" (POSIX), and Windows' WSAEADDRINUSE and WSAEACCES (a port
+#: held exclusively by another process).
+_IN_USE = {errno.EADDRINUSE, 10048, 10013}
+
+
+def _uvicorn_server(
+    store: Store,
+    limits: ConnectionLimits,
+    access_log: bool,
+    ready: Any = None,
+) -> uvicorn.Server:
+    import uvicorn
+
+    from ._guard import GuardedH11Protocol
+    from .app import create_app
+
+    guard = ConnectionGuard(limits)
+    config = uvicorn.Config(
+        create_app(store),
+        http=functools.partial(GuardedH11Protocol, guard=guard),  # type: ignore[arg-type]
+        ws="none",
+        lifespan="off",
+        log_level="info" if access_log else "warning",
+        access_log=access_log,
+        timeout_keep_alive=int(max(1, limits.keep_alive)),
+        timeout_graceful_shutdown=2,
+        backlog=BACKLOG,
+    )
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if ready is not None:
+                ready.set()
+
+    server = Server(config)
+    server.guard = guard  # type: ignore[attr-defined]
+    return server
+
+
+def _worker(
+    sock: socket.socket,
+    db: str,
+    config: SandboxConfig | None,
+    limits: ConnectionLimits,
+    access_log: bool,
+    ready: Any,
+) -> None:  # pragma: no cover - runs in a worker process
+    raise_descriptor_limit(limits)
+    store = Store(db, config)
+    try:
+        _uvicorn_server(store, limits, access_log, ready).run(sockets=[sock])
+    except KeyboardInterrupt:  # Ctrl+C reaches every process of the console
+        pass
+    finally:
+        store.close()
+
+
 class SandboxServer:
-    """A sandbox served by uvicorn on ``host``:``port`` (0: a free port).
+    """A sandbox served on ``host``:``port`` (0: a free port).
 
     >>> with SandboxServer() as sandbox:          # doctest: +SKIP
     ...     sc = Scoreganizer.from_url(sandbox.url)
 
     ``db`` is a SQLite file (created and migrated if needed) or ``":memory:"``.
-    :attr:`store` gives tests direct access to the same database.
+    :attr:`store` gives tests direct access to the same database. ``limits``
+    bounds slow clients and connections (:class:`ConnectionLimits`). With
+    ``workers`` > 1 (a file database only), that many processes serve the
+    same socket and database; :meth:`start` and :meth:`serve_forever` start
+    them, :meth:`stop` ends them.
     """
 
     def __init__(
@@ -48,13 +143,25 @@ class SandboxServer:
         config: SandboxConfig | None = None,
         access_log: bool = False,
         clock: Callable[[], float] = time.time,
+        limits: ConnectionLimits | None = None,
+        workers: int = 1,
     ) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        if workers > 1 and str(db) == ":memory:":
+            raise ValueError("an in-memory database lives in one process: use one worker or a file")
+        self.db = str(db)
         self.store = Store(db, config, clock)
+        self.config = config
         self.host = host
         self.port = port
         self.access_log = access_log
+        self.limits = limits or ConnectionLimits()
+        self.workers = workers
+        self._sock: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._processes: list[BaseProcess] = []
 
     @property
     def url(self) -> str:
@@ -62,31 +169,32 @@ class SandboxServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def _uvicorn(self) -> uvicorn.Server:
-        import uvicorn
+    def bind(self) -> str:
+        """Listen on ``host``:``port`` now (clients queue until serving starts);
+        the base URL, with the port chosen when ``port`` was 0. Raises
+        :class:`PortInUse` when the port is taken."""
+        if self._sock is None:
+            self._sock = _bind(self.host, self.port)
+            self.port = self._sock.getsockname()[1]
+        return self.url
 
-        from .app import create_app
+    @property
+    def guard(self) -> ConnectionGuard | None:
+        """The in-thread server's connection guard (counts for tests)."""
+        return getattr(self._server, "guard", None)
 
-        config = uvicorn.Config(
-            create_app(self.store),
-            log_level="info" if self.access_log else "warning",
-            access_log=self.access_log,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-        )
-        return uvicorn.Server(config)
-
-    def start(self, timeout: float = 10.0) -> str:
-        """Serve in a background thread; the base URL once it accepts connections."""
-        sock = _bind(self.host, self.port)
-        self.port = sock.getsockname()[1]
-        server = self._uvicorn()
+    def start(self, timeout: float = 30.0) -> str:
+        """Serve in the background (a thread, or the worker processes); the
+        base URL once it accepts connections."""
+        self.bind()
+        assert self._sock is not None
+        if self.workers > 1:
+            self._start_workers(timeout)
+            return self.url
+        server = _uvicorn_server(self.store, self.limits, self.access_log)
         self._server = server
         self._thread = threading.Thread(
-            target=server.run,
-            kwargs={"sockets": [sock]},
-            name="sandbox",
-            daemon=True,
+            target=server.run, kwargs={"sockets": [self._sock]}, name="sandbox", daemon=True
         )
         self._thread.start()
         deadline = time.monotonic() + timeout
@@ -103,17 +211,79 @@ class SandboxServer:
             self._server.should_exit = True
             self._thread.join(timeout=10)
             self._thread = None
+        self._stop_workers()
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
         self.store.close()
 
     def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (Ctrl+C)."""
-        sock = _bind(self.host, self.port)
-        self.port = sock.getsockname()[1]
-        server = self._uvicorn()
+        """Serve in this thread until interrupted (Ctrl+C). As a server
+        process would, this raises the soft file-descriptor limit as far as
+        ``limits.max_connections`` needs."""
+        raise_descriptor_limit(self.limits)
+        self.bind()
+        assert self._sock is not None
         try:
-            server.run(sockets=[sock])
+            if self.workers > 1:
+                self._start_workers(timeout=60)
+                self._supervise()
+            else:
+                _uvicorn_server(self.store, self.limits, self.access_log).run(sockets=[self._sock])
         finally:
-            self.store.close()
+            self.stop()
+
+    # -- worker processes -------------------------------------------------------
+
+    def _spawn(self) -> tuple[BaseProcess, Any]:
+        context = multiprocessing.get_context("spawn")
+        ready = context.Event()
+        process = context.Process(
+            target=_worker,
+            args=(self._sock, self.db, self.config, self.limits, self.access_log, ready),
+            name="sandbox-worker",
+            daemon=True,
+        )
+        process.start()
+        return process, ready
+
+    def _start_workers(self, timeout: float) -> None:
+        started = [self._spawn() for _ in range(self.workers)]
+        self._processes = [process for process, _ in started]
+        deadline = time.monotonic() + timeout
+        for process, ready in started:
+            while not ready.wait(0.05):
+                if not process.is_alive() or time.monotonic() > deadline:
+                    self._stop_workers()
+                    raise RuntimeError(f"a sandbox worker did not start on {self.url}")
+
+    def _supervise(self) -> None:
+        """Wait on the workers; one that dies is replaced (a crash costs its
+        requests in flight, never the others), unless it stopped on purpose
+        or died within seconds of starting (then something is wrong for all)."""
+        born = [time.monotonic()] * len(self._processes)
+        while self._processes:
+            wait_for_processes([p.sentinel for p in self._processes], timeout=1.0)
+            for index, process in enumerate(self._processes):
+                if process.is_alive():
+                    continue
+                if process.exitcode in (0, -15):  # stopped (Ctrl+C, SIGTERM)
+                    return
+                if time.monotonic() - born[index] < 5:
+                    raise RuntimeError(f"a sandbox worker exited with {process.exitcode}")
+                self._processes[index], _ = self._spawn()
+                born[index] = time.monotonic()
+
+    def _stop_workers(self) -> None:
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+        for process in self._processes:
+            process.join(10)
+            if process.is_alive():  # pragma: no cover - a worker stuck in shutdown
+                process.kill()
+                process.join(5)
+        self._processes = []
 
     def __enter__(self) -> SandboxServer:
         self.start()

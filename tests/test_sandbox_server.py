@@ -1,0 +1,278 @@
+"""The sandbox's HTTP serving layer: slow clients are timed out, connections
+are bounded (also at a 1,024 file-descriptor limit), several worker processes
+share one database without losing or doubling an upload, and ``sandbox serve``
+reports the port it got or a busy port in one line."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG
+from scoreganizer_client_lib import Scoreganizer
+from scoreganizer_client_lib.replays.testing import write_rmv
+from scoreganizer_client_lib.sandbox import ConnectionLimits, PortInUse, SandboxServer, scenario
+
+SHORT = ConnectionLimits(header_timeout=0.3, body_timeout=0.3, keep_alive=1, max_connections=40)
+HALF_REQUEST = b"GET /api/tournaments/all HTTP/1.1\r\nHost: x\r\n"
+
+
+@pytest.fixture(scope="module")
+def guarded() -> Iterator[SandboxServer]:
+    """A sandbox with short client timeouts and room for 40 connections."""
+    with SandboxServer(config=TEST_CONFIG, limits=SHORT) as server:
+        yield server
+
+
+def _connect(server: SandboxServer) -> socket.socket:
+    sock = socket.create_connection((server.host, server.port), timeout=10)
+    sock.settimeout(10)
+    return sock
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    """Read until the server closes (True) or 10 s pass without it (False)."""
+    try:
+        while True:
+            data = sock.recv(4096)
+            if not data:
+                return True
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+    finally:
+        sock.close()
+
+
+def _get_ok(server: SandboxServer) -> bool:
+    return requests.get(server.url + "/api/tournaments/all", timeout=10).status_code == 200
+
+
+def test_stalled_headers_are_closed(guarded: SandboxServer) -> None:
+    sock = _connect(guarded)
+    sock.sendall(HALF_REQUEST)
+    assert _closed_by_server(sock)
+
+
+def test_trickled_headers_are_closed(guarded: SandboxServer) -> None:
+    """A header line every 50 ms never lets a read time out, yet the headers
+    must be complete within the header timeout."""
+    sock = _connect(guarded)
+    sock.sendall(HALF_REQUEST)
+    try:
+        for _ in range(200):  # 10 s of trickling at most
+            time.sleep(0.05)
+            sock.sendall(b"X-Slow: 1\r\n")
+        closed = False
+    except OSError:  # the server closed the connection under us
+        closed = True
+    sock.close()
+    assert closed
+
+
+def test_a_connection_that_says_nothing_is_closed(guarded: SandboxServer) -> None:
+    assert _closed_by_server(_connect(guarded))
+
+
+def test_stalled_body_is_closed(guarded: SandboxServer) -> None:
+    sock = _connect(guarded)
+    sock.sendall(
+        b"POST /api/obtain_token HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
+        b"username=a"
+    )
+    assert _closed_by_server(sock)
+
+
+def test_kept_alive_connection_serves_requests(guarded: SandboxServer) -> None:
+    """Timeouts concern the client's side only: a keep-alive connection that
+    sends whole requests, with pauses shorter than the keep-alive, is served."""
+    with requests.Session() as session:
+        for _ in range(3):
+            assert session.get(guarded.url + "/api/tournaments/all", timeout=10).ok
+            time.sleep(0.4)  # longer than the header timeout, shorter than keep-alive
+
+
+def test_half_requests_beyond_the_bound_do_not_stop_normal_requests(
+    guarded: SandboxServer,
+) -> None:
+    """Three times the connection bound in half requests: the oldest waiting
+    connections make room, and a normal request gets through."""
+    assert guarded.guard is not None
+    evicted = guarded.guard.evicted
+    slow = []
+    for _ in range(3 * SHORT.max_connections):
+        sock = _connect(guarded)
+        sock.sendall(HALF_REQUEST)
+        slow.append(sock)
+    try:
+        assert _get_ok(guarded)
+        assert guarded.guard.evicted > evicted
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_NOFILE is POSIX")
+def test_two_thousand_half_requests_at_1024_descriptors(tmp_path: Path) -> None:
+    """2,000 connections holding half a request against a server limited to
+    1,024 file descriptors (soft and hard): normal requests still succeed."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2200:
+        pytest.skip("this test needs 2,200 descriptors for its own connections")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2200), hard))
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+
+    proc, url = _serve(tmp_path / "db.sqlite3", "--workers", "1", preexec=limit)
+    port = int(url.rsplit(":", 1)[1])
+    slow = []
+    try:
+        for _ in range(2000):
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", port))
+            slow.append(sock)
+        time.sleep(0.5)
+        for sock in slow:
+            with contextlib.suppress(OSError):  # not accepted yet, or already evicted
+                sock.send(HALF_REQUEST)
+        for _ in range(5):
+            assert requests.get(url + "/api/tournaments/all", timeout=15).status_code == 200
+        assert proc.poll() is None
+    finally:
+        for sock in slow:
+            sock.close()
+        _stop(proc)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+# -- workers ----------------------------------------------------------------------
+
+
+def test_workers_share_one_database(tmp_path: Path) -> None:
+    """Concurrent uploads (with repeats) through two worker processes: each
+    accepted replay is stored exactly once."""
+    db = tmp_path / "shared.sqlite3"
+    with SandboxServer(db, config=TEST_CONFIG, workers=2) as sandbox:
+        scenario.add_user(sandbox.store, "host", PASSWORD)
+        cup = scenario.add_tournament(sandbox.store, "Shared", "host", start="-1m", end="+1h")
+        players = 8
+        for i in range(players):
+            scenario.add_user(sandbox.store, f"p{i}", PASSWORD)
+        barrier = threading.Barrier(players)
+
+        def play(index: int) -> list[str]:
+            sc = Scoreganizer.from_url(sandbox.url, retry=FAST_RETRY)
+            sc.login(f"p{index}", PASSWORD)
+            sc.tournaments.participate(cup)
+            key = sc.tournaments.gen_key(cup)
+            now = datetime.now(timezone.utc)
+            paths = []
+            for seed in range(6):
+                path = tmp_path / f"p{index}_{seed}.rmv"
+                path.write_bytes(write_rmv(seed=index * 100 + seed, key=key, boardgen_time=now))
+                paths.append(path)
+            barrier.wait()
+            for path in paths + paths[:3]:  # three repeats each
+                sc.scores.upload_replay(path, cup)
+            return [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
+
+        with ThreadPoolExecutor(players) as pool:
+            digests = [d for batch in pool.map(play, range(players)) for d in batch]
+        stored = [r[0] for r in sandbox.store.conn.execute("SELECT sha256 FROM scores")]
+        assert sorted(stored) == sorted(digests)
+        assert len(sandbox._processes) == 2 and all(p.is_alive() for p in sandbox._processes)
+
+
+def test_workers_need_a_file_database() -> None:
+    with pytest.raises(ValueError, match="in-memory"):
+        SandboxServer(workers=2)
+
+
+# -- sandbox serve ------------------------------------------------------------------
+
+
+def _serve(
+    db: Path, *options: str, port: int = 0, preexec: object = None
+) -> tuple[subprocess.Popen[str], str]:
+    """``scoreganizer sandbox serve`` in a subprocess; its URL from the banner."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scoreganizer_client_lib", "sandbox", "serve", "--port", str(port),
+         "--db", str(db), *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=preexec,  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # the banner, printed once listening
+    assert line.startswith("Scoreganizer sandbox on http://127.0.0.1:"), line
+    url = line.split()[3]
+    proc.banner = line  # type: ignore[attr-defined]
+    return proc, url
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def test_serve_port_zero_prints_the_port_and_a_busy_port_one_line(tmp_path: Path) -> None:
+    proc, url = _serve(tmp_path / "db.sqlite3", "--workers", "1")
+    try:
+        port = int(url.rsplit(":", 1)[1])
+        assert port > 0
+        assert requests.get(url + "/api/tournaments/all", timeout=10).json() == []
+        busy = subprocess.run(
+            [sys.executable, "-m", "scoreganizer_client_lib", "sandbox", "serve",
+             "--port", str(port), "--db", str(tmp_path / "other.sqlite3")],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert busy.returncode == 1
+        assert busy.stdout == ""  # no banner
+        assert busy.stderr.count("\n") == 1
+        assert f"port {port} on 127.0.0.1 is in use" in busy.stderr
+        assert "--port 0" in busy.stderr
+    finally:
+        _stop(proc)
+
+
+def test_bind_reports_a_busy_port(tmp_path: Path) -> None:
+    with SandboxServer(config=TEST_CONFIG) as first:
+        second = SandboxServer(config=TEST_CONFIG, port=first.port)
+        with pytest.raises(PortInUse):
+            second.bind()
+        second.stop()
+        assert _get_ok(first)
+
+
+def test_serve_defaults_to_a_worker_per_core(tmp_path: Path) -> None:
+    proc, url = _serve(tmp_path / "db.sqlite3")
+    try:
+        cores = os.cpu_count() or 1
+        assert f"{cores} worker" in proc.banner  # type: ignore[attr-defined]
+        assert requests.get(url + "/api/tournaments/all", timeout=10).status_code == 200
+    finally:
+        _stop(proc)

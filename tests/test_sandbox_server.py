@@ -202,11 +202,6 @@ def test_workers_share_one_database(tmp_path: Path) -> None:
         assert len(sandbox._processes) == 2 and all(p.is_alive() for p in sandbox._processes)
 
 
-def test_workers_need_a_file_database() -> None:
-    with pytest.raises(ValueError, match="in-memory"):
-        SandboxServer(workers=2)
-
-
 # -- sandbox serve ------------------------------------------------------------------
 
 

@@ -46,7 +46,7 @@ def sandbox() -> None:
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Processes serving the database (default: one per core; 1 for ':memory:').",
+    help="Processes serving the database (default: one per core).",
 )
 @click.option(
     "--header-timeout",
@@ -87,11 +87,7 @@ def serve(
     from ..sandbox import ConnectionLimits, PortInUse, SandboxServer, default_db_path
 
     path = db or default_db_path()
-    memory = str(path) == ":memory:"
-    if workers is None:
-        workers = 1 if memory else os.cpu_count() or 1
-    elif workers > 1 and memory:
-        raise click.UsageError("an in-memory database lives in one process: use --workers 1")
+    workers = workers or os.cpu_count() or 1
     limits = ConnectionLimits(
         header_timeout=header_timeout, body_timeout=body_timeout, max_connections=max_connections
     )

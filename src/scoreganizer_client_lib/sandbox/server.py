@@ -130,8 +130,8 @@ class SandboxServer:
     ``db`` is a SQLite file (created and migrated if needed) or ``":memory:"``.
     :attr:`store` gives tests direct access to the same database. ``limits``
     bounds slow clients and connections (:class:`ConnectionLimits`). With
-    ``workers`` > 1 (a file database only), that many processes serve the
-    same socket and database; :meth:`start` and :meth:`serve_forever` start
+    ``workers`` > 1, that many processes serve the same socket and database
+    file; :meth:`start` and :meth:`serve_forever` start
     them, :meth:`stop` ends them.
     """
 
@@ -148,9 +148,6 @@ class SandboxServer:
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
-        if workers > 1 and str(db) == ":memory:":
-            raise ValueError("an in-memory database lives in one process: use one worker or a file")
-        self.db = str(db)
         self.store = Store(db, config, clock)
         self.config = config
         self.host = host
@@ -240,7 +237,14 @@ class SandboxServer:
         ready = context.Event()
         process = context.Process(
             target=_worker,
-            args=(self._sock, self.db, self.config, self.limits, self.access_log, ready),
+            args=(
+                self._sock,
+                str(self.store.path),
+                self.config,
+                self.limits,
+                self.access_log,
+                ready,
+            ),
             name="sandbox-worker",
             daemon=True,
         )

@@ -1,11 +1,13 @@
 """The command's startup, and the watch latency.
 
-1. Wall time of ``scoreganizer --help`` and ``--version`` as a ratio against
-   ``python -c pass``, interleaved in the same run (target: <= 3x).
+1. Wall time of ``scoreganizer --help``, ``--version`` and every subcommand's
+   ``--help`` as a ratio against ``python -c pass``, interleaved in the same
+   run (target: <= 3x).
 2. Time from a replay file appearing in a watched folder to the sandbox
    having accepted it (target: median under one second).
 
-Run: ``python bench/bench_cli.py [FILES]`` (default 15 files).
+Run: ``python bench/bench_cli.py [FILES]`` (default 15 files), or
+``python bench/bench_cli.py --startup`` for the first part only.
 """
 
 from __future__ import annotations
@@ -19,36 +21,36 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from _timing import ratio, report
+
 from scoreganizer_client_lib import Scoreganizer
+from scoreganizer_client_lib.cli import COMMANDS
 from scoreganizer_client_lib.cli.watch import Watcher
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxConfig, SandboxServer, scenario
 
 
-def _wall(command: list[str]) -> float:
-    start = time.perf_counter()
+def _run(command: list[str]) -> None:
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
 
 
-def startup(rounds: int = 15) -> None:
+#: What is measured: the top-level fast paths and every subcommand's --help.
+STARTUP_ARGS = [
+    ["--help"],
+    ["--version"],
+    *([name, "--help"] for name in COMMANDS),
+    ["sandbox", "serve", "--help"],
+]
+
+
+def startup(rounds: int = 7, calls: int = 3) -> None:
+    """Each command line as a ratio against ``python -c pass`` (target <= 3)."""
     python = sys.executable
     baseline = [python, "-c", "pass"]
-    for flag in ("--help", "--version"):
-        command = [python, "-m", "scoreganizer_client_lib", flag]
-        _wall(command), _wall(baseline)
-        ratios, ours, base = [], [], []
-        for _ in range(rounds):
-            b = _wall(baseline)
-            a = _wall(command)
-            ratios.append(a / b)
-            ours.append(a)
-            base.append(b)
-        print(
-            f"scoreganizer {flag:<10} ratio {statistics.median(ratios):5.2f} x python -c pass "
-            f"(ours {statistics.median(ours) * 1e3:6.1f} ms, baseline "
-            f"{statistics.median(base) * 1e3:6.1f} ms)  target <= 3"
-        )
+    for args in STARTUP_ARGS:
+        command = [python, "-m", "scoreganizer_client_lib", *args]
+        result = ratio(lambda c=command: _run(c), lambda: _run(baseline), calls, rounds)
+        report(f"scoreganizer {' '.join(args)}", result, "<= 3 x python -c pass")
 
 
 def watch_latency(files: int) -> None:
@@ -94,4 +96,5 @@ def watch_latency(files: int) -> None:
 
 if __name__ == "__main__":
     startup()
-    watch_latency(int(sys.argv[1]) if len(sys.argv) > 1 else 15)
+    if sys.argv[1:] != ["--startup"]:
+        watch_latency(int(sys.argv[1]) if len(sys.argv) > 1 else 15)

@@ -1,52 +1,76 @@
 """The `scoreganizer` command end to end against a sandbox: through click's
-runner, and as a real subprocess."""
+runner, and as a real subprocess. Each test reads the command's real output."""
 
 from __future__ import annotations
 
+import http.server
+import itertools
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import PASSWORD, REPLAYS, Clock
+from conftest import PASSWORD, REPLAYS, TEST_CONFIG, Clock
 from scoreganizer_client_lib.cli import main
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
 
 Run = Callable[..., Result]
+COMMAND = [sys.executable, "-m", "scoreganizer_client_lib"]
+ISO_WITH_OFFSET = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d")
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
+    """One sandbox for the module; each test makes its own users and tournaments."""
+    db = tmp_path_factory.mktemp("cli") / "sandbox.sqlite3"
+    with SandboxServer(db, config=TEST_CONFIG) as sandbox:
+        scenario.add_user(sandbox.store, "host", PASSWORD)
+        yield sandbox
 
 
 @pytest.fixture
 def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "config"
     monkeypatch.setenv("SCOREGANIZER_CONFIG_DIR", str(folder))
-    monkeypatch.delenv("SCOREGANIZER_PASSWORD", raising=False)
-    monkeypatch.delenv("SCOREGANIZER_SERVER", raising=False)
+    for name in ("SCOREGANIZER_PASSWORD", "SCOREGANIZER_SERVER", "COLUMNS"):
+        monkeypatch.delenv(name, raising=False)
     return folder
 
 
 @pytest.fixture
-def run(sandbox: SandboxServer, config_dir: Path) -> Run:
+def run(server: SandboxServer, config_dir: Path) -> Run:
+    """The command in-process, with ``--server`` put before the subcommand."""
     runner = CliRunner()
 
-    def invoke(*args: str, input: str | None = None, server: bool = True) -> Result:
-        prefix = ["--server", sandbox.url] if server else []
-        return runner.invoke(main, [*prefix, *args], input=input, catch_exceptions=False)
+    def invoke(*args: str, input: str | None = None, **kwargs: object) -> Result:
+        args = ("--server", server.url, *args)
+        return runner.invoke(main, args, input=input, prog_name="scoreganizer", **kwargs)
 
     return invoke
 
 
 @pytest.fixture
-def cup(sandbox: SandboxServer) -> int:
-    for name in ("host", "alice"):
-        scenario.add_user(sandbox.store, name, PASSWORD)
-    return scenario.add_tournament(sandbox.store, "CLI Cup", "host", start="-1m", end="+1h")
+def player(server: SandboxServer) -> str:
+    """A new user, with PASSWORD."""
+    name = f"p{next(_names)}"
+    scenario.add_user(server.store, name, PASSWORD)
+    return name
+
+
+def _login(run: Run, user: str) -> None:
+    assert run("login", user, "--password-stdin", input=PASSWORD).exit_code == 0
 
 
 def _json(result: Result) -> object:
@@ -54,100 +78,418 @@ def _json(result: Result) -> object:
     return json.loads(result.stdout)
 
 
+def _cup(server: SandboxServer, **kwargs: object) -> int:
+    name = str(kwargs.pop("name", f"Cup {next(_names)}"))
+    kwargs.setdefault("start", "-1m")
+    return scenario.add_tournament(server.store, name, "host", **kwargs)  # type: ignore[arg-type]
+
+
+def _replay(folder: Path, name: str, key: str | None = None, seed: int = 0) -> Path:
+    path = folder / name
+    path.write_bytes(write_rmv(key=key, seed=seed, boardgen_time=datetime.now(timezone.utc)))
+    return path
+
+
+# -- account -------------------------------------------------------------------
+
+
 def test_login_status_logout(
-    run: Run, cup: int, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+    run: Run, player: str, config_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert "Not logged in" in run("status").output
-    result = run("login", "alice", input=PASSWORD + "\n")  # the prompt, no echo
-    assert result.exit_code == 0 and "Logged in as alice" in result.output
+    result = run("login", player, input=PASSWORD + "\n")  # the prompt, no echo
+    assert result.exit_code == 0 and f"Logged in as {player}" in result.output
     assert PASSWORD not in result.output
     (auth,) = (config_dir / "credentials").iterdir()
-    assert auth.read_text().startswith("alice:")
+    assert auth.read_text().startswith(f"{player}:")
     if os.name == "posix":
         assert auth.stat().st_mode & 0o777 == 0o600
     status = _json(run("--json", "status"))
-    assert (status["user"], status["token_status"], status["refreshed"]) == ("alice", "ok", False)
+    assert (status["user"], status["token_status"], status["refreshed"]) == (player, "ok", False)
     assert _json(run("--json", "logout"))["logged_out"] is True
     assert not auth.exists()
     assert _json(run("--json", "status"))["user"] is None
+    assert "Was not logged in" in run("logout").output
 
-    wrong = run("login", "alice", "--password-stdin", input="nope\n")
+    wrong = run("login", player, "--password-stdin", input="nope\n")
     assert wrong.exit_code == 1
-    assert "wrong username or password" in wrong.stderr
-    assert "Traceback" not in wrong.output
+    assert wrong.stderr == "error: wrong username or password\n"
     monkeypatch.setenv("SCOREGANIZER_PASSWORD", PASSWORD)
-    assert _json(run("--json", "login", "alice"))["logged_in"] is True
+    assert _json(run("--json", "login", player))["logged_in"] is True
 
 
-def test_stale_token_is_refreshed(run: Run, cup: int, clock: Clock) -> None:
-    run("login", "alice", "--password-stdin", input=PASSWORD)
+def test_only_a_successful_login_writes_a_credentials_file(
+    run: Run, player: str, config_dir: Path
+) -> None:
+    run("status")
+    run("tournaments")
+    run("upload", str(REPLAYS / "test_subject.rmv"))
+    run("logout")
+    run("login", player, "--password-stdin", input="wrong\n")
+    CliRunner().invoke(main, ["--server", "http://127.0.0.1:9", "status"])
+    assert not config_dir.exists() or not any(config_dir.rglob("*.txt"))
+    _login(run, player)
+    assert len(list(config_dir.rglob("*.txt"))) == 1
+
+
+def test_stale_token_is_refreshed(
+    sandbox: SandboxServer, clock: Clock, config_dir: Path
+) -> None:
+    scenario.add_user(sandbox.store, "alice", PASSWORD)
+    runner = CliRunner()
+    args = ["--server", sandbox.url]
+    runner.invoke(main, [*args, "login", "alice", "--password-stdin"], input=PASSWORD)
     clock.advance(3601)
-    status = _json(run("--json", "status"))
+    status = _json(runner.invoke(main, [*args, "--json", "status"]))
     assert status["refreshed"] is True and status["token_status"] == "ok"
 
 
-def test_tournaments_join_key_upload(
-    run: Run, sandbox: SandboxServer, cup: int, tmp_path: Path, clock: Clock
+def test_a_garbled_credentials_file_is_reported_once(
+    run: Run, server: SandboxServer, config_dir: Path
 ) -> None:
-    closed = scenario.add_tournament(
-        sandbox.store, "Closed", "host", start="+1h", end="+2h", closed=True
-    )
-    run("login", "alice", "--password-stdin", input=PASSWORD)
-    listed = _json(run("--json", "tournaments", "--all"))
-    assert [(t["id"], t["status"]) for t in listed] == [
-        (cup, "not_participating"),
-        (closed, "not_participating"),
-    ]
-    table = run("tournaments")
-    assert "CLI Cup" in table.output and "ago" in table.output and "in 60 min" in table.output
-    assert _json(run("--json", "join", str(cup)))["status"] == "participating"
-    assert "Asked to join" in run("join", str(closed)).output
-    assert [t["id"] for t in _json(run("--json", "tournaments", "--mine"))] == [cup, closed]
-    assert _json(run("--json", "tournaments", "--upcoming"))[0]["id"] == closed
+    from scoreganizer_client_lib.cli._common import auth_path
 
-    early = run("key", str(closed))
-    assert early.exit_code == 1
+    path = auth_path(server.url)
+    path.parent.mkdir(parents=True)
+    path.write_text("not a credentials line\n")
+    result = run("status")
+    assert result.exit_code == 0
+    assert result.stderr.count("does not hold one 'username:token' line") == 1, result.stderr
+    assert result.stderr.startswith("warning: ")
+
+
+# -- global options, usage, errors ---------------------------------------------
+
+
+def test_global_options_are_accepted_after_the_subcommand(
+    server: SandboxServer, config_dir: Path
+) -> None:
+    cup = _cup(server, start="+1h", end="+2h")
+    runner = CliRunner()
+    listed = runner.invoke(main, ["tournaments", "--upcoming", "--json", "--server", server.url])
+    assert cup in [t["id"] for t in _json(listed)]  # type: ignore[union-attr]
+    dead = runner.invoke(main, ["tournaments", "-v", "--server", "http://127.0.0.1:9"])
+    assert dead.exit_code == 1 and dead.exception is not None  # --verbose: the traceback
+    quiet = runner.invoke(main, ["tournaments", "--server", "http://127.0.0.1:9"])
+    assert quiet.exit_code == 1 and quiet.exception is not None  # the sys.exit(1)
+    assert quiet.stderr.startswith("error: cannot reach http://127.0.0.1:9")
+
+
+def test_conflicting_lists_are_an_error(run: Run) -> None:
+    result = run("tournaments", "--all", "--archive")
+    assert result.exit_code == 2
+    assert "error: choose one list: --all and --archive cannot be combined" in result.stderr
+
+
+def test_every_error_has_one_prefix(run: Run, player: str) -> None:
+    usage = run("key", "not-a-number")
+    command = run("join", "1")  # not logged in
+    unknown = run("frobnicate")
+    for result in (usage, command, unknown):
+        assert result.exit_code != 0
+        assert "Error:" not in result.output
+        assert result.stderr.splitlines()[-1].startswith("error: ")
+    assert "Try 'scoreganizer key --help' for help." in usage.stderr
+
+
+def test_not_logged_in_says_what_to_run(run: Run, server: SandboxServer) -> None:
+    cup = _cup(server)
+    for args in (["join", str(cup)], ["key", str(cup)], ["confirm", str(cup)]):
+        result = run(*args)
+        assert result.exit_code == 1
+        assert f"run 'scoreganizer --server {server.url} login USER'" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def not_scoreganizer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A plain static file server, as ``python -m http.server`` is."""
+    folder = tmp_path_factory.mktemp("static")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, directory=str(folder), **kwargs)  # type: ignore[arg-type]
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_server_that_is_not_scoreganizer(not_scoreganizer: str, config_dir: Path) -> None:
+    runner = CliRunner()
+    for args in (["tournaments"], ["login", "x", "--password-stdin"]):
+        result = runner.invoke(main, ["--server", not_scoreganizer, *args], input="pw\n")
+        assert result.exit_code == 1
+        assert result.stderr.startswith(
+            f"error: this does not look like a Scoreganizer server at {not_scoreganizer}"
+        ), result.stderr
+
+
+def test_https_to_a_plain_http_server_suggests_http(
+    server: SandboxServer, config_dir: Path
+) -> None:
+    address = server.url.removeprefix("http://")
+    result = CliRunner().invoke(main, ["--server", address, "tournaments"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: could not speak HTTPS to {address}; did you mean http://{address}?\n"
+    )
+
+
+def test_dead_server_is_one_line(config_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["--server", "http://127.0.0.1:9", "tournaments"])
+    assert result.exit_code == 1
+    assert result.output == "error: cannot reach http://127.0.0.1:9: could not connect " + (
+        "(is the address right, is it running?)\n"
+    )
+    bad = CliRunner().invoke(main, ["--server", "ftp://x", "tournaments"])
+    assert bad.exit_code == 2 and "error: Invalid value for --server: not an http(s)" in bad.output
+
+
+# -- tournaments, join, key -------------------------------------------------------
+
+
+def test_tournaments_join_key(run: Run, server: SandboxServer, player: str) -> None:
+    cup = _cup(server, name="CLI Cup")
+    closed = _cup(server, name="Closed", start="+1h", end="+2h", closed=True)
+    _login(run, player)
+    listed = _json(run("--json", "tournaments", "--all"))
+    statuses = {t["id"]: t["status"] for t in listed}  # type: ignore[union-attr]
+    assert (statuses[cup], statuses[closed]) == ("not_participating", "not_participating")
+    for tournament in listed:  # type: ignore[union-attr]
+        assert ISO_WITH_OFFSET.fullmatch(tournament["start"]), tournament
+        assert ISO_WITH_OFFSET.fullmatch(tournament["end"]), tournament
+    text = run("tournaments").output
+    assert "CLI Cup" in text and "ago" in text and "in 60 min" in text
+    assert _json(run("--json", "join", str(cup)))["status"] == "participating"
+    assert 'Asked to join "Closed"' in run("join", str(closed)).output
+    assert [t["id"] for t in _json(run("--json", "tournaments", "--mine"))] == [cup, closed]
+
+    waiting = run("key", str(closed), "--wait")  # not in yet: fails at once, no countdown
+    assert waiting.exit_code == 1
+    assert waiting.stderr == 'error: you asked to join "Closed"; the host has not let you in yet\n'
 
     key = _json(run("--json", "key", str(cup)))
-    assert key["arbiter_name"] == f"alice#{key['key']}"
+    assert key["arbiter_name"] == f"{player}#{key['key']}"  # type: ignore[index]
     plain = run("key", str(cup))
-    assert plain.stdout.strip() == key["key"]
-    assert f"alice#{key['key']}" in plain.stderr
+    assert plain.stdout.strip() == key["key"]  # type: ignore[index]
+    assert f"  ViennaSweeper: set the nickname to {key['key']}\n" in plain.stderr  # type: ignore[index]
+    assert "   " not in plain.stderr
+    assert "no tournament 999999" in run("key", "999999").stderr
 
-    now = datetime.fromtimestamp(clock(), timezone.utc)
-    good = tmp_path / "good.rmv"
-    good.write_bytes(write_rmv(key=key["key"], boardgen_time=now))
-    unkeyed = tmp_path / "unkeyed.rmv"
-    unkeyed.write_bytes(write_rmv(seed=3, boardgen_time=now))
+
+def test_key_wait_checks_participation_first(run: Run, server: SandboxServer, player: str) -> None:
+    later = _cup(server, name="Later Cup", start="+1h", end="+2h")
+    invited = _cup(server, name="Invitational", start="+1h", end="+2h", closed=True)
+    scenario.invite(server.store, invited, player)
+    _login(run, player)
+    started = time.monotonic()
+    result = run("key", str(later), "--wait")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: you have not joined \"Later Cup\": run 'scoreganizer join {later}'\n"
+    )
+    result = run("key", str(invited), "--wait")
+    assert f"run 'scoreganizer confirm {invited}'" in result.stderr
+    assert time.monotonic() - started < 30  # it did not wait for the start (an hour away)
+
+
+def test_key_expiry_in_json_has_an_offset(run: Run, server: SandboxServer, player: str) -> None:
+    cup = _cup(server, mode="sum_timelimit", modeparams="1+1+1;600")
+    _login(run, player)
+    run("join", str(cup))
+    key = _json(run("--json", "key", str(cup)))
+    assert ISO_WITH_OFFSET.fullmatch(key["key_expiry"])  # type: ignore[index]
+
+
+def test_tables_fit_the_terminal(run: Run, server: SandboxServer) -> None:
+    _cup(server, name="A very long tournament name " * 6, start="+1h", end="+2h")
+    result = run("tournaments", env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    assert "…" in result.output
+    assert not re.search(r"\d\d:\d\d:\d\d", result.output)  # minutes, never microseconds
+
+
+# -- upload -------------------------------------------------------------------
+
+
+def _keyed_player(run: Run, server: SandboxServer, player: str) -> tuple[int, str]:
+    cup = _cup(server)
+    _login(run, player)
+    run("join", str(cup))
+    key = _json(run("--json", "key", str(cup)))["key"]  # type: ignore[index]
+    return cup, key
+
+
+def test_upload(run: Run, server: SandboxServer, player: str, tmp_path: Path) -> None:
+    cup, key = _keyed_player(run, server, player)
+    good = _replay(tmp_path, "good.rmv", key)
+    unkeyed = _replay(tmp_path, "unkeyed.rmv", seed=3)
     broken = tmp_path / "broken.avf"
     broken.write_bytes((REPLAYS / "test_subject.avf").read_bytes()[:100])
-    result = run("--json", "upload", str(good), str(unkeyed), str(broken), "--tournament", str(cup))
+    missing = tmp_path / "missing.rmv"
+    files = [str(p) for p in (good, unkeyed, broken, missing)]
+    result = run("--json", "upload", *files, "--tournament", str(cup))
     assert result.exit_code == 1
     lines = json.loads(result.stdout)
-    assert [line["accepted"] for line in lines] == [True, False, False]
-    assert lines[1]["error"] == "replay_has_no_key"
-    assert lines[2]["error"] == "replay_unreadable"
-    ok = run("upload", str(good))
-    assert ok.exit_code == 0 and "accepted (beginner" in ok.output
-    assert sandbox.store.count("scores") == 1
+    assert [line["accepted"] for line in lines] == [True, False, False, False]
+    assert [line.get("error") for line in lines[1:]] == ["replay_has_no_key"] + [
+        "replay_unreadable"
+    ] * 2
+
+    text = run("upload", *files)
+    assert text.exit_code == 1
+    out = text.stdout.splitlines()
+    assert out[0] == f"{good}: accepted (beginner {lines[0]['summary'].split()[1]} s)"
+    assert out[1].startswith(f"{unkeyed}: not uploaded: no tournament key in the replay")
+    assert out[2].startswith(f"{broken}: not uploaded: not a readable replay")
+    assert out[3].startswith(f"{missing}: not uploaded: cannot read the file (")
+    assert out[4] == "1 accepted, 3 not uploaded."
+    for line in out[1:4]:
+        path = line.split(": ")[0]
+        assert line.count(Path(path).name) == 1, line  # the file name is not repeated
+    assert server.store.count("scores") >= 1
 
 
-def test_inspect(run: Run) -> None:
-    files = sorted(str(p) for p in REPLAYS.iterdir())
-    data = _json(run("--json", "inspect", *files, server=False))
-    by_name = {Path(d["file"]).name: d for d in data}
-    assert by_name["test_subject.rmv"]["key"] == "2_1_517cce9419171fee58a550067fed65ed"
-    assert by_name["test_subject.evf"]["board"]["level"] == "expert"
-    assert by_name["test_subject.avf"]["player"] == {"name": "Tommy"}
-    text = run("inspect", files[0], server=False)
-    assert "Minesweeper Arbiter 0.52.3" in text.output and "local clock" in text.output
+def test_upload_when_logged_out_gives_every_file_its_line(
+    run: Run, server: SandboxServer, player: str, tmp_path: Path
+) -> None:
+    cup, key = _keyed_player(run, server, player)
+    run("logout")
+    good = _replay(tmp_path, "good.rmv", key)
+    unkeyed = _replay(tmp_path, "unkeyed.rmv", seed=4)
+    result = run("upload", str(good), str(unkeyed))
+    assert result.exit_code == 1
+    hint = f"run 'scoreganizer --server {server.url} login USER'"
+    assert result.stdout.splitlines() == [
+        f"{good}: not uploaded: not logged in (or the login expired): {hint}",
+        f"{unkeyed}: not uploaded: no tournament key in the replay (scoreganizer-client-lib); "
+        "put the key in the player name before playing",
+        "0 accepted, 2 not uploaded.",
+    ]
+    single = run("upload", str(good))
+    assert single.stdout.splitlines()[0].startswith(f"{good}: not uploaded: not logged in")
 
 
-def test_inspect_bad_file(run: Run, tmp_path: Path) -> None:
-    bad = tmp_path / "bad.rmv"
-    bad.write_bytes(b"*rmv\x00\x02\x01")
-    result = run("inspect", str(bad), server=False)
-    assert result.exit_code == 1 and "unreadable" in result.output
+def test_upload_with_an_expired_login(
+    run: Run, server: SandboxServer, player: str, tmp_path: Path, config_dir: Path
+) -> None:
+    _cup_id, key = _keyed_player(run, server, player)
+    (auth,) = config_dir.rglob("*.txt")
+    auth.write_text(f"{player}:{'0' * 40}")  # a token the server does not know
+    files = [str(_replay(tmp_path, f"g{n}.rmv", key, seed=n)) for n in range(3)]
+    result = run("upload", *files)
+    assert result.exit_code == 1
+    out = result.stdout.splitlines()
+    assert all("not uploaded: not logged in (or the login expired)" in line for line in out[:3])
+    assert out[3] == "0 accepted, 3 not uploaded."
+
+
+def test_upload_to_a_dead_server_is_not_a_refusal(
+    run: Run, server: SandboxServer, player: str, tmp_path: Path
+) -> None:
+    _cup_id, key = _keyed_player(run, server, player)
+    good = _replay(tmp_path, "good.rmv", key)
+    from scoreganizer_client_lib.cli._common import auth_path
+
+    dead = "http://127.0.0.1:9"
+    auth_path(dead).write_text(auth_path(server.url).read_text())
+    result = CliRunner().invoke(main, ["--server", dead, "upload", str(good), str(good)])
+    assert result.exit_code == 1
+    out = result.stdout.splitlines()
+    assert out[0] == f"{good}: not uploaded: cannot reach {dead}: could not connect " + (
+        "(is the address right, is it running?)"
+    )
+    assert "refused" not in result.stdout
+
+
+def test_a_server_refusal_is_in_words(
+    run: Run, server: SandboxServer, player: str, tmp_path: Path
+) -> None:
+    _cup_id, key = _keyed_player(run, server, player)
+    thief = f"p{next(_names)}"
+    scenario.add_user(server.store, thief, PASSWORD)
+    cup = int(key.split("_")[1])
+    stolen = _replay(tmp_path, "stolen.rmv", key, seed=5)
+    _login(run, thief)
+    run("join", str(cup))
+    result = run("upload", str(stolen))
+    assert result.exit_code == 1
+    line = result.stdout.splitlines()[0]
+    assert line.startswith(f"{stolen}: refused: ")
+    assert "invalid_data" not in line  # no raw codes...
+    verbose = run("upload", str(stolen), "--verbose")
+    assert "[invalid_data]" in verbose.stdout  # ... unless asked for
+
+
+def test_an_interrupted_upload_prints_its_summary(
+    run: Run, server: SandboxServer, player: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scoreganizer_client_lib.cli import upload
+
+    _cup_id, key = _keyed_player(run, server, player)
+    files = [str(_replay(tmp_path, f"g{n}.rmv", key, seed=n)) for n in range(3)]
+    one = upload.Uploader.one
+
+    def interrupted_at_the_second(self: upload.Uploader, path: Path) -> upload.FileResult:
+        if path.name == "g1.rmv":
+            raise KeyboardInterrupt
+        return one(self, path)
+
+    monkeypatch.setattr(upload.Uploader, "one", interrupted_at_the_second)
+    result = run("upload", *files)
+    assert result.exit_code == 130
+    out = result.stdout.splitlines()
+    assert len(out) == 2 and out[0].startswith(f"{files[0]}: accepted (")
+    assert out[1] == "1 accepted, 2 not uploaded."
+    assert result.stderr == "stopped\n"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
+def test_upload_progress_bar_keeps_lines_whole(
+    run: Run, server: SandboxServer, player: str, tmp_path: Path, config_dir: Path
+) -> None:
+    import pty
+
+    pyte = pytest.importorskip("pyte")
+    _cup_id, key = _keyed_player(run, server, player)
+    files = [str(_replay(tmp_path, f"game{n}.rmv", key, seed=n)) for n in range(6)]
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "SCOREGANIZER_CONFIG_DIR": str(config_dir), "COLUMNS": "100"}
+    process = subprocess.Popen(
+        [*COMMAND, "--server", server.url, "upload", *files],
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+    )
+    os.close(secondary)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(primary)
+    assert process.wait(timeout=60) == 0
+    terminal = pyte.Screen(100, 40)
+    pyte.ByteStream(terminal).feed(output.replace(b"\n", b"\r\n"))
+    shown = [line.rstrip() for line in terminal.display]
+    for path in files:  # every file's line stays whole, on a line of its own
+        assert any(line.startswith(f"{path}: accepted (") for line in shown), shown
+    assert "6 accepted." in shown
+    assert not any("Uploading" in line for line in shown)  # the bar went away at the end
+
+
+# -- hosting (the sandbox subcommands) ------------------------------------------
 
 
 def test_sandbox_commands(run: Run, tmp_path: Path) -> None:
@@ -185,9 +527,9 @@ def test_sandbox_commands(run: Run, tmp_path: Path) -> None:
     refused = run("sandbox", "confirm", tid, "joe", "--db", db)
     assert refused.exit_code == 1 and "has not asked" in refused.output
     listed = _json(run("sandbox", "list", "--json", "--db", db))
-    assert listed[0]["mode"] == "sum_timelimit" and listed[0]["open_entry"] is False
+    assert listed[0]["mode"] == "sum_timelimit" and listed[0]["open_entry"] is False  # type: ignore[index]
     standings = _json(run("sandbox", "standings", tid, "--json", "--db", db))
-    assert standings["standings"] == []
+    assert standings["standings"] == []  # type: ignore[index]
     assert "No players yet" in run("sandbox", "standings", tid, "--db", db).output
 
 
@@ -202,13 +544,24 @@ def test_hidden_results(run: Run, tmp_path: Path) -> None:
     assert run("sandbox", "standings", tid, "--reveal", "--db", db).exit_code == 0
 
 
-def test_dead_server_is_one_line(config_dir: Path) -> None:
-    result = CliRunner().invoke(main, ["--server", "http://127.0.0.1:9", "tournaments"])
+# -- inspect, demo, help, pipes ----------------------------------------------------
+
+
+def test_inspect(run: Run, tmp_path: Path) -> None:
+    files = sorted(str(p) for p in REPLAYS.iterdir())
+    data = _json(run("--json", "inspect", *files))
+    by_name = {Path(d["file"]).name: d for d in data}  # type: ignore[union-attr]
+    assert by_name["test_subject.rmv"]["key"] == "2_1_517cce9419171fee58a550067fed65ed"
+    assert by_name["test_subject.evf"]["board"]["level"] == "expert"
+    assert by_name["test_subject.avf"]["player"] == {"name": "Tommy"}
+    text = run("inspect", files[0])
+    assert "Minesweeper Arbiter 0.52.3" in text.output and "local clock" in text.output
+    bad = tmp_path / "bad.rmv"
+    bad.write_bytes(b"*rmv\x00\x02\x01")
+    result = run("inspect", str(bad), str(tmp_path / "none.rmv"))
     assert result.exit_code == 1
-    assert result.output.count("\n") == 1
-    assert "cannot reach http://127.0.0.1:9" in result.output
-    bad = CliRunner().invoke(main, ["--server", "ftp://x", "tournaments"])
-    assert bad.exit_code == 2 and "not an http(s) server URL" in bad.output
+    assert result.stdout.splitlines()[0].startswith(f"{bad}: not a readable replay (")
+    assert result.stdout.splitlines()[1].startswith(f"{tmp_path / 'none.rmv'}: cannot read the")
 
 
 def test_demo_in_process(config_dir: Path) -> None:
@@ -222,54 +575,132 @@ def test_demo_in_process(config_dir: Path) -> None:
     ]
     ranks = [(s["player"], s["complete"]) for s in summary["standings"]]
     assert ranks == [("alice", True), ("bob", False)]
-    assert summary["seconds"] < 60
+    bad = CliRunner().invoke(main, ["demo", "--start-in", "-5"])
+    assert bad.exit_code == 2
+    assert "error: Invalid value for '--start-in': -5.0 is not in the range" in bad.stderr
 
 
 @pytest.mark.slow
-def test_subprocess_help_version_and_demo(tmp_path: Path) -> None:
+def test_subprocess_version_and_demo(tmp_path: Path) -> None:
     env = {**os.environ, "SCOREGANIZER_CONFIG_DIR": str(tmp_path)}
-    command = [sys.executable, "-m", "scoreganizer_client_lib"]
-    version = subprocess.run([*command, "--version"], capture_output=True, text=True, env=env)
+    version = subprocess.run([*COMMAND, "--version"], capture_output=True, text=True, env=env)
     assert version.returncode == 0 and "0.4.0" in version.stdout
-    help_text = subprocess.run([*command, "--help"], capture_output=True, text=True, env=env)
-    assert "watch" in help_text.stdout
-    probe = (
-        "import sys; sys.argv=['scoreganizer', '--help'];"
-        "from scoreganizer_client_lib.cli import main\n"
-        "try: main()\nexcept SystemExit: pass\n"
-        "heavy = [m for m in ('requests', 'httpx', 'fastapi', 'uvicorn', "
-        "'scoreganizer_client_lib.replays') if m in sys.modules]\n"
-        "print(heavy, file=sys.stderr)"
-    )
-    imported = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=env
-    )
-    assert imported.stderr.strip() == "[]"
-    demo = subprocess.run([*command, "demo"], capture_output=True, text=True, env=env, timeout=60)
+    demo = subprocess.run([*COMMAND, "demo"], capture_output=True, text=True, env=env, timeout=60)
     assert demo.returncode == 0, demo.stderr
     assert "Standings of Demo Cup" in demo.stdout and "alice" in demo.stdout
 
 
-def test_quick_help_matches_the_click_application(capsys: pytest.CaptureFixture[str]) -> None:
-    from scoreganizer_client_lib.cli import COMMANDS, run
+def test_prerendered_help_is_current() -> None:
+    from scoreganizer_client_lib.cli import HELP_FILE, _helpgen
 
-    run(["--help"])
-    quick = capsys.readouterr().out
-    full = CliRunner().invoke(main, ["--help"], prog_name="scoreganizer", terminal_width=200).output
-    assert " ".join(quick.split()) == " ".join(full.split())
-    for name in COMMANDS:  # every command the fast path lists can really be run
-        assert CliRunner().invoke(main, [name, "--help"]).exit_code == 0
-    run(["--version"])
-    assert capsys.readouterr().out == CliRunner().invoke(main, ["--version"], prog_name="x").output
+    assert Path(HELP_FILE).read_text(encoding="utf-8") == _helpgen.render(), (
+        "help.txt is stale: run python -m scoreganizer_client_lib.cli._helpgen"
+    )
+
+
+def test_every_help_is_click_s_own_without_importing_click(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scoreganizer_client_lib.cli import _helpgen, run
+
+    monkeypatch.setenv("COLUMNS", "120")
+    for path in _helpgen.command_paths():
+        run([*path, "--help"])
+        fast = capsys.readouterr().out
+        full = CliRunner().invoke(main, [*path, "--help"], prog_name="scoreganizer")
+        assert fast == full.output, path
+    probe = (
+        "import sys; from scoreganizer_client_lib.cli import run\n"
+        "for args in (['--help'], ['tournaments', '--help'], ['sandbox', 'serve', '-h']):\n"
+        "    run(args)\n"
+        "heavy = [m for m in ('click', 'requests', 'httpx', 'rich', "
+        "'scoreganizer_client_lib.replays') if m in sys.modules]\n"
+        "print(heavy, file=sys.stderr)"
+    )
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert imported.stderr.strip() == "[]"
+    narrow = subprocess.run(  # a narrow terminal gets click's own wrapping
+        [*COMMAND, "tournaments", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "60"},
+    )
+    assert narrow.returncode == 0
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 60
 
 
 def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
     files = [str(REPLAYS / "test_subject.avf")] * 2000  # far more than a pipe buffer holds
-    command = [sys.executable, "-m", "scoreganizer_client_lib", "inspect", *files]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [*COMMAND, "inspect", *files], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert process.stdout is not None and process.stderr is not None
     assert process.stdout.readline().strip().endswith(b"test_subject.avf")
     process.stdout.close()  # as `| head -1` does
     stderr = process.stderr.read()
     assert process.wait(timeout=60) == 1
     assert stderr == b""
+
+
+# -- interrupts -------------------------------------------------------------------
+
+
+def _until(process: subprocess.Popen[str], text: str) -> str:
+    """Read stderr until ``text`` appears (bounded by the test's timeout)."""
+    assert process.stderr is not None
+    seen = ""
+    while text not in seen:
+        char = process.stderr.read(1)
+        assert char, f"ended before {text!r}: {seen!r}"
+        seen += char
+    return seen
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupting_key_wait(
+    server: SandboxServer, player: str, config_dir: Path, signum: int, status: int
+) -> None:
+    cup = _cup(server, name="Interrupted", start="+1h", end="+2h")
+    env = {**os.environ, "SCOREGANIZER_CONFIG_DIR": str(config_dir)}
+    base = [*COMMAND, "--server", server.url]
+    subprocess.run(
+        [*base, "login", player, "--password-stdin"],
+        input=PASSWORD,
+        text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run([*base, "join", str(cup)], env=env, check=True, capture_output=True)
+    process = subprocess.Popen(
+        [*base, "key", str(cup), "--wait"], stderr=subprocess.PIPE, text=True, env=env
+    )
+    _until(process, "Waiting for the start")
+    process.send_signal(signum)
+    assert process.wait(timeout=30) == status
+    assert process.stderr is not None
+    rest = process.stderr.read()
+    assert rest.strip().splitlines()[-1] == "stopped"
+    assert "Traceback" not in rest and "Aborted" not in rest
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+def test_interrupting_the_password_prompt(server: SandboxServer, config_dir: Path) -> None:
+    env = {**os.environ, "SCOREGANIZER_CONFIG_DIR": str(config_dir)}
+    process = subprocess.Popen(
+        [*COMMAND, "--server", server.url, "login", "someone"],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # no terminal: the prompt reads standard input
+    )
+    _until(process, "Password:")
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 130
+    assert process.stderr is not None
+    rest = process.stderr.read()
+    assert rest.strip() == "stopped", rest
+    assert not any(config_dir.rglob("*.txt"))

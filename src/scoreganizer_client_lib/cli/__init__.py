@@ -1,31 +1,22 @@
 """The ``scoreganizer`` command.
 
 Subcommands live in their own modules and are imported only when run.
-``scoreganizer --version`` and ``scoreganizer --help`` are answered from the
-tables below without importing click at all (click alone takes longer to
-import than the interpreter takes to start); everything else goes through the
-click application in :mod:`._app`, which :data:`main` names.
+``--version`` and every ``--help`` are answered without importing click at
+all (click alone takes three times longer to import than the interpreter
+takes to start): the help texts are rendered by click once, ahead of time,
+into ``help.txt`` (``python -m scoreganizer_client_lib.cli._helpgen``; a test
+fails when it is stale). Everything else goes through the click application
+in :mod:`._app`, which :data:`main` names.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from ..version import __version__
 
 DEFAULT_SERVER = "https://scoreganizer.net:443"
-
-DESCRIPTION = """Play Scoreganizer tournaments from the terminal: log in, join, get your
-key, upload replays (or watch a folder), and host a local sandbox.
-
-Credentials are kept per server in your config folder
-($SCOREGANIZER_CONFIG_DIR overrides it)."""
-
-OPTION_HELP = {
-    "--server": "Server URL, e.g. http://127.0.0.1:8000 (or $SCOREGANIZER_SERVER).",
-    "--json": "Print data as JSON.",
-    "--verbose": "Show details and tracebacks.",
-}
 
 #: name -> (module, function, one-line help shown by --help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -36,31 +27,47 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "join": ("play", "join", "Join a tournament (or ask to join a closed one)."),
     "confirm": ("play", "confirm", "Accept a host's invitation."),
     "key": ("play", "key", "Get your tournament key (and the name to type)."),
-    "upload": ("play", "upload", "Check and upload replay files."),
+    "upload": ("upload", "upload", "Check and upload replay files."),
     "inspect": ("play", "inspect_cmd", "Show what is in replay files."),
     "watch": ("watch", "watch", "Upload every new replay in a folder during a tournament."),
     "sandbox": ("sandbox", "sandbox", "Run and manage a local sandbox server."),
     "demo": ("demo", "demo", "Play a whole tournament against an embedded sandbox."),
 }
 
+HELP_FILE = os.path.join(os.path.dirname(__file__), "help.txt")
+#: Narrower terminals get help wrapped by click itself.
+HELP_WIDTH = 80
+#: Starts each text in ``help.txt``, followed by the arguments before ``--help``.
+HELP_MARK = "=== scoreganizer"
 
-def quick_help() -> str:
-    """The top-level help, from the same tables the click application uses."""
-    options = [
-        ("--server TEXT", f"{OPTION_HELP['--server']} [default: {DEFAULT_SERVER}]"),
-        ("--json", OPTION_HELP["--json"]),
-        ("-v, --verbose", OPTION_HELP["--verbose"]),
-        ("--version", "Show the version and exit."),
-        ("-h, --help", "Show this message and exit."),
-    ]
-    description = "\n".join(f"  {line}" if line else "" for line in DESCRIPTION.splitlines())
-    width = max(len(name) for name, _ in options)
-    lines = ["Usage: scoreganizer [OPTIONS] COMMAND [ARGS]...", "", description, "", "Options:"]
-    lines += [f"  {name.ljust(width)}  {text}" for name, text in options]
-    width = max(len(name) for name in COMMANDS)
-    lines += ["", "Commands:"]
-    lines += [f"  {name.ljust(width)}  {text}" for name, (_, _, text) in COMMANDS.items()]
-    return "\n".join(lines)
+
+def _columns() -> int:
+    """The terminal's width as click measures it (80 when not a terminal)."""
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit():
+        return int(env)
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return HELP_WIDTH
+
+
+def prerendered_help(args: list[str]) -> str | None:
+    """The help text for ``scoreganizer ARGS`` when ARGS is a command path and
+    ``--help`` (or ``-h``), or None when click must answer."""
+    if not args or args[-1] not in ("--help", "-h") or _columns() < HELP_WIDTH:
+        return None
+    wanted = " ".join(args[:-1])
+    try:
+        with open(HELP_FILE, encoding="utf-8") as file:
+            sections = ("\n" + file.read()).split("\n" + HELP_MARK)
+    except OSError:
+        return None
+    for section in sections[1:]:
+        head, _, body = section.partition("\n")
+        if head.strip() == wanted:
+            return body.rstrip("\n")
+    return None
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -69,8 +76,9 @@ def run(argv: list[str] | None = None) -> None:
     if args == ["--version"]:
         print(f"scoreganizer, version {__version__}")
         return
-    if args in (["--help"], ["-h"]):
-        print(quick_help())
+    text = prerendered_help(args)
+    if text is not None:
+        print(text)
         return
     from ._app import run_click
 
@@ -85,4 +93,4 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["COMMANDS", "DEFAULT_SERVER", "DESCRIPTION", "main", "quick_help", "run"]
+__all__ = ["COMMANDS", "DEFAULT_SERVER", "main", "prerendered_help", "run"]

@@ -1,5 +1,13 @@
 """The click application behind the ``scoreganizer`` command (see
-:mod:`scoreganizer_client_lib.cli` for the fast paths that avoid loading it)."""
+:mod:`scoreganizer_client_lib.cli` for the fast paths that avoid loading it).
+
+The global options (``--server``, ``--json``, ``--verbose``) are accepted
+before the subcommand and after it: every subcommand gets them too.
+
+Interrupts end every command the same way: the command prints its summary,
+if it has one, and lets the interrupt go on; here a short ``stopped`` line
+is printed and the exit status is 130 (Ctrl+C) or 143 (SIGTERM).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +19,26 @@ from typing import Any
 import click
 
 from ..version import __version__
-from . import COMMANDS, DEFAULT_SERVER, DESCRIPTION, OPTION_HELP
+from . import COMMANDS, DEFAULT_SERVER
+
+DESCRIPTION = """Play Scoreganizer tournaments from the terminal: log in, join, get your
+key, upload replays (or watch a folder), and host a local sandbox.
+
+Global options may come before or after the subcommand. Credentials are kept
+per server in your config folder ($SCOREGANIZER_CONFIG_DIR overrides it)."""
+
+SERVER_HELP = "Server URL, e.g. http://127.0.0.1:8000 (or $SCOREGANIZER_SERVER)."
+JSON_HELP = "Print data as JSON."
+VERBOSE_HELP = "Show details, error codes and tracebacks."
+
+#: Exit statuses of an interrupted command, as shells report a signal.
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it ends as Ctrl+C does
+    (summaries printed, state saved) but exits 143."""
 
 
 class Settings:
@@ -20,7 +47,64 @@ class Settings:
     def __init__(self, server: str, as_json: bool, verbose: bool) -> None:
         self.server = server
         self.json = as_json
-        self.verbose = verbose
+        self.verbose = False
+        if verbose:
+            self.set_verbose()
+
+    def set_verbose(self) -> None:
+        """Show the library's log lines (INFO and up) on stderr."""
+        import logging
+
+        self.verbose = True
+        logging.basicConfig(
+            level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", force=True
+        )
+
+
+def _set_server(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.find_object(Settings).server = value  # type: ignore[union-attr]
+
+
+def _set_json(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_object(Settings).json = True  # type: ignore[union-attr]
+
+
+def _set_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    settings = ctx.find_object(Settings)
+    if value and settings is not None and not settings.verbose:
+        settings.set_verbose()
+
+
+def _global_options() -> list[click.Option]:
+    """The global options as a subcommand takes them (after its name)."""
+    return [
+        click.Option(["--server"], callback=_set_server, expose_value=False, help=SERVER_HELP),
+        click.Option(
+            ["--json"], is_flag=True, callback=_set_json, expose_value=False, help=JSON_HELP
+        ),
+        click.Option(
+            ["--verbose", "-v"],
+            is_flag=True,
+            callback=_set_verbose,
+            expose_value=False,
+            help=VERBOSE_HELP,
+        ),
+    ]
+
+
+def add_global_options(command: click.Command) -> click.Command:
+    """Give ``command`` (and, for a group, its subcommands) the global options
+    it does not define itself."""
+    if not getattr(command, "_has_global_options", False):
+        taken = {name for param in command.params for name in param.opts}
+        command.params += [o for o in _global_options() if not taken & set(o.opts)]
+        command._has_global_options = True  # type: ignore[attr-defined]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            add_global_options(sub)
+    return command
 
 
 class LazyGroup(click.Group):
@@ -35,7 +119,7 @@ class LazyGroup(click.Group):
         module, attribute, _ = COMMANDS[cmd_name]
         command = getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
         assert isinstance(command, click.Command)
-        return command
+        return add_global_options(command)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
@@ -46,6 +130,24 @@ class LazyGroup(click.Group):
 
         return run_reporting_errors(ctx, super().invoke)
 
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Run as click does, but print usage errors in the command's own
+        style (``error: ...``, as every other failure)."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        from ._errors import show_click_error
+
+        try:
+            status = super().main(*args, standalone_mode=False, **kwargs)
+        except click.ClickException as exc:
+            show_click_error(exc)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort as exc:  # an interrupt outside a subcommand
+            from ._errors import stopped
+
+            sys.exit(stopped(exc.__context__ or exc))
+        sys.exit(status if isinstance(status, int) else 0)
+
 
 @click.group(
     cls=LazyGroup, help=DESCRIPTION, context_settings={"help_option_names": ["-h", "--help"]}
@@ -55,25 +157,30 @@ class LazyGroup(click.Group):
     envvar="SCOREGANIZER_SERVER",
     default=DEFAULT_SERVER,
     show_default=True,
-    help=OPTION_HELP["--server"],
+    help=SERVER_HELP,
 )
-@click.option("--json", "as_json", is_flag=True, help=OPTION_HELP["--json"])
-@click.option("--verbose", "-v", is_flag=True, help=OPTION_HELP["--verbose"])
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@click.option("--verbose", "-v", is_flag=True, help=VERBOSE_HELP)
 @click.version_option(__version__, "--version", prog_name="scoreganizer")
 @click.pass_context
 def main(ctx: click.Context, server: str, as_json: bool, verbose: bool) -> None:
     ctx.obj = Settings(server, as_json, verbose)
-    if verbose:
-        import logging
 
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def run_click() -> None:
-    """Run the click application.
+    """Run the click application as the ``scoreganizer`` process.
 
-    A reader that goes away (``scoreganizer inspect *.rmv | head``) ends the
-    command quietly, as it would end a Unix tool."""
+    SIGTERM ends the command as Ctrl+C does. A reader that goes away
+    (``scoreganizer inspect *.rmv | head``) ends the command quietly, as it
+    would end a Unix tool."""
+    import signal
+
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         try:
             main(prog_name="scoreganizer", windows_expand_args=os.name == "nt")
@@ -85,4 +192,13 @@ def run_click() -> None:
         sys.exit(1)
 
 
-__all__ = ["LazyGroup", "Settings", "main", "run_click"]
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "EXIT_TERMINATED",
+    "LazyGroup",
+    "Settings",
+    "Terminated",
+    "add_global_options",
+    "main",
+    "run_click",
+]

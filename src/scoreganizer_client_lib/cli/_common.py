@@ -1,22 +1,29 @@
 """What the subcommands share: the client for the chosen server, its
-credentials file, and output helpers."""
+credentials file, and output helpers (JSON, tables, times)."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .._protocol import RetryPolicy
-from ..scoreganizer import Scoreganizer
 from ._app import Settings
 
+if TYPE_CHECKING:
+    from .. import RetryPolicy
+    from ..scoreganizer import Scoreganizer
+    from ..tournament import Tournament
+
 CONFIG_ENV = "SCOREGANIZER_CONFIG_DIR"
+#: A person is waiting: a few quick tries, then say what is wrong.
+COMMAND_RETRY = {"attempts": 3, "backoff": 0.2, "max_backoff": 1.0, "budget": 5.0}
 
 
 def config_dir() -> Path:
@@ -31,11 +38,24 @@ def config_dir() -> Path:
     return user_config_path("scoreganizer", appauthor=False)
 
 
-def server_slug(server: str) -> str:
-    """A file-name-safe name for a server URL."""
+def _split(server: str) -> tuple[str, int, bool]:
     from .._client import split_server_url
 
-    host, port, https = split_server_url(server)
+    try:
+        return split_server_url(server)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--server") from None
+
+
+def server_address(server: str) -> str:
+    """``host:port`` of a server URL."""
+    host, port, _ = _split(server)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def server_slug(server: str) -> str:
+    """A file-name-safe name for a server URL."""
+    host, port, https = _split(server)
     return re.sub(r"[^A-Za-z0-9._-]", "_", f"{'https' if https else 'http'}_{host}_{port}")
 
 
@@ -44,25 +64,65 @@ def auth_path(server: str) -> Path:
     return config_dir() / "credentials" / f"{server_slug(server)}.txt"
 
 
-def client(settings: Settings, retry: RetryPolicy | None = None) -> Scoreganizer:
-    """A client for the chosen server, with its credentials file."""
-    from .._client import split_server_url
+def client(
+    settings: Settings, retry: RetryPolicy | None = None, saved: bool = True
+) -> Scoreganizer:
+    """A client for the chosen server, logged in with its credentials file when
+    there is one (and ``saved``). No file is created here: only a successful
+    ``login`` writes one. Library log lines are shown only with ``--verbose``;
+    a garbled credentials file is reported once."""
+    from .. import RetryPolicy
+    from ..scoreganizer import Scoreganizer
 
-    try:
-        host, port, https = split_server_url(settings.server)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--server") from None
-    sc = Scoreganizer(
-        host=host, port=port, https=https, auth_filename=auth_path(settings.server), retry=retry
+    _split(settings.server)  # a bad URL is a usage error, before anything else
+    if not settings.verbose:
+        import logging
+
+        logging.getLogger().addHandler(logging.NullHandler())  # no "last resort" lines
+    path = auth_path(settings.server)
+    sc = Scoreganizer.from_url(
+        settings.server,
+        auth_filename=path if saved and path.exists() else None,
+        retry=retry or RetryPolicy(**COMMAND_RETRY),
     )
-    if sc.auth_file_problem:
+    if sc.auth_file_problem and not settings.verbose:
         click.echo(f"warning: {sc.auth_file_problem}", err=True)
     return sc
 
 
+def logged_in_client(settings: Settings) -> Scoreganizer:
+    """:func:`client`, for a command that needs a login: without credentials,
+    a clear error (with what to run) before anything is sent."""
+    from ._errors import describe_server_error
+
+    sc = client(settings)
+    if sc.auth_str is None:
+        raise click.ClickException(describe_server_error("not_logged_in", None, settings.server))
+    return sc
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    return str(value)
+
+
 def emit_json(data: Any) -> None:
-    """Print ``data`` as JSON."""
-    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    """Print ``data`` as JSON; datetimes as ISO 8601 with their offset."""
+    click.echo(json.dumps(data, indent=2, default=_json_default, ensure_ascii=False))
+
+
+def iso(when: datetime) -> str:
+    """ISO 8601 with an offset (a naive time is taken as UTC)."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.isoformat()
+
+
+def tournament_json(tournament: Tournament) -> dict[str, Any]:
+    """A tournament as the command prints it in JSON: the server's fields,
+    with ``start`` and ``end`` in ISO 8601 with their offset."""
+    return {**tournament.serialize(), "start": iso(tournament.start), "end": iso(tournament.end)}
 
 
 def relative(when: datetime, now: datetime | None = None) -> str:
@@ -82,12 +142,36 @@ def local(when: datetime) -> str:
     return when.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    """A plain text table."""
-    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=False)]
+def terminal_width() -> int | None:
+    """Columns of the terminal (``$COLUMNS`` wins); None when output is not a
+    terminal, where lines are not cut."""
+    if not os.environ.get("COLUMNS", "").isdigit() and not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size().columns
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def table(headers: list[str], rows: list[list[str]], width: int | None = None) -> str:
+    """A plain text table that fits ``width`` columns (the terminal's by
+    default; no limit when output is not a terminal): the widest column is
+    shortened, with an ellipsis, until it fits."""
+    width = width or terminal_width() or 1_000_000
+    rows = [[_clip(str(cell), width) for cell in row] for row in rows]
+    widths = [max(len(c) for c in column) for column in zip(headers, *rows, strict=False)]
+    floor = [max(len(h), 6) for h in headers]
+    excess = sum(widths) + 2 * (len(widths) - 1) - width
+    while excess > 0:  # at most columns x width rounds: every cell is clipped to width
+        widest = max(range(len(widths)), key=lambda i: widths[i] - floor[i])
+        if widths[widest] <= floor[widest]:
+            break  # nothing left to shorten
+        widths[widest] -= 1
+        excess -= 1
     lines = [headers, ["-" * w for w in widths], *rows]
     return "\n".join(
-        "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=False)).rstrip()
+        "  ".join(_clip(c, w).ljust(w) for c, w in zip(line, widths, strict=False)).rstrip()
         for line in lines
     )
 

@@ -1,46 +1,95 @@
-"""One clear line and a non-zero exit status for every failure (a traceback
-only with --verbose)."""
+"""One clear line and a non-zero exit status for every failure (codes and a
+traceback only with --verbose), and one ending for every interrupt."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import replays
-from ..exceptions import NetworkException, ScoreganizerError
+from . import DEFAULT_SERVER
+from ._app import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 
-#: Friendlier words for the server's error codes.
+if TYPE_CHECKING:
+    from ._app import Settings
+
+#: The server's error codes in words, with what to do.
 EXPLAIN = {
     "invalid_login_data": "wrong username or password",
     "not_logged_in": "not logged in (or the login expired): run 'scoreganizer login USER'",
-    "token_too_recent": "the token was refreshed moments ago; try again later",
+    "token_too_recent": "the login was refreshed moments ago; try again in a minute",
     "too_early": "the tournament has not started yet",
-    "key_exists": "you already have a key: run 'scoreganizer key ID'",
-    "not_generated": "no key yet: run 'scoreganizer key ID'",
-    "not_generated_yet": "the tournament has not started yet (use --wait)",
-    "never_generated": "no key was generated and the tournament is over",
+    "key_exists": "you already have a key: run 'scoreganizer key ID' to see it",
+    "not_generated": "you have no key yet: run 'scoreganizer key ID'",
+    "not_generated_yet": "the tournament has not started yet (use 'key ID --wait')",
+    "never_generated": "you got no key and the tournament is over",
     "tournament_over": "the tournament is over",
-    "mode_constraint_violated": "the tournament's mode does not allow this",
+    "mode_constraint_violated": "the tournament's rules do not allow this",
     "invalid_data": "the server refused the data",
     "retry": "the server is busy; try again",
     "not_found": "no such tournament",
+    "not_participating": "you have not joined this tournament: run 'scoreganizer join ID'",
+    "not_invited": "the host has not invited you to this tournament",
+    "too_many_attempts": "too many failed attempts; wait a little and try again",
+    "auth_file_error": "the credentials could not be saved",
+    "invalid_response": "the server's answer is not one Scoreganizer gives",
 }
 
 
-def describe(exc: BaseException, server: str | None = None) -> str:
-    """One line that says what went wrong."""
+def _login_hint(server: str | None) -> str:
+    """``'scoreganizer login USER'``, with ``--server`` when it is not the default."""
+    option = f"--server {server} " if server and server != DEFAULT_SERVER else ""
+    return f"run 'scoreganizer {option}login USER'"
+
+
+def _network(exc: BaseException, server: str | None) -> str:
+    from requests.exceptions import SSLError, Timeout
+
+    where = server or "the server"
+    if isinstance(exc, SSLError):
+        from ._common import server_address
+
+        address = server_address(server) if server else where
+        if server and "://" not in server:
+            return f"could not speak HTTPS to {address}; did you mean http://{address}?"
+        return f"could not speak HTTPS to {address} (the TLS handshake failed)"
+    if isinstance(exc, Timeout):
+        return f"cannot reach {where}: no answer in time"
+    return f"cannot reach {where}: could not connect (is the address right, is it running?)"
+
+
+def describe_server_error(error: str, message: str | None, server: str | None) -> str:
+    """A server's error answer in words (no raw code)."""
+    if error.isdigit():  # an HTTP status without a Scoreganizer error body
+        status = int(error)
+        if status >= 500 and status != 501:
+            return f"the server at {server or '?'} is failing (HTTP {status}); try again later"
+        return f"this does not look like a Scoreganizer server at {server or '?'} (HTTP {status})"
+    if error == "invalid_response":
+        return f"this does not look like a Scoreganizer server at {server or '?'} ({message})"
+    text = EXPLAIN.get(error, "the server refused the request")
+    if error == "not_logged_in":
+        text = text.replace("run 'scoreganizer login USER'", _login_hint(server))
+    if message and message not in text and error != "auth_file_error":
+        text = f"{text} ({message})"
+    elif message and error == "auth_file_error":
+        text = f"{text}: {message}"
+    return text
+
+
+def describe(exc: BaseException, settings: Settings | None = None) -> str:
+    """One line that says what went wrong and, where it can, what to do."""
+    from .. import replays
+    from ..exceptions import NetworkException, ScoreganizerError
+
+    server = settings.server if settings is not None else None
+    verbose = settings is not None and settings.verbose
     if isinstance(exc, ScoreganizerError):
-        text = EXPLAIN.get(exc.error, exc.error)
-        if exc.message and exc.message not in text:
-            text = (
-                f"{text} ({exc.message})" if exc.error in EXPLAIN else f"{exc.error}: {exc.message}"
-            )
-        return text
+        text = describe_server_error(exc.error, exc.message, server)
+        return f"{text} [{exc.error}]" if verbose else text
     if isinstance(exc, NetworkException):
-        kind = "timed out" if "timeout" in type(exc).__name__.lower() else "could not connect"
-        return f"cannot reach {server or 'the server'}: {kind} ({type(exc).__name__})"
+        return _network(exc, server)
     if isinstance(exc, replays.ReplayError):
         return f"unreadable replay: {exc}"
     if isinstance(exc, OSError):
@@ -49,20 +98,41 @@ def describe(exc: BaseException, server: str | None = None) -> str:
     return f"{type(exc).__name__}: {exc} (run with --verbose for details)"
 
 
+def show_click_error(exc: click.ClickException) -> None:
+    """Print a usage or command error as ``error: ...`` on stderr (with the
+    usage line and where to find help, for a usage error)."""
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        click.echo(ctx.get_usage(), err=True)
+        click.echo(f"Try '{ctx.command_path} --help' for help.\n", err=True)
+    click.echo(f"error: {exc.format_message()}", err=True)
+
+
+def stopped(exc: BaseException) -> int:
+    """Say that the command was stopped; the exit status for ``exc``."""
+    click.echo("stopped", err=True)
+    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+
+
 def run_reporting_errors(ctx: click.Context, invoke: Callable[[click.Context], Any]) -> Any:
-    """Run ``invoke``; report any error as one line and exit 1."""
+    """Run ``invoke``; report any error as one line and exit 1, and any
+    interrupt as ``stopped`` with exit status 130 (143 for SIGTERM)."""
     try:
         return invoke(ctx)
-    except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+    except click.exceptions.Abort as exc:  # a prompt was interrupted, or got no input
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            ctx.exit(stopped(exc.__context__))
+        click.echo("error: no input (standard input is closed)", err=True)
+        ctx.exit(1)
+    except (click.exceptions.ClickException, click.exceptions.Exit):
         raise
     except BrokenPipeError:
         raise  # the reader went away: nothing to report to it
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        ctx.exit(130)
+    except KeyboardInterrupt as exc:
+        ctx.exit(stopped(exc))
     except Exception as exc:
         settings = ctx.obj
         if settings is not None and settings.verbose:
             raise
-        click.echo(f"error: {describe(exc, getattr(settings, 'server', None))}", err=True)
+        click.echo(f"error: {describe(exc, settings)}", err=True)
         ctx.exit(1)

@@ -7,7 +7,6 @@ import sys
 
 import click
 
-from ..exceptions import ScoreganizerTokenTooRecent
 from ._app import Settings
 from ._common import auth_path, client, emit_json
 
@@ -21,12 +20,15 @@ PASSWORD_ENV = "SCOREGANIZER_PASSWORD"  # noqa: S105 - a variable's name, not a 
 def login(settings: Settings, user: str, password_stdin: bool) -> None:
     """Log in as USER; the password is prompted for without echo (or read from
     standard input, or $SCOREGANIZER_PASSWORD)."""
+    from ..authfile import AuthFile
+
+    sc = client(settings, saved=False)  # the file is written only once logged in
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = os.environ.get(PASSWORD_ENV) or click.prompt("Password", hide_input=True)
-    sc = client(settings)
     sc.login(user, password)
+    AuthFile(auth_path(settings.server)).write(sc.auth_str)
     if settings.json:
         emit_json({"server": settings.server, "user": user, "logged_in": True})
     else:
@@ -37,9 +39,9 @@ def login(settings: Settings, user: str, password_stdin: bool) -> None:
 @click.pass_obj
 def logout(settings: Settings) -> None:
     """Forget the credentials stored for the server."""
-    path = auth_path(settings.server)
-    existed = path.exists() and path.stat().st_size > 0
-    path.unlink(missing_ok=True)
+    sc = client(settings)
+    existed = sc.auth_str is not None
+    sc.logout()
     if settings.json:
         emit_json({"server": settings.server, "logged_out": existed})
     else:
@@ -50,6 +52,8 @@ def logout(settings: Settings) -> None:
 @click.pass_obj
 def status(settings: Settings) -> None:
     """Who is logged in and the token's state; a stale token is refreshed."""
+    from ..exceptions import ScoreganizerTokenTooRecent
+
     sc = client(settings)
     state = str(sc.token_status()) if sc.auth_str else "not_sent"
     refreshed = False

@@ -21,7 +21,11 @@ LEVELS = ("beginner", "intermediate", "expert")
 
 @click.command()
 @click.option(
-    "--start-in", default=3.0, show_default=True, help="Seconds until the tournament starts."
+    "--start-in",
+    type=click.FloatRange(0, 600),
+    default=3.0,
+    show_default=True,
+    help="Seconds until the tournament starts.",
 )
 @click.pass_obj
 def demo(settings: Settings, start_in: float) -> None:

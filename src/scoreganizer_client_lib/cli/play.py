@@ -1,57 +1,62 @@
-"""``tournaments``, ``join``, ``confirm``, ``key``, ``upload``, ``inspect``."""
+"""``tournaments``, ``join``, ``confirm``, ``key``, ``inspect``."""
 
 from __future__ import annotations
 
 import sys
-import time
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import replays
-from ..exceptions import (
-    ReplayCheckError,
-    ScoreganizerError,
-    ScoreganizerKeyExists,
-    ScoreganizerNotGenerated,
-    ScoreganizerNotGeneratedYet,
-    ScoreganizerTooEarly,
-)
-from ..scoreganizer import Scoreganizer
-from ..tournament import Tournament
 from ._app import Settings
-from ._common import client, countdown, emit_json, local, relative, table
-from ._errors import describe
+from ._common import (
+    client,
+    countdown,
+    emit_json,
+    local,
+    logged_in_client,
+    relative,
+    table,
+    tournament_json,
+)
+
+if TYPE_CHECKING:
+    from ..scoreganizer import Scoreganizer
+    from ..tournament import Tournament
 
 LISTS = {
-    "all": "all",
-    "active": "active",
-    "upcoming": "upcoming",
-    "in-progress": "in_progress",
-    "archive": "archive",
-    "mine": "my_active",
+    "all": "Every tournament.",
+    "active": "Upcoming and running (default).",
+    "upcoming": "Not started yet.",
+    "in_progress": "Running now.",
+    "archive": "Ended.",
+    "mine": "Active ones you joined or were invited to.",
 }
+#: Which method of ``sc.tournaments`` each list comes from.
+METHODS = {"mine": "my_active"}
+
+
+def _list_options(func: Any) -> Any:
+    for name, text in reversed(LISTS.items()):
+        func = click.option(f"--{name.replace('_', '-')}", name, is_flag=True, help=text)(func)
+    return func
 
 
 @click.command()
-@click.option("--all", "which", flag_value="all", help="Every tournament.")
-@click.option(
-    "--active", "which", flag_value="active", default=True, help="Upcoming and running (default)."
-)
-@click.option("--upcoming", "which", flag_value="upcoming", help="Not started yet.")
-@click.option("--in-progress", "which", flag_value="in-progress", help="Running now.")
-@click.option("--archive", "which", flag_value="archive", help="Ended.")
-@click.option(
-    "--mine", "which", flag_value="mine", help="Active ones you joined or were invited to."
-)
+@_list_options
 @click.pass_obj
-def tournaments(settings: Settings, which: str) -> None:
+def tournaments(settings: Settings, **chosen: bool) -> None:
     """List tournaments: id, name, mode, start and end (local time), entry, your status."""
-    found: list[Tournament] = getattr(client(settings).tournaments, LISTS[which])()
+    which = [name for name, on in chosen.items() if on]
+    if len(which) > 1:
+        flags = " and ".join(f"--{name.replace('_', '-')}" for name in which)
+        raise click.UsageError(f"choose one list: {flags} cannot be combined")
+    name = which[0] if which else "active"
+    found: list[Tournament] = getattr(client(settings).tournaments, METHODS.get(name, name))()
     if settings.json:
-        emit_json([t.serialize() for t in found])
+        emit_json([tournament_json(t) for t in found])
         return
     if not found:
         click.echo("No tournaments.")
@@ -76,8 +81,12 @@ def _ends(end: datetime) -> str:
     return f"ended {text}" if text.endswith("ago") else f"ends {text}"
 
 
-def _find(sc: Scoreganizer, tournament_id: int) -> Tournament | None:
-    return next((t for t in sc.tournaments.all() if t.id == tournament_id), None)
+def _get(sc: Scoreganizer, tournament_id: int) -> Tournament:
+    """The tournament, or a clear error when there is none with this id."""
+    found = next((t for t in sc.tournaments.all() if t.id == tournament_id), None)
+    if found is None:
+        raise click.ClickException(f"no tournament {tournament_id}")
+    return found
 
 
 @click.command()
@@ -85,16 +94,15 @@ def _find(sc: Scoreganizer, tournament_id: int) -> Tournament | None:
 @click.pass_obj
 def join(settings: Settings, tournament_id: int) -> None:
     """Join tournament TOURNAMENT_ID (a closed one: ask the host to let you in)."""
-    sc = client(settings)
+    sc = logged_in_client(settings)
     sc.tournaments.participate(tournament_id)
-    found = _find(sc, tournament_id)
-    state = found.status if found else "unknown"
+    found = _get(sc, tournament_id)
     if settings.json:
-        emit_json({"tournament": tournament_id, "status": state})
-    elif state == "requested":
-        click.echo(f"Asked to join tournament {tournament_id}; the host must confirm.")
+        emit_json({"tournament": tournament_id, "name": found.name, "status": found.status})
+    elif found.status == "requested":
+        click.echo(f'Asked to join "{found.name}" ({tournament_id}); the host must confirm.')
     else:
-        click.echo(f"Joined tournament {tournament_id} (status: {state}).")
+        click.echo(f'Joined "{found.name}" ({tournament_id}); status: {found.status}.')
 
 
 @click.command()
@@ -102,39 +110,92 @@ def join(settings: Settings, tournament_id: int) -> None:
 @click.pass_obj
 def confirm(settings: Settings, tournament_id: int) -> None:
     """Accept the host's invitation to TOURNAMENT_ID."""
-    client(settings).tournaments.player_confirm(tournament_id)
+    logged_in_client(settings).tournaments.player_confirm(tournament_id)
     if settings.json:
         emit_json({"tournament": tournament_id, "status": "participating"})
     else:
         click.echo(f"Confirmed: you play in tournament {tournament_id}.")
 
 
-def obtain_key(sc: Scoreganizer, tournament_id: int, wait: bool, quiet: bool = False) -> Any:
-    """The key for a tournament: fetched, generated, or (with ``wait``) generated
-    the moment the tournament starts, with a countdown on stderr."""
-    try:
-        return sc.tournaments.get_key(tournament_id, with_expiry=True)
-    except (ScoreganizerNotGenerated, ScoreganizerNotGeneratedYet):
-        pass
-    show = not quiet and sys.stderr.isatty()
-    while True:
+def check_participation(tournament: Tournament) -> None:
+    """A clear error, with what to run, unless the player is in ``tournament``."""
+    status, tid, name = tournament.status, tournament.id, tournament.name
+    if status == "participating":
+        return
+    if status == "invited":
+        raise click.ClickException(
+            f"you are invited to \"{name}\" but have not accepted: run 'scoreganizer confirm {tid}'"
+        )
+    if status == "requested":
+        raise click.ClickException(
+            f'you asked to join "{name}"; the host has not let you in yet'
+        )
+    raise click.ClickException(f"you have not joined \"{name}\": run 'scoreganizer join {tid}'")
+
+
+def obtain_key(
+    sc: Scoreganizer, tournament_id: int, wait: bool, quiet: bool = False
+) -> tuple[str, datetime | None]:
+    """The key for a tournament the player is in: fetched, generated, or (with
+    ``wait``) generated the moment the tournament starts, with a countdown on
+    stderr."""
+    from ..exceptions import (
+        ScoreganizerKeyExists,
+        ScoreganizerNotGenerated,
+        ScoreganizerNotGeneratedYet,
+        ScoreganizerTooEarly,
+    )
+
+    check_participation(_get(sc, tournament_id))
+    if not wait:
+        try:
+            return sc.tournaments.get_key(tournament_id, with_expiry=True)
+        except (ScoreganizerNotGenerated, ScoreganizerNotGeneratedYet):
+            pass
         try:
             return sc.tournaments.gen_key(tournament_id, with_expiry=True)
         except ScoreganizerKeyExists:
             return sc.tournaments.get_key(tournament_id, with_expiry=True)
         except ScoreganizerTooEarly as exc:
-            if not wait:
-                start = countdown(exc.wait_time.total_seconds())
-                raise click.ClickException(
-                    f"the tournament starts in {start}; run with --wait to get the key then"
-                ) from None
-            deadline = time.monotonic() + exc.wait_time.total_seconds()
-            while (left := deadline - time.monotonic()) > 0:
-                if show:
-                    click.echo(f"\rStarts in {countdown(left)} ", nl=False, err=True)
-                time.sleep(min(1.0, left))
-            if show:
-                click.echo("\r" + " " * 24 + "\r", nl=False, err=True)
+            start = countdown(exc.wait_time.total_seconds())
+            raise click.ClickException(
+                f"the tournament starts in {start}; run with --wait to get the key then"
+            ) from None
+    with Countdown(enabled=not quiet) as show:
+        key: tuple[str, datetime | None] = sc.tournaments.wait_key(
+            tournament_id, with_expiry=True, on_wait=show
+        )
+    return key
+
+
+class Countdown:
+    """``Starts in 0:04:59`` on stderr while waiting: redrawn in place on a
+    terminal, one line otherwise."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.live = enabled and sys.stderr.isatty()
+        self.shown = False
+
+    def __enter__(self) -> Countdown:
+        return self
+
+    def __call__(self, left: timedelta) -> None:
+        if not self.enabled:
+            return
+        seconds = left.total_seconds()
+        if self.live:
+            click.echo(f"\rStarts in {countdown(seconds)} ", nl=False, err=True)
+        elif not self.shown:
+            start = datetime.now(timezone.utc) + left
+            click.echo(
+                f"Waiting for the start at {local(start)} ({relative(start)}).", err=True
+            )
+        self.shown = True
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.live and self.shown:
+            click.echo("\r\x1b[K", nl=False, err=True)
 
 
 @click.command()
@@ -143,7 +204,7 @@ def obtain_key(sc: Scoreganizer, tournament_id: int, wait: bool, quiet: bool = F
 @click.pass_obj
 def key(settings: Settings, tournament_id: int, wait: bool) -> None:
     """Your key for TOURNAMENT_ID, and what to type into each clone."""
-    sc = client(settings)
+    sc = logged_in_client(settings)
     value, expiry = obtain_key(sc, tournament_id, wait, quiet=settings.json)
     name = f"{sc.username or 'yourname'}#{value}"
     if settings.json:
@@ -151,99 +212,16 @@ def key(settings: Settings, tournament_id: int, wait: bool) -> None:
             {
                 "tournament": tournament_id,
                 "key": value,
-                "key_expiry": expiry.isoformat() if expiry else None,
+                "key_expiry": expiry,
                 "arbiter_name": name,
             }
         )
         return
     click.echo(value)
-    click.echo(f"  ViennaSweeper: set the nickname to   {value}", err=True)
-    click.echo(f"  Arbiter / Metasweeper: set the name to   {name}", err=True)
+    click.echo(f"  ViennaSweeper: set the nickname to {value}", err=True)
+    click.echo(f"  Arbiter / Metasweeper: set the name to {name}", err=True)
     if expiry:
         click.echo(f"  Uploads count until {local(expiry)} ({relative(expiry)}).", err=True)
-
-
-def _summary(info: replays.ReplayInfo | None) -> str:
-    if info is None:
-        return ""
-    time_text = f" {info.game_time:.3f} s" if info.game_time is not None else ""
-    return f" ({info.board.level}{time_text})"
-
-
-@click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--tournament",
-    "-t",
-    "tournament_id",
-    type=int,
-    help="Refuse replays keyed for other tournaments.",
-)
-@click.option("--no-check", is_flag=True, help="Send without reading the replay first.")
-@click.pass_obj
-def upload(
-    settings: Settings, files: tuple[Path, ...], tournament_id: int | None, no_check: bool
-) -> None:
-    """Check each replay (readable, keyed, for the tournament) and upload it;
-    one line per file. Exits non-zero if any file failed."""
-    sc = client(settings)
-    results = []
-    progress = len(files) >= 5 and not settings.json and sys.stderr.isatty()
-    with (
-        click.progressbar(files, label="Uploading", file=sys.stderr)
-        if progress
-        else _plain(files) as items
-    ):
-        for path in items:
-            try:
-                info = sc.scores.upload_replay(path, tournament_id, check=not no_check)
-            except (ScoreganizerError, OSError) as exc:
-                results.append(
-                    {
-                        "file": str(path),
-                        "accepted": False,
-                        "reason": describe(exc, settings.server),
-                        "error": getattr(exc, "error", "os_error"),
-                    }
-                )
-                if (
-                    isinstance(exc, ScoreganizerError)
-                    and not isinstance(exc, ReplayCheckError)
-                    and exc.error == "not_logged_in"
-                ):
-                    break
-            else:
-                results.append(
-                    {"file": str(path), "accepted": True, "summary": _summary(info).strip(" ()")}
-                )
-            if not settings.json:
-                line = results[-1]
-                mark = (
-                    "accepted" + _summary(info)
-                    if line["accepted"]
-                    else f"refused: {line['reason']}"
-                )
-                click.echo(f"{path}: {mark}")
-    failed = sum(not r["accepted"] for r in results) + len(files) - len(results)
-    if settings.json:
-        emit_json(results)
-    elif len(files) > 1:
-        click.echo(f"{len(files) - failed} accepted, {failed} failed.")
-    if failed:
-        sys.exit(1)
-
-
-class _plain:
-    """A stand-in for a progress bar."""
-
-    def __init__(self, items: Any) -> None:
-        self.items = items
-
-    def __enter__(self) -> Any:
-        return self.items
-
-    def __exit__(self, *args: object) -> None:
-        return None
 
 
 def info_json(path: Path, info: replays.ReplayInfo) -> dict[str, Any]:
@@ -295,6 +273,13 @@ def describe_replay(path: Path, info: replays.ReplayInfo) -> str:
     )
 
 
+def unreadable_reason(exc: replays.ReplayError) -> str:
+    """Why a replay could not be read, without repeating its path."""
+    if isinstance(exc.__cause__, OSError):
+        return f"cannot read the file ({exc.__cause__.strerror or exc.__cause__})"
+    return f"not a readable replay ({exc})"
+
+
 @click.command("inspect")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.pass_obj
@@ -306,9 +291,10 @@ def inspect_cmd(settings: Settings, files: tuple[Path, ...]) -> None:
             info = replays.inspect(path)
         except replays.ReplayError as exc:
             failed += 1
-            out.append({"file": str(path), "error": str(exc)})
+            reason = unreadable_reason(exc)
+            out.append({"file": str(path), "error": reason})
             if not settings.json:
-                click.echo(f"{path}: unreadable: {exc}")
+                click.echo(f"{path}: {reason}")
             continue
         out.append(info_json(path, info))
         if not settings.json:

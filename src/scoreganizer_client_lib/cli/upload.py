@@ -1,0 +1,219 @@
+"""``upload``: check replays and upload them, one line per file.
+
+Every file gets its line, whatever happens to the others: accepted, refused
+by the server (and why, in words), or not uploaded (the local check failed,
+the player is not logged in, the server cannot be reached). With a terminal
+and several files, a progress bar stays below the lines.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ._app import Settings
+from ._common import client, emit_json
+
+if TYPE_CHECKING:
+    from .. import replays
+    from ..scoreganizer import Scoreganizer
+
+ACCEPTED, REFUSED, NOT_UPLOADED = "accepted", "refused", "not uploaded"
+#: Files from which on a progress bar is drawn (on a terminal).
+PROGRESS_FROM = 2
+
+
+@dataclass
+class FileResult:
+    """What happened to one file."""
+
+    file: str
+    outcome: str  # ACCEPTED, REFUSED or NOT_UPLOADED
+    reason: str = ""
+    error: str | None = None  # the error code, for --json and --verbose
+    info: replays.ReplayInfo | None = None
+
+    def line(self, verbose: bool = False) -> str:
+        """``game.rmv: accepted (beginner 3.456 s)``, ``x.rmv: refused: ...``."""
+        if self.outcome == ACCEPTED:
+            return f"{self.file}: accepted{_summary(self.info)}"
+        code = f" [{self.error}]" if verbose and self.error else ""
+        return f"{self.file}: {self.outcome}: {self.reason}{code}"
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        out: dict[str, Any] = {
+            "file": self.file,
+            "accepted": self.outcome == ACCEPTED,
+            "outcome": self.outcome,
+        }
+        if self.outcome == ACCEPTED:
+            out["summary"] = _summary(self.info).strip(" ()")
+        else:
+            out.update(reason=self.reason, error=self.error)
+        return out
+
+
+def _summary(info: replays.ReplayInfo | None) -> str:
+    if info is None:
+        return ""
+    time_text = f" {info.game_time:.3f} s" if info.game_time is not None else ""
+    return f" ({info.board.level}{time_text})"
+
+
+def _check_reason(exc: Exception, path: Path) -> str:
+    """Why the local check refused a replay, without repeating its name."""
+    from ..exceptions import ReplayUnreadable
+
+    cause = exc.__cause__
+    if isinstance(exc, ReplayUnreadable) and isinstance(cause, Exception):
+        opened = cause.__cause__
+        if isinstance(opened, OSError):
+            return f"cannot read the file ({opened.strerror or opened})"
+        return f"not a readable replay ({cause})"
+    message = getattr(exc, "message", None) or str(exc)
+    return message.removeprefix(f"{path.name}: ")
+
+
+class Uploader:
+    """Uploads files one by one; after a failure that would hit every file
+    (not logged in, server unreachable), the rest are only checked locally."""
+
+    def __init__(self, settings: Settings, sc: Scoreganizer, tournament: int | None, check: bool):
+        self.settings = settings
+        self.sc = sc
+        self.tournament = tournament
+        self.check = check
+        self.blocked: tuple[str, str] | None = None  # (reason, code) every later file gets
+        if sc.auth_str is None:
+            self.blocked = (self._describe_code("not_logged_in"), "not_logged_in")
+
+    def _describe_code(self, code: str) -> str:
+        from ._errors import describe_server_error
+
+        return describe_server_error(code, None, self.settings.server)
+
+    def one(self, path: Path) -> FileResult:
+        """Check and upload ``path``."""
+        from ..exceptions import (
+            NetworkException,
+            ReplayCheckError,
+            ScoreganizerError,
+            ScoreganizerNotLoggedIn,
+        )
+        from ..score import prepare_replay
+        from ._errors import describe
+
+        name = str(path)
+        if self.blocked is not None:
+            try:
+                upload = prepare_replay(path, self.tournament, self.check)
+            except ReplayCheckError as exc:
+                return FileResult(name, NOT_UPLOADED, _check_reason(exc, path), exc.error)
+            return FileResult(name, NOT_UPLOADED, *self.blocked, info=upload.info)
+        try:
+            info = self.sc.scores.upload_replay(path, self.tournament, check=self.check)
+        except ReplayCheckError as exc:
+            return FileResult(name, NOT_UPLOADED, _check_reason(exc, path), exc.error)
+        except (NetworkException, ScoreganizerNotLoggedIn) as exc:
+            code = getattr(exc, "error", "network")
+            self.blocked = (describe(exc, self.settings), code)
+            return FileResult(name, NOT_UPLOADED, *self.blocked)
+        except ScoreganizerError as exc:
+            return FileResult(name, REFUSED, describe(exc, self.settings), exc.error)
+        return FileResult(name, ACCEPTED, info=info)
+
+
+class _Lines:
+    """Where the per-file lines go: plain lines, or lines above a progress bar."""
+
+    def __init__(self, settings: Settings, total: int) -> None:
+        self.settings = settings
+        self.progress: Any = None
+        if not settings.json and total >= PROGRESS_FROM and sys.stdout.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+            self.progress = Progress(
+                TextColumn("Uploading"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=console,
+                transient=True,
+            )
+            self.task = self.progress.add_task("upload", total=total)
+
+    def __enter__(self) -> _Lines:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def add(self, result: FileResult) -> None:
+        if self.settings.json:
+            return
+        line = result.line(self.settings.verbose)
+        if self.progress is None:
+            click.echo(line)
+            return
+        self.progress.console.print(line, markup=False)
+        self.progress.advance(self.task)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def _counts(results: list[FileResult], total: int) -> str:
+    done = {kind: sum(r.outcome == kind for r in results) for kind in (ACCEPTED, REFUSED)}
+    parts = [f"{done[ACCEPTED]} accepted"]
+    if done[REFUSED]:
+        parts.append(f"{done[REFUSED]} refused")
+    left = total - done[ACCEPTED] - done[REFUSED]
+    if left:
+        parts.append(f"{left} not uploaded")
+    return ", ".join(parts) + "."
+
+
+@contextmanager
+def _reporting(settings: Settings, results: list[FileResult], total: int) -> Iterator[None]:
+    """Print the summary (also when interrupted: then before the interrupt goes on)."""
+    try:
+        yield
+    finally:
+        if settings.json:
+            emit_json([r.as_json() for r in results])
+        elif total > 1 or len(results) < total:
+            click.echo(_counts(results, total))
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--tournament",
+    "-t",
+    "tournament_id",
+    type=int,
+    help="Refuse replays keyed for other tournaments.",
+)
+@click.option("--no-check", is_flag=True, help="Send without reading the replay first.")
+@click.pass_obj
+def upload(
+    settings: Settings, files: tuple[Path, ...], tournament_id: int | None, no_check: bool
+) -> None:
+    """Check each replay (readable, keyed, for the tournament) and upload it;
+    one line per file. Exits non-zero if any file was not accepted."""
+    uploader = Uploader(settings, client(settings), tournament_id, check=not no_check)
+    results: list[FileResult] = []
+    with _reporting(settings, results, len(files)), _Lines(settings, len(files)) as lines:
+        for path in files:
+            results.append(uploader.one(path))
+            lines.add(results[-1])
+    if len(results) < len(files) or any(r.outcome != ACCEPTED for r in results):
+        sys.exit(1)

@@ -22,7 +22,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from _timing import ratio, report
-
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.cli import COMMANDS
 from scoreganizer_client_lib.cli.watch import Watcher

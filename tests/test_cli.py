@@ -132,9 +132,7 @@ def test_only_a_successful_login_writes_a_credentials_file(
     assert len(list(config_dir.rglob("*.txt"))) == 1
 
 
-def test_stale_token_is_refreshed(
-    sandbox: SandboxServer, clock: Clock, config_dir: Path
-) -> None:
+def test_stale_token_is_refreshed(sandbox: SandboxServer, clock: Clock, config_dir: Path) -> None:
     scenario.add_user(sandbox.store, "alice", PASSWORD)
     runner = CliRunner()
     args = ["--server", sandbox.url]
@@ -280,7 +278,7 @@ def test_tournaments_join_key(run: Run, server: SandboxServer, player: str) -> N
     assert plain.stdout.strip() == key["key"]  # type: ignore[index]
     assert f"  ViennaSweeper: set the nickname to {key['key']}\n" in plain.stderr  # type: ignore[index]
     assert "   " not in plain.stderr
-    assert "no tournament 999999" in run("key", "999999").stderr
+    assert "no tournament has the id 999999" in run("key", "999999").stderr
 
 
 def test_key_wait_checks_participation_first(run: Run, server: SandboxServer, player: str) -> None:
@@ -360,7 +358,7 @@ def test_upload(run: Run, server: SandboxServer, player: str, tmp_path: Path) ->
 def test_upload_when_logged_out_gives_every_file_its_line(
     run: Run, server: SandboxServer, player: str, tmp_path: Path
 ) -> None:
-    cup, key = _keyed_player(run, server, player)
+    _cup_id, key = _keyed_player(run, server, player)
     run("logout")
     good = _replay(tmp_path, "good.rmv", key)
     unkeyed = _replay(tmp_path, "unkeyed.rmv", seed=4)

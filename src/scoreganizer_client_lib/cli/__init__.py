@@ -16,8 +16,6 @@ import sys
 
 from ..version import __version__
 
-DEFAULT_SERVER = "https://scoreganizer.net:443"
-
 #: name -> (module, function, one-line help shown by --help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "login": ("account", "login", "Log in and store the credentials for this server."),
@@ -34,7 +32,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("demo", "demo", "Play a whole tournament against an embedded sandbox."),
 }
 
-HELP_FILE = os.path.join(os.path.dirname(__file__), "help.txt")
+# os.path, not pathlib: importing pathlib would cost startup time
+HELP_FILE = os.path.join(os.path.dirname(__file__), "help.txt")  # noqa: PTH118, PTH120
 #: Narrower terminals get help wrapped by click itself.
 HELP_WIDTH = 80
 #: Starts each text in ``help.txt``, followed by the arguments before ``--help``.
@@ -59,7 +58,7 @@ def prerendered_help(args: list[str]) -> str | None:
         return None
     wanted = " ".join(args[:-1])
     try:
-        with open(HELP_FILE, encoding="utf-8") as file:
+        with open(HELP_FILE, encoding="utf-8") as file:  # noqa: PTH123
             sections = ("\n" + file.read()).split("\n" + HELP_MARK)
     except OSError:
         return None
@@ -93,4 +92,4 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["COMMANDS", "DEFAULT_SERVER", "main", "prerendered_help", "run"]
+__all__ = ["COMMANDS", "main", "prerendered_help", "run"]

@@ -14,12 +14,14 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
+from ..config import DEFAULT_SERVER
 from ..version import __version__
-from . import COMMANDS, DEFAULT_SERVER
+from . import COMMANDS
 
 DESCRIPTION = """Play Scoreganizer tournaments from the terminal: log in, join, get your
 key, upload replays (or watch a folder), and host a local sandbox.
@@ -130,15 +132,22 @@ class LazyGroup(click.Group):
 
         return run_reporting_errors(ctx, super().invoke)
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Run as click does, but print usage errors in the command's own
         style (``error: ...``, as every other failure)."""
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         from ._errors import show_click_error
 
         try:
-            status = super().main(*args, standalone_mode=False, **kwargs)
+            status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as exc:
             show_click_error(exc)
             sys.exit(exc.exit_code)

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..config import ServerAddress, auth_path, config_dir, parse_server_url, server_slug
 from ._app import Settings
 
 if TYPE_CHECKING:
@@ -21,47 +20,17 @@ if TYPE_CHECKING:
     from ..scoreganizer import Scoreganizer
     from ..tournament import Tournament
 
-CONFIG_ENV = "SCOREGANIZER_CONFIG_DIR"
-#: A person is waiting: a few quick tries, then say what is wrong.
-COMMAND_RETRY = {"attempts": 3, "backoff": 0.2, "max_backoff": 1.0, "budget": 5.0}
 
-
-def config_dir() -> Path:
-    """``$SCOREGANIZER_CONFIG_DIR``, else the platform's per-user config folder
-    (``%APPDATA%\\scoreganizer`` on Windows, ``~/Library/Application
-    Support/scoreganizer`` on macOS, ``~/.config/scoreganizer`` on Linux)."""
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env)
-    from platformdirs import user_config_path
-
-    return user_config_path("scoreganizer", appauthor=False)
-
-
-def _split(server: str) -> tuple[str, int, bool]:
-    from .._client import split_server_url
-
+def _address(server: str) -> ServerAddress:
     try:
-        return split_server_url(server)
+        return parse_server_url(server)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--server") from None
 
 
 def server_address(server: str) -> str:
     """``host:port`` of a server URL."""
-    host, port, _ = _split(server)
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def server_slug(server: str) -> str:
-    """A file-name-safe name for a server URL."""
-    host, port, https = _split(server)
-    return re.sub(r"[^A-Za-z0-9._-]", "_", f"{'https' if https else 'http'}_{host}_{port}")
-
-
-def auth_path(server: str) -> Path:
-    """The credentials file for ``server``."""
-    return config_dir() / "credentials" / f"{server_slug(server)}.txt"
+    return _address(server).url.split("://", 1)[1]
 
 
 def client(
@@ -74,7 +43,7 @@ def client(
     from .. import RetryPolicy
     from ..scoreganizer import Scoreganizer
 
-    _split(settings.server)  # a bad URL is a usage error, before anything else
+    _address(settings.server)  # a bad URL is a usage error, before anything else
     if not settings.verbose:
         import logging
 
@@ -83,7 +52,8 @@ def client(
     sc = Scoreganizer.from_url(
         settings.server,
         auth_filename=path if saved and path.exists() else None,
-        retry=retry or RetryPolicy(**COMMAND_RETRY),
+        # a person is waiting: a few quick tries, then say what is wrong
+        retry=retry or RetryPolicy(attempts=3, backoff=0.2, max_backoff=1.0, budget=5.0),
     )
     if sc.auth_file_problem and not settings.verbose:
         click.echo(f"warning: {sc.auth_file_problem}", err=True)
@@ -181,3 +151,21 @@ def countdown(seconds: float) -> str:
     seconds = max(0, int(seconds + 0.999))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+__all__ = [
+    "auth_path",
+    "client",
+    "config_dir",
+    "countdown",
+    "emit_json",
+    "iso",
+    "local",
+    "logged_in_client",
+    "relative",
+    "server_address",
+    "server_slug",
+    "table",
+    "terminal_width",
+    "tournament_json",
+]

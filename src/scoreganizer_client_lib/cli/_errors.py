@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import DEFAULT_SERVER
+from ..config import DEFAULT_SERVER
 from ._app import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ EXPLAIN = {
     "too_many_attempts": "too many failed attempts; wait a little and try again",
     "auth_file_error": "the credentials could not be saved",
     "invalid_response": "the server's answer is not one Scoreganizer gives",
+    "tournament_not_found": "no such tournament",
 }
 
 

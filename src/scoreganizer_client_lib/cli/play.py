@@ -47,7 +47,7 @@ def _list_options(func: Any) -> Any:
 @click.command()
 @_list_options
 @click.pass_obj
-def tournaments(settings: Settings, **chosen: bool) -> None:
+def tournaments(settings: Settings, /, **chosen: bool) -> None:
     """List tournaments: id, name, mode, start and end (local time), entry, your status."""
     which = [name for name, on in chosen.items() if on]
     if len(which) > 1:
@@ -81,14 +81,6 @@ def _ends(end: datetime) -> str:
     return f"ended {text}" if text.endswith("ago") else f"ends {text}"
 
 
-def _get(sc: Scoreganizer, tournament_id: int) -> Tournament:
-    """The tournament, or a clear error when there is none with this id."""
-    found = next((t for t in sc.tournaments.all() if t.id == tournament_id), None)
-    if found is None:
-        raise click.ClickException(f"no tournament {tournament_id}")
-    return found
-
-
 @click.command()
 @click.argument("tournament_id", type=int)
 @click.pass_obj
@@ -96,7 +88,7 @@ def join(settings: Settings, tournament_id: int) -> None:
     """Join tournament TOURNAMENT_ID (a closed one: ask the host to let you in)."""
     sc = logged_in_client(settings)
     sc.tournaments.participate(tournament_id)
-    found = _get(sc, tournament_id)
+    found = sc.tournaments.get(tournament_id)
     if settings.json:
         emit_json({"tournament": tournament_id, "name": found.name, "status": found.status})
     elif found.status == "requested":
@@ -127,9 +119,7 @@ def check_participation(tournament: Tournament) -> None:
             f"you are invited to \"{name}\" but have not accepted: run 'scoreganizer confirm {tid}'"
         )
     if status == "requested":
-        raise click.ClickException(
-            f'you asked to join "{name}"; the host has not let you in yet'
-        )
+        raise click.ClickException(f'you asked to join "{name}"; the host has not let you in yet')
     raise click.ClickException(f"you have not joined \"{name}\": run 'scoreganizer join {tid}'")
 
 
@@ -146,7 +136,7 @@ def obtain_key(
         ScoreganizerTooEarly,
     )
 
-    check_participation(_get(sc, tournament_id))
+    check_participation(sc.tournaments.get(tournament_id))
     if not wait:
         try:
             return sc.tournaments.get_key(tournament_id, with_expiry=True)
@@ -188,9 +178,7 @@ class Countdown:
             click.echo(f"\rStarts in {countdown(seconds)} ", nl=False, err=True)
         elif not self.shown:
             start = datetime.now(timezone.utc) + left
-            click.echo(
-                f"Waiting for the start at {local(start)} ({relative(start)}).", err=True
-            )
+            click.echo(f"Waiting for the start at {local(start)} ({relative(start)}).", err=True)
         self.shown = True
 
     def __exit__(self, *exc_info: object) -> None:

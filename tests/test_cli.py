@@ -521,6 +521,8 @@ def test_sandbox_commands(run: Run, tmp_path: Path) -> None:
         "sandbox", "add-tournament", "X", "--host-user", "hal", "--modeparams", "1+1", "--db", db
     )
     assert bad.exit_code == 1 and "B+I+E" in bad.output
+    nobody = run("sandbox", "add-tournament", "X", "--host-user", "nobody", "--db", db)
+    assert nobody.exit_code == 1 and nobody.stderr == "error: no user 'nobody'\n"
     assert _json(run("--json", "sandbox", "invite", tid, "ida", "--db", db))["status"] == "invited"
     refused = run("sandbox", "confirm", tid, "joe", "--db", db)
     assert refused.exit_code == 1 and "has not asked" in refused.output

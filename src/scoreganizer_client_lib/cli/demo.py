@@ -96,8 +96,12 @@ def demo(settings: Settings, start_in: float) -> None:
             alice.tournaments.participate(cup)
             say("4. alice joined Demo Cup; waiting for the start to get her key ...")
 
-            def countdown(wait: timedelta) -> None:
-                say(f"   too early: the server says wait {wait.total_seconds():.1f} s")
+            waits: list[timedelta] = []
+
+            def countdown(left: timedelta) -> None:  # called about once a second
+                if not waits:
+                    say(f"   too early: the server says wait {left.total_seconds():.1f} s")
+                waits.append(left)
 
             alice_key = alice.tournaments.wait_key(cup, on_wait=countdown)
             say(f"   alice's key: {alice_key}")

@@ -31,7 +31,9 @@ def _store(db: str | None) -> Any:
 
 
 def _fail(exc: Exception) -> click.ClickException:
-    return click.ClickException(str(exc).strip("'\""))
+    # the message itself: str() of a KeyError would quote it
+    message = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+    return click.ClickException(message)
 
 
 @click.group()

@@ -73,6 +73,7 @@ class Result:
     statuses: dict[int, int] = field(default_factory=dict)
     errors: int = 0
     exhausted: bool = False
+    cpu_seconds: float = 0.0  # the generator's own CPU time
 
     @property
     def done(self) -> int:
@@ -229,9 +230,12 @@ def _drive_sync(
     timeout: float,
     pause: float,
 ) -> Result:
-    return asyncio.run(
+    started = time.process_time()
+    result = asyncio.run(
         drive(host, port, streams, seconds, cycle=cycle, timeout=timeout, pause=pause)
     )
+    result.cpu_seconds = time.process_time() - started
+    return result
 
 
 def run(

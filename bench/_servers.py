@@ -49,6 +49,17 @@ class Served:
                     total += int(line.split()[1])
         return total / 1024 if total else float("nan")
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the server and its children (Linux; NaN elsewhere)."""
+        total = 0.0
+        for pid in [self.process.pid, *_children(self.process.pid)]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total if total else float("nan")
+
 
 def _children(pid: int) -> list[int]:
     found = []

@@ -1,178 +1,169 @@
-"""Sandbox load: requests per second for the list and upload endpoints with N
-concurrent clients, against a trivial ASGI "hello" endpoint served the same way
-(uvicorn, one process each, in subprocesses), in the same run.
+"""Sandbox throughput per worker count, and what the application costs per
+request against a bare hello app on the same server (uvicorn, h11).
 
-Run: ``python bench/bench_sandbox.py [CLIENTS] [SECONDS]`` (defaults 8, 3).
-The ratio shows what the application itself costs per request.
+For each worker count (default 1 and 2), ``scoreganizer sandbox serve
+--workers N`` and the hello app under ``uvicorn --workers N`` each take CLIENTS
+keep-alive connections from the load generator (bench/_load.py: raw asyncio,
+in its own process), one endpoint at a time for SECONDS. Printed per endpoint:
+requests per second, the hello rate measured right before it, and the app's
+cost per request (1/rate - 1/hello, in microseconds of the whole server). The
+first line shows the generator's own headroom: the hello rate it reaches
+against the fastest sandbox endpoint. Uploads are all new replays (64 players
+with keys), so each one parses, checks and commits.
+
+Run: ``python bench/bench_sandbox.py [CLIENTS] [SECONDS] [WORKERS...]``
+(defaults 64, 3, and 1 2). Target: uploads/s at 2 workers >= 1.6x 1 worker.
+"server cores" is the CPU the server's processes used during the run, and
+"generator" the load generator's: on a machine shared with other work, two
+workers that get less than two cores cannot double anything.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
+import hashlib
+import sqlite3
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-import requests
-
-from scoreganizer_client_lib import Scoreganizer
+import _load
+from _servers import HERE, environment_note, free_port, sandbox_command, serving
+from bench_scale import RMV
 from scoreganizer_client_lib.replays.testing import write_rmv
-from scoreganizer_client_lib.sandbox import SandboxConfig, Store, scenario
-
-HERE = Path(__file__).parent
+from scoreganizer_client_lib.sandbox import Store
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def populate(db: Path, players: int, now: float) -> list[dict[str, str]]:
+    """A host, a running tournament (id 1) with ``players`` participants who
+    each hold a token and a key, and 10 upcoming tournaments; the players'
+    auth headers and keys."""
+    Store(db).close()
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("BEGIN")
+    names = ["host"] + [f"p{i}" for i in range(players)]
+    conn.executemany(
+        "INSERT INTO users (id, name, password_hash, created) VALUES (?, ?, 'x', ?)",
+        [(uid, name, now) for uid, name in enumerate(names, start=1)],
+    )
+    rows = [("Bench", now - 600, now + 86400)]
+    rows += [(f"Later {i}", now + 86400, now + 2 * 86400) for i in range(10)]
+    conn.executemany(
+        "INSERT INTO tournaments (name, host_id, mode, modeparams, start, end, open_entry,"
+        " hide_results) VALUES (?, 1, 'sum', '1+1+1', ?, ?, 1, 0)",
+        rows,
+    )
+    found = []
+    for i in range(players):
+        uid, token, key = (
+            i + 2,
+            f"token-{i}",
+            f"{i + 2}_1_{i:032x}",
+        )
+        conn.execute(
+            "INSERT INTO tokens (user_id, digest, created) VALUES (?, ?, ?)",
+            (uid, hashlib.sha256(token.encode()).hexdigest(), now),
+        )
+        conn.execute("INSERT INTO participations VALUES (1, ?, 'participating')", (uid,))
+        conn.execute(
+            "INSERT INTO keys (tournament_id, user_id, key, created) VALUES (1, ?, ?, ?)",
+            (uid, key, now - 60),
+        )
+        found.append({"auth": f"p{i}:{token}", "key": key})
+    conn.execute("COMMIT")
+    conn.close()
+    return found
 
 
-@contextmanager
-def serving(command: list[str], port: int, cwd: Path | None = None) -> Iterator[str]:
-    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            requests.get(url + "/", timeout=1)
-            break
-        except requests.ConnectionError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    proc.stderr.read().decode() if proc.stderr else "no server"
-                ) from None
-            time.sleep(0.1)
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def load(work: Callable[[requests.Session, int], None], clients: int, seconds: float) -> float:
-    """Requests per second that ``clients`` threads achieve for ``seconds``."""
-    counts = [0] * clients
-    stop = time.monotonic() + seconds
-    barrier = threading.Barrier(clients)
-
-    def run(index: int) -> None:
-        session = requests.Session()
-        barrier.wait()
-        while time.monotonic() < stop:
-            work(session, index * 1_000_000 + counts[index])
-            counts[index] += 1
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
-    start = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / (time.monotonic() - start)
+def hello_command(port: int, workers: int) -> list[str]:
+    """The hello app served as the sandbox is (uvicorn with the guard, N workers)."""
+    return [sys.executable, str(HERE / "serve_app.py"), "guarded", "hello_app:app", str(port),
+            str(workers)]  # fmt: skip
 
 
 def main() -> None:
-    clients = int(sys.argv[1]) if len(sys.argv) > 1 else 8
+    clients = int(sys.argv[1]) if len(sys.argv) > 1 else 64
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
-    folder = Path(tempfile.mkdtemp(prefix="sandbox-bench-"))
-    db = folder / "bench.sqlite3"
-    store = Store(db, SandboxConfig(argon2_time_cost=1, argon2_memory_kib=8192))
-    scenario.add_user(store, "host", "pw")
-    cup = scenario.add_tournament(store, "Bench", "host", start="-1m", end="+1d")
-    for i in range(10):
-        scenario.add_tournament(store, f"Other {i}", "host", start="+1d", end="+2d")
-    for i in range(clients):
-        scenario.add_user(store, f"p{i}", "pw")
-    store.close()
-
-    sandbox_port, hello_port = _free_port(), _free_port()
-    python = sys.executable
-    with (
-        serving(
-            [
-                python,
-                "-m",
-                "scoreganizer_client_lib",
-                "sandbox",
-                "serve",
-                "--port",
-                str(sandbox_port),
-                "--db",
-                str(db),
-            ],
-            sandbox_port,
-        ) as sandbox,
-        serving(
-            [
-                python,
-                "-m",
-                "uvicorn",
-                "hello_app:app",
-                "--port",
-                str(hello_port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            hello_port,
-            cwd=HERE,
-        ) as hello,
-    ):
-        auth, keys = [], []
-        for i in range(clients):
-            sc = Scoreganizer.from_url(sandbox)
-            sc.login(f"p{i}", "pw")
-            sc.tournaments.participate(cup)
-            keys.append(sc.tournaments.gen_key(cup))
-            auth.append({"X-Scoreganizer-Authorization": sc.auth_str or ""})
-        now = datetime.now(timezone.utc)
-        pool = [
-            [write_rmv(seed=i * 100_000 + n, key=keys[i], boardgen_time=now) for n in range(600)]
-            for i in range(clients)
-        ]
-        used = [0] * clients
-
-        def hello_get(session: requests.Session, n: int) -> None:
-            session.get(hello + "/api/tournaments/all", timeout=10).raise_for_status()
-
-        def sandbox_list(session: requests.Session, n: int) -> None:
-            session.get(sandbox + "/api/tournaments/all", timeout=10).raise_for_status()
-
-        def sandbox_upload(session: requests.Session, n: int) -> None:
-            i = n // 1_000_000
-            replay = pool[i][used[i] % len(pool[i])]
-            used[i] += 1
-            response = session.post(
-                sandbox + "/api/scores/upload",
-                headers=auth[i],
-                timeout=10,
-                files={"video": ("g.rmv", replay)},
-                data={"mime_type": "application/x-viennasweeper"},
+    worker_counts = [int(a) for a in sys.argv[3:]] or [1, 2]
+    print(
+        f"sandbox load benchmark: {clients} keep-alive clients, {seconds:g} s per endpoint, "
+        f"{environment_note()}"
+    )
+    uploads_per_second = {}
+    with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as tmp:
+        for workers in worker_counts:
+            db = Path(tmp) / f"bench-{workers}.sqlite3"
+            players = populate(db, clients, time.time())
+            now = datetime.now(timezone.utc)
+            per_client = int(seconds * 5000 / clients) + 50  # more than 2 workers can take
+            uploads = [
+                [
+                    _load.post_multipart(
+                        "/api/scores/upload",
+                        {"video": ("g.rmv", write_rmv(seed=workers * 10**7 + i * 10**4 + n,
+                                                      key=p["key"], boardgen_time=now))},
+                        {"mime_type": RMV},
+                        {"X-Scoreganizer-Authorization": p["auth"]},
+                    )
+                    for n in range(per_client)
+                ]
+                for i, p in enumerate(players)
+            ]  # fmt: skip
+            auth = [{"X-Scoreganizer-Authorization": p["auth"]} for p in players]
+            endpoints = {
+                "tournaments/active": [[_load.get("/api/tournaments/active")]] * clients,
+                "tournaments/all": [[_load.get("/api/tournaments/all")]] * clients,
+                "token_status": [[_load.get("/api/token_status", a)] for a in auth],
+                "get_key/1": [[_load.get("/api/tournaments/get_key/1", a)] for a in auth],
+                "scores/upload": uploads,
+            }
+            sandbox_port, hello_port = free_port(), free_port()
+            with (
+                serving(sandbox_command(db, sandbox_port, "--workers", str(workers)),
+                        sandbox_port) as sandbox,
+                serving(hello_command(hello_port, workers), hello_port, cwd=HERE) as hello,
+            ):  # fmt: skip
+                hello_streams = [[_load.get("/")]] * clients
+                _load.run(hello.host, hello.port, hello_streams, 0.5)
+                _load.run(sandbox.host, sandbox.port, endpoints["tournaments/active"], 0.5)
+                print(f"\n{workers} worker(s)")
+                print(
+                    f"{'endpoint':<20} {'req/s':>8} {'hello':>8} {'ratio':>6} {'app cost/req':>13}"
+                )
+                best = 0.0
+                for name, streams in endpoints.items():
+                    base = _load.run(hello.host, hello.port, hello_streams, seconds)
+                    cpu = sandbox.cpu_seconds()
+                    result = _load.run(
+                        sandbox.host, sandbox.port, streams, seconds, cycle=name != "scores/upload"
+                    )
+                    cores = (sandbox.cpu_seconds() - cpu) / result.seconds
+                    wrong = {s: c for s, c in result.statuses.items() if s >= 300}
+                    if wrong or result.errors or result.exhausted:
+                        raise RuntimeError(f"{name}: {wrong}, {result.errors} errors, "
+                                           f"exhausted={result.exhausted}")  # fmt: skip
+                    cost = (1 / result.rate - 1 / base.rate) * 1e6
+                    best = max(best, result.rate)
+                    print(
+                        f"{name:<20} {result.rate:8.0f} {base.rate:8.0f} "
+                        f"{result.rate / base.rate:6.3f} {cost:10.0f} us {cores:13.2f} "
+                        f"{result.cpu_seconds / result.seconds:10.2f}"
+                    )
+                    if name == "scores/upload":
+                        uploads_per_second[workers] = result.rate
+                print(
+                    f"load generator: drives the hello app at {base.rate:.0f} req/s, "
+                    f"{base.rate / best:.1f}x the fastest sandbox endpoint"
+                )
+    if 1 in uploads_per_second:
+        print()
+        for workers, rate in uploads_per_second.items():
+            print(
+                f"uploads/s with {clients} clients, {workers} worker(s): {rate:7.0f}  "
+                f"({rate / uploads_per_second[1]:.2f}x one worker)"
             )
-            assert response.status_code == 201, response.text
-
-        print(
-            f"sandbox load benchmark: {clients} concurrent clients, {seconds:g} s each, "
-            f"{os.cpu_count()} cores"
-        )
-        base = load(hello_get, clients, seconds)
-        listed = load(sandbox_list, clients, seconds)
-        uploaded = load(sandbox_upload, clients, seconds)
-        print(f"hello endpoint (baseline)      {base:8.0f} req/s")
-        for name, rate in (
-            ("tournaments/all (11 entries)", listed),
-            ("scores/upload (new replays)", uploaded),
-        ):
-            print(f"{name:<30} {rate:8.0f} req/s   ratio to hello {rate / base:5.2f}")
-        print("(an upload reads the replay, checks key and times, and commits to SQLite, WAL mode)")
+        print("target: 2 workers >= 1.6x one worker")
 
 
 if __name__ == "__main__":

@@ -156,7 +156,7 @@ def measure(size: int, reps: int, budget: float) -> dict[str, float]:
         built = time.perf_counter() - started
         requests = endpoints(size, reps)
         port = free_port()
-        with serving(sandbox_command(db, port), port) as server:
+        with serving(sandbox_command(db, port, "--workers", "1"), port) as server:
             print(
                 f"  size {size:>7}: built in {built:5.1f} s"
                 f" ({db.stat().st_size / 2**20:.1f} MiB), serving",

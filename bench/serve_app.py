@@ -16,8 +16,43 @@ import sys
 HEADER_TIMEOUT = 10
 
 
+def guarded_worker(target: str, port: int) -> None:
+    """One worker of ``guarded`` with several: its own socket on a shared port."""
+    import uvicorn
+
+    from scoreganizer_client_lib.sandbox._guard import (
+        ConnectionGuard,
+        ConnectionLimits,
+        GuardedH11Protocol,
+    )
+    from scoreganizer_client_lib.sandbox.server import _bind
+
+    module, _, name = target.partition(":")
+    app = getattr(__import__(module), name)
+    guard = ConnectionGuard(ConnectionLimits(header_timeout=HEADER_TIMEOUT))
+    config = uvicorn.Config(
+        app, http=functools.partial(GuardedH11Protocol, guard=guard), ws="none",  # type: ignore[arg-type]
+        lifespan="off", log_level="warning", access_log=False, backlog=128, timeout_keep_alive=5,
+    )  # fmt: skip
+    uvicorn.Server(config).run(sockets=[_bind("127.0.0.1", port, reuse_port=True)])
+
+
 def main() -> None:
     server, target, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    workers = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    if workers > 1:  # guarded, balanced across workers as the sandbox does (Linux)
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        processes = [
+            context.Process(target=guarded_worker, args=(target, port), daemon=True)
+            for _ in range(workers)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join()
+        return
     module, _, name = target.partition(":")
     app = getattr(__import__(module), name)
     if server in ("uvicorn", "guarded"):

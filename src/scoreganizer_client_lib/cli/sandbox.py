@@ -107,12 +107,12 @@ def serve(
     except OSError as exc:
         server.stop()
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    click.echo(
+    banner = (
         f"Scoreganizer sandbox on {url} (database {path}, {workers} "
         f"worker{'s' if workers > 1 else ''}); API at /api/, OpenAPI at /openapi.json. "
-        "Ctrl+C stops.",
+        "Ctrl+C stops."
     )
-    server.serve_forever()
+    server.serve_forever(on_ready=lambda _: click.echo(banner))
 
 
 @sandbox.command("add-user")

@@ -14,6 +14,7 @@ import functools
 import multiprocessing
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -42,7 +43,13 @@ class PortInUse(OSError):
     """The address to listen on is taken (another server is running there)."""
 
 
-def _bind(host: str, port: int) -> socket.socket:
+#: Linux balances new connections across sockets bound with SO_REUSEPORT; a
+#: shared listening socket instead lets whichever worker wakes first take a
+#: whole burst of connections while the others idle.
+BALANCED_PORTS = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def _bind(host: str, port: int, listen: bool = True, reuse_port: bool = False) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP named explicitly: asyncio only turns Nagle off (TCP_NODELAY)
     # on sockets that say they are TCP, and without it every keep-alive answer
@@ -52,6 +59,8 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)  # type: ignore[attr-defined]
     else:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -59,7 +68,8 @@ def _bind(host: str, port: int) -> socket.socket:
         if port and exc.errno in _IN_USE:
             raise PortInUse(exc.errno, f"port {port} on {host} is in use") from None
         raise
-    sock.listen(BACKLOG)
+    if listen:
+        sock.listen(BACKLOG)
     return sock
 
 
@@ -104,21 +114,36 @@ def _uvicorn_server(
 
 
 def _worker(
-    sock: socket.socket,
+    sock: socket.socket | tuple[str, int],
     db: str,
     config: SandboxConfig | None,
     limits: ConnectionLimits,
     access_log: bool,
     ready: Any,
+    write_lock: Any,
 ) -> None:  # pragma: no cover - runs in a worker process
     raise_descriptor_limit(limits)
-    store = Store(db, config)
+    if isinstance(sock, tuple):  # a balanced port of its own (see BALANCED_PORTS)
+        sock = _bind(*sock, reuse_port=True)
+    store = Store(db, config, write_lock=write_lock)
     try:
         _uvicorn_server(store, limits, access_log, ready).run(sockets=[sock])
     except KeyboardInterrupt:  # Ctrl+C reaches every process of the console
         pass
     finally:
         store.close()
+
+
+class _Announce:
+    """The ``ready`` event of an in-process server: calls back once."""
+
+    def __init__(self, callback: Callable[[str], object] | None, url: str) -> None:
+        self.callback, self.url = callback, url
+
+    def set(self) -> None:
+        if self.callback is not None:
+            self.callback(self.url)
+            self.callback = None
 
 
 class SandboxServer:
@@ -159,6 +184,7 @@ class SandboxServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._processes: list[BaseProcess] = []
+        self._write_lock: Any = None
 
     @property
     def url(self) -> str:
@@ -171,9 +197,19 @@ class SandboxServer:
         the base URL, with the port chosen when ``port`` was 0. Raises
         :class:`PortInUse` when the port is taken."""
         if self._sock is None:
-            self._sock = _bind(self.host, self.port)
+            self._sock = _bind(self.host, self.port)  # fails if another server has it
             self.port = self._sock.getsockname()[1]
+            if self._balanced:
+                # The workers listen on ports of their own; this socket only
+                # holds the port (a listening one would take connections that
+                # nobody accepts).
+                self._sock.close()
+                self._sock = _bind(self.host, self.port, listen=False, reuse_port=True)
         return self.url
+
+    @property
+    def _balanced(self) -> bool:
+        return self.workers > 1 and BALANCED_PORTS
 
     @property
     def guard(self) -> ConnectionGuard | None:
@@ -214,19 +250,23 @@ class SandboxServer:
             self._sock = None
         self.store.close()
 
-    def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (Ctrl+C). As a server
-        process would, this raises the soft file-descriptor limit as far as
-        ``limits.max_connections`` needs."""
+    def serve_forever(self, on_ready: Callable[[str], object] | None = None) -> None:
+        """Serve in this thread until interrupted (Ctrl+C); ``on_ready`` is
+        called with the base URL once every worker accepts connections. As a
+        server process would, this raises the soft file-descriptor limit as
+        far as ``limits.max_connections`` needs."""
         raise_descriptor_limit(self.limits)
         self.bind()
         assert self._sock is not None
+        announce = _Announce(on_ready, self.url)
         try:
             if self.workers > 1:
                 self._start_workers(timeout=60)
+                announce.set()
                 self._supervise()
             else:
-                _uvicorn_server(self.store, self.limits, self.access_log).run(sockets=[self._sock])
+                server = _uvicorn_server(self.store, self.limits, self.access_log, announce)
+                server.run(sockets=[self._sock])
         finally:
             self.stop()
 
@@ -238,12 +278,13 @@ class SandboxServer:
         process = context.Process(
             target=_worker,
             args=(
-                self._sock,
+                (self.host, self.port) if self._balanced else self._sock,
                 str(self.store.path),
                 self.config,
                 self.limits,
                 self.access_log,
                 ready,
+                self._write_lock,
             ),
             name="sandbox-worker",
             daemon=True,
@@ -252,6 +293,10 @@ class SandboxServer:
         return process, ready
 
     def _start_workers(self, timeout: float) -> None:
+        # One lock for every worker's writers: they queue on it and wake as
+        # soon as it is free, where SQLite's busy handler would poll (sleeping
+        # 1, 2, 5, 10... ms) and halve the upload rate of two workers.
+        self._write_lock = multiprocessing.get_context("spawn").Lock()
         started = [self._spawn() for _ in range(self.workers)]
         self._processes = [process for process, _ in started]
         deadline = time.monotonic() + timeout

@@ -117,6 +117,7 @@ class Store:
         path: str | Path,
         config: SandboxConfig | None = None,
         clock: Callable[[], float] = time.time,
+        write_lock: Any = None,
     ) -> None:
         self.config = config or SandboxConfig()
         self.clock = clock
@@ -130,7 +131,9 @@ class Store:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
-        self._write_lock = threading.Lock()
+        # Worker processes of one server pass one multiprocessing.Lock, so
+        # that their writers queue too instead of polling SQLite's lock.
+        self._write_lock = write_lock or threading.Lock()
         self.migrate()
 
     # -- connections and transactions ---------------------------------------

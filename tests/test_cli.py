@@ -556,6 +556,9 @@ def test_inspect(run: Run, tmp_path: Path) -> None:
     assert by_name["test_subject.avf"]["player"] == {"name": "Tommy"}
     text = run("inspect", files[0])
     assert "Minesweeper Arbiter 0.52.3" in text.output and "local clock" in text.output
+    made = _replay(tmp_path, "made.rmv")  # a clone that records no version
+    for line in run("inspect", *files, str(made)).stdout.splitlines():
+        assert "  " not in line.strip(), line  # no gaps where a field is missing
     bad = tmp_path / "bad.rmv"
     bad.write_bytes(b"*rmv\x00\x02\x01")
     result = run("inspect", str(bad), str(tmp_path / "none.rmv"))
@@ -565,7 +568,7 @@ def test_inspect(run: Run, tmp_path: Path) -> None:
 
 
 def test_demo_in_process(config_dir: Path) -> None:
-    result = CliRunner().invoke(main, ["--json", "demo", "--start-in", "1"], catch_exceptions=False)
+    result = CliRunner().invoke(main, ["--json", "demo", "--start-in", "0.5"])
     summary = json.loads(result.stdout)
     assert result.exit_code == 0
     assert summary["accepted"]["alice"] == [
@@ -585,7 +588,9 @@ def test_subprocess_version_and_demo(tmp_path: Path) -> None:
     env = {**os.environ, "SCOREGANIZER_CONFIG_DIR": str(tmp_path)}
     version = subprocess.run([*COMMAND, "--version"], capture_output=True, text=True, env=env)
     assert version.returncode == 0 and "0.4.0" in version.stdout
-    demo = subprocess.run([*COMMAND, "demo"], capture_output=True, text=True, env=env, timeout=60)
+    demo = subprocess.run(  # the README's first command (starting sooner)
+        [*COMMAND, "demo", "--start-in", "0.5"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert demo.returncode == 0, demo.stderr
     assert "Standings of Demo Cup" in demo.stdout and "alice" in demo.stdout
 

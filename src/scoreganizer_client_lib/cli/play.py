@@ -251,7 +251,7 @@ def describe_replay(path: Path, info: replays.ReplayInfo) -> str:
     return "\n".join(
         [
             str(path),
-            f"  {info.clone} {info.clone_version or ''} ({version})",
+            f"  {' '.join(filter(None, [info.clone, info.clone_version]))} ({version})",
             f"  player: {player or '-'}",
             f"  key: {info.key or 'none'}{found_in}",
             f"  board: {board.width}x{board.height}, {board.mines} mines ({board.level})",

@@ -37,6 +37,8 @@ TEST_CONFIG = SandboxConfig(
     token_expires_after=7200,
     busy_timeout=1.0,
     max_upload_bytes=256 * 1024,
+    login_attempts_per_name=3,
+    login_attempts_per_address=10,
 )
 FAST_RETRY = RetryPolicy(backoff=0.01, max_backoff=0.05, jitter=False)
 PASSWORD = "correct horse"

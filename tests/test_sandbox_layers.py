@@ -16,11 +16,12 @@ PACKAGE = Path(sandbox_package.__file__).parent
 ALLOWED = {
     "config": set(),
     "errors": set(),
+    "bodies": {"errors"},
     "store": {"config"},
     "accounts": {"config", "errors", "store"},
     "rules": {"config", "errors", "store", "accounts"},
     "scenario": {"config", "errors", "store", "accounts", "rules"},
-    "app": {"config", "errors", "store", "accounts", "rules"},
+    "app": {"config", "errors", "store", "accounts", "rules", "bodies"},
 }
 
 

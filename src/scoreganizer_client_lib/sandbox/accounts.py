@@ -1,23 +1,44 @@
 """Users, passwords and tokens: who is asking, as the sandbox decides it.
 
-Sandbox policies (the numbers are in :class:`SandboxConfig`): passwords are
-hashed with Argon2id; a token is 256 random bits, stored as its SHA-256
-digest, ``ok_stale`` after ``token_stale_after`` seconds, ``expired`` after
-``token_expires_after``, and refreshable no sooner than ``refresh_cooldown``
-seconds after issue.
+Sandbox policies (the numbers are in :class:`SandboxConfig`):
+
+- Passwords are hashed with Argon2id. A login for a user that does not exist
+  costs the same hash as one with a wrong password, so the answer's timing
+  does not tell which names exist.
+- Failed logins are limited per user name (known or not) and per client
+  address, as leaky buckets: ``login_attempts_per_name`` failures in a row,
+  then one more every ``login_name_refill`` seconds (the same per address).
+  Past the limit, a login is answered HTTP 429 ``too_many_attempts`` with the
+  ``wait`` in seconds, without checking the password. A successful login
+  empties its name's bucket.
+- Hashing runs in ``hash_workers`` threads of its own; ``max_waiting_logins``
+  more logins may wait for one, further ones get ``too_many_attempts``.
+- A token is 256 random bits, stored as its SHA-256 digest, ``ok_stale`` after
+  ``token_stale_after`` seconds, ``expired`` after ``token_expires_after``,
+  and refreshable no sooner than ``refresh_cooldown`` seconds after issue.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import math
 import secrets
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import TokenStatus
 from . import errors
 from .errors import SandboxError
 from .store import Store
+
+T = TypeVar("T")
+
+#: Longest user name the sandbox creates (and throttles by).
+MAX_NAME_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -39,15 +60,52 @@ class Token:
 
 def valid_user_name(name: str) -> str:
     """``name`` without surrounding spaces; ``ValueError`` if it cannot be one
-    (empty, or containing a space or ``:``, which the auth header uses)."""
+    (empty, too long, or containing a space or ``:``, which the auth header uses)."""
     name = name.strip()
     if not name or ":" in name or any(c.isspace() for c in name):
         raise ValueError(f"invalid user name {name!r} (no spaces or ':')")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"user names have at most {MAX_NAME_LENGTH} characters")
     return name
+
+
+def too_many_attempts(wait: float) -> SandboxError:
+    """The answer to a login past its limit: wait this many seconds."""
+    return SandboxError(
+        errors.TOO_MANY_ATTEMPTS,
+        429,
+        wait=math.ceil(wait),
+        reason="too many failed logins; try again later",
+    )
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class HashingPool:
+    """Runs password hashing in ``workers`` threads of its own, off the event
+    loop and apart from the threads other requests use; refuses more than
+    ``max_waiting`` callers waiting for a thread."""
+
+    def __init__(self, workers: int, max_waiting: int) -> None:
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="sandbox-hash")
+        self._max_waiting = workers + max_waiting
+        self._waiting = 0
+        self._lock = threading.Lock()
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` in a hashing thread."""
+        with self._lock:
+            if self._waiting >= self._max_waiting:
+                raise too_many_attempts(1)
+            self._waiting += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, function, *args)
+        finally:
+            with self._lock:
+                self._waiting -= 1
 
 
 class Accounts:
@@ -56,7 +114,10 @@ class Accounts:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.config = store.config
+        self.clock = store.clock
         self._hasher: Any = None
+        self._unknown_user_hash: str | None = None
+        self.hashing = HashingPool(self.config.hash_workers, self.config.max_waiting_logins)
 
     @property
     def hasher(self) -> Any:
@@ -75,27 +136,108 @@ class Accounts:
         name = valid_user_name(name)
         if not password:
             raise ValueError("the password must not be empty")
-        user_id = self.store.insert_user(name, self.hasher.hash(password), self.store.clock())
+        user_id = self.store.insert_user(name, self.hasher.hash(password), self.clock())
         if user_id is None:
             raise ValueError(f"user {name!r} exists already")
         return user_id
 
-    def obtain_token(self, name: str, password: str) -> str:
-        """A new token for valid credentials, else ``invalid_login_data``."""
+    # -- logging in -----------------------------------------------------------
+
+    def _buckets(self, name: str, address: str | None) -> dict[str, tuple[int, float]]:
+        config = self.config
+        buckets = {
+            "name:" + name.casefold()[: MAX_NAME_LENGTH * 3]: (
+                config.login_attempts_per_name,
+                config.login_name_refill,
+            )
+        }
+        if address is not None:
+            buckets["address:" + address[:100]] = (
+                config.login_attempts_per_address,
+                config.login_address_refill,
+            )
+        return buckets
+
+    def _levels(self, buckets: dict[str, tuple[int, float]], now: float) -> dict[str, float]:
+        """Each bucket's failures, drained by the time since the last one."""
+        rows = self.store.login_failures(list(buckets))
+        levels = {}
+        for key, (_, refill) in buckets.items():
+            row = rows.get(key)
+            drained = (now - row["updated"]) / refill if row else 0.0
+            levels[key] = max(0.0, row["level"] - drained) if row else 0.0
+        return levels
+
+    def login_wait(self, name: str, address: str | None = None) -> float:
+        """Seconds until ``name`` may try to log in from ``address``; 0: now."""
+        buckets = self._buckets(name, address)
+        levels = self._levels(buckets, self.clock())
+        return max(
+            0.0,
+            *((levels[key] - (limit - 1)) * refill for key, (limit, refill) in buckets.items()),
+        )
+
+    def _record(self, name: str, address: str | None, failed: bool) -> None:
+        buckets = self._buckets(name, address)
+        now = self.clock()
+        levels = self._levels(buckets, now)
+        if failed:
+            levels = {key: level + 1 for key, level in levels.items()}
+        else:
+            levels = {key: 0.0 for key in levels if key.startswith("name:")}
+        # A bucket drains within limit * refill seconds: older records are empty.
+        config = self.config
+        drained = max(
+            config.login_attempts_per_name * config.login_name_refill,
+            config.login_attempts_per_address * config.login_address_refill,
+        )
+        self.store.save_login_failures(levels, now, forget=now - drained)
+
+    def obtain_token(self, name: str, password: str, address: str | None = None) -> str:
+        """A new token for valid credentials, else ``invalid_login_data``
+        (``too_many_attempts`` past the failed-login limits). Blocks for a
+        password hash: call it through :attr:`hashing` from async code."""
         from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
+        wait = self.login_wait(name, address)
+        if wait > 0:
+            raise too_many_attempts(wait)
         row = self.store.user(name)
         try:
-            if row is None:
-                raise VerifyMismatchError
-            self.hasher.verify(row["password_hash"], password)
+            # The same work for an unknown user: a hash that matches nothing.
+            self.hasher.verify(row["password_hash"] if row else self._unknown_hash(), password)
         except (VerifyMismatchError, InvalidHashError):
+            self._record(name, address, failed=True)
             raise SandboxError(errors.INVALID_LOGIN_DATA) from None
+        assert row is not None  # the unknown-user hash matches no password
+        self._record(name, address, failed=False)
         return self._new_token(row["id"])
+
+    def _unknown_hash(self) -> str:
+        if self._unknown_user_hash is None:
+            self._unknown_user_hash = self.hasher.hash(secrets.token_urlsafe(32))
+        return self._unknown_user_hash
+
+    async def login(self, name: str, password: str, address: str | None) -> str:
+        """:meth:`obtain_token` for the API: past the limits it is refused
+        without waiting for a hashing thread."""
+        loop = asyncio.get_running_loop()
+        wait = await loop.run_in_executor(None, self.login_wait, name, address)
+        if wait > 0:
+            raise too_many_attempts(wait)
+        return await self.hashing.run(self.obtain_token, name, password, address)
+
+    # -- tokens ---------------------------------------------------------------
 
     def _new_token(self, user_id: int, replacing: int | None = None) -> str:
         token = secrets.token_urlsafe(32)  # 256 random bits
-        self.store.insert_token(user_id, _digest(token), self.store.clock(), replacing)
+        self.store.insert_token(
+            user_id,
+            _digest(token),
+            self.clock(),
+            replacing=replacing,
+            keep=self.config.max_tokens_per_user,
+        )
         return token
 
     def find_token(self, header: str | None) -> Token | None:
@@ -108,9 +250,7 @@ class Accounts:
         row = self.store.token(name, _digest(token))
         if row is None:
             return None
-        return Token(
-            row["id"], User(row["user_id"], row["name"]), self.store.clock() - row["created"]
-        )
+        return Token(row["id"], User(row["user_id"], row["name"]), self.clock() - row["created"])
 
     def status(self, token: Token | None) -> TokenStatus:
         """``ok``, ``ok_stale``, ``expired`` or ``nonexistent`` (no token)."""

@@ -18,11 +18,11 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from . import errors
+from .._protocol import AUTH_HEADER
+from . import bodies, errors
 from .accounts import Accounts, User
 from .errors import SandboxError
 from .rules import Rules
@@ -92,19 +92,37 @@ def get_accounts(request: Request) -> Accounts:
 
 RulesDep = Annotated[Rules, Depends(get_rules)]
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
-#: The ``X-Scoreganizer-Authorization`` header, if sent.
-AuthHeader = Annotated[str | None, Header(alias="X-Scoreganizer-Authorization")]
 
 
-def optional_user(accounts: AccountsDep, auth: AuthHeader = None) -> User | None:
+def auth_header(raw: Annotated[str | None, Header(alias=AUTH_HEADER)] = None) -> str | None:
+    """The ``X-Scoreganizer-Authorization`` header, if sent. Clients send it
+    as UTF-8 bytes (PROTOCOL.md); the server hands it over as Latin-1 text. A
+    value that is not UTF-8 is sent but names no token (``":"``)."""
+    if raw is None:
+        return None
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return ":"
+
+
+AuthHeader = Annotated[str | None, Depends(auth_header)]
+
+
+def optional_user(accounts: AccountsDep, auth: AuthHeader) -> User | None:
     """The user of a valid token; None without one (an expired or unknown
     token counts as none)."""
     return accounts.user(auth)
 
 
-def current_user(accounts: AccountsDep, auth: AuthHeader = None) -> User:
+def current_user(accounts: AccountsDep, auth: AuthHeader) -> User:
     """The user of a valid token, else ``not_logged_in``."""
     return accounts.authenticate(auth)
+
+
+def client_address(request: Request) -> str | None:
+    """The client's network address, as the server saw it."""
+    return request.client.host if request.client else None
 
 
 def tournament_id(tournament: str) -> int:
@@ -118,6 +136,7 @@ def tournament_id(tournament: str) -> int:
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 CurrentUser = Annotated[User, Depends(current_user)]
 TournamentId = Annotated[int, Depends(tournament_id)]
+ClientAddress = Annotated[str | None, Depends(client_address)]
 
 
 def json_response(data: Any, status: int = 200) -> Response:
@@ -126,37 +145,36 @@ def json_response(data: Any, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
-async def read_form(request: Request) -> Any:
-    """The request's form fields and files."""
-    try:
-        return await request.form(max_files=2, max_fields=20)
-    except Exception as exc:  # malformed bodies come in many shapes
-        raise SandboxError(errors.INVALID_DATA, 400, reason=f"unreadable form: {exc}") from None
-
-
 # -- routes -----------------------------------------------------------------
 
+#: Routes whose requests carry a body (each reads its own, after checks).
 router = APIRouter()
+#: Routes whose requests carry none: a body is refused unread.
+bodiless = APIRouter(dependencies=[Depends(bodies.require_no_body)])
 
 
-@router.post("/api/obtain_token", responses=ERRORS, openapi_extra=FORM)
-async def obtain_token(request: Request, accounts: AccountsDep) -> dict[str, str]:
-    """Exchange a username and password for a token."""
-    data = await read_form(request)
-    username, password = data.get("username"), data.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
+@router.post("/api/obtain_token", responses={**ERRORS, 429: ERROR_SCHEMA}, openapi_extra=FORM)
+async def obtain_token(
+    request: Request, accounts: AccountsDep, address: ClientAddress
+) -> dict[str, str]:
+    """Exchange a username and password for a token (HTTP 429
+    ``too_many_attempts`` with a ``wait`` after too many failures)."""
+    body, _ = await bodies.read_body(request, bodies.FORM, bodies.MAX_FORM_BYTES)
+    fields = bodies.parse_form(body)
+    username, password = fields.get("username"), fields.get("password")
+    if username is None or password is None:
         raise SandboxError(errors.INVALID_LOGIN_DATA)
-    return {"token": await run_in_threadpool(accounts.obtain_token, username, password)}
+    return {"token": await accounts.login(username, password, address)}
 
 
-@router.get("/api/token_status")
-def token_status(accounts: AccountsDep, auth: AuthHeader = None) -> dict[str, str]:
+@bodiless.get("/api/token_status")
+def token_status(accounts: AccountsDep, auth: AuthHeader) -> dict[str, str]:
     """The state of the sent token: ok, ok_stale, expired, nonexistent, not_sent."""
     return {"status": accounts.token_status(auth).value}
 
 
-@router.post("/api/refresh_token", responses={**ERRORS, 429: ERROR_SCHEMA})
-def refresh_token(accounts: AccountsDep, auth: AuthHeader = None) -> dict[str, str]:
+@bodiless.post("/api/refresh_token", responses={**ERRORS, 429: ERROR_SCHEMA})
+def refresh_token(accounts: AccountsDep, auth: AuthHeader) -> dict[str, str]:
     """Replace the sent token with a new one."""
     return {"token": accounts.refresh_token(auth)}
 
@@ -176,7 +194,7 @@ def _tournament_list(which: str) -> Any:
 
 
 for _which, _doc in LISTS.items():
-    router.add_api_route(
+    bodiless.add_api_route(
         f"/api/tournaments/{_which}",
         _tournament_list(_which),
         name=f"tournaments_{_which}",
@@ -186,27 +204,27 @@ for _which, _doc in LISTS.items():
     )
 
 
-@router.post("/api/tournaments/participate/{tournament}", responses=ERRORS)
+@bodiless.post("/api/tournaments/participate/{tournament}", responses=ERRORS)
 def participate(rules: RulesDep, user: CurrentUser, tournament: TournamentId) -> Response:
     """Join an open tournament or ask to join a closed one."""
     rules.participate(user, tournament)
     return Response(status_code=200)
 
 
-@router.post("/api/tournaments/player_confirm/{tournament}", responses=ERRORS)
+@bodiless.post("/api/tournaments/player_confirm/{tournament}", responses=ERRORS)
 def player_confirm(rules: RulesDep, user: CurrentUser, tournament: TournamentId) -> Response:
     """Accept the host's invitation."""
     rules.player_confirm(user, tournament)
     return Response(status_code=200)
 
 
-@router.post("/api/tournaments/gen_key/{tournament}", status_code=201, responses=ERRORS)
+@bodiless.post("/api/tournaments/gen_key/{tournament}", status_code=201, responses=ERRORS)
 def gen_key(rules: RulesDep, user: CurrentUser, tournament: TournamentId) -> dict[str, Any]:
     """Generate the user's key for a started tournament."""
     return rules.gen_key(user, tournament)
 
 
-@router.get("/api/tournaments/get_key/{tournament}", responses=ERRORS)
+@bodiless.get("/api/tournaments/get_key/{tournament}", responses=ERRORS)
 def get_key(rules: RulesDep, user: CurrentUser, tournament: TournamentId) -> dict[str, Any]:
     """The key generated before."""
     return rules.get_key(user, tournament)
@@ -221,27 +239,25 @@ def get_key(rules: RulesDep, user: CurrentUser, tournament: TournamentId) -> dic
 async def upload(request: Request, rules: RulesDep, user: CurrentUser) -> Response:
     """Upload a keyed replay (multipart: file ``video``, field ``mime_type``)."""
     limit = rules.config.max_upload_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + 65536:
-        raise SandboxError(errors.INVALID_DATA, 413, reason=f"uploads are limited to {limit} bytes")
-    data = await read_form(request)
-    video, mime_type = data.get("video"), data.get("mime_type")
-    if not isinstance(video, UploadFile) or not isinstance(mime_type, str):
-        raise SandboxError(errors.INVALID_DATA, 400, reason="expected file 'video' and 'mime_type'")
-    content = await video.read(limit + 1)
-    if len(content) > limit:
-        raise SandboxError(errors.INVALID_DATA, 413, reason=f"uploads are limited to {limit} bytes")
-    await run_in_threadpool(rules.upload, user, video.filename or "replay", mime_type, content)
+    body, params = await bodies.read_body(
+        request, bodies.MULTIPART, limit + bodies.MULTIPART_OVERHEAD
+    )
+    await run_in_threadpool(_upload, rules, user, body, params)
     return Response(status_code=201)
 
 
-@router.get("/sandbox/standings/{tournament}", responses=ERRORS)
+def _upload(rules: Rules, user: User, body: bytes, params: dict[bytes, bytes]) -> None:
+    sent = bodies.parse_upload(body, params, rules.config.max_upload_bytes)
+    rules.upload(user, sent.filename, sent.mime_type, sent.content)
+
+
+@bodiless.get("/sandbox/standings/{tournament}", responses=ERRORS)
 def standings(rules: RulesDep, tournament: TournamentId) -> Response:
     """The ranking (sandbox only; hidden while ``hide_results`` and running)."""
     return json_response(rules.standings(tournament).as_json())
 
 
-@router.get("/", include_in_schema=False)
+@bodiless.get("/", include_in_schema=False)
 def index() -> dict[str, str]:
     return {"service": "Scoreganizer sandbox", "api": "/api/", "openapi": "/openapi.json"}
 
@@ -251,7 +267,8 @@ def index() -> dict[str, str]:
 
 async def sandbox_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SandboxError)
-    return JSONResponse(exc.body(), status_code=exc.status)
+    headers = {"Connection": "close"} if exc.close_connection else None
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
 
 async def busy(request: Request, exc: Exception) -> Response:
@@ -292,4 +309,5 @@ def create_app(store: Store) -> FastAPI:
     app.state.rules = Rules(store)
     app.state.accounts = Accounts(store)
     app.include_router(router)
+    app.include_router(bodiless)
     return app

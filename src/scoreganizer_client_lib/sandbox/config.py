@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Environment variable naming the default database file.
@@ -18,24 +18,50 @@ class SandboxConfig:
       which ``token_status`` says ``ok_stale`` and ``expired``.
     - ``refresh_cooldown``: a token younger than this cannot be refreshed
       (``token_too_recent``, HTTP 429).
+    - ``max_tokens_per_user``: logging in more often than this drops the
+      user's oldest tokens.
     - ``max_upload_bytes``: larger uploads get HTTP 413 ``invalid_data``.
+    - ``clock_slack``: how far (seconds) a replay's board time may lie in the
+      future of the server's clock (clocks differ a little); beyond it the
+      upload is ``invalid_data``.
     - ``local_clock_slack``: for replays that only record the player's local
       clock (AVF), how far (seconds) the board time may seem to precede the key
-      (the largest UTC offset is 14 h).
+      or lie in the future (the largest UTC offsets are 12 and 14 h).
     - ``argon2_time_cost``/``argon2_memory_kib``: password-hashing cost
       (OWASP's minimum for Argon2id by default).
+    - ``hash_workers``: passwords hashed at the same time (each takes
+      ``argon2_memory_kib`` and a core), in threads of their own;
+      ``max_waiting_logins`` more may wait, further ones are answered
+      ``too_many_attempts``.
+    - ``login_attempts_per_name``/``login_name_refill``: failed logins allowed
+      in a row for one user name (known or not), and the seconds after which
+      one more is allowed; beyond them HTTP 429 ``too_many_attempts`` with a
+      ``wait``. ``login_attempts_per_address``/``login_address_refill``: the
+      same per client address.
     - ``busy_timeout``: how long a request waits for another's write lock
       before answering ``retry``.
+    - ``synchronous``: SQLite's ``synchronous`` for a database file: ``FULL``
+      (an acknowledged change survives an OS crash or power loss) or
+      ``NORMAL`` (faster; the last changes may be lost then).
     """
 
     token_stale_after: float = 24 * 3600
     token_expires_after: float = 30 * 24 * 3600
     refresh_cooldown: float = 60
+    max_tokens_per_user: int = 100
     max_upload_bytes: int = 8 * 1024 * 1024
+    clock_slack: float = 300
     local_clock_slack: float = 14 * 3600
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19 * 1024
+    hash_workers: int = field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2))
+    max_waiting_logins: int = 64
+    login_attempts_per_name: int = 5
+    login_name_refill: float = 60
+    login_attempts_per_address: int = 30
+    login_address_refill: float = 2
     busy_timeout: float = 5.0
+    synchronous: str = "FULL"
 
 
 def default_db_path() -> Path:

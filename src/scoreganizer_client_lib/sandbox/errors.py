@@ -45,6 +45,9 @@ MODE_CONSTRAINT_VIOLATED = _code(ScoreganizerModeConstraintViolated)
 INVALID_DATA = _code(ScoreganizerInvalidData)
 RETRY = _code(ScoreganizerRetry)
 
+#: A login past the failed-login limits (HTTP 429 with ``wait``; a client sees
+#: a ``ScoreganizerWait``).
+TOO_MANY_ATTEMPTS = "too_many_attempts"
 #: Sandbox policy codes (a client sees a plain ``ScoreganizerError``).
 NOT_PARTICIPATING = "not_participating"
 NOT_INVITED = "not_invited"
@@ -58,16 +61,23 @@ INTERNAL_ERROR = "internal_error"
 class SandboxError(Exception):
     """An answer of the API that is not a success: ``code`` for the JSON
     ``error``, the HTTP ``status``, an optional ``wait`` (seconds) and a human
-    ``reason``."""
+    ``reason``; ``close_connection`` when the request's body was not read."""
 
     def __init__(
-        self, code: str, status: int = 403, *, wait: float | None = None, reason: str | None = None
+        self,
+        code: str,
+        status: int = 403,
+        *,
+        wait: float | None = None,
+        reason: str | None = None,
+        close_connection: bool = False,
     ) -> None:
         super().__init__(reason or code)
         self.code = code
         self.status = status
         self.wait = wait
         self.reason = reason
+        self.close_connection = close_connection
 
     def body(self) -> dict[str, Any]:
         """The JSON body of this answer."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import replays
 from ..exceptions import ScoreganizerProtocolError
+from ..replays.formats import LEVEL_NAMES, MIME_TYPES
 from ..tournament import parse_datetime
 from . import errors
 from .accounts import User
@@ -21,9 +22,6 @@ from .store import Store
 
 #: Largest id SQLite can store.
 MAX_ID = 2**63 - 1
-
-LEVELS = ("beginner", "intermediate", "expert")
-MIME_TYPES = {fmt.mime_type for fmt in replays.ReplayFormat}
 
 
 def iso(ts: float) -> str:
@@ -64,7 +62,7 @@ def parse_modeparams(mode: str, modeparams: str) -> ModeParams:
     match = re.fullmatch(r"(\d+)\+(\d+)\+(\d+)", counts_text.strip())
     if match is None:
         raise ValueError(f"modeparams {modeparams!r}: expected B+I+E, e.g. 1+1+1")
-    counts = dict(zip(LEVELS, (int(g) for g in match.groups()), strict=True))
+    counts = dict(zip(LEVEL_NAMES, (int(g) for g in match.groups()), strict=True))
     if mode == "sum":
         if limit_text:
             raise ValueError("sum takes no time limit; use sum_timelimit")
@@ -270,9 +268,10 @@ class Rules:
         MIME type is tolerated); only standard levels count in the sum modes
         (``mode_constraint_violated`` otherwise); the board must have been
         generated after the key was (with ``local_clock_slack`` for formats that
-        record local time); identical bytes are stored once.
+        record local time) and not in the future (beyond ``clock_slack``, or
+        ``local_clock_slack``); identical bytes are stored once.
         """
-        if mime_type not in MIME_TYPES:
+        if mime_type not in MIME_TYPES.values():
             raise SandboxError(errors.INVALID_DATA, reason=f"unknown MIME type {mime_type!r}")
         try:
             info = replays.inspect(content, max_size=self.config.max_upload_bytes)
@@ -289,16 +288,18 @@ class Rules:
             raise SandboxError(errors.TOURNAMENT_OVER)
         if key["expiry"] is not None and now > key["expiry"]:
             raise SandboxError(errors.MODE_CONSTRAINT_VIOLATED, reason="your key has expired")
-        if info.board.level not in LEVELS:
+        if info.board.level not in LEVEL_NAMES:
             raise SandboxError(errors.MODE_CONSTRAINT_VIOLATED, reason="custom boards do not count")
-        slack = self.config.local_clock_slack if info.boardgen_time_is_local else 0
-        if (
-            info.boardgen_time is None
-            or info.boardgen_time.timestamp() + slack < key["created"] - 1
-        ):
+        if info.boardgen_time is None:
+            raise SandboxError(errors.INVALID_DATA, reason="the replay has no board time")
+        boardgen = info.boardgen_time.timestamp()
+        local = info.boardgen_time_is_local
+        if boardgen + (self.config.local_clock_slack if local else 0) < key["created"] - 1:
             raise SandboxError(
                 errors.INVALID_DATA, reason="the board was generated before the key was"
             )
+        if boardgen - (self.config.local_clock_slack if local else self.config.clock_slack) > now:
+            raise SandboxError(errors.INVALID_DATA, reason="the board was generated in the future")
         return self.store.insert_score(
             tournament_id=row["id"],
             user_id=user.id,

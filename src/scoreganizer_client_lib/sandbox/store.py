@@ -79,10 +79,19 @@ MIGRATIONS = [
     );
     CREATE INDEX scores_tournament ON scores(tournament_id, user_id);
     """,
+    """
+    CREATE TABLE login_failures (
+        key TEXT PRIMARY KEY,
+        level REAL NOT NULL,
+        updated REAL NOT NULL
+    );
+    CREATE INDEX login_failures_updated ON login_failures(updated);
+    """,
 ]
 
 #: The tables, for :meth:`Store.count`.
-TABLES = ("users", "tokens", "tournaments", "participations", "keys", "scores")
+TABLES = ("users", "tokens", "tournaments", "participations", "keys", "scores", "login_failures")
+SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 #: The tournament lists of PROTOCOL.md, as conditions on ``t`` (a tournament)
 #: and ``p`` (the user's participation), at time ``:now``.
@@ -121,6 +130,8 @@ class Store:
     ) -> None:
         self.config = config or SandboxConfig()
         self.clock = clock
+        if self.config.synchronous not in SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}")
         self._scratch: Path | None = None
         if str(path) == ":memory:":
             self._scratch = Path(tempfile.mkdtemp(prefix="scoreganizer-sandbox-"))
@@ -148,7 +159,9 @@ class Store:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        # A throwaway database has nothing to keep through a crash.
+        synchronous = "OFF" if self._scratch else self.config.synchronous
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
         with self._connections_lock:
             self._connections.append(conn)
         return conn
@@ -235,15 +248,21 @@ class Store:
         return row
 
     def insert_token(
-        self, user_id: int, digest: str, created: float, replacing: int | None = None
+        self, user_id: int, digest: str, created: float, *, replacing: int | None, keep: int
     ) -> None:
-        """Store a token's digest (deleting the token ``replacing``, if given)."""
+        """Store a token's digest, deleting the token ``replacing`` (if given)
+        and all but the user's ``keep`` newest tokens."""
         with self.transaction() as conn:
             if replacing is not None:
                 conn.execute("DELETE FROM tokens WHERE id = ?", (replacing,))
             conn.execute(
                 "INSERT INTO tokens (user_id, digest, created) VALUES (?, ?, ?)",
                 (user_id, digest, created),
+            )
+            conn.execute(
+                "DELETE FROM tokens WHERE user_id = ? AND id NOT IN"
+                " (SELECT id FROM tokens WHERE user_id = ? ORDER BY id DESC LIMIT ?)",
+                (user_id, user_id, keep),
             )
 
     def token(self, name: str, digest: str) -> sqlite3.Row | None:
@@ -256,6 +275,30 @@ class Store:
             (digest, name),
         ).fetchone()
         return row
+
+    def login_failures(self, keys: list[str]) -> dict[str, sqlite3.Row]:
+        """The failed-login records of ``keys`` (``level``, ``updated``), by key."""
+        marks = ", ".join("?" * len(keys))
+        rows = self.conn.execute(
+            f"SELECT key, level, updated FROM login_failures WHERE key IN ({marks})",  # noqa: S608
+            keys,
+        ).fetchall()
+        return {row["key"]: row for row in rows}
+
+    def save_login_failures(self, levels: dict[str, float], updated: float, forget: float) -> None:
+        """Set the failed-login ``levels`` by key at ``updated`` (a level of 0
+        deletes the record), and delete records not updated since ``forget``."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO login_failures (key, level, updated) VALUES (?, ?, ?) ON CONFLICT"
+                " (key) DO UPDATE SET level = excluded.level, updated = excluded.updated",
+                [(key, level, updated) for key, level in levels.items() if level > 0],
+            )
+            conn.executemany(
+                "DELETE FROM login_failures WHERE key = ?",
+                [(key,) for key, level in levels.items() if level <= 0],
+            )
+            conn.execute("DELETE FROM login_failures WHERE updated < ?", (forget,))
 
     # -- tournaments ------------------------------------------------------------
 

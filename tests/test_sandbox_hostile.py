@@ -1,0 +1,565 @@
+"""The sandbox under attack: what a hostile client sends is answered, bounded
+and never blocks the others (issue: hostile input, server side)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import python_multipart.multipart
+import requests
+
+from conftest import PASSWORD, TEST_CONFIG, Clock
+from scoreganizer_client_lib import Scoreganizer
+from scoreganizer_client_lib import exceptions as exc
+from scoreganizer_client_lib.replays.testing import write_rmv
+from scoreganizer_client_lib.sandbox import SandboxServer, scenario
+from scoreganizer_client_lib.sandbox.accounts import Accounts
+
+AUTH = "X-Scoreganizer-Authorization"
+RMV = "application/x-viennasweeper"
+
+
+def login(sandbox: SandboxServer, name: str, password: str = PASSWORD) -> requests.Response:
+    return requests.post(
+        sandbox.url + "/api/obtain_token",
+        data={"username": name, "password": password},
+        timeout=10,
+    )
+
+
+def auth_for(sandbox: SandboxServer, name: str) -> dict[str, bytes]:
+    response = login(sandbox, name)
+    assert response.status_code == 200, response.text
+    return {AUTH: f"{name}:{response.json()['token']}".encode()}
+
+
+@pytest.fixture
+def keyed(sandbox: SandboxServer) -> tuple[int, dict[str, bytes], str]:
+    """A running tournament, a player's auth header and key."""
+    scenario.add_user(sandbox.store, "host", PASSWORD)
+    scenario.add_user(sandbox.store, "ann", PASSWORD)
+    cup = scenario.add_tournament(sandbox.store, "Cup", "host", start="-1m", end="+1h")
+    auth = auth_for(sandbox, "ann")
+    api = sandbox.url + "/api/tournaments/"
+    assert requests.post(f"{api}participate/{cup}", headers=auth, timeout=5).ok
+    key = requests.post(f"{api}gen_key/{cup}", headers=auth, timeout=5).json()["key"]
+    return cup, auth, key
+
+
+def upload(sandbox: SandboxServer, auth: dict[str, bytes], replay: bytes) -> requests.Response:
+    return requests.post(
+        sandbox.url + "/api/scores/upload",
+        headers=auth,
+        files={"video": ("game.rmv", replay)},
+        data={"mime_type": RMV},
+        timeout=10,
+    )
+
+
+def served_meanwhile(sandbox: SandboxServer, patch: Callable[[Callable[..., Any]], None]) -> None:
+    """While the patched work is in progress, another client's GET is answered.
+
+    ``patch`` installs a wrapper: the wrapper waits (up to 10 s) for the GET to
+    be answered. Were the work done on the event loop, the GET could not be."""
+    entered, answered = threading.Event(), threading.Event()
+
+    def hold(real: Callable[..., Any]) -> Callable[..., Any]:
+        def held(*args: Any, **kwargs: Any) -> Any:
+            entered.set()
+            answered.wait(10)
+            return real(*args, **kwargs)
+
+        return held
+
+    patch(hold)
+    result: list[bool] = []
+    entered.wait(10)
+    assert entered.is_set()
+    try:
+        response = requests.get(sandbox.url + "/api/tournaments/all", timeout=3)
+        result.append(response.status_code == 200)
+    finally:
+        answered.set()
+    assert result == [True]
+
+
+# -- 1. nothing slow on the event loop ------------------------------------------
+
+
+def test_replay_parsing_is_off_the_loop(
+    sandbox: SandboxServer, keyed: tuple[int, dict[str, bytes], str], monkeypatch: Any
+) -> None:
+    _, auth, key = keyed
+    replay = write_rmv(key=key, boardgen_time=datetime.now(timezone.utc))
+    from scoreganizer_client_lib import replays
+
+    with ThreadPoolExecutor(1) as pool:
+
+        def patch(hold: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+            monkeypatch.setattr(replays, "inspect", hold(replays.inspect))
+            pool.submit(upload, sandbox, auth, replay)
+
+        served_meanwhile(sandbox, patch)
+
+
+def test_multipart_parsing_is_off_the_loop(
+    sandbox: SandboxServer, keyed: tuple[int, dict[str, bytes], str], monkeypatch: Any
+) -> None:
+    _, auth, key = keyed
+    replay = write_rmv(key=key, boardgen_time=datetime.now(timezone.utc))
+    parser = python_multipart.multipart.MultipartParser
+    with ThreadPoolExecutor(1) as pool:
+
+        def patch(hold: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+            monkeypatch.setattr(parser, "write", hold(parser.write))
+            future = pool.submit(upload, sandbox, auth, replay)
+            future.add_done_callback(lambda f: f.exception())
+
+        served_meanwhile(sandbox, patch)
+        assert sandbox.store.count("scores") in (0, 1)
+
+
+def test_password_hashing_is_off_the_loop(sandbox: SandboxServer, monkeypatch: Any) -> None:
+    scenario.add_user(sandbox.store, "ann", PASSWORD)
+    with ThreadPoolExecutor(1) as pool:
+
+        def patch(hold: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+            wrap_verify(sandbox, monkeypatch, hold)
+            pool.submit(login, sandbox, "ann")
+
+        served_meanwhile(sandbox, patch)
+
+
+def _app_accounts(sandbox: SandboxServer) -> Accounts:
+    server = sandbox._server
+    assert server is not None
+    accounts: Accounts = server.config.app.state.accounts  # type: ignore[attr-defined]
+    return accounts
+
+
+class _Hasher:
+    """A password hasher whose ``verify`` is wrapped."""
+
+    def __init__(self, real: Any, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]):
+        self.hash = real.hash
+        self.verify = wrap(real.verify)
+
+
+def wrap_verify(
+    sandbox: SandboxServer,
+    monkeypatch: Any,
+    wrap: Callable[[Callable[..., Any]], Callable[..., Any]],
+) -> None:
+    accounts = _app_accounts(sandbox)
+    monkeypatch.setattr(accounts, "_hasher", _Hasher(accounts.hasher, wrap))
+
+
+def test_hashing_is_bounded(tmp_path: Path, monkeypatch: Any) -> None:
+    config = replace(TEST_CONFIG, hash_workers=2, login_attempts_per_name=100)
+    config = replace(config, login_attempts_per_address=100)
+    with SandboxServer(tmp_path / "db.sqlite3", config=config) as sandbox:
+        scenario.add_user(sandbox.store, "ann", PASSWORD)
+        lock, running, most = threading.Lock(), [0], [0]
+
+        def counting(real: Callable[..., Any]) -> Callable[..., Any]:
+            def counted(*args: Any) -> Any:
+                with lock:
+                    running[0] += 1
+                    most[0] = max(most[0], running[0])
+                try:
+                    time.sleep(0.02)
+                    return real(*args)
+                finally:
+                    with lock:
+                        running[0] -= 1
+
+            return counted
+
+        wrap_verify(sandbox, monkeypatch, counting)
+        names = [f"user{i}" for i in range(16)] + ["ann"] * 8
+        with ThreadPoolExecutor(24) as pool:
+            codes = list(pool.map(lambda n: login(sandbox, n, "wrong").status_code, names))
+        assert codes == [403] * 24
+        assert 1 <= most[0] <= 2
+
+
+def test_logins_beyond_the_queue_wait(tmp_path: Path, monkeypatch: Any) -> None:
+    config = replace(TEST_CONFIG, hash_workers=1, max_waiting_logins=2)
+    with SandboxServer(tmp_path / "db.sqlite3", config=config) as sandbox:
+        release = threading.Event()
+        wrap_verify(sandbox, monkeypatch, lambda real: lambda *a: release.wait(10) and real(*a))
+        with ThreadPoolExecutor(6) as pool:
+            futures = [pool.submit(login, sandbox, f"u{i}", "x") for i in range(6)]
+            deadline = time.monotonic() + 10
+            while sum(f.done() for f in futures) < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            release.set()
+            answers = [f.result() for f in futures]
+        assert sorted(r.status_code for r in answers) == [403, 403, 403, 429, 429, 429]
+        assert {r.json()["error"] for r in answers if r.status_code == 429} == {"too_many_attempts"}
+
+
+# -- 2. bodies: only the protocol's type, cut off at the cap -----------------------
+
+
+def _raw(port: int, head: str, body: Iterator[bytes] | None = None) -> tuple[bytes, int]:
+    """Send ``head`` (and ``body`` while the server reads); the answer's first
+    bytes and how many body bytes were sent before it came."""
+    sent = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n")
+        sock.setblocking(False)
+        answer = b""
+        deadline = time.monotonic() + 10
+        for chunk in body or iter(()):
+            try:
+                answer = sock.recv(4096)
+                break
+            except BlockingIOError:
+                pass
+            try:
+                sent += sock.send(chunk)
+            except (BlockingIOError, ConnectionError):
+                time.sleep(0.001)
+            if time.monotonic() > deadline:
+                break
+        sock.setblocking(True)
+        with contextlib.suppress(ConnectionError):
+            answer = answer or sock.recv(4096)
+    return answer, sent
+
+
+def _chunked(size: int, total: int) -> Iterator[bytes]:
+    chunk = f"{size:x}\r\n".encode() + b"x" * size + b"\r\n"
+    for _ in range(total // size):
+        yield chunk
+
+
+@pytest.mark.parametrize("length", ["Content-Length: 1073741824", "Transfer-Encoding: chunked"])
+def test_login_takes_only_a_form(sandbox: SandboxServer, length: str) -> None:
+    head = (
+        "POST /api/obtain_token HTTP/1.1\nHost: x\n"
+        f"Content-Type: multipart/form-data; boundary=b\n{length}\n"
+    )
+    answer, sent = _raw(sandbox.port, head, _chunked(65536, 2**30))
+    assert answer.startswith(b"HTTP/1.1 415"), answer
+    assert sent < 64 * 2**20
+
+
+@pytest.mark.parametrize("length", ["Content-Length: 1073741824", "Transfer-Encoding: chunked"])
+def test_login_form_is_capped(sandbox: SandboxServer, length: str) -> None:
+    head = (
+        "POST /api/obtain_token HTTP/1.1\nHost: x\n"
+        f"Content-Type: application/x-www-form-urlencoded\n{length}\n"
+    )
+    answer, sent = _raw(sandbox.port, head, _chunked(65536, 2**30))
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert b"connection: close" in answer.lower()
+    assert sent < 64 * 2**20
+
+
+@pytest.mark.parametrize("length", ["Content-Length: 1073741824", "Transfer-Encoding: chunked"])
+def test_upload_is_cut_off_at_its_cap(
+    sandbox: SandboxServer, keyed: tuple[int, dict[str, bytes], str], length: str
+) -> None:
+    _, auth, _ = keyed
+    head = (
+        "POST /api/scores/upload HTTP/1.1\nHost: x\n"
+        f"{AUTH}: {auth[AUTH].decode()}\n"
+        f"Content-Type: multipart/form-data; boundary=b\n{length}\n"
+    )
+    answer, sent = _raw(sandbox.port, head, _chunked(65536, 2**30))
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert sent < 64 * 2**20  # the cap (256 KiB here) plus what sockets buffer
+
+
+def test_upload_without_login_reads_nothing(sandbox: SandboxServer) -> None:
+    head = (
+        "POST /api/scores/upload HTTP/1.1\nHost: x\n"
+        "Content-Type: multipart/form-data; boundary=b\nTransfer-Encoding: chunked\n"
+    )
+    answer, sent = _raw(sandbox.port, head, _chunked(65536, 2**30))
+    assert answer.startswith(b"HTTP/1.1 403"), answer
+    assert sent < 64 * 2**20
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", b"mime_type=x&video=y"),
+        ("application/json", b'{"video": "x"}'),
+        ("text/plain", b"x"),
+        ("", b"x"),
+    ],
+)
+def test_upload_takes_only_multipart(
+    sandbox: SandboxServer, keyed: tuple[int, dict[str, bytes], str], content_type: str, body: bytes
+) -> None:
+    _, auth, _ = keyed
+    response = requests.post(
+        sandbox.url + "/api/scores/upload",
+        headers={**auth, "Content-Type": content_type},
+        data=body,
+        timeout=5,
+    )
+    assert response.status_code == 415
+    assert response.json()["error"] == "invalid_data"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "refresh_token"),
+        ("POST", "tournaments/participate/1"),
+        ("POST", "tournaments/gen_key/1"),
+        ("GET", "tournaments/all"),
+        ("GET", "token_status"),
+    ],
+)
+def test_bodiless_endpoints_refuse_a_body(sandbox: SandboxServer, method: str, path: str) -> None:
+    head = f"{method} /api/{path} HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n"
+    answer, sent = _raw(sandbox.port, head, _chunked(65536, 2**30))
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert sent < 64 * 2**20
+    empty = requests.request(method, f"{sandbox.url}/api/{path}", data=b"", timeout=5)
+    assert empty.status_code != 413
+
+
+# -- 4. login: no enumeration, limits ------------------------------------------
+
+
+def test_unknown_user_costs_a_hash(sandbox: SandboxServer, monkeypatch: Any) -> None:
+    scenario.add_user(sandbox.store, "ann", PASSWORD)
+    calls: list[str] = []
+    wrap_verify(sandbox, monkeypatch, lambda real: lambda h, p: calls.append(p) or real(h, p))
+    assert login(sandbox, "ann", "wrong").status_code == 403
+    assert login(sandbox, "nobody", "wrong").status_code == 403
+    assert calls == ["wrong", "wrong"]
+
+
+def test_failed_logins_per_name(sandbox: SandboxServer, clock: Clock) -> None:
+    scenario.add_user(sandbox.store, "ann", PASSWORD)
+    limit, refill = TEST_CONFIG.login_attempts_per_name, TEST_CONFIG.login_name_refill
+    for name in ("ann", "nobody"):  # known or not: the same answers
+        codes = [login(sandbox, name, "wrong").status_code for _ in range(limit)]
+        assert codes == [403] * limit
+        refused = login(sandbox, name, PASSWORD)  # even the right password
+        assert refused.status_code == 429
+        body = refused.json()
+        assert body["error"] == "too_many_attempts"
+        assert 0 < body["wait"] <= refill
+    clock.advance(refill)
+    assert login(sandbox, "ann", PASSWORD).status_code == 200
+    # a success forgives the name's failures
+    assert [login(sandbox, "ann", "wrong").status_code for _ in range(limit)] == [403] * limit
+
+
+def test_failed_logins_per_address(sandbox: SandboxServer, clock: Clock) -> None:
+    limit = TEST_CONFIG.login_attempts_per_address
+    codes = [login(sandbox, f"guess{i}", "wrong").status_code for i in range(limit + 1)]
+    assert codes == [403] * limit + [429]
+    clock.advance(TEST_CONFIG.login_address_refill)
+    assert login(sandbox, "another", "wrong").status_code == 403
+
+
+def test_clients_see_a_wait(sandbox: SandboxServer) -> None:
+    sc = Scoreganizer.from_url(sandbox.url)
+    for _ in range(TEST_CONFIG.login_attempts_per_name):
+        with pytest.raises(exc.ScoreganizerInvalidLoginData):
+            sc.login("zed", "wrong")
+    with pytest.raises(exc.ScoreganizerWait) as waited:
+        sc.login("zed", "wrong")
+    assert waited.value.error == "too_many_attempts"
+    assert waited.value.wait_time > timedelta(0)
+
+
+# -- 5. path parameters ------------------------------------------------------------
+
+WEIRD_IDS = [
+    "²",
+    "١",
+    "١٢",
+    "１",
+    "𝟏",
+    "+1",
+    "-1",
+    " 1",
+    "1 ",
+    "1_000",
+    "0x1",
+    "1e3",
+    "1.0",
+    "0",
+    "00",
+    "9" * 19,
+    "9" * 20,
+    "9" * 5000,
+    "nan",
+    "∞",
+    "\u00a0",
+    "%00",
+    "%ff",
+    "%C2%B2",
+    "%EF%BC%91",
+]
+PATHS = [
+    ("POST", "/api/tournaments/participate/{}"),
+    ("POST", "/api/tournaments/player_confirm/{}"),
+    ("POST", "/api/tournaments/gen_key/{}"),
+    ("GET", "/api/tournaments/get_key/{}"),
+    ("GET", "/sandbox/standings/{}"),
+]
+
+
+def test_weird_ids_are_not_found(
+    sandbox: SandboxServer, keyed: tuple[int, dict[str, bytes], str]
+) -> None:
+    _, auth, _ = keyed
+    with requests.Session() as session:
+        for weird in WEIRD_IDS:
+            for method, path in PATHS:
+                response = session.request(
+                    method, sandbox.url + path.format(weird), headers=auth, timeout=5
+                )
+                assert response.status_code in (400, 404), (path, weird, response.text)
+                assert response.json()["error"]
+
+
+# -- 6. boards from the future ---------------------------------------------------
+
+
+def test_board_from_the_future(
+    sandbox: SandboxServer, keyed: tuple[int, dict[str, bytes], str], clock: Clock
+) -> None:
+    _, auth, key = keyed
+    now = datetime.fromtimestamp(clock(), timezone.utc)
+    ahead = now + timedelta(seconds=TEST_CONFIG.clock_slack + 60)
+    refused = upload(sandbox, auth, write_rmv(key=key, boardgen_time=ahead))
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "invalid_data"
+    assert "future" in refused.json()["reason"]
+    within = now + timedelta(seconds=TEST_CONFIG.clock_slack / 2)
+    assert upload(sandbox, auth, write_rmv(key=key, boardgen_time=within)).status_code == 201
+
+
+# -- 7. an expired token is no token -----------------------------------------------
+
+
+def test_expired_token_reveals_nothing(
+    sandbox: SandboxServer, keyed: tuple[int, dict[str, bytes], str], clock: Clock
+) -> None:
+    cup, auth, _ = keyed
+    listed = requests.get(sandbox.url + "/api/tournaments/active", headers=auth, timeout=5).json()
+    assert [t["status"] for t in listed] == ["participating"]
+    clock.advance(TEST_CONFIG.token_expires_after)
+    for which in ("all", "archive"):
+        listed = requests.get(
+            f"{sandbox.url}/api/tournaments/{which}", headers=auth, timeout=5
+        ).json()
+        assert [(t["id"], t["status"]) for t in listed] == [(cup, "not_logged_in")]
+
+
+# -- 8. durability -------------------------------------------------------------------
+
+
+def test_file_databases_commit_durably(sandbox: SandboxServer) -> None:
+    assert sandbox.store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_sigkill_after_201_loses_nothing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "db.sqlite3"
+    with SandboxServer(db, config=TEST_CONFIG) as setup:
+        scenario.add_user(setup.store, "host", PASSWORD)
+        scenario.add_user(setup.store, "ann", PASSWORD)
+        cup = scenario.add_tournament(setup.store, "Cup", "host", start="-1m", end="+1h")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scoreganizer_client_lib",
+            "sandbox",
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        sc = Scoreganizer.from_url(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                sc.login("ann", PASSWORD)
+                break
+            except exc.NetworkException:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        sc.tournaments.participate(cup)
+        key = sc.tournaments.gen_key(cup)
+        replay = tmp_path / "g.rmv"
+        replay.write_bytes(write_rmv(key=key, boardgen_time=datetime.now(timezone.utc)))
+        sc.scores.upload_replay(replay, cup)  # 201
+    finally:
+        proc.kill()
+        proc.wait(10)
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM scores").fetchone()[0] == 1
+    conn.close()
+
+
+# -- user names outside ASCII ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["Łukasz", "日本", "jürgen"])
+def test_every_endpoint_for_non_ascii_names(
+    sandbox: SandboxServer, clock: Clock, name: str
+) -> None:
+    scenario.add_user(sandbox.store, "host", PASSWORD)
+    scenario.add_user(sandbox.store, name, PASSWORD)
+    cup = scenario.add_tournament(sandbox.store, "Cup", "host", start="-1m", end="+1h")
+    api = sandbox.url + "/api/"
+    auth = auth_for(sandbox, name)
+    assert requests.get(api + "token_status", headers=auth, timeout=5).json()["status"] == "ok"
+    assert requests.post(f"{api}tournaments/participate/{cup}", headers=auth, timeout=5).ok
+    mine = requests.get(api + "tournaments/my_active", headers=auth, timeout=5).json()
+    assert [t["status"] for t in mine] == ["participating"]
+    key = requests.post(f"{api}tournaments/gen_key/{cup}", headers=auth, timeout=5).json()["key"]
+    got = requests.get(f"{api}tournaments/get_key/{cup}", headers=auth, timeout=5).json()
+    assert got["key"] == key
+    now = datetime.fromtimestamp(clock(), timezone.utc)
+    assert upload(sandbox, auth, write_rmv(key=key, boardgen_time=now)).status_code == 201
+    standings = requests.get(f"{sandbox.url}/sandbox/standings/{cup}", timeout=5).json()
+    assert [s["player"] for s in standings["standings"]] == [name]
+    clock.advance(TEST_CONFIG.refresh_cooldown)
+    refreshed = requests.post(api + "refresh_token", headers=auth, timeout=5)
+    assert refreshed.status_code == 200
+    assert requests.get(api + "token_status", headers=auth, timeout=5).json()["status"] == (
+        "nonexistent"
+    )
+
+
+def test_auth_header_that_is_not_utf8(sandbox: SandboxServer) -> None:
+    response = requests.get(
+        sandbox.url + "/api/token_status", headers={AUTH: b"\xff\xfe:token"}, timeout=5
+    )
+    assert response.json() == {"status": "nonexistent"}

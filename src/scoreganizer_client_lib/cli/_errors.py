@@ -72,23 +72,20 @@ def describe_server_error(error: str, message: str | None, server: str | None) -
     text = EXPLAIN.get(error, "the server refused the request")
     if error == "not_logged_in":
         text = text.replace("run 'scoreganizer login USER'", _login_hint(server))
-    if message and message not in text and error != "auth_file_error":
-        text = f"{text} ({message})"
-    elif message and error == "auth_file_error":
-        text = f"{text}: {message}"
+    if message and message not in text:
+        text = f"{text}: {message}" if error == "auth_file_error" else f"{text} ({message})"
     return text
 
 
 def describe(exc: BaseException, settings: Settings | None = None) -> str:
-    """One line that says what went wrong and, where it can, what to do."""
+    """One line that says what went wrong and, where it can, what to do (no
+    raw error code: ``--verbose`` shows those)."""
     from .. import replays
     from ..exceptions import NetworkException, ScoreganizerError
 
     server = settings.server if settings is not None else None
-    verbose = settings is not None and settings.verbose
     if isinstance(exc, ScoreganizerError):
-        text = describe_server_error(exc.error, exc.message, server)
-        return f"{text} [{exc.error}]" if verbose else text
+        return describe_server_error(exc.error, exc.message, server)
     if isinstance(exc, NetworkException):
         return _network(exc, server)
     if isinstance(exc, replays.ReplayError):

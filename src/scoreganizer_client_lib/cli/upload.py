@@ -69,14 +69,11 @@ def _summary(info: replays.ReplayInfo | None) -> str:
 
 def _check_reason(exc: Exception, path: Path) -> str:
     """Why the local check refused a replay, without repeating its name."""
-    from ..exceptions import ReplayUnreadable
+    from .. import replays
+    from .play import unreadable_reason
 
-    cause = exc.__cause__
-    if isinstance(exc, ReplayUnreadable) and isinstance(cause, Exception):
-        opened = cause.__cause__
-        if isinstance(opened, OSError):
-            return f"cannot read the file ({opened.strerror or opened})"
-        return f"not a readable replay ({cause})"
+    if isinstance(exc.__cause__, replays.ReplayError):
+        return unreadable_reason(exc.__cause__)
     message = getattr(exc, "message", None) or str(exc)
     return message.removeprefix(f"{path.name}: ")
 

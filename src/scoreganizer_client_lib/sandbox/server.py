@@ -9,15 +9,17 @@ lacks against slow clients (header and body timeouts, a connection bound).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import multiprocessing
 import os
+import signal
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import wait as wait_for_processes
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -126,12 +128,57 @@ def _worker(
     if isinstance(sock, tuple):  # a balanced port of its own (see BALANCED_PORTS)
         sock = _bind(*sock, reuse_port=True)
     store = Store(db, config, write_lock=write_lock)
+    server = _uvicorn_server(store, limits, access_log, ready)
+    threading.Thread(target=_exit_with_parent, args=(server,), daemon=True).start()
     try:
-        _uvicorn_server(store, limits, access_log, ready).run(sockets=[sock])
+        server.run(sockets=[sock])
     except KeyboardInterrupt:  # Ctrl+C reaches every process of the console
         pass
     finally:
         store.close()
+
+
+def _exit_with_parent(server: uvicorn.Server) -> None:  # pragma: no cover - in a worker
+    """A worker outlives no supervisor, however that one ended (even SIGKILL)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    wait_for_processes([parent.sentinel])
+    server.should_exit = True
+    time.sleep(5)  # the graceful shutdown's time
+    os._exit(1)
+
+
+class _Stopped(Exception):
+    """A termination signal reached the supervising process."""
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP (SIGBREAK on Windows) into :class:`_Stopped`
+    here, so that the workers are stopped too; the signal is raised again
+    afterwards, so that the process ends as that signal says."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = ("SIGTERM", "SIGHUP", "SIGBREAK")
+    numbers = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    received: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise _Stopped
+
+    previous = {number: signal.signal(number, stop) for number in numbers}
+    try:
+        yield
+    except _Stopped:
+        pass
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    for number in received[:1]:
+        signal.raise_signal(number)
 
 
 class _Announce:
@@ -259,16 +306,20 @@ class SandboxServer:
         self.bind()
         assert self._sock is not None
         announce = _Announce(on_ready, self.url)
-        try:
-            if self.workers > 1:
+        if self.workers == 1:  # uvicorn handles the signals itself
+            try:
+                server = _uvicorn_server(self.store, self.limits, self.access_log, announce)
+                server.run(sockets=[self._sock])
+            finally:
+                self.stop()
+            return
+        with _stopped_by_signals():
+            try:
                 self._start_workers(timeout=60)
                 announce.set()
                 self._supervise()
-            else:
-                server = _uvicorn_server(self.store, self.limits, self.access_log, announce)
-                server.run(sockets=[self._sock])
-        finally:
-            self.stop()
+            finally:
+                self.stop()
 
     # -- worker processes -------------------------------------------------------
 

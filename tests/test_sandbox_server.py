@@ -286,7 +286,7 @@ def _alive(pid: int) -> bool:
 def test_workers_end_with_their_server(tmp_path: Path, how: str) -> None:
     """SIGTERM stops the workers with the server; after a SIGKILL of the
     server, the workers notice and exit on their own."""
-    proc, url = _serve(tmp_path / "db.sqlite3", "--workers", "2")
+    proc, _ = _serve(tmp_path / "db.sqlite3", "--workers", "2")
     children = [
         int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
     ]

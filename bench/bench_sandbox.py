@@ -151,19 +151,25 @@ def main() -> None:
                         f"{result.cpu_seconds / result.seconds:10.2f}"
                     )
                     if name == "scores/upload":
-                        uploads_per_second[workers] = result.rate
+                        uploads_per_second[workers] = (result.rate, cores)
                 print(
                     f"load generator: drives the hello app at {base.rate:.0f} req/s, "
                     f"{base.rate / best:.1f}x the fastest sandbox endpoint"
                 )
     if 1 in uploads_per_second:
         print()
-        for workers, rate in uploads_per_second.items():
+        one_rate, one_cores = uploads_per_second[1]
+        for workers, (rate, cores) in uploads_per_second.items():
             print(
                 f"uploads/s with {clients} clients, {workers} worker(s): {rate:7.0f}  "
-                f"({rate / uploads_per_second[1]:.2f}x one worker)"
+                f"({rate / one_rate:.2f}x one worker), on {cores:.2f} cores: "
+                f"{rate / cores:5.0f} per core-second "
+                f"({rate / cores / (one_rate / one_cores):.2f}x)"
             )
-        print("target: 2 workers >= 1.6x one worker")
+        print(
+            "target: 2 workers >= 1.6x one worker (needs the 2 cores free: the per core-second"
+            " figure shows whether the workers scale with the CPU they get)"
+        )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import ConnectionLimits, PortInUse, SandboxServer, scenario
 
-SHORT = ConnectionLimits(header_timeout=0.3, body_timeout=0.3, keep_alive=1, max_connections=40)
+SHORT = ConnectionLimits(header_timeout=0.2, body_timeout=0.2, keep_alive=1, max_connections=40)
 HALF_REQUEST = b"GET /api/tournaments/all HTTP/1.1\r\nHost: x\r\n"
 
 
@@ -104,7 +104,7 @@ def test_kept_alive_connection_serves_requests(guarded: SandboxServer) -> None:
     with requests.Session() as session:
         for _ in range(3):
             assert session.get(guarded.url + "/api/tournaments/all", timeout=10).ok
-            time.sleep(0.4)  # longer than the header timeout, shorter than keep-alive
+            time.sleep(0.3)  # longer than the header timeout, shorter than keep-alive
 
 
 def test_half_requests_beyond_the_bound_do_not_stop_normal_requests(
@@ -234,11 +234,45 @@ def _stop(proc: subprocess.Popen[str]) -> None:
         proc.wait(5)
 
 
-def test_serve_port_zero_prints_the_port_and_a_busy_port_one_line(tmp_path: Path) -> None:
-    proc, url = _serve(tmp_path / "db.sqlite3", "--workers", "1")
+def test_bind_reports_a_busy_port(tmp_path: Path) -> None:
+    with SandboxServer(config=TEST_CONFIG) as first:
+        second = SandboxServer(config=TEST_CONFIG, port=first.port)
+        with pytest.raises(PortInUse):
+            second.bind()
+        second.stop()
+        assert _get_ok(first)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _workers_of(proc: subprocess.Popen[str]) -> list[int]:
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    return [int(p) for p in children if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
+
+
+def _gone(pids: list[int]) -> bool:
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not any(_alive(pid) for pid in pids)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_serve_port_zero_busy_port_workers_and_sigterm(tmp_path: Path) -> None:
+    """``--port 0`` names the port it got; by default one worker per core
+    answers there; the same port again is a one-line error and no banner;
+    SIGTERM stops the workers with the server."""
+    proc, url = _serve(tmp_path / "db.sqlite3")
     try:
         port = int(url.rsplit(":", 1)[1])
         assert port > 0
+        assert f"{os.cpu_count()} worker" in proc.banner  # type: ignore[attr-defined]
         assert requests.get(url + "/api/tournaments/all", timeout=10).json() == []
         busy = subprocess.run(
             [sys.executable, "-m", "scoreganizer_client_lib", "sandbox", "serve",
@@ -250,53 +284,21 @@ def test_serve_port_zero_prints_the_port_and_a_busy_port_one_line(tmp_path: Path
         assert busy.stderr.count("\n") == 1
         assert f"port {port} on 127.0.0.1 is in use" in busy.stderr
         assert "--port 0" in busy.stderr
+        workers = _workers_of(proc)
+        assert len(workers) == os.cpu_count()
+        proc.terminate()
+        proc.wait(15)
+        assert _gone(workers)
+        assert proc.returncode in (-15, 143)  # ended by SIGTERM, as the command says
     finally:
         _stop(proc)
-
-
-def test_bind_reports_a_busy_port(tmp_path: Path) -> None:
-    with SandboxServer(config=TEST_CONFIG) as first:
-        second = SandboxServer(config=TEST_CONFIG, port=first.port)
-        with pytest.raises(PortInUse):
-            second.bind()
-        second.stop()
-        assert _get_ok(first)
-
-
-def test_serve_defaults_to_a_worker_per_core(tmp_path: Path) -> None:
-    proc, url = _serve(tmp_path / "db.sqlite3")
-    try:
-        cores = os.cpu_count() or 1
-        assert f"{cores} worker" in proc.banner  # type: ignore[attr-defined]
-        assert requests.get(url + "/api/tournaments/all", timeout=10).status_code == 200
-    finally:
-        _stop(proc)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-@pytest.mark.parametrize("how", ["terminate", "kill"])
-def test_workers_end_with_their_server(tmp_path: Path, how: str) -> None:
-    """SIGTERM stops the workers with the server; after a SIGKILL of the
-    server, the workers notice and exit on their own."""
+def test_workers_exit_when_their_server_is_killed(tmp_path: Path) -> None:
     proc, _ = _serve(tmp_path / "db.sqlite3", "--workers", "2")
-    children = [
-        int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-    ]
-    workers = [pid for pid in children if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+    workers = _workers_of(proc)
     assert len(workers) == 2
-    getattr(proc, how)()
+    proc.kill()
     proc.wait(15)
-    deadline = time.monotonic() + 15
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(_alive(pid) for pid in workers)
-    if how == "terminate":
-        assert proc.returncode in (-15, 143)  # ended by SIGTERM, as the command says
+    assert _gone(workers)

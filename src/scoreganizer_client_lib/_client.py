@@ -1,22 +1,33 @@
-"""What the sync and the async client share that is not the protocol: where
-the server is, the credentials and their file, timeouts."""
+"""What the sync and the async client share that is neither the protocol nor
+I/O on the network: where the server is, the credentials and their file,
+timeouts and limits."""
 
 from __future__ import annotations
 
 import os
 from typing import Any, TypeVar
 
-from ._protocol import Credentials, ProtocolCore, RetryPolicy
+from ._protocol import Credentials, ProtocolCore, Request, RetryPolicy
 from .authfile import AuthFile
 from .config import parse_server_url
+from .exceptions import AuthFileError
 
 #: Seconds to wait for a connection and for an answer, unless told otherwise.
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
+#: The largest answer read, unless told otherwise (bytes). The longest list
+#: of a busy server is far below; a server that sends more is not trusted.
+DEFAULT_MAX_ANSWER_SIZE = 32 * 1024 * 1024
+#: The slowest upload speed (bytes per second) that the deadline of a request
+#: allows for: each attempt must end within ``connect + read`` seconds plus
+#: one second per this many bytes sent.
+MIN_SEND_RATE = 32 * 1024
 
 #: A timeout as ``requests`` takes it: seconds, a ``(connect, read)`` pair, or
 #: None to wait forever.
 TimeoutSpec = float | tuple[float | None, float | None] | None
 
+#: The former private name of :func:`~scoreganizer_client_lib.config.parse_server_url`.
+split_server_url = parse_server_url
 
 _Client = TypeVar("_Client", bound="BaseClient")
 
@@ -32,12 +43,14 @@ def normalize_timeout(timeout: TimeoutSpec) -> tuple[float | None, float | None]
     return (float(timeout), float(timeout))
 
 
-#: The former private name of :func:`~scoreganizer_client_lib.config.parse_server_url`.
-split_server_url = parse_server_url
-
-
 class BaseClient:
-    """The parts of a client that do no I/O on the network."""
+    """The parts of a client that do no I/O on the network.
+
+    The credentials file is read by :meth:`_load_credentials` (the sync
+    client calls it from its constructor, as 0.3.1 did; the async client on
+    its first call, off the event loop) and written by
+    :meth:`_credentials_changed` after an operation changed the credentials.
+    """
 
     def __init__(
         self,
@@ -47,19 +60,16 @@ class BaseClient:
         auth_filename: str | os.PathLike[str] | None,
         timeout: TimeoutSpec,
         retry: RetryPolicy | None,
+        max_answer_size: int,
     ) -> None:
-        self.host = host
-        self.port = port
-        self.https = https
+        self._credentials = Credentials()
+        self._core = ProtocolCore(self._credentials, "", retry)
+        self._host, self._port, self._https = host, port, https
+        self._update_base_url()
         self.timeout = normalize_timeout(timeout)
+        self.max_answer_size = max_answer_size
+        self._loaded = False
         self.auth_filename = auth_filename
-        self._auth_file = AuthFile(auth_filename) if auth_filename is not None else None
-        self._credentials = Credentials(on_change=self._credentials_changed)
-        self._core = ProtocolCore(self._credentials, retry)
-        if self._auth_file is not None:
-            self._auth_file.ensure_exists()
-            self._credentials.set(self._auth_file.read(), notify=False)
-            self._apply_auth(self._credentials.auth_str)
 
     @classmethod
     def from_url(cls: type[_Client], url: str, **kwargs: Any) -> _Client:
@@ -68,61 +78,149 @@ class BaseClient:
         host, port, https = parse_server_url(url)
         return cls(host=host, port=port, https=https, **kwargs)
 
+    # -- where the server is ----------------------------------------------------
+
+    def _update_base_url(self) -> None:
+        scheme = "https" if self._https else "http"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        self._core.base_url = f"{scheme}://{host}:{self._port}/api/"
+
     @property
-    def _base_url(self) -> str:
-        scheme = "https" if self.https else "http"
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{scheme}://{host}:{self.port}/api/"
+    def host(self) -> str:
+        """The server's host name or address."""
+        return self._host
+
+    @host.setter
+    def host(self, value: str) -> None:
+        self._host = value
+        self._update_base_url()
+
+    @property
+    def port(self) -> int:
+        """The server's port."""
+        return self._port
+
+    @port.setter
+    def port(self, value: int) -> None:
+        self._port = value
+        self._update_base_url()
+
+    @property
+    def https(self) -> bool:
+        """Whether the server is spoken to over https."""
+        return self._https
+
+    @https.setter
+    def https(self, value: bool) -> None:
+        self._https = value
+        self._update_base_url()
 
     @property
     def base_url(self) -> str:
         """The API's base URL, ``{scheme}://{host}:{port}/api/``."""
-        return self._base_url
+        return self._core.base_url
+
+    _base_url = base_url  # 0.3.1's name
 
     def _url(self, path: str) -> str:
-        return f"{self._base_url}{path}"
+        return f"{self._core.base_url}{path}"
 
     @property
     def retry(self) -> RetryPolicy:
         """The transport retry policy (see :class:`RetryPolicy`)."""
         return self._core.retry
 
+    def _attempt_budget(self, request: Request) -> float | None:
+        """Seconds one attempt of ``request`` may take in all, from sending it
+        to the last byte of the answer (None: no limit)."""
+        connect, read = self.timeout
+        if read is None:
+            return None
+        return (connect or 0.0) + read + request.size / MIN_SEND_RATE
+
+    # -- credentials ------------------------------------------------------------
+
+    @property
+    def auth_filename(self) -> str | os.PathLike[str] | None:
+        """Where the credentials are saved (None: nowhere). Assigning it
+        changes where they are saved from then on; the file is not read."""
+        return self._auth_filename
+
+    @auth_filename.setter
+    def auth_filename(self, value: str | os.PathLike[str] | None) -> None:
+        self._auth_filename = value
+        self._auth_file = AuthFile(value) if value is not None else None
+
     @property
     def username(self) -> str | None:
-        """Who the credentials belong to, or None when not logged in."""
+        """Who the credentials belong to, or None when not logged in.
+        Assignable (as in 0.3.1): a refresh puts it in front of the new token."""
+        self._ensure_loaded()
         return self._credentials.username
+
+    @username.setter
+    def username(self, value: str | None) -> None:
+        self._ensure_loaded()
+        self._credentials.username = value
 
     @property
     def auth_str(self) -> str | None:
         """The current ``username:token``, or None."""
+        self._ensure_loaded()
         return self._credentials.auth_str
 
     @property
     def auth_file_problem(self) -> str | None:
-        """Why the credentials file was ignored at start, if it was."""
+        """Why the credentials file was ignored, if it was."""
+        self._ensure_loaded()
         return self._auth_file.problem if self._auth_file is not None else None
 
     def set_auth_str(self, auth_str: str | None) -> None:
-        """Use ``auth_str`` (``username:token``) from now on and store it in the
-        credentials file, if there is one. None or "" logs out."""
+        """Use ``auth_str`` (``username:token``) from now on and save it in the
+        credentials file, if there is one. None or "" logs out (the file is
+        then left empty; :meth:`logout` removes it)."""
+        self._loaded = True  # what is set wins over what the file held
         self._credentials.set(auth_str)
+        self._credentials_changed()
 
     def logout(self) -> None:
         """Forget the credentials and remove the credentials file, if there is
         one (raises ``AuthFileError`` when it cannot be removed; the client is
         logged out all the same)."""
-        self._credentials.set(None, notify=False)
+        self._loaded = True
+        self._credentials.set(None)
         self._apply_auth(None)
         if self._auth_file is not None:
             self._auth_file.delete()
 
-    def _credentials_changed(self, auth_str: str | None) -> None:
+    def _ensure_loaded(self) -> None:
+        if not self._loaded:
+            self._load_credentials()
+
+    def _load_credentials(self) -> None:
+        """Read the credentials file (creating it empty, as 0.3.1 did)."""
+        self._loaded = True
+        if self._auth_file is None:
+            return
+        self._auth_file.ensure_exists()
+        self._credentials.set(self._auth_file.read())
+        self._apply_auth(self._credentials.auth_str)
+
+    def _credentials_changed(self) -> None:
+        """Apply new credentials and save them. When they cannot be saved, the
+        client keeps them (it is logged in) and says so in the error."""
+        auth_str = self._credentials.auth_str
         self._apply_auth(auth_str)
-        if self._auth_file is not None:
+        if self._auth_file is None:
+            return
+        try:
             self._auth_file.write(auth_str)
+        except AuthFileError as exc:
+            state = f"logged in as {self._credentials.username}" if auth_str else "logged out"
+            raise AuthFileError(f"{state}, but {exc.message}") from exc
 
     def _apply_auth(self, auth_str: str | None) -> None:
         """Hook for drivers that keep the auth header on a session."""
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._base_url!r}, username={self.username!r})"
+        return f"{type(self).__name__}({self.base_url!r}, username={self._credentials.username!r})"

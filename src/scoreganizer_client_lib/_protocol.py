@@ -4,51 +4,92 @@ Every operation of the API is a generator that *yields* what it needs done —
 a :class:`Request` to send or a :class:`Sleep` to wait — and is *sent back*
 what happened (a :class:`Response` or a :class:`TransportFailure`). It returns
 the operation's result or raises a :mod:`~scoreganizer_client_lib.exceptions`
-error. Endpoint paths, form fields, status handling, error codes, transport
-retries, ``retry`` answers and key waiting all live here, once; a driver only
-moves bytes and sleeps (see :meth:`Scoreganizer._run` and
-:meth:`AsyncScoreganizer._run`).
+error. Endpoint paths, form fields, status handling, error codes, redirects,
+transport retries, ``retry`` answers and key waiting all live here, once; a
+driver only moves bytes, sleeps, and saves the credentials when an operation
+changed them (see ``Scoreganizer._run`` and ``AsyncScoreganizer._run``).
+
+The core reads no clock but the one it is given (for ``Retry-After`` dates),
+draws jitter from its retry policy's own random source, and touches no file.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Awaitable, Callable, Generator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+import time
+from collections.abc import Callable, Generator, Mapping
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, SupportsInt, TypeVar, Union
+from urllib.parse import urljoin, urlsplit
 
 from .exceptions import (
     ScoreganizerError,
     ScoreganizerKeyExists,
+    ScoreganizerNotLoggedIn,
     ScoreganizerProtocolError,
+    ScoreganizerRedirectRefused,
     ScoreganizerRetry,
     ScoreganizerTooEarly,
     TournamentNotFound,
     exception_for,
 )
-from .tournament import Tournament, parse_datetime
+
+if TYPE_CHECKING:
+    from .tournament import Tournament
 
 AUTH_HEADER = "X-Scoreganizer-Authorization"
-
-#: MIME types of PROTOCOL.md, by file extension.
-MIME_TYPES: Mapping[str, str] = {
-    "rmv": "application/x-viennasweeper",
-    "avf": "application/x-minesweeper-arbiter",
-    "evf": "application/x-metasweeper",
-}
-#: What 0.3.1 sends when the extension is unknown.
-DEFAULT_MIME_TYPE = MIME_TYPES["rmv"]
+#: What 0.3.1 sends when the extension is unknown (ViennaSweeper's type).
+DEFAULT_MIME_TYPE = "application/x-viennasweeper"
 #: Pause between the tries of an upload the server answered ``retry``.
 UPLOAD_RETRY_PAUSE = 0.3
 #: The shortest wait for a tournament's start: a server that keeps answering
 #: ``too_early`` with no time left (clocks a little apart) is not asked in a
 #: tight loop.
 MIN_START_WAIT = 0.25
+#: Same-origin redirects followed for one request, at most.
+MAX_REDIRECTS = 5
+#: The longest token, key, status or error code taken from a server.
+MAX_FIELD_LENGTH = 4096
 
 T = TypeVar("T")
+
+#: What the tournament methods accept: a ``Tournament`` or its id.
+TournamentRef = Union["Tournament", SupportsInt, str]
+
+
+def tournament_id(tournament: TournamentRef) -> int:
+    """The id of a ``Tournament`` or of anything ``int()`` accepts."""
+    return int(tournament)
+
+
+# -- wire datetimes -----------------------------------------------------------
+
+
+def parse_datetime(value: str) -> datetime:
+    """Parse a wire datetime (ISO 8601; no offset means UTC; a date alone is
+    its midnight) as an aware UTC datetime."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        if isinstance(value, str) and value.endswith(("Z", "z")):  # Python 3.10 wants +00:00
+            return parse_datetime(value[:-1] + "+00:00")
+        raise ScoreganizerProtocolError(f"not an ISO 8601 datetime: {value!r:.80}") from exc
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def format_datetime(value: datetime) -> str:
+    """Write an aware datetime the way the wire does (UTC, no offset)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.isoformat()
+
+
+# -- what goes between the core and a driver ----------------------------------
 
 
 class TokenStatus(str, Enum):
@@ -66,52 +107,12 @@ class TokenStatus(str, Enum):
     @property
     def is_ok(self) -> bool:
         """True for ``ok`` and ``ok_stale``: the token may be used."""
-        return self in (TokenStatus.OK, TokenStatus.OK_STALE)
+        return token_status_ok(self)
 
 
-@dataclass(frozen=True)
-class UploadFile:
-    """The file part of a multipart upload."""
-
-    field: str
-    filename: str
-    content: bytes
-    content_type: str
-
-
-@dataclass(frozen=True)
-class Request:
-    """One HTTP request: ``path`` is relative to the API base URL."""
-
-    method: str
-    path: str
-    data: Mapping[str, str] | None = None
-    file: UploadFile | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-    def __repr__(self) -> str:  # headers carry the token: never show them
-        return f"Request({self.method} {self.path})"
-
-
-@dataclass(frozen=True)
-class Response:
-    """What a driver got back: status, raw body, elapsed time, headers (a
-    mapping whose ``get`` takes lower-case names, as case-insensitive ones do)."""
-
-    status: int
-    body: bytes
-    elapsed: timedelta = timedelta(0)
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TransportFailure:
-    """A request that got no HTTP answer. ``retryable`` is true where sending
-    again cannot do harm twice (connection refused or dropped); the driver's
-    own exception is re-raised when the core gives up."""
-
-    exception: BaseException
-    retryable: bool
+def token_status_ok(status: str) -> bool:
+    """True exactly for ``ok`` and ``ok_stale`` (PROTOCOL.md)."""
+    return status in (TokenStatus.OK, TokenStatus.OK_STALE)
 
 
 class WaitReason(str, Enum):
@@ -128,15 +129,113 @@ class WaitReason(str, Enum):
         return self.value
 
 
-@dataclass(frozen=True)
+class FailureKind(str, Enum):
+    """How a request failed to get an answer; decides whether it is sent again."""
+
+    #: no connection was made: nothing was sent, sending again is harmless
+    CONNECT = "connect"
+    #: the connection broke after the request went out, before a whole answer
+    DROPPED = "dropped"
+    #: no whole answer in time: the server may still be working on it
+    TIMEOUT = "timeout"
+    #: anything else (a TLS failure, an invalid header...): final
+    OTHER = "other"
+
+
+class UploadFile:
+    """The file part of a multipart upload."""
+
+    __slots__ = ("content", "content_type", "field", "filename")
+
+    def __init__(self, field: str, filename: str, content: bytes, content_type: str) -> None:
+        self.field = field
+        self.filename = filename
+        self.content = content
+        self.content_type = content_type
+
+
+class Request:
+    """One HTTP request. ``url`` is absolute; ``headers`` values are bytes
+    (the credentials go as UTF-8); ``idempotent`` says whether the server
+    does the same thing when it gets the request twice."""
+
+    __slots__ = ("data", "file", "headers", "idempotent", "method", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        data: Mapping[str, str] | None = None,
+        file: UploadFile | None = None,
+        headers: Mapping[str, bytes] | None = None,
+        idempotent: bool = True,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.data = data
+        self.file = file
+        self.headers: Mapping[str, bytes] = headers or {}
+        self.idempotent = idempotent
+
+    @property
+    def size(self) -> int:
+        """Roughly how many bytes the request sends (its file, mostly)."""
+        return len(self.file.content) if self.file is not None else 0
+
+    def __repr__(self) -> str:  # headers carry the token: never show them
+        return f"Request({self.method} {self.url})"
+
+
+class Response:
+    """What a driver got back: status, whole body, elapsed time and headers
+    (names lower-cased here, whatever the driver's mapping does)."""
+
+    __slots__ = ("body", "elapsed", "headers", "status")
+
+    def __init__(
+        self,
+        status: int,
+        body: bytes,
+        elapsed: timedelta = timedelta(0),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.elapsed = elapsed
+        self.headers = {name.lower(): value for name, value in (headers or {}).items()}
+
+    def __repr__(self) -> str:
+        return f"Response({self.status}, {len(self.body)} bytes)"
+
+
+class TransportFailure:
+    """A request that got no whole HTTP answer; the driver's exception (a
+    ``NetworkException``) is raised when the core gives up."""
+
+    __slots__ = ("exception", "kind")
+
+    def __init__(self, exception: BaseException, kind: FailureKind) -> None:
+        self.exception = exception
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"TransportFailure({self.kind.value}, {self.exception!r})"
+
+
 class Sleep:
     """Wait ``seconds`` before going on, for ``reason``. A long wait may come
     in slices; ``remaining`` is what is left of the whole wait, this slice
     included."""
 
-    seconds: float
-    reason: WaitReason = WaitReason.BACKOFF
-    remaining: float | None = None
+    __slots__ = ("reason", "remaining", "seconds")
+
+    def __init__(self, seconds: float, reason: WaitReason, remaining: float | None = None) -> None:
+        self.seconds = seconds
+        self.reason = reason
+        self.remaining = seconds if remaining is None else remaining
+
+    def __repr__(self) -> str:
+        return f"Sleep({self.seconds:.3f}, {self.reason.value})"
 
 
 Step = Request | Sleep
@@ -144,146 +243,235 @@ Outcome = Response | TransportFailure | None
 Operation = Generator[Step, Outcome, T]
 
 
-@dataclass(frozen=True)
+# -- retries --------------------------------------------------------------------
+
+
 class RetryPolicy:
     """When and how long to wait before sending a request again.
 
-    Retried: connection failures, HTTP 502/503/504, and 429 only when it comes
-    with a ``Retry-After`` header (``token_too_recent`` never is). Waits grow
-    exponentially from ``backoff`` up to ``max_backoff`` seconds with full
-    jitter; a ``Retry-After`` is honoured instead. At most ``attempts`` sends
-    in all, and at most ``budget`` seconds of waiting in all: a ``Retry-After``
-    longer than what is left of the budget is not waited for.
+    Retried, at most ``attempts`` sends in all:
+
+    - a connection that could not be made (nothing was sent);
+    - for requests the server handles the same when it gets them twice
+      (every GET, logging in, uploads): a connection dropped before the
+      answer, and the HTTP statuses in ``statuses`` (500, 502, 503, 504);
+    - HTTP 429 only with a ``Retry-After`` header, and never the application
+      answer ``token_too_recent``.
+
+    Not retried: a read timeout (the server may still be working on it) and
+    every other answer. Waits grow exponentially from ``backoff`` up to
+    ``max_backoff`` seconds, with full jitter drawn from ``rng`` (give a
+    seeded ``random.Random`` for repeatable waits) unless ``jitter`` is
+    false; a ``Retry-After`` (seconds or an HTTP date) is honoured instead.
+    At most ``budget`` seconds of waiting in all: a wait that would exceed it
+    is not made and the last failure is raised.
     """
 
-    attempts: int = 4
-    backoff: float = 0.5
-    max_backoff: float = 8.0
-    budget: float = 60.0
-    statuses: frozenset[int] = frozenset({502, 503, 504})
-    jitter: bool = True
+    __slots__ = ("attempts", "backoff", "budget", "jitter", "max_backoff", "rng", "statuses")
+
+    def __init__(
+        self,
+        attempts: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
+        budget: float = 60.0,
+        statuses: frozenset[int] = frozenset({500, 502, 503, 504}),
+        jitter: bool = True,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.attempts = attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.budget = budget
+        self.statuses = frozenset(statuses)
+        self.jitter = jitter
+        self.rng = rng if rng is not None else random.Random()
 
     @classmethod
     def none(cls) -> RetryPolicy:
         """A policy that never retries."""
         return cls(attempts=1)
 
+    def replace(self, **changes: Any) -> RetryPolicy:
+        """A copy with some settings changed."""
+        settings = {name: getattr(self, name) for name in self.__slots__}
+        return RetryPolicy(**{**settings, **changes})
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RetryPolicy):
+            return NotImplemented
+        return all(
+            getattr(self, name) == getattr(other, name) for name in self.__slots__ if name != "rng"
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable settings
+
+    def __repr__(self) -> str:
+        settings = ", ".join(
+            f"{name}={getattr(self, name)!r}" for name in self.__slots__ if name != "rng"
+        )
+        return f"RetryPolicy({settings})"
+
     def _backoff_delay(self, attempt: int) -> float:
         ceiling = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
-        return random.uniform(ceiling / 2, ceiling) if self.jitter else ceiling
+        return self.rng.uniform(ceiling / 2, ceiling) if self.jitter else ceiling
 
     def delay(
-        self, attempt: int, waited: float, outcome: Response | TransportFailure
+        self,
+        attempt: int,
+        waited: float,
+        request: Request,
+        outcome: Response | TransportFailure,
+        now: float = 0.0,
     ) -> float | None:
-        """Seconds to wait before send number ``attempt + 1``, or None to give
-        up; ``waited`` is what was waited already."""
+        """Seconds to wait before send number ``attempt + 1`` of ``request``,
+        or None to give up; ``waited`` is what was waited already, ``now``
+        the wall clock (for a ``Retry-After`` date)."""
         if attempt >= self.attempts:
             return None
+        seconds: float | None = None
         if isinstance(outcome, TransportFailure):
-            seconds: float | None = self._backoff_delay(attempt) if outcome.retryable else None
+            if outcome.kind is FailureKind.CONNECT or (
+                outcome.kind is FailureKind.DROPPED and request.idempotent
+            ):
+                seconds = self._backoff_delay(attempt)
         else:
-            retry_after = _retry_after(outcome.headers.get("retry-after"))
+            retry_after = _retry_after(outcome.headers, now)
             if outcome.status == 429:
-                seconds = retry_after if _error_code(outcome) != "token_too_recent" else None
-            elif outcome.status in self.statuses:
+                if _error_code(outcome.body) != "token_too_recent":
+                    seconds = retry_after
+            elif outcome.status in self.statuses and request.idempotent:
                 seconds = retry_after if retry_after is not None else self._backoff_delay(attempt)
-            else:
-                seconds = None
         if seconds is None or waited + seconds > self.budget:
             return None
         return seconds
 
 
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
+def _retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """The ``Retry-After`` of an answer in seconds: a number of seconds, or an
+    HTTP date measured against the answer's own ``Date`` (else ``now``)."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
         return None
     try:
         seconds = float(value)
     except ValueError:
-        return None  # an HTTP date: rare for APIs, treated as absent
-    return seconds if seconds >= 0 else None
+        when = _http_date(value)
+        if when is None:
+            return None
+        sent = _http_date(headers.get("date", ""))
+        seconds = when - (sent if sent is not None else now)
+    return max(seconds, 0.0) if seconds == seconds else None  # NaN is no answer
+
+
+def _http_date(value: str) -> float | None:
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+# -- reading answers ------------------------------------------------------------
 
 
 def _json(body: bytes) -> Any:
-    return json.loads(body.decode("utf-8"))
-
-
-def _error_code(response: Response) -> str | None:
+    """The JSON in ``body``; :class:`ScoreganizerProtocolError` for anything
+    that is not JSON, including nesting too deep to parse."""
     try:
-        data = _json(response.body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return data.get("error") if isinstance(data, dict) else None
+        return json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ScoreganizerProtocolError(f"the answer is not JSON ({type(exc).__name__})") from None
 
 
-def error_from_response(status: int, body: bytes, elapsed: timedelta) -> ScoreganizerError:
-    """The exception for a non-2xx answer (PROTOCOL.md, "Errors")."""
-    error, wait = str(status), None
-    if body:
-        try:
-            data = _json(body)
-        except (ValueError, UnicodeDecodeError):
-            data = None
-        if isinstance(data, dict):
-            if isinstance(data.get("error"), str) and data["error"]:
-                error = data["error"]
-            wait = _number(data.get("wait"))
-    return exception_for(error, wait, elapsed)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
+def _error_code(body: bytes) -> str | None:
     try:
-        number = float(value)
-    except (TypeError, ValueError):
+        data = _json(body)
+    except ScoreganizerProtocolError:
         return None
-    return number if number == number else None  # NaN is no wait
+    code = data.get("error") if isinstance(data, dict) else None
+    return code if isinstance(code, str) else None
 
 
-def _parse_json(response: Response) -> Any:
-    if not response.body:
-        return None
-    try:
-        return _json(response.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ScoreganizerProtocolError(f"HTTP {response.status} body is not JSON") from exc
-
-
-def _field(data: Any, name: str, kind: type[T]) -> T:
-    value = data.get(name) if isinstance(data, dict) else None
-    if not isinstance(value, kind):
-        raise ScoreganizerProtocolError(f"expected a JSON object with {kind.__name__} {name!r}")
+def _short_text(value: Any, what: str) -> str:
+    """``value`` if it is a non-empty printable string without spaces that is
+    not too long (a token, key, code or status), else a protocol error."""
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value) <= MAX_FIELD_LENGTH
+        or not value.isprintable()
+        or any(c.isspace() for c in value)
+    ):
+        raise ScoreganizerProtocolError(f"{what} is not a short printable string: {value!r:.80}")
     return value
 
 
+def _wait_seconds(value: Any) -> float | None:
+    """A ``wait`` as seconds: a number or a string holding one. None when
+    absent; a protocol error when it is something else."""
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        try:
+            if isinstance(value, (int, float)):
+                return float(value)
+            if isinstance(value, str) and len(value) <= 64:
+                return float(value)
+        except (ValueError, OverflowError):
+            pass
+    raise ScoreganizerProtocolError(f"the wait is not a number: {value!r:.80}")
+
+
+def error_from_response(status: int, body: bytes, elapsed: timedelta) -> ScoreganizerError:
+    """The exception for a non-2xx answer (PROTOCOL.md, "Errors").
+
+    A body that is not a JSON object (a proxy's HTML page) or has no error
+    code gives the HTTP status as the code; a malformed code or wait gives a
+    :class:`ScoreganizerProtocolError`.
+    """
+    error, wait = str(status), None
+    try:
+        data = _json(body) if body else None
+    except ScoreganizerProtocolError:
+        data = None
+    if isinstance(data, dict):
+        try:
+            if data.get("error") is not None:
+                error = _short_text(data["error"], "the error code")
+            wait = _wait_seconds(data.get("wait"))
+        except ScoreganizerProtocolError as exc:
+            return exc
+    return exception_for(error, wait, elapsed)
+
+
+def _field(data: Any, name: str) -> str:
+    if not isinstance(data, dict) or name not in data:
+        raise ScoreganizerProtocolError(f"expected a JSON object with {name!r}")
+    return _short_text(data[name], repr(name))
+
+
+# -- credentials ------------------------------------------------------------------
+
+
 class Credentials:
-    """The auth string ``username:token`` and who wants to know when it changes."""
+    """The auth string ``username:token``, and the user name that a refresh
+    puts in front of a new token (assignable, as ``username`` was in 0.3.1)."""
 
-    def __init__(self, on_change: Callable[[str | None], None] | None = None) -> None:
-        self._auth_str: str | None = None
-        self._on_change = on_change
+    __slots__ = ("auth_str", "username")
 
-    @property
-    def auth_str(self) -> str | None:
-        """``username:token``, or None when not logged in."""
-        return self._auth_str
+    def __init__(self, auth_str: str | None = None) -> None:
+        self.auth_str: str | None = None
+        self.username: str | None = None
+        self.set(auth_str)
 
-    @property
-    def username(self) -> str | None:
-        """The user part of the auth string."""
-        return self._auth_str.partition(":")[0] if self._auth_str else None
+    def set(self, auth_str: str | None) -> None:
+        """Replace the credentials (``None`` or ``""`` forgets them)."""
+        self.auth_str = auth_str or None
+        self.username = self.auth_str.partition(":")[0] if self.auth_str else None
 
-    def set(self, auth_str: str | None, notify: bool = True) -> None:
-        """Replace the credentials (``None`` or ``""`` forgets them); ``notify``
-        tells the owner (who stores them)."""
-        self._auth_str = auth_str or None
-        if notify and self._on_change is not None:
-            self._on_change(self._auth_str)
-
-    def headers(self) -> dict[str, str]:
-        """The headers that authenticate a request (none when logged out)."""
-        return {AUTH_HEADER: self._auth_str} if self._auth_str else {}
+    def headers(self) -> dict[str, bytes]:
+        """The headers that authenticate a request (none when logged out);
+        the value is UTF-8, so user names outside ASCII work."""
+        return {AUTH_HEADER: self.auth_str.encode("utf-8")} if self.auth_str else {}
 
     def __repr__(self) -> str:
         return f"Credentials(username={self.username!r})"
@@ -296,29 +484,105 @@ def mime_type_for(filename: str, ext: str | None = None, mime_type: str | None =
         return mime_type
     if ext is None:
         ext = filename.rsplit(".", 1)[-1] if "." in filename else ""
-    return MIME_TYPES.get(ext.lower().lstrip("."), DEFAULT_MIME_TYPE)
+    from .replays.formats import MIME_TYPES_BY_EXTENSION
+
+    return MIME_TYPES_BY_EXTENSION.get(ext.lower().lstrip("."), DEFAULT_MIME_TYPE)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        port = -1  # not a port: never the configured origin
+    return scheme, (parts.hostname or ""), port
+
+
+# -- the operations -----------------------------------------------------------------
 
 
 class ProtocolCore:
-    """The operations of the API, as sans-I/O generators (see module doc)."""
+    """The operations of the API against the server at ``base_url``, as
+    sans-I/O generators (see the module's doc). ``now`` is the wall clock,
+    read only to make sense of a ``Retry-After`` date."""
 
-    def __init__(self, credentials: Credentials, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        credentials: Credentials,
+        base_url: str,
+        retry: RetryPolicy | None = None,
+        now: Callable[[], float] | None = None,
+    ) -> None:
         self.credentials = credentials
+        self.base_url = base_url
         self.retry = retry if retry is not None else RetryPolicy()
+        self._now = now if now is not None else time.time
 
-    # -- plumbing ------------------------------------------------------------
+    # -- plumbing ----------------------------------------------------------------
 
-    def exchange(self, method: str, path: str, **kwargs: Any) -> Operation[Response]:
-        """Send a request (again, as the retry policy allows) and return the
-        HTTP answer, whatever its status."""
-        attempt, waited = 0, 0.0
+    def _redirect(self, request: Request, response: Response) -> Request | None:
+        """The request to send instead, for a redirect to the same origin;
+        None when ``response`` is no redirect. Refuses other origins."""
+        location = response.headers.get("location")
+        if response.status not in (301, 302, 303, 307, 308) or not location:
+            return None
+        target = urljoin(request.url, location.strip())
+        here, there = _origin(self.base_url), _origin(target)
+        if there != here:
+            if there[1:] == (here[1], 443) and (here[0], there[0]) == ("http", "https"):
+                advice = f"; the server moved to https: use https://{here[1]}:443"
+            else:
+                advice = ""
+            raise ScoreganizerRedirectRefused(
+                target,
+                f"{request.method} {request.url} was redirected to {target!r:.200}, "
+                f"which is not the configured server: not followed{advice}",
+            )
+        if request.method != "GET" and response.status not in (307, 308):
+            raise ScoreganizerRedirectRefused(
+                target,
+                f"{request.method} {request.url} was redirected ({response.status}) to "
+                f"{target!r:.200} in a way that drops the request's data: not followed",
+            )
+        return Request(
+            request.method, target, request.data, request.file, request.headers, request.idempotent
+        )
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, str] | None = None,
+        file: UploadFile | None = None,
+        idempotent: bool | None = None,
+    ) -> Operation[Response]:
+        """Send a request (again, as the retry policy allows; to a new place,
+        when the server redirects within its origin) and return the HTTP
+        answer, whatever its status. ``idempotent`` defaults to true for GET."""
+        request = Request(
+            method,
+            self.base_url + path,
+            data,
+            file,
+            self.credentials.headers(),
+            method == "GET" if idempotent is None else idempotent,
+        )
+        attempt, waited, redirects = 0, 0.0, 0
         while True:
             attempt += 1
-            request = Request(method, path, headers=self.credentials.headers(), **kwargs)
             outcome = yield request
-            if outcome is None:  # pragma: no cover - a driver bug
-                raise RuntimeError("driver sent nothing back for a request")
-            delay = self.retry.delay(attempt, waited, outcome)
+            if outcome is None:
+                raise RuntimeError("the driver sent nothing back for a request")
+            if isinstance(outcome, Response):
+                moved = self._redirect(request, outcome)
+                if moved is not None:
+                    redirects += 1
+                    if redirects > MAX_REDIRECTS:
+                        raise ScoreganizerProtocolError(f"more than {MAX_REDIRECTS} redirects")
+                    request, attempt = moved, attempt - 1
+                    continue
+            delay = self.retry.delay(attempt, waited, request, outcome, self._now())
             if delay is None:
                 if isinstance(outcome, TransportFailure):
                     raise outcome.exception
@@ -326,40 +590,59 @@ class ProtocolCore:
             waited += delay
             yield Sleep(delay, WaitReason.BACKOFF)
 
-    def call(self, method: str, path: str, **kwargs: Any) -> Operation[Any]:
-        """:meth:`exchange`, then raise for an error answer; returns the JSON body."""
+    def call(
+        self, method: str, path: str, *, may_be_empty: bool = False, **kwargs: Any
+    ) -> Operation[Any]:
+        """:meth:`exchange`, then raise for an error answer; returns the JSON
+        body. With ``may_be_empty``, any 2xx is success and returns None (the
+        body is not read: 0.3.1 does not read it either)."""
         response = yield from self.exchange(method, path, **kwargs)
         if not 200 <= response.status < 300:
             raise error_from_response(response.status, response.body, response.elapsed)
-        return _parse_json(response)
+        if may_be_empty:
+            return None
+        return _json(response.body)
 
-    # -- authentication ------------------------------------------------------
+    # -- authentication --------------------------------------------------------------
 
     def login(self, username: str, password: str) -> Operation[str]:
-        """``obtain_token``; stores and returns the new auth string."""
+        """``obtain_token``; sets and returns the new auth string."""
         data = yield from self.call(
-            "POST", "obtain_token", data={"username": username, "password": password}
+            "POST",
+            "obtain_token",
+            data={"username": username, "password": password},
+            idempotent=True,  # a second token does no harm
         )
-        token = _field(data, "token", str)
-        auth_str = f"{username}:{token}"
+        auth_str = f"{username}:{_field(data, 'token')}"
         self.credentials.set(auth_str)
         return auth_str
 
     def token_status(self) -> Operation[TokenStatus | str]:
         """``token_status``: a :class:`TokenStatus` (or the plain string for a
         value this version does not know)."""
-        status = _field((yield from self.call("GET", "token_status")), "status", str)
+        status = _field((yield from self.call("GET", "token_status")), "status")
         try:
             return TokenStatus(status)
         except ValueError:
             return status
 
+    def token_status_ok(self) -> Operation[bool]:
+        """Whether the current token can be used (``ok`` or ``ok_stale``)."""
+        return token_status_ok((yield from self.token_status()))
+
     def refresh_login(self) -> Operation[str]:
-        """``refresh_token``; stores and returns the new auth string."""
+        """``refresh_token``; sets and returns the new auth string. Without
+        credentials there is nothing to refresh: ``ScoreganizerNotLoggedIn``
+        before anything is sent."""
+        if self.credentials.auth_str is None:
+            raise ScoreganizerNotLoggedIn(
+                "not_logged_in", "refresh_login needs credentials: log in first"
+            )
         data = yield from self.call("POST", "refresh_token")
-        token = _field(data, "token", str)
-        auth_str = f"{self.credentials.username or ''}:{token}"
+        username = self.credentials.username
+        auth_str = f"{username}:{_field(data, 'token')}"
         self.credentials.set(auth_str)
+        self.credentials.username = username  # as assigned, even if it holds a colon
         return auth_str
 
     def refresh_login_if_stale(self) -> Operation[str | None]:
@@ -368,26 +651,37 @@ class ProtocolCore:
             return (yield from self.refresh_login())
         return None
 
-    # -- tournaments ---------------------------------------------------------
+    # -- tournaments ----------------------------------------------------------------
 
     def tournaments(self, which: str) -> Operation[list[Tournament]]:
         """One of the tournament lists (``all``, ``archive``, ...)."""
         data = yield from self.call("GET", f"tournaments/{which}")
         if not isinstance(data, list):
             raise ScoreganizerProtocolError(f"tournaments/{which} did not answer a JSON list")
+        from .tournament import Tournament  # on first use: startup time
+
         return Tournament.deserialize_many(data)
+
+    def get_tournament(self, pk: int) -> Operation[Tournament]:
+        """One tournament by id. The protocol has no such endpoint: the active
+        ones are asked first (a short list), then all of them."""
+        for which in ("active", "all"):
+            for tournament in (yield from self.tournaments(which)):
+                if tournament.id == pk:
+                    return tournament
+        raise TournamentNotFound(pk)
 
     def participate(self, pk: int) -> Operation[None]:
         """Join (or ask to join) a tournament."""
-        yield from self.call("POST", f"tournaments/participate/{pk}")
+        yield from self.call("POST", f"tournaments/participate/{pk}", may_be_empty=True)
 
     def player_confirm(self, pk: int) -> Operation[None]:
         """Accept the host's invitation."""
-        yield from self.call("POST", f"tournaments/player_confirm/{pk}")
+        yield from self.call("POST", f"tournaments/player_confirm/{pk}", may_be_empty=True)
 
     def _key(self, method: str, action: str, pk: int) -> Operation[tuple[str, datetime | None]]:
         data = yield from self.call(method, f"tournaments/{action}/{pk}")
-        key = _field(data, "key", str)
+        key = _field(data, "key")
         expiry = data.get("key_expiry")
         if expiry is not None and not isinstance(expiry, str):
             raise ScoreganizerProtocolError("key_expiry is neither a string nor null")
@@ -412,31 +706,21 @@ class ProtocolCore:
                 return (yield from self.gen_key(pk))
             except ScoreganizerTooEarly as exc:
                 remaining = max(exc.wait_time.total_seconds(), MIN_START_WAIT)
-                while True:
+                while remaining > 0:
                     step = min(remaining, slice_seconds) if slice_seconds else remaining
                     yield Sleep(step, WaitReason.TOO_EARLY, remaining)
                     remaining -= step
-                    if remaining <= 0:
-                        break
             except ScoreganizerKeyExists:
                 return (yield from self.get_key(pk))
 
-    def get_tournament(self, pk: int) -> Operation[Tournament]:
-        """One tournament by id. The protocol has no such endpoint: the active
-        ones are asked first (a short list), then all of them."""
-        for which in ("active", "all"):
-            for tournament in (yield from self.tournaments(which)):
-                if tournament.id == pk:
-                    return tournament
-        raise TournamentNotFound(pk)
-
-    # -- scores --------------------------------------------------------------
+    # -- scores ---------------------------------------------------------------------
 
     def upload(
         self, filename: str, content: bytes, mime_type: str, tries: int = 10
     ) -> Operation[None]:
         """``scores/upload``; a ``retry`` answer sends the whole file again, up to
-        ``tries`` sends in all; ``invalid_data`` and every other error are final."""
+        ``tries`` sends in all; ``invalid_data`` and every other error are final.
+        Sending the same replay twice is safe: the server stores it once."""
         done = 0
         while True:
             done += 1
@@ -446,6 +730,8 @@ class ProtocolCore:
                     "scores/upload",
                     data={"mime_type": mime_type},
                     file=UploadFile("video", filename, content, mime_type),
+                    idempotent=True,
+                    may_be_empty=True,
                 )
                 return
             except ScoreganizerRetry:
@@ -454,53 +740,24 @@ class ProtocolCore:
                 yield Sleep(UPLOAD_RETRY_PAUSE, WaitReason.RETRY_ANSWER)
 
 
-#: What hears about the waits for a tournament's start: the time left.
-OnWait = Callable[[timedelta], None]
-
-
-def _announce(step: Sleep, on_wait: OnWait | None) -> None:
-    if on_wait is not None and step.reason is WaitReason.TOO_EARLY:
-        on_wait(timedelta(seconds=step.remaining if step.remaining is not None else step.seconds))
-
-
-def run_sync(
-    operation: Operation[T],
-    send: Callable[[Request], Response | TransportFailure],
-    sleep: Callable[[float], None],
-    on_wait: OnWait | None = None,
-) -> T:
-    """Drive ``operation`` to its end with blocking ``send`` and ``sleep``;
-    ``on_wait`` hears about each wait for a start before it is slept."""
-    outcome: Outcome = None
-    try:
-        while True:
-            step = operation.send(outcome)
-            if isinstance(step, Sleep):
-                _announce(step, on_wait)
-                sleep(step.seconds)
-                outcome = None
-            else:
-                outcome = send(step)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-
-
-async def run_async(
-    operation: Operation[T],
-    send: Callable[[Request], Awaitable[Response | TransportFailure]],
-    sleep: Callable[[float], Awaitable[None]],
-    on_wait: OnWait | None = None,
-) -> T:
-    """Drive ``operation`` to its end with awaitable ``send`` and ``sleep``."""
-    outcome: Outcome = None
-    try:
-        while True:
-            step = operation.send(outcome)
-            if isinstance(step, Sleep):
-                _announce(step, on_wait)
-                await sleep(step.seconds)
-                outcome = None
-            else:
-                outcome = await send(step)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+__all__ = [
+    "AUTH_HEADER",
+    "Credentials",
+    "FailureKind",
+    "Operation",
+    "ProtocolCore",
+    "Request",
+    "Response",
+    "RetryPolicy",
+    "Sleep",
+    "TokenStatus",
+    "TransportFailure",
+    "UploadFile",
+    "WaitReason",
+    "error_from_response",
+    "format_datetime",
+    "mime_type_for",
+    "parse_datetime",
+    "token_status_ok",
+    "tournament_id",
+]

@@ -6,9 +6,15 @@ On POSIX the file is created with mode 0600 (owner only); on Windows, where
 POSIX modes do not apply, it inherits the ACL of its folder, which for the
 per-user config folder the command uses is private to the user.
 
+Only ever a regular file: anything else at the path (a pipe, a device, a
+folder, a link to one) is refused with :class:`AuthFileError` before it is
+opened, and at most :data:`MAX_AUTH_FILE_SIZE` bytes are read. An existing file
+that other users may read is reported once (a warning) and made private the
+next time it is written.
+
 An empty file means "not logged in"; a garbled one (not one ``user:token``
-line, not UTF-8) is ignored with a warning that says so, and never sent as a
-header. The token never appears in messages.
+line, not UTF-8, too large) is ignored with a warning that says so, and never
+sent as a header. The token never appears in messages.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 from pathlib import Path
 
 from ._files import atomic_write
@@ -23,12 +30,29 @@ from .exceptions import AuthFileError
 
 log = logging.getLogger(__name__)
 
+#: The most bytes read from a credentials file (a user name and a token).
+MAX_AUTH_FILE_SIZE = 16 * 1024
+
 _AUTH_STR = re.compile(r"[^\s:]+:\S+")
+#: Paths already warned about for being readable by others (once per process).
+_warned_readable: set[str] = set()
 
 
 def is_valid_auth_str(auth_str: str) -> bool:
     """True for a plausible ``username:token`` (no spaces, both parts present)."""
     return _AUTH_STR.fullmatch(auth_str) is not None
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
 
 class AuthFile:
@@ -42,20 +66,72 @@ class AuthFile:
     def __repr__(self) -> str:
         return f"AuthFile({str(self.path)!r})"
 
-    def read(self) -> str | None:
-        """The stored auth string; None when missing, empty or garbled
-        (:attr:`problem` then says why)."""
-        self.problem = None
+    def _refuse_unless_regular(self, mode: int) -> None:
+        if not stat.S_ISREG(mode):
+            raise AuthFileError(
+                f"credentials file {self.path} is {_kind(mode)}, not a regular file; not reading it"
+            )
+
+    def _read_bytes(self) -> bytes | None:
+        """At most ``MAX_AUTH_FILE_SIZE + 1`` bytes of the file; None when it
+        does not exist. Never opens anything but a regular file, never blocks."""
         try:
-            raw = self.path.read_bytes()
+            self._refuse_unless_regular(self.path.stat().st_mode)  # follows links, opens nothing
+            # O_NONBLOCK: were the file swapped for a pipe since, opening it does not wait.
+            flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+            fd = os.open(self.path, flags)
         except FileNotFoundError:
             return None
+        try:
+            info = os.fstat(fd)
+            self._refuse_unless_regular(info.st_mode)
+            self._warn_if_readable_by_others(info.st_mode)
+            chunks, size = [], 0
+            while size <= MAX_AUTH_FILE_SIZE:
+                chunk = os.read(fd, MAX_AUTH_FILE_SIZE + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    def _warn_if_readable_by_others(self, mode: int) -> None:
+        if os.name != "posix" or not mode & (stat.S_IRGRP | stat.S_IROTH):
+            return
+        key = str(self.path.absolute())
+        if key not in _warned_readable:
+            _warned_readable.add(key)
+            log.warning(
+                "credentials file %s can be read by other users (mode %03o); "
+                "it is made private (0600) the next time it is written",
+                self.path,
+                stat.S_IMODE(mode),
+            )
+
+    def read(self) -> str | None:
+        """The stored auth string; None when missing, empty or garbled
+        (:attr:`problem` then says why). Raises :class:`AuthFileError` when
+        the path is not a regular file."""
+        self.problem = None
+        try:
+            raw = self._read_bytes()
         except OSError as exc:
-            self.problem = f"cannot read credentials file {self.path}: {exc.strerror}"
+            self.problem = f"cannot read credentials file {self.path}: {exc.strerror or exc}"
+            log.warning("%s", self.problem)
+            return None
+        if raw is None:
+            return None
+        if len(raw) > MAX_AUTH_FILE_SIZE:
+            self.problem = (
+                f"credentials file {self.path} is larger than {MAX_AUTH_FILE_SIZE} bytes; "
+                "ignoring it (log in again)"
+            )
             log.warning("%s", self.problem)
             return None
         try:
-            text = raw.decode("utf-8").rstrip()
+            text: str | None = raw.decode("utf-8").rstrip()
         except UnicodeDecodeError:
             text = None
         if not text:
@@ -73,12 +149,14 @@ class AuthFile:
         return text
 
     def ensure_exists(self) -> None:
-        """Create the file, empty and private, if it does not exist (0.3.1 did)."""
-        if not self.path.exists():
+        """Create the file, empty and private, if nothing is at its path (0.3.1
+        created it)."""
+        if not os.path.lexists(self.path):
             self.write(None)
 
     def write(self, auth_str: str | None) -> None:
-        """Replace the file's content atomically (None or "" empties it).
+        """Replace the file's content atomically (None or "" empties it); the
+        new file is private whatever the old one's permissions were.
 
         Raises :class:`AuthFileError` when it cannot be written; the old file
         is then untouched.
@@ -86,7 +164,9 @@ class AuthFile:
         try:
             atomic_write(self.path, (auth_str or "").encode("utf-8"), private=True)
         except OSError as exc:
-            raise AuthFileError(f"cannot write credentials to {self.path}: {exc.strerror}") from exc
+            raise AuthFileError(
+                f"cannot write credentials to {self.path}: {exc.strerror or exc}"
+            ) from exc
 
     def delete(self) -> None:
         """Remove the file (logging out); no error when it is not there."""
@@ -94,8 +174,8 @@ class AuthFile:
             self.path.unlink(missing_ok=True)
         except OSError as exc:
             raise AuthFileError(
-                f"cannot remove credentials file {self.path}: {exc.strerror}"
+                f"cannot remove credentials file {self.path}: {exc.strerror or exc}"
             ) from exc
 
 
-__all__ = ["AuthFile", "is_valid_auth_str"]
+__all__ = ["MAX_AUTH_FILE_SIZE", "AuthFile", "is_valid_auth_str"]

@@ -8,7 +8,12 @@ and the async client, so one ``except NetworkException`` catches them all.
 
 Checks that the client makes itself before sending anything raise
 :class:`ScoreganizerClientError` subclasses; they derive from
-:class:`ScoreganizerError` too.
+:class:`ScoreganizerError` too. An answer that breaks the protocol (not JSON,
+too large, nested too deep, a wait that is not a sane number, a redirect to
+another server) raises :class:`ScoreganizerProtocolError`.
+
+This module is the single source of the protocol's error codes
+(:class:`ErrorCode`) and of the exception for each (:data:`EXCEPTION_CLS_MAP`).
 """
 
 from __future__ import annotations
@@ -16,9 +21,21 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from enum import Enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from requests.exceptions import RequestException as NetworkException
+if TYPE_CHECKING:
+    from requests.exceptions import RequestException as NetworkException
+
+
+def __getattr__(name: str) -> Any:
+    # ``NetworkException`` is requests' RequestException (as in 0.3.1), looked
+    # up on first use so that the async client can be imported without requests.
+    if name == "NetworkException":
+        from requests.exceptions import RequestException
+
+        globals()[name] = RequestException
+        return RequestException
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ErrorCode(str, Enum):
@@ -44,6 +61,7 @@ class ErrorCode(str, Enum):
     NOT_INVITED = "not_invited"
     # the client's own (never sent by a server)
     INVALID_RESPONSE = "invalid_response"
+    REDIRECT_REFUSED = "redirect_refused"
     AUTH_FILE_ERROR = "auth_file_error"
     REPLAY_UNREADABLE = "replay_unreadable"
     REPLAY_HAS_NO_KEY = "replay_has_no_key"
@@ -85,7 +103,8 @@ class ScoreganizerError(Exception):
     """An error answer of the server (or a client-side check).
 
     ``error`` holds the server's error code, e.g. ``"invalid_login_data"``;
-    ``str()`` of the exception names it.
+    ``str()`` of the exception names it. As in 0.3.1, ``args`` is
+    ``(error,)``, and every exception of this module survives pickling.
     """
 
     def __init__(self, error: str, message: str | None = None) -> None:
@@ -109,11 +128,12 @@ class ScoreganizerWait(ScoreganizerError):
     """An error that tells the client to wait before trying again.
 
     ``wait_time`` is the server's ``wait`` minus the request's elapsed time,
-    never below zero.
+    never below zero; ``args`` is ``(error, wait_time)`` as in 0.3.1.
     """
 
     def __init__(self, error: str, wait_time: timedelta, message: str | None = None) -> None:
         super().__init__(error, message)
+        self.args = (error, wait_time)
         self.wait_time = wait_time
 
     def __str__(self) -> str:
@@ -122,6 +142,12 @@ class ScoreganizerWait(ScoreganizerError):
     def do_wait(self) -> None:
         """Sleep for :attr:`wait_time` (no upper limit: the caller bounds it)."""
         time.sleep(self.wait_time.total_seconds())
+
+    async def do_wait_async(self) -> None:
+        """Like :meth:`do_wait`, without blocking the event loop (asyncio)."""
+        import asyncio
+
+        await asyncio.sleep(self.wait_time.total_seconds())
 
 
 class ScoreganizerKeyExists(ScoreganizerError):
@@ -178,6 +204,19 @@ class ScoreganizerProtocolError(ScoreganizerError):
 
     def __init__(self, message: str) -> None:
         super().__init__("invalid_response", message)
+        self.args = (message,)
+
+
+class ScoreganizerRedirectRefused(ScoreganizerProtocolError):
+    """The server redirected an API call to ``location``, another origin
+    (scheme, host or port) than the configured server: credentials are sent
+    only to the configured server, so the redirect is not followed."""
+
+    def __init__(self, location: str, message: str) -> None:
+        super().__init__(message)
+        self.error = ErrorCode.REDIRECT_REFUSED.value
+        self.args = (location, message)
+        self.location = location
 
 
 class ScoreganizerClientError(ScoreganizerError):
@@ -190,6 +229,7 @@ class AuthFileError(ScoreganizerClientError):
 
     def __init__(self, message: str) -> None:
         super().__init__("auth_file_error", message)
+        self.args = (message,)
 
 
 class TournamentNotFound(ScoreganizerClientError):
@@ -197,6 +237,7 @@ class TournamentNotFound(ScoreganizerClientError):
 
     def __init__(self, tournament_id: int) -> None:
         super().__init__("tournament_not_found", f"no tournament has the id {tournament_id}")
+        self.args = (tournament_id,)
         self.tournament_id = tournament_id
 
 
@@ -205,6 +246,7 @@ class ReplayCheckError(ScoreganizerClientError):
 
     def __init__(self, error: str, message: str, path: str | None = None) -> None:
         super().__init__(error, message)
+        self.args = (error, message, path)
         self.path = path
 
 
@@ -236,15 +278,28 @@ EXCEPTION_CLS_MAP: dict[str, type[ScoreganizerError]] = {
 }
 
 
+#: The longest wait a server may ask for (ten years): anything longer is not
+#: a sane answer.
+MAX_WAIT_SECONDS = 10 * 366 * 86400.0
+
+
 def exception_for(error: str, wait: float | None, elapsed: timedelta) -> ScoreganizerError:
     """Build the exception for an error ``code`` and optional server ``wait`` (seconds).
 
-    The wait is compensated by the request's ``elapsed`` time, never below zero.
+    The wait is compensated by the request's ``elapsed`` time, never below
+    zero. A wait that is not a number between 0 and :data:`MAX_WAIT_SECONDS`
+    (NaN, infinite, ``1e308``) gives a :class:`ScoreganizerProtocolError`; a
+    negative one counts as no time left.
     """
     cls = EXCEPTION_CLS_MAP.get(error, ScoreganizerWait if wait is not None else ScoreganizerError)
     if not issubclass(cls, ScoreganizerWait):
         return cls(error)
-    wait_time = max(timedelta(seconds=wait or 0.0) - elapsed, timedelta(0))
+    wait = 0.0 if wait is None else wait
+    if not wait <= MAX_WAIT_SECONDS:  # also NaN
+        return ScoreganizerProtocolError(
+            f"{error!r} with a wait of {wait!r} s is not a sane answer"
+        )
+    wait_time = max(timedelta(seconds=max(wait, 0.0)) - elapsed, timedelta(0))
     return cls(error, wait_time)
 
 
@@ -279,6 +334,7 @@ Wait = ScoreganizerWait
 
 __all__ = [
     "EXCEPTION_CLS_MAP",
+    "MAX_WAIT_SECONDS",
     "TRANSIENT_CODES",
     "AuthFileError",
     "ErrorCode",
@@ -307,6 +363,7 @@ __all__ = [
     "ScoreganizerNotGeneratedYet",
     "ScoreganizerNotLoggedIn",
     "ScoreganizerProtocolError",
+    "ScoreganizerRedirectRefused",
     "ScoreganizerRetry",
     "ScoreganizerTokenTooRecent",
     "ScoreganizerTooEarly",

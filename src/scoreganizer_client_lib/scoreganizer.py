@@ -1,5 +1,6 @@
 """The sync client, :class:`Scoreganizer` (requests): a thin driver over the
-protocol core."""
+protocol core. Its methods are those of ``ClientBase`` (``_api_sync.py``),
+which the async client shares."""
 
 from __future__ import annotations
 
@@ -12,38 +13,94 @@ from typing import Any, TypeVar
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import HTTPDigestAuth
+from urllib3.util import Retry
 
-from ._client import DEFAULT_TIMEOUT, BaseClient, TimeoutSpec
-from ._protocol import (
-    AUTH_HEADER,
-    OnWait,
-    Operation,
-    Request,
-    Response,
-    RetryPolicy,
-    TokenStatus,
-    TransportFailure,
-    run_sync,
-)
-from .score import Scores
-from .tournament import Tournaments
+from ._api_sync import ClientBase, OnProgress
+from ._client import DEFAULT_MAX_ANSWER_SIZE, DEFAULT_TIMEOUT, TimeoutSpec
+from ._deadline import WATCHDOG, Adapter, watch
+from ._protocol import AUTH_HEADER, FailureKind, Request, Response, RetryPolicy, TransportFailure
+from ._uploads import PathLike, UploadResult
+from .exceptions import ScoreganizerProtocolError, build_exception
 
-T = TypeVar("T")
+R = TypeVar("R")
+
+#: What the default adapter's urllib3 does about retries: nothing (0.3.1 had
+#: urllib3 retry; here the protocol core retries, so that an application-level
+#: 429 never becomes minutes of back-off and a POST is never silently resent).
+DEFAULT_RETRY = Retry(0, read=False)
+#: An adapter like the one each client mounts by default (0.3.1's name). Each
+#: client gets its own; pass this one as ``http_adapter`` to share a pool.
+DEFAULT_ADAPTER = Adapter(max_retries=DEFAULT_RETRY)
+
+_CHUNK = 64 * 1024
 
 
-class Scoreganizer(BaseClient):
+def _header_value(value: bytes) -> str | bytes:
+    """A header value as requests sends it unchanged: ASCII as str (which is
+    what 0.3.1 put on its session), anything else as the UTF-8 bytes."""
+    return value.decode("ascii") if value.isascii() else value
+
+
+def _failure(exc: requests.exceptions.RequestException) -> TransportFailure:
+    """Whether a request that failed was sent, from requests' exception."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return TransportFailure(exc, FailureKind.CONNECT)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TransportFailure(exc, FailureKind.OTHER)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        from urllib3.exceptions import NewConnectionError  # name resolution too
+
+        reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+        connect = isinstance(reason, NewConnectionError) or isinstance(
+            exc, requests.exceptions.ProxyError
+        )
+        return TransportFailure(exc, FailureKind.CONNECT if connect else FailureKind.DROPPED)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return TransportFailure(exc, FailureKind.TIMEOUT)
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return TransportFailure(exc, FailureKind.DROPPED)
+    return TransportFailure(exc, FailureKind.OTHER)
+
+
+def _read_body(answer: requests.Response, limit: int) -> bytes:
+    """The whole body, never reading past ``limit`` bytes."""
+    length = answer.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise ScoreganizerProtocolError(
+            f"the answer is {int(length)} bytes, more than the {limit} this client reads"
+        )
+    chunks, size = [], 0
+    for chunk in answer.iter_content(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise ScoreganizerProtocolError(
+                f"the answer is longer than the {limit} bytes this client reads"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Scoreganizer(ClientBase):
     """A client for the Scoreganizer API (blocking, on ``requests``).
 
-    A drop-in for 0.3.1's class of the same name. Beyond it: ``timeout``
-    (seconds or a ``(connect, read)`` pair, default ``(5, 30)``; None waits
-    forever) and ``retry`` (a :class:`RetryPolicy`; transport failures and
-    502/503/504 are retried with jittered back-off, bounded in time) and
-    ``sleep`` (how the client waits, ``time.sleep`` unless given: tests and
-    applications can drive the client's waits with their own).
+    A drop-in for 0.3.1's class of the same name. Beyond it, keyword-only:
 
-    ``http_adapter`` is mounted for http and https as given; by default a plain
-    ``HTTPAdapter`` (retrying is the protocol core's job, so that an
-    application-level 429 never becomes minutes of back-off).
+    - ``timeout``: seconds or a ``(connect, read)`` pair, default ``(5, 30)``;
+      None waits forever. Each attempt must also end within ``connect + read``
+      seconds in all (plus a second per 32 KiB it sends), however slowly the
+      server drips its answer.
+    - ``retry``: a :class:`RetryPolicy` (transport failures and 5xx answers
+      of requests that are safe to repeat are retried with jittered back-off,
+      bounded in time).
+    - ``sleep``: how the client waits (``time.sleep`` unless given), so that
+      tests and applications can drive its waits.
+    - ``max_answer_size``: the most bytes read of one answer (32 MiB); a
+      longer answer raises ``ScoreganizerProtocolError``.
+
+    ``http_adapter`` is mounted for http and https as given; by default an
+    adapter without urllib3 retries (retrying is the protocol core's job).
+    Redirects to another server are never followed (see the README's
+    "Security").
     """
 
     def __init__(
@@ -59,33 +116,27 @@ class Scoreganizer(BaseClient):
         timeout: TimeoutSpec = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] | None = None,
+        max_answer_size: int = DEFAULT_MAX_ANSWER_SIZE,
     ) -> None:
-        self._sleep = sleep if sleep is not None else time.sleep
         self.session = requests.Session()
         if digest_auth_username is not None and digest_auth_password is not None:
             self.session.auth = HTTPDigestAuth(digest_auth_username, digest_auth_password)
-        adapter = http_adapter if http_adapter is not None else HTTPAdapter()
+        adapter = http_adapter if http_adapter is not None else Adapter(max_retries=DEFAULT_RETRY)
+        watch(getattr(adapter, "poolmanager", None))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.tournaments = Tournaments(self)
-        self.scores = Scores(self)
-        super().__init__(host, port, https, auth_filename, timeout, retry)
-
-    @property
-    def tournament(self) -> Tournaments:
-        """Alias of :attr:`tournaments` (the 0.3.1 README's spelling)."""
-        return self.tournaments
-
-    @property
-    def score(self) -> Scores:
-        """Alias of :attr:`scores` (the 0.3.1 README's spelling)."""
-        return self.scores
+        self._adapter = adapter
+        self._sleep_function = sleep if sleep is not None else time.sleep
+        super().__init__(host, port, https, auth_filename, timeout, retry, max_answer_size)
+        self._init_namespaces()
+        self._load_credentials()
 
     # -- the driver ----------------------------------------------------------
 
     def _apply_auth(self, auth_str: str | None) -> None:
+        # On the session too, for code that uses ``sc.session`` directly (0.3.1).
         if auth_str:
-            self.session.headers[AUTH_HEADER] = auth_str
+            self.session.headers[AUTH_HEADER] = _header_value(auth_str.encode("utf-8"))
         else:
             self.session.headers.pop(AUTH_HEADER, None)
 
@@ -94,60 +145,65 @@ class Scoreganizer(BaseClient):
         if request.file is not None:
             part = request.file
             files = {part.field: (part.filename, part.content, part.content_type)}
+        budget = self._attempt_budget(request)
+        deadline = WATCHDOG.start(budget) if budget is not None else None
         try:
-            answer = self.session.request(
+            with self.session.request(
                 request.method,
-                self._url(request.path),
+                request.url,
                 data=request.data,
                 files=files,
-                headers=dict(request.headers),
+                headers={name: _header_value(value) for name, value in request.headers.items()},
                 timeout=self.timeout,
+                stream=True,
+                allow_redirects=False,
+            ) as answer:
+                body = _read_body(answer, self.max_answer_size)
+            outcome: Response | TransportFailure = Response(
+                answer.status_code, body, answer.elapsed, answer.headers
             )
-        except requests.exceptions.ReadTimeout as exc:
-            return TransportFailure(exc, retryable=False)
-        except requests.exceptions.ConnectionError as exc:
-            return TransportFailure(exc, retryable=True)
         except requests.exceptions.RequestException as exc:
-            return TransportFailure(exc, retryable=False)
-        return Response(
-            answer.status_code,
-            answer.content,
-            answer.elapsed,
-            answer.headers,  # case-insensitive already
-        )
+            outcome = _failure(exc)
+        finally:
+            if deadline is not None:
+                WATCHDOG.finish(deadline)
+        if deadline is not None and deadline.expired:
+            late = requests.exceptions.ReadTimeout(
+                f"no complete answer from {request.url} within {budget:.1f} s"
+            )
+            late.__cause__ = outcome.exception if isinstance(outcome, TransportFailure) else None
+            return TransportFailure(late, FailureKind.TIMEOUT)
+        return outcome
 
-    def _run(self, operation: Operation[T], on_wait: OnWait | None = None) -> T:
-        return run_sync(operation, self._send, self._sleep, on_wait)
+    def _sleep(self, seconds: float) -> None:
+        self._sleep_function(seconds)
 
-    # -- authentication ------------------------------------------------------
+    def _blocking(self, function: Callable[..., R], *args: Any) -> R:
+        return function(*args)
 
-    def login(self, username: str, password: str) -> str:
-        """Obtain a token; returns and stores the auth string ``username:token``.
+    def _map(
+        self,
+        function: Callable[[PathLike], Any],
+        items: list[PathLike],
+        concurrency: int,
+        on_done: OnProgress | None,
+    ) -> list[UploadResult]:
+        from concurrent.futures import ThreadPoolExecutor, as_completed
 
-        Raises ``ScoreganizerInvalidLoginData`` for a wrong username or password.
-        """
-        return self._run(self._core.login(username, password))
-
-    def token_status(self) -> TokenStatus | str:
-        """The state of the current token: ``ok``, ``ok_stale``, ``expired``,
-        ``nonexistent`` or ``not_sent`` (a :class:`TokenStatus`, equal to
-        those strings)."""
-        return self._run(self._core.token_status())
-
-    def token_status_ok(self) -> bool:
-        """Whether the current token can be used (``ok`` or ``ok_stale``)."""
-        return str(self.token_status()).startswith("ok")
-
-    def refresh_login(self) -> str:
-        """Get a fresh token; returns and stores the new auth string.
-
-        Raises ``ScoreganizerTokenTooRecent`` or ``ScoreganizerNotLoggedIn``.
-        """
-        return self._run(self._core.refresh_login())
-
-    def refresh_login_if_stale(self) -> str | None:
-        """Refresh the token if it is ``ok_stale``; the new auth string, or None."""
-        return self._run(self._core.refresh_login_if_stale())
+        if isinstance(self._adapter, Adapter):
+            self._adapter.ensure_pool_size(concurrency)
+        results: list[UploadResult] = [None] * len(items)  # type: ignore[list-item]
+        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(items)))) as pool:
+            futures = {pool.submit(function, item): index for index, item in enumerate(items)}
+            try:
+                for done, future in enumerate(as_completed(futures), 1):
+                    results[futures[future]] = result = future.result()
+                    if on_done is not None:
+                        on_done(result, done, len(items))
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+        return results
 
     # -- lifetime ------------------------------------------------------------
 
@@ -167,4 +223,4 @@ class Scoreganizer(BaseClient):
         self.close()
 
 
-__all__ = ["Scoreganizer"]
+__all__ = ["DEFAULT_ADAPTER", "DEFAULT_RETRY", "Scoreganizer", "build_exception"]

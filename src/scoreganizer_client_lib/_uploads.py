@@ -1,0 +1,133 @@
+"""Preparing an upload: reading a replay, checking it, choosing its MIME type.
+This is blocking file I/O and parsing, which the async client runs off its
+event loop."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
+
+from ._protocol import TournamentRef, mime_type_for, tournament_id
+from .exceptions import ReplayHasNoKey, ReplayKeyMismatch, ReplayUnreadable
+
+if TYPE_CHECKING:
+    from .replays import ReplayInfo
+
+PathLike = str | os.PathLike[str]
+
+
+class PreparedUpload(NamedTuple):
+    """A replay ready to send: its base name, bytes and MIME type, and what
+    the check found in it (None when unchecked)."""
+
+    filename: str
+    content: bytes
+    mime_type: str
+    info: ReplayInfo | None
+
+
+class UploadResult(NamedTuple):
+    """What became of one file of ``upload_many``: ``info`` (what the check
+    read) when it was accepted, else ``error`` (a ``ScoreganizerError`` or a
+    ``NetworkException``)."""
+
+    path: PathLike
+    info: ReplayInfo | None
+    error: Exception | None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the server accepted the file."""
+        return self.error is None
+
+
+def read_content(file: IO[Any]) -> bytes:
+    """All bytes of ``file`` from its position (read once; each try re-sends them)."""
+    content = file.read()
+    return content.encode("utf-8") if isinstance(content, str) else bytes(content)
+
+
+def prepare_file(
+    file: IO[Any], filename: PathLike, ext: str | None = None, mime_type: str | None = None
+) -> PreparedUpload:
+    """The 0.3.1 upload: base name of ``filename``, MIME type from
+    ``mime_type`` > ``ext`` > suffix, no check."""
+    name = Path(os.fspath(filename)).name
+    return PreparedUpload(name, read_content(file), mime_type_for(name, ext, mime_type), None)
+
+
+def prepare_filename(
+    filename: PathLike, ext: str | None = None, mime_type: str | None = None
+) -> PreparedUpload:
+    """:func:`prepare_file` for the file at path ``filename``."""
+    with open(filename, "rb") as file:  # noqa: PTH123 - any path-like, as 0.3.1
+        return prepare_file(file, filename, ext, mime_type)
+
+
+def check_replay(
+    content: bytes, filename: str, tournament: TournamentRef | None = None
+) -> ReplayInfo:
+    """Read a replay and check that it can be uploaded: readable, keyed, and
+    keyed for ``tournament`` when one is given. Raises a ``ReplayCheckError``."""
+    from . import replays
+
+    try:
+        info = replays.inspect(content)
+    except replays.ReplayError as exc:
+        raise ReplayUnreadable("replay_unreadable", f"{filename}: {exc}", filename) from exc
+    if info.key is None:
+        raise ReplayHasNoKey(
+            "replay_has_no_key",
+            f"{filename}: no tournament key in the replay ({info.clone}); "
+            "put the key in the player name before playing",
+            filename,
+        )
+    if tournament is not None and info.key.tournament_id != tournament_id(tournament):
+        raise ReplayKeyMismatch(
+            "replay_key_mismatch",
+            f"{filename}: the key is for tournament {info.key.tournament_id}, "
+            f"not {tournament_id(tournament)}",
+            filename,
+        )
+    return info
+
+
+def prepare_replay(
+    path: PathLike, tournament: TournamentRef | None = None, check: bool = True
+) -> PreparedUpload:
+    """Read the replay at ``path`` (a regular file: a pipe or a device is
+    refused without being opened); check it (unless ``check`` is false) and
+    pick the MIME type from its content, falling back to its suffix."""
+    from . import replays
+
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            raise ReplayUnreadable(
+                "replay_unreadable", f"{path}: not a regular file; not opened", str(path)
+            )
+        content = replays.read_bounded(path)
+    except OSError as exc:
+        raise ReplayUnreadable(
+            "replay_unreadable", f"cannot read {path}: {exc.strerror or exc}", str(path)
+        ) from exc
+    except replays.ReplayError as exc:
+        raise ReplayUnreadable("replay_unreadable", str(exc), str(path)) from exc
+    if not check:
+        return PreparedUpload(path.name, content, mime_type_for(path.name), None)
+    info = check_replay(content, path.name, tournament)
+    return PreparedUpload(path.name, content, info.mime_type, info)
+
+
+__all__ = [
+    "PathLike",
+    "PreparedUpload",
+    "UploadResult",
+    "check_replay",
+    "prepare_file",
+    "prepare_filename",
+    "prepare_replay",
+]

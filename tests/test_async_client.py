@@ -181,3 +181,111 @@ async def test_5xx_then_success(sc: AsyncScoreganizer, mock: respx.MockRouter) -
     )
     assert await sc.tournaments.all() == []
     assert route.call_count == 2
+
+
+async def test_replays_are_read_and_checked_off_the_loop(
+    sc: AsyncScoreganizer, mock: respx.MockRouter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from scoreganizer_client_lib import _api_async
+    from scoreganizer_client_lib.replays.testing import write_rmv
+
+    path = tmp_path / "g.rmv"
+    path.write_bytes(write_rmv(key=KEY))
+    threads: list[threading.Thread] = []
+    real = _api_async.prepare_replay
+
+    def prepare(*args: object) -> object:
+        threads.append(threading.current_thread())
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_api_async, "prepare_replay", prepare)
+    mock.post("scores/upload").respond(201)
+    info = await sc.scores.upload_replay(path, 35)
+    assert info is not None and str(info.key) == KEY
+    assert threads and threads[0] is not threading.main_thread()
+
+
+async def test_large_answers_are_parsed_off_the_loop(
+    sc: AsyncScoreganizer, mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from scoreganizer_client_lib import tournament
+
+    threads: list[threading.Thread] = []
+    real = tournament.Tournament.deserialize_many.__func__  # type: ignore[attr-defined]
+
+    def deserialize_many(cls: type, data: list[dict[str, object]]) -> object:
+        threads.append(threading.current_thread())
+        return real(cls, data)
+
+    monkeypatch.setattr(tournament.Tournament, "deserialize_many", classmethod(deserialize_many))
+    mock.get("tournaments/all").respond(json=[TOURNAMENT] * 3000)  # about 800 KB
+    mock.get("tournaments/active").respond(json=[TOURNAMENT])
+    assert len(await sc.tournaments.all()) == 3000
+    assert len(await sc.tournaments.active()) == 1
+    big, small = threads
+    assert big is not threading.main_thread() and small is threading.main_thread()
+
+
+async def test_a_wait_can_be_awaited() -> None:
+    import asyncio
+    from datetime import timedelta
+
+    wait = exc.ScoreganizerTooEarly("too_early", timedelta(seconds=0.01))
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.ensure_future(ticker())
+    await wait.do_wait_async()
+    task.cancel()
+    assert ticks > 1  # the loop kept running while waiting
+
+
+@pytest.mark.parametrize("body", [b"", b"OK", b"<html>done</html>"])
+async def test_any_2xx_is_success_where_031_did_not_read_the_body(
+    sc: AsyncScoreganizer, mock: respx.MockRouter, body: bytes
+) -> None:
+    mock.post("tournaments/participate/35").respond(200, content=body)
+    mock.post("tournaments/player_confirm/35").respond(200, content=body)
+    mock.post("scores/upload").respond(201, content=body)
+    assert await sc.tournaments.participate(35) is None
+    assert await sc.tournaments.player_confirm(35) is None
+    assert await sc.scores.upload_file(io.BytesIO(b"RMV"), "g.rmv") is None
+
+
+async def test_location_null_and_date_only(sc: AsyncScoreganizer, mock: respx.MockRouter) -> None:
+    mock.get("tournaments/all").respond(
+        json=[{**TOURNAMENT, "location": None, "start": "2024-05-20", "end": "2024-05-21"}]
+    )
+    (t,) = await sc.tournaments.all()
+    assert t.location is None
+    assert t.start == datetime(2024, 5, 20, tzinfo=timezone.utc)
+
+
+async def test_refresh_before_login_is_a_clear_error(mock: respx.MockRouter) -> None:
+    route = mock.post("refresh_token").respond(json={"token": "new"})
+    async with AsyncScoreganizer(host="api.test", port=8443) as sc:
+        with pytest.raises(exc.ScoreganizerNotLoggedIn, match="log in first"):
+            await sc.refresh_login()
+    assert not route.called
+
+
+async def test_non_ascii_user_header_is_utf8(mock: respx.MockRouter) -> None:
+    route = mock.get("token_status").respond(json={"status": "ok"})
+    async with AsyncScoreganizer(host="api.test", port=8443) as sc:
+        sc.set_auth_str("jürgen:tok")
+        assert await sc.token_status_ok()
+    sent = [
+        value
+        for name, value in route.calls.last.request.headers.raw
+        if name.lower() == b"x-scoreganizer-authorization"
+    ]
+    assert sent == ["jürgen:tok".encode()]

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import os
 import stat
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
+import respx
 
 from cases import BASE
-from scoreganizer_client_lib import Scoreganizer
+from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer, authfile
 from scoreganizer_client_lib.authfile import AuthFile
 from scoreganizer_client_lib.exceptions import AuthFileError
 
@@ -147,3 +150,215 @@ def test_a_briefly_locked_file_is_replaced_on_windows(
     auth.write("new:token")
     assert auth.read() == "new:token" and len(refusals) == 2  # once each
     assert [p.name for p in tmp_path.iterdir()] == ["auth"]  # no temporary file left
+
+
+# -- only ever a regular file, read within bounds, for both clients ---------------------
+
+CLIENTS = ["sync", "async"]
+
+
+def _open(kind: str, path: Path) -> Any:
+    """A client of ``kind`` on the credentials file ``path``, once it has read it."""
+    if kind == "sync":
+        return Scoreganizer(host="api.test", port=8443, auth_filename=path)
+    sc = AsyncScoreganizer(host="api.test", port=8443, auth_filename=path)
+    _ = sc.auth_str  # reading it before any call reads the file
+    return sc
+
+
+def _not_regular(kind_of_path: str, tmp_path: Path) -> Path:
+    path = tmp_path / "auth.txt"
+    if kind_of_path == "fifo":
+        os.mkfifo(path)
+    elif kind_of_path == "dev-zero-link":
+        path.symlink_to("/dev/zero")
+    elif kind_of_path == "folder":
+        path.mkdir()
+    return path
+
+
+@pytest.mark.timeout(10)  # a FIFO once blocked the constructor forever
+@pytest.mark.parametrize("kind", CLIENTS)
+@pytest.mark.parametrize(
+    "kind_of_path",
+    [
+        pytest.param("fifo", marks=posix_only),
+        pytest.param("dev-zero-link", marks=posix_only),  # once: MemoryError
+        "folder",
+    ],
+)
+def test_only_a_regular_file_is_read(tmp_path: Path, kind: str, kind_of_path: str) -> None:
+    path = _not_regular(kind_of_path, tmp_path)
+    with pytest.raises(AuthFileError, match="not a regular file"):
+        _open(kind, path)
+
+
+@posix_only
+@pytest.mark.timeout(10)
+def test_a_fifo_swapped_in_after_the_check_does_not_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "auth.txt"
+    os.mkfifo(path)
+    regular = os.stat_result((stat.S_IFREG | 0o600, 0, 0, 1, 0, 0, 0, 0, 0, 0))
+    monkeypatch.setattr(Path, "stat", lambda self, **kw: regular)  # the race: it looked regular
+    with pytest.raises(AuthFileError, match="a pipe"):
+        AuthFile(path).read()
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_a_large_file_is_read_only_so_far(
+    tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "auth.txt"
+    path.write_bytes(b"a:" + b"t" * (10 * authfile.MAX_AUTH_FILE_SIZE))
+    reads: list[int] = []
+    real_read = os.read
+
+    def counting_read(fd: int, size: int) -> bytes:
+        reads.append(size)
+        return real_read(fd, size)
+
+    monkeypatch.setattr(os, "read", counting_read)
+    sc = _open(kind, path)
+    assert sc.auth_str is None and "larger than" in (sc.auth_file_problem or "")
+    assert sum(reads) <= authfile.MAX_AUTH_FILE_SIZE + 1
+
+
+@posix_only
+def test_readable_by_others_warns_once_and_is_tightened_on_write(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "auth.txt"
+    path.write_text("ann:tok")
+    path.chmod(0o644)
+    with caplog.at_level(logging.WARNING):
+        Scoreganizer(auth_filename=path)
+        sc = Scoreganizer(auth_filename=path)
+    assert caplog.text.count("can be read by other users") == 1  # once
+    assert "0644" in caplog.text or "644" in caplog.text
+    assert sc.auth_str == "ann:tok"
+    sc.set_auth_str("ann:new")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def _full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+
+
+def test_login_on_a_full_disk_is_logged_in_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "auth.txt"
+    sc = Scoreganizer(host="api.test", port=8443, auth_filename=path)
+    _full_disk(monkeypatch)
+    with responses.RequestsMock() as mock:
+        mock.post(BASE + "obtain_token", json={"token": "abc"})
+        with pytest.raises(AuthFileError) as info:
+            sc.login("dave", "pw")
+    # consistent: the client is logged in, the error says the file was not saved, and where
+    assert sc.auth_str == "dave:abc" and sc.session.headers["X-Scoreganizer-Authorization"]
+    assert "logged in as dave" in str(info.value) and str(path) in str(info.value)
+    assert "No space left" in str(info.value) and "abc" not in str(info.value)
+    assert path.read_text() == ""
+
+
+def test_async_login_on_a_full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "auth.txt"
+
+    async def main() -> None:
+        async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
+            assert sc.auth_str is None  # the file is read (and created) now
+            _full_disk(monkeypatch)
+            with respx.mock(base_url=BASE) as mock:
+                mock.post("obtain_token").respond(json={"token": "abc"})
+                with pytest.raises(AuthFileError, match="logged in as dave"):
+                    await sc.login("dave", "pw")
+            assert sc.auth_str == "dave:abc"
+
+    asyncio.run(main())
+
+
+def test_async_client_does_no_file_io_until_used(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "auth.txt"
+
+    async def main() -> None:
+        async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
+            assert not path.parent.exists()  # the constructor touched nothing
+            with respx.mock(base_url=BASE) as mock:
+                mock.get("tournaments/all").respond(json=[])
+                await sc.tournaments.all()
+            assert path.read_text() == ""  # read (and created, as 0.3.1 did) on first use
+
+    asyncio.run(main())
+
+
+def test_async_client_reads_the_file_off_the_loop(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "auth.txt"
+    path.write_text("ann:tok")
+    threads: list[str] = []
+    real_read = AuthFile.read
+
+    def read(self: AuthFile) -> str | None:
+        threads.append(threading.current_thread().name)
+        return real_read(self)
+
+    async def main() -> None:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(AuthFile, "read", read)
+            async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
+                with respx.mock(base_url=BASE) as mock:
+                    route = mock.get("tournaments/all").respond(json=[])
+                    await sc.tournaments.all()
+                assert route.calls.last.request.headers["X-Scoreganizer-Authorization"] == "ann:tok"
+
+    asyncio.run(main())
+    assert threads and threading.main_thread().name not in threads
+
+
+def test_set_auth_str_before_first_use_wins_over_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "auth.txt"
+    path.write_text("old:tok")
+
+    async def main() -> None:
+        async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
+            sc.set_auth_str("new:tok")
+            with respx.mock(base_url=BASE) as mock:
+                mock.get("tournaments/all").respond(json=[])
+                await sc.tournaments.all()
+            assert sc.auth_str == "new:tok"
+
+    asyncio.run(main())
+    assert path.read_text() == "new:tok"
+
+
+# -- 0.3.1: username and auth_filename are assignable -------------------------------------
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_auth_filename_assigned_later_is_where_credentials_go(tmp_path: Path, kind: str) -> None:
+    first, second = tmp_path / "first.txt", tmp_path / "second.txt"
+    sc = _open(kind, first)
+    sc.auth_filename = second
+    assert sc.auth_filename == second
+    sc.set_auth_str("bob:tok")
+    assert second.read_text() == "bob:tok" and first.read_text() == ""
+    sc.auth_filename = None
+    sc.set_auth_str("bob:other")
+    assert second.read_text() == "bob:tok"
+
+
+def test_username_is_assignable_and_used_by_refresh() -> None:
+    sc = Scoreganizer(host="api.test", port=8443)
+    sc.set_auth_str("bob:old")
+    sc.username = "robert"
+    assert sc.username == "robert" and sc.auth_str == "bob:old"
+    with responses.RequestsMock() as mock:
+        mock.post(BASE + "refresh_token", json={"token": "new"})
+        assert sc.refresh_login() == "robert:new"
+    assert sc.auth_str == "robert:new"

@@ -1,21 +1,30 @@
-"""Timeouts and retries against a real local HTTP server that misbehaves on
-purpose: slow answers, dropped connections, 503 before 201."""
+"""Both clients against real local HTTP servers that misbehave on purpose:
+slow answers, dropped connections, 5xx before success, redirects to other
+servers, endless bodies, answers dripped a byte at a time, hostile JSON.
+Every case runs with the sync and with the async client."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import socket
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
 from scoreganizer_client_lib import AsyncScoreganizer, RetryPolicy, Scoreganizer
-from scoreganizer_client_lib.exceptions import NetworkException, ScoreganizerError
+from scoreganizer_client_lib.exceptions import (
+    NetworkException,
+    ScoreganizerError,
+    ScoreganizerProtocolError,
+    ScoreganizerRedirectRefused,
+)
 
 FAST = RetryPolicy(backoff=0.01, max_backoff=0.02, jitter=False)
+CLIENTS = ["sync", "async"]
 
 
 class Script:
@@ -23,8 +32,10 @@ class Script:
 
     def __init__(self) -> None:
         self.actions: list[str] = ["ok"]
-        self.seen: list[tuple[str, bytes]] = []
+        self.seen: list[tuple[str, str, bytes]] = []  # path, raw auth header, body
         self.release = threading.Event()
+        self.redirect_to = ""
+        self.sent = 0
 
 
 def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
@@ -34,28 +45,81 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:
             pass
 
+        def _send(self, status: int, payload: bytes, **headers: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name.replace("_", "-"), value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _drip(self, data: bytes) -> None:
+            for i in range(len(data)):
+                if script.release.wait(0.05):
+                    return
+                self.wfile.write(data[i : i + 1])
+                self.wfile.flush()
+
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
-            script.seen.append((self.path, body))
+            # headers arrive decoded as Latin-1: encode back to get the bytes sent
+            auth = self.headers.get("X-Scoreganizer-Authorization", "")
+            script.seen.append((self.path, auth.encode("latin-1").decode("utf-8"), body))
             action = script.actions.pop(0) if len(script.actions) > 1 else script.actions[0]
             if action == "drop":
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
-                return
-            if action == "slow":
+            elif action == "slow":
                 script.release.wait(5)
-            status, payload = {
-                "ok": (200, b"[]"),
-                "created": (201, b""),
-                "503": (503, b""),
-                "slow": (200, b"[]"),
-            }[action]
+                self._send(200, b"[]")
+            elif action == "ok":
+                self._send(200, b"[]")
+            elif action == "token":
+                self._send(200, b'{"token": "t0k"}')
+            elif action == "created":
+                self._send(201, b"")
+            elif action in ("500", "503"):
+                self._send(int(action), b"")
+            elif action.startswith("redirect"):
+                code = int(action.removeprefix("redirect") or 302)
+                self._send(code, b"", Location=script.redirect_to)
+            elif action == "huge-length":
+                self._send_head(200, str(10**12))
+            elif action == "endless":
+                self._send_head(200)
+                chunk = b"[" + b"0," * 32767
+                try:
+                    while not script.release.is_set():
+                        self.wfile.write(chunk)
+                        script.sent += len(chunk)
+                except OSError:
+                    pass
+                self.close_connection = True
+            elif action == "drip-headers":
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                self._drip(b"X-Slow: " + b"a" * 100_000)
+                self.close_connection = True
+            elif action == "drip-body":
+                self._send_head(200, "100000")
+                self._drip(b" " * 100_000)
+                self.close_connection = True
+            elif action == "deep":
+                self._send(200, b"[" * 100_000)
+            elif action == "huge-wait":
+                self._send(403, b'{"error": "too_early", "wait": 1e308}')
+            else:  # pragma: no cover - a test bug
+                raise AssertionError(action)
+
+        def _send_head(self, status: int, length: str | None = None) -> None:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
+            if length is not None:
+                self.send_header("Content-Length", length)
+            else:
+                self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(payload)
 
         do_GET = _answer
         do_POST = _answer
@@ -63,17 +127,30 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def server() -> Iterator[tuple[Script, int]]:
-    script = Script()
+def _serve(script: Script) -> Iterator[int]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(script))
     httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
     thread.start()
-    yield script, httpd.server_address[1]
+    yield httpd.server_address[1]
     script.release.set()
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[Script, int]]:
+    script = Script()
+    for port in _serve(script):
+        yield script, port
+
+
+@pytest.fixture
+def other_server() -> Iterator[tuple[Script, int]]:
+    """Another origin, that must never hear from the client."""
+    script = Script()
+    for port in _serve(script):
+        yield script, port
 
 
 def _free_port() -> int:
@@ -82,87 +159,209 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _sync(port: int, **kwargs: object) -> Scoreganizer:
-    return Scoreganizer(host="127.0.0.1", port=port, https=False, retry=FAST, **kwargs)  # type: ignore[arg-type]
+def call(kind: str, port: int, operation: Callable[[Any], Any], **options: Any) -> Any:
+    """Build a client of ``kind`` for the local server and run ``operation``
+    on it (awaiting it for the async client)."""
+    options = {"host": "127.0.0.1", "port": port, "https": False, "retry": FAST, **options}
+    if kind == "sync":
+        with Scoreganizer(**options) as sc:
+            return operation(sc)
+
+    async def main() -> Any:
+        async with AsyncScoreganizer(**options) as sc:
+            return await operation(sc)
+
+    return asyncio.run(main())
 
 
-def _async(port: int, **kwargs: object) -> AsyncScoreganizer:
-    return AsyncScoreganizer(host="127.0.0.1", port=port, https=False, retry=FAST, **kwargs)  # type: ignore[arg-type]
+def all_tournaments(sc: Any) -> Any:
+    return sc.tournaments.all()
 
 
-def test_sync_read_timeout(server: tuple[Script, int]) -> None:
+# -- timeouts and retries ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_read_timeout_is_not_resent(server: tuple[Script, int], kind: str) -> None:
     script, port = server
     script.actions = ["slow"]
-    start = time.monotonic()
     with pytest.raises(NetworkException):
-        _sync(port, timeout=(1, 0.3)).tournaments.all()
-    assert time.monotonic() - start < 3
-    assert len(script.seen) == 1  # a read timeout is not re-sent
+        call(kind, port, all_tournaments, timeout=(1, 0.3))
+    assert len(script.seen) == 1  # the server may still be working on it
 
 
-@pytest.mark.anyio
-async def test_async_read_timeout(server: tuple[Script, int]) -> None:
-    script, port = server
-    script.actions = ["slow"]
-    start = time.monotonic()
-    async with _async(port, timeout=(1, 0.3)) as sc:
-        with pytest.raises(NetworkException):
-            await sc.tournaments.all()
-    assert time.monotonic() - start < 3
-
-
-def test_sync_dropped_connection_then_ok(server: tuple[Script, int]) -> None:
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_dropped_connection_then_ok(server: tuple[Script, int], kind: str) -> None:
     script, port = server
     script.actions = ["drop", "drop", "ok"]
-    assert _sync(port).tournaments.all() == []
+    assert call(kind, port, all_tournaments) == []
     assert len(script.seen) == 3
 
 
-@pytest.mark.anyio
-async def test_async_dropped_connection_then_ok(server: tuple[Script, int]) -> None:
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_dropped_connection_on_a_post_that_is_not_safe_to_repeat(
+    server: tuple[Script, int], kind: str
+) -> None:
     script, port = server
-    script.actions = ["drop", "ok"]
-    async with _async(port) as sc:
-        assert await sc.tournaments.all() == []
-    assert len(script.seen) == 2
+    script.actions = ["drop", "created"]
+    with pytest.raises(NetworkException):
+        call(kind, port, lambda sc: sc.tournaments.gen_key(3))
+    assert len(script.seen) == 1  # a key might have been made: not asked twice
 
 
-def test_sync_upload_503_then_201_resends_file(server: tuple[Script, int]) -> None:
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_upload_503_then_201_resends_file(server: tuple[Script, int], kind: str) -> None:
     script, port = server
     script.actions = ["503", "503", "created"]
-    _sync(port).scores.upload_file(io.BytesIO(b"THE-REPLAY"), "g.rmv")
+    call(kind, port, lambda sc: sc.scores.upload_file(io.BytesIO(b"THE-REPLAY"), "g.rmv"))
     assert len(script.seen) == 3
-    assert all(b"THE-REPLAY" in body for _, body in script.seen)
+    assert all(b"THE-REPLAY" in body for _, _, body in script.seen)
 
 
-@pytest.mark.anyio
-async def test_async_upload_503_then_201(server: tuple[Script, int]) -> None:
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_get_500_is_retried_post_500_is_not(server: tuple[Script, int], kind: str) -> None:
     script, port = server
-    script.actions = ["503", "created"]
-    async with _async(port) as sc:
-        await sc.scores.upload_file(io.BytesIO(b"THE-REPLAY"), "g.evf")
-    assert [path for path, _ in script.seen] == ["/api/scores/upload"] * 2
+    script.actions = ["500", "ok"]
+    assert call(kind, port, all_tournaments) == []
+    script.actions, script.seen = ["500", "ok"], []
+    with pytest.raises(ScoreganizerError) as info:
+        call(kind, port, lambda sc: sc.tournaments.participate(3))
+    assert info.value.error == "500" and len(script.seen) == 1
 
 
-def test_persistent_503_gives_up(server: tuple[Script, int]) -> None:
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_persistent_503_gives_up(server: tuple[Script, int], kind: str) -> None:
     script, port = server
     script.actions = ["503"]
     with pytest.raises(ScoreganizerError) as info:
-        _sync(port).tournaments.all()
-    assert info.value.error == "503"
+        call(kind, port, all_tournaments)
+    assert info.value.error == "503" and info.value.transient
     assert len(script.seen) == FAST.attempts
 
 
-def test_dead_server_is_network_exception_quickly() -> None:
-    port = _free_port()
-    start = time.monotonic()
-    with pytest.raises(NetworkException):
-        _sync(port).tournaments.all()
-    assert time.monotonic() - start < 5
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_dead_server_is_network_exception(kind: str) -> None:
+    with pytest.raises(NetworkException) as info:
+        call(kind, _free_port(), all_tournaments)
+    assert info.value.__class__.__name__ == "ConnectionError"
 
 
-@pytest.mark.anyio
-async def test_dead_server_async() -> None:
-    async with _async(_free_port()) as sc:
-        with pytest.raises(NetworkException):
-            await sc.tournaments.all()
+# -- a deadline that holds -------------------------------------------------------------
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("kind", CLIENTS)
+@pytest.mark.parametrize("action", ["drip-headers", "drip-body"])
+def test_a_dripping_server_cannot_hold_the_client(
+    server: tuple[Script, int], kind: str, action: str
+) -> None:
+    script, port = server
+    script.actions = [action]
+    # a byte every 0.05 s never trips the 0.3 s read timeout; the deadline does
+    with pytest.raises(NetworkException) as info:
+        call(kind, port, all_tournaments, timeout=(0.2, 0.3))
+    assert "no complete answer" in str(info.value)
+    assert len(script.seen) == 1  # not re-sent
+
+
+# -- bounded memory ----------------------------------------------------------------------
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_an_endless_answer_is_cut_at_the_cap(server: tuple[Script, int], kind: str) -> None:
+    script, port = server
+    script.actions = ["endless"]
+    with pytest.raises(ScoreganizerProtocolError, match="longer than the 262144 bytes"):
+        call(kind, port, all_tournaments, max_answer_size=256 * 1024)
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_a_declared_length_over_the_cap_is_refused_unread(
+    server: tuple[Script, int], kind: str
+) -> None:
+    script, port = server
+    script.actions = ["huge-length"]
+    with pytest.raises(ScoreganizerProtocolError, match="1000000000000 bytes"):
+        call(kind, port, all_tournaments)
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+@pytest.mark.parametrize("action", ["deep", "huge-wait"])
+def test_hostile_json_is_a_protocol_error(
+    server: tuple[Script, int], kind: str, action: str
+) -> None:
+    script, port = server
+    script.actions = [action]
+    with pytest.raises(ScoreganizerProtocolError):
+        call(kind, port, lambda sc: sc.tournaments.gen_key(3))
+
+
+# -- credentials go only to the configured server ------------------------------------------
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+@pytest.mark.parametrize("code", ["302", "307"])
+def test_no_redirect_to_another_server(
+    server: tuple[Script, int], other_server: tuple[Script, int], kind: str, code: str
+) -> None:
+    script, port = server
+    elsewhere, other_port = other_server
+    script.actions = ["redirect" + code]
+    script.redirect_to = f"http://127.0.0.1:{other_port}/api/obtain_token"
+    with pytest.raises(ScoreganizerRedirectRefused) as info:
+        call(kind, port, lambda sc: sc.login("alice", "secret password"))
+    assert info.value.location == script.redirect_to
+    assert f"127.0.0.1:{other_port}" in str(info.value)
+    assert elsewhere.seen == []  # neither the password nor a token went there
+
+    script.actions = ["redirect" + code]
+    script.redirect_to = f"http://127.0.0.1:{other_port}/api/tournaments/all"
+    with pytest.raises(ScoreganizerRedirectRefused):
+        call(kind, port, lambda sc: (sc.set_auth_str("alice:tok"), sc.tournaments.all())[1])
+    assert elsewhere.seen == []
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_redirect_within_the_server_is_followed(server: tuple[Script, int], kind: str) -> None:
+    script, port = server
+    script.actions = ["redirect301", "ok"]
+    script.redirect_to = "/api/v2/tournaments/all"
+    assert call(kind, port, all_tournaments) == []
+    assert [path for path, _, _ in script.seen] == [
+        "/api/tournaments/all",
+        "/api/v2/tournaments/all",
+    ]
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_upgrade_to_https_is_not_followed(server: tuple[Script, int], kind: str) -> None:
+    script, port = server
+    script.actions = ["redirect301"]
+    script.redirect_to = "https://127.0.0.1/api/tournaments/all"
+    with pytest.raises(ScoreganizerRedirectRefused, match=r"use https://127\.0\.0\.1:443"):
+        call(kind, port, all_tournaments)
+
+
+# -- user names outside ASCII -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+@pytest.mark.parametrize("user", ["Łukasz", "日本", "jürgen"])
+def test_credentials_go_as_utf8(server: tuple[Script, int], kind: str, user: str) -> None:
+    script, port = server
+    script.actions = ["token", "ok"]
+
+    def login_then_list(sc: Any) -> Any:
+        if isinstance(sc, Scoreganizer):
+            sc.login(user, "pw")
+            return sc.tournaments.all()
+
+        async def both() -> Any:
+            await sc.login(user, "pw")
+            return await sc.tournaments.all()
+
+        return both()
+
+    assert call(kind, port, login_then_list) == []
+    assert script.seen[1][1] == f"{user}:t0k"

@@ -1,0 +1,207 @@
+"""The library's newer calls end to end against a running sandbox, over real
+HTTP with a SQLite file, with both clients: one tournament, logging out,
+waits driven by an injected sleep, uploading many replays at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock
+from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
+from scoreganizer_client_lib import exceptions as exc
+from scoreganizer_client_lib.replays.testing import write_rmv
+from scoreganizer_client_lib.sandbox import SandboxServer, scenario
+from scoreganizer_client_lib.score import UploadResult
+
+CLIENTS = ["sync", "async"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxServer, Clock]]:
+    """One sandbox for the module (each test makes its own users and cups)."""
+    clock = Clock()
+    db = tmp_path_factory.mktemp("e2e") / "sandbox.sqlite3"
+    with SandboxServer(db, config=TEST_CONFIG, clock=clock) as server:
+        yield server, clock
+
+
+_names = iter(range(1_000_000))
+
+
+def _user(sandbox: SandboxServer, prefix: str = "p") -> str:
+    name = f"{prefix}{next(_names)}"
+    scenario.add_user(sandbox.store, name, PASSWORD)
+    return name
+
+
+def at(clock: Clock, seconds: float) -> datetime:
+    """A moment by the sandbox's clock (which tests move forward)."""
+    return datetime.fromtimestamp(clock() + seconds, timezone.utc)
+
+
+def run(kind: str, sandbox: SandboxServer, script: Any, **options: Any) -> Any:
+    """Run ``script(sc)`` on a client of ``kind`` (awaiting it when async)."""
+    options = {"retry": FAST_RETRY, **options}
+    if kind == "sync":
+        with Scoreganizer.from_url(sandbox.url, **options) as sc:
+            return script(sc)
+
+    async def main() -> Any:
+        async with AsyncScoreganizer.from_url(sandbox.url, **options) as sc:
+            return await script(sc)
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_get_one_tournament(world: tuple[SandboxServer, Clock], kind: str) -> None:
+    sandbox, clock = world
+    host = _user(sandbox, "host")
+    running = scenario.add_tournament(
+        sandbox.store, "Running", host, start=at(clock, -60), end=at(clock, 3600)
+    )
+    ended = scenario.add_tournament(
+        sandbox.store, "Ended", host, start=at(clock, -99), end=at(clock, -90)
+    )
+
+    def script(sc: Any) -> Any:
+        if kind == "sync":
+            return sc.tournaments.get(running), sc.tournaments.get(ended)
+
+        async def both() -> Any:
+            found = await sc.tournaments.get(running), await sc.tournaments.get(ended)
+            with pytest.raises(exc.TournamentNotFound):
+                await sc.tournaments.get(10**9)
+            return found
+
+        return both()
+
+    first, second = run(kind, sandbox, script)
+    assert (first.id, first.name, second.id, second.name) == (running, "Running", ended, "Ended")
+    assert first.location is None or isinstance(first.location, str)
+
+
+def test_logout_removes_the_saved_credentials(
+    world: tuple[SandboxServer, Clock], tmp_path: Path
+) -> None:
+    sandbox, _ = world
+    name, path = _user(sandbox), tmp_path / "auth.txt"
+    sc = Scoreganizer.from_url(sandbox.url, auth_filename=path)
+    sc.login(name, PASSWORD)
+    assert Scoreganizer.from_url(sandbox.url, auth_filename=path).token_status() == "ok"
+    sc.logout()
+    assert not path.exists() and sc.token_status() == "not_sent"
+    assert Scoreganizer.from_url(sandbox.url, auth_filename=path).auth_str is None
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_wait_key_driven_by_the_injected_sleep(
+    world: tuple[SandboxServer, Clock], kind: str
+) -> None:
+    sandbox, clock = world
+    host, name = _user(sandbox, "host"), _user(sandbox)
+    cup = scenario.add_tournament(
+        sandbox.store, "Soon", host, start=at(clock, 30), end=at(clock, 3600)
+    )
+    heard: list[float] = []
+
+    if kind == "sync":
+
+        def sleep(seconds: float) -> None:
+            clock.advance(seconds)
+
+        def script(sc: Any) -> Any:
+            sc.login(name, PASSWORD)
+            sc.tournaments.participate(cup)
+            return sc.tournaments.wait_key(cup, on_wait=lambda t: heard.append(t.total_seconds()))
+
+        key = run(kind, sandbox, script, sleep=sleep)
+    else:
+
+        async def async_sleep(seconds: float) -> None:
+            clock.advance(seconds)
+
+        async def async_script(sc: Any) -> Any:
+            await sc.login(name, PASSWORD)
+            await sc.tournaments.participate(cup)
+            return await sc.tournaments.wait_key(
+                cup, on_wait=lambda t: heard.append(t.total_seconds())
+            )
+
+        key = run(kind, sandbox, async_script, sleep=async_sleep)
+    assert key.endswith(tuple("0123456789abcdef")) and f"_{cup}_" in key
+    assert 28 <= len(heard) <= 32 and heard == sorted(heard, reverse=True)
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_upload_many(world: tuple[SandboxServer, Clock], kind: str, tmp_path: Path) -> None:
+    sandbox, clock = world
+    host, name = _user(sandbox, "host"), _user(sandbox)
+    cup = scenario.add_tournament(
+        sandbox.store, "Many", host, start=at(clock, -60), end=at(clock, 3600)
+    )
+    other = scenario.add_tournament(
+        sandbox.store, "Other", host, start=at(clock, -60), end=at(clock, 3600)
+    )
+    sc = Scoreganizer.from_url(sandbox.url)
+    sc.login(name, PASSWORD)
+    sc.tournaments.participate(cup)
+    key = sc.tournaments.gen_key(cup)
+    now = at(clock, 1)
+    good = []
+    for seed in range(12):
+        path = tmp_path / f"good{seed}.rmv"
+        path.write_bytes(write_rmv(seed=seed, key=key, boardgen_time=now))
+        good.append(path)
+    no_key = tmp_path / "nokey.rmv"
+    no_key.write_bytes(write_rmv(seed=99, boardgen_time=now))
+    garbage = tmp_path / "garbage.rmv"
+    garbage.write_bytes(b"not a replay at all")
+    missing = tmp_path / "missing.avf"
+    folder = tmp_path / "a-folder.rmv"
+    folder.mkdir()
+    paths = [*good[:6], no_key, garbage, missing, folder, *good[6:]]
+    progress: list[tuple[str, int, int]] = []
+
+    def on_progress(result: UploadResult, done: int, total: int) -> None:
+        progress.append((Path(result.path).name, done, total))
+
+    def script(sc: Any) -> Any:
+        results = sc.login(name, PASSWORD)
+        if kind == "sync":
+            return sc.scores.upload_many(paths, cup, concurrency=4, on_progress=on_progress)
+
+        async def go() -> Any:
+            await results
+            return await sc.scores.upload_many(paths, cup, concurrency=4, on_progress=on_progress)
+
+        return go()
+
+    results = run(kind, sandbox, script)
+    assert [r.path for r in results] == paths  # one result per file, in order
+    assert [r.ok for r in results] == [True] * 6 + [False] * 4 + [True] * 6, [
+        r.error for r in results
+    ]
+    assert all(r.info is not None and r.info.key is not None for r in results if r.ok)
+    errors = {Path(r.path).name: r.error for r in results if not r.ok}
+    assert isinstance(errors["nokey.rmv"], exc.ReplayHasNoKey)
+    assert isinstance(errors["garbage.rmv"], exc.ReplayUnreadable)
+    assert isinstance(errors["missing.avf"], exc.ReplayUnreadable)
+    assert isinstance(errors["a-folder.rmv"], exc.ReplayUnreadable)
+    assert sorted(done for _, done, _ in progress) == list(range(1, 17))
+    assert {total for _, _, total in progress} == {16}
+    assert sandbox.store.count("scores") >= 12
+
+    # a key for another tournament is refused per file; nothing raises
+    def wrong(sc: Any) -> Any:
+        return sc.scores.upload_many(good[:2], other)
+
+    if kind == "sync":
+        refused = run(kind, sandbox, lambda sc: (sc.login(name, PASSWORD), wrong(sc))[1])
+        assert [type(r.error) for r in refused] == [exc.ReplayKeyMismatch] * 2

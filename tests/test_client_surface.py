@@ -1,0 +1,187 @@
+"""The sync and the async client are the same client: the same names,
+signatures and return types, from one source; and the package's surface
+(0.3.1's import paths, lazy imports, ``dir()`` and ``help()``)."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import pickle
+import pydoc
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import scoreganizer_client_lib
+from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
+from scoreganizer_client_lib import exceptions as exc
+from scoreganizer_client_lib._api_async import AsyncClientBase, AsyncScores, AsyncTournaments
+from scoreganizer_client_lib._api_sync import ClientBase
+from scoreganizer_client_lib.score import Scores
+from scoreganizer_client_lib.tournament import Tournaments
+
+ROOT = Path(__file__).parent.parent
+PAIRS = [(ClientBase, AsyncClientBase), (Tournaments, AsyncTournaments), (Scores, AsyncScores)]
+
+
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location("gen", ROOT / "scripts" / "generate_sync_api.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_sync_api_is_generated_from_the_async_one() -> None:
+    gen = _generator()
+    expected = gen.generate(gen.SOURCE.read_text(encoding="utf-8"))
+    assert gen.TARGET.read_text(encoding="utf-8") == expected, (
+        "run: python scripts/generate_sync_api.py"
+    )
+    assert "await" not in expected.replace("``await``", "")
+
+
+def _public(cls: type) -> dict[str, Any]:
+    return {
+        name: value
+        for klass in reversed(cls.__mro__)
+        if klass.__module__.startswith("scoreganizer_client_lib")
+        for name, value in vars(klass).items()
+        if not name.startswith("_")
+    }
+
+
+def _normalized(annotation: Any) -> str:
+    return str(annotation).replace("Async", "")
+
+
+@pytest.mark.parametrize(("sync", "async_"), PAIRS, ids=lambda c: c.__name__)
+def test_same_names_signatures_and_return_types(sync: type, async_: type) -> None:
+    ours, theirs = _public(sync), _public(async_)
+    assert sorted(ours) == sorted(theirs)
+    for name, value in ours.items():
+        other = theirs[name]
+        if isinstance(value, property):
+            assert _normalized(inspect.signature(value.fget).return_annotation) == _normalized(
+                inspect.signature(other.fget).return_annotation
+            ), name
+            continue
+        if not callable(value) or isinstance(value, (classmethod, staticmethod)):
+            continue
+        mine, yours = inspect.signature(value), inspect.signature(other)
+        assert [
+            (p.name, p.kind, p.default, _normalized(p.annotation)) for p in mine.parameters.values()
+        ] == [
+            (p.name, p.kind, p.default, _normalized(p.annotation))
+            for p in yours.parameters.values()
+        ], name
+        assert _normalized(mine.return_annotation) == _normalized(yours.return_annotation), name
+        assert value.__doc__ == other.__doc__, name
+        own = name in vars(async_)
+        assert inspect.iscoroutinefunction(other) is own, f"{name}: awaitable exactly when shared"
+
+
+def test_the_clients_differ_only_in_their_drivers() -> None:
+    sync = {n for n in dir(Scoreganizer(host="x")) if not n.startswith("_")}
+    async_ = {n for n in dir(AsyncScoreganizer(host="x")) if not n.startswith("_")}
+    assert sync - async_ == {"close"}
+    assert async_ - sync == {"aclose", "client", "max_connections"}
+
+
+def test_typed_returns_everywhere() -> None:
+    for sync, async_ in PAIRS:
+        for cls in (sync, async_):
+            for name, value in _public(cls).items():
+                if callable(value):
+                    annotation = inspect.signature(value).return_annotation
+                    assert annotation is not inspect.Signature.empty, f"{cls.__name__}.{name}"
+                    assert "Any" not in str(annotation), f"{cls.__name__}.{name}"
+
+
+def test_importing_the_async_client_does_not_import_requests() -> None:
+    code = (
+        "import sys\n"
+        "from scoreganizer_client_lib import AsyncScoreganizer\n"
+        "from scoreganizer_client_lib.exceptions import ScoreganizerError\n"
+        "AsyncScoreganizer(auth_filename='not-read-yet.txt')\n"
+        "assert 'requests' not in sys.modules, sorted(m for m in sys.modules if 'requests' in m)\n"
+        "from scoreganizer_client_lib.exceptions import NetworkException\n"
+        "import requests\n"
+        "assert NetworkException is requests.exceptions.RequestException\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT / "tests"
+    )
+    assert result.returncode == 0, result.stderr
+    assert not (ROOT / "tests" / "not-read-yet.txt").exists()  # no file I/O in __init__
+
+
+def test_importing_the_package_imports_no_client() -> None:
+    code = (
+        "import sys, scoreganizer_client_lib as s\n"
+        "lazy = {'requests', 'httpx', 'scoreganizer_client_lib.replays._inspect'}\n"
+        "assert not lazy & set(sys.modules)\n"
+        "from scoreganizer_client_lib import Scoreganizer\n"
+        "assert 'httpx' not in sys.modules and 'dataclasses' not in sys.modules, 'lazy'\n"
+        "assert 'scoreganizer_client_lib.replays._inspect' not in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_submodules_are_package_attributes_as_in_031() -> None:
+    code = (
+        "import scoreganizer_client_lib as s\n"
+        "assert s.exceptions.ScoreganizerError and s.score.Scores and s.tournament.Tournament\n"
+        "assert s.scoreganizer.Scoreganizer is s.Scoreganizer\n"
+        "assert s.scoreganizer.DEFAULT_ADAPTER.max_retries.total == 0\n"
+        "assert s.scoreganizer.DEFAULT_RETRY is not None and s.scoreganizer.build_exception\n"
+        "assert s.version.__version__ == s.__version__\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    with pytest.raises(AttributeError):
+        _ = scoreganizer_client_lib.nothing_here  # type: ignore[attr-defined]
+
+
+def test_dir_and_help_show_the_public_classes() -> None:
+    names = dir(scoreganizer_client_lib)
+    for name in ("Scoreganizer", "AsyncScoreganizer", "RetryPolicy", "Tournament", "config"):
+        assert name in names
+    text = pydoc.render_doc(scoreganizer_client_lib, renderer=pydoc.plaintext)
+    for name in ("class Scoreganizer", "class AsyncScoreganizer", "class RetryPolicy"):
+        assert name in text
+
+
+ALL_ERRORS: list[exc.ScoreganizerError] = [
+    exc.ScoreganizerError("something"),
+    exc.ScoreganizerError("something", "with a message"),
+    exc.ScoreganizerWait("too_many_attempts", timedelta(seconds=3)),
+    exc.ScoreganizerTooEarly("too_early", timedelta(seconds=5)),
+    exc.ScoreganizerNotGeneratedYet("not_generated_yet", timedelta(seconds=1)),
+    exc.ScoreganizerKeyExists("key_exists"),
+    exc.ScoreganizerProtocolError("not JSON"),
+    exc.ScoreganizerRedirectRefused("https://elsewhere/", "redirected"),
+    exc.AuthFileError("cannot write"),
+    exc.TournamentNotFound(7),
+    exc.ReplayUnreadable("replay_unreadable", "bad", "a.rmv"),
+    exc.ReplayHasNoKey("replay_has_no_key", "no key"),
+]
+
+
+@pytest.mark.parametrize("error", ALL_ERRORS, ids=lambda e: type(e).__name__)
+def test_every_exception_survives_pickling(error: exc.ScoreganizerError) -> None:
+    again = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+    assert type(again) is type(error) and vars(again) == vars(error)
+    assert again.args == error.args and str(again) == str(error)
+
+
+def test_args_as_in_031() -> None:
+    wait = timedelta(seconds=5)
+    assert exc.ScoreganizerTooEarly("too_early", wait).args == ("too_early", wait)
+    assert exc.ScoreganizerKeyExists("key_exists").args == ("key_exists",)
+    assert exc.ScoreganizerWait("x", wait, "message").args == ("x", wait)

@@ -1,0 +1,604 @@
+"""The sans-I/O protocol core, driven directly with scripted answers: no
+sockets, no HTTP library, no mocks. Every operation, every error code, every
+malformed answer. (CI checks that this covers every line and branch of
+``_protocol.py``.)"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from cases import ERROR_CODES, KEY, TOURNAMENT, TOURNAMENT_NEWER, error_body
+from scoreganizer_client_lib import _protocol as p
+from scoreganizer_client_lib import exceptions as exc
+
+BASE = "https://api.test:8443/api/"
+NO_JITTER = p.RetryPolicy(jitter=False)
+
+
+def answer(status: int = 200, body: object = None, **headers: str) -> p.Response:
+    """A scripted answer; ``body`` as JSON unless it is bytes."""
+    raw = body if isinstance(body, bytes) else b"" if body is None else json.dumps(body).encode()
+    return p.Response(status, raw, timedelta(seconds=0.5), headers)
+
+
+def failure(kind: p.FailureKind) -> p.TransportFailure:
+    return p.TransportFailure(ConnectionError(f"transport: {kind.value}"), kind)
+
+
+class Script:
+    """Plays a driver: answers each request with the next scripted outcome
+    and records what the operation asked for."""
+
+    def __init__(self, *outcomes: p.Response | p.TransportFailure) -> None:
+        self.outcomes = list(outcomes)
+        self.requests: list[p.Request] = []
+        self.sleeps: list[p.Sleep] = []
+
+    def run(self, operation: p.Operation[Any]) -> Any:
+        outcome: p.Outcome = None
+        while True:
+            try:
+                step = operation.send(outcome)
+            except StopIteration as stop:
+                assert not self.outcomes, f"unused answers: {self.outcomes}"
+                return stop.value
+            if isinstance(step, p.Sleep):
+                self.sleeps.append(step)
+                outcome = None
+            else:
+                self.requests.append(step)
+                outcome = self.outcomes.pop(0)
+
+    @property
+    def paths(self) -> list[str]:
+        return [f"{r.method} {r.url.split('/api/', 1)[1]}" for r in self.requests]
+
+
+def core(auth_str: str | None = "alice:tok", retry: p.RetryPolicy = NO_JITTER) -> p.ProtocolCore:
+    return p.ProtocolCore(p.Credentials(auth_str), BASE, retry, now=lambda: 1_000_000.0)
+
+
+def run(operation: p.Operation[Any], *outcomes: p.Response | p.TransportFailure) -> Any:
+    return Script(*outcomes).run(operation)
+
+
+# -- wire values ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-05-20T13:37:00", datetime(2024, 5, 20, 13, 37, tzinfo=timezone.utc)),
+        ("2024-05-20T13:37:00.250000", datetime(2024, 5, 20, 13, 37, 0, 250000, timezone.utc)),
+        ("2024-05-20", datetime(2024, 5, 20, tzinfo=timezone.utc)),  # a date alone: aware
+        ("2024-05-20T15:37:00+02:00", datetime(2024, 5, 20, 13, 37, tzinfo=timezone.utc)),
+        ("2024-05-20T13:37:00Z", datetime(2024, 5, 20, 13, 37, tzinfo=timezone.utc)),
+        ("2024-05-20T13:37:00z", datetime(2024, 5, 20, 13, 37, tzinfo=timezone.utc)),
+    ],
+)
+def test_parse_datetime(text: str, expected: datetime) -> None:
+    parsed = p.parse_datetime(text)
+    assert parsed == expected and parsed.tzinfo is timezone.utc
+
+
+@pytest.mark.parametrize("text", ["yesterday", "", "2024-13-01", None, 17, "9" * 10_000 + "z"])
+def test_parse_datetime_refuses(text: Any) -> None:
+    with pytest.raises(exc.ScoreganizerProtocolError, match="not an ISO 8601"):
+        p.parse_datetime(text)
+
+
+def test_format_datetime() -> None:
+    aware = datetime(2024, 5, 20, 15, 37, tzinfo=timezone(timedelta(hours=2)))
+    assert p.format_datetime(aware) == "2024-05-20T13:37:00"
+    assert p.format_datetime(datetime(2024, 5, 20, 13, 37)) == "2024-05-20T13:37:00"
+
+
+def test_token_status_ok_is_exactly_ok_and_ok_stale() -> None:
+    assert [s.value for s in p.TokenStatus if s.is_ok] == ["ok", "ok_stale"]
+    assert p.token_status_ok("ok") and p.token_status_ok("ok_stale")
+    for status in ("okay_but_new", "ok ", "OK", "expired", "not_sent", ""):
+        assert not p.token_status_ok(status)
+    assert str(p.TokenStatus.OK_STALE) == "ok_stale" and str(p.WaitReason.BACKOFF) == "backoff"
+
+
+def test_values_between_core_and_driver() -> None:
+    file = p.UploadFile("video", "g.rmv", b"12345", "application/x-viennasweeper")
+    request = p.Request("POST", BASE + "scores/upload", file=file, headers={"X": b"secret"})
+    assert request.size == 5 and p.Request("GET", BASE).size == 0
+    assert "secret" not in repr(request) and "scores/upload" in repr(request)
+    response = p.Response(200, b"[]", headers={"Retry-After": "3", "CONTENT-TYPE": "x"})
+    assert response.headers == {"retry-after": "3", "content-type": "x"}  # names lower-cased
+    assert repr(response) == "Response(200, 2 bytes)"
+    assert p.Response(204, b"").headers == {}
+    assert "timeout" in repr(failure(p.FailureKind.TIMEOUT))
+    sleep = p.Sleep(1.5, p.WaitReason.TOO_EARLY)
+    assert sleep.remaining == 1.5 and repr(sleep) == "Sleep(1.500, too_early)"
+    assert p.tournament_id("35") == 35
+
+
+def test_credentials() -> None:
+    creds = p.Credentials()
+    assert creds.headers() == {} and creds.username is None
+    creds.set("Łukasz:tök")
+    assert creds.headers() == {p.AUTH_HEADER: "Łukasz:tök".encode()}  # UTF-8 on the wire
+    assert creds.username == "Łukasz" and "tök" not in repr(creds)
+    creds.set("")
+    assert creds.auth_str is None and creds.username is None
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("a.rmv",), "application/x-viennasweeper"),
+        (("a.AVF",), "application/x-minesweeper-arbiter"),
+        (("a.evf",), "application/x-metasweeper"),
+        (("a.txt",), "application/x-viennasweeper"),  # 0.3.1's fallback
+        (("noext",), "application/x-viennasweeper"),
+        (("a.rmv", ".evf"), "application/x-metasweeper"),  # ext wins over the suffix
+        (("a.rmv", "avf", "text/x"), "text/x"),  # mime_type wins over everything
+    ],
+)
+def test_mime_type_for(args: tuple[str, ...], expected: str) -> None:
+    assert p.mime_type_for(*args) == expected
+
+
+# -- retry policy ------------------------------------------------------------------
+
+
+def test_retry_policy_settings() -> None:
+    policy = p.RetryPolicy(attempts=2, rng=random.Random(1))
+    assert p.RetryPolicy.none().attempts == 1
+    assert policy.replace(attempts=3) == p.RetryPolicy(attempts=3)  # rng is not compared
+    assert policy != p.RetryPolicy() and policy != "a policy"
+    assert repr(policy).startswith("RetryPolicy(attempts=2, backoff=0.5") and "rng" not in repr(
+        policy
+    )
+    with pytest.raises(TypeError):
+        hash(policy)
+
+
+def test_jitter_comes_from_the_policy_s_own_random_source() -> None:
+    get = p.Request("GET", BASE)
+    drop = failure(p.FailureKind.CONNECT)
+    first = [p.RetryPolicy(rng=random.Random(7)).delay(n, 0, get, drop) for n in (1, 2, 3)]
+    again = [p.RetryPolicy(rng=random.Random(7)).delay(n, 0, get, drop) for n in (1, 2, 3)]
+    assert first == again  # deterministic under test
+    assert all(c / 2 <= d <= c for d, c in zip(first, (0.5, 1.0, 2.0), strict=True))  # type: ignore[operator]
+    assert [NO_JITTER.delay(n, 0, get, drop) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+    assert p.RetryPolicy(max_backoff=0.7, jitter=False).delay(3, 0, get, drop) == 0.7
+
+
+@pytest.mark.parametrize(
+    ("method", "idempotent", "outcome", "retried"),
+    [
+        ("POST", False, failure(p.FailureKind.CONNECT), True),  # nothing was sent
+        ("GET", True, failure(p.FailureKind.DROPPED), True),
+        ("POST", False, failure(p.FailureKind.DROPPED), False),  # might have been done
+        ("GET", True, failure(p.FailureKind.TIMEOUT), False),  # the server may still work on it
+        ("GET", True, failure(p.FailureKind.OTHER), False),
+        ("GET", True, answer(500), True),  # 0.3.1 retried GETs on 500 too
+        ("GET", True, answer(502), True),
+        ("GET", True, answer(503), True),
+        ("GET", True, answer(504), True),
+        ("POST", False, answer(500), False),  # ...but never POSTs
+        ("POST", False, answer(503), False),
+        ("POST", True, answer(503), True),  # uploads and logins are safe to repeat
+        ("GET", True, answer(404), False),
+        ("GET", True, answer(403, {"error": "retry"}), False),  # an application answer
+        ("GET", True, answer(429), False),  # no Retry-After: not retried
+        ("POST", False, answer(429, **{"Retry-After": "2"}), True),
+        ("POST", False, answer(429, {"error": "token_too_recent"}, **{"Retry-After": "2"}), False),
+    ],
+)
+def test_what_is_retried(
+    method: str, idempotent: bool, outcome: p.Response | p.TransportFailure, retried: bool
+) -> None:
+    request = p.Request(method, BASE, idempotent=idempotent)
+    assert (NO_JITTER.delay(1, 0.0, request, outcome) is not None) is retried
+
+
+def test_attempts_and_budget_bound_the_retries() -> None:
+    get, busy = p.Request("GET", BASE), answer(503)
+    assert NO_JITTER.delay(3, 0, get, busy) == 2.0
+    assert NO_JITTER.delay(4, 0, get, busy) is None  # 4 sends in all
+    assert NO_JITTER.delay(2, 59.5, get, busy) is None  # 1 s more would pass the 60 s budget
+    long_wait = answer(503, **{"Retry-After": "3600"})
+    assert NO_JITTER.delay(1, 0, get, long_wait) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Retry-After": "7"}, 7.0),  # any case of the header name
+        ({"retry-after": " 1.5 "}, 1.5),
+        ({"Retry-After": "-3"}, 0.0),
+        ({"Retry-After": "nan"}, 0.5),  # not a wait: the back-off instead
+        ({"Retry-After": "soon"}, 0.5),
+        ({"Retry-After": ""}, 0.5),
+        # an HTTP date, against the answer's own Date (clocks may differ)...
+        (
+            {
+                "Retry-After": "Wed, 21 Oct 2015 07:28:10 GMT",
+                "Date": "Wed, 21 Oct 2015 07:28:00 GMT",
+            },
+            10.0,
+        ),
+        # ...else against the core's clock
+        ({"Retry-After": "Mon, 12 Jan 1970 13:46:50 GMT"}, 10.0),
+        ({"Retry-After": "Mon, 12 Jan 1970 13:46:50 GMT", "Date": "garbage"}, 10.0),
+        ({"Retry-After": "Thu, 01 Jan 1970 00:00:00 GMT"}, 0.0),  # in the past: at once
+    ],
+)
+def test_retry_after(headers: dict[str, str], expected: float) -> None:
+    request = p.Request("GET", BASE)
+    assert NO_JITTER.delay(1, 0, request, answer(503, **headers), now=1_000_000.0) == expected
+
+
+def test_retry_after_date_out_of_range() -> None:
+    assert p._http_date("Wed, 21 Oct 99999 07:28:00 GMT") is None
+    assert p._http_date("") is None
+
+
+# -- error answers -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("code", "wait", "cls"), ERROR_CODES)
+def test_every_error_code(code: str, wait: object, cls: type[exc.ScoreganizerError]) -> None:
+    error = p.error_from_response(403, json.dumps(error_body(code, wait)).encode(), timedelta(0))
+    assert type(error) is cls and error.error == code
+    if wait is not None:
+        assert isinstance(error, exc.ScoreganizerWait)
+        assert error.wait_time == timedelta(seconds=float(wait))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "code"),
+    [
+        (404, b"", "404"),  # empty: the status is the code
+        (502, b"<html>Bad Gateway</html>", "502"),  # a proxy's page
+        (500, b"\xff\xfe", "500"),
+        (403, b"[1, 2]", "403"),  # not an object
+        (403, b'{"detail": "no code"}', "403"),
+        (403, b'{"error": null}', "403"),
+        (403, b"[" * 100_000, "403"),  # too deep to parse: not an error object
+    ],
+)
+def test_error_answers_without_a_usable_code(status: int, body: bytes, code: str) -> None:
+    error = p.error_from_response(status, body, timedelta(0))
+    assert type(error) is exc.ScoreganizerError and error.error == code
+
+
+def test_wait_is_compensated_by_elapsed_time_never_below_zero() -> None:
+    error = p.error_from_response(403, b'{"error": "too_early", "wait": 10}', timedelta(seconds=3))
+    assert isinstance(error, exc.ScoreganizerTooEarly) and error.wait_time == timedelta(seconds=7)
+    error = p.error_from_response(403, b'{"error": "too_early", "wait": 1}', timedelta(seconds=3))
+    assert isinstance(error, exc.ScoreganizerWait) and error.wait_time == timedelta(0)
+    error = p.error_from_response(403, b'{"error": "too_early", "wait": -50}', timedelta(0))
+    assert isinstance(error, exc.ScoreganizerWait) and error.wait_time == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"error": "too_early", "wait": 1e308}',  # timedelta overflows
+        b'{"error": "too_early", "wait": "1e308"}',
+        b'{"error": "too_early", "wait": NaN}',
+        b'{"error": "too_early", "wait": "nan"}',
+        b'{"error": "too_early", "wait": Infinity}',
+        b'{"error": "too_early", "wait": 400000000}',  # more than ten years
+        b'{"error": "too_early", "wait": "soon"}',
+        b'{"error": "too_early", "wait": true}',
+        b'{"error": "too_early", "wait": [5]}',
+        b'{"error": "too_early", "wait": "' + b"9" * 100 + b'"}',
+        b'{"error": "something_new", "wait": 1e999}',
+        b'{"error": 42}',
+        b'{"error": ""}',
+        b'{"error": "two words"}',
+        b'{"error": "\\u001b[31mred"}',  # terminal escapes in a code
+        b'{"error": "' + b"x" * 5000 + b'"}',
+    ],
+)
+def test_hostile_error_answers_are_protocol_errors(body: bytes) -> None:
+    error = p.error_from_response(403, body, timedelta(0))
+    assert type(error) is exc.ScoreganizerProtocolError and error.error == "invalid_response"
+    assert len(str(error)) < 300
+
+
+# -- exchanges: retries and redirects -------------------------------------------------
+
+
+def test_transport_failures_are_retried_then_raised() -> None:
+    script = Script(failure(p.FailureKind.CONNECT), answer(503), answer(200, []))
+    assert script.run(core().tournaments("all")) == []
+    assert [s.seconds for s in script.sleeps] == [0.5, 1.0]
+    assert all(s.reason is p.WaitReason.BACKOFF for s in script.sleeps)
+    dead = failure(p.FailureKind.CONNECT)
+    with pytest.raises(ConnectionError) as info:
+        run(core().tournaments("all"), *[dead] * 4)
+    assert info.value is dead.exception  # the driver's own exception
+
+
+def test_a_driver_that_answers_nothing_is_a_bug() -> None:
+    operation = core().tournaments("all")
+    next(operation)
+    with pytest.raises(RuntimeError, match="sent nothing back"):
+        operation.send(None)
+
+
+def test_requests_carry_the_credentials_and_their_nature() -> None:
+    script = Script(answer(200, {"status": "ok"}))
+    script.run(core().token_status())
+    script.outcomes.append(answer(200))
+    script.run(core(None).participate(3))
+    get, post = script.requests
+    assert get.headers == {p.AUTH_HEADER: b"alice:tok"} and get.idempotent
+    assert post.headers == {} and not post.idempotent
+    assert get.url == BASE + "token_status"
+
+
+def test_redirect_within_the_origin_is_followed() -> None:
+    script = Script(
+        answer(301, **{"Location": "/api/v2/tournaments/all"}),
+        answer(307, **{"location": "HTTPS://api.test:8443/api/v3/tournaments/all"}),
+        answer(200, [TOURNAMENT]),
+    )
+    assert len(script.run(core().tournaments("all"))) == 1
+    assert script.paths == [
+        "GET tournaments/all",
+        "GET v2/tournaments/all",
+        "GET v3/tournaments/all",
+    ]
+    assert all(r.headers for r in script.requests)
+
+    upload = Script(answer(308, **{"Location": "upload2"}), answer(201))
+    upload.run(core().upload("g.rmv", b"RMV", "application/x-viennasweeper"))
+    assert upload.paths == ["POST scores/upload", "POST scores/upload2"]
+    assert upload.requests[1].file is upload.requests[0].file
+
+
+@pytest.mark.parametrize(
+    ("location", "advice"),
+    [
+        ("https://evil.test/steal", ""),
+        ("//evil.test:8443/api/x", ""),  # scheme-relative
+        ("https://api.test:9999/api/x", ""),  # another port
+        ("http://api.test:8443/api/x", ""),  # a downgrade
+        ("https://api.test.evil.test:8443/api/", ""),
+        ("https://api.test:notaport/", ""),
+    ],
+)
+def test_redirect_to_another_origin_is_refused(location: str, advice: str) -> None:
+    with pytest.raises(exc.ScoreganizerRedirectRefused) as info:
+        run(core().login("alice", "pw"), answer(307, **{"Location": location}))
+    assert info.value.error == "redirect_refused"
+    assert isinstance(info.value, exc.ScoreganizerProtocolError)
+    assert "not the configured server" in str(info.value)
+    assert info.value.location.startswith(("https://", "http://"))
+
+
+def test_http_to_https_on_the_same_host_is_refused_with_advice() -> None:
+    plain = p.ProtocolCore(p.Credentials("a:t"), "http://api.test:80/api/", NO_JITTER)
+    with pytest.raises(exc.ScoreganizerRedirectRefused) as info:
+        run(
+            plain.tournaments("all"),
+            answer(301, **{"Location": "https://api.test/api/tournaments/all"}),
+        )
+    assert "use https://api.test:443" in str(info.value)
+    assert info.value.location == "https://api.test/api/tournaments/all"
+
+
+def test_redirect_that_drops_a_post_s_data_is_refused() -> None:
+    with pytest.raises(exc.ScoreganizerRedirectRefused, match="drops the request's data"):
+        run(core().login("alice", "pw"), answer(302, **{"Location": "/api/elsewhere"}))
+
+
+def test_redirect_loops_end() -> None:
+    loop = [answer(302, **{"Location": "/api/tournaments/all"})] * (p.MAX_REDIRECTS + 1)
+    with pytest.raises(exc.ScoreganizerProtocolError, match="redirects"):
+        run(core().tournaments("all"), *loop)
+
+
+def test_a_redirect_status_without_location_is_an_error_answer() -> None:
+    with pytest.raises(exc.ScoreganizerError) as info:
+        run(core().tournaments("all"), answer(302))
+    assert info.value.error == "302"
+
+
+# -- operations ----------------------------------------------------------------------
+
+
+def test_login_sets_the_credentials() -> None:
+    creds = p.Credentials()
+    script = Script(answer(200, {"token": "abc"}))
+    assert script.run(p.ProtocolCore(creds, BASE).login("Łukasz", "pw")) == "Łukasz:abc"
+    assert creds.auth_str == "Łukasz:abc"
+    (request,) = script.requests
+    assert request.data == {"username": "Łukasz", "password": "pw"} and request.idempotent
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"token": None},
+        {"token": ""},
+        {"token": 5},
+        {"token": "a b"},  # a space would split the header
+        {"token": "a\r\nX-Evil: 1"},  # header injection
+        {"token": "x" * 5000},
+        [],
+        "token",
+    ],
+)
+def test_login_refuses_a_malformed_token(body: object) -> None:
+    creds = p.Credentials()
+    with pytest.raises(exc.ScoreganizerProtocolError):
+        run(p.ProtocolCore(creds, BASE).login("bob", "pw"), answer(200, body))
+    assert creds.auth_str is None  # nothing half-set
+
+
+def test_login_refuses_non_json() -> None:
+    with pytest.raises(exc.ScoreganizerProtocolError, match="not JSON"):
+        run(core().login("bob", "pw"), answer(200, b"<html>"))
+    with pytest.raises(exc.ScoreganizerProtocolError, match="not JSON"):
+        run(core().login("bob", "pw"), answer(200, b"[" * 100_000))  # RecursionError inside
+
+
+def test_login_error() -> None:
+    with pytest.raises(exc.ScoreganizerInvalidLoginData):
+        run(core().login("bob", "no"), answer(403, {"error": "invalid_login_data"}))
+
+
+def test_token_status() -> None:
+    assert run(core().token_status(), answer(200, {"status": "ok_stale"})) is p.TokenStatus.OK_STALE
+    assert run(core().token_status(), answer(200, {"status": "okay_but_new"})) == "okay_but_new"
+    assert run(core().token_status_ok(), answer(200, {"status": "ok"})) is True
+    assert run(core().token_status_ok(), answer(200, {"status": "okay_but_new"})) is False
+    with pytest.raises(exc.ScoreganizerProtocolError):
+        run(core().token_status(), answer(200, {"state": "ok"}))
+
+
+def test_refresh_keeps_the_username() -> None:
+    creds = p.Credentials("alice:old")
+    creds.username = "alice2"  # assigned, as 0.3.1 allowed
+    script = Script(answer(200, {"token": "new"}))
+    assert script.run(p.ProtocolCore(creds, BASE).refresh_login()) == "alice2:new"
+    assert creds.auth_str == "alice2:new" and creds.username == "alice2"
+    assert script.requests[0].headers == {p.AUTH_HEADER: b"alice:old"}
+
+
+def test_refresh_before_login_sends_nothing() -> None:
+    script = Script()
+    with pytest.raises(exc.ScoreganizerNotLoggedIn, match="log in first"):
+        script.run(core(None).refresh_login())
+    assert script.requests == []
+
+
+def test_refresh_if_stale() -> None:
+    stale = Script(answer(200, {"status": "ok_stale"}), answer(200, {"token": "new"}))
+    assert stale.run(core().refresh_login_if_stale()) == "alice:new"
+    assert stale.paths == ["GET token_status", "POST refresh_token"]
+    assert run(core().refresh_login_if_stale(), answer(200, {"status": "ok"})) is None
+
+
+@pytest.mark.parametrize(
+    "which", ["all", "archive", "in_progress", "upcoming", "active", "my_active"]
+)
+def test_tournament_lists(which: str) -> None:
+    script = Script(answer(200, [TOURNAMENT, TOURNAMENT_NEWER]))
+    first, newer = script.run(core().tournaments(which))
+    assert script.paths == [f"GET tournaments/{which}"]
+    assert first.id == 35 and newer.extra == {"prize": "fame"}
+
+
+@pytest.mark.parametrize("body", [{"tournaments": []}, None, "[]"])
+def test_tournament_list_that_is_not_a_list(body: object) -> None:
+    with pytest.raises(exc.ScoreganizerProtocolError, match="list"):
+        run(core().tournaments("all"), answer(200, body if body is not None else b"null"))
+
+
+def test_get_one_tournament() -> None:
+    active = Script(answer(200, [TOURNAMENT_NEWER, TOURNAMENT]))
+    assert active.run(core().get_tournament(35)).id == 35
+    assert active.paths == ["GET tournaments/active"]
+    archived = Script(answer(200, []), answer(200, [TOURNAMENT]))
+    assert archived.run(core().get_tournament(35)).id == 35
+    assert archived.paths == ["GET tournaments/active", "GET tournaments/all"]
+    with pytest.raises(exc.TournamentNotFound) as info:
+        run(core().get_tournament(7), answer(200, [TOURNAMENT]), answer(200, [TOURNAMENT]))
+    assert info.value.tournament_id == 7
+
+
+@pytest.mark.parametrize("action", ["participate", "player_confirm"])
+@pytest.mark.parametrize("body", [b"", b"OK", b"<html>joined</html>", b'{"status": "requested"}'])
+def test_participation_takes_any_2xx_as_success(action: str, body: bytes) -> None:
+    script = Script(answer(200, body))
+    assert script.run(getattr(core(), action)(35)) is None
+    assert script.paths == [f"POST tournaments/{action}/35"]
+
+
+def test_participation_error() -> None:
+    with pytest.raises(exc.ScoreganizerNotLoggedIn):
+        run(core().participate(35), answer(403, {"error": "not_logged_in"}))
+
+
+def test_keys() -> None:
+    expiring = {"key": KEY, "key_expiry": "2024-05-20T14:37:00"}
+    key, expiry = run(core().gen_key(35), answer(201, expiring))
+    assert key == KEY and expiry == datetime(2024, 5, 20, 14, 37, tzinfo=timezone.utc)
+    assert run(core().get_key(35), answer(200, {"key": KEY, "key_expiry": None})) == (KEY, None)
+    assert run(core().get_key(35), answer(200, {"key": KEY})) == (KEY, None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"key": KEY, "key_expiry": 5},
+        {"key": KEY, "key_expiry": "soon"},
+        {"key": None},
+        {"key": "a b"},
+    ],
+)
+def test_malformed_keys(body: object) -> None:
+    with pytest.raises(exc.ScoreganizerProtocolError):
+        run(core().gen_key(35), answer(201, body))
+
+
+def test_wait_key_waits_in_slices_then_generates() -> None:
+    script = Script(
+        answer(403, {"error": "too_early", "wait": 2.75}),
+        answer(201, {"key": KEY, "key_expiry": None}),
+    )
+    assert script.run(core().wait_key(35, slice_seconds=1.0)) == (KEY, None)
+    slices = [(s.seconds, s.remaining) for s in script.sleeps]
+    assert slices == [(1.0, 2.25), (1.0, 1.25), (0.25, 0.25)]  # 2.75 s - 0.5 s elapsed
+    assert all(s.reason is p.WaitReason.TOO_EARLY for s in script.sleeps)
+
+
+def test_wait_key_waits_at_least_a_little() -> None:
+    script = Script(
+        answer(403, {"error": "too_early", "wait": 0}),
+        answer(403, {"error": "too_early", "wait": 0.1}),
+        answer(403, {"error": "key_exists"}),
+        answer(200, {"key": KEY, "key_expiry": None}),
+    )
+    assert script.run(core().wait_key(35)) == (KEY, None)
+    assert [s.seconds for s in script.sleeps] == [p.MIN_START_WAIT] * 2  # never a tight loop
+    assert script.paths[-1] == "GET tournaments/get_key/35"
+
+
+def test_wait_key_other_errors_end_it() -> None:
+    with pytest.raises(exc.ScoreganizerTournamentOver):
+        run(core().wait_key(35), answer(403, {"error": "tournament_over"}))
+
+
+def test_upload() -> None:
+    script = Script(answer(201))
+    script.run(core().upload("g.rmv", b"RMV-BYTES", "application/x-viennasweeper"))
+    (request,) = script.requests
+    assert request.method == "POST" and request.idempotent
+    assert request.data == {"mime_type": "application/x-viennasweeper"}
+    assert request.file is not None and request.file.field == "video"
+    assert (request.file.filename, request.file.content) == ("g.rmv", b"RMV-BYTES")
+
+
+@pytest.mark.parametrize("body", [b"", b"created", b'{"id": 5}', b"\xff"])
+def test_upload_takes_any_2xx_as_success(body: bytes) -> None:
+    assert run(core().upload("g.rmv", b"x", "m"), answer(201, body)) is None
+
+
+def test_upload_retry_answers() -> None:
+    retry = answer(403, {"error": "retry"})
+    script = Script(retry, retry, answer(201))
+    script.run(core().upload("g.rmv", b"x", "m", tries=3))
+    assert [s.reason for s in script.sleeps] == [p.WaitReason.RETRY_ANSWER] * 2
+    assert [s.seconds for s in script.sleeps] == [p.UPLOAD_RETRY_PAUSE] * 2
+    with pytest.raises(exc.ScoreganizerRetry):
+        run(core().upload("g.rmv", b"x", "m", tries=2), retry, retry)
+    with pytest.raises(exc.ScoreganizerInvalidData):
+        run(core().upload("g.rmv", b"x", "m"), answer(403, {"error": "invalid_data"}))

@@ -386,3 +386,47 @@ def test_gives_up_after_attempts(sc: Scoreganizer, mock: responses.RequestsMock)
         sc.tournaments.all()
     assert info.value.error == "503"
     assert len(mock.calls) == FAST.attempts
+
+
+@pytest.mark.parametrize("body", [b"", b"OK", b"<html>done</html>"])
+def test_any_2xx_is_success_where_031_did_not_read_the_body(
+    sc: Scoreganizer, mock: responses.RequestsMock, body: bytes
+) -> None:
+    mock.post(BASE + "tournaments/participate/35", body=body)
+    mock.post(BASE + "tournaments/player_confirm/35", body=body)
+    mock.post(BASE + "scores/upload", body=body, status=201)
+    assert sc.tournaments.participate(35) is None
+    assert sc.tournaments.player_confirm(35) is None
+    assert sc.scores.upload_file(io.BytesIO(b"RMV"), "g.rmv") is None
+
+
+def test_location_null_and_date_only(sc: Scoreganizer, mock: responses.RequestsMock) -> None:
+    mock.get(
+        BASE + "tournaments/all",
+        json=[{**TOURNAMENT, "location": None, "start": "2024-05-20", "end": "2024-05-21"}],
+    )
+    (t,) = sc.tournaments.all()
+    assert t.location is None
+    assert t.start == datetime(2024, 5, 20, tzinfo=timezone.utc)
+
+
+def test_refresh_before_login_sends_nothing(mock: responses.RequestsMock) -> None:
+    with pytest.raises(exc.ScoreganizerNotLoggedIn, match="log in first"):
+        Scoreganizer(host="api.test", port=8443).refresh_login()
+    assert len(mock.calls) == 0
+
+
+def test_token_status_ok_is_exactly_ok_and_ok_stale(
+    sc: Scoreganizer, mock: responses.RequestsMock
+) -> None:
+    mock.get(BASE + "token_status", json={"status": "okay_but_new"})
+    assert sc.token_status() == "okay_but_new" and sc.token_status_ok() is False
+
+
+def test_retry_after_header_in_any_case_is_honoured(mock: responses.RequestsMock) -> None:
+    slept: list[float] = []
+    sc = Scoreganizer(host="api.test", port=8443, sleep=slept.append)
+    mock.get(BASE + "tournaments/all", status=503, headers={"Retry-After": "7"})
+    mock.get(BASE + "tournaments/all", json=[])
+    assert sc.tournaments.all() == []
+    assert slept == [7.0]

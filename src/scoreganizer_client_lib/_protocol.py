@@ -78,7 +78,9 @@ def parse_datetime(value: str) -> datetime:
             return parse_datetime(value[:-1] + "+00:00")
         raise ScoreganizerProtocolError(f"not an ISO 8601 datetime: {value!r:.80}") from exc
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
+        if "T" in value:  # parsing again is faster than parsed.replace(tzinfo=...)
+            return datetime.fromisoformat(value + "+00:00")
+        return parsed.replace(tzinfo=timezone.utc)  # a date alone takes no offset
     return parsed.astimezone(timezone.utc)
 
 

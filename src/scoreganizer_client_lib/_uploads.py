@@ -104,16 +104,13 @@ def prepare_replay(
 
     path = Path(path)
     try:
-        mode = path.stat().st_mode
-        if not stat.S_ISREG(mode):
-            raise ReplayUnreadable(
-                "replay_unreadable", f"{path}: not a regular file; not opened", str(path)
-            )
+        try:
+            regular = stat.S_ISREG(path.stat().st_mode)
+        except OSError:
+            regular = True  # reading says why, with the reader's own message
+        if not regular:
+            raise replays.ReplayError(f"{path} is not a regular file; not opened")
         content = replays.read_bounded(path)
-    except OSError as exc:
-        raise ReplayUnreadable(
-            "replay_unreadable", f"cannot read {path}: {exc.strerror or exc}", str(path)
-        ) from exc
     except replays.ReplayError as exc:
         raise ReplayUnreadable("replay_unreadable", str(exc), str(path)) from exc
     if not check:

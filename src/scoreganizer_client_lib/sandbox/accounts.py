@@ -183,8 +183,10 @@ class Accounts:
         levels = self._levels(buckets, now)
         if failed:
             levels = {key: level + 1 for key, level in levels.items()}
-        else:
+        elif any(level for key, level in levels.items() if key.startswith("name:")):
             levels = {key: 0.0 for key in levels if key.startswith("name:")}
+        else:
+            return  # nothing to forgive: no write
         # A bucket drains within limit * refill seconds: older records are empty.
         config = self.config
         drained = max(

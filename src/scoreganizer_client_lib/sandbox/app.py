@@ -10,7 +10,6 @@ threads, never on the event loop.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Annotated, Any
 
@@ -29,6 +28,7 @@ from .rules import Rules
 from .store import Busy, Store
 
 log = logging.getLogger(__name__)
+JSON = "application/json"
 
 LISTS = {
     "all": "Every tournament.",
@@ -76,15 +76,17 @@ UPLOAD = {
 
 
 # -- dependencies -----------------------------------------------------------
+# Those that only look at the request run on the event loop (a worker thread
+# costs more than they do); those that query the database run in a thread.
 
 
-def get_rules(request: Request) -> Rules:
+async def get_rules(request: Request) -> Rules:
     """The tournament rules of this app."""
     rules: Rules = request.app.state.rules
     return rules
 
 
-def get_accounts(request: Request) -> Accounts:
+async def get_accounts(request: Request) -> Accounts:
     """The accounts of this app."""
     accounts: Accounts = request.app.state.accounts
     return accounts
@@ -94,7 +96,7 @@ RulesDep = Annotated[Rules, Depends(get_rules)]
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 
 
-def auth_header(raw: Annotated[str | None, Header(alias=AUTH_HEADER)] = None) -> str | None:
+async def auth_header(raw: Annotated[str | None, Header(alias=AUTH_HEADER)] = None) -> str | None:
     """The ``X-Scoreganizer-Authorization`` header, if sent. Clients send it
     as UTF-8 bytes (PROTOCOL.md); the server hands it over as Latin-1 text. A
     value that is not UTF-8 is sent but names no token (``":"``)."""
@@ -120,12 +122,12 @@ def current_user(accounts: AccountsDep, auth: AuthHeader) -> User:
     return accounts.authenticate(auth)
 
 
-def client_address(request: Request) -> str | None:
+async def client_address(request: Request) -> str | None:
     """The client's network address, as the server saw it."""
     return request.client.host if request.client else None
 
 
-def tournament_id(tournament: str) -> int:
+async def tournament_id(tournament: str) -> int:
     """The ``{tournament}`` path parameter: a positive decimal integer in
     ASCII digits, else ``not_found``."""
     if not (tournament.isascii() and tournament.isdigit()) or len(tournament) > 19:
@@ -137,12 +139,6 @@ OptionalUser = Annotated[User | None, Depends(optional_user)]
 CurrentUser = Annotated[User, Depends(current_user)]
 TournamentId = Annotated[int, Depends(tournament_id)]
 ClientAddress = Annotated[str | None, Depends(client_address)]
-
-
-def json_response(data: Any, status: int = 200) -> Response:
-    """``data`` as a JSON answer, rendered by the caller's thread."""
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return Response(body, status_code=status, media_type="application/json")
 
 
 # -- routes -----------------------------------------------------------------
@@ -183,12 +179,12 @@ def _tournament_list(which: str) -> Any:
     if which == "my_active":
 
         def my_list(rules: RulesDep, user: CurrentUser) -> Response:
-            return json_response(rules.tournaments(which, user))
+            return Response(rules.tournaments(which, user), media_type=JSON)
 
         return my_list
 
     def public_list(rules: RulesDep, user: OptionalUser) -> Response:
-        return json_response(rules.tournaments(which, user))
+        return Response(rules.tournaments(which, user), media_type=JSON)
 
     return public_list
 
@@ -254,7 +250,7 @@ def _upload(rules: Rules, user: User, body: bytes, params: dict[bytes, bytes]) -
 @bodiless.get("/sandbox/standings/{tournament}", responses=ERRORS)
 def standings(rules: RulesDep, tournament: TournamentId) -> Response:
     """The ranking (sandbox only; hidden while ``hide_results`` and running)."""
-    return json_response(rules.standings(tournament).as_json())
+    return Response(rules.standings_json(tournament), media_type=JSON)
 
 
 @bodiless.get("/", include_in_schema=False)

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 from .. import replays
@@ -24,9 +26,15 @@ from .store import Store
 MAX_ID = 2**63 - 1
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
 def iso(ts: float) -> str:
-    """Unix seconds as the wire's ISO 8601 UTC without offset."""
-    return datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=None).isoformat()
+    """Unix seconds as the wire's ISO 8601 UTC without offset, to the
+    microsecond (halves away from zero, exactly as the store's SQL writes
+    tournament times)."""
+    micro = int(ts * 1_000_000 + (-0.5 if ts < 0 else 0.5))
+    return (_EPOCH + timedelta(microseconds=micro)).isoformat()
 
 
 def parse_when(text: str, now: datetime | None = None) -> datetime:
@@ -74,23 +82,6 @@ def parse_modeparams(mode: str, modeparams: str) -> ModeParams:
     if limit <= 0:
         raise ValueError("the time limit must be positive")
     return ModeParams(counts, limit)
-
-
-def tournament_json(row: sqlite3.Row, user: User | None) -> dict[str, Any]:
-    """The wire form of a tournament row (with ``relation``) for ``user``."""
-    status = (row["relation"] or "not_participating") if user is not None else "not_logged_in"
-    return {
-        "id": row["id"],
-        "mode": row["mode"],
-        "modeparams": row["modeparams"],
-        "name": row["name"],
-        "location": row["location"],
-        "start": iso(row["start"]),
-        "end": iso(row["end"]),
-        "open_entry": bool(row["open_entry"]),
-        "hide_results": bool(row["hide_results"]),
-        "status": status,
-    }
 
 
 class Rules:
@@ -154,23 +145,17 @@ class Rules:
             hide_results=hide_results,
         )
 
-    def tournaments(self, which: str, user: User | None) -> list[dict[str, Any]]:
+    def tournaments(self, which: str, user: User | None) -> bytes:
         """A tournament list of PROTOCOL.md (``all``, ``archive``,
-        ``in_progress``, ``upcoming``, ``active``, ``my_active``) for ``user``."""
-        rows = self.store.tournaments(which, self.clock(), user.id if user else None)
-        return [tournament_json(row, user) for row in rows]
+        ``in_progress``, ``upcoming``, ``active``, ``my_active``) for ``user``,
+        as JSON."""
+        return self.store.tournaments_json(which, self.clock(), user.id if user else None)
 
     def hosted(self) -> list[dict[str, Any]]:
         """Every tournament as the host sees it: the wire fields but ``status``,
         with the ``host``'s name and the number of ``players``."""
-        return [
-            {
-                **{k: v for k, v in tournament_json(row, None).items() if k != "status"},
-                "host": row["host"],
-                "players": row["players"],
-            }
-            for row in self.store.tournaments_with_hosts()
-        ]
+        found: list[dict[str, Any]] = json.loads(self.store.tournaments_with_hosts_json())
+        return found
 
     # -- participation --------------------------------------------------------
 
@@ -300,7 +285,9 @@ class Rules:
             )
         if boardgen - (self.config.local_clock_slack if local else self.config.clock_slack) > now:
             raise SandboxError(errors.INVALID_DATA, reason="the board was generated in the future")
+        counts = parse_modeparams(row["mode"], row["modeparams"]).counts
         return self.store.insert_score(
+            partial(_standing, counts),
             tournament_id=row["id"],
             user_id=user.id,
             sha256=hashlib.sha256(content).hexdigest(),
@@ -315,38 +302,57 @@ class Rules:
 
     # -- results --------------------------------------------------------------
 
-    def standings(self, tournament_id: int, reveal: bool = False) -> Standings:
-        """The tournament's ranking (``results_hidden`` while ``hide_results``
-        and not ended, unless ``reveal``)."""
+    def standings_json(self, tournament_id: int, reveal: bool = False) -> bytes:
+        """The tournament's ranking as JSON (``results_hidden`` while
+        ``hide_results`` and not ended, unless ``reveal``): ``tournament``,
+        ``name``, ``mode``, ``modeparams`` and ``standings``, a list of
+        ``rank``, ``player``, ``complete``, ``total``, ``games`` and ``best``
+        (the counted times per level).
+
+        Sandbox policy: a player's best times of each level count, as many as
+        the mode parameters say; lost games never count (games of unknown
+        outcome do). Complete players rank first by total, then the others
+        by how many games count (more first) and total; players without a
+        counted game rank last."""
         row = self.tournament(tournament_id)
         if row["hide_results"] and self.clock() < row["end"] and not reveal:
             raise SandboxError(errors.RESULTS_HIDDEN, reason="results are hidden until the end")
-        params = parse_modeparams(row["mode"], row["modeparams"])
-        times: dict[int, dict[str, list[float]]] = {}
-        for score in self.store.scores(tournament_id):
-            if score["won"] == 0:  # lost games never count; unknown (AVF) do
-                continue
-            times.setdefault(score["user_id"], {}).setdefault(score["level"], []).append(
-                score["game_time"]
-            )
-        entries = []
-        for player in self.store.participants(tournament_id):
-            best = {
-                lvl: sorted(times.get(player["id"], {}).get(lvl, []))[:n]
-                for lvl, n in params.counts.items()
-            }
-            counted = sum(len(v) for v in best.values())
-            entries.append(
-                Standing(
-                    player=player["name"],
-                    complete=all(len(best[lvl]) == n for lvl, n in params.counts.items()),
-                    total=round(sum(sum(v) for v in best.values()), 3),
-                    games=counted,
-                    best=best,
-                )
-            )
-        entries.sort(key=lambda s: (not s.complete, -s.games, s.total, s.player))
-        return Standings(tournament_id, row["name"], row["mode"], row["modeparams"], entries)
+        counts = parse_modeparams(row["mode"], row["modeparams"]).counts
+        if not self.store.standings_current(tournament_id):
+            self.store.rebuild_standings(tournament_id, partial(_standing, counts))
+        _, _, _, no_best = _standing(counts, [])
+        ranked = self.store.standings_json(tournament_id, (not any(counts.values()), no_best))
+        header = json.dumps(
+            {
+                "tournament": tournament_id,
+                "name": row["name"],
+                "mode": row["mode"],
+                "modeparams": row["modeparams"],
+            },
+            ensure_ascii=False,
+        )
+        return header[:-1].encode() + b', "standings": ' + ranked + b"}"
+
+    def standings(self, tournament_id: int, reveal: bool = False) -> Standings:
+        """:meth:`standings_json` as a :class:`Standings`."""
+        found = json.loads(self.standings_json(tournament_id, reveal))
+        entries = [
+            Standing(s["player"], s["complete"], s["total"], s["games"], s["best"])
+            for s in found["standings"]
+        ]
+        return Standings(tournament_id, found["name"], found["mode"], found["modeparams"], entries)
+
+
+def _standing(counts: dict[str, int], scores: list[sqlite3.Row]) -> tuple[bool, int, float, str]:
+    """A player's ``(complete, games, total, best)`` from their scores."""
+    times: dict[str, list[float]] = {level: [] for level in counts}
+    for score in scores:
+        if score["won"] != 0 and score["level"] in times:  # lost games never count
+            times[score["level"]].append(score["game_time"])
+    best = {level: sorted(times[level])[:n] for level, n in counts.items()}
+    games = sum(map(len, best.values()))
+    complete = all(len(best[level]) == n for level, n in counts.items())
+    return complete, games, round(sum(map(sum, best.values())), 3), json.dumps(best)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,31 @@ from typing import Any
 
 from .config import SandboxConfig
 
+
+def _iso(seconds: str) -> str:
+    """SQL for Unix ``seconds`` as the wire's text: ISO 8601 UTC without offset,
+    with six fraction digits unless there is no fraction (as Python's
+    ``datetime.isoformat``); microseconds rounded half away from zero (SQLite's
+    ``round``, which ``rules.iso`` mirrors)."""
+    micro = f"CAST(round({seconds} * 1000000) AS INTEGER)"
+    fraction = f"(({micro}) % 1000000 + 1000000) % 1000000"
+    return (
+        f"strftime('%Y-%m-%dT%H:%M:%S', (({micro}) - {fraction}) / 1000000, 'unixepoch')"
+        f" || CASE WHEN {fraction} THEN printf('.%06d', {fraction}) ELSE '' END"
+    )
+
+
+def _wire(row: str) -> str:
+    """SQL for the wire form of tournament ``row`` (``new.`` in a trigger)
+    (PROTOCOL.md, Tournament) but its last field, the user's ``status``, and
+    the closing brace (the one ``}`` after the last value, a boolean)."""
+    return f"""rtrim(json_object('id', {row}id, 'mode', {row}mode,
+    'modeparams', {row}modeparams, 'name', {row}name, 'location', {row}location,
+    'start', {_iso(row + "start")}, 'end', {_iso(row + "end")},
+    'open_entry', json(CASE WHEN {row}open_entry THEN 'true' ELSE 'false' END),
+    'hide_results', json(CASE WHEN {row}hide_results THEN 'true' ELSE 'false' END)), '}}')"""
+
+
 MIGRATIONS = [
     """
     CREATE TABLE users (
@@ -87,10 +112,50 @@ MIGRATIONS = [
     );
     CREATE INDEX login_failures_updated ON login_failures(updated);
     """,
+    # Lists and standings that cost what they return: indexes for the time
+    # conditions and a user's tournaments; each tournament's wire form kept
+    # as it is written (building 100k of them per list is most of its cost);
+    # each player's standing kept as scores arrive, with the number of scores
+    # it reflects (so that scores written by anything else show as stale).
+    f"""
+    CREATE INDEX tournaments_start ON tournaments(start);
+    CREATE INDEX tournaments_end ON tournaments(end);
+    CREATE INDEX participations_user ON participations(user_id, tournament_id);
+    DROP INDEX scores_tournament;
+    CREATE INDEX scores_standings ON scores(tournament_id, user_id, level, game_time);
+    ALTER TABLE tournaments ADD COLUMN wire TEXT;
+    UPDATE tournaments SET wire = {_wire("")};
+    CREATE TRIGGER tournaments_wire_insert AFTER INSERT ON tournaments BEGIN
+        UPDATE tournaments SET wire = {_wire("new.")} WHERE id = new.id;
+    END;
+    CREATE TRIGGER tournaments_wire_update AFTER UPDATE OF id, name, mode, modeparams,
+        location, start, end, open_entry, hide_results ON tournaments BEGIN
+        UPDATE tournaments SET wire = {_wire("new.")} WHERE id = new.id;
+    END;
+    CREATE TABLE standings (
+        tournament_id INTEGER NOT NULL REFERENCES tournaments(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        complete INTEGER NOT NULL,
+        games INTEGER NOT NULL,
+        total REAL NOT NULL,
+        best TEXT NOT NULL,
+        PRIMARY KEY (tournament_id, user_id)
+    );
+    ALTER TABLE tournaments ADD COLUMN standings_scores INTEGER NOT NULL DEFAULT 0;
+    """,  # noqa: S608 (fixed text)
 ]
 
 #: The tables, for :meth:`Store.count`.
-TABLES = ("users", "tokens", "tournaments", "participations", "keys", "scores", "login_failures")
+TABLES = (
+    "users",
+    "tokens",
+    "tournaments",
+    "participations",
+    "keys",
+    "scores",
+    "standings",
+    "login_failures",
+)
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 #: The tournament lists of PROTOCOL.md, as conditions on ``t`` (a tournament)
@@ -101,8 +166,39 @@ LISTS = {
     "in_progress": "t.start <= :now AND :now < t.end",
     "upcoming": ":now < t.start",
     "active": ":now < t.end",
-    "my_active": ":now < t.end AND p.status IS NOT NULL",
+    "my_active": ":now < t.end",  # joined with the user's participations
 }
+
+
+def list_query(which: str, logged_in: bool) -> str:
+    """The SQL of :meth:`Store.tournaments_json` (parameters ``now``, ``uid``)."""
+    if logged_in:
+        status = "json_quote(coalesce(p.status, 'not_participating'))"
+        source = (
+            f"tournaments t {'JOIN' if which == 'my_active' else 'LEFT JOIN'} participations p"
+            " ON p.tournament_id = t.id AND p.user_id = :uid"
+        )
+    else:
+        status = """'"not_logged_in"'"""
+        source = "tournaments t"
+    # The short lists are found by their end: "+" keeps the planner from
+    # walking the start index (in order, but through every tournament).
+    order = "t.start" if which in ("all", "archive", "upcoming") else "+t.start"
+    selected = f"""t.wire || ',"status":' || {status} || '}}'"""
+    return f"SELECT {selected} FROM {source} WHERE {LISTS[which]} ORDER BY {order}, t.id"  # noqa: S608
+
+
+def _json_array(conn: sqlite3.Connection, query: str, params: dict[str, Any]) -> bytes:
+    """The JSON texts that ``query`` selects, in order, as one JSON array."""
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: a row object each costs more
+    texts = [text for (text,) in cursor.execute(query, params)]
+    return ("[" + ",".join(texts) + "]").encode("utf-8")
+
+
+#: Computes a player's standing from their scores: ``(complete, games, total,
+#: best)``, ``best`` a JSON text (the rules decide; the store keeps it).
+ComputeStanding = Callable[[list[sqlite3.Row]], tuple[bool, int, float, str]]
 
 
 class Busy(Exception):
@@ -213,8 +309,12 @@ class Store:
         with self.transaction() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in filter(str.strip, script.split(";")):
-                    conn.execute(statement)
+                statement = ""
+                for piece in script.split(";"):
+                    statement += piece + ";"
+                    if sqlite3.complete_statement(statement):  # not inside a trigger
+                        conn.execute(statement)
+                        statement = ""
                 conn.execute(f"PRAGMA user_version = {number}")
 
     def close(self) -> None:
@@ -320,25 +420,27 @@ class Store:
         ).fetchone()
         return row
 
-    def tournaments(self, which: str, now: float, user_id: int | None) -> list[sqlite3.Row]:
-        """The tournaments of list ``which`` (see :data:`LISTS`) at ``now``,
-        each with ``relation``: the user's participation status or None."""
-        query = (
-            "SELECT t.*, p.status AS relation FROM tournaments t LEFT JOIN participations p"  # noqa: S608
-            " ON p.tournament_id = t.id AND p.user_id = :uid WHERE " + LISTS[which]  # fixed
-        )
-        return self.conn.execute(
-            query + " ORDER BY t.start, t.id",
-            {"now": now, "uid": -1 if user_id is None else user_id},
-        ).fetchall()
+    def tournaments_json(self, which: str, now: float, user_id: int | None) -> bytes:
+        """The tournaments of list ``which`` (see :data:`LISTS`) at ``now``, in
+        the wire's JSON form (PROTOCOL.md, Tournament) with ``user_id``'s
+        status (None: not logged in), by start. Built by SQLite: a Python loop
+        over 100k tournaments costs three times as much."""
+        query = list_query(which, logged_in=user_id is not None)
+        return _json_array(self.conn, query, {"now": now, "uid": user_id})
 
-    def tournaments_with_hosts(self) -> list[sqlite3.Row]:
-        """Every tournament with its ``host`` name and number of ``players``."""
-        return self.conn.execute(
-            "SELECT t.*, u.name AS host, (SELECT count(*) FROM participations p"
-            " WHERE p.tournament_id = t.id AND p.status = 'participating') AS players"
-            " FROM tournaments t JOIN users u ON u.id = t.host_id ORDER BY t.id"
-        ).fetchall()
+    def tournaments_with_hosts_json(self) -> bytes:
+        """Every tournament by id in the wire's JSON form without ``status``,
+        with its ``host``'s name and number of ``players``."""
+        hosted = (  # noqa: S608 (fixed text)
+            "json_set({tournament}, '$.host', u.name, '$.players',"
+            " (SELECT count(*) FROM participations p"
+            " WHERE p.tournament_id = t.id AND p.status = 'participating'))"
+        ).format(tournament="json(t.wire || '}')")
+        return _json_array(
+            self.conn,
+            f"SELECT {hosted} FROM tournaments t JOIN users u ON u.id = t.host_id ORDER BY t.id",  # noqa: S608
+            {},
+        )
 
     def relation(self, tournament_id: int, user_id: int) -> str | None:
         """``requested``, ``invited``, ``participating`` or None."""
@@ -356,14 +458,6 @@ class Store:
                 " ON CONFLICT (tournament_id, user_id) DO UPDATE SET status = excluded.status",
                 (tournament_id, user_id, status),
             )
-
-    def participants(self, tournament_id: int) -> list[sqlite3.Row]:
-        """Users participating in a tournament: ``id``, ``name``."""
-        return self.conn.execute(
-            "SELECT u.id, u.name FROM participations p JOIN users u ON u.id = p.user_id"
-            " WHERE p.tournament_id = ? AND p.status = 'participating' ORDER BY u.name",
-            (tournament_id,),
-        ).fetchall()
 
     # -- keys and scores --------------------------------------------------------
 
@@ -393,9 +487,12 @@ class Store:
             )
         return cur.rowcount == 1
 
-    def insert_score(self, **fields: Any) -> bool:
-        """Store a score (``fields``: the columns but ``id``); False if one with
-        the same ``sha256`` was stored before."""
+    def insert_score(self, standing: ComputeStanding, **fields: Any) -> bool:
+        """Store a score (``fields``: the columns but ``id``) and, in the same
+        transaction, the player's standing: ``standing`` gets the player's
+        scores in the tournament (``level``, ``game_time``, ``won``) and
+        returns ``(complete, games, total, best)``. False if a score with the
+        same ``sha256`` was stored before (and nothing changes)."""
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO scores (tournament_id, user_id, sha256, filename, mime_type, level,"
@@ -404,15 +501,84 @@ class Store:
                 " ON CONFLICT (sha256) DO NOTHING",
                 fields,
             )
-        return cur.rowcount == 1
+            if cur.rowcount != 1:
+                return False
+            tournament_id, user_id = fields["tournament_id"], fields["user_id"]
+            scores = conn.execute(
+                "SELECT level, game_time, won FROM scores WHERE tournament_id = ? AND user_id = ?",
+                (tournament_id, user_id),
+            ).fetchall()
+            self._save_standings(conn, tournament_id, {user_id: standing(scores)}, added=1)
+        return True
 
-    def scores(self, tournament_id: int) -> list[sqlite3.Row]:
-        """Every stored score of a tournament: ``user_id``, ``level``,
-        ``game_time``, ``won``."""
-        return self.conn.execute(
-            "SELECT user_id, level, game_time, won FROM scores WHERE tournament_id = ?",
+    def standings_current(self, tournament_id: int) -> bool:
+        """Whether the kept standings reflect every score of the tournament."""
+        row = self.conn.execute(
+            "SELECT standings_scores = (SELECT count(*) FROM scores WHERE tournament_id = t.id)"
+            " FROM tournaments t WHERE id = ?",
             (tournament_id,),
-        ).fetchall()
+        ).fetchone()
+        return bool(row and row[0])
+
+    def rebuild_standings(self, tournament_id: int, standing: ComputeStanding) -> None:
+        """Compute every player's standing again from the tournament's scores
+        (``standing`` as for :meth:`insert_score`)."""
+        with self.transaction() as conn:
+            by_player: dict[int, list[sqlite3.Row]] = {}
+            for row in conn.execute(
+                "SELECT user_id, level, game_time, won FROM scores WHERE tournament_id = ?",
+                (tournament_id,),
+            ):
+                by_player.setdefault(row["user_id"], []).append(row)
+            conn.execute("DELETE FROM standings WHERE tournament_id = ?", (tournament_id,))
+            conn.execute(
+                "UPDATE tournaments SET standings_scores = 0 WHERE id = ?", (tournament_id,)
+            )
+            entries = {player: standing(rows) for player, rows in by_player.items()}
+            self._save_standings(
+                conn, tournament_id, entries, added=sum(map(len, by_player.values()))
+            )
+
+    @staticmethod
+    def _save_standings(
+        conn: sqlite3.Connection,
+        tournament_id: int,
+        entries: dict[int, tuple[bool, int, float, str]],
+        added: int,
+    ) -> None:
+        conn.executemany(
+            "INSERT INTO standings (tournament_id, user_id, complete, games, total, best)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tournament_id, user_id) DO UPDATE SET"
+            " complete = excluded.complete, games = excluded.games, total = excluded.total,"
+            " best = excluded.best",
+            [(tournament_id, player, *entry) for player, entry in entries.items()],
+        )
+        conn.execute(
+            "UPDATE tournaments SET standings_scores = standings_scores + ? WHERE id = ?",
+            (added, tournament_id),
+        )
+
+    def standings_json(self, tournament_id: int, no_games: tuple[bool, str]) -> bytes:
+        """The participants' kept standings as a JSON array, best first:
+        complete players by total, then the others by games (more first) and
+        total. ``no_games``: ``(complete, best)`` of a player without scores."""
+        query = (
+            "SELECT json_object('rank', row_number() OVER ranking, 'player', u.name,"
+            " 'complete', json(CASE WHEN coalesce(s.complete, :complete) THEN 'true' ELSE"
+            " 'false' END), 'total', coalesce(s.total, 0.0), 'games', coalesce(s.games, 0),"
+            " 'best', json(coalesce(s.best, :best)))"
+            " FROM participations p JOIN users u ON u.id = p.user_id"
+            " LEFT JOIN standings s ON s.tournament_id = p.tournament_id AND s.user_id = p.user_id"
+            " WHERE p.tournament_id = :t AND p.status = 'participating'"
+            " WINDOW ranking AS (ORDER BY coalesce(s.complete, :complete) DESC,"
+            " coalesce(s.games, 0) DESC, coalesce(s.total, 0.0), u.name COLLATE BINARY)"
+            " ORDER BY coalesce(s.complete, :complete) DESC, coalesce(s.games, 0) DESC,"
+            " coalesce(s.total, 0.0), u.name COLLATE BINARY"
+        )
+        complete, best = no_games
+        return _json_array(
+            self.conn, query, {"t": tournament_id, "complete": complete, "best": best}
+        )
 
     def count(self, table: str) -> int:
         """Rows in one of the sandbox's tables (for tests and reports)."""

@@ -1,0 +1,169 @@
+"""The sandbox's store: lists that cost what they return, the wire's times
+written by SQLite exactly as Python writes them, standings kept as scores
+arrive (and rebuilt when something else wrote scores), migrations."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import PASSWORD, TEST_CONFIG
+from scoreganizer_client_lib.sandbox import Store, scenario
+from scoreganizer_client_lib.sandbox.accounts import User
+from scoreganizer_client_lib.sandbox.rules import Rules, iso
+from scoreganizer_client_lib.sandbox.store import LISTS, MIGRATIONS, list_query
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    store = Store(tmp_path_factory.mktemp("store") / "db.sqlite3", TEST_CONFIG)
+    scenario.add_user(store, "host", PASSWORD)
+    yield store
+    store.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.one_of(
+        st.floats(min_value=-2e9, max_value=4e9, allow_nan=False),
+        st.integers(min_value=-(2**31), max_value=2**32).map(float),
+        st.integers(min_value=0, max_value=2**32).map(lambda s: s + 0.9999996),
+    )
+)
+def test_times_as_the_wire_writes_them(store: Store, seconds: float) -> None:
+    tid = Rules(store).add_tournament("T", "host", start=seconds, end=seconds + 1.5)
+    (listed,) = [t for t in json.loads(store.tournaments_json("all", 0, None)) if t["id"] == tid]
+    assert (listed["start"], listed["end"]) == (iso(seconds), iso(seconds + 1.5))
+
+
+@pytest.mark.parametrize("which", ["active", "upcoming", "in_progress", "my_active"])
+def test_short_lists_do_not_scan_every_tournament(store: Store, which: str) -> None:
+    for logged_in in (False, True) if which != "my_active" else (True,):
+        plan = store.conn.execute(
+            "EXPLAIN QUERY PLAN " + list_query(which, logged_in), {"now": 0, "uid": 1}
+        ).fetchall()
+        steps = [row["detail"] for row in plan]
+        assert not [s for s in steps if s.startswith("SCAN t")], steps
+        assert not [s for s in steps if s.startswith("SCAN p")], steps
+
+
+def test_lists_in_order_with_statuses(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3", TEST_CONFIG, clock=lambda: 1_000_000.0)
+    rules = Rules(store)
+    scenario.add_user(store, "host", PASSWORD)
+    ann = User(scenario.add_user(store, "ann", PASSWORD), "ann")
+    ids = {
+        name: rules.add_tournament(name, "host", start=start, end=end)
+        for name, start, end in [
+            ("later", 1_000_500.0, 1_002_000.0),
+            ("running", 999_000.5, 1_001_000.0),
+            ("over", 990_000.0, 999_999.0),
+        ]
+    }
+    rules.participate(ann, ids["running"])
+    rules.invite(ids["later"], "ann")
+    expected = {
+        "all": ["over", "running", "later"],
+        "archive": ["over"],
+        "in_progress": ["running"],
+        "upcoming": ["later"],
+        "active": ["running", "later"],
+        "my_active": ["running", "later"],
+    }
+    assert set(expected) == set(LISTS)
+    names = {tid: name for name, tid in ids.items()}
+    for which, wanted in expected.items():
+        listed = json.loads(rules.tournaments(which, ann))
+        assert [names[t["id"]] for t in listed] == wanted
+        statuses = {names[t["id"]]: t["status"] for t in listed}
+        assert statuses.get("running", "participating") == "participating"
+        assert statuses.get("later", "invited") == "invited"
+        assert statuses.get("over", "not_participating") == "not_participating"
+        if which != "my_active":
+            anonymous = json.loads(rules.tournaments(which, None))
+            assert {t["status"] for t in anonymous} <= {"not_logged_in"}
+    (running,) = json.loads(rules.tournaments("in_progress", None))
+    assert running == {
+        "id": ids["running"],
+        "mode": "sum",
+        "modeparams": "1+1+1",
+        "name": "running",
+        "location": "",
+        "start": iso(999_000.5),
+        "end": iso(1_001_000.0),
+        "open_entry": True,
+        "hide_results": False,
+        "status": "not_logged_in",
+    }
+
+
+def test_lists_follow_edits_made_in_sql(store: Store) -> None:
+    tid = Rules(store).add_tournament("Typo", "host", start=0, end=60)
+    store.conn.execute("UPDATE tournaments SET name = 'Fixed', end = 90 WHERE id = ?", (tid,))
+    (listed,) = [t for t in json.loads(store.tournaments_json("all", 0, None)) if t["id"] == tid]
+    assert (listed["name"], listed["end"]) == ("Fixed", iso(90))
+
+
+def _score(store: Store, tid: int, uid: int, n: int, level: str, time: float, won: int) -> None:
+    store.conn.execute(
+        "INSERT INTO scores (tournament_id, user_id, sha256, filename, mime_type, level,"
+        " game_time, won, uploaded, replay) VALUES (?, ?, ?, 'g.rmv', 'x', ?, ?, ?, 0, x'')",
+        (tid, uid, f"digest {tid} {uid} {n}", level, time, won),
+    )
+
+
+def test_standings_rebuilt_after_scores_written_elsewhere(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3", TEST_CONFIG)
+    rules = Rules(store)
+    scenario.add_user(store, "host", PASSWORD)
+    tid = scenario.add_tournament(store, "Cup", "host", start="-1m", end="+1h", modeparams="2+1+0")
+    players = {}
+    for name in ("cy", "bo", "al", "idle"):
+        players[name] = scenario.add_user(store, name, PASSWORD)
+        rules.participate(User(players[name], name), tid)
+    scores = [
+        ("al", "beginner", 5.0, 1),
+        ("al", "beginner", 3.0, 1),
+        ("al", "beginner", 4.0, 1),
+        ("al", "beginner", 1.0, 0),  # lost: never counts
+        ("al", "intermediate", 20.0, None),  # unknown outcome (AVF): counts
+        ("bo", "beginner", 2.0, 1),
+        ("bo", "expert", 50.0, 1),  # expert does not count in 2+1+0
+        ("cy", "beginner", 9.0, 1),
+        ("cy", "intermediate", 19.0, 1),
+    ]
+    for n, (name, level, seconds, won) in enumerate(scores):
+        _score(store, tid, players[name], n, level, seconds, won)
+    ranked = rules.standings(tid)
+    assert [(s.player, s.complete, s.games, s.total) for s in ranked.entries] == [
+        ("al", True, 3, 27.0),
+        ("cy", False, 2, 28.0),
+        ("bo", False, 1, 2.0),
+        ("idle", False, 0, 0.0),  # no games: last
+    ]
+    assert ranked.entries[0].best == {"beginner": [3.0, 4.0], "intermediate": [20.0], "expert": []}
+    assert store.standings_current(tid)
+
+
+def test_migrating_a_first_version_database(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(db, isolation_level=None)
+    for statement in filter(str.strip, MIGRATIONS[0].split(";")):
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO users VALUES (1, 'host', 'x', 0)")
+    conn.execute(
+        "INSERT INTO tournaments VALUES (1, 'Old', 1, 'sum', '1+1+1', '', 1.25, 7200, 1, 0)"
+    )
+    conn.close()
+    store = Store(db, TEST_CONFIG)
+    (old,) = json.loads(store.tournaments_json("all", 0, None))
+    assert (old["start"], old["end"]) == (iso(1.25), iso(7200))
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    store.close()

@@ -1,14 +1,10 @@
-"""Attacks on a server, each bounded in time and run in its own process
-(:func:`start`) while a benchmark measures a normal client beside it."""
+"""Attacks on a server, each bounded in time, to run in a process of their own
+(``_load.InProcess``) while a benchmark measures a normal client beside it."""
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import multiprocessing
 import time
-from collections.abc import Callable
-from typing import Any
 
 HALF_REQUEST = b"GET /api/tournaments/active HTTP/1.1\r\nHost: victim\r\n"
 
@@ -52,31 +48,6 @@ async def slow_loris(
 
     await asyncio.gather(*(hold() for _ in range(connections)))
     return counts
-
-
-def _run(attack: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    return asyncio.run(attack(*args))
-
-
-class Running:
-    """An attack running in another process until its own time is up."""
-
-    def __init__(self, attack: Callable[..., Any], *args: Any, limit: float = 120.0) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=context)
-        self._future = self._pool.submit(_run, attack, args)
-        self._limit = limit
-
-    def result(self) -> Any:
-        """What the attack returned (waits at most ``limit`` seconds)."""
-        try:
-            return self._future.result(timeout=self._limit)
-        finally:
-            self._pool.shutdown(cancel_futures=True)
-
-
-def start(attack: Callable[..., Any], *args: Any, limit: float = 120.0) -> Running:
-    return Running(attack, *args, limit=limit)
 
 
 async def oversized_bodies(

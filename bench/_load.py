@@ -17,8 +17,9 @@ import socket
 import statistics
 import time
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def get(path: str, headers: dict[str, str] | None = None) -> bytes:
@@ -221,21 +222,43 @@ async def drive(
     return result
 
 
-def _drive_sync(
+async def drive_args(
     host: str,
     port: int,
     streams: Sequence[Sequence[bytes]],
     seconds: float,
-    cycle: bool,
-    timeout: float,
-    pause: float,
+    cycle: bool = True,
+    timeout: float = 30.0,
+    pause: float = 0.0,
 ) -> Result:
+    """:func:`drive` with positional arguments only (for :class:`InProcess`)."""
+    return await drive(host, port, streams, seconds, cycle=cycle, timeout=timeout, pause=pause)
+
+
+def _run_coroutine(function: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     started = time.process_time()
-    result = asyncio.run(
-        drive(host, port, streams, seconds, cycle=cycle, timeout=timeout, pause=pause)
-    )
-    result.cpu_seconds = time.process_time() - started
+    result = asyncio.run(function(*args))
+    if isinstance(result, Result):
+        result.cpu_seconds = time.process_time() - started
     return result
+
+
+class InProcess:
+    """``function(*args)``, a coroutine function, running in a fresh process
+    from now on, so that it shares no GIL with what it measures or attacks."""
+
+    def __init__(self, function: Callable[..., Any], *args: Any, limit: float) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=context)
+        self._future = self._pool.submit(_run_coroutine, function, args)
+        self._limit = limit
+
+    def result(self) -> Any:
+        """What the function returned (waits at most ``limit`` seconds)."""
+        try:
+            return self._future.result(timeout=self._limit)
+        finally:
+            self._pool.shutdown(cancel_futures=True)
 
 
 def run(
@@ -249,42 +272,12 @@ def run(
     pause: float = 0.0,
 ) -> Result:
     """:func:`drive` in a fresh process; waits at most ``seconds + timeout + 30``."""
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
-        future = pool.submit(_drive_sync, host, port, streams, seconds, cycle, timeout, pause)
-        return future.result(timeout=seconds + timeout + 30)
-
-
-class Background:
-    """:func:`run` started now; :meth:`result` waits for it."""
-
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        streams: Sequence[Sequence[bytes]],
-        seconds: float,
-        **options: object,
-    ) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=context)
-        self._limit = seconds + 60
-        self._future = self._pool.submit(
-            _drive_sync,
-            host,
-            port,
-            streams,
-            seconds,
-            options.get("cycle", True),
-            options.get("timeout", 30.0),
-            options.get("pause", 0.0),
-        )
-
-    def result(self) -> Result:
-        try:
-            return self._future.result(timeout=self._limit)
-        finally:
-            self._pool.shutdown()
+    running = InProcess(
+        drive_args, host, port, streams, seconds, cycle, timeout, pause,
+        limit=seconds + timeout + 30,
+    )  # fmt: skip
+    result: Result = running.result()
+    return result
 
 
 async def _sequential(
@@ -374,10 +367,3 @@ def sequential_paced(
     (reopened if it drops), ``pause`` seconds apart, for ``seconds``; each may
     take up to 120 s, so that a frozen server shows as latency."""
     return asyncio.run(drive(host, port, [[request]], seconds, pause=pause, timeout=120.0))
-
-
-async def drive_for_attack(
-    host: str, port: int, streams: Sequence[Sequence[bytes]], seconds: float, timeout: float
-) -> Result:
-    """:func:`drive` with positional arguments (for an attack process)."""
-    return await drive(host, port, streams, seconds, timeout=timeout)

@@ -93,13 +93,13 @@ def attacks(
     bad_login = _load.post_form("/api/obtain_token", {"username": "u2", "password": "wrong"})
     return {
         "crafted replay (40,000 digits)": (
-            _load.drive_for_attack,
-            (host, port, [[crafted]] * 2, seconds, 300.0),
+            _load.drive_args,
+            (host, port, [[crafted]] * 2, seconds, True, 300.0),
         ),
         "1,000 slow connections": (_attacks.slow_loris, (host, port, 1000, seconds)),
         "64 parallel bad logins": (
-            _load.drive_for_attack,
-            (host, port, [[bad_login]] * 64, seconds, 120.0),
+            _load.drive_args,
+            (host, port, [[bad_login]] * 64, seconds, True, 120.0),
         ),
         "4 oversized chunked bodies": (_attacks.oversized_bodies, (host, port, 4, seconds)),
     }
@@ -116,7 +116,7 @@ def run(workers: int, seconds: float) -> list[str]:
             for name, (attack, args) in attacks(served, seconds).items():
                 quiet = normal_client(served, seconds / 2)
                 memory = PeakMemory(served)
-                running = _attacks.start(attack, *args, limit=seconds + 400)
+                running = _load.InProcess(attack, *args, limit=seconds + 400)
                 time.sleep(1.0)  # the attack takes hold
                 during = normal_client(served, seconds - 1.0)
                 outcome = running.result()

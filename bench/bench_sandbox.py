@@ -129,7 +129,8 @@ def main() -> None:
                 _load.run(sandbox.host, sandbox.port, endpoints["tournaments/active"], 0.5)
                 print(f"\n{workers} worker(s)")
                 print(
-                    f"{'endpoint':<20} {'req/s':>8} {'hello':>8} {'ratio':>6} {'app cost/req':>13}"
+                    f"{'endpoint':<20} {'req/s':>8} {'hello':>8} {'ratio':>6} "
+                    f"{'app cost/req':>13} {'server cores':>13} {'generator':>10}"
                 )
                 best = 0.0
                 for name, streams in endpoints.items():

@@ -69,7 +69,7 @@ def slow_loris(server: str) -> str:
         command(server, "hello_app:app", port), port, cwd=HERE, preexec=limit_descriptors
     ) as s:
         quiet = _load.one_shot(s.host, s.port, request, 2.0)
-        attack = _attacks.start(_attacks.slow_loris, s.host, s.port, ATTACKERS, 16.0)
+        attack = _load.InProcess(_attacks.slow_loris, s.host, s.port, ATTACKERS, 16.0, limit=60)
         time.sleep(5)  # the attack takes its connections
         during = _load.one_shot(s.host, s.port, request, 8.0)
         counts = attack.result()

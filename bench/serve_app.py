@@ -1,98 +1,83 @@
-"""Serve an ASGI app with one of the compared servers (for bench_servers.py).
+"""Serve an ASGI app with one of the compared servers (for bench_servers.py and
+bench_sandbox.py's hello baseline).
 
-``python bench/serve_app.py SERVER APP PORT`` where SERVER is ``uvicorn``
-(plain, h11), ``guarded`` (uvicorn with the sandbox's connection guard) or
-``hypercorn``, and APP is an import string (``hello_app:app``). Granian is run
-by its own command. Timeouts: 10 s for headers (where the server has one),
-5 s keep-alive.
+``python bench/serve_app.py SERVER APP PORT [WORKERS]`` where SERVER is
+``uvicorn`` (plain, h11), ``guarded`` (uvicorn with the sandbox's connection
+guard, as the sandbox is served; with WORKERS > 1 each worker has its own
+socket on the port, as the sandbox's workers do on Linux) or ``hypercorn``, and
+APP is an import string (``hello_app:app``). Granian is run by its own command.
+Timeouts: 10 s for headers (where the server has one), 5 s keep-alive.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import multiprocessing
+import socket
 import sys
+from typing import Any
 
 HEADER_TIMEOUT = 10
 
 
-def guarded_worker(target: str, port: int) -> None:
-    """One worker of ``guarded`` with several: its own socket on a shared port."""
+def load(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(__import__(module), name)
+
+
+def run_uvicorn(target: str, port: int, guarded: bool, own_socket: bool = False) -> None:
     import uvicorn
 
-    from scoreganizer_client_lib.sandbox._guard import (
-        ConnectionGuard,
-        ConnectionLimits,
-        GuardedH11Protocol,
-    )
+    from scoreganizer_client_lib.sandbox._guard import ConnectionGuard, GuardedH11Protocol
+    from scoreganizer_client_lib.sandbox.limits import ConnectionLimits
     from scoreganizer_client_lib.sandbox.server import _bind
 
-    module, _, name = target.partition(":")
-    app = getattr(__import__(module), name)
-    guard = ConnectionGuard(ConnectionLimits(header_timeout=HEADER_TIMEOUT))
+    http: Any = "h11"
+    if guarded:
+        guard = ConnectionGuard(ConnectionLimits(header_timeout=HEADER_TIMEOUT))
+        http = functools.partial(GuardedH11Protocol, guard=guard)
     config = uvicorn.Config(
-        app, http=functools.partial(GuardedH11Protocol, guard=guard), ws="none",  # type: ignore[arg-type]
-        lifespan="off", log_level="warning", access_log=False, backlog=128, timeout_keep_alive=5,
+        load(target), host="127.0.0.1", port=port, http=http, ws="none", lifespan="off",
+        log_level="warning", access_log=False, backlog=128, timeout_keep_alive=5,
     )  # fmt: skip
-    uvicorn.Server(config).run(sockets=[_bind("127.0.0.1", port, reuse_port=True)])
+    sockets: list[socket.socket] | None = None
+    if own_socket:
+        sockets = [_bind("127.0.0.1", port, reuse_port=True)]
+    uvicorn.Server(config).run(sockets=sockets)
+
+
+def run_hypercorn(target: str, port: int) -> None:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.read_timeout = HEADER_TIMEOUT
+    config.keep_alive_timeout = 5
+    config.backlog = 128
+    config.accesslog = None
+    config.errorlog = None
+    asyncio.run(serve(load(target), config))  # type: ignore[arg-type]
 
 
 def main() -> None:
     server, target, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     workers = int(sys.argv[4]) if len(sys.argv) > 4 else 1
-    if workers > 1:  # guarded, balanced across workers as the sandbox does (Linux)
-        import multiprocessing
-
+    if workers > 1:
         context = multiprocessing.get_context("spawn")
         processes = [
-            context.Process(target=guarded_worker, args=(target, port), daemon=True)
+            context.Process(target=run_uvicorn, args=(target, port, True, True), daemon=True)
             for _ in range(workers)
         ]
         for process in processes:
             process.start()
         for process in processes:
             process.join()
-        return
-    module, _, name = target.partition(":")
-    app = getattr(__import__(module), name)
-    if server in ("uvicorn", "guarded"):
-        import uvicorn
-
-        from scoreganizer_client_lib.sandbox._guard import (
-            ConnectionGuard,
-            ConnectionLimits,
-            GuardedH11Protocol,
-        )
-
-        http: object = "h11"
-        if server == "guarded":
-            guard = ConnectionGuard(ConnectionLimits(header_timeout=HEADER_TIMEOUT))
-            http = functools.partial(GuardedH11Protocol, guard=guard)
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            http=http,
-            ws="none",
-            lifespan="off",  # type: ignore[arg-type]
-            log_level="warning",
-            access_log=False,
-            backlog=128,
-            timeout_keep_alive=5,
-        )
-        uvicorn.Server(config).run()
+    elif server in ("uvicorn", "guarded"):
+        run_uvicorn(target, port, guarded=server == "guarded")
     elif server == "hypercorn":
-        from hypercorn.asyncio import serve
-        from hypercorn.config import Config
-
-        config = Config()
-        config.bind = [f"127.0.0.1:{port}"]
-        config.read_timeout = HEADER_TIMEOUT
-        config.keep_alive_timeout = 5
-        config.backlog = 128
-        config.accesslog = None
-        config.errorlog = None
-        asyncio.run(serve(app, config))
+        run_hypercorn(target, port)
     else:
         raise SystemExit(f"unknown server {server}")
 

@@ -26,12 +26,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._guard import ConnectionGuard, ConnectionLimits, raise_descriptor_limit
 from .config import SandboxConfig
+from .limits import ConnectionLimits, raise_descriptor_limit
 from .store import Store
 
 if TYPE_CHECKING:
     import uvicorn
+
+    from ._guard import ConnectionGuard
 
 __all__ = ["ConnectionLimits", "PortInUse", "SandboxServer"]
 
@@ -88,7 +90,7 @@ def _uvicorn_server(
 ) -> uvicorn.Server:
     import uvicorn
 
-    from ._guard import GuardedH11Protocol
+    from ._guard import ConnectionGuard, GuardedH11Protocol
     from .app import create_app
 
     guard = ConnectionGuard(limits)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,7 +42,9 @@ class ReplayTooLarge(ReplayError):
     """The file is larger than the reader's size cap."""
 
 
-_KEY = re.compile(r"(?<![0-9])([0-9]+)_([0-9]+)_(?:b')?([0-9a-fA-F]{32})(?![0-9a-fA-F])")
+# Linear on any text: the look-behind lets an attempt start only where a run of
+# digits starts, the ids are at most 18 digits and the hash exactly 32 hex digits.
+_KEY = re.compile(r"(?<![0-9])([0-9]{1,18})_([0-9]{1,18})_(?:b')?([0-9a-fA-F]{32})(?![0-9a-fA-F])")
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,13 @@ class ReplayInfo:
 
     ``game_time`` is in seconds; ``won`` is None where the format does not
     record the result (AVF).
+
+    ``game_digest`` identifies the game itself: a SHA-256 (hex) of the format,
+    the board (its size and where its mines are) and the bytes of the recorded
+    events, as the reader found them. Whatever the reader does not read as the
+    game leaves it unchanged: player fields, version text, times, checksum,
+    padding between sections and trailing bytes. So one game uploaded twice,
+    however its file was touched up, has one digest, and two games differ.
     """
 
     format: ReplayFormat
@@ -137,6 +148,7 @@ class ReplayInfo:
     bbbv: int | None
     mode: str | None
     size: int
+    game_digest: str
 
     @property
     def mime_type(self) -> str:
@@ -155,3 +167,33 @@ def find_key(fields: list[tuple[str, str | None]]) -> tuple[TournamentKey | None
         if key is not None:
             return key, name
     return None, None
+
+
+_DIGEST_DOMAIN = b"scoreganizer game digest 1\n"
+
+
+def game_digest(
+    fmt: ReplayFormat, board: Board, mines: Iterable[tuple[int, int]], events: bytes
+) -> str:
+    """The :attr:`ReplayInfo.game_digest` of a game on ``board`` with
+    ``mines`` at 0-based ``(column, row)`` cells and the event bytes
+    ``events``: SHA-256 over a domain tag, the format, width, height and mine
+    count, the mine map (row by row, a bit per cell, first cell in the
+    highest bit) and the events."""
+    cells = board.width * board.height
+    mine_map = bytearray((cells + 7) // 8)
+    for col, row in mines:
+        cell = row * board.width + col
+        mine_map[cell >> 3] |= 0x80 >> (cell & 7)
+    return mine_map_digest(fmt, board, bytes(mine_map), events)
+
+
+def mine_map_digest(fmt: ReplayFormat, board: Board, mine_map: bytes, events: bytes) -> str:
+    """:func:`game_digest` from the mine map itself."""
+    digest = hashlib.sha256(_DIGEST_DOMAIN)
+    digest.update(fmt.value.encode("ascii"))
+    digest.update(board.width.to_bytes(1, "big") + board.height.to_bytes(1, "big"))
+    digest.update(board.mines.to_bytes(2, "big"))
+    digest.update(mine_map)
+    digest.update(events)
+    return digest.hexdigest()

@@ -23,8 +23,10 @@ from ._model import (
     ReplayInfo,
     TruncatedReplay,
     find_key,
+    game_digest,
 )
 from ._reader import ByteReader
+from ._text import dotted_version
 from .formats import ReplayFormat
 
 LEVELS = {3: (8, 8, 10), 4: (16, 16, 40), 5: (30, 16, 99)}
@@ -32,13 +34,15 @@ LEVELS = {3: (8, 8, 10), 4: (16, 16, 40), 5: (30, 16, 99)}
 _BLOCK_WINDOW = 1024
 _BLOCK_MAX = 512
 _CHECKSUM_SIZE = 17
+#: How much of the footer is read: its lines (real time, skin, name, version
+#: text) take about 150 bytes in real files.
+_FOOTER_MAX = 4096
 _EVENT = 8
 
 _TIMESTAMP = re.compile(
     r"(?P<d>\d{1,2})(?:\.(?P<m>\d{1,2})\.(?P<y>\d{4}))?\.(?P<H>\d{1,2}):(?P<M>\d{1,2}):(?P<S>\d{1,2}):(?P<ms>\d+)"
 )
-_SCORE = re.compile(r"B(\d+)T(\d+(?:[.,]\d+)?)")
-_VERSION = re.compile(r"(\d+(?:\.\d+)+)")
+_SCORE = re.compile(r"B(\d{1,5})T(\d{1,7}(?:[.,]\d{1,6})?)")  # 3BV, game time + 1 (s)
 
 
 def looks_like_avf(data: bytes) -> bool:
@@ -89,6 +93,7 @@ def parse(data: bytes) -> ReplayInfo:
     if not rows_ok or not all(1 <= v <= cols for v in positions[1::2]):
         raise CorruptReplay("AVF: a mine lies outside the board", r.pos)
 
+    board = Board(cols, rows, mines)
     start = data.find(b"[", r.pos, r.pos + _BLOCK_WINDOW)
     if start < 0:
         raise _missing("text block", data, r.pos + _BLOCK_WINDOW, r.pos)
@@ -103,7 +108,7 @@ def parse(data: bytes) -> ReplayInfo:
     bbbv = int(score[1])
     game_time = round(float(score[2].replace(",", ".")) - 1, 3)
 
-    events_end = _skip_events(data, close + 1)
+    events_at, events_end = _skip_events(data, close + 1)
     cs = data.find(b"cs=", events_end)
     if cs < 0:
         raise TruncatedReplay("AVF: file ends before the checksum", events_end)
@@ -114,21 +119,20 @@ def parse(data: bytes) -> ReplayInfo:
         footer_at = line_end + 1 if line_end >= 0 else len(data)
     if footer_at > len(data):
         raise TruncatedReplay("AVF: file ends inside the checksum", cs)
-    name, version_info = _footer(data[footer_at:], footer_at)
+    name, version_info = _footer(data[footer_at : footer_at + _FOOTER_MAX], footer_at)
 
-    version_match = _VERSION.search(version_info)
     clone = "Freesweeper" if version == 0 else "Minesweeper Arbiter"
     key, key_field = find_key([("name", name)])
     return ReplayInfo(
         format=ReplayFormat.AVF,
         format_version=version,
         clone=clone,
-        clone_version=version_match[1] if version_match else None,
+        clone_version=dotted_version(version_info),
         version_info=version_info,
         player=PlayerFields(name=name),
         key=key,
         key_field=key_field,
-        board=Board(cols, rows, mines),
+        board=board,
         boardgen_time=boardgen,
         boardgen_time_is_local=True,
         game_time=game_time,
@@ -136,6 +140,12 @@ def parse(data: bytes) -> ReplayInfo:
         bbbv=bbbv,
         mode=None,
         size=len(data),
+        game_digest=game_digest(
+            ReplayFormat.AVF,
+            board,
+            ((col - 1, row - 1) for row, col in zip(positions[0::2], positions[1::2], strict=True)),
+            data[events_at:events_end],
+        ),
     )
 
 
@@ -145,8 +155,8 @@ def _missing(what: str, data: bytes, window_end: int, offset: int) -> Exception:
     return CorruptReplay(f"AVF: no {what} where it belongs", offset)
 
 
-def _skip_events(data: bytes, pos: int) -> int:
-    """The offset after the mouse events that follow the text block.
+def _skip_events(data: bytes, pos: int) -> tuple[int, int]:
+    """Where the mouse events that follow the text block start and end.
 
     The first event is the first record whose seconds field reads 1 (a zero
     high byte of x, then seconds byte 1); records are 8 bytes and the list ends
@@ -159,13 +169,14 @@ def _skip_events(data: bytes, pos: int) -> int:
     end = len(data)
     while pos + _EVENT <= end:
         if data[pos + 2] == 0 and data[pos + 6] == 0:
-            return pos + _EVENT
+            return first - 1, pos + _EVENT
         pos += _EVENT
     raise TruncatedReplay("AVF: file ends inside the mouse events", pos)
 
 
 def _footer(footer: bytes, offset: int) -> tuple[str, str]:
-    """Player name and version text from the footer lines."""
+    """Player name and version text from the footer lines (``footer`` is
+    at most :data:`_FOOTER_MAX` bytes: the lines past it are not read)."""
     lines = [line.decode("cp1252", errors="replace") for line in footer.split(b"\r")]
     for i, line in enumerate(lines):
         if line.startswith("Skin:") and i + 1 < len(lines):

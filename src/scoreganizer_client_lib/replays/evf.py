@@ -12,7 +12,6 @@ follows) or 255.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 
 from ._model import (
@@ -23,12 +22,14 @@ from ._model import (
     TruncatedReplay,
     UnsupportedReplayVersion,
     find_key,
+    mine_map_digest,
 )
 from ._reader import ByteReader, decode
+from ._text import dotted_version, small_number
 from .formats import GAME_MODES, ReplayFormat
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_VERSION = re.compile(r"(\d+(?:\.\d+)+)")
+_END_MICROS = (datetime(9999, 12, 31, tzinfo=timezone.utc) - _EPOCH) // timedelta(microseconds=1)
 _EVENT = 8
 #: The NUL-terminated texts after the fixed header (no device UUID before v2).
 TEXTS = (
@@ -54,9 +55,11 @@ def looks_like_evf(data: bytes) -> bool:
 
 
 def _timestamp(text: str) -> datetime | None:
-    if not text.isdigit() or len(text) > 18:
+    """Microseconds since the epoch; None if not a number, or not before 10000."""
+    micros = small_number(text, digits=18)
+    if micros is None or micros >= _END_MICROS:
         return None
-    return _EPOCH + timedelta(microseconds=int(text))
+    return _EPOCH + timedelta(microseconds=micros)
 
 
 def parse(data: bytes) -> ReplayInfo:
@@ -71,6 +74,7 @@ def parse(data: bytes) -> ReplayInfo:
     rows, cols, mines = r.u8("rows"), r.u8("columns"), r.u16("mine count")
     if rows == 0 or cols == 0 or mines > rows * cols:
         raise CorruptReplay(f"EVF: impossible board {cols}x{rows} with {mines} mines", r.pos)
+    board = Board(cols, rows, mines)
     r.u8("cell size")
     mode = r.u16("mode")
     bbbv = r.u16("3BV")
@@ -85,17 +89,17 @@ def parse(data: bytes) -> ReplayInfo:
         counted = -1  # bits past the board are set
     if counted != mines:
         raise CorruptReplay(f"EVF: the mine map does not hold {mines} mines", r.pos)
-    _skip_events(r)
+    events_at = r.pos
+    events_end = _skip_events(r)
 
     software = texts["software"]
-    version_match = _VERSION.search(software)
     identifier = texts["player identifier"]
     key, key_field = find_key([("identifier", identifier)])
     return ReplayInfo(
         format=ReplayFormat.EVF,
         format_version=version,
         clone="Metasweeper",
-        clone_version=version_match[1] if version_match else None,
+        clone_version=dotted_version(software),
         version_info=software,
         player=PlayerFields(
             identifier=identifier,
@@ -105,7 +109,7 @@ def parse(data: bytes) -> ReplayInfo:
         ),
         key=key,
         key_field=key_field,
-        board=Board(cols, rows, mines),
+        board=board,
         boardgen_time=_timestamp(texts["start time"]),
         boardgen_time_is_local=False,
         game_time=game_ms / 1000,
@@ -113,20 +117,22 @@ def parse(data: bytes) -> ReplayInfo:
         bbbv=bbbv,
         mode=GAME_MODES[mode] if mode < len(GAME_MODES) else f"mode {mode}",
         size=len(data),
+        game_digest=mine_map_digest(ReplayFormat.EVF, board, bitmap, data[events_at:events_end]),
     )
 
 
-def _skip_events(r: ByteReader) -> None:
+def _skip_events(r: ByteReader) -> int:
+    """Step over the mouse events and the checksum; where the events end."""
     data, pos, end = r.data, r.pos, len(r.data)
     while pos < end:
         op = data[pos]
         if op == 0:
             r.pos = pos + 1
             r.skip(_CHECKSUM, "checksum")
-            return
+            return pos + 1
         if op == 255:
             r.pos = pos + 1
-            return
+            return pos + 1
         if op > _MAX_MOUSE_OP:
             raise CorruptReplay(f"EVF: unknown mouse operation {op}", pos)
         pos += _EVENT  # op, time u24, x u16, y u16

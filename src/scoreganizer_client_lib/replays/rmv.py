@@ -9,7 +9,6 @@ events up to the termination event (blast, win, other) with the game time.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 
 from ._model import (
@@ -20,8 +19,10 @@ from ._model import (
     TruncatedReplay,
     UnsupportedReplayVersion,
     find_key,
+    game_digest,
 )
 from ._reader import ByteReader, decode
+from ._text import clone_name, dotted_version, small_number
 from .formats import GAME_MODES, ReplayFormat
 
 MAGIC = b"*rmv"
@@ -40,7 +41,6 @@ CLONES = {
 PLAYER_FIELDS = ("name", "nickname", "country", "token")
 
 WIN, BLAST, OTHER = 16, 15, 17
-_VERSION = re.compile(r"(\d+(?:\.\d+)+[A-Za-z0-9]*)")
 
 
 def _event_sizes(version: int) -> bytes:
@@ -62,12 +62,10 @@ _SIZES = {1: _event_sizes(1), 2: _event_sizes(2)}
 
 def split_version_info(text: str, clone_id: int | None) -> tuple[str, str | None]:
     """Clone name and version from the version text (and the v2 clone id)."""
-    match = _VERSION.search(text)
-    version = match[1] if match else None
+    version = dotted_version(text, suffix=True)
     if clone_id in CLONES:
         return CLONES[clone_id], version
-    name = re.split(r"\s+-\s+Release\b|\s+Release\b|\s+v?\d", text, maxsplit=1)[0].strip()
-    return name or "unknown RMV clone", version
+    return clone_name(text) or "unknown RMV clone", version
 
 
 def parse_result_string(text: str) -> dict[str, str]:
@@ -106,10 +104,13 @@ def parse(data: bytes) -> ReplayInfo:
     result_raw = r.take(result_size, "result string")
     version_raw = r.take(version_size, "version info")
 
-    player_raw = [
-        r.take(r.u8("player field size"), "player field")
-        for _ in range(r.u16("player field count"))
-    ]
+    player_raw: list[bytes] = []
+    for _ in range(r.u16("player field count")):
+        size = r.u8("player field size")
+        if len(player_raw) < len(PLAYER_FIELDS):
+            player_raw.append(r.take(size, "player field"))
+        else:  # fields past the four the format names are not read
+            r.skip(size, "player field")
 
     boardgen_ts = r.uint(4, "board timestamp")
     cols, rows, mines = r.u8("columns"), r.u8("rows"), r.u16("mine count")
@@ -118,6 +119,7 @@ def parse(data: bytes) -> ReplayInfo:
     positions = r.take(2 * mines, "mine positions")
     if any(c >= cols for c in positions[0::2]) or any(w >= rows for w in positions[1::2]):
         raise CorruptReplay("RMV: a mine lies outside the board", r.pos)
+    board = Board(cols, rows, mines)
     if preflag_size:
         r.skip(2 * r.u16("preflag count"), "preflags")
 
@@ -128,11 +130,11 @@ def parse(data: bytes) -> ReplayInfo:
     if mode_id >= (4 if version == 1 else len(GAME_MODES)):
         raise CorruptReplay(f"RMV: unknown game mode {mode_id}", r.pos - properties_size + 2)
     bbbv = None
+    clone_name_raw: bytes | None = None
     if version == 2:
         if properties_size < 7:
             raise CorruptReplay("RMV v2: fewer than 7 properties", r.pos)
         bbbv = properties[4] | (properties[5] << 8)
-        extensions: dict[str, bytes] = {}
         for _ in range(r.u16("extension property count")):
             name = decode(
                 r.take(r.u8("extension name size"), "extension name"),
@@ -141,9 +143,12 @@ def parse(data: bytes) -> ReplayInfo:
                 "RMV",
                 r.pos,
             )
-            extensions[name] = r.take(r.u8("extension value size"), "extension value")
+            value = r.take(r.u8("extension value size"), "extension value")
+            if name == "clone_name" and clone_name_raw is None:
+                clone_name_raw = value
     encoding = "utf-8" if version == 2 or (properties_size > 4 and properties[4]) else "cp1252"
 
+    events_at = r.pos
     won, game_ms = _walk_events(r, version)
 
     text = [decode(raw, encoding, "player field", "RMV") for raw in player_raw]
@@ -151,10 +156,10 @@ def parse(data: bytes) -> ReplayInfo:
     result = parse_result_string(decode(result_raw, encoding, "result string", "RMV"))
     version_info = decode(version_raw, encoding, "version info", "RMV").strip("\0 \r\n")
     clone, clone_version = split_version_info(version_info, clone_id)
-    if version == 2 and clone_id == 0 and "clone_name" in extensions:
-        clone = decode(extensions["clone_name"], "utf-8", "clone_name", "RMV")
-    if bbbv is None and result.get("3BV", "").isdigit():
-        bbbv = int(result["3BV"])
+    if clone_id == 0 and clone_name_raw is not None:
+        clone = decode(clone_name_raw, "utf-8", "clone_name", "RMV")
+    if bbbv is None:
+        bbbv = small_number(result.get("3BV", ""))
     key, key_field = find_key(
         [
             ("token", fields.get("token")),
@@ -171,7 +176,7 @@ def parse(data: bytes) -> ReplayInfo:
         player=PlayerFields(**fields),
         key=key,
         key_field=key_field,
-        board=Board(cols, rows, mines),
+        board=board,
         boardgen_time=datetime.fromtimestamp(boardgen_ts, timezone.utc),
         boardgen_time_is_local=False,
         game_time=game_ms / 1000,
@@ -179,6 +184,12 @@ def parse(data: bytes) -> ReplayInfo:
         bbbv=bbbv,
         mode=GAME_MODES[mode_id],
         size=len(data),
+        game_digest=game_digest(
+            ReplayFormat.RMV,
+            board,
+            zip(positions[0::2], positions[1::2], strict=True),
+            data[events_at : r.pos],
+        ),
     )
 
 

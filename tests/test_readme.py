@@ -67,15 +67,7 @@ def test_every_block_is_run_or_says_why_not() -> None:
     assert PYTHON and SHELL
 
 
-def _python_case(code: str) -> object:
-    if "tests/data/" in code:  # the replays example is moving off the checkout's files
-        return pytest.param(code, marks=pytest.mark.xfail(reason="reads a file of the checkout"))
-    return code
-
-
-@pytest.mark.parametrize(
-    "code", [_python_case(c) for c in PYTHON], ids=[f"python{i}" for i in range(len(PYTHON))]
-)
+@pytest.mark.parametrize("code", PYTHON, ids=[f"python{i}" for i in range(len(PYTHON))])
 def test_python_examples_run(code: str, tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -177,6 +178,32 @@ def test_size_cap(tmp_path: Path) -> None:
         replays.inspect(tmp_path / "missing.rmv")
     with pytest.raises(replays.ReplayError, match="binary mode"):
         replays.inspect(io.StringIO("text"))  # type: ignore[arg-type]
+
+
+def test_a_file_too_large_is_judged_by_its_size(tmp_path: Path) -> None:
+    big = tmp_path / "big.rmv"
+    with big.open("wb") as handle:
+        handle.truncate(1 << 30)  # sparse: its size alone says it is too large
+    with pytest.raises(replays.ReplayTooLarge):
+        replays.inspect(big)
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_only_regular_files_are_read(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "x.rmv"
+    if kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs on this platform")
+        os.mkfifo(path)  # no writer: opening it for reading would wait forever
+    elif kind == "device":
+        if not Path(os.devnull).exists() or sys.platform == "win32":
+            pytest.skip("no device file to link to")
+        path.symlink_to(os.devnull)
+    else:
+        path.mkdir()
+    with pytest.raises(replays.ReplayError, match="cannot read"):
+        replays.inspect(path)
 
 
 @pytest.mark.parametrize("level", ["beginner", "intermediate", "expert", (10, 7, 12), (1, 2, 1)])

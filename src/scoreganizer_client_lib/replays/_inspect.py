@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import stat
 import struct
-from pathlib import Path
 from typing import IO
 
 from . import avf, evf, rmv
@@ -27,6 +27,24 @@ ReplaySource = bytes | bytearray | memoryview | str | os.PathLike[str] | IO[byte
 _PARSERS = {ReplayFormat.RMV: rmv.parse, ReplayFormat.AVF: avf.parse, ReplayFormat.EVF: evf.parse}
 
 
+#: Opening a FIFO must not wait for a writer (POSIX); binary mode (Windows).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _read_file(path: str, max_size: int) -> bytes:
+    """At most ``max_size + 1`` bytes of the regular file at ``path``; a FIFO,
+    device or folder is refused before anything is read from it, and so is a
+    file whose size already says it is too large."""
+    fd = os.open(path, _OPEN_FLAGS)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ReplayError(f"cannot read {path}: not a regular file")
+        if info.st_size > max_size:
+            raise ReplayTooLarge(f"replay is larger than {max_size} bytes")
+        return handle.read(max_size + 1)
+
+
 def read_bounded(source: ReplaySource, max_size: int = MAX_REPLAY_SIZE) -> bytes:
     """The bytes of ``source`` (a path, bytes, or a binary file object), at
     most ``max_size`` of them; :class:`ReplayError` if larger or unreadable."""
@@ -34,8 +52,7 @@ def read_bounded(source: ReplaySource, max_size: int = MAX_REPLAY_SIZE) -> bytes
         data = bytes(source)
     elif isinstance(source, (str, os.PathLike)):
         try:
-            with Path(source).open("rb") as handle:
-                data = handle.read(max_size + 1)
+            data = _read_file(os.fspath(source), max_size)
         except OSError as exc:
             raise ReplayError(f"cannot read {os.fspath(source)}: {exc.strerror or exc}") from exc
     else:

@@ -1,11 +1,10 @@
 """Damaged replays: truncated, flipped, spliced, random. The reader returns a
-result or raises ReplayError — never another exception, never a hang."""
+result or raises ReplayError — never another exception, never a hang (a hang
+fails through the ``timeout`` marker; no test here measures time)."""
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
-
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,15 +15,15 @@ from scoreganizer_client_lib.replays.testing import write_rmv
 FILES = [path.read_bytes() for path in REAL_REPLAYS] + [
     write_rmv(seed=5, key="1_35_99a8472376717bc7a676876cf0d351e3")
 ]
+pytestmark = pytest.mark.timeout(60)
 BOUNDED = settings(
     max_examples=300,
-    deadline=timedelta(seconds=1),
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 
 
 def _read(data: bytes) -> None:
-    start = time.perf_counter()
     try:
         info = replays.inspect(data)
     except replays.ReplayError as exc:
@@ -32,7 +31,6 @@ def _read(data: bytes) -> None:
     else:
         assert info.size == len(data)
         assert info.board.width > 0 and info.board.height > 0
-    assert time.perf_counter() - start < 1.0
 
 
 @BOUNDED
@@ -81,7 +79,7 @@ def test_random_bytes_behind_real_headers(prefix: bytes, tail: bytes) -> None:
     _read(prefix + tail)
 
 
-@settings(max_examples=50, deadline=timedelta(seconds=1))
+@settings(max_examples=50, deadline=None)
 @given(st.sampled_from(FILES), st.integers(1, 200))
 def test_header_kept_body_repeated(original: bytes, copies: int) -> None:
     _read(original[:64] + original[64:200] * copies)

@@ -19,6 +19,14 @@ def _run(text: str, pos: int, chars: frozenset[str]) -> int:
     return pos
 
 
+def _space_end(text: str, pos: int) -> int:
+    """The end of the run of white space that starts at ``pos``."""
+    end = len(text)
+    while pos < end and text[pos].isspace():
+        pos += 1
+    return pos
+
+
 def dotted_version(text: str, *, suffix: bool = False) -> str | None:
     """The first version number in ``text``: ASCII digits, then one or more
     ``.digits`` groups (``0.52.3``); with ``suffix``, also the letters and
@@ -67,13 +75,6 @@ def clone_name(text: str) -> str:
         if after < end and text[after] in _DIGITS:
             return text[:gap].strip()
     return text.strip()
-
-
-def _space_end(text: str, pos: int) -> int:
-    end = len(text)
-    while pos < end and text[pos].isspace():
-        pos += 1
-    return pos
 
 
 def small_number(text: str, digits: int = 5) -> int | None:

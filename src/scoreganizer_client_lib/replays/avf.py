@@ -27,9 +27,10 @@ from ._model import (
 )
 from ._reader import ByteReader
 from ._text import dotted_version
-from .formats import ReplayFormat
+from .formats import Level, ReplayFormat
 
-LEVELS = {3: (8, 8, 10), 4: (16, 16, 40), 5: (30, 16, 99)}
+#: The level byte of the standard levels.
+LEVELS = {3: Level.BEGINNER.size, 4: Level.INTERMEDIATE.size, 5: Level.EXPERT.size}
 #: How far the text block may lie from the mine list (it follows closely).
 _BLOCK_WINDOW = 1024
 _BLOCK_MAX = 512

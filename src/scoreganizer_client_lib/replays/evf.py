@@ -55,7 +55,7 @@ def looks_like_evf(data: bytes) -> bool:
 
 
 def _timestamp(text: str) -> datetime | None:
-    """Microseconds since the epoch; None if not a number, or not before 10000."""
+    """Microseconds since the epoch; None if not a number or past the year 9999."""
     micros = small_number(text, digits=18)
     if micros is None or micros >= _END_MICROS:
         return None

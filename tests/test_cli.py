@@ -337,6 +337,7 @@ def test_upload(run: Run, server: SandboxServer, player: str, tmp_path: Path) ->
     assert result.exit_code == 1
     lines = json.loads(result.stdout)
     assert [line["accepted"] for line in lines] == [True, False, False, False]
+    assert [line["outcome"] for line in lines] == ["accepted"] + ["not_uploaded"] * 3
     assert [line.get("error") for line in lines[1:]] == ["replay_has_no_key"] + [
         "replay_unreadable"
     ] * 2

@@ -20,7 +20,9 @@ import socket
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -67,19 +69,6 @@ def test_every_block_is_run_or_says_why_not() -> None:
     assert PYTHON and SHELL
 
 
-@pytest.mark.parametrize("code", PYTHON, ids=[f"python{i}" for i in range(len(PYTHON))])
-def test_python_examples_run(code: str, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-
-
 def _env(home: Path) -> dict[str, str]:
     """A player's environment: the installed command first on PATH, a fresh
     home and config folder, nothing that points at the checkout."""
@@ -121,17 +110,55 @@ def shell_session(blocks: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Example]]:
+    """Every runnable example, started at once (they are independent): each
+    test then waits for its own."""
+    commands = {
+        f"python{i}": [sys.executable, "-c", textwrap.dedent(c)] for i, c in enumerate(PYTHON)
+    }
+    if shutil.which("bash") is not None:
+        commands["shell"] = ["bash", "-c", shell_session(SHELL)]
+    started = {}
+    for name, command in commands.items():
+        folder = tmp_path_factory.mktemp(name)
+        process = subprocess.Popen(
+            command,
+            cwd=folder,
+            env=_env(folder),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started[name] = Example(process, folder)
+    yield started
+    for example in started.values():
+        if example.process.poll() is None:
+            example.process.kill()
+        example.process.communicate()
+
+
+class Example(NamedTuple):
+    process: subprocess.Popen[str]
+    folder: Path
+
+    def finish(self) -> tuple[int, str]:
+        """The exit status and everything printed (the server's log too)."""
+        out, err = self.process.communicate(timeout=120)
+        log = self.folder / "serve.log"
+        server = f"\nserver:\n{log.read_text()}" if log.exists() else ""
+        return self.process.returncode, f"{out}\n{err}{server}"
+
+
+@pytest.mark.parametrize(
+    "index", range(len(PYTHON)), ids=[f"python{i}" for i in range(len(PYTHON))]
+)
+def test_python_examples_run(index: int, examples: dict[str, Example]) -> None:
+    status, output = examples[f"python{index}"].finish()
+    assert status == 0, output
+
+
 @pytest.mark.skipif(shutil.which("bash") is None, reason="the README's shell is bash")
-def test_shell_examples_run(tmp_path: Path) -> None:
-    script = shell_session(SHELL)
-    result = subprocess.run(
-        ["bash", "-c", script],
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    log = tmp_path / "serve.log"
-    server = log.read_text() if log.exists() else ""
-    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}\nserver:\n{server}"
+def test_shell_examples_run(examples: dict[str, Example]) -> None:
+    status, output = examples["shell"].finish()
+    assert status == 0, output

@@ -51,7 +51,7 @@ class FileResult:
         out: dict[str, Any] = {
             "file": self.file,
             "accepted": self.outcome == ACCEPTED,
-            "outcome": self.outcome,
+            "outcome": self.outcome.replace(" ", "_"),
         }
         if self.outcome == ACCEPTED:
             out["summary"] = _summary(self.info).strip(" ()")

@@ -18,9 +18,13 @@ pytestmark = pytest.mark.anyio
 FAST = RetryPolicy(backoff=0.001, max_backoff=0.002, jitter=False)
 
 
+async def _no_wait(seconds: float) -> None:
+    """The fixture's client does not really wait."""
+
+
 @pytest.fixture
 async def sc() -> AsyncScoreganizer:
-    async with AsyncScoreganizer(host="api.test", port=8443, retry=FAST) as client:
+    async with AsyncScoreganizer(host="api.test", port=8443, retry=FAST, sleep=_no_wait) as client:
         client.set_auth_str("alice:tok123")
         yield client
 

@@ -205,3 +205,82 @@ def test_upload_many(world: tuple[SandboxServer, Clock], kind: str, tmp_path: Pa
     if kind == "sync":
         refused = run(kind, sandbox, lambda sc: (sc.login(name, PASSWORD), wrong(sc))[1])
         assert [type(r.error) for r in refused] == [exc.ReplayKeyMismatch] * 2
+
+
+# -- user names outside ASCII, every endpoint ----------------------------------------------
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+@pytest.mark.parametrize("prefix", ["Łukasz", "日本", "jürgen"])
+def test_every_endpoint_with_a_user_name_outside_ascii(
+    world: tuple[SandboxServer, Clock], kind: str, prefix: str, tmp_path: Path
+) -> None:
+    sandbox, clock = world
+    host, name = _user(sandbox, "host"), _user(sandbox, prefix)
+    cup = scenario.add_tournament(
+        sandbox.store, "Open", host, start=at(clock, -60), end=at(clock, 3600)
+    )
+    closed = scenario.add_tournament(
+        sandbox.store, "Closed", host, start=at(clock, -60), end=at(clock, 3600), closed=True
+    )
+    scenario.invite(sandbox.store, closed, name)
+    auth = tmp_path / "auth.txt"
+    seen: dict[str, Any] = {}
+
+    def sync_script(sc: Any) -> None:
+        seen["login"] = sc.login(name, PASSWORD)
+        seen["status"] = sc.token_status()
+        clock.advance(61)  # past the sandbox's refresh cooldown
+        seen["refresh"] = sc.refresh_login()
+        seen["lists"] = [
+            len(getattr(sc.tournaments, which)())
+            for which in ("all", "archive", "in_progress", "upcoming", "active", "my_active")
+        ]
+        seen["get"] = sc.tournaments.get(cup).status
+        sc.tournaments.participate(cup)
+        sc.tournaments.player_confirm(closed)
+        seen["mine"] = sorted(t.status for t in sc.tournaments.my_active())
+        key = sc.tournaments.gen_key(cup)
+        seen["keys"] = [key, sc.tournaments.get_key(cup), sc.tournaments.wait_key(cup)]
+        replay = tmp_path / "game.rmv"
+        replay.write_bytes(write_rmv(key=key, boardgen_time=at(clock, 1)))
+        seen["upload"] = sc.scores.upload_replay(replay, cup) is not None
+        seen["many"] = [r.ok for r in sc.scores.upload_many([replay], cup)]
+        sc.logout()
+        seen["after_logout"] = sc.token_status()
+
+    async def async_script(sc: Any) -> None:
+        seen["login"] = await sc.login(name, PASSWORD)
+        seen["status"] = await sc.token_status()
+        clock.advance(61)
+        seen["refresh"] = await sc.refresh_login()
+        seen["lists"] = [
+            len(await getattr(sc.tournaments, which)())
+            for which in ("all", "archive", "in_progress", "upcoming", "active", "my_active")
+        ]
+        seen["get"] = (await sc.tournaments.get(cup)).status
+        await sc.tournaments.participate(cup)
+        await sc.tournaments.player_confirm(closed)
+        seen["mine"] = sorted(t.status for t in await sc.tournaments.my_active())
+        key = await sc.tournaments.gen_key(cup)
+        seen["keys"] = [
+            key,
+            await sc.tournaments.get_key(cup),
+            await sc.tournaments.wait_key(cup),
+        ]
+        replay = tmp_path / "game.rmv"
+        replay.write_bytes(write_rmv(key=key, boardgen_time=at(clock, 1)))
+        seen["upload"] = await sc.scores.upload_replay(replay, cup) is not None
+        seen["many"] = [r.ok for r in await sc.scores.upload_many([replay], cup)]
+        sc.logout()
+        seen["after_logout"] = await sc.token_status()
+
+    run(kind, sandbox, sync_script if kind == "sync" else async_script, auth_filename=auth)
+    assert seen["login"].startswith(f"{name}:") and seen["refresh"].startswith(f"{name}:")
+    assert seen["refresh"] != seen["login"] and seen["status"] == "ok"
+    assert seen["lists"][0] >= 2 and seen["lists"][5] == 1  # invited to the closed one
+    assert seen["get"] == "not_participating"
+    assert seen["mine"] == ["participating", "participating"]
+    assert len(set(seen["keys"])) == 1
+    assert seen["upload"] and seen["many"] == [True]
+    assert seen["after_logout"] == "not_sent" and not auth.exists()

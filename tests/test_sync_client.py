@@ -19,11 +19,12 @@ from scoreganizer_client_lib.scoreganizer import Scoreganizer as ScoreganizerAtO
 from scoreganizer_client_lib.tournament import Tournaments, parse_datetime
 
 FAST = RetryPolicy(backoff=0.001, max_backoff=0.002, jitter=False)
+SLEPT: list[float] = []  # the fixture's client sleeps here instead of really waiting
 
 
 @pytest.fixture
 def sc() -> Scoreganizer:
-    client = Scoreganizer(host="api.test", port=8443, retry=FAST)
+    client = Scoreganizer(host="api.test", port=8443, retry=FAST, sleep=SLEPT.append)
     client.set_auth_str("alice:tok123")
     return client
 
@@ -301,7 +302,7 @@ def test_upload_retry_resends_whole_file(sc: Scoreganizer, mock: responses.Reque
     mock.post(BASE + "scores/upload", status=201)
     sc.scores.upload_file(io.BytesIO(b"WHOLE-FILE"), "a.rmv")
     bodies = _upload_calls(mock)
-    assert len(bodies) == 4
+    assert len(bodies) == 4 and SLEPT[-3:] == [0.3] * 3
     assert all(b"WHOLE-FILE" in body for body in bodies)
 
 

@@ -15,8 +15,10 @@ httpx exception, so one ``except NetworkException`` serves both clients;
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import os
+import ssl
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -45,6 +47,13 @@ LANES_PER_POOL = 8
 
 #: The pool that the current task's requests use (``upload_many``'s lanes).
 _pool: ContextVar[httpx.AsyncClient | None] = ContextVar("_pool", default=None)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The certificates every pool checks servers against, loaded once per
+    process (it takes tens of milliseconds) and shared by every client."""
+    return httpx.create_ssl_context()
 
 
 async def _requests_exceptions() -> Any:
@@ -130,7 +139,7 @@ class AsyncScoreganizer(AsyncClientBase):
             auth = httpx.DigestAuth(digest_auth_username, digest_auth_password)
         connect, read = normalize_timeout(timeout)
         self._pool_options: dict[str, Any] = {
-            "verify": httpx.create_ssl_context(),  # made once (about 15 ms), shared by the pools
+            "verify": _tls_context(),
             "auth": auth,
             "timeout": httpx.Timeout(connect=connect, read=read, write=read, pool=None),
             "limits": httpx.Limits(

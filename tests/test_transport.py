@@ -365,3 +365,49 @@ def test_credentials_go_as_utf8(server: tuple[Script, int], kind: str, user: str
 
     assert call(kind, port, login_then_list) == []
     assert script.seen[1][1] == f"{user}:t0k"
+
+
+# -- what a failure means: sent or not ---------------------------------------------------
+
+
+def test_sync_failures_say_whether_the_request_went_out() -> None:
+    import requests
+
+    from scoreganizer_client_lib._protocol import FailureKind
+    from scoreganizer_client_lib.scoreganizer import _failure
+
+    with pytest.raises(requests.exceptions.ConnectionError) as refused:
+        requests.get(f"http://127.0.0.1:{_free_port()}/", timeout=1)
+    assert _failure(refused.value).kind is FailureKind.CONNECT  # nothing was sent
+    dropped = requests.exceptions.ConnectionError("Connection aborted.")
+    assert _failure(dropped).kind is FailureKind.DROPPED
+    assert _failure(requests.exceptions.ReadTimeout()).kind is FailureKind.TIMEOUT
+    assert _failure(requests.exceptions.ConnectTimeout()).kind is FailureKind.CONNECT
+    assert _failure(requests.exceptions.SSLError()).kind is FailureKind.OTHER
+    assert _failure(requests.exceptions.ChunkedEncodingError()).kind is FailureKind.DROPPED
+    assert _failure(requests.exceptions.InvalidHeader()).kind is FailureKind.OTHER
+
+
+def test_async_failures_say_whether_the_request_went_out() -> None:
+    import httpx
+    import requests
+
+    from scoreganizer_client_lib._protocol import FailureKind
+    from scoreganizer_client_lib.aio import _failure
+
+    cases = [
+        (httpx.ConnectError("refused"), FailureKind.CONNECT, requests.exceptions.ConnectionError),
+        (httpx.ConnectTimeout("slow"), FailureKind.CONNECT, requests.exceptions.ConnectTimeout),
+        (httpx.PoolTimeout("busy"), FailureKind.CONNECT, requests.exceptions.ConnectTimeout),
+        (httpx.ReadTimeout("slow"), FailureKind.TIMEOUT, requests.exceptions.ReadTimeout),
+        (httpx.ReadError("reset"), FailureKind.DROPPED, requests.exceptions.ConnectionError),
+        (httpx.RemoteProtocolError("x"), FailureKind.DROPPED, requests.exceptions.ConnectionError),
+        (httpx.DecodingError("gzip"), FailureKind.OTHER, requests.exceptions.ContentDecodingError),
+        (httpx.UnsupportedProtocol("ftp"), FailureKind.OTHER, requests.exceptions.RequestException),
+    ]
+    for error, kind, wrapped in cases:
+        failure = asyncio.run(_failure(error))
+        assert failure.kind is kind and type(failure.exception) is wrapped, error
+        assert failure.exception.__cause__ is error
+    late = asyncio.run(_failure(None, "no complete answer"))
+    assert late.kind is FailureKind.TIMEOUT and isinstance(late.exception, NetworkException)

@@ -67,6 +67,8 @@ class AsyncClientBase(BaseClient):
 
     tournaments: AsyncTournaments
     scores: AsyncScores
+    #: The HTTP session (a ``requests.Session`` or an ``httpx.AsyncClient``).
+    session: Any
 
     def _init_namespaces(self) -> None:
         self.tournaments = AsyncTournaments(self)
@@ -175,7 +177,7 @@ class AsyncTournaments:
     @property
     def session(self) -> Any:
         """The client's HTTP session."""
-        return getattr(self._sc, "session", None)
+        return self._sc.session
 
     async def all(self) -> list[Tournament]:
         """Every tournament ever created."""
@@ -291,7 +293,7 @@ class AsyncScores:
     @property
     def session(self) -> Any:
         """The client's HTTP session."""
-        return getattr(self._sc, "session", None)
+        return self._sc.session
 
     async def _send(self, upload: PreparedUpload, tries: int) -> None:
         operation = self._sc._core.upload(upload.filename, upload.content, upload.mime_type, tries)

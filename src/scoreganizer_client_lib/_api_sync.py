@@ -60,6 +60,8 @@ class ClientBase(BaseClient):
 
     tournaments: Tournaments
     scores: Scores
+    #: The HTTP session (a ``requests.Session`` or an ``httpx.AsyncClient``).
+    session: Any
 
     def _init_namespaces(self) -> None:
         self.tournaments = Tournaments(self)
@@ -168,7 +170,7 @@ class Tournaments:
     @property
     def session(self) -> Any:
         """The client's HTTP session."""
-        return getattr(self._sc, "session", None)
+        return self._sc.session
 
     def all(self) -> list[Tournament]:
         """Every tournament ever created."""
@@ -284,7 +286,7 @@ class Scores:
     @property
     def session(self) -> Any:
         """The client's HTTP session."""
-        return getattr(self._sc, "session", None)
+        return self._sc.session
 
     def _send(self, upload: PreparedUpload, tries: int) -> None:
         operation = self._sc._core.upload(upload.filename, upload.content, upload.mime_type, tries)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from ._protocol import Credentials, ProtocolCore, Request, RetryPolicy
 from .authfile import AuthFile
 from .config import parse_server_url
-from .exceptions import AuthFileError
+from .exceptions import AuthFileError, ScoreganizerProtocolError
 
 #: Seconds to wait for a connection and for an answer, unless told otherwise.
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
@@ -41,6 +41,40 @@ def normalize_timeout(timeout: TimeoutSpec) -> tuple[float | None, float | None]
             raise ValueError("timeout must be seconds or a (connect, read) pair")
         return (timeout[0], timeout[1])
     return (float(timeout), float(timeout))
+
+
+def too_slow(request: Request, budget: float) -> str:
+    """What a request whose attempt passed its deadline says."""
+    return f"no complete answer from {request.url} within {budget:.1f} s"
+
+
+class CappedBody:
+    """An answer's body as it arrives, refused past ``limit`` bytes: at once
+    when its declared length (``Content-Length``) says so, else as soon as
+    the bytes that came pass it."""
+
+    def __init__(self, limit: int, declared_length: str | None) -> None:
+        if declared_length and declared_length.isdigit() and int(declared_length) > limit:
+            raise ScoreganizerProtocolError(
+                f"the answer is {int(declared_length)} bytes, more than the {limit} "
+                "this client reads"
+            )
+        self.limit = limit
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def add(self, chunk: bytes) -> None:
+        """One more piece of the body."""
+        self._size += len(chunk)
+        if self._size > self.limit:
+            raise ScoreganizerProtocolError(
+                f"the answer is longer than the {self.limit} bytes this client reads"
+            )
+        self._chunks.append(chunk)
+
+    def whole(self) -> bytes:
+        """The body so far."""
+        return b"".join(self._chunks)
 
 
 class BaseClient:

@@ -30,10 +30,16 @@ from typing import Any, TypeVar
 import httpx
 
 from ._api_async import AsyncClientBase, AsyncScores, AsyncTournaments, OnProgress
-from ._client import DEFAULT_MAX_ANSWER_SIZE, DEFAULT_TIMEOUT, TimeoutSpec, normalize_timeout
+from ._client import (
+    DEFAULT_MAX_ANSWER_SIZE,
+    DEFAULT_TIMEOUT,
+    CappedBody,
+    TimeoutSpec,
+    normalize_timeout,
+    too_slow,
+)
 from ._protocol import FailureKind, Request, Response, RetryPolicy, TransportFailure
 from ._uploads import PathLike, UploadResult
-from .exceptions import ScoreganizerProtocolError
 
 R = TypeVar("R")
 
@@ -165,9 +171,7 @@ class AsyncScoreganizer(AsyncClientBase):
         except httpx.HTTPError as exc:
             return await _failure(exc)
         except asyncio.TimeoutError:
-            return await _failure(
-                None, f"no complete answer from {request.url} within {budget or 0:.1f} s"
-            )
+            return await _failure(None, too_slow(request, budget or 0.0))
 
     async def _exchange(self, request: Request) -> Response:
         files = None
@@ -177,7 +181,6 @@ class AsyncScoreganizer(AsyncClientBase):
             # (a 16 MiB replay: tens of milliseconds of a blocked loop)
             content = io.BytesIO(part.content)
             files = {part.field: (part.filename, content, part.content_type)}
-        limit = self.max_answer_size
         started = time.monotonic()
         async with (_pool.get() or self.client).stream(
             request.method,
@@ -187,21 +190,11 @@ class AsyncScoreganizer(AsyncClientBase):
             headers={name.encode("ascii"): value for name, value in request.headers.items()},
         ) as answer:
             elapsed = time.monotonic() - started
-            length = answer.headers.get("content-length", "")
-            if length.isdigit() and int(length) > limit:
-                raise ScoreganizerProtocolError(
-                    f"the answer is {int(length)} bytes, more than the {limit} this client reads"
-                )
-            chunks, size = [], 0
+            body = CappedBody(self.max_answer_size, answer.headers.get("content-length"))
             async for chunk in answer.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise ScoreganizerProtocolError(
-                        f"the answer is longer than the {limit} bytes this client reads"
-                    )
-                chunks.append(chunk)
+                body.add(chunk)
         return Response(
-            answer.status_code, b"".join(chunks), timedelta(seconds=elapsed), answer.headers
+            answer.status_code, body.whole(), timedelta(seconds=elapsed), answer.headers
         )
 
     async def _sleep(self, seconds: float) -> None:

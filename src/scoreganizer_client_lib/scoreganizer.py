@@ -16,11 +16,11 @@ from requests.auth import HTTPDigestAuth
 from urllib3.util import Retry
 
 from ._api_sync import ClientBase, OnProgress
-from ._client import DEFAULT_MAX_ANSWER_SIZE, DEFAULT_TIMEOUT, TimeoutSpec
+from ._client import DEFAULT_MAX_ANSWER_SIZE, DEFAULT_TIMEOUT, CappedBody, TimeoutSpec, too_slow
 from ._deadline import WATCHDOG, Adapter, watch
 from ._protocol import AUTH_HEADER, FailureKind, Request, Response, RetryPolicy, TransportFailure
 from ._uploads import PathLike, UploadResult
-from .exceptions import ScoreganizerProtocolError, build_exception
+from .exceptions import build_exception
 
 R = TypeVar("R")
 
@@ -64,20 +64,10 @@ def _failure(exc: requests.exceptions.RequestException) -> TransportFailure:
 
 def _read_body(answer: requests.Response, limit: int) -> bytes:
     """The whole body, never reading past ``limit`` bytes."""
-    length = answer.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise ScoreganizerProtocolError(
-            f"the answer is {int(length)} bytes, more than the {limit} this client reads"
-        )
-    chunks, size = [], 0
+    body = CappedBody(limit, answer.headers.get("content-length"))
     for chunk in answer.iter_content(_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise ScoreganizerProtocolError(
-                f"the answer is longer than the {limit} bytes this client reads"
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
+        body.add(chunk)
+    return body.whole()
 
 
 class Scoreganizer(ClientBase):
@@ -168,9 +158,7 @@ class Scoreganizer(ClientBase):
             if deadline is not None:
                 WATCHDOG.finish(deadline)
         if deadline is not None and deadline.expired:
-            late = requests.exceptions.ReadTimeout(
-                f"no complete answer from {request.url} within {budget:.1f} s"
-            )
+            late = requests.exceptions.ReadTimeout(too_slow(request, budget or 0.0))
             late.__cause__ = outcome.exception if isinstance(outcome, TransportFailure) else None
             return TransportFailure(late, FailureKind.TIMEOUT)
         return outcome

@@ -1,251 +1,799 @@
-"""`watch`: files appearing one by one, a file still being written, the server
-going away and coming back, a restarted watcher; nothing twice, nothing missed."""
+"""The folder watcher against a real sandbox: files appearing one by one, a
+file still being written, hostile folder entries, the server going away and
+coming back, a restarted watcher; nothing twice, nothing missed, every
+decision reported once. Time is a ManualClock wherever it is policy, so no
+test waits for a timer; a few tests use the real clock and the operating
+system's notifications."""
 
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
-from conftest import PASSWORD, TEST_CONFIG
+from conftest import PASSWORD, TEST_CONFIG, Clock
 from scoreganizer_client_lib import RetryPolicy, Scoreganizer
-from scoreganizer_client_lib.cli.watch import Summary, Watcher
+from scoreganizer_client_lib.cli import main
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
+from scoreganizer_client_lib.tournament import Tournament
+from scoreganizer_client_lib.watching import (
+    CannotWatch,
+    EventKind,
+    FolderWatcher,
+    ManualClock,
+    WatchEvent,
+    WatchSummary,
+    check_can_watch,
+)
+
+NUMBERS = itertools.count()
+
+# -- which files the process opens (an audit hook cannot be removed: it only
+# records while a test asks it to) ----------------------------------------
+
+OPENED: list[str] | None = None
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if OPENED is not None and event == "open" and isinstance(args[0], (str, os.PathLike)):
+        OPENED.append(os.fspath(args[0]))
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture
+def opened() -> Iterator[list[str]]:
+    global OPENED
+    OPENED = []
+    try:
+        yield OPENED
+    finally:
+        OPENED = None
+
+
+# -- a player with a tournament on a sandbox shared by the module ---------------
+
+
+@pytest.fixture(scope="module")
+def server_clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(scope="module")
+def shared(
+    tmp_path_factory: pytest.TempPathFactory, server_clock: Clock
+) -> Iterator[SandboxServer]:
+    db = tmp_path_factory.mktemp("watch") / "sandbox.sqlite3"
+    with SandboxServer(db, config=TEST_CONFIG, clock=server_clock) as server:
+        yield server
 
 
 class Player:
-    def __init__(self, sandbox: SandboxServer, tmp_path: Path) -> None:
-        scenario.add_user(sandbox.store, "host", PASSWORD)
-        scenario.add_user(sandbox.store, "wes", PASSWORD)
-        self.cup = scenario.add_tournament(sandbox.store, "Watched", "host", start="-1m", end="+1h")
+    """A player in a fresh tournament, a replay folder and a state folder."""
+
+    def __init__(self, sandbox: SandboxServer, tmp_path: Path, **tournament: str) -> None:
+        n = next(NUMBERS)
+        self.sandbox = sandbox
+        self.name = f"wes{n}"
+        self.host = f"host{n}"
+        scenario.add_user(sandbox.store, self.host, PASSWORD)
+        scenario.add_user(sandbox.store, self.name, PASSWORD)
+        options = {"start": "-1m", "end": "+1h", **tournament}
+        self.cup = scenario.add_tournament(sandbox.store, f"Watched {n}", f"host{n}", **options)  # type: ignore[arg-type]
         self.sc = Scoreganizer.from_url(sandbox.url, retry=RetryPolicy(attempts=1))
-        self.sc.login("wes", PASSWORD)
+        self.sc.login(self.name, PASSWORD)
         self.sc.tournaments.participate(self.cup)
-        self.key = self.sc.tournaments.gen_key(self.cup)
+        self.key, self.expiry = self.sc.tournaments.gen_key(self.cup, with_expiry=True)
         self.folder = tmp_path / "replays"
-        self.folder.mkdir()
-        self.state = tmp_path / "state.json"
-        self.lines: list[str] = []
+        self.folder.mkdir(parents=True)
+        self.state = tmp_path / "state"
+        self.events: list[WatchEvent] = []
+        self.clock = ManualClock()
 
-    def game(self, seed: int) -> bytes:
-        return write_rmv(seed=seed, key=self.key, boardgen_time=datetime.now(timezone.utc))
+    @property
+    def tournament(self) -> Tournament:
+        return next(t for t in self.sc.tournaments.all() if t.id == self.cup)
 
-    def watcher(self, **kwargs: object) -> Watcher:
-        options: dict[str, object] = dict(
-            until=datetime.now(timezone.utc) + timedelta(hours=1),
-            state_path=self.state,
-            report=self.lines.append,
-            settle=0.15,
-            poll=0.1,
+    def game(self, seed: int, **kw: object) -> bytes:
+        options: dict[str, object] = {"key": self.key, "boardgen_time": datetime.now(timezone.utc)}
+        options.update(kw)
+        return write_rmv(seed=seed, **options)  # type: ignore[arg-type]
+
+    def write(self, name: str, data: bytes, mode: str = "wb") -> Path:
+        """Write a file as a game would at the clock's present moment."""
+        path = self.folder / name
+        with path.open(mode) as handle:
+            handle.write(data)
+        moment = self.clock.now().timestamp()
+        os.utime(path, (moment, moment))
+        return path
+
+    def watcher(self, **kw: object) -> FolderWatcher:
+        options: dict[str, object] = {
+            "state_dir": self.state,
+            "on_event": self.events.append,
+            "clock": self.clock,
+            "notifications": False,
+        }
+        options.update(kw)
+        return FolderWatcher(self.sc, self.folder, self.tournament, **options)  # type: ignore[arg-type]
+
+    def play(
+        self, watcher: FolderWatcher, script: dict[float, Callable[[], object]], end: float
+    ) -> WatchSummary:
+        """Run ``watcher`` on the manual clock, doing each step of ``script``
+        once the clock reaches its time, and stopping at ``end``."""
+        steps = sorted([*script.items(), (end, watcher.stop)], key=lambda item: item[0])
+
+        def on_sleep(clock: ManualClock) -> None:
+            while steps and clock.elapsed >= steps[0][0]:
+                steps.pop(0)[1]()
+            assert clock.elapsed < 3 * 3600, "the watcher never stopped"
+
+        self.clock.on_sleep = on_sleep
+        return watcher.run(self.key, self.expiry)
+
+    def said(self, kind: EventKind, path: str | None = None) -> list[WatchEvent]:
+        return [e for e in self.events if e.kind is kind and (path is None or e.path == path)]
+
+    def scores(self) -> int:
+        user = self.sandbox.store.conn.execute(
+            "SELECT id FROM users WHERE name = ?", (self.name,)
+        ).fetchone()[0]
+        return int(
+            self.sandbox.store.conn.execute(
+                "SELECT count(*) FROM scores WHERE user_id = ?", (user,)
+            ).fetchone()[0]
         )
-        options.update(kwargs)
-        return Watcher(self.sc, self.folder, self.cup, **options)  # type: ignore[arg-type]
 
 
 @pytest.fixture
-def player(sandbox: SandboxServer, tmp_path: Path) -> Player:
-    return Player(sandbox, tmp_path)
+def player(shared: SandboxServer, tmp_path: Path) -> Player:
+    return Player(shared, tmp_path)
 
 
-@pytest.fixture
-def running(player: Player) -> Iterator[tuple[Watcher, list[Summary]]]:
-    watcher = player.watcher()
-    results: list[Summary] = []
-    thread = threading.Thread(target=lambda: results.append(watcher.run()), daemon=True)
-    thread.start()
-    yield watcher, results
-    watcher.stop.set()
-    thread.join(10)
+# -- files ---------------------------------------------------------------------
 
 
-def wait_for(condition: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def test_files_one_by_one_and_half_written(
-    player: Player, sandbox: SandboxServer, running: tuple[Watcher, list[Summary]]
-) -> None:
-    watcher, results = running
-    for seed in range(3):
-        (player.folder / f"game{seed}.rmv").write_bytes(player.game(seed))
-        wait_for(lambda s=seed: sandbox.store.count("scores") == s + 1)
+def test_files_one_by_one_and_one_still_being_written(player: Player) -> None:
     data = player.game(10)
-    slow = player.folder / "slow.rmv"
-    with slow.open("wb") as handle:  # a clone still writing: half now, the rest later
-        handle.write(data[: len(data) // 2])
-        handle.flush()
-        time.sleep(1.0)
-        assert sandbox.store.count("scores") == 3
-        handle.write(data[len(data) // 2 :])
-    wait_for(lambda: sandbox.store.count("scores") == 4)
-    (player.folder / "notes.txt").write_text("not a replay")
-    (player.folder / "unkeyed.rmv").write_bytes(write_rmv(seed=99))
-    wait_for(lambda: "unkeyed.rmv" in watcher.summary.rejected)
-    watcher.stop.set()
-    wait_for(lambda: bool(results))
-    summary = results[0]
-    assert sorted(summary.uploaded) == ["game0.rmv", "game1.rmv", "game2.rmv", "slow.rmv"]
-    assert summary.pending == []
-    assert not any("slow.rmv: refused" in line for line in player.lines)
+    script = {
+        0.0: lambda: player.write("game0.rmv", player.game(0)),
+        1.0: lambda: player.write("game1.rmv", player.game(1)),
+        2.0: lambda: player.write("slow.rmv", data[:100]),  # a clone pausing 4 s between writes
+        6.0: lambda: player.write("slow.rmv", data[100:300], "ab"),
+        10.0: lambda: player.write("slow.rmv", data[300:], "ab"),
+        11.0: lambda: player.write("notes.txt", b"not a replay"),
+    }
+    summary = player.play(player.watcher(), script, end=15.0)
+    assert summary.accepted == ["game0.rmv", "game1.rmv", "slow.rmv"]
+    assert summary.refused == {} and summary.pending == []
+    assert player.scores() == 3
+    assert [e.path for e in player.said(EventKind.ACCEPTED)] == summary.accepted  # once each
+    assert player.said(EventKind.REFUSED) == []  # the half-written file was never "refused"
+    accepted = player.said(EventKind.ACCEPTED)[0]
+    assert accepted.replay is not None and accepted.replay.board.level == "beginner"
+    assert accepted.as_json()["replay"]["level"] == "beginner"
+    assert player.events[-1].kind is EventKind.STOPPED
+    assert player.events[-1].summary is summary
 
 
-def test_server_away_and_back(player: Player, sandbox: SandboxServer, tmp_path: Path) -> None:
-    watcher = player.watcher()
-    results: list[Summary] = []
-    thread = threading.Thread(target=lambda: results.append(watcher.run()), daemon=True)
-    thread.start()
-    (player.folder / "before.rmv").write_bytes(player.game(1))
-    wait_for(lambda: sandbox.store.count("scores") == 1)
-    port, db = sandbox.port, tmp_path / "sandbox.sqlite3"
-    sandbox.stop()
-    (player.folder / "during.rmv").write_bytes(player.game(2))
-    wait_for(lambda: any("server unavailable" in line for line in player.lines))
-    back = SandboxServer(db, port=port, config=TEST_CONFIG)
-    back.start()
-    try:
-        wait_for(lambda: back.store.count("scores") == 2, timeout=20)
-    finally:
-        watcher.stop.set()
-        thread.join(10)
-        back.stop()
-    assert sorted(results[0].uploaded) == ["before.rmv", "during.rmv"]
+def test_a_file_accepted_a_settle_time_after_its_last_write(player: Player) -> None:
+    timeline: list[tuple[float, str]] = []
+    watcher = player.watcher(settle=0.1)
+    watcher.on_event = lambda e: timeline.append((player.clock.elapsed, e.message))
+    player.play(watcher, {1.0: lambda: player.write("a.rmv", player.game(1))}, end=3.0)
+    accepted_at = [when for when, message in timeline if message.startswith("a.rmv: accepted")]
+    assert accepted_at and 1.1 <= accepted_at[0] < 1.35, timeline  # settle, not a poll period
 
 
-def test_restarted_watcher_neither_repeats_nor_misses(
-    player: Player, sandbox: SandboxServer
+def test_an_unreadable_file_is_refused_once_when_it_has_stopped_changing(
+    player: Player, opened: list[str]
 ) -> None:
-    (player.folder / "a.rmv").write_bytes(player.game(1))
-    first = player.watcher()
-    threading.Timer(1.5, first.stop.set).start()
-    assert first.run().uploaded == ["a.rmv"]
+    script = {
+        0.0: lambda: player.write("junk.rmv", b"RMV garbage"),
+        4.0: lambda: player.write("junk.rmv", b" more garbage", "ab"),
+    }
+    start = player.clock.now()
+    reads_when_refused: list[int] = []
 
-    (player.folder / "b.rmv").write_bytes(player.game(2))  # arrives while no watcher runs
-    (player.folder / "a.rmv").write_bytes(player.game(3))  # and a.rmv is replaced
-    uploads_before = sandbox.store.count("scores")
-    second = player.watcher()
-    threading.Timer(1.5, second.stop.set).start()
-    summary = second.run()
-    assert sorted(summary.uploaded) == ["a.rmv", "b.rmv"]
-    assert sandbox.store.count("scores") == uploads_before + 2
+    def on_event(event: WatchEvent) -> None:
+        player.events.append(event)
+        if event.kind is EventKind.REFUSED:
+            reads_when_refused.append(len([p for p in opened if p.endswith("junk.rmv")]))
 
-    third = player.watcher()
-    threading.Timer(1.0, third.stop.set).start()
-    assert third.run().uploaded == []  # nothing new: nothing sent
-    state = json.loads(player.state.read_text())
-    assert set(state["done"]) == {"a.rmv", "b.rmv"}
+    watcher = player.watcher(unreadable_grace=10.0, on_event=on_event)
+    summary = player.play(watcher, script, end=60.0)
+    (refused,) = player.said(EventKind.REFUSED)
+    assert refused.path == "junk.rmv" and refused.refusal is not None
+    assert refused.refusal.code == "unreadable"
+    assert 14.0 <= (refused.time - start).total_seconds() < 16.0  # 10 s after the last change
+    assert summary.refused["junk.rmv"].code == "unreadable"
+    reads = [p for p in opened if p.endswith("junk.rmv")]
+    assert reads_when_refused == [len(reads)] <= [20]  # quietly about once a second, then never
 
 
-def test_old_files_are_left_alone(player: Player, sandbox: SandboxServer) -> None:
-    old = player.folder / "last_year.rmv"
-    old.write_bytes(player.game(5))
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_is_skipped_without_being_opened(player: Player, opened: list[str]) -> None:
+    os.mkfifo(player.folder / "x.rmv")
+    (player.folder / "dir.rmv").mkdir()
+    summary = player.play(
+        player.watcher(), {1.0: lambda: player.write("after.rmv", player.game(1))}, end=5.0
+    )
+    assert summary.accepted == ["after.rmv"]
+    assert summary.skipped == {"x.rmv": "not a regular file", "dir.rmv": "not a regular file"}
+    assert len(player.said(EventKind.SKIPPED, "x.rmv")) == 1  # said once, not at every scan
+    assert not [p for p in opened if p.endswith(("x.rmv", "dir.rmv"))]
+
+
+def test_links_out_of_the_folder_are_not_followed(player: Player, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.rmv"
+    outside.write_bytes(player.game(3))
+    try:
+        (player.folder / "link.rmv").symlink_to(outside)
+    except OSError:
+        pytest.skip("no symbolic links here")
+    inside = player.write("real.rmv", player.game(4))
+    (player.folder / "alias.rmv").symlink_to(inside)
+    summary = player.play(player.watcher(), {}, end=5.0)
+    assert summary.skipped == {"link.rmv": "a link to a file outside the folder (not followed)"}
+    assert sorted(summary.accepted) == ["alias.rmv", "real.rmv"]
+
+    again = Player(player.sandbox, tmp_path / "again")
+    outside.write_bytes(again.game(5))
+    (again.folder / "link.rmv").symlink_to(outside)
+    summary = again.play(again.watcher(follow_symlinks=True), {}, end=5.0)
+    assert summary.accepted == ["link.rmv"]
+
+
+def test_a_decided_file_is_never_read_again(player: Player, opened: list[str]) -> None:
+    for seed in range(3):
+        player.write(f"g{seed}.rmv", player.game(seed))
+    player.write("nokey.rmv", write_rmv(seed=9))
+    opened.clear()
+    first = player.play(player.watcher(), {}, end=120.0)  # many full scans
+    assert sorted(first.accepted) == ["g0.rmv", "g1.rmv", "g2.rmv"]
+    assert len([p for p in opened if p.endswith(".rmv")]) == 4  # each file read once
+
+    opened.clear()
+    player.clock = ManualClock(player.clock.now())
+    restarted = player.play(player.watcher(), {}, end=60.0)
+    assert restarted.accepted == [] and restarted.refused == {}
+    assert not [p for p in opened if p.endswith(".rmv")]  # the journal says enough
+
+    touched = player.folder / "g1.rmv"
+    os.utime(touched, (time.time(), player.clock.now().timestamp() + 1))
+    player.clock = ManualClock(player.clock.now())
+    again = player.play(player.watcher(), {}, end=5.0)
+    assert again.accepted == []  # same bytes: read, recognised, not sent
+    assert player.scores() == 3
+
+
+def test_a_huge_file_is_judged_by_its_size_once(player: Player, opened: list[str]) -> None:
+    huge = player.folder / "huge.rmv"
+    with huge.open("wb") as handle:
+        handle.truncate(2**30)  # sparse: 1 GiB that takes no space
+    moment = player.clock.now().timestamp()
+    os.utime(huge, (moment, moment))
+    opened.clear()
+    summary = player.play(player.watcher(), {}, end=60.0)
+    assert summary.refused["huge.rmv"].code == "too_large"
+    assert len(player.said(EventKind.REFUSED)) == 1
+    assert not [p for p in opened if p.endswith("huge.rmv")]
+
+
+def test_old_files_are_left_alone(player: Player) -> None:
+    old = player.write("last_year.rmv", player.game(5))
     past = time.time() - 86400
     os.utime(old, (past, past))
-    watcher = player.watcher(not_before=time.time() - 3600)
-    threading.Timer(0.8, watcher.stop.set).start()
-    summary = watcher.run()
-    assert summary.uploaded == [] and summary.pending == []
+    summary = player.play(player.watcher(), {}, end=5.0)
+    assert summary.accepted == [] and summary.pending == [] and summary.refused == {}
 
 
-def test_stops_by_itself_at_the_end(player: Player) -> None:
-    (player.folder / "a.rmv").write_bytes(player.game(1))
-    watcher = player.watcher(until=datetime.now(timezone.utc) + timedelta(seconds=1.5))
+def test_subfolders_only_when_recursive(player: Player) -> None:
+    (player.folder / "sub").mkdir()
+    script = {1.0: lambda: player.write("sub/deep.rmv", player.game(1))}
+    flat = player.play(player.watcher(), script, end=5.0)
+    assert flat.accepted == [] and flat.pending == []
+    player.clock = ManualClock(player.clock.now())
+    deep = player.play(player.watcher(recursive=True), {}, end=5.0)
+    assert deep.accepted == ["sub/deep.rmv"]
+
+
+# -- refusals in words, end to end ---------------------------------------------------
+
+
+def test_refusals_say_why(player: Player, shared: SandboxServer, tmp_path: Path) -> None:
+    rival = Player(shared, tmp_path / "rival")
+    rival.sc.tournaments.participate(player.cup)
+    rivals_key = rival.sc.tournaments.gen_key(player.cup)
+    player.sc.tournaments.participate(rival.cup)
+    my_other_key = player.sc.tournaments.gen_key(rival.cup)
+    before_key = datetime.now(timezone.utc) - timedelta(seconds=30)
+    player.write("nokey.rmv", write_rmv(seed=1, name="Tommy"))
+    player.write("rival.rmv", write_rmv(seed=2, key=rivals_key))
+    player.write("other_cup.rmv", write_rmv(seed=3, key=my_other_key))
+    player.write("early.rmv", player.game(4, boardgen_time=before_key))
+    summary = player.play(player.watcher(), {}, end=5.0)
+    codes = {path: refusal.code for path, refusal in summary.refused.items()}
+    assert codes == {
+        "nokey.rmv": "no_key",
+        "rival.rmv": "someone_elses_key",
+        "other_cup.rmv": "other_tournament_key",
+        "early.rmv": "before_key",
+    }
+    assert "'Tommy'" in summary.refused["nokey.rmv"].reason
+    assert summary.refused["early.rmv"].server_code == "invalid_data"
+    for sure in ("nokey.rmv", "rival.rmv", "other_cup.rmv"):
+        assert summary.refused[sure].server_code is None  # refused before sending
+    assert player.scores() == 0
+
+
+def test_expired_key_and_tournament_over(
+    shared: SandboxServer, tmp_path: Path, server_clock: Clock
+) -> None:
+    """The computer's clock says there is time left; the server's says not."""
+    timed = Player(shared, tmp_path, mode="sum_timelimit", modeparams="1+1+1;600")
+    assert timed.expiry is not None
+    try:
+        server_clock.advance(601)
+        timed.write("late.rmv", timed.game(1))
+        summary = timed.play(timed.watcher(), {}, end=5.0)
+        assert summary.refused["late.rmv"].code == "key_expired"
+
+        over = Player(shared, tmp_path / "over", end="+20m")
+        server_clock.advance(20 * 60)
+        over.write("after.rmv", over.game(2))
+        summary = over.play(over.watcher(), {}, end=60.0)
+        assert summary.refused["after.rmv"].code == "after_end"
+        assert summary.stopped is not None and summary.stopped.code == "ended"
+    finally:
+        server_clock.offset = 0.0
+
+
+# -- time: the end, the key's expiry, stopping -----------------------------------------
+
+
+def test_stops_by_itself_at_the_end(shared: SandboxServer, tmp_path: Path) -> None:
+    player = Player(shared, tmp_path, end="+90s")
+    player.write("a.rmv", player.game(1))
+    summary = player.play(player.watcher(), {}, end=10_000.0)
+    assert summary.stopped is not None and summary.stopped.code == "ended"
+    assert 85 < player.clock.elapsed < 95
+    assert summary.accepted == ["a.rmv"]
+
+
+def test_stops_when_the_time_limit_is_over(shared: SandboxServer, tmp_path: Path) -> None:
+    player = Player(shared, tmp_path, mode="sum_timelimit", modeparams="1+1+1;120")
+    summary = player.play(player.watcher(), {}, end=10_000.0)
+    assert summary.stopped is not None and summary.stopped.code == "key_expired"
+    assert 110 < player.clock.elapsed < 125
+
+
+def test_logged_out_stops_and_keeps_the_file(player: Player) -> None:
+    player.sc.set_auth_str(f"{player.name}:not-a-token")
+    player.write("a.rmv", player.game(1))
+    summary = player.play(player.watcher(), {}, end=5.0)
+    assert summary.stopped is not None and summary.stopped.code == "not_logged_in"
+    assert summary.pending == ["a.rmv"] and summary.accepted == []
+
+
+def test_ctrl_c_saves_and_releases_then_goes_on(player: Player) -> None:
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    watcher = player.watcher()
+    with pytest.raises(KeyboardInterrupt):
+        player.play(
+            watcher,
+            {0.0: lambda: player.write("a.rmv", player.game(1)), 2.0: interrupt},
+            end=5.0,
+        )
+    assert watcher.summary.stopped is not None and watcher.summary.stopped.code == "interrupted"
+    assert watcher.summary.accepted == ["a.rmv"]
+    assert player.events[-1].kind is EventKind.STOPPED
+    player.clock = ManualClock(player.clock.now())
+    again = player.watcher()  # the folder is free again, and a.rmv is remembered
+    assert again.__enter__() is again
+    again.close()
+    restarted = player.play(player.watcher(), {}, end=3.0)
+    assert restarted.accepted == []
+
+
+def test_stop_from_another_thread_with_the_real_clock(player: Player) -> None:
+    watcher = player.watcher(clock=None, notifications=False)
+    results: list[WatchSummary] = []
+    thread = threading.Thread(target=lambda: results.append(watcher.run(player.key)))
+    thread.start()
+    time.sleep(0.1)
     started = time.monotonic()
-    summary = watcher.run()
-    assert time.monotonic() - started < 5
-    assert "ended" in summary.stopped_because
-    assert summary.uploaded == ["a.rmv"]
+    watcher.stop()
+    thread.join(5)
+    assert results and time.monotonic() - started < 1.0
+    assert results[0].stopped is not None and results[0].stopped.code == "stopped"
 
 
-@pytest.mark.slow
-def test_watch_command_subprocess(sandbox: SandboxServer, tmp_path: Path) -> None:
-    scenario.add_user(sandbox.store, "host", PASSWORD)
-    scenario.add_user(sandbox.store, "vic", PASSWORD)
-    cup = scenario.add_tournament(sandbox.store, "Quick", "host", start="-1m", end="+8s")
+def test_native_notifications(player: Player) -> None:
+    pytest.importorskip("watchfiles")
+    watcher = player.watcher(clock=None, notifications=True)
+    results: list[WatchSummary] = []
+    thread = threading.Thread(target=lambda: results.append(watcher.run(player.key)))
+    thread.start()
+    try:
+        time.sleep(0.3)  # the notifier is set up
+        (player.folder / "a.rmv").write_bytes(player.game(1))
+        deadline = time.monotonic() + 10
+        while not player.said(EventKind.ACCEPTED) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        watcher.stop()
+        thread.join(10)
+    assert results[0].accepted == ["a.rmv"]
+    statuses = player.said(EventKind.STATUS)
+    assert statuses and statuses[-1].status is not None and statuses[-1].status.native_events
+
+
+# -- the server away and back ---------------------------------------------------------
+
+
+def test_server_away_and_back(sandbox: SandboxServer, tmp_path: Path) -> None:
+    player = Player(sandbox, tmp_path)
+    port, db = sandbox.port, tmp_path / "sandbox.sqlite3"
+    back: list[SandboxServer] = []
+
+    def restart() -> None:
+        server = SandboxServer(db, port=port, config=TEST_CONFIG)
+        server.start()
+        back.append(server)
+
+    script = {
+        0.0: lambda: player.write("before.rmv", player.game(1)),
+        1.0: sandbox.stop,
+        2.0: lambda: player.write("during.rmv", player.game(2)),
+        30.0: restart,
+    }
+    try:
+        summary = player.play(player.watcher(), script, end=60.0)
+    finally:
+        for server in back:
+            server.stop()
+    assert sorted(summary.accepted) == ["before.rmv", "during.rmv"]
+    away = player.said(EventKind.SERVER_UNAVAILABLE)
+    assert away and away[0].retry_in == 0.5
+    assert len(away) <= 6  # growing pauses, said while they grow
+    assert len(player.said(EventKind.SERVER_BACK)) == 1
+
+
+# -- the journal ----------------------------------------------------------------------
+
+
+def journal_lines(player: Player) -> list[dict[str, object]]:
+    (journal,) = player.state.glob("*.journal")
+    return [json.loads(line) for line in journal.read_text().splitlines()]
+
+
+def test_restarted_watcher_neither_repeats_nor_misses(player: Player) -> None:
+    player.write("a.rmv", player.game(1))
+    assert player.play(player.watcher(), {}, end=2.0).accepted == ["a.rmv"]
+
+    player.clock = ManualClock(player.clock.now())
+    player.write("b.rmv", player.game(2))  # arrives while no watcher runs
+    player.write("a.rmv", player.game(3))  # and a.rmv is replaced
+    summary = player.play(player.watcher(), {}, end=2.0)
+    assert sorted(summary.accepted) == ["a.rmv", "b.rmv"]
+    assert player.scores() == 3
+    assert len(journal_lines(player)) == 1 + 3  # a header, then one line per decision
+
+    player.clock = ManualClock(player.clock.now())
+    assert player.play(player.watcher(), {}, end=2.0).accepted == []  # nothing new: nothing sent
+    lines = journal_lines(player)
+    assert lines[0]["tournament"] == player.cup
+    assert sorted(str(line["path"]) for line in lines[1:]) == ["a.rmv", "b.rmv"]  # compacted
+
+
+def test_a_damaged_journal_loses_only_its_damaged_lines(player: Player) -> None:
+    player.write("a.rmv", player.game(1))
+    player.play(player.watcher(), {}, end=2.0)
+    (journal,) = player.state.glob("*.journal")
+    with journal.open("ab") as handle:
+        handle.write(b"\x00garbage\n{not json\n" + b"x" * 10_000 + b'\n{"path": "torn", "si')
+    player.clock = ManualClock(player.clock.now())
+    summary = player.play(player.watcher(), {}, end=2.0)
+    assert summary.accepted == []  # a.rmv is still known
+    warnings = [e.message for e in player.said(EventKind.WARNING)]
+    assert len(warnings) == 1 and "damaged lines" in warnings[0]
+
+
+def test_full_disk_for_the_journal_loses_nothing(
+    player: Player, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scoreganizer_client_lib.watching import _journal
+
+    real_write = _journal.atomic_write
+    disk_full = [False]
+
+    def write(path: Path, data: bytes, private: bool = False) -> None:
+        if disk_full[0]:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        real_write(path, data, private)
+
+    class FullDisk:
+        def __init__(self, handle: object) -> None:
+            self.handle = handle
+
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.handle, name)
+
+    monkeypatch.setattr(_journal, "atomic_write", write)
+    watcher = player.watcher()
+
+    def fill() -> None:
+        disk_full[0] = True
+        journal = watcher._journal
+        journal._handle = FullDisk(journal._handle)  # type: ignore[assignment]
+
+    def free() -> None:
+        disk_full[0] = False
+
+    script = {
+        0.0: fill,
+        0.5: lambda: player.write("full0.rmv", player.game(0)),
+        1.5: lambda: player.write("full1.rmv", player.game(1)),
+        3.0: free,
+        3.5: lambda: player.write("later.rmv", player.game(7)),
+    }
+    summary = player.play(watcher, script, end=6.0)
+    assert sorted(summary.accepted) == ["full0.rmv", "full1.rmv", "later.rmv"]
+    warnings = [e.message for e in player.said(EventKind.WARNING)]
+    assert len(warnings) == 1 and "No space left" in warnings[0]
+    paths = {line.get("path") for line in journal_lines(player)} - {None}
+    assert paths == {"full0.rmv", "full1.rmv", "later.rmv"}
+
+
+# -- one watcher per folder -------------------------------------------------------------
+
+
+def test_a_second_watcher_on_the_folder_refuses_and_names_the_first(player: Player) -> None:
+    first = player.watcher()
+    first.open()
+    try:
+        with pytest.raises(CannotWatch) as caught:
+            player.watcher().open()
+        assert caught.value.error == "folder_busy"
+        assert f"process {os.getpid()}" in str(caught.value)
+        assert str(player.folder) in str(caught.value)
+    finally:
+        first.close()
+    second = player.watcher()
+    second.open()
+    second.close()
+
+
+def test_a_crashed_watcher_leaves_no_lock_behind(player: Player) -> None:
+    code = (
+        "import sys, time; from pathlib import Path;"
+        "from scoreganizer_client_lib.watching._lock import FolderLock;"
+        "FolderLock(Path(sys.argv[1]), Path(sys.argv[2])).acquire('test');"
+        "print('locked', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(player.state / "locks"), str(player.folder)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(CannotWatch, match=f"process {holder.pid} "):
+            player.watcher().open()
+    finally:
+        holder.kill()  # no clean-up of its own
+        holder.wait()
+    watcher = player.watcher()
+    watcher.open()
+    watcher.close()
+
+
+# -- before starting ------------------------------------------------------------------
+
+
+def test_a_missing_folder_is_an_error_unless_created(player: Player, tmp_path: Path) -> None:
+    typo = tmp_path / "Typo Folder"
+    watcher = FolderWatcher(player.sc, typo, player.tournament, state_dir=player.state)
+    with pytest.raises(CannotWatch, match="Typo Folder") as caught:
+        watcher.open()
+    assert caught.value.error == "folder_missing" and not typo.exists()
+    created = FolderWatcher(player.sc, typo, player.tournament, create=True)
+    created.open()
+    created.close()
+    assert typo.is_dir()
+
+
+def test_who_may_watch(player: Player) -> None:
+    tournament = player.tournament
+    now = datetime.now(timezone.utc)
+    check_can_watch(tournament, now)
+    for status, code in [
+        ("not_participating", "not_joined"),
+        ("requested", "join_requested"),
+        ("invited", "invited"),
+        ("not_logged_in", "not_logged_in"),
+    ]:
+        tournament.status = status
+        with pytest.raises(CannotWatch) as caught:
+            check_can_watch(tournament, now)
+        assert caught.value.error == code
+        assert code == "not_logged_in" or f'"{tournament.name}"' in str(caught.value)
+    tournament.status = "participating"
+    with pytest.raises(CannotWatch, match="has ended"):
+        check_can_watch(tournament, tournament.end)
+
+
+# -- the command ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def command(
+    player: Player, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
+    """``scoreganizer ARGS`` in-process, logged in as the player."""
+    monkeypatch.setenv("SCOREGANIZER_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("SCOREGANIZER_SERVER", player.sandbox.url)
+    monkeypatch.setenv("SCOREGANIZER_PASSWORD", PASSWORD)
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    assert invoke("login", player.name).exit_code == 0
+    return invoke
+
+
+def on_manual_clock(
+    monkeypatch: pytest.MonkeyPatch, script: dict[float, Callable[[], object]], end: float
+) -> None:
+    """Make the command's watcher run on a manual clock through ``script``."""
+    from scoreganizer_client_lib.cli import watch as watch_command
+
+    class Scripted(FolderWatcher):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            clock = ManualClock()
+            steps = sorted([*script.items(), (end, self.stop)], key=lambda item: item[0])
+
+            def on_sleep(clock: ManualClock) -> None:
+                while steps and clock.elapsed >= steps[0][0]:
+                    steps.pop(0)[1]()
+
+            clock.on_sleep = on_sleep
+            super().__init__(*args, **kwargs, clock=clock, notifications=False)
+
+    monkeypatch.setattr(watch_command, "FolderWatcher", Scripted)
+
+
+def test_command_lines_and_summary(
+    player: Player, command: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = {
+        0.0: lambda: player.write("good.rmv", player.game(1)),
+        1.0: lambda: player.write("nokey.rmv", write_rmv(seed=2, name="Tommy")),
+    }
+    on_manual_clock(monkeypatch, script, end=3.0)
+    result = command("watch", str(player.folder), "-t", str(player.cup))
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert f'Watching {player.folder} for "{player.tournament.name}"' in out
+    assert "good.rmv: accepted (beginner, " in out
+    assert "nokey.rmv: refused: this replay has no tournament key (player name 'Tommy')" in out
+    assert "Stopped: stopped. 1 accepted, 1 refused, 0 not uploaded." in out
+    assert "\r" not in result.output  # not a terminal: plain lines, no status line
+    assert "no_key" not in out  # raw codes only with --verbose
+
+    on_manual_clock(monkeypatch, {0.0: lambda: player.write("more.rmv", b"junk")}, end=20.0)
+    verbose = command("--verbose", "watch", str(player.folder), "-t", str(player.cup))
+    assert "more.rmv: refused: the file is not a readable replay" in verbose.stdout
+    assert "[unreadable]" in verbose.stdout
+
+    on_manual_clock(monkeypatch, {}, end=1.0)
+    summary = json.loads(
+        command("--json", "watch", str(player.folder), "-t", str(player.cup)).stdout
+    )
+    assert summary["stopped"] == {"code": "stopped", "reason": "stopped"}
+    assert summary["accepted"] == [] and summary["pending"] == []  # all decided before
+
+
+def test_command_refuses_to_start_with_a_reason(
+    player: Player, command: Callable[..., Result], shared: SandboxServer, tmp_path: Path
+) -> None:
+    typo = tmp_path / "Typo Folder"
+    missing = command("watch", str(typo), "-t", str(player.cup))
+    assert missing.exit_code == 1 and not typo.exists()
+    assert f'there is no folder "{typo}"' in missing.stderr and "--create" in missing.stderr
+
+    other = scenario.add_tournament(shared.store, "Not Mine", player.host, start="-1m", end="+1h")
+    not_joined = command("watch", str(player.folder), "-t", str(other))
+    assert not_joined.exit_code == 1
+    assert f"you have not joined \"Not Mine\": run 'scoreganizer join {other}'" in not_joined.stderr
+
+    ended = scenario.add_tournament(shared.store, "Gone", player.host, start="-2h", end="-1h")
+    over = command("watch", str(player.folder), "-t", str(ended))
+    assert over.exit_code == 1 and '"Gone" has ended' in over.stderr
+    assert "Watching" not in over.stdout
+
+    holder = FolderWatcher(
+        player.sc, player.folder, player.tournament, state_dir=tmp_path / "config" / "watch"
+    )
+    holder.open()
+    try:
+        busy = command("watch", str(player.folder), "-t", str(player.cup))
+    finally:
+        holder.close()
+    assert busy.exit_code == 1
+    assert f"is already being watched by process {os.getpid()}" in busy.stderr
+
+
+def test_the_status_line_fits_the_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from scoreganizer_client_lib.cli._app import Settings
+    from scoreganizer_client_lib.cli.watch import TerminalView
+    from scoreganizer_client_lib.watching import WatchStatus
+
+    monkeypatch.setattr("shutil.get_terminal_size", lambda *a: os.terminal_size((40, 20)))
+    view = TerminalView(tmp_path / ("long" * 30), Settings("http://x", False, False), live=True)
+    now = datetime.now(timezone.utc)
+    status = WatchStatus(3, 1, 0, None, now + timedelta(hours=1), True)
+    view.event(WatchEvent(EventKind.STATUS, now, "3 accepted, 1 refused, 0 waiting", status=status))
+    view.event(WatchEvent(EventKind.ACCEPTED, now, "a.rmv: accepted", path="a.rmv"))
+    captured = capsys.readouterr()
+    redraws = [chunk for chunk in captured.err.split("\r") if chunk]
+    assert redraws and all(len(chunk) <= 39 for chunk in redraws)
+    assert captured.out == "a.rmv: accepted\n"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130)])
+def test_command_interrupted_prints_its_summary(
+    player: Player, tmp_path: Path, sig: int, status: int
+) -> None:
     env = {
         **os.environ,
         "SCOREGANIZER_CONFIG_DIR": str(tmp_path / "cfg"),
-        "SCOREGANIZER_SERVER": sandbox.url,
+        "SCOREGANIZER_SERVER": player.sandbox.url,
         "SCOREGANIZER_PASSWORD": PASSWORD,
+        "PYTHONUNBUFFERED": "1",
     }
     command = [sys.executable, "-m", "scoreganizer_client_lib"]
-    subprocess.run([*command, "login", "vic"], env=env, check=True, capture_output=True)
-    subprocess.run([*command, "join", str(cup)], env=env, check=True, capture_output=True)
-    key = json.loads(
-        subprocess.run(
-            [*command, "--json", "key", str(cup)],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )["key"]
-    folder = tmp_path / "games"
-    folder.mkdir()
+    subprocess.run([*command, "login", player.name], env=env, check=True, capture_output=True)
     proc = subprocess.Popen(
-        [*command, "--json", "watch", str(folder), "--tournament", str(cup)],
+        [*command, "watch", str(player.folder), "-t", str(player.cup)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1.5)
-    (folder / "sub").mkdir()
-    (folder / "first.rmv").write_bytes(write_rmv(key=key, boardgen_time=datetime.now(timezone.utc)))
-    (folder / "sub" / "ignored.rmv").write_bytes(write_rmv(seed=4, key=key))
-    out, err = proc.communicate(timeout=30)  # stops by itself at the end
-    summary = json.loads(out)
-    assert summary["uploaded"] == ["first.rmv"], err
-    assert "ended" in summary["stopped_because"]
-    assert proc.returncode == 0
-
-
-def test_full_disk_for_the_state_file_loses_nothing(
-    player: Player, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from scoreganizer_client_lib.cli import watch
-
-    real_write = watch.atomic_write
-    disk_full = threading.Event()
-    disk_full.set()
-
-    def write(path: Path, data: bytes, private: bool = False) -> None:
-        if disk_full.is_set():
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        real_write(path, data, private)
-
-    monkeypatch.setattr(watch, "atomic_write", write)
-    watcher = player.watcher()
-    results: list[Summary] = []
-    thread = threading.Thread(target=lambda: results.append(watcher.run()), daemon=True)
-    thread.start()
-    try:
-        for seed in range(2):
-            (player.folder / f"full{seed}.rmv").write_bytes(player.game(seed))
-        wait_for(lambda: sandbox.store.count("scores") == 2)
-        disk_full.clear()  # space again: the next upload saves all that is known
-        (player.folder / "later.rmv").write_bytes(player.game(7))
-        wait_for(lambda: sandbox.store.count("scores") == 3)
-    finally:
-        watcher.stop.set()
-        thread.join(10)
-    warnings = [line for line in player.lines if "cannot save" in line]
-    assert len(warnings) == 1 and "No space left" in warnings[0]
-    assert sorted(results[0].uploaded) == ["full0.rmv", "full1.rmv", "later.rmv"]
-    assert set(json.loads(player.state.read_text())["done"]) == {
-        "full0.rmv",
-        "full1.rmv",
-        "later.rmv",
-    }
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("Watching")
+    (player.folder / "a.rmv").write_bytes(player.game(1))
+    assert proc.stdout.readline().startswith("a.rmv: accepted")
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == status, err
+    assert "Stopped: interrupted. 1 accepted, 0 refused, 0 not uploaded." in out
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err

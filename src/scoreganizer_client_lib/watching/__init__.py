@@ -1,0 +1,55 @@
+"""Watching a replay folder during a tournament, for any front-end.
+
+:class:`FolderWatcher` uploads each replay that appears in a folder once it
+is completely written, and reports every decision as a :class:`WatchEvent`:
+accepted (with what the replay holds), refused (with a
+:class:`~scoreganizer_client_lib.refusals.Refusal`: a code, the reason in
+words, what to do), skipped, waiting, server unavailable, status, stopped.
+The ``scoreganizer watch`` command draws these in a terminal; a web page can
+draw the same events.
+
+>>> watcher = FolderWatcher(sc, Path("replays"), tournament,
+...                         state_dir=Path("state"), on_event=print)  # doctest: +SKIP
+>>> watcher.open()           # the folder exists and no one else watches it  # doctest: +SKIP
+>>> summary = watcher.run(key)  # until the end; watcher.stop() from elsewhere  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from ._clock import Clock, ManualClock, SystemClock
+from ._engine import (
+    SUFFIXES,
+    TRANSIENT_CODES,
+    FolderWatcher,
+    check_can_watch,
+    is_transient,
+    state_name,
+)
+from ._events import (
+    STOP_REASONS,
+    CannotWatch,
+    EventKind,
+    StopReason,
+    WatchEvent,
+    WatchStatus,
+    WatchSummary,
+)
+
+__all__ = [
+    "STOP_REASONS",
+    "SUFFIXES",
+    "TRANSIENT_CODES",
+    "CannotWatch",
+    "Clock",
+    "EventKind",
+    "FolderWatcher",
+    "ManualClock",
+    "StopReason",
+    "SystemClock",
+    "WatchEvent",
+    "WatchStatus",
+    "WatchSummary",
+    "check_can_watch",
+    "is_transient",
+    "state_name",
+]

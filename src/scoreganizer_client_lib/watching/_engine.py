@@ -1,0 +1,780 @@
+"""The folder watcher: uploads each replay that appears in a folder during a
+tournament, once it is completely written, and tells what it decided."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import stat
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .. import replays
+from ..exceptions import (
+    NetworkException,
+    ScoreganizerError,
+    ScoreganizerNotLoggedIn,
+    ScoreganizerRetry,
+    ScoreganizerTournamentOver,
+)
+from ..refusals import Refusal, explain_refusal, refusal_before_upload
+from ..scoreganizer import Scoreganizer
+from ..tournament import Tournament
+from ._clock import Clock, SystemClock
+from ._events import (
+    CannotWatch,
+    EventKind,
+    StopReason,
+    WatchEvent,
+    WatchStatus,
+    WatchSummary,
+    stop_reason,
+)
+from ._journal import Decision, Journal
+from ._lock import FolderBusy, FolderLock
+
+#: The replay file suffixes a watcher looks at (any case).
+SUFFIXES = frozenset({".rmv", ".avf", ".evf"})
+_SUFFIXES = tuple(SUFFIXES)
+#: Server answers that mean "try again later", not "this file is bad".
+TRANSIENT_CODES = frozenset({"retry", "429", "500", "502", "503", "504"})
+MAX_DEPTH = 16  # of subfolders, with ``recursive``
+
+_BINARY = getattr(os, "O_BINARY", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in after the check cannot block us
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+@dataclass(frozen=True)
+class _Signature:
+    size: int
+    mtime_ns: int
+    file_id: int
+
+
+@dataclass
+class _Pending:
+    """A file not decided yet."""
+
+    path: Path
+    sig: _Signature
+    is_link: bool
+    seen_at: float  # monotonic time this signature was first seen
+    check_at: float = 0.0
+    open_failing_since: float | None = None
+    reported_waiting: bool = False
+
+
+@dataclass
+class _Entry:
+    """What a look at one path found."""
+
+    mode: int
+    sig: _Signature
+    is_link: bool
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures that say "try again later" (network, busy server)."""
+    if isinstance(exc, (NetworkException, ScoreganizerRetry)):
+        return True
+    return isinstance(exc, ScoreganizerError) and exc.error in TRANSIENT_CODES
+
+
+def state_name(sc: Scoreganizer, tournament_id: int) -> str:
+    """A file-name-safe name for the journal of ``tournament_id`` on ``sc``'s server."""
+    server = f"{'https' if sc.https else 'http'}_{sc.host}_{sc.port}"
+    return re.sub(r"[^A-Za-z0-9._-]", "_", f"{server}_{tournament_id}")
+
+
+class FolderWatcher:
+    """Uploads the replays that appear in ``folder`` for ``tournament``.
+
+    A replay is read once it is completely written: its modification time is
+    ``settle`` seconds old (or it has not changed for that long), and it reads
+    as a whole replay. A file that does not read as a replay is tried again
+    quietly until it has not changed for ``unreadable_grace`` seconds. Each
+    decision (accepted, refused) is reported once as a :class:`WatchEvent`
+    to ``on_event`` (called on the thread that runs :meth:`run`) and kept in
+    a journal under ``state_dir``, so that a restarted watcher neither sends
+    a file again nor misses one; a decided file is not read again while its
+    size, modification time and file id stay the same.
+
+    Only regular files are read. A symbolic link is followed only when it
+    points into the folder, unless ``follow_symlinks``. Files last modified
+    before the tournament's start are left alone. A file larger than
+    ``max_size`` is refused from its size, without reading it.
+
+    ``state_dir`` also holds the folder's lock: one watcher per folder on
+    this computer. Without ``state_dir`` nothing is saved and no lock taken.
+
+    Changes are noticed through the operating system's notifications when
+    the ``watch`` extra (watchfiles) is installed and ``notifications`` is
+    true, with a full scan every ``rescan`` seconds in case one is missed;
+    otherwise by looking for new files every ``poll`` seconds, with a full
+    scan (which also finds files rewritten in place) every ``rescan / 3``.
+
+    ``clock`` gives the time and the waits (:class:`ManualClock` in tests).
+    :meth:`stop` may be called from any thread.
+    """
+
+    def __init__(
+        self,
+        sc: Scoreganizer,
+        folder: Path,
+        tournament: Tournament,
+        *,
+        state_dir: Path | None = None,
+        on_event: Callable[[WatchEvent], None] | None = None,
+        create: bool = False,
+        recursive: bool = False,
+        follow_symlinks: bool = False,
+        settle: float = 0.1,
+        unreadable_grace: float = 10.0,
+        poll: float = 0.25,
+        rescan: float = 30.0,
+        status_every: float = 1.0,
+        max_size: int = replays.MAX_REPLAY_SIZE,
+        notifications: bool = True,
+        clock: Clock | None = None,
+        holder: str = "a folder watcher",
+    ) -> None:
+        self.sc = sc
+        self.folder = Path(folder).absolute()
+        self.tournament = tournament
+        self.state_dir = state_dir
+        self.on_event = on_event
+        self.create = create
+        self.recursive = recursive
+        self.follow_symlinks = follow_symlinks
+        self.settle = settle
+        self.unreadable_grace = unreadable_grace
+        self.poll = poll
+        self.rescan = rescan
+        self.status_every = status_every
+        self.max_size = max_size
+        self.notifications = notifications
+        self.clock: Clock = clock or SystemClock()
+        self.holder = holder
+        self.summary = WatchSummary()
+        self.key: replays.TournamentKey | None = None
+        self.key_expiry: datetime | None = None
+        self.key_generated: datetime | None = None
+        self.until = tournament.end
+
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._opened = False
+        self._ran = False
+        self._lock = FolderLock(state_dir / "locks", self.folder) if state_dir else None
+        journal_path = state_dir / f"{state_name(sc, tournament.id)}.journal" if state_dir else None
+        self._journal = Journal(journal_path, {"tournament": tournament.id})
+        self._real_root = self.folder
+        self._pending: dict[str, _Pending] = {}
+        self._skipped: dict[str, str] = {}  # path -> why, as last reported
+        self._dirs: dict[Path, int] = {}
+        self._changed: set[str] = set()
+        self._changed_lock = threading.Lock()
+        self._native = False
+        self._notifier: threading.Thread | None = None
+        self._notifier_failed: str | None = None
+        self._retry_at = 0.0
+        self._backoff = 0.0
+        self._journal_unsaved = False
+        self._last_status: tuple[Any, ...] | None = None
+        self._status_at = 0.0
+        self._next_poll = 0.0
+        self._next_rescan = 0.0
+
+    # -- starting and stopping --------------------------------------------
+
+    def open(self) -> None:
+        """Check the folder, take its lock and read the journal (done by
+        :meth:`run` if not before). Raises :class:`CannotWatch`."""
+        if self._opened:
+            return
+        if not self.folder.exists():
+            if not self.create:
+                raise CannotWatch("folder_missing", f'there is no folder "{self.folder}"')
+            self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.folder.is_dir():
+            raise CannotWatch("not_a_folder", f'"{self.folder}" is not a folder')
+        self._real_root = self.folder.resolve()
+        if self._lock is not None:
+            try:
+                self._lock.acquire(self.holder)
+            except FolderBusy as exc:
+                raise CannotWatch(
+                    "folder_busy", f'"{self.folder}" is already being watched by {exc.holder}'
+                ) from None
+        try:
+            for problem in self._journal.open():
+                self._emit(EventKind.WARNING, problem)
+        except OSError as exc:
+            self._emit(EventKind.WARNING, f"cannot save what was sent ({exc.strerror or exc})")
+        self._opened = True
+
+    def close(self) -> None:
+        """Release the folder and save the journal (done by :meth:`run`)."""
+        self._stop.set()
+        self._wake.set()
+        if self._notifier is not None:
+            self._notifier.join(5)
+        self._journal.close()
+        if self._lock is not None:
+            self._lock.release()
+        self._opened = False
+
+    def __enter__(self) -> FolderWatcher:
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return soon (from any thread)."""
+        self._stop.set()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called (or the watcher stopped itself)."""
+        return self._stop.is_set()
+
+    # -- the loop ---------------------------------------------------------
+
+    def run(
+        self,
+        key: replays.TournamentKey | str | None = None,
+        key_expiry: datetime | None = None,
+        key_generated: datetime | None = None,
+    ) -> WatchSummary:
+        """Watch until the tournament's end (or the key's expiry, or
+        :meth:`stop`) and return the summary.
+
+        ``key`` (the player's key for the tournament), ``key_expiry`` and
+        ``key_generated`` (when known) make refusals more precise.
+        ``KeyboardInterrupt`` propagates, after the journal is saved, the
+        folder released and :attr:`summary` completed."""
+        if self._ran:
+            raise RuntimeError("a FolderWatcher runs once")
+        self._ran = True
+        self.key = replays.TournamentKey.parse(key) if isinstance(key, str) else key
+        self.key_expiry = key_expiry
+        self.key_generated = key_generated
+        self.until = min(self.tournament.end, key_expiry) if key_expiry else self.tournament.end
+        self.open()
+        reason: StopReason | None = None
+        try:
+            self._start_notifier()
+            self._scan_all()
+            while reason is None:
+                reason = self._step()
+                if reason is None:
+                    self.clock.sleep(self._next_wake(), self._wake)
+        except KeyboardInterrupt:
+            reason = stop_reason("interrupted")
+            raise
+        finally:
+            self._finish(reason or stop_reason("stopped"))
+        return self.summary
+
+    def _step(self) -> StopReason | None:
+        """One round: look at what changed and what is due; why to stop, if so."""
+        self._wake.clear()
+        if self._stop.is_set():
+            return self.summary.stopped or stop_reason("stopped")
+        if self.clock.now() >= self.until:
+            return stop_reason("ended" if self.until >= self.tournament.end else "key_expired")
+        if self._notifier_failed is not None:
+            self._emit(EventKind.WARNING, self._notifier_failed)
+            self._notifier_failed = None
+        mono = self.clock.monotonic()
+        with self._changed_lock:
+            changed, self._changed = self._changed, set()
+        for text in changed:
+            self._changed_path(Path(text))
+        if mono >= self._next_rescan:
+            self._scan_all()
+        elif not self._native and mono >= self._next_poll:
+            self._poll_dirs()
+        self._judge_due()
+        self._emit_status()
+        return self.summary.stopped if self._stop.is_set() else None
+
+    def _next_wake(self) -> float:
+        mono = self.clock.monotonic()
+        times = [self._next_rescan, self._status_at + self.status_every]
+        if not self._native:
+            times.append(self._next_poll)
+        if self._pending:
+            earliest = min(p.check_at for p in self._pending.values())
+            times.append(max(earliest, self._retry_at))
+        seconds_left = (self.until - self.clock.now()).total_seconds()
+        return max(0.0, min(min(times) - mono, seconds_left))
+
+    def _finish(self, reason: StopReason) -> None:
+        self._stop.set()
+        self.summary.stopped = reason
+        try:
+            if self._opened:
+                self._scan_all(judge=False)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.summary.pending = sorted(self._pending)
+            self.close()
+            self._emit(
+                EventKind.STOPPED,
+                f"stopped: {reason.reason}",
+                stopped=reason,
+                summary=self.summary,
+            )
+
+    # -- noticing changes -------------------------------------------------
+
+    def _start_notifier(self) -> None:
+        self._native = False
+        if not self.notifications:
+            return
+        try:
+            import watchfiles
+        except ImportError:
+            return
+        self._native = True
+        self._notifier = threading.Thread(
+            target=self._notify, args=(watchfiles,), name="folder-notifications", daemon=True
+        )
+        self._notifier.start()
+
+    def _notify(self, watchfiles: Any) -> None:
+        try:
+            for changes in watchfiles.watch(
+                self.folder,
+                watch_filter=None,
+                debounce=200,
+                step=50,  # hidden by the settle time
+                stop_event=self._stop,
+                rust_timeout=1000,
+                recursive=self.recursive,
+                raise_interrupt=False,
+            ):
+                with self._changed_lock:
+                    self._changed.update(path for _, path in changes)
+                self._wake.set()
+        except Exception as exc:  # e.g. too many watches: fall back to polling
+            self._notifier_failed = (
+                f"no change notifications for this folder ({exc}); looking every {self.poll} s"
+            )
+            self._native = False
+            self._wake.set()
+
+    def _relative(self, path: Path) -> str | None:
+        try:
+            rel = path.relative_to(self.folder)
+        except ValueError:
+            return None
+        parts = rel.parts
+        if not parts or (len(parts) > 1 and not self.recursive) or len(parts) > MAX_DEPTH:
+            return None
+        return rel.as_posix()
+
+    def _changed_path(self, path: Path) -> None:
+        rel = self._relative(path)
+        if rel is None:
+            return
+        if path.suffix.lower() in SUFFIXES:
+            self._look(rel, path)
+        elif self.recursive and path.is_dir() and not path.is_symlink():
+            self._scan_dir(path, judge=True)
+
+    def _scan_all(self, judge: bool = True) -> None:
+        mono = self.clock.monotonic()
+        self._next_rescan = mono + (self.rescan if self._native else self.rescan / 3)
+        self._next_poll = mono + self.poll
+        self._dirs = {}
+        seen: set[str] = set()
+        self._scan_dir(self.folder, judge, seen)
+        for rel in [r for r in self._pending if r not in seen]:
+            del self._pending[rel]  # gone
+
+    def _scan_dir(self, folder: Path, judge: bool, seen: set[str] | None = None) -> None:
+        base = self._relative(folder) if folder != self.folder else ""
+        if base is None:
+            return
+        stack = [(folder, f"{base}/" if base else "")]
+        decisions = self._journal.decisions
+        while stack:
+            here, prefix = stack.pop()
+            try:
+                self._dirs[here] = here.stat().st_mtime_ns
+                entries = list(os.scandir(here))
+            except OSError:
+                continue
+            for entry in entries:
+                name = entry.name
+                if name.lower().endswith(_SUFFIXES):
+                    rel = prefix + name
+                    if seen is not None:
+                        seen.add(rel)
+                    if not self._unchanged(rel, entry, decisions.get(rel)):
+                        self._look(rel, Path(entry.path), entry, judge)
+                elif self.recursive and prefix.count("/") < MAX_DEPTH - 1 and _is_real_dir(entry):
+                    stack.append((Path(entry.path), f"{prefix}{name}/"))
+
+    def _unchanged(self, rel: str, entry: os.DirEntry[str], decided: Decision | None) -> bool:
+        """The quick path of a scan: a decided regular file, as it was."""
+        if decided is None or entry.is_symlink():
+            return False
+        try:
+            st = entry.stat(follow_symlinks=False)
+            same = (st.st_size, st.st_mtime_ns) == (decided.size, decided.mtime_ns)
+            return same and stat.S_ISREG(st.st_mode) and entry.inode() == decided.file_id
+        except OSError:
+            return False
+
+    def _poll_dirs(self) -> None:
+        """Without notifications: look again at the folders that changed (a
+        folder's modification time moves when a file in it is added,
+        removed or renamed; a recent one is looked at again, for file
+        systems with coarse times). Files written in place are caught by
+        the full scans."""
+        self._next_poll = self.clock.monotonic() + self.poll
+        now_ns = int(self.clock.now().timestamp() * 1e9)
+        for folder, mtime_ns in list(self._dirs.items()):
+            try:
+                current = folder.stat().st_mtime_ns
+            except OSError:
+                del self._dirs[folder]
+                continue
+            if current != mtime_ns or now_ns - current < 2_000_000_000:
+                self._scan_dir(folder, judge=True)
+
+    # -- looking at one file ------------------------------------------------
+
+    def _entry(self, path: Path, entry: os.DirEntry[str] | None) -> _Entry | str | None:
+        """What ``path`` is: an :class:`_Entry`, a reason to skip it, or None
+        when it is gone."""
+        try:
+            st = entry.stat(follow_symlinks=False) if entry is not None else path.lstat()
+            file_id = entry.inode() if entry is not None else st.st_ino
+        except OSError:
+            return None
+        is_link = stat.S_ISLNK(st.st_mode)
+        if is_link:
+            try:
+                target = path.resolve(strict=True)
+                st = target.stat()
+            except (OSError, RuntimeError):
+                return None  # dangling or a loop
+            if not self.follow_symlinks and not _inside(target, self._real_root):
+                return "a link to a file outside the folder (not followed)"
+            file_id = st.st_ino
+        if not stat.S_ISREG(st.st_mode):
+            return "not a regular file"
+        return _Entry(st.st_mode, _Signature(st.st_size, st.st_mtime_ns, file_id), is_link)
+
+    def _look(
+        self, rel: str, path: Path, entry: os.DirEntry[str] | None = None, judge: bool = True
+    ) -> None:
+        found = self._entry(path, entry)
+        if found is None:
+            self._pending.pop(rel, None)
+            return
+        if isinstance(found, str):
+            self._skip(rel, found)
+            return
+        if self._skipped.pop(rel, None) is not None:
+            del self.summary.skipped[rel]
+        sig = found.sig
+        if sig.mtime_ns < self.tournament.start.timestamp() * 1e9:
+            self._pending.pop(rel, None)  # played before the start: not for this tournament
+            return
+        decided = self._journal.decisions.get(rel)
+        if decided is not None and (decided.size, decided.mtime_ns, decided.file_id) == (
+            sig.size,
+            sig.mtime_ns,
+            sig.file_id,
+        ):
+            self._pending.pop(rel, None)
+            return
+        mono = self.clock.monotonic()
+        pending = self._pending.get(rel)
+        if pending is None or pending.sig != sig:
+            pending = _Pending(path, sig, found.is_link, seen_at=mono)
+            self._pending[rel] = pending
+        if not judge:
+            return
+        if sig.size > self.max_size:
+            self._decide(rel, pending, None, explain_refusal(replays.ReplayTooLarge("too large")))
+            return
+        age = self.clock.now().timestamp() - sig.mtime_ns / 1e9
+        ready_at = min(pending.seen_at + self.settle, mono + self.settle - age)
+        pending.check_at = max(pending.check_at, ready_at)
+        if mono >= pending.check_at and mono >= self._retry_at:
+            self._judge(rel, pending)
+
+    def _skip(self, rel: str, reason: str) -> None:
+        self._pending.pop(rel, None)
+        if self._skipped.get(rel) == reason:
+            return
+        self._skipped[rel] = reason
+        self.summary.skipped[rel] = reason
+        self._emit(EventKind.SKIPPED, f"{rel}: skipped: {reason}", path=rel)
+
+    def _judge_due(self) -> None:
+        mono = self.clock.monotonic()
+        if mono < self._retry_at:
+            return
+        due = sorted(
+            (p.sig.mtime_ns, rel) for rel, p in self._pending.items() if p.check_at <= mono
+        )
+        for _, rel in due:
+            if self._stop.is_set() or self.clock.monotonic() < self._retry_at:
+                return
+            pending = self._pending.get(rel)
+            if pending is not None:
+                self._look(rel, pending.path)
+
+    def _read(self, pending: _Pending) -> bytes | None:
+        """The file's bytes, if it is still the file that was looked at."""
+        flags = os.O_RDONLY | _BINARY | _NONBLOCK | (0 if pending.is_link else _NOFOLLOW)
+        fd = os.open(pending.path, flags)
+        try:
+            st = os.fstat(fd)
+            sig = _Signature(st.st_size, st.st_mtime_ns, st.st_ino)
+            if not stat.S_ISREG(st.st_mode) or sig != pending.sig:
+                return None
+            with io.FileIO(fd, "rb", closefd=False) as handle:
+                return handle.read(self.max_size + 1)
+        finally:
+            os.close(fd)
+
+    def _judge(self, rel: str, pending: _Pending) -> None:
+        mono = self.clock.monotonic()
+        try:
+            data = self._read(pending)
+        except OSError as exc:
+            self._cannot_open(rel, pending, exc)
+            return
+        if data is None:  # changed since it was looked at: look again
+            pending.check_at = mono + self.settle
+            return
+        digest = hashlib.sha256(data).hexdigest()
+        decided = self._journal.decisions.get(rel)
+        if decided is not None and decided.sha256 == digest:  # touched or copied back
+            self._record(rel, pending, digest, decided.verdict, decided.code)
+            return
+        try:
+            info = replays.inspect(data, max_size=self.max_size)
+        except replays.ReplayError as exc:
+            stable_for = max(mono - pending.seen_at, self._age(pending))
+            if stable_for < self.unreadable_grace:
+                pending.check_at = mono + min(1.0, self.unreadable_grace - stable_for)
+                return  # probably still being written
+            self._decide(rel, pending, digest, self._explain(exc, None))
+            return
+        refusal = refusal_before_upload(info, self.tournament, key=self.key)
+        if refusal is not None:
+            self._decide(rel, pending, digest, refusal, info)
+            return
+        self._upload(rel, pending, digest, data, info)
+
+    def _age(self, pending: _Pending) -> float:
+        return self.clock.now().timestamp() - pending.sig.mtime_ns / 1e9
+
+    def _cannot_open(self, rel: str, pending: _Pending, exc: OSError) -> None:
+        mono = self.clock.monotonic()
+        if pending.open_failing_since is None:
+            pending.open_failing_since = mono
+        failing_for = mono - pending.open_failing_since
+        pending.check_at = mono + min(5.0, 0.5 + failing_for / 4)
+        if failing_for >= self.unreadable_grace and not pending.reported_waiting:
+            pending.reported_waiting = True
+            self._emit(
+                EventKind.WAITING,
+                f"{rel}: cannot open it yet ({exc.strerror or exc}); trying again",
+                path=rel,
+            )
+
+    def _upload(
+        self, rel: str, pending: _Pending, digest: str, data: bytes, info: replays.ReplayInfo
+    ) -> None:
+        try:
+            self.sc.scores.upload_file(io.BytesIO(data), rel, mime_type=info.mime_type, tries=1)
+        except ScoreganizerNotLoggedIn:
+            self.summary.stopped = stop_reason("not_logged_in")
+            self._stop.set()
+        except ScoreganizerTournamentOver as exc:
+            self._decide(rel, pending, digest, self._explain(exc, info), info)
+            self.summary.stopped = stop_reason("ended")
+            self._stop.set()
+        except Exception as exc:
+            if not is_transient(exc):
+                if not isinstance(exc, ScoreganizerError):
+                    raise
+                self._decide(rel, pending, digest, self._explain(exc, info), info)
+                return
+            self._server_unavailable(exc)
+            pending.check_at = self._retry_at
+        else:
+            self._server_back()
+            self._decide(rel, pending, digest, None, info)
+
+    def _explain(self, exc: BaseException, info: replays.ReplayInfo | None) -> Refusal:
+        return explain_refusal(
+            exc,
+            replay=info,
+            key=self.key,
+            key_expiry=self.key_expiry,
+            key_generated=self.key_generated,
+            tournament=self.tournament,
+            now=self.clock.now(),
+        )
+
+    def _server_unavailable(self, exc: BaseException) -> None:
+        first = self._backoff == 0.0
+        self._backoff = min(max(self._backoff * 2, 0.5), 10.0)
+        self._retry_at = self.clock.monotonic() + self._backoff
+        if first or self._backoff < 10.0:
+            what = "busy" if isinstance(exc, ScoreganizerError) else "unreachable"
+            self._emit(
+                EventKind.SERVER_UNAVAILABLE,
+                f"the server is {what}; trying again in {self._backoff:.1f} s",
+                retry_in=self._backoff,
+            )
+
+    def _server_back(self) -> None:
+        if self._backoff:
+            self._backoff = 0.0
+            self._retry_at = 0.0
+            self._emit(EventKind.SERVER_BACK, "the server answers again")
+
+    # -- decisions ----------------------------------------------------------
+
+    def _decide(
+        self,
+        rel: str,
+        pending: _Pending,
+        digest: str | None,
+        refusal: Refusal | None,
+        info: replays.ReplayInfo | None = None,
+    ) -> None:
+        verdict = "accepted" if refusal is None else "refused"
+        self._record(rel, pending, digest, verdict, "" if refusal is None else refusal.code)
+        if refusal is None:
+            self.summary.refused.pop(rel, None)
+            if rel not in self.summary.accepted:
+                self.summary.accepted.append(rel)
+            self._emit(EventKind.ACCEPTED, f"{rel}: accepted{_brief(info)}", path=rel, replay=info)
+        else:
+            self.summary.refused[rel] = refusal
+            self._emit(
+                EventKind.REFUSED,
+                f"{rel}: refused: {refusal}",
+                path=rel,
+                replay=info,
+                refusal=refusal,
+            )
+
+    def _record(
+        self, rel: str, pending: _Pending, digest: str | None, verdict: str, code: str
+    ) -> None:
+        self._pending.pop(rel, None)
+        sig = pending.sig
+        decision = Decision(sig.size, sig.mtime_ns, sig.file_id, digest, verdict, code)
+        try:
+            self._journal.record(rel, decision)
+        except OSError as exc:
+            if not self._journal_unsaved:
+                self._emit(
+                    EventKind.WARNING,
+                    f"cannot save what was sent to {self._journal.path} "
+                    f"({exc.strerror or exc}); watching on, but a restart may send "
+                    "files again (the server stores them once)",
+                )
+            self._journal_unsaved = True
+        else:
+            self._journal_unsaved = False
+
+    # -- reporting ------------------------------------------------------------
+
+    def status(self) -> WatchStatus:
+        """The watcher now."""
+        retry_in = self._retry_at - self.clock.monotonic() if self._backoff else None
+        return WatchStatus(
+            accepted=len(self.summary.accepted),
+            refused=len(self.summary.refused),
+            pending=len(self._pending),
+            retry_in=None if retry_in is None else max(0.0, retry_in),
+            until=self.until,
+            native_events=self._native,
+        )
+
+    def _emit_status(self) -> None:
+        status = self.status()
+        counts = (status.accepted, status.refused, status.pending, status.retry_in is None)
+        mono = self.clock.monotonic()
+        if counts != self._last_status or mono >= self._status_at + self.status_every:
+            self._last_status = counts
+            self._status_at = mono
+            self._emit(EventKind.STATUS, _status_words(status), status=status)
+
+    def _emit(self, kind: EventKind, message: str, **fields: Any) -> None:
+        if self.on_event is not None:
+            self.on_event(WatchEvent(kind, self.clock.now(), message, **fields))
+
+
+def _brief(info: replays.ReplayInfo | None) -> str:
+    if info is None:
+        return ""
+    time_text = f", {info.game_time:.3f} s" if info.game_time is not None else ""
+    return f" ({info.board.level}{time_text})"
+
+
+def _status_words(status: WatchStatus) -> str:
+    waiting = ""
+    if status.retry_in is not None:
+        waiting = f"; server unavailable, trying again in {status.retry_in:.0f} s"
+    return (
+        f"{status.accepted} accepted, {status.refused} refused, {status.pending} waiting{waiting}"
+    )
+
+
+def _is_real_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def check_can_watch(tournament: Tournament, now: datetime) -> None:
+    """Raise :class:`CannotWatch` when watching for ``tournament`` cannot
+    work: it has ended, or the player does not take part (yet)."""
+    name = f'"{tournament.name}"'
+    if now >= tournament.end:
+        raise CannotWatch(
+            "ended", f"{name} has ended ({tournament.end.astimezone():%Y-%m-%d %H:%M})"
+        )
+    problems = {
+        "not_logged_in": "you are not logged in",
+        "not_participating": f"you have not joined {name}",
+        "requested": f"you asked to join {name}, but the host has not let you in yet",
+        "invited": f"you are invited to {name} but have not accepted yet",
+    }
+    if tournament.status in problems:
+        code = {"not_participating": "not_joined", "requested": "join_requested"}.get(
+            tournament.status, tournament.status
+        )
+        raise CannotWatch(code, problems[tournament.status])

@@ -8,21 +8,11 @@ Run: ``python bench/bench_cli.py``.
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
-import tempfile
-import threading
-import time
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from _timing import ratio, report
-from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.cli import COMMANDS
-from scoreganizer_client_lib.cli.watch import Watcher
-from scoreganizer_client_lib.replays.testing import write_rmv
-from scoreganizer_client_lib.sandbox import SandboxConfig, SandboxServer, scenario
 
 
 def _run(command: list[str]) -> None:

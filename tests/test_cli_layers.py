@@ -78,20 +78,7 @@ def violations(module: Path) -> Iterator[str]:
             yield f"{where}: .{node.attr}"
 
 
-#: Modules being moved onto the public API (the folder-watch engine).
-PENDING = {PACKAGE / "cli" / "watch.py"}
-
-
-@pytest.mark.parametrize(
-    "module",
-    [
-        pytest.param(m, marks=pytest.mark.xfail(reason="moving to the public API"))
-        if m in PENDING
-        else m
-        for m in MODULES
-    ],
-    ids=[str(m.relative_to(PACKAGE)) for m in MODULES],
-)
+@pytest.mark.parametrize("module", MODULES, ids=[str(m.relative_to(PACKAGE)) for m in MODULES])
 def test_uses_public_library_names_only(module: Path) -> None:
     assert list(violations(module)) == []
 

@@ -8,9 +8,11 @@ system's notifications."""
 from __future__ import annotations
 
 import errno
+import io
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -250,9 +252,13 @@ def test_links_out_of_the_folder_are_not_followed(player: Player, tmp_path: Path
         pytest.skip("no symbolic links here")
     inside = player.write("real.rmv", player.game(4))
     (player.folder / "alias.rmv").symlink_to(inside)
-    summary = player.play(player.watcher(), {}, end=5.0)
+    away = tmp_path / "away"
+    away.mkdir()
+    (away / "far.rmv").write_bytes(player.game(6))
+    (player.folder / "sub").symlink_to(away, target_is_directory=True)
+    summary = player.play(player.watcher(recursive=True), {}, end=5.0)
     assert summary.skipped == {"link.rmv": "a link to a file outside the folder (not followed)"}
-    assert sorted(summary.accepted) == ["alias.rmv", "real.rmv"]
+    assert sorted(summary.accepted) == ["alias.rmv", "real.rmv"]  # not sub/far.rmv
 
     again = Player(player.sandbox, tmp_path / "again")
     outside.write_bytes(again.game(5))
@@ -295,6 +301,32 @@ def test_a_huge_file_is_judged_by_its_size_once(player: Player, opened: list[str
     assert summary.refused["huge.rmv"].code == "too_large"
     assert len(player.said(EventKind.REFUSED)) == 1
     assert not [p for p in opened if p.endswith("huge.rmv")]
+
+
+def test_a_file_that_cannot_be_opened_yet_waits_quietly(
+    player: Player, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A game holding its replay open (Windows refuses others then): tried
+    again, said once after a while, uploaded once the game lets go."""
+    from scoreganizer_client_lib.watching import _engine
+
+    real_open = os.open
+    locked = [True]
+
+    def open_(path: object, flags: int, *args: object) -> int:
+        if locked[0] and str(path).endswith("held.rmv"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_engine.os, "open", open_)
+    script = {
+        0.0: lambda: player.write("held.rmv", player.game(1)),
+        40.0: lambda: locked.__setitem__(0, False),
+    }
+    summary = player.play(player.watcher(unreadable_grace=10.0), script, end=50.0)
+    assert summary.accepted == ["held.rmv"] and summary.refused == {}
+    (waiting,) = player.said(EventKind.WAITING)
+    assert waiting.path == "held.rmv" and "Permission denied" in waiting.message
 
 
 def test_old_files_are_left_alone(player: Player) -> None:
@@ -748,27 +780,32 @@ def test_command_refuses_to_start_with_a_reason(
     assert f"is already being watched by process {os.getpid()}" in busy.stderr
 
 
-def test_the_status_line_fits_the_terminal(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_the_status_line_fits_the_terminal(tmp_path: Path) -> None:
+    from rich.console import Console
+
     from scoreganizer_client_lib.cli._app import Settings
     from scoreganizer_client_lib.cli.watch import TerminalView
     from scoreganizer_client_lib.watching import WatchStatus
 
-    monkeypatch.setattr("shutil.get_terminal_size", lambda *a: os.terminal_size((40, 20)))
-    view = TerminalView(tmp_path / ("long" * 30), Settings("http://x", False, False), live=True)
+    screen = io.StringIO()
+    console = Console(file=screen, width=40, force_terminal=True, color_system=None)
+    view = TerminalView(tmp_path / ("long" * 30), Settings("http://x", False, False), console)
     now = datetime.now(timezone.utc)
     status = WatchStatus(3, 1, 0, None, now + timedelta(hours=1), True)
-    view.event(WatchEvent(EventKind.STATUS, now, "3 accepted, 1 refused, 0 waiting", status=status))
+    for _ in range(3):
+        view.event(WatchEvent(EventKind.STATUS, now, "3 accepted, 1 refused", status=status))
     view.event(WatchEvent(EventKind.ACCEPTED, now, "a.rmv: accepted", path="a.rmv"))
-    captured = capsys.readouterr()
-    redraws = [chunk for chunk in captured.err.split("\r") if chunk]
-    assert redraws and all(len(chunk) <= 39 for chunk in redraws)
-    assert captured.out == "a.rmv: accepted\n"
+    view.close()
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "\n", screen.getvalue())  # cursor moves
+    lines = [line for line in re.split(r"[\r\n]", shown) if line.strip()]
+    assert "a.rmv: accepted" in lines
+    status_lines = [line for line in lines if line != "a.rmv: accepted"]
+    assert status_lines and all(line.startswith("watching ") for line in status_lines), lines
+    assert all(len(line) <= 40 and line.endswith("…") for line in status_lines), lines
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
-@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130)])
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_command_interrupted_prints_its_summary(
     player: Player, tmp_path: Path, sig: int, status: int
 ) -> None:

@@ -60,12 +60,12 @@ def client(
     return sc
 
 
-def logged_in_client(settings: Settings) -> Scoreganizer:
+def logged_in_client(settings: Settings, retry: RetryPolicy | None = None) -> Scoreganizer:
     """:func:`client`, for a command that needs a login: without credentials,
     a clear error (with what to run) before anything is sent."""
     from ._errors import describe_server_error
 
-    sc = client(settings)
+    sc = client(settings, retry)
     if sc.auth_str is None:
         raise click.ClickException(describe_server_error("not_logged_in", None, settings.server))
     return sc

@@ -111,16 +111,14 @@ def confirm(settings: Settings, tournament_id: int) -> None:
 
 def check_participation(tournament: Tournament) -> None:
     """A clear error, with what to run, unless the player is in ``tournament``."""
-    status, tid, name = tournament.status, tournament.id, tournament.name
-    if status == "participating":
-        return
-    if status == "invited":
-        raise click.ClickException(
-            f"you are invited to \"{name}\" but have not accepted: run 'scoreganizer confirm {tid}'"
-        )
-    if status == "requested":
-        raise click.ClickException(f'you asked to join "{name}"; the host has not let you in yet')
-    raise click.ClickException(f"you have not joined \"{name}\": run 'scoreganizer join {tid}'")
+    from ..watching import CannotWatch
+    from ..watching import check_participation as check
+    from .watch import cannot_watch
+
+    try:
+        check(tournament)
+    except CannotWatch as exc:
+        raise cannot_watch(exc, tournament.id) from None
 
 
 def obtain_key(

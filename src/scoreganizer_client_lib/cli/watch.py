@@ -1,21 +1,22 @@
 """``watch``: the terminal front-end of :mod:`scoreganizer_client_lib.watching`.
 
 One line per decision (accepted, refused with the reason in words, skipped),
-a status line that fits the terminal while output is a terminal, and a
-summary at the end, also when interrupted (Ctrl+C), after which the
-interruption goes on to the top level.
+a status line below them that fits the terminal while output is a terminal
+(plain lines otherwise), and a summary at the end, also when interrupted,
+after which the interrupt goes on to the top level.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import click
 
-from .._protocol import RetryPolicy
+from .. import RetryPolicy
+from ..config import config_dir
 from ..refusals import Refusal
 from ..watching import (
     CannotWatch,
@@ -26,10 +27,10 @@ from ..watching import (
     check_can_watch,
 )
 from ._app import Settings
-from ._common import client, config_dir, emit_json, local, relative
+from ._common import emit_json, local, logged_in_client, relative
 from .play import obtain_key
 
-#: What to do, for the reasons the watcher cannot start.
+#: What to do, for the reasons a watcher cannot start.
 HINTS = {
     "not_joined": "run 'scoreganizer join {id}'",
     "invited": "run 'scoreganizer confirm {id}'",
@@ -46,57 +47,66 @@ def cannot_watch(exc: CannotWatch, tournament_id: int) -> click.ClickException:
 
 
 class TerminalView:
-    """Draws a watcher's events: lines on stdout, a status line on stderr
-    while stderr is a terminal (redrawn in place, cut to its width)."""
+    """Draws a watcher's events. With a terminal (a Rich ``console``): the
+    lines scroll above a status line that is redrawn in place and cut to
+    the terminal's width. Without one: plain lines only."""
 
-    def __init__(self, folder: Path, settings: Settings, live: bool) -> None:
+    def __init__(self, folder: Path, settings: Settings, console: Any = None) -> None:
         self.folder = folder
         self.settings = settings
-        self.live = live
-        self._status_shown = False
+        self.console = console
+        self.live: Any = None  # started with the first status line
 
     def event(self, event: WatchEvent) -> None:
         """Show one event."""
         if event.kind is EventKind.STATUS:
-            if self.live and event.status is not None:
-                line = (
-                    f"watching {self.folder}: {event.message}; ends {relative(event.status.until)}"
-                )
-                self._status(line)
+            if self.console is not None and event.status is not None:
+                self._status(f"{event.message}; ends {relative(event.status.until)}")
             return
         if event.kind is EventKind.STOPPED:
-            self._clear()
             return
-        if self.settings.json and event.kind is not EventKind.WARNING:
-            return
-        self._clear()
-        if event.kind is EventKind.REFUSED and event.refusal is not None:
-            click.echo(f"{event.path}: refused: {self._refusal(event.refusal)}")
-        elif event.kind is EventKind.WARNING:
-            click.echo(f"warning: {event.message}", err=True)
+        if event.kind is EventKind.WARNING:
+            self._line(f"warning: {event.message}", err=True)
+        elif not self.settings.json:
+            refusal = event.refusal
+            if event.kind is EventKind.REFUSED and refusal is not None:
+                self._line(f"{event.path}: refused: {self.words(refusal)}")
+            else:
+                self._line(event.message)
+
+    def words(self, refusal: Refusal) -> str:
+        """A refusal in words, with its codes when ``--verbose``."""
+        if not self.settings.verbose:
+            return str(refusal)
+        codes = "/".join(c for c in (refusal.code, refusal.server_code) if c)
+        return f"{refusal} [{codes}]"
+
+    def _status(self, text: str) -> None:
+        from rich.live import Live
+        from rich.text import Text
+
+        if self.live is None:
+            self.live = Live(console=self.console, auto_refresh=False, transient=True)
+            self.live.start()
+        line = Text(f"watching {self.folder}: {text}", no_wrap=True, overflow="ellipsis")
+        self.live.update(line, refresh=True)
+
+    def _line(self, text: str, err: bool = False) -> None:
+        if self.live is not None and not err:
+            self.live.console.print(text, markup=False, highlight=False, soft_wrap=True)
         else:
-            click.echo(event.message)
+            click.echo(text, err=err)
 
-    def _refusal(self, refusal: Refusal) -> str:
-        text = str(refusal)
-        if self.settings.verbose:
-            text += f" [{refusal.code}{'/' + refusal.server_code if refusal.server_code else ''}]"
-        return text
-
-    def _status(self, line: str) -> None:
-        width = shutil.get_terminal_size().columns - 1
-        click.echo("\r" + line[:width].ljust(width), nl=False, err=True)
-        self._status_shown = True
-
-    def _clear(self) -> None:
-        if self._status_shown:
-            width = shutil.get_terminal_size().columns - 1
-            click.echo("\r" + " " * width + "\r", nl=False, err=True)
-            self._status_shown = False
+    def close(self) -> None:
+        """Take the status line away (for good)."""
+        self.console = None
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
 
     def summary(self, summary: WatchSummary) -> None:
         """The closing summary."""
-        self._clear()
+        self.close()
         if self.settings.json:
             emit_json(summary.as_json())
             return
@@ -106,9 +116,18 @@ class TerminalView:
             f"{len(summary.refused)} refused, {len(summary.pending)} not uploaded."
         )
         for path, refusal in summary.refused.items():
-            click.echo(f"  refused {path}: {self._refusal(refusal)}")
+            click.echo(f"  refused {path}: {self.words(refusal)}")
         for path in summary.pending:
             click.echo(f"  not uploaded: {path}")
+
+
+def terminal_console() -> Any:
+    """A Rich console on stdout when it is a terminal, else None."""
+    if not sys.stdout.isatty():
+        return None
+    from rich.console import Console
+
+    return Console(file=sys.stdout, highlight=False)
 
 
 @click.command()
@@ -140,11 +159,10 @@ def watch(
 ) -> None:
     """Upload every new or changed replay that appears in FOLDER during the
     tournament, as soon as it is completely written; stops at the end."""
-    sc = client(settings, retry=RetryPolicy(attempts=2, budget=2.0))  # it retries by itself
-    tournament = next((t for t in sc.tournaments.all() if t.id == tournament_id), None)
-    if tournament is None:
-        raise click.ClickException(f"no tournament {tournament_id}")
-    view = TerminalView(folder, settings, live=sys.stderr.isatty() and not settings.json)
+    # the watcher waits and tries again by itself: the client tries briefly
+    sc = logged_in_client(settings, retry=RetryPolicy(attempts=2, backoff=0.2, budget=1.0))
+    tournament = sc.tournaments.get(tournament_id)
+    view = TerminalView(folder, settings, None if settings.json else terminal_console())
     watcher = FolderWatcher(
         sc,
         folder,
@@ -171,7 +189,7 @@ def watch(
             )
         try:
             summary = watcher.run(key, expiry)
-        finally:  # also on Ctrl+C, which then goes on to the top level
+        finally:  # also when interrupted, which then goes on to the top level
             view.summary(watcher.summary)
     finally:
         watcher.close()

@@ -17,14 +17,7 @@ draw the same events.
 from __future__ import annotations
 
 from ._clock import Clock, ManualClock, SystemClock
-from ._engine import (
-    SUFFIXES,
-    TRANSIENT_CODES,
-    FolderWatcher,
-    check_can_watch,
-    is_transient,
-    state_name,
-)
+from ._engine import SUFFIXES, FolderWatcher, check_can_watch, check_participation, state_name
 from ._events import (
     STOP_REASONS,
     CannotWatch,
@@ -38,7 +31,6 @@ from ._events import (
 __all__ = [
     "STOP_REASONS",
     "SUFFIXES",
-    "TRANSIENT_CODES",
     "CannotWatch",
     "Clock",
     "EventKind",
@@ -50,6 +42,6 @@ __all__ = [
     "WatchStatus",
     "WatchSummary",
     "check_can_watch",
-    "is_transient",
+    "check_participation",
     "state_name",
 ]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 import stat
 import threading
 from collections.abc import Callable
@@ -16,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import replays
+from ..config import ServerAddress, server_slug
 from ..exceptions import (
     NetworkException,
     ScoreganizerError,
     ScoreganizerNotLoggedIn,
-    ScoreganizerRetry,
     ScoreganizerTournamentOver,
+    is_transient,
 )
 from ..refusals import Refusal, explain_refusal, refusal_before_upload
 from ..scoreganizer import Scoreganizer
@@ -42,8 +42,6 @@ from ._lock import FolderBusy, FolderLock
 #: The replay file suffixes a watcher looks at (any case).
 SUFFIXES = frozenset({".rmv", ".avf", ".evf"})
 _SUFFIXES = tuple(SUFFIXES)
-#: Server answers that mean "try again later", not "this file is bad".
-TRANSIENT_CODES = frozenset({"retry", "429", "500", "502", "503", "504"})
 MAX_DEPTH = 16  # of subfolders, with ``recursive``
 
 _BINARY = getattr(os, "O_BINARY", 0)
@@ -80,17 +78,9 @@ class _Entry:
     is_link: bool
 
 
-def is_transient(exc: BaseException) -> bool:
-    """True for failures that say "try again later" (network, busy server)."""
-    if isinstance(exc, (NetworkException, ScoreganizerRetry)):
-        return True
-    return isinstance(exc, ScoreganizerError) and exc.error in TRANSIENT_CODES
-
-
 def state_name(sc: Scoreganizer, tournament_id: int) -> str:
     """A file-name-safe name for the journal of ``tournament_id`` on ``sc``'s server."""
-    server = f"{'https' if sc.https else 'http'}_{sc.host}_{sc.port}"
-    return re.sub(r"[^A-Za-z0-9._-]", "_", f"{server}_{tournament_id}")
+    return f"{server_slug(ServerAddress(sc.host, sc.port, sc.https).url)}_{tournament_id}"
 
 
 class FolderWatcher:
@@ -426,8 +416,20 @@ class FolderWatcher:
                         seen.add(rel)
                     if not self._unchanged(rel, entry, decisions.get(rel)):
                         self._look(rel, Path(entry.path), entry, judge)
-                elif self.recursive and prefix.count("/") < MAX_DEPTH - 1 and _is_real_dir(entry):
+                elif (
+                    self.recursive and prefix.count("/") < MAX_DEPTH - 1 and self._subfolder(entry)
+                ):
                     stack.append((Path(entry.path), f"{prefix}{name}/"))
+
+    def _subfolder(self, entry: os.DirEntry[str]) -> bool:
+        """A folder to descend into: not a link, and (Windows junctions are
+        not links) really inside the watched folder."""
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                return False
+        except OSError:
+            return False
+        return self.follow_symlinks or _inside(Path(os.path.realpath(entry.path)), self._real_root)
 
     def _unchanged(self, rel: str, entry: os.DirEntry[str], decided: Decision | None) -> bool:
         """The quick path of a scan: a decided regular file, as it was."""
@@ -616,13 +618,11 @@ class FolderWatcher:
             self._decide(rel, pending, digest, self._explain(exc, info), info)
             self.summary.stopped = stop_reason("ended")
             self._stop.set()
-        except Exception as exc:
-            if not is_transient(exc):
-                if not isinstance(exc, ScoreganizerError):
-                    raise
+        except (NetworkException, ScoreganizerError) as exc:
+            if isinstance(exc, ScoreganizerError) and not is_transient(exc):
                 self._decide(rel, pending, digest, self._explain(exc, info), info)
                 return
-            self._server_unavailable(exc)
+            self._server_unavailable(exc)  # any network failure: the files wait
             pending.check_at = self._retry_at
         else:
             self._server_back()
@@ -748,33 +748,34 @@ def _status_words(status: WatchStatus) -> str:
     )
 
 
-def _is_real_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=False)
-    except OSError:
-        return False
-
-
 def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+#: What keeps a player out of a tournament, by their status in it.
+NOT_IN = {
+    "not_logged_in": ("not_logged_in", "you are not logged in"),
+    "not_participating": ("not_joined", 'you have not joined "{name}"'),
+    "requested": ("join_requested", 'you asked to join "{name}"; the host has not let you in yet'),
+    "invited": ("invited", 'you are invited to "{name}" but have not accepted'),
+}
+
+
+def check_participation(tournament: Tournament) -> None:
+    """Raise :class:`CannotWatch` when the player is not in ``tournament``
+    (codes ``not_logged_in``, ``not_joined``, ``join_requested``,
+    ``invited``). A status this client does not know is let through: the
+    server judges."""
+    if tournament.status in NOT_IN:
+        code, words = NOT_IN[tournament.status]
+        raise CannotWatch(code, words.format(name=tournament.name))
+
+
 def check_can_watch(tournament: Tournament, now: datetime) -> None:
     """Raise :class:`CannotWatch` when watching for ``tournament`` cannot
-    work: it has ended, or the player does not take part (yet)."""
-    name = f'"{tournament.name}"'
+    work: it has ended (``ended``), or the player is not in it (see
+    :func:`check_participation`)."""
     if now >= tournament.end:
-        raise CannotWatch(
-            "ended", f"{name} has ended ({tournament.end.astimezone():%Y-%m-%d %H:%M})"
-        )
-    problems = {
-        "not_logged_in": "you are not logged in",
-        "not_participating": f"you have not joined {name}",
-        "requested": f"you asked to join {name}, but the host has not let you in yet",
-        "invited": f"you are invited to {name} but have not accepted yet",
-    }
-    if tournament.status in problems:
-        code = {"not_participating": "not_joined", "requested": "join_requested"}.get(
-            tournament.status, tournament.status
-        )
-        raise CannotWatch(code, problems[tournament.status])
+        ended = tournament.end.astimezone().strftime("%Y-%m-%d %H:%M")
+        raise CannotWatch("ended", f'"{tournament.name}" has ended ({ended})')
+    check_participation(tournament)

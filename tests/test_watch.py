@@ -195,13 +195,25 @@ def test_files_one_by_one_and_one_still_being_written(player: Player) -> None:
     assert player.events[-1].summary is summary
 
 
-def test_a_file_accepted_a_settle_time_after_its_last_write(player: Player) -> None:
+def test_a_file_is_read_a_settle_time_after_its_last_write(
+    player: Player, opened: list[str]
+) -> None:
+    read_at: list[float] = []
+
+    class Reads(list[str]):
+        def append(self, path: str) -> None:
+            if path.endswith("a.rmv"):
+                read_at.append(player.clock.elapsed)
+
+    global OPENED
+    OPENED = Reads()
     timeline: list[tuple[float, str]] = []
     watcher = player.watcher(settle=0.1)
     watcher.on_event = lambda e: timeline.append((player.clock.elapsed, e.message))
     player.play(watcher, {1.0: lambda: player.write("a.rmv", player.game(1))}, end=3.0)
-    accepted_at = [when for when, message in timeline if message.startswith("a.rmv: accepted")]
-    assert accepted_at and 1.1 <= accepted_at[0] < 1.35, timeline  # settle, not a poll period
+    assert read_at[0] == 1.0  # written (by the test) at 1.0
+    assert len(read_at) == 2 and 1.1 <= read_at[1] < 1.15, timeline  # settle, not a poll period
+    assert any(message.startswith("a.rmv: accepted") for _, message in timeline), timeline
 
 
 def test_an_unreadable_file_is_refused_once_when_it_has_stopped_changing(

@@ -64,3 +64,14 @@ def test_routes_are_module_functions() -> None:
     nested = [node.name for node in ast.walk(create_app) if isinstance(node, ast.AsyncFunctionDef)]
     assert nested == []
     assert len(create_app.body) < 15
+
+
+def test_error_codes_have_one_source() -> None:
+    from scoreganizer_client_lib.exceptions import ErrorCode
+    from scoreganizer_client_lib.tournament import KNOWN_STATUSES
+
+    for module in ALLOWED:
+        source = (PACKAGE / f"{module}.py").read_text(encoding="utf-8")
+        for code in ErrorCode:
+            if code.value not in KNOWN_STATUSES:  # tournament statuses spelled alike
+                assert f'"{code.value}"' not in source, (module, code)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .. import TokenStatus
-from . import errors
+from ..exceptions import ErrorCode
 from .errors import SandboxError
 from .store import Store
 
@@ -72,7 +72,7 @@ def valid_user_name(name: str) -> str:
 def too_many_attempts(wait: float) -> SandboxError:
     """The answer to a login past its limit: wait this many seconds."""
     return SandboxError(
-        errors.TOO_MANY_ATTEMPTS,
+        ErrorCode.TOO_MANY_ATTEMPTS,
         429,
         wait=math.ceil(wait),
         reason="too many failed logins; try again later",
@@ -210,7 +210,7 @@ class Accounts:
             self.hasher.verify(row["password_hash"] if row else self._unknown_hash(), password)
         except (VerifyMismatchError, InvalidHashError):
             self._record(name, address, failed=True)
-            raise SandboxError(errors.INVALID_LOGIN_DATA) from None
+            raise SandboxError(ErrorCode.INVALID_LOGIN_DATA) from None
         assert row is not None  # the unknown-user hash matches no password
         self._record(name, address, failed=False)
         return self._new_token(row["id"])
@@ -279,17 +279,17 @@ class Accounts:
         """The user of a valid token, else ``not_logged_in``."""
         user = self.user(header)
         if user is None:
-            raise SandboxError(errors.NOT_LOGGED_IN)
+            raise SandboxError(ErrorCode.NOT_LOGGED_IN)
         return user
 
     def refresh_token(self, header: str | None) -> str:
         """Replace a valid token with a new one (not within the cooldown)."""
         token = self.find_token(header)
         if token is None or not self.status(token).is_ok:
-            raise SandboxError(errors.NOT_LOGGED_IN)
+            raise SandboxError(ErrorCode.NOT_LOGGED_IN)
         if token.age < self.config.refresh_cooldown:
             raise SandboxError(
-                errors.TOKEN_TOO_RECENT,
+                ErrorCode.TOKEN_TOO_RECENT,
                 429,
                 reason=f"tokens can be refreshed {self.config.refresh_cooldown:g} s after issue",
             )

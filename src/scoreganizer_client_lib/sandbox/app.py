@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from .._protocol import AUTH_HEADER
+from ..exceptions import ErrorCode
 from . import bodies, errors
 from .accounts import Accounts, User
 from .errors import SandboxError
@@ -159,7 +160,7 @@ async def obtain_token(
     fields = bodies.parse_form(body)
     username, password = fields.get("username"), fields.get("password")
     if username is None or password is None:
-        raise SandboxError(errors.INVALID_LOGIN_DATA)
+        raise SandboxError(ErrorCode.INVALID_LOGIN_DATA)
     return {"token": await accounts.login(username, password, address)}
 
 
@@ -269,7 +270,7 @@ async def sandbox_error(request: Request, exc: Exception) -> Response:
 
 async def busy(request: Request, exc: Exception) -> Response:
     """The database stayed locked: the protocol's ``retry``."""
-    return JSONResponse({"error": errors.RETRY, "reason": "database busy, try again"}, 403)
+    return JSONResponse({"error": ErrorCode.RETRY, "reason": "database busy, try again"}, 403)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -279,7 +280,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def invalid_request(request: Request, exc: Exception) -> Response:
-    return JSONResponse({"error": errors.INVALID_DATA}, status_code=400)
+    return JSONResponse({"error": ErrorCode.INVALID_DATA}, status_code=400)
 
 
 async def crash(request: Request, exc: Exception) -> Response:  # pragma: no cover

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from . import errors
+from ..exceptions import ErrorCode
 from .errors import SandboxError
 
 FORM = "application/x-www-form-urlencoded"
@@ -34,7 +34,7 @@ MAX_FIELDS = 8
 def refused(status: int, reason: str) -> SandboxError:
     """A refused body (``invalid_data``); the connection is closed after the
     answer, so an unread rest of the body is never waited for."""
-    return SandboxError(errors.INVALID_DATA, status, reason=reason, close_connection=True)
+    return SandboxError(ErrorCode.INVALID_DATA, status, reason=reason, close_connection=True)
 
 
 def _media_type(request: Request) -> tuple[str, dict[bytes, bytes]]:

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from .. import replays
-from ..exceptions import ScoreganizerProtocolError
+from ..exceptions import ErrorCode, ScoreganizerProtocolError
 from ..replays.formats import LEVEL_NAMES, MIME_TYPES
 from ..tournament import parse_datetime
 from . import errors
@@ -103,7 +103,7 @@ class Rules:
     def _open(self, tournament_id: int) -> sqlite3.Row:
         row = self.tournament(tournament_id)
         if self.clock() >= row["end"]:
-            raise SandboxError(errors.TOURNAMENT_OVER)
+            raise SandboxError(ErrorCode.TOURNAMENT_OVER)
         return row
 
     def _user(self, name: str) -> User:
@@ -176,7 +176,7 @@ class Rules:
         if current == "participating":
             return
         if current != "invited":
-            raise SandboxError(errors.NOT_INVITED, reason="the host has not invited you")
+            raise SandboxError(ErrorCode.NOT_INVITED, reason="the host has not invited you")
         self.store.set_relation(tournament_id, user.id, "participating")
 
     def invite(self, tournament_id: int, name: str) -> str:
@@ -210,25 +210,25 @@ class Rules:
         row = self.tournament(tournament_id)
         now = self.clock()
         if now < row["start"]:
-            raise SandboxError(errors.TOO_EARLY, wait=row["start"] - now)
+            raise SandboxError(ErrorCode.TOO_EARLY, wait=row["start"] - now)
         if now >= row["end"]:
-            raise SandboxError(errors.TOURNAMENT_OVER)
+            raise SandboxError(ErrorCode.TOURNAMENT_OVER)
         if self.store.relation(tournament_id, user.id) != "participating":
-            raise SandboxError(errors.NOT_PARTICIPATING, reason="join the tournament first")
+            raise SandboxError(ErrorCode.NOT_PARTICIPATING, reason="join the tournament first")
         if self.store.key(tournament_id, user.id) is not None:
-            raise SandboxError(errors.KEY_EXISTS)
+            raise SandboxError(ErrorCode.KEY_EXISTS)
         expiry = None
         limit = parse_modeparams(row["mode"], row["modeparams"]).time_limit
         if limit is not None:
             expiry = now + limit
             if expiry > row["end"]:
                 raise SandboxError(
-                    errors.MODE_CONSTRAINT_VIOLATED,
+                    ErrorCode.MODE_CONSTRAINT_VIOLATED,
                     reason="too little time left to play the full time limit",
                 )
         key = f"{user.id}_{tournament_id}_{secrets.token_hex(16)}"
         if not self.store.insert_key(tournament_id, user.id, key, now, expiry):
-            raise SandboxError(errors.KEY_EXISTS)  # a concurrent request won
+            raise SandboxError(ErrorCode.KEY_EXISTS)  # a concurrent request won
         return _key_json(key, expiry)
 
     def get_key(self, user: User, tournament_id: int) -> dict[str, Any]:
@@ -239,10 +239,10 @@ class Rules:
             return _key_json(key["key"], key["expiry"])
         now = self.clock()
         if now < row["start"]:
-            raise SandboxError(errors.NOT_GENERATED_YET, wait=row["start"] - now)
+            raise SandboxError(ErrorCode.NOT_GENERATED_YET, wait=row["start"] - now)
         if now >= row["end"]:
-            raise SandboxError(errors.NEVER_GENERATED)
-        raise SandboxError(errors.NOT_GENERATED)
+            raise SandboxError(ErrorCode.NEVER_GENERATED)
+        raise SandboxError(ErrorCode.NOT_GENERATED)
 
     # -- uploads --------------------------------------------------------------
 
@@ -257,34 +257,40 @@ class Rules:
         ``local_clock_slack``); identical bytes are stored once.
         """
         if mime_type not in MIME_TYPES.values():
-            raise SandboxError(errors.INVALID_DATA, reason=f"unknown MIME type {mime_type!r}")
+            raise SandboxError(ErrorCode.INVALID_DATA, reason=f"unknown MIME type {mime_type!r}")
         try:
             info = replays.inspect(content, max_size=self.config.max_upload_bytes)
         except replays.ReplayError as exc:
-            raise SandboxError(errors.INVALID_DATA, reason=str(exc)) from None
+            raise SandboxError(ErrorCode.INVALID_DATA, reason=str(exc)) from None
         if info.key is None:
-            raise SandboxError(errors.INVALID_DATA, reason="the replay carries no tournament key")
+            raise SandboxError(
+                ErrorCode.INVALID_DATA, reason="the replay carries no tournament key"
+            )
         key = self.store.key_by_value(str(info.key))
         if key is None or key["user_id"] != user.id:
-            raise SandboxError(errors.INVALID_DATA, reason="the key is not one of yours")
+            raise SandboxError(ErrorCode.INVALID_DATA, reason="the key is not one of yours")
         row = self.tournament(key["tournament_id"])
         now = self.clock()
         if now >= row["end"]:
-            raise SandboxError(errors.TOURNAMENT_OVER)
+            raise SandboxError(ErrorCode.TOURNAMENT_OVER)
         if key["expiry"] is not None and now > key["expiry"]:
-            raise SandboxError(errors.MODE_CONSTRAINT_VIOLATED, reason="your key has expired")
+            raise SandboxError(ErrorCode.MODE_CONSTRAINT_VIOLATED, reason="your key has expired")
         if info.board.level not in LEVEL_NAMES:
-            raise SandboxError(errors.MODE_CONSTRAINT_VIOLATED, reason="custom boards do not count")
+            raise SandboxError(
+                ErrorCode.MODE_CONSTRAINT_VIOLATED, reason="custom boards do not count"
+            )
         if info.boardgen_time is None:
-            raise SandboxError(errors.INVALID_DATA, reason="the replay has no board time")
+            raise SandboxError(ErrorCode.INVALID_DATA, reason="the replay has no board time")
         boardgen = info.boardgen_time.timestamp()
         local = info.boardgen_time_is_local
         if boardgen + (self.config.local_clock_slack if local else 0) < key["created"] - 1:
             raise SandboxError(
-                errors.INVALID_DATA, reason="the board was generated before the key was"
+                ErrorCode.INVALID_DATA, reason="the board was generated before the key was"
             )
         if boardgen - (self.config.local_clock_slack if local else self.config.clock_slack) > now:
-            raise SandboxError(errors.INVALID_DATA, reason="the board was generated in the future")
+            raise SandboxError(
+                ErrorCode.INVALID_DATA, reason="the board was generated in the future"
+            )
         counts = parse_modeparams(row["mode"], row["modeparams"]).counts
         return self.store.insert_score(
             partial(_standing, counts),

@@ -493,6 +493,7 @@ def test_upload_progress_bar_keeps_lines_whole(
 
 def test_sandbox_commands(run: Run, tmp_path: Path) -> None:
     db = str(tmp_path / "hosted.sqlite3")
+    assert run("sandbox", "init", "--db", db).exit_code == 0
     assert "created" in run("sandbox", "add-user", "hal", "--password", "pw", "--db", db).output
     run("sandbox", "add-user", "ida", "--db", db, input="pw\npw\n")
     run("sandbox", "add-user", "joe", "--password", "pw", "--db", db)
@@ -538,6 +539,7 @@ def test_sandbox_commands(run: Run, tmp_path: Path) -> None:
 
 def test_hidden_results(run: Run, tmp_path: Path) -> None:
     db = str(tmp_path / "hidden.sqlite3")
+    run("sandbox", "init", "--db", db)
     run("sandbox", "add-user", "hal", "--password", "pw", "--db", db)
     tid = run(
         "sandbox", "add-tournament", "Secret", "--host-user", "hal", "--hide-results", "--db", db

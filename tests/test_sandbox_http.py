@@ -234,3 +234,47 @@ def test_restart_loses_nothing(tmp_path: Path) -> None:
     assert sc.tournaments.get_key(cup) == key  # the token and key survived
     assert second.store.count("scores") == 6
     second.stop()
+
+
+def test_in_memory_sandbox_under_concurrency() -> None:
+    """The default throwaway database is as safe as a file: uploads while
+    another thread reads the store never meet a locked table."""
+    with SandboxServer(config=TEST_CONFIG) as sandbox:
+        cup, clients = _keyed_players(sandbox, 6)
+        now = datetime.now(timezone.utc)
+        keys = [sc.tournaments.gen_key(cup) for sc in clients]
+        replays = [
+            (sc, write_rmv(seed=i * 100 + n, key=keys[i], boardgen_time=now))
+            for i, sc in enumerate(clients)
+            for n in range(15)
+        ]
+        done = threading.Event()
+        counts: list[int] = []
+
+        def read() -> None:
+            while not done.is_set():
+                counts.append(sandbox.store.count("scores"))
+
+        reader = threading.Thread(target=read)
+        reader.start()
+
+        def send(job: tuple[Scoreganizer, bytes]) -> int:
+            sc, replay = job
+            response = requests.post(
+                sandbox.url + "/api/scores/upload",
+                headers={"X-Scoreganizer-Authorization": sc.auth_str or ""},
+                files={"video": ("g.rmv", replay)},
+                data={"mime_type": "application/x-viennasweeper"},
+                timeout=10,
+            )
+            return response.status_code
+
+        try:
+            with ThreadPoolExecutor(6) as pool:
+                statuses = list(pool.map(send, replays))
+        finally:
+            done.set()
+            reader.join(10)
+        assert statuses == [201] * len(replays)
+        assert sandbox.store.count("scores") == len(replays)
+        assert counts and counts == sorted(counts)

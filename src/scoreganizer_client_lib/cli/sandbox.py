@@ -2,11 +2,17 @@
 
 Every command works on the database file (``--db``, else
 ``$SCOREGANIZER_SANDBOX_DB``, else a file in your data folder), with or without
-a server running on it.
+a server running on it. Only ``serve`` and ``init`` create one; the hosting
+commands need it to exist, so that a mistyped path is an error, not a new
+empty database.
 """
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -24,21 +30,61 @@ def _db_option(func: Any) -> Any:
     return click.option("--db", "db", type=str, default=None, help=DB_HELP)(func)
 
 
-def _store(db: str | None) -> Any:
-    from ..sandbox import Store, default_db_path
-
-    return Store(db or default_db_path())
-
-
 def _fail(exc: Exception) -> click.ClickException:
     # the message itself: str() of a KeyError would quote it
     message = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
     return click.ClickException(message)
 
 
+@contextmanager
+def _hosting(db: str | None) -> Iterator[Any]:
+    """The existing database of a hosting command, closed at the end; what
+    the sandbox refuses becomes a one-line error."""
+    from ..sandbox import Busy, NoDatabase, SandboxError, Store, default_db_path
+
+    path = db or default_db_path()
+    try:
+        store = Store(path, create=False)
+    except NoDatabase as exc:
+        if Path(path).exists():
+            raise _fail(exc) from None
+        where = f" --db {shlex.quote(str(path))}" if db else ""
+        raise click.ClickException(
+            f"{exc} (create it with: scoreganizer sandbox init{where})"
+        ) from None
+    try:
+        yield store
+    except (ValueError, LookupError, SandboxError, Busy) as exc:
+        raise _fail(exc) from None
+    finally:
+        store.close()
+
+
 @click.group()
 def sandbox() -> None:
     """A local Scoreganizer-compatible server on SQLite, and its hosting tools."""
+
+
+@sandbox.command()
+@_db_option
+@click.pass_obj
+def init(settings: Settings, db: str | None) -> None:
+    """Create (or upgrade) the database.
+
+    An existing database keeps its data; an older one is brought up to date.
+    The other hosting commands need one; 'serve' creates it too."""
+    from ..sandbox import NoDatabase, Store, default_db_path
+
+    path = db or default_db_path()
+    created = not Path(path).exists()
+    try:
+        Store(path).close()
+    except (NoDatabase, OSError) as exc:
+        raise _fail(exc) from None
+    if settings.json:
+        emit_json({"db": str(path), "created": created})
+    else:
+        click.echo(f"Sandbox database {'created' if created else 'ready'}: {path}")
 
 
 @sandbox.command()
@@ -124,13 +170,10 @@ def add_user(settings: Settings, name: str, password: str | None, db: str | None
     """Create user NAME."""
     from ..sandbox import scenario
 
-    if password is None:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    store = _store(db)
-    try:
+    with _hosting(db) as store:
+        if password is None:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         user_id = scenario.add_user(store, name, password)
-    except ValueError as exc:
-        raise _fail(exc) from None
     if settings.json:
         emit_json({"id": user_id, "name": name})
     else:
@@ -171,8 +214,7 @@ def add_tournament(
     """Create tournament NAME; prints its id."""
     from ..sandbox import scenario
 
-    store = _store(db)
-    try:
+    with _hosting(db) as store:
         tournament_id = scenario.add_tournament(
             store,
             name,
@@ -185,8 +227,6 @@ def add_tournament(
             hide_results=hide_results,
             location=location,
         )
-    except (ValueError, LookupError) as exc:
-        raise _fail(exc) from None
     if settings.json:
         emit_json({"id": tournament_id})
     else:
@@ -194,13 +234,10 @@ def add_tournament(
 
 
 def _host_action(action: str, tournament_id: int, user: str, db: str | None, as_json: bool) -> None:
-    from ..sandbox import Busy, SandboxError, scenario
+    from ..sandbox import scenario
 
-    store = _store(db)
-    try:
+    with _hosting(db) as store:
         status = getattr(scenario, action)(store, tournament_id, user)
-    except (ValueError, LookupError, SandboxError, Busy) as exc:
-        raise _fail(exc) from None
     if as_json:
         emit_json({"tournament": tournament_id, "user": user, "status": status})
     else:
@@ -213,7 +250,9 @@ def _host_action(action: str, tournament_id: int, user: str, db: str | None, as_
 @_db_option
 @click.pass_obj
 def invite(settings: Settings, tournament_id: int, user: str, db: str | None) -> None:
-    """The host invites USER (who then runs 'scoreganizer confirm')."""
+    """Invite USER to a tournament.
+
+    The host invites USER, who then accepts with 'scoreganizer confirm ID'."""
     _host_action("invite", tournament_id, user, db, settings.json)
 
 
@@ -223,7 +262,10 @@ def invite(settings: Settings, tournament_id: int, user: str, db: str | None) ->
 @_db_option
 @click.pass_obj
 def confirm(settings: Settings, tournament_id: int, user: str, db: str | None) -> None:
-    """The host lets USER, who asked to join a closed tournament, in."""
+    """Let USER into a closed tournament.
+
+    The host accepts the request of USER, who asked to join with 'scoreganizer
+    join ID'."""
     _host_action("confirm", tournament_id, user, db, settings.json)
 
 
@@ -233,7 +275,7 @@ def standings_table(result: Any) -> str:
         [
             str(i),
             s.player,
-            f"{s.total:.3f}",
+            f"{s.total:.3f}" if s.games else "-",
             str(s.games),
             "yes" if s.complete else "no",
             "  ".join(
@@ -257,12 +299,10 @@ def standings(
     settings: Settings, tournament_id: int, as_json: bool, reveal: bool, db: str | None
 ) -> None:
     """The ranking of TOURNAMENT_ID."""
-    from ..sandbox import SandboxError, scenario
+    from ..sandbox import scenario
 
-    try:
-        result = scenario.standings(_store(db), tournament_id, reveal)
-    except SandboxError as exc:
-        raise _fail(exc) from None
+    with _hosting(db) as store:
+        result = scenario.standings(store, tournament_id, reveal)
     if as_json or settings.json:
         emit_json(result.as_json())
     else:
@@ -279,7 +319,8 @@ def list_cmd(settings: Settings, as_json: bool, db: str | None) -> None:
     from ..sandbox import scenario
     from ..tournament import parse_datetime
 
-    found = scenario.list_tournaments(_store(db))
+    with _hosting(db) as store:
+        found = scenario.list_tournaments(store)
     for t in found:  # wire times (naive UTC) as aware datetimes
         t["start"], t["end"] = parse_datetime(t["start"]), parse_datetime(t["end"])
     if as_json or settings.json:

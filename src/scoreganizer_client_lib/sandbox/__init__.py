@@ -26,12 +26,13 @@ from .config import SandboxConfig, default_db_path
 from .errors import SandboxError
 from .rules import Rules, Standings, parse_when
 from .server import ConnectionLimits, PortInUse, SandboxServer
-from .store import Busy, Store
+from .store import Busy, NoDatabase, Store
 
 __all__ = [
     "Accounts",
     "Busy",
     "ConnectionLimits",
+    "NoDatabase",
     "PortInUse",
     "Rules",
     "SandboxConfig",

@@ -201,6 +201,10 @@ def _json_array(conn: sqlite3.Connection, query: str, params: dict[str, Any]) ->
 ComputeStanding = Callable[[list[sqlite3.Row]], tuple[bool, int, float, str]]
 
 
+class NoDatabase(Exception):
+    """No sandbox database at a path: none there, or a file that is not one."""
+
+
 class Busy(Exception):
     """The database stayed locked by another writer for the whole busy timeout."""
 
@@ -213,6 +217,10 @@ class Store:
     private temporary file, removed on :meth:`close`, so that it behaves
     exactly as a file under concurrency).
 
+    A missing database file is created (with its folder) unless ``create`` is
+    false; then, as for a file that is not a sandbox database, the store
+    raises :class:`NoDatabase`.
+
     Safe to share between threads: each thread gets its own connection. The
     ``config`` and ``clock`` are carried for the rules that work on this store.
     """
@@ -223,6 +231,8 @@ class Store:
         config: SandboxConfig | None = None,
         clock: Callable[[], float] = time.time,
         write_lock: Any = None,
+        *,
+        create: bool = True,
     ) -> None:
         self.config = config or SandboxConfig()
         self.clock = clock
@@ -232,7 +242,9 @@ class Store:
         if str(path) == ":memory:":
             self._scratch = Path(tempfile.mkdtemp(prefix="scoreganizer-sandbox-"))
             path = self._scratch / "sandbox.sqlite3"
-        else:
+        elif not create and not Path(path).is_file():
+            raise NoDatabase(f"no sandbox database at {path}")
+        elif create:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = Path(path)
         self._local = threading.local()
@@ -241,7 +253,11 @@ class Store:
         # Worker processes of one server pass one multiprocessing.Lock, so
         # that their writers queue too instead of polling SQLite's lock.
         self._write_lock = write_lock or threading.Lock()
-        self.migrate()
+        try:
+            self.migrate()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise NoDatabase(f"{path} is not a sandbox database ({exc})") from None
 
     # -- connections and transactions ---------------------------------------
 
@@ -308,6 +324,8 @@ class Store:
         """Create or upgrade the schema to the newest version."""
         with self.transaction() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise sqlite3.DatabaseError("made by a newer version of the sandbox")
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 statement = ""
                 for piece in script.split(";"):

@@ -1,0 +1,101 @@
+"""The sandbox's hosting commands as a host uses them: a database that must
+exist, help that reads whole, standings that rank players without games last."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from conftest import PASSWORD
+from scoreganizer_client_lib.cli import main
+from scoreganizer_client_lib.replays.testing import write_rmv
+from scoreganizer_client_lib.sandbox import Store, scenario
+from scoreganizer_client_lib.sandbox.accounts import User
+from scoreganizer_client_lib.sandbox.rules import Rules
+
+Run = Callable[..., Result]
+HOSTING = [
+    ["add-user", "ann", "--password", "pw"],
+    ["add-tournament", "Cup", "--host-user", "ann"],
+    ["invite", "1", "ann"],
+    ["confirm", "1", "ann"],
+    ["standings", "1"],
+    ["list"],
+]
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch) -> Run:
+    monkeypatch.delenv("SCOREGANIZER_SANDBOX_DB", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(main, ["sandbox", *args], prog_name="scoreganizer")
+
+    return invoke
+
+
+@pytest.mark.parametrize("command", HOSTING, ids=[c[0] for c in HOSTING])
+def test_hosting_needs_a_database(run: Run, tmp_path: Path, command: list[str]) -> None:
+    typo = tmp_path / "Typo Folder" / "sandbox.sqlite3"
+    result = run(*command, "--db", str(typo))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: no sandbox database at {typo} (create it with:"
+        f" scoreganizer sandbox init --db '{typo}')\n"
+    )
+    assert not typo.parent.exists()  # no folder made either
+
+
+def test_a_file_that_is_not_a_database(run: Run, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("shopping list\n" * 100)
+    result = run("list", "--db", str(notes))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {notes} is not a sandbox database (")
+    assert notes.read_text() == "shopping list\n" * 100
+
+
+def test_init_then_hosting(run: Run, tmp_path: Path) -> None:
+    db = str(tmp_path / "new" / "sandbox.sqlite3")
+    assert run("init", "--db", db).stdout == f"Sandbox database created: {db}\n"
+    assert run("init", "--db", db).stdout == f"Sandbox database ready: {db}\n"
+    assert run("add-user", "ann", "--password", "pw", "--db", db).exit_code == 0
+    assert run("add-tournament", "Cup", "--host-user", "ann", "--db", db).stdout == "1\n"
+    assert "Cup" in run("list", "--db", db).stdout
+
+
+def test_help_lines_are_whole(run: Run) -> None:
+    help_text = run("--help").stdout
+    commands = help_text[help_text.index("Commands:") :]
+    assert "..." not in commands
+    assert "init" in commands
+
+
+def test_players_without_games_rank_last(run: Run, tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite3"
+    store = Store(db)
+    rules = Rules(store)
+    scenario.add_user(store, "host", PASSWORD)
+    cup = scenario.add_tournament(
+        store, "Secret", "host", start="-1m", end="+1h", hide_results=True
+    )
+    for name in ("aaron", "zoe"):
+        rules.participate(User(scenario.add_user(store, name, PASSWORD), name), cup)
+    zoe = User(store.user("zoe")["id"], "zoe")
+    key = rules.gen_key(zoe, cup)["key"]
+    replay = write_rmv(key=key, boardgen_time=datetime.now(timezone.utc))
+    rules.upload(zoe, "g.rmv", "application/x-viennasweeper", replay)
+    store.close()
+    result = run("standings", str(cup), "--reveal", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    zoe_line = next(i for i, line in enumerate(lines) if "zoe" in line)
+    aaron_line = next(i for i, line in enumerate(lines) if "aaron" in line)
+    assert zoe_line < aaron_line
+    assert "0.000" not in lines[aaron_line]
+    assert lines[aaron_line].split()[:3] == ["2", "aaron", "-"]

@@ -254,7 +254,9 @@ class Rules:
         (``mode_constraint_violated`` otherwise); the board must have been
         generated after the key was (with ``local_clock_slack`` for formats that
         record local time) and not in the future (beyond ``clock_slack``, or
-        ``local_clock_slack``); identical bytes are stored once.
+        ``local_clock_slack``); a game is stored once, however its file was
+        touched up (``game_digest``: the board and events as the reader sees
+        them), and uploading it again is answered as a success.
         """
         if mime_type not in MIME_TYPES.values():
             raise SandboxError(ErrorCode.INVALID_DATA, reason=f"unknown MIME type {mime_type!r}")
@@ -297,6 +299,7 @@ class Rules:
             tournament_id=row["id"],
             user_id=user.id,
             sha256=hashlib.sha256(content).hexdigest(),
+            game=info.game_digest,
             filename=filename,
             mime_type=info.mime_type,
             level=info.board.level,

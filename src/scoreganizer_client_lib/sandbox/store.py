@@ -143,6 +143,12 @@ MIGRATIONS = [
     );
     ALTER TABLE tournaments ADD COLUMN standings_scores INTEGER NOT NULL DEFAULT 0;
     """,  # noqa: S608 (fixed text)
+    # A game is identified by what the reader sees as the game (board and
+    # events), not by its file's bytes; older rows have none.
+    """
+    ALTER TABLE scores ADD COLUMN game TEXT;
+    CREATE UNIQUE INDEX scores_game ON scores(game);
+    """,
 ]
 
 #: The tables, for :meth:`Store.count`.
@@ -510,13 +516,13 @@ class Store:
         transaction, the player's standing: ``standing`` gets the player's
         scores in the tournament (``level``, ``game_time``, ``won``) and
         returns ``(complete, games, total, best)``. False if a score with the
-        same ``sha256`` was stored before (and nothing changes)."""
+        same ``game`` (or ``sha256``) was stored before (and nothing changes)."""
         with self.transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO scores (tournament_id, user_id, sha256, filename, mime_type, level,"
-                " game_time, won, uploaded, replay) VALUES (:tournament_id, :user_id, :sha256,"
-                " :filename, :mime_type, :level, :game_time, :won, :uploaded, :replay)"
-                " ON CONFLICT (sha256) DO NOTHING",
+                "INSERT INTO scores (tournament_id, user_id, sha256, game, filename, mime_type,"
+                " level, game_time, won, uploaded, replay) VALUES (:tournament_id, :user_id,"
+                " :sha256, :game, :filename, :mime_type, :level, :game_time, :won, :uploaded,"
+                " :replay) ON CONFLICT DO NOTHING",
                 fields,
             )
             if cur.rowcount != 1:

@@ -13,6 +13,8 @@ with keys), so each one parses, checks and commits.
 
 Run: ``python bench/bench_sandbox.py [CLIENTS] [SECONDS] [WORKERS...]``
 (defaults 64, 3, and 1 2). Target: uploads/s at 2 workers >= 1.6x 1 worker.
+Everything runs with ``--synchronous full`` (the default: a flush to disk per
+commit); the uploads run again with ``--synchronous normal``.
 "server cores" is the CPU the server's processes used during the run, and
 "generator" the load generator's: on a machine shared with other work, two
 workers that get less than two cores cannot double anything.
@@ -82,6 +84,84 @@ def hello_command(port: int, workers: int) -> list[str]:
             str(workers)]  # fmt: skip
 
 
+def upload_streams(players: list[dict[str, str]], seed: int, per_client: int) -> list[list[bytes]]:
+    """Each player's new replays, as prepared upload requests."""
+    now = datetime.now(timezone.utc)
+    return [
+        [
+            _load.post_multipart(
+                "/api/scores/upload",
+                {"video": ("g.rmv", write_rmv(seed=seed + i * 10**4 + n, key=p["key"],
+                                              boardgen_time=now))},
+                {"mime_type": RMV},
+                {"X-Scoreganizer-Authorization": p["auth"]},
+            )
+            for n in range(per_client)
+        ]
+        for i, p in enumerate(players)
+    ]  # fmt: skip
+
+
+def measure(
+    folder: Path, clients: int, seconds: float, workers: int, synchronous: str, uploads_only: bool
+) -> tuple[float, float]:
+    """Print each endpoint's rate against hello's; the upload rate and the
+    server's cores during the uploads."""
+    db = folder / f"bench-{workers}-{synchronous}.sqlite3"
+    players = populate(db, clients, time.time())
+    per_client = int(seconds * 5000 / clients) + 50  # more than 2 workers can take
+    auth = [{"X-Scoreganizer-Authorization": p["auth"]} for p in players]
+    endpoints = {
+        "tournaments/active": [[_load.get("/api/tournaments/active")]] * clients,
+        "tournaments/all": [[_load.get("/api/tournaments/all")]] * clients,
+        "token_status": [[_load.get("/api/token_status", a)] for a in auth],
+        "get_key/1": [[_load.get("/api/tournaments/get_key/1", a)] for a in auth],
+    }
+    if uploads_only:
+        endpoints = {}
+    endpoints["scores/upload"] = upload_streams(players, workers * 10**7, per_client)
+    options = ("--workers", str(workers), "--synchronous", synchronous)
+    sandbox_port, hello_port = free_port(), free_port()
+    with (
+        serving(sandbox_command(db, sandbox_port, *options), sandbox_port) as sandbox,
+        serving(hello_command(hello_port, workers), hello_port, cwd=HERE) as hello,
+    ):
+        hello_streams = [[_load.get("/")]] * clients
+        _load.run(hello.host, hello.port, hello_streams, 0.5)
+        _load.run(sandbox.host, sandbox.port, [[_load.get("/api/tournaments/active")]], 0.5)
+        print(f"\n{workers} worker(s), synchronous {synchronous}")
+        print(
+            f"{'endpoint':<20} {'req/s':>8} {'hello':>8} {'ratio':>6} "
+            f"{'app cost/req':>13} {'server cores':>13} {'generator':>10}"
+        )
+        best, uploads = 0.0, (0.0, 0.0)
+        for name, streams in endpoints.items():
+            base = _load.run(hello.host, hello.port, hello_streams, seconds)
+            cpu = sandbox.cpu_seconds()
+            result = _load.run(
+                sandbox.host, sandbox.port, streams, seconds, cycle=name != "scores/upload"
+            )
+            cores = (sandbox.cpu_seconds() - cpu) / result.seconds
+            wrong = {s: c for s, c in result.statuses.items() if s >= 300}
+            if wrong or result.errors or result.exhausted:
+                raise RuntimeError(
+                    f"{name}: {wrong}, {result.errors} errors, exhausted={result.exhausted}"
+                )
+            cost = (1 / result.rate - 1 / base.rate) * 1e6
+            best = max(best, result.rate)
+            print(
+                f"{name:<20} {result.rate:8.0f} {base.rate:8.0f} "
+                f"{result.rate / base.rate:6.3f} {cost:10.0f} us {cores:13.2f} "
+                f"{result.cpu_seconds / result.seconds:10.2f}"
+            )
+            uploads = (result.rate, cores)
+        print(
+            f"load generator: drives the hello app at {base.rate:.0f} req/s, "
+            f"{base.rate / best:.1f}x the fastest sandbox endpoint"
+        )
+    return uploads
+
+
 def main() -> None:
     clients = int(sys.argv[1]) if len(sys.argv) > 1 else 64
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
@@ -90,87 +170,26 @@ def main() -> None:
         f"sandbox load benchmark: {clients} keep-alive clients, {seconds:g} s per endpoint, "
         f"{environment_note()}"
     )
-    uploads_per_second = {}
+    uploads: dict[tuple[str, int], tuple[float, float]] = {}
     with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as tmp:
-        for workers in worker_counts:
-            db = Path(tmp) / f"bench-{workers}.sqlite3"
-            players = populate(db, clients, time.time())
-            now = datetime.now(timezone.utc)
-            per_client = int(seconds * 5000 / clients) + 50  # more than 2 workers can take
-            uploads = [
-                [
-                    _load.post_multipart(
-                        "/api/scores/upload",
-                        {"video": ("g.rmv", write_rmv(seed=workers * 10**7 + i * 10**4 + n,
-                                                      key=p["key"], boardgen_time=now))},
-                        {"mime_type": RMV},
-                        {"X-Scoreganizer-Authorization": p["auth"]},
-                    )
-                    for n in range(per_client)
-                ]
-                for i, p in enumerate(players)
-            ]  # fmt: skip
-            auth = [{"X-Scoreganizer-Authorization": p["auth"]} for p in players]
-            endpoints = {
-                "tournaments/active": [[_load.get("/api/tournaments/active")]] * clients,
-                "tournaments/all": [[_load.get("/api/tournaments/all")]] * clients,
-                "token_status": [[_load.get("/api/token_status", a)] for a in auth],
-                "get_key/1": [[_load.get("/api/tournaments/get_key/1", a)] for a in auth],
-                "scores/upload": uploads,
-            }
-            sandbox_port, hello_port = free_port(), free_port()
-            with (
-                serving(sandbox_command(db, sandbox_port, "--workers", str(workers)),
-                        sandbox_port) as sandbox,
-                serving(hello_command(hello_port, workers), hello_port, cwd=HERE) as hello,
-            ):  # fmt: skip
-                hello_streams = [[_load.get("/")]] * clients
-                _load.run(hello.host, hello.port, hello_streams, 0.5)
-                _load.run(sandbox.host, sandbox.port, endpoints["tournaments/active"], 0.5)
-                print(f"\n{workers} worker(s)")
-                print(
-                    f"{'endpoint':<20} {'req/s':>8} {'hello':>8} {'ratio':>6} "
-                    f"{'app cost/req':>13} {'server cores':>13} {'generator':>10}"
+        for synchronous in ("full", "normal"):
+            for workers in worker_counts:
+                uploads[synchronous, workers] = measure(
+                    Path(tmp), clients, seconds, workers, synchronous, synchronous != "full"
                 )
-                best = 0.0
-                for name, streams in endpoints.items():
-                    base = _load.run(hello.host, hello.port, hello_streams, seconds)
-                    cpu = sandbox.cpu_seconds()
-                    result = _load.run(
-                        sandbox.host, sandbox.port, streams, seconds, cycle=name != "scores/upload"
-                    )
-                    cores = (sandbox.cpu_seconds() - cpu) / result.seconds
-                    wrong = {s: c for s, c in result.statuses.items() if s >= 300}
-                    if wrong or result.errors or result.exhausted:
-                        raise RuntimeError(f"{name}: {wrong}, {result.errors} errors, "
-                                           f"exhausted={result.exhausted}")  # fmt: skip
-                    cost = (1 / result.rate - 1 / base.rate) * 1e6
-                    best = max(best, result.rate)
-                    print(
-                        f"{name:<20} {result.rate:8.0f} {base.rate:8.0f} "
-                        f"{result.rate / base.rate:6.3f} {cost:10.0f} us {cores:13.2f} "
-                        f"{result.cpu_seconds / result.seconds:10.2f}"
-                    )
-                    if name == "scores/upload":
-                        uploads_per_second[workers] = (result.rate, cores)
-                print(
-                    f"load generator: drives the hello app at {base.rate:.0f} req/s, "
-                    f"{base.rate / best:.1f}x the fastest sandbox endpoint"
-                )
-    if 1 in uploads_per_second:
-        print()
-        one_rate, one_cores = uploads_per_second[1]
-        for workers, (rate, cores) in uploads_per_second.items():
-            print(
-                f"uploads/s with {clients} clients, {workers} worker(s): {rate:7.0f}  "
-                f"({rate / one_rate:.2f}x one worker), on {cores:.2f} cores: "
-                f"{rate / cores:5.0f} per core-second "
-                f"({rate / cores / (one_rate / one_cores):.2f}x)"
-            )
+    print()
+    for (synchronous, workers), (rate, cores) in uploads.items():
+        one_rate, one_cores = uploads.get((synchronous, 1), (rate, cores))
         print(
-            "target: 2 workers >= 1.6x one worker (needs the 2 cores free: the per core-second"
-            " figure shows whether the workers scale with the CPU they get)"
+            f"uploads/s, {clients} clients, synchronous {synchronous:<6}, {workers} worker(s): "
+            f"{rate:6.0f} ({rate / one_rate:.2f}x one worker) on {cores:.2f} cores, "
+            f"{rate / cores:5.0f} per core-second ({rate / cores / (one_rate / one_cores):.2f}x)"
         )
+    print(
+        "target: 2 workers >= 1.6x one worker. With synchronous full (the default) every"
+        " upload's commit waits for the disk, one at a time, whatever the workers; the per"
+        " core-second figure shows whether the workers scale with the CPU they get."
+    )
 
 
 if __name__ == "__main__":

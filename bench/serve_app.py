@@ -12,9 +12,7 @@ Timeouts: 10 s for headers (where the server has one), 5 s keep-alive.
 from __future__ import annotations
 
 import asyncio
-import functools
 import multiprocessing
-import socket
 import sys
 from typing import Any
 
@@ -27,24 +25,21 @@ def load(target: str) -> Any:
 
 
 def run_uvicorn(target: str, port: int, guarded: bool, own_socket: bool = False) -> None:
+    """Plain uvicorn (h11), or uvicorn exactly as the sandbox runs it."""
     import uvicorn
 
-    from scoreganizer_client_lib.sandbox._guard import ConnectionGuard, GuardedH11Protocol
     from scoreganizer_client_lib.sandbox.limits import ConnectionLimits
-    from scoreganizer_client_lib.sandbox.server import _bind
+    from scoreganizer_client_lib.sandbox.server import _bind, uvicorn_server
 
-    http: Any = "h11"
-    if guarded:
-        guard = ConnectionGuard(ConnectionLimits(header_timeout=HEADER_TIMEOUT))
-        http = functools.partial(GuardedH11Protocol, guard=guard)
-    config = uvicorn.Config(
-        load(target), host="127.0.0.1", port=port, http=http, ws="none", lifespan="off",
-        log_level="warning", access_log=False, backlog=128, timeout_keep_alive=5,
-    )  # fmt: skip
-    sockets: list[socket.socket] | None = None
-    if own_socket:
-        sockets = [_bind("127.0.0.1", port, reuse_port=True)]
-    uvicorn.Server(config).run(sockets=sockets)
+    if not guarded:
+        config = uvicorn.Config(
+            load(target), host="127.0.0.1", port=port, http="h11", ws="none", lifespan="off",
+            log_level="warning", access_log=False, backlog=128, timeout_keep_alive=5,
+        )  # fmt: skip
+        uvicorn.Server(config).run()
+        return
+    server = uvicorn_server(load(target), ConnectionLimits(header_timeout=HEADER_TIMEOUT))
+    server.run(sockets=[_bind("127.0.0.1", port, reuse_port=own_socket)])
 
 
 def run_hypercorn(target: str, port: int) -> None:

@@ -141,7 +141,9 @@ def test_two_thousand_half_requests_at_1024_descriptors(tmp_path: Path) -> None:
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
 
-    proc, url = _serve(tmp_path / "db.sqlite3", "--workers", "1", preexec=limit)
+    proc, url = _serve(
+        tmp_path / "db.sqlite3", "--workers", "1", "--synchronous", "normal", preexec=limit
+    )
     port = int(url.rsplit(":", 1)[1])
     slow = []
     try:

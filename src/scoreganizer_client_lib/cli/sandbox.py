@@ -117,6 +117,14 @@ def init(settings: Settings, db: str | None) -> None:
     show_default=True,
     help="Open connections per worker (fewer if the file-descriptor limit is lower).",
 )
+@click.option(
+    "--synchronous",
+    type=click.Choice(["full", "normal"], case_sensitive=False),
+    default="full",
+    show_default=True,
+    help="full: every acknowledged change survives a power loss; normal: faster "
+    "(no flush to disk per change), the last changes may be lost then.",
+)
 @click.option("--access-log", is_flag=True, help="Log every request.")
 @_db_option
 def serve(
@@ -126,13 +134,20 @@ def serve(
     header_timeout: float,
     body_timeout: float,
     max_connections: int,
+    synchronous: str,
     access_log: bool,
     db: str | None,
 ) -> None:
     """Serve the API until Ctrl+C."""
     import os
 
-    from ..sandbox import ConnectionLimits, PortInUse, SandboxServer, default_db_path
+    from ..sandbox import (
+        ConnectionLimits,
+        PortInUse,
+        SandboxConfig,
+        SandboxServer,
+        default_db_path,
+    )
 
     path = db or default_db_path()
     workers = workers or os.cpu_count() or 1
@@ -140,7 +155,13 @@ def serve(
         header_timeout=header_timeout, body_timeout=body_timeout, max_connections=max_connections
     )
     server = SandboxServer(
-        path, host=host, port=port, access_log=access_log, limits=limits, workers=workers
+        path,
+        host=host,
+        port=port,
+        config=SandboxConfig(synchronous=synchronous.upper()),
+        access_log=access_log,
+        limits=limits,
+        workers=workers,
     )
     try:
         url = server.bind()

@@ -24,9 +24,11 @@ class ConnectionLimits:
     max_connections: int = 1000
 
 
-#: File descriptors kept for everything but client connections: the listening
-#: socket, SQLite's files (three per worker thread), logs, pipes.
-RESERVED_FDS = 256
+#: File descriptors kept for everything but open client connections: the
+#: listening socket, SQLite's files (three per worker thread), logs, pipes, and
+#: the connections accepted in the last few turns of the loop, which hold a
+#: descriptor before the guard can count them or close the ones they replace.
+RESERVED_FDS = 384
 
 
 def connection_cap(limits: ConnectionLimits) -> int:

@@ -1,6 +1,6 @@
 """Running the sandbox: in this process (a background thread, for tests and
 the demo), in the foreground (``scoreganizer sandbox serve``), or in several
-worker processes sharing one listening socket and one database file.
+worker processes sharing one port and one database file.
 
 The HTTP server is uvicorn with :mod:`._guard` on its h11 protocol: uvicorn
 embeds in a thread, starts fast and runs on Windows; the guard adds what it
@@ -37,10 +37,13 @@ if TYPE_CHECKING:
 
 __all__ = ["ConnectionLimits", "PortInUse", "SandboxServer"]
 
-#: Pending connections the kernel queues; also how many uvicorn accepts per
-#: turn of its loop, so a burst never takes more descriptors than the guard
-#: keeps in reserve.
-BACKLOG = 128
+#: How many connections asyncio accepts per turn of its loop (uvicorn's
+#: ``backlog``), so that a burst never takes more descriptors than the guard
+#: keeps in reserve (running out pauses accepting for a whole second)...
+ACCEPT_BURST = 32
+#: ...and how many the kernel queues meanwhile: a queue that overflows drops
+#: new connections, which then wait a second or more to try again.
+LISTEN_BACKLOG = 1024
 
 
 class PortInUse(OSError):
@@ -73,7 +76,7 @@ def _bind(host: str, port: int, listen: bool = True, reuse_port: bool = False) -
             raise PortInUse(exc.errno, f"port {port} on {host} is in use") from None
         raise
     if listen:
-        sock.listen(BACKLOG)
+        sock.listen(LISTEN_BACKLOG)
     return sock
 
 
@@ -82,20 +85,22 @@ def _bind(host: str, port: int, listen: bool = True, reuse_port: bool = False) -
 _IN_USE = {errno.EADDRINUSE, 10048, 10013}
 
 
-def _uvicorn_server(
-    store: Store,
+def uvicorn_server(
+    app: Any,
     limits: ConnectionLimits,
-    access_log: bool,
+    access_log: bool = False,
     ready: Any = None,
 ) -> uvicorn.Server:
+    """A uvicorn server for the ASGI ``app`` with the connection guard; it
+    serves the sockets given to its ``run``; ``ready.set()`` is called once it
+    accepts connections."""
     import uvicorn
 
     from ._guard import ConnectionGuard, GuardedH11Protocol
-    from .app import create_app
 
     guard = ConnectionGuard(limits)
     config = uvicorn.Config(
-        create_app(store),
+        app,
         http=functools.partial(GuardedH11Protocol, guard=guard),  # type: ignore[arg-type]
         ws="none",
         lifespan="off",
@@ -103,18 +108,28 @@ def _uvicorn_server(
         access_log=access_log,
         timeout_keep_alive=int(max(1, limits.keep_alive)),
         timeout_graceful_shutdown=2,
-        backlog=BACKLOG,
+        backlog=ACCEPT_BURST,
     )
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
+            for sock in sockets or []:  # asyncio set the queue to the burst size
+                sock.listen(LISTEN_BACKLOG)
             if ready is not None:
                 ready.set()
 
     server = Server(config)
     server.guard = guard  # type: ignore[attr-defined]
     return server
+
+
+def _sandbox_server(
+    store: Store, limits: ConnectionLimits, access_log: bool, ready: Any = None
+) -> uvicorn.Server:
+    from .app import create_app
+
+    return uvicorn_server(create_app(store), limits, access_log, ready)
 
 
 def _worker(
@@ -130,7 +145,7 @@ def _worker(
     if isinstance(sock, tuple):  # a balanced port of its own (see BALANCED_PORTS)
         sock = _bind(*sock, reuse_port=True)
     store = Store(db, config, write_lock=write_lock)
-    server = _uvicorn_server(store, limits, access_log, ready)
+    server = _sandbox_server(store, limits, access_log, ready)
     threading.Thread(target=_exit_with_parent, args=(server,), daemon=True).start()
     try:
         server.run(sockets=[sock])
@@ -273,7 +288,7 @@ class SandboxServer:
         if self.workers > 1:
             self._start_workers(timeout)
             return self.url
-        server = _uvicorn_server(self.store, self.limits, self.access_log)
+        server = _sandbox_server(self.store, self.limits, self.access_log)
         self._server = server
         self._thread = threading.Thread(
             target=server.run, kwargs={"sockets": [self._sock]}, name="sandbox", daemon=True
@@ -310,7 +325,7 @@ class SandboxServer:
         announce = _Announce(on_ready, self.url)
         if self.workers == 1:  # uvicorn handles the signals itself
             try:
-                server = _uvicorn_server(self.store, self.limits, self.access_log, announce)
+                server = _sandbox_server(self.store, self.limits, self.access_log, announce)
                 server.run(sockets=[self._sock])
             finally:
                 self.stop()

@@ -143,11 +143,11 @@ MIGRATIONS = [
     );
     ALTER TABLE tournaments ADD COLUMN standings_scores INTEGER NOT NULL DEFAULT 0;
     """,  # noqa: S608 (fixed text)
-    # A game is identified by what the reader sees as the game (board and
-    # events), not by its file's bytes; older rows have none.
+    # A player's game is identified by what the reader sees as the game
+    # (board and events), not by its file's bytes; older rows have none.
     """
     ALTER TABLE scores ADD COLUMN game TEXT;
-    CREATE UNIQUE INDEX scores_game ON scores(game);
+    CREATE UNIQUE INDEX scores_game ON scores(user_id, game);
     """,
 ]
 
@@ -515,8 +515,9 @@ class Store:
         """Store a score (``fields``: the columns but ``id``) and, in the same
         transaction, the player's standing: ``standing`` gets the player's
         scores in the tournament (``level``, ``game_time``, ``won``) and
-        returns ``(complete, games, total, best)``. False if a score with the
-        same ``game`` (or ``sha256``) was stored before (and nothing changes)."""
+        returns ``(complete, games, total, best)``. False if the player's score
+        with the same ``game`` (or any with the same ``sha256``) was stored
+        before (and nothing changes)."""
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO scores (tournament_id, user_id, sha256, game, filename, mime_type,"

@@ -16,7 +16,7 @@ codes stay in :attr:`Refusal.server_code` (for a ``--verbose`` display).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from . import replays
@@ -233,7 +233,7 @@ class _Facts:
     def key_problem(self, server_code: str | None = None) -> Refusal | None:
         found = self.replay.key if self.replay else None
         if self.replay is not None and found is None:
-            return Refusal("no_key", self.no_key().reason, KEY_HOWTO, server_code)
+            return replace(self.no_key(), server_code=server_code)
         if found is None:
             return None
         if self.key is not None and found.user_id != self.key.user_id:

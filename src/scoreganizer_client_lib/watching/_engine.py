@@ -73,7 +73,6 @@ class _Pending:
 class _Entry:
     """What a look at one path found."""
 
-    mode: int
     sig: _Signature
     is_link: bool
 
@@ -232,11 +231,6 @@ class FolderWatcher:
         """Ask :meth:`run` to return soon (from any thread)."""
         self._stop.set()
         self._wake.set()
-
-    @property
-    def stopping(self) -> bool:
-        """True once :meth:`stop` was called (or the watcher stopped itself)."""
-        return self._stop.is_set()
 
     # -- the loop ---------------------------------------------------------
 
@@ -481,7 +475,7 @@ class FolderWatcher:
             file_id = st.st_ino
         if not stat.S_ISREG(st.st_mode):
             return "not a regular file"
-        return _Entry(st.st_mode, _Signature(st.st_size, st.st_mtime_ns, file_id), is_link)
+        return _Entry(_Signature(st.st_size, st.st_mtime_ns, file_id), is_link)
 
     def _look(
         self, rel: str, path: Path, entry: os.DirEntry[str] | None = None, judge: bool = True

@@ -89,7 +89,7 @@ class Player:
     """A player in a fresh tournament, a replay folder and a state folder."""
 
     def __init__(self, sandbox: SandboxServer, tmp_path: Path, **tournament: str) -> None:
-        n = next(NUMBERS)
+        n = self.number = next(NUMBERS)
         self.sandbox = sandbox
         self.name = f"wes{n}"
         self.host = f"host{n}"
@@ -112,9 +112,10 @@ class Player:
         return next(t for t in self.sc.tournaments.all() if t.id == self.cup)
 
     def game(self, seed: int, **kw: object) -> bytes:
+        """A game of this player's own (the sandbox stores a game once, whoever sends it)."""
         options: dict[str, object] = {"key": self.key, "boardgen_time": datetime.now(timezone.utc)}
         options.update(kw)
-        return write_rmv(seed=seed, **options)  # type: ignore[arg-type]
+        return write_rmv(seed=self.number * 1000 + seed, **options)  # type: ignore[arg-type]
 
     def write(self, name: str, data: bytes, mode: str = "wb") -> Path:
         """Write a file as a game would at the clock's present moment."""

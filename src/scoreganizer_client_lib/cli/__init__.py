@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "watch": ("watch", "watch", "Upload every new replay in a folder during a tournament."),
     "sandbox": ("sandbox", "sandbox", "Run and manage a local sandbox server."),
     "demo": ("demo", "demo", "Play a whole tournament against an embedded sandbox."),
+    "app": ("app", "app", "Play in your browser: the player's web app on this computer."),
 }
 
 # os.path, not pathlib: importing pathlib would cost startup time

@@ -1,0 +1,90 @@
+"""How things read on the pages: times, countdowns, modes (Jinja2 filters)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from ..tournament import Tournament
+
+LEVEL_NAMES = ("beginner", "intermediate", "expert")
+
+
+def iso(when: datetime) -> str:
+    """ISO 8601 with offset, for ``<time datetime>``."""
+    return when.astimezone(timezone.utc).isoformat()
+
+
+def epoch_ms(when: datetime) -> int:
+    """Milliseconds since the epoch, for the page's countdown script."""
+    return int(when.timestamp() * 1000)
+
+
+def local(when: datetime) -> str:
+    """The player's local time: ``Fri 20 May, 13:37``."""
+    return when.astimezone().strftime("%a %d %b, %H:%M")
+
+
+def clock(when: datetime) -> str:
+    """The local time of day, to the second."""
+    return when.astimezone().strftime("%H:%M:%S")
+
+
+def duration(seconds: float) -> str:
+    """``2 d 3:04:05``, ``0:04:05``."""
+    seconds = max(0, int(seconds + 0.999))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    text = f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+    return f"{days} d {text}" if days else text
+
+
+def remaining(when: datetime, now: datetime | None = None) -> str:
+    """The countdown to ``when`` as it first shows (the script ticks it on)."""
+    now = now or datetime.now(timezone.utc)
+    return duration((when - now).total_seconds())
+
+
+def _counts(modeparams: str) -> list[int] | None:
+    parts = modeparams.split(";", 1)[0].split("+")
+    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+        return None
+    return [int(p) for p in parts]
+
+
+def _seconds(modeparams: str) -> int | None:
+    _, _, tail = modeparams.partition(";")
+    return int(tail) if tail.strip().isdigit() else None
+
+
+def time_allowed(tournament: Tournament) -> str:
+    """How long a player of a ``sum_timelimit`` tournament has."""
+    seconds = _seconds(tournament.modeparams)
+    if seconds is None:
+        return "a limited time"
+    minutes, rest = divmod(seconds, 60)
+    if rest:
+        return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 120 else f"{minutes} min"
+
+
+def mode_words(tournament: Tournament) -> str:
+    """The mode as a sentence: ``Sum of your best times: 1 beginner, ...``."""
+    counts = _counts(tournament.modeparams)
+    if tournament.mode not in ("sum", "sum_timelimit") or counts is None:
+        return f"{tournament.mode} {tournament.modeparams}".strip()
+    games = ", ".join(f"{n} {name}" for n, name in zip(counts, LEVEL_NAMES, strict=True) if n)
+    text = f"Sum of your best times: {games or 'no games'}"
+    if tournament.mode == "sum_timelimit":
+        text += f", within {time_allowed(tournament)} of getting your key"
+    return text
+
+
+FILTERS = {
+    "iso": iso,
+    "epoch_ms": epoch_ms,
+    "local": local,
+    "clock": clock,
+    "remaining": remaining,
+    "mode_words": mode_words,
+    "time_allowed": time_allowed,
+}

@@ -1,0 +1,119 @@
+"""Serving the app on 127.0.0.1: in a background thread (tests, the demo) or
+in the foreground (``scoreganizer app``)."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+from .guard import SECRET_PARAM, Guard
+from .player import Player, Settings
+
+HOST = "127.0.0.1"  # never another interface: the app acts as the player
+
+
+def listen(port: int) -> socket.socket:
+    """A listening TCP socket on the loopback interface (``port`` 0: a free one).
+
+    Named as TCP so that asyncio turns Nagle off (no 40 ms delayed-ACK wait
+    on keep-alive answers)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.bind((HOST, port))
+        sock.listen(64)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class AppServer:
+    """The player's web app for ``settings``, on ``127.0.0.1:port``.
+
+    :attr:`open_url` is the address to open in the browser: it carries this
+    run's secret, which the app exchanges for a cookie. Extra keyword
+    arguments go to :class:`~.player.Player` (e.g. ``sleep``, ``retry``).
+    """
+
+    def __init__(self, settings: Settings, port: int = 0, **player_options: Any) -> None:
+        self.settings = settings
+        self.secret = secrets.token_urlsafe(32)
+        self.player = Player(settings, **player_options)
+        self._sock = listen(port)
+        self.port: int = self._sock.getsockname()[1]
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The app's address, without the secret."""
+        return f"http://{HOST}:{self.port}/"
+
+    @property
+    def open_url(self) -> str:
+        """The address that lets a browser in (secret included)."""
+        return f"{self.url}?{SECRET_PARAM}={self.secret}"
+
+    def asgi(self) -> Guard:
+        """The whole ASGI application: the pages behind the guard."""
+        from .web import create_app
+
+        return Guard(create_app(self.player), self.secret, self.port)
+
+    def _uvicorn(self) -> Any:
+        import uvicorn
+
+        config = uvicorn.Config(
+            self.asgi(),
+            log_level="warning",
+            access_log=False,  # nothing of a request reaches a log
+            lifespan="on",
+            timeout_graceful_shutdown=1,
+        )
+        return uvicorn.Server(config)
+
+    def start(self, timeout: float = 10.0) -> str:
+        """Serve in a background thread; :attr:`open_url` once it accepts."""
+        server = self._server = self._uvicorn()
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [self._sock]}, name="app", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not start on {self.url}")
+            time.sleep(0.01)
+        return self.open_url
+
+    def stop(self) -> None:
+        """Stop serving (watchers and key waits stop too)."""
+        if self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._sock.close()
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until Ctrl+C."""
+        self._server = self._uvicorn()
+        try:
+            self._server.run(sockets=[self._sock])
+        finally:
+            self._sock.close()
+
+    def __enter__(self) -> AppServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

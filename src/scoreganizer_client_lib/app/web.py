@@ -1,0 +1,338 @@
+"""The app's pages and actions (Starlette): server-rendered HTML, plain
+forms that work without script, and one event stream per tournament page
+that carries fresh HTML for the parts that change (feed, key, folder,
+results)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..exceptions import (
+    NetworkException,
+    ScoreganizerError,
+    ScoreganizerInvalidLoginData,
+    ScoreganizerNotLoggedIn,
+    ScoreganizerProtocolError,
+    ScoreganizerWait,
+)
+from . import results
+from .feed import Change
+from .folders import Suggestion, suggest
+from .pages import FILTERS
+from .player import MAX_DROPPED_BYTES, NotAFolder, Play, Player
+
+HERE = Path(__file__).parent
+MAX_FORM_BYTES = 64 * 1024
+KEEPALIVE = 15.0  # seconds between comments on an idle event stream
+SUGGESTIONS_FRESH = 30.0  # seconds a folder search is reused
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class TooLarge(Exception):
+    """A request body over its limit."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, refused past ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge
+    return bytes(body)
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """A small urlencoded form (the last value of each field)."""
+    body = await read_body(request, MAX_FORM_BYTES)
+    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return {name: values[-1] for name, values in fields.items()}
+
+
+def create_app(player: Player) -> Starlette:
+    """The Starlette application of the player's web app (without its
+    :class:`~.guard.Guard`, which :mod:`.server` puts in front)."""
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(FILTERS)
+    closing = asyncio.Event()
+    found: list[tuple[float, list[Suggestion]]] = []
+    server = player.settings.server
+    server_label = server.split("://", 1)[-1].removesuffix(":443")
+
+    def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(env.get_template(name).render(**base(context)), status_code=status)
+
+    def base(context: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "server_label": server_label,
+            "username": player.username,
+            "now": datetime.now(timezone.utc),
+            **context,
+        }
+
+    def problem(heading: str, message: str, hint: str = "", retry: str = "/") -> HTMLResponse:
+        return render("problem.html", 502, heading=heading, message=message, hint=hint, retry=retry)
+
+    def unreachable(retry: str = "/") -> HTMLResponse:
+        return problem(
+            "Cannot reach the server",
+            f"The Scoreganizer server at {server} does not answer.",
+            "Check that you are online (and, for a local server, that it is running).",
+            retry,
+        )
+
+    def to_login(expired: bool = False) -> RedirectResponse:
+        return RedirectResponse("/login?expired=1" if expired else "/login", 303)
+
+    def guarded(handler: Handler) -> Handler:
+        """Turn the failures every page can meet into pages."""
+
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ScoreganizerNotLoggedIn:
+                return to_login(expired=True)
+            except NetworkException:
+                return unreachable(request.url.path if request.method == "GET" else "/")
+            except ScoreganizerProtocolError:
+                return problem(
+                    "Not a Scoreganizer server",
+                    f"{server} does not answer like a Scoreganizer server.",
+                    "Start the app with the right address: scoreganizer --server URL app",
+                )
+            except TooLarge:
+                return Response("too large", 413)
+
+        return run
+
+    async def suggestions() -> list[Suggestion]:
+        if not found or time.monotonic() - found[0][0] > SUGGESTIONS_FRESH:
+            found[:] = [(time.monotonic(), await run_in_threadpool(suggest))]
+        return found[0][1]
+
+    async def play_of(request: Request) -> Play | None:
+        return await player.play(int(request.path_params["tid"]))
+
+    async def play_context(play: Play) -> dict[str, Any]:
+        standings = await results.fetch(player.sc.client, server, play.id)
+        return {
+            "t": play.tournament,
+            "play": play,
+            "feed": play.feed.newest_first(),
+            "remembered": player.folders.get(server),
+            "suggestions": await suggestions(),
+            "standings": standings,
+            "results_link": results.tournament_page(server, play.id),
+        }
+
+    # -- pages ---------------------------------------------------------------
+
+    @guarded
+    async def index(request: Request) -> Response:
+        why = await player.check_login()
+        if why is not None:
+            return to_login(expired=bool(why))
+        return render("tournaments.html", tournaments=await player.tournaments())
+
+    async def login_page(request: Request) -> Response:
+        expired = request.query_params.get("expired") == "1"
+        message = "Your login has expired. Please log in again." if expired else ""
+        return render("login.html", message=message, entered="")
+
+    async def login(request: Request) -> Response:
+        try:
+            form = await read_form(request)
+        except TooLarge:
+            return Response("too large", 413)
+        username, password = form.get("username", "").strip(), form.get("password", "")
+        message = ""
+        if not username or not password:
+            message = "Enter your username and password."
+        else:
+            try:
+                await player.login(username, password)
+            except ScoreganizerInvalidLoginData:
+                message = "Wrong username or password."
+            except ScoreganizerWait as exc:
+                seconds = int(exc.wait_time.total_seconds() + 0.999)
+                message = f"Too many attempts. Try again in {seconds} s."
+            except NetworkException:
+                message = (
+                    f"Cannot reach the server at {server}. Check that you are online "
+                    "(and, for a local server, that it is running)."
+                )
+            except ScoreganizerProtocolError:
+                message = f"{server} does not answer like a Scoreganizer server."
+            except ScoreganizerError as exc:
+                message = f"The server refused the login ({exc.error})."
+            else:
+                return RedirectResponse("/", 303)
+        return render("login.html", 200, message=message, entered=username)
+
+    async def logout(request: Request) -> Response:
+        await player.logout()
+        return to_login()
+
+    @guarded
+    async def tournament(request: Request) -> Response:
+        play = await play_of(request)
+        if play is None:
+            return problem("No such tournament", "The server has no such tournament.", retry="/")
+        if play.tournament.status == "not_logged_in":
+            return to_login(expired=bool(player.username))
+        return render("tournament.html", **await play_context(play))
+
+    # -- actions -------------------------------------------------------------
+
+    def back(play: Play) -> RedirectResponse:
+        return RedirectResponse(f"/t/{play.id}", 303)
+
+    def action(do: Callable[[Play, Request], Awaitable[None]]) -> Handler:
+        @guarded
+        async def run(request: Request) -> Response:
+            play = await play_of(request)
+            if play is None:
+                return RedirectResponse("/", 303)
+            await do(play, request)
+            return back(play)
+
+        return run
+
+    async def join(play: Play, request: Request) -> None:
+        await player.sc.tournaments.participate(play.id)
+
+    async def confirm(play: Play, request: Request) -> None:
+        await player.sc.tournaments.player_confirm(play.id)
+
+    async def get_key(play: Play, request: Request) -> None:
+        play.want_key()
+
+    async def watch(play: Play, request: Request) -> None:
+        form = await read_form(request)
+        folder = (form.get("pick") or form.get("folder") or "").strip()
+        play.watch_problem = None
+        if not folder:
+            play.watch_problem = "Type the folder your Minesweeper program saves replays to."
+            return
+        try:
+            play.watch(Path(folder))
+        except NotAFolder as exc:
+            play.watch_problem = str(exc)
+
+    async def unwatch(play: Play, request: Request) -> None:
+        play.stop_watching()
+
+    @guarded
+    async def upload(request: Request) -> Response:
+        play = await play_of(request)
+        if play is None:
+            return JSONResponse({"error": "no such tournament"}, 404)
+        name = unquote(request.headers.get("x-file-name", "replay"))
+        content = await read_body(request, MAX_DROPPED_BYTES)
+        entry = await play.upload_dropped(name, content)
+        return JSONResponse({"file": entry.file, "verdict": entry.verdict, "reason": entry.reason})
+
+    @guarded
+    async def results_fragment(request: Request) -> Response:
+        play = await play_of(request)
+        if play is None:
+            return Response("", 404)
+        return render("_results.html", **await play_context(play))
+
+    # -- live updates ----------------------------------------------------------
+
+    async def fragment(play: Play, change: Change) -> dict[str, Any]:
+        if change.kind == "feed" and change.entry is not None:
+            macro = env.get_template("_macros.html").module.feed_entry  # type: ignore[attr-defined]
+            html = str(macro(change.entry))
+            return {"kind": "entry", "id": f"entry-{change.entry.id}", "html": html}
+        template = {"key": "_key.html", "watch": "_watch.html", "results": "_results.html"}
+        context = base(await play_context(play))
+        html = env.get_template(template[change.kind]).render(**context)
+        return {"kind": "section", "id": change.kind, "html": html}
+
+    @guarded
+    async def events(request: Request) -> Response:
+        play = player.plays.get(int(request.path_params["tid"])) or await play_of(request)
+        if play is None:
+            return Response("", 404)
+        queue = play.feed.listen()
+
+        async def stream() -> AsyncIterator[bytes]:
+            try:
+                yield b"retry: 1000\n\n"
+                while not closing.is_set():
+                    try:
+                        change = await asyncio.wait_for(queue.get(), KEEPALIVE)
+                    except asyncio.TimeoutError:
+                        yield b": still here\n\n"
+                        continue
+                    kinds = ["key", "watch"] if change.kind == "key" else [change.kind]
+                    for kind in kinds:
+                        message = await fragment(play, Change(kind, change.entry))
+                        yield f"data: {json.dumps(message)}\n\n".encode()
+            finally:
+                play.feed.forget(queue)
+
+        return StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"cache-control": "no-store"}
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await player.start()
+        try:
+            yield
+        finally:
+            closing.set()
+            await player.close()
+
+    tid = "/t/{tid:int}"
+    routes = [
+        Route("/", index),
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route(tid, tournament),
+        Route(f"{tid}/join", action(join), methods=["POST"]),
+        Route(f"{tid}/confirm", action(confirm), methods=["POST"]),
+        Route(f"{tid}/key", action(get_key), methods=["POST"]),
+        Route(f"{tid}/watch", action(watch), methods=["POST"]),
+        Route(f"{tid}/unwatch", action(unwatch), methods=["POST"]),
+        Route(f"{tid}/upload", upload, methods=["POST"]),
+        Route(f"{tid}/results", results_fragment),
+        Route(f"{tid}/events", events),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

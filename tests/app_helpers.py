@@ -1,0 +1,85 @@
+"""Shared by the app's tests: a sandbox and the app on loopback ports, and an
+HTTP client that behaves like the player's browser."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from conftest import PASSWORD, TEST_CONFIG, Clock
+from scoreganizer_client_lib import RetryPolicy
+from scoreganizer_client_lib.app import AppServer, Settings
+from scoreganizer_client_lib.sandbox import SandboxServer, scenario
+
+_names = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_names)}"
+
+
+@dataclass
+class World:
+    """A sandbox, and an app logged in nowhere yet, sharing one clock."""
+
+    sandbox: SandboxServer
+    app: AppServer
+    clock: Clock
+    home: Path
+
+    def user(self, prefix: str = "p") -> str:
+        name = unique(prefix)
+        scenario.add_user(self.sandbox.store, name, PASSWORD)
+        return name
+
+    def tournament(self, **options: object) -> int:
+        host = self.user("host")
+        name = str(options.pop("name", unique("Cup ")))
+        return scenario.add_tournament(self.sandbox.store, name, host, **options)  # type: ignore[arg-type]
+
+    def start_in(self, tournament_id: int, seconds: float) -> None:
+        """Move a tournament's start to ``seconds`` from now."""
+        with self.sandbox.store.transaction() as conn:
+            conn.execute(
+                "UPDATE tournaments SET start = ? WHERE id = ?",
+                (self.clock() + seconds, tournament_id),
+            )
+
+
+def start_world(tmp: Path, clock: Clock, server_url: str | None = None) -> Iterator[World]:
+    with SandboxServer(tmp / "sandbox.sqlite3", config=TEST_CONFIG, clock=clock) as sandbox:
+        settings = Settings(server_url or sandbox.url, tmp / "credentials.txt", tmp / "app")
+        with AppServer(settings, retry=RetryPolicy(attempts=1), timeout=5.0) as app:
+            yield World(sandbox, app, clock, tmp / "home")
+
+
+class Browser(httpx.Client):
+    """An HTTP client that sends what a browser on the app's page sends."""
+
+    def __init__(self, app: AppServer, let_in: bool = True) -> None:
+        origin = app.url.rstrip("/")
+        super().__init__(base_url=origin, headers={"origin": origin}, timeout=10.0)
+        self.app = app
+        self.let_in = let_in
+
+    def __enter__(self) -> Browser:
+        super().__enter__()
+        if self.let_in:
+            answer = self.get("/", params={"secret": self.app.secret})
+            assert answer.status_code == 303
+        return self
+
+    def login(self, username: str, password: str = PASSWORD) -> httpx.Response:
+        return self.post("/login", data={"username": username, "password": password})
+
+
+def wait_for(condition: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)

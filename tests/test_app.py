@@ -1,0 +1,369 @@
+"""The player's web app over real HTTP against a real sandbox: the guard,
+login and its failures, tournaments, actions, dropped replays, folders."""
+
+from __future__ import annotations
+
+import ast
+import logging
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app_helpers import Browser, World, start_world, wait_for
+from conftest import PASSWORD, Clock
+from scoreganizer_client_lib import Scoreganizer
+from scoreganizer_client_lib.app import AppServer, Settings
+from scoreganizer_client_lib.app.folders import FolderMemory, suggest
+from scoreganizer_client_lib.replays.testing import write_rmv
+
+ROOT = Path(__file__).parent.parent
+PACKAGE = ROOT / "src" / "scoreganizer_client_lib"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    yield from start_world(tmp_path_factory.mktemp("app"), Clock())
+
+
+@pytest.fixture
+def browser(world: World) -> Iterator[Browser]:
+    with Browser(world.app) as client:
+        yield client
+
+
+def logged_in(world: World, browser: Browser, prefix: str = "p") -> str:
+    name = world.user(prefix)
+    assert browser.login(name).status_code == 303
+    return name
+
+
+# -- the guard -----------------------------------------------------------------
+
+
+def test_no_secret_is_403(world: World) -> None:
+    with Browser(world.app, let_in=False) as stranger:
+        for path in ("/", "/login", "/static/app.js", "/t/1"):
+            answer = stranger.get(path)
+            assert answer.status_code == 403, path
+            assert "scoreganizer app" in answer.text
+        assert stranger.get("/", params={"secret": "guess"}).status_code == 403
+        assert stranger.post("/login", data={"username": "a", "password": "b"}).status_code == 403
+
+
+def test_the_secret_becomes_a_cookie_and_leaves_the_url(world: World) -> None:
+    with Browser(world.app, let_in=False) as client:
+        answer = client.get("/login", params={"secret": world.app.secret, "expired": "1"})
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/login?expired=1"
+        cookie = answer.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        assert client.get("/login").status_code == 200
+
+
+def test_foreign_origin_is_403(world: World, browser: Browser) -> None:
+    for origin in ("http://evil.example", "http://127.0.0.1:1", "null"):
+        answer = browser.post(
+            "/login", data={"username": "x", "password": "y"}, headers={"origin": origin}
+        )
+        assert answer.status_code == 403, origin
+        assert browser.get("/", headers={"origin": origin}).status_code == 403
+
+
+def test_a_change_without_origin_is_403(world: World, browser: Browser) -> None:
+    del browser.headers["origin"]
+    assert browser.post("/logout").status_code == 403
+    assert browser.get("/login").status_code == 200  # reading needs no Origin
+
+
+def test_wrong_host_is_403(world: World, browser: Browser) -> None:
+    for host in ("evil.example", f"evil.example:{world.app.port}", "127.0.0.1:1", "localhost"):
+        assert browser.get("/login", headers={"host": host}).status_code == 403, host
+    assert browser.get("/login", headers={"host": f"localhost:{world.app.port}"}).status_code == 200
+
+
+def test_cross_site_fetch_is_403_even_with_the_cookie(browser: Browser) -> None:
+    headers = {"sec-fetch-site": "cross-site", "sec-fetch-mode": "cors"}
+    assert browser.get("/", headers=headers).status_code == 403
+    navigate = {"sec-fetch-site": "same-origin", "sec-fetch-mode": "navigate"}
+    assert browser.get("/login", headers=navigate).status_code == 200
+
+
+def test_answers_carry_protective_headers_and_no_cors(browser: Browser) -> None:
+    answer = browser.get("/login", headers={"origin": browser.headers["origin"]})
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert not any(name.startswith("access-control-") for name in answer.headers)
+
+
+def test_only_loopback() -> None:
+    from scoreganizer_client_lib.app.server import HOST
+
+    assert HOST == "127.0.0.1"
+
+
+# -- logging in ----------------------------------------------------------------
+
+
+def test_login_shares_the_commands_credentials(world: World, browser: Browser) -> None:
+    name = logged_in(world, browser)
+    stored = world.app.settings.credentials.read_text()
+    assert stored.startswith(f"{name}:")
+    command = Scoreganizer.from_url(world.sandbox.url, auth_filename=world.app.settings.credentials)
+    assert command.username == name and command.token_status_ok()
+    page = browser.get("/")
+    assert f"Signed in as <strong>{name}</strong>" in page.text
+    assert browser.post("/logout").headers["location"] == "/login"
+    assert not world.app.settings.credentials.exists()
+    assert browser.get("/").headers["location"] == "/login"
+
+
+def test_wrong_password_says_so_and_never_shows_or_logs_it(
+    world: World, browser: Browser, caplog: pytest.LogCaptureFixture
+) -> None:
+    name = world.user()
+    secret_word = "hunter2-not-the-password"
+    with caplog.at_level(logging.DEBUG):
+        page = browser.login(name, secret_word)
+    assert page.status_code == 200
+    assert "Wrong username or password." in page.text
+    assert secret_word not in page.text and secret_word not in caplog.text
+    assert f'value="{name}"' in page.text  # the name stays typed in
+
+
+def test_empty_fields(browser: Browser) -> None:
+    assert "Enter your username and password." in browser.login("", "").text
+
+
+def test_dead_server_on_login_and_pages(tmp_path: Path) -> None:
+    settings = Settings("http://127.0.0.1:9", tmp_path / "c.txt", tmp_path / "app")
+    settings.credentials.write_text("ghost:token")
+    with AppServer(settings, timeout=2.0) as app, Browser(app) as client:
+        page = client.get("/")
+        assert page.status_code == 502
+        assert "Cannot reach the server" in page.text and "http://127.0.0.1:9" in page.text
+        assert "Cannot reach the server at http://127.0.0.1:9" in client.login("a", "b").text
+
+
+def test_expired_login_asks_to_log_in_again(world: World, browser: Browser) -> None:
+    logged_in(world, browser)
+    world.clock.advance(7201)  # TEST_CONFIG: tokens expire after 2 h
+    try:
+        answer = browser.get("/")
+        assert answer.headers["location"] == "/login?expired=1"
+        assert "Your login has expired" in browser.get("/login?expired=1").text
+    finally:
+        world.clock.advance(-7201)
+
+
+# -- tournaments and actions -----------------------------------------------------
+
+
+def test_tournament_list_has_the_action_that_applies(world: World, browser: Browser) -> None:
+    name = logged_in(world, browser)
+    open_cup = world.tournament(name="Open Cup", start="+1h", end="+2h")
+    invited_cup = world.tournament(name="Invited Cup", start="+1h", end="+2h", closed=True)
+    closed_cup = world.tournament(name="Closed Cup", start="-1m", end="+2h", closed=True)
+    from scoreganizer_client_lib.sandbox import scenario
+
+    scenario.invite(world.sandbox.store, invited_cup, name)
+    browser.post(f"/t/{closed_cup}/join")
+    page = browser.get("/").text
+    card = {t: page[page.index(f">{t}</a>") :][:1500] for t in ("Open", "Invited", "Closed")}
+    assert f'action="/t/{open_cup}/join"' in card["Open"] and ">Join</button>" in card["Open"]
+    assert ">Confirm invitation</button>" in card["Invited"]
+    assert "Waiting for the host" in card["Closed"] and "Running" in card["Closed"]
+    assert re.search(r"Starts in <time [^>]*>0:59:\d\d</time>", card["Open"])
+    browser.post(f"/t/{invited_cup}/confirm")
+    assert "Joined" in browser.get(f"/t/{invited_cup}").text
+
+
+def test_the_key_comes_by_itself_at_the_start(world: World, browser: Browser) -> None:
+    name = logged_in(world, browser)
+    cup = world.tournament(start="+1h", end="+2h")
+    world.start_in(cup, 0.5)
+    page = browser.post(f"/t/{cup}/join", follow_redirects=True).text
+    assert "Your key appears here by itself when the tournament starts" in page
+    play = world.app.player.plays[cup]
+    wait_for(lambda: play.key is not None)
+    page = browser.get(f"/t/{cup}").text
+    assert play.key is not None and play.key.split("_")[1] == str(cup)
+    assert f'<output id="key-text" class="key" aria-label="Key">{play.key}</output>' in page
+    assert f"{name}#{play.key}" in page and ">Copy key</button>" in page
+
+
+def test_timelimit_key_waits_for_the_player(world: World, browser: Browser) -> None:
+    logged_in(world, browser)
+    cup = world.tournament(start="-1m", end="+2h", mode="sum_timelimit", modeparams="1+0+0;600")
+    page = browser.post(f"/t/{cup}/join", follow_redirects=True).text
+    assert "You have 10 min to play" in page and ">Get my key</button>" in page
+    assert world.app.player.plays[cup].key is None
+    browser.post(f"/t/{cup}/key")
+    play = world.app.player.plays[cup]
+    wait_for(lambda: play.key is not None)
+    page = browser.get(f"/t/{cup}").text
+    assert "Your time ends in" in page and re.search(r">0:(09:5\d|10:00)</time>", page)
+
+
+def test_unknown_tournament(world: World, browser: Browser) -> None:
+    logged_in(world, browser)
+    page = browser.get("/t/99999")
+    assert page.status_code == 502 and "No such tournament" in page.text
+
+
+# -- uploads -------------------------------------------------------------------------
+
+
+def drop(browser: Browser, cup: int, name: str, content: bytes) -> dict[str, str]:
+    answer = browser.post(
+        f"/t/{cup}/upload", content=content, headers={"x-file-name": name.replace(" ", "%20")}
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def test_dropped_replays_get_verdicts_in_words(world: World, browser: Browser) -> None:
+    logged_in(world, browser)
+    cup = world.tournament(start="-1m", end="+2h")
+    browser.post(f"/t/{cup}/join")
+    play = world.app.player.plays[cup]
+    wait_for(lambda: play.key is not None)
+    rival = Scoreganizer.from_url(world.sandbox.url)
+    rival.login(world.user("rival"), PASSWORD)
+    rival.tournaments.participate(cup)
+    rival_key = rival.tournaments.gen_key(cup)
+    now = datetime.now(timezone.utc)
+    good = drop(browser, cup, "my game.rmv", write_rmv(key=play.key, boardgen_time=now))
+    assert good == {"file": "my game.rmv", "verdict": "accepted", "reason": ""}
+    nokey = drop(browser, cup, "nokey.rmv", write_rmv(seed=3, boardgen_time=now))
+    assert nokey["verdict"] == "refused" and nokey["reason"].startswith("no key")
+    theirs = drop(browser, cup, "theirs.rmv", write_rmv(seed=4, key=rival_key, boardgen_time=now))
+    assert theirs["verdict"] == "refused" and theirs["reason"].startswith("someone else's key")
+    early = drop(browser, cup, "early.rmv", write_rmv(seed=5, key=play.key, boardgen_time=now - timedelta(hours=1)))
+    assert early["verdict"] == "refused" and "before the start" in early["reason"]
+    junk = drop(browser, cup, "../../junk.rmv", b"not a replay")
+    assert junk == {"file": "junk.rmv", "verdict": "refused", "reason": junk["reason"]}
+    assert junk["reason"].startswith("unreadable")
+    page = browser.get(f"/t/{cup}").text
+    feed = page[page.index('id="feed"') :]
+    assert [m for m in re.findall(r'data-verdict="(\w+)"', feed)] == [
+        "refused", "refused", "refused", "refused", "accepted"
+    ]
+    assert "someone else&#39;s key" in feed
+    assert "1 beginner" in page  # the results table is there too
+    assert re.search(r'<tr class="me"><td>1</td>', page)
+
+
+def test_too_large_drop_is_refused(world: World, browser: Browser) -> None:
+    logged_in(world, browser)
+    cup = world.tournament(start="-1m", end="+2h")
+    browser.post(f"/t/{cup}/join")
+    answer = browser.post(f"/t/{cup}/upload", content=b"x" * (16 * 1024 * 1024 + 1))
+    assert answer.status_code == 413
+
+
+# -- folders ---------------------------------------------------------------------------
+
+
+def test_a_folder_that_does_not_exist_is_named_and_not_created(
+    world: World, browser: Browser, tmp_path: Path
+) -> None:
+    logged_in(world, browser)
+    cup = world.tournament(start="+1h", end="+2h")
+    browser.post(f"/t/{cup}/join")
+    typo = tmp_path / "Typo Folder"
+    page = browser.post(f"/t/{cup}/watch", data={"folder": str(typo)}, follow_redirects=True)
+    assert f"There is no folder {typo}." in page.text
+    assert not typo.exists()
+    assert "Type the folder" in browser.post(
+        f"/t/{cup}/watch", data={"folder": " "}, follow_redirects=True
+    ).text
+
+
+def test_suggested_folders_of_the_three_clones(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    program_files = tmp_path / "Program Files"
+    arbiter = home / "Desktop" / "Minesweeper Arbiter 0.52.3" / "Videos"
+    vienna = home / "Documents" / "ViennaSweeper" / "replays"
+    meta = program_files / "Metasweeper" / "replay"
+    for folder in (arbiter, vienna, meta):
+        folder.mkdir(parents=True)
+    (meta / "b_0_1.234_3_2.431_alice.evf").write_bytes(b"")
+    (home / "Desktop" / "Arbiter notes").mkdir()  # no Videos inside: not suggested
+    found = suggest(home, {"ProgramFiles": str(program_files)})
+    assert [(s.clone, s.path, s.replays) for s in found] == [
+        ("Metasweeper", meta, 1),
+        ("Minesweeper Arbiter", arbiter, 0),
+        ("ViennaSweeper", vienna, 0),
+    ]
+    assert suggest(tmp_path / "nobody", {}) == []
+
+
+def test_the_chosen_folder_is_remembered_per_server(tmp_path: Path) -> None:
+    memory = FolderMemory(tmp_path / "folders.json")
+    memory.set("http://127.0.0.1:8000", tmp_path / "a")
+    memory.set("https://scoreganizer.net:443", tmp_path / "b")
+    again = FolderMemory(tmp_path / "folders.json")
+    assert again.get("http://127.0.0.1:8000") == tmp_path / "a"
+    assert again.get("https://scoreganizer.net:443") == tmp_path / "b"
+    assert again.get("http://elsewhere:1") is None
+    (tmp_path / "folders.json").write_text("{garbled")
+    assert again.get("http://127.0.0.1:8000") is None
+
+
+# -- the layers ----------------------------------------------------------------------
+
+
+def imports(path: Path) -> Iterator[tuple[str, list[str]]]:
+    """(absolute module, imported names) of every import in a package file."""
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    package = parts if parts[-1] == "__init__" else parts[:-1]
+    package = [p for p in package if p != "__init__"]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *(node.module or "").split(".")]).strip(".")
+            yield module, [alias.name for alias in node.names]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, []
+
+
+def test_the_app_uses_only_the_librarys_public_names() -> None:
+    for path in (PACKAGE / "app").rglob("*.py"):
+        for module, names in imports(path):
+            if not module.startswith("scoreganizer_client_lib"):
+                continue
+            inside = module.split(".")[1:]
+            assert not any(part.startswith("_") for part in inside), f"{path.name}: {module}"
+            assert inside[:1] not in (["cli"], ["sandbox"]), f"{path.name}: {module}"
+            if inside[:1] != ["app"]:
+                assert not any(name.startswith("_") for name in names), f"{path.name}: {names}"
+
+
+def test_the_library_never_imports_the_app() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        if path.relative_to(PACKAGE).parts[0] in ("app", "cli"):
+            continue
+        for module, _ in imports(path):
+            assert not module.startswith("scoreganizer_client_lib.app"), path
+
+
+def test_importing_the_library_does_not_load_the_web_stack() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, scoreganizer_client_lib, scoreganizer_client_lib.cli;"
+        "print(sorted(m for m in ('starlette', 'uvicorn', 'jinja2') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_unused_http_status() -> None:
+    assert httpx.codes.FORBIDDEN == 403

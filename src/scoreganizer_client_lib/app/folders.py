@@ -24,10 +24,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..config import server_slug
 
 #: clone -> (what its folder's name contains, lower case; its replay subfolders)
 CLONES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -115,10 +117,6 @@ def suggest(home: Path | None = None, env: Mapping[str, str] | None = None) -> l
     return sorted(found.values(), key=lambda s: (-s.replays, s.clone, str(s.path)))
 
 
-def _slug(server: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", server)[:150]
-
-
 class FolderMemory:
     """The replay folder chosen last, per server, in one small JSON file."""
 
@@ -136,15 +134,21 @@ class FolderMemory:
 
     def get(self, server: str) -> Path | None:
         """The folder chosen last for ``server``."""
-        value = self._read().get(_slug(server))
+        value = self._read().get(server_slug(server))
         return Path(value) if value else None
 
     def set(self, server: str, folder: Path) -> None:
-        """Remember ``folder`` for ``server`` (best effort: a full disk only
-        means it is not remembered)."""
-        from .._files import atomic_write
-
+        """Remember ``folder`` for ``server``: the file is replaced whole (a
+        temporary file renamed over it), and a full disk only means that the
+        choice is not remembered."""
         data = self._read()
-        data[_slug(server)] = str(folder)
+        data[server_slug(server)] = str(folder)
         with contextlib.suppress(OSError):
-            atomic_write(self.path, json.dumps(data, indent=1).encode("utf-8"))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(prefix=".folders-", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(data, handle, indent=1)
+                Path(temporary).replace(self.path)
+            finally:
+                Path(temporary).unlink(missing_ok=True)

@@ -18,12 +18,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .. import RetryPolicy
 from ..aio import AsyncScoreganizer
+from ..config import auth_path, config_dir, parse_server_url
 from ..exceptions import (
     NetworkException,
     ReplayCheckError,
     ScoreganizerError,
     ScoreganizerNotLoggedIn,
+    TournamentNotFound,
 )
 from ..tournament import Tournament
 from .feed import Change, Feed, FeedEntry
@@ -49,6 +52,14 @@ class Settings:
     server: str  # e.g. https://scoreganizer.net:443
     credentials: Path  # the same file `scoreganizer login` writes
     data_dir: Path  # the app's own files (chosen folders, watch state)
+
+    @classmethod
+    def for_server(cls, server: str) -> Settings:
+        """The settings the command uses for ``server``: its credentials file
+        and a folder ``app`` in the config folder. Raises ``ValueError`` for
+        a server that is not an http(s) URL."""
+        url = parse_server_url(server).url
+        return cls(url, auth_path(url), config_dir() / "app")
 
 
 def safe_name(name: str) -> str:
@@ -237,6 +248,10 @@ class Player:
     ) -> None:
         self.settings = settings
         self.sleep = sleep
+        #: Pages wait for the server a little, not a minute: a failure is
+        #: shown with a "try again" link instead.
+        client_options.setdefault("retry", RetryPolicy(attempts=2, backoff=0.3, budget=1.0))
+        client_options.setdefault("timeout", (5.0, 20.0))
         self.client_options = client_options
         self.folders = FolderMemory(settings.data_dir / "folders.json")
         self.plays: dict[int, Play] = {}
@@ -267,7 +282,6 @@ class Player:
             await play.close()
         self.plays.clear()
         self.sc.logout()
-        self.settings.credentials.unlink(missing_ok=True)
 
     async def check_login(self) -> str | None:
         """Why the player must log in (again), or None when the token is good;
@@ -290,8 +304,9 @@ class Player:
 
     async def play(self, tournament_id: int) -> Play | None:
         """The tournament ``tournament_id`` (fresh from the server), or None."""
-        found = next((t for t in await self.sc.tournaments.all() if t.id == tournament_id), None)
-        if found is None:
+        try:
+            found = await self.sc.tournaments.get(tournament_id)
+        except TournamentNotFound:
             return None
         play = self.plays.get(tournament_id)
         if play is None:

@@ -23,18 +23,16 @@ def app(settings: Settings, port: int, no_browser: bool) -> None:
 
     from ..app import AppServer
     from ..app import Settings as AppSettings
-    from ._common import auth_path, config_dir, server_slug
 
     try:
-        server_slug(settings.server)
+        app_settings = AppSettings.for_server(settings.server)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--server") from None
-    app_settings = AppSettings(settings.server, auth_path(settings.server), config_dir() / "app")
     try:
         server = AppServer(app_settings, port)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
-    click.echo(f"Scoreganizer app for {settings.server}")
+    click.echo(f"Scoreganizer app for {app_settings.server}")
     click.echo(f"Open {server.open_url}")
     click.echo("(the address holds a secret that lets only your browser in). Ctrl+C stops the app.")
     if not no_browser:

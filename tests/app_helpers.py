@@ -83,3 +83,34 @@ def wait_for(condition: object, timeout: float = 5.0) -> None:
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+# -- a real browser ----------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; browsers are never downloaded
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium, if installed."""
+    import shutil
+
+    return CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+
+
+def launch_chromium(playwright: object) -> object:
+    """A headless Chromium from Debian's package (Playwright's launch gives it
+    a fresh temporary profile)."""
+    path = chromium_path()
+    assert path is not None, "install Debian's chromium: apt-get install chromium"
+    return playwright.chromium.launch(  # type: ignore[attr-defined]
+        executable_path=path, headless=True, args=CHROMIUM_ARGS
+    )

@@ -1,0 +1,117 @@
+"""The player's app in a real headless Chromium (Debian's package) against a
+real sandbox: a whole tournament as a player clicks through it, found on the
+page by accessible role and name."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app_helpers import World, chromium_path, launch_chromium, start_world
+from conftest import PASSWORD, Clock
+from scoreganizer_client_lib import Scoreganizer
+from scoreganizer_client_lib.replays.testing import write_rmv
+
+if chromium_path() is None and not os.environ.get("CI"):
+    pytest.skip("Debian's chromium is not installed (.ci/run installs it)", allow_module_level=True)
+
+from playwright.sync_api import Page, expect, sync_playwright
+
+#: How soon a replay's verdict must be on the page after the file is saved.
+SHOWN_WITHIN_MS = 1000
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    yield from start_world(tmp_path_factory.mktemp("browser"), Clock())
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    with sync_playwright() as playwright:
+        browser: Any = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Page]:
+    context = chromium.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.set_default_timeout(5000)
+    yield page
+    context.close()
+
+
+def drop_file(page: Page, name: str, content: bytes) -> None:
+    """Drop a file on the page the way a file manager does."""
+    page.evaluate(
+        """([name, bytes]) => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([new Uint8Array(bytes)], name));
+            const zone = document.getElementById("drop");
+            zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: transfer, bubbles: true}));
+            zone.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true}));
+        }""",
+        [name, list(content)],
+    )
+
+
+def test_a_whole_tournament_in_the_browser(world: World, page: Page, tmp_path: Path) -> None:
+    alice, bob = world.user("alice"), world.user("bob")
+    cup = world.tournament(name="Browser Cup", start="+1h", end="+2h")
+
+    page.goto(world.app.open_url)
+    expect(page).to_have_url(world.app.url + "login")  # the secret left the address
+    page.get_by_role("textbox", name="Username").fill(alice)
+    page.get_by_role("textbox", name="Password").fill("wrong")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    card = page.get_by_role("listitem").filter(has_text="Browser Cup")
+    expect(card).to_contain_text("Starts in 1:00:00")
+    world.start_in(cup, 1.0)
+    card.get_by_role("button", name="Join").click()
+    expect(page.get_by_role("heading", name="Browser Cup")).to_be_visible()
+    expect(page.get_by_text("Your key appears here by itself")).to_be_visible()
+
+    copy = page.get_by_role("button", name="Copy key")  # arrives when the tournament starts
+    expect(copy).to_be_visible(timeout=5000)
+    key = world.app.player.plays[cup].key
+    assert key is not None
+    copy.click()
+    expect(page.get_by_role("status")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == key
+    expect(page.get_by_text(f"{alice}#{key}").first).to_be_visible()
+
+    rival = Scoreganizer.from_url(world.sandbox.url)
+    rival.login(bob, PASSWORD)
+    rival.tournaments.participate(cup)
+    bob_key = rival.tournaments.gen_key(cup)
+    now = datetime.now(timezone.utc)
+    uploads = page.get_by_role("region", name="Uploads")
+    drops = [
+        ("good.rmv", write_rmv(key=key, boardgen_time=now), "Accepted", "beginner"),
+        ("nokey.rmv", write_rmv(seed=1, boardgen_time=now), "Refused", "no key"),
+        ("bobs.rmv", write_rmv(seed=2, key=bob_key, boardgen_time=now), "Refused", "someone else"),
+    ]
+    for name, content, verdict, words in drops:
+        drop_file(page, name, content)
+        entry = uploads.get_by_role("listitem").filter(has_text=name)
+        expect(entry).to_contain_text(verdict, timeout=SHOWN_WITHIN_MS)
+        expect(entry).to_contain_text(words)
+    expect(page.get_by_role("table")).to_contain_text(alice)
+
+    page.reload()
+    expect(uploads.get_by_role("listitem")).to_have_count(3)
+    expect(uploads.get_by_role("listitem").first).to_contain_text("bobs.rmv")
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..tournament import Tournament
+from .feed import FeedEntry
 
 LEVEL_NAMES = ("beginner", "intermediate", "expert")
 
@@ -79,6 +80,16 @@ def mode_words(tournament: Tournament) -> str:
     return text
 
 
+def entry_facts(entry: FeedEntry) -> str:
+    """The small print of a feed entry: level, time, where from, when."""
+    facts = [entry.level or ""]
+    if entry.game_time is not None:
+        facts.append(f"{entry.game_time:.3f} s")
+    facts.append("dropped on the page" if entry.source == "dropped" else "")
+    facts.append(clock(entry.at))
+    return " · ".join(fact for fact in facts if fact)
+
+
 FILTERS = {
     "iso": iso,
     "epoch_ms": epoch_ms,
@@ -87,4 +98,5 @@ FILTERS = {
     "remaining": remaining,
     "mode_words": mode_words,
     "time_allowed": time_allowed,
+    "entry_facts": entry_facts,
 }

@@ -1,0 +1,131 @@
+"""Screenshots of the player's app, light and dark, for the README.
+
+Starts a sandbox with a small scenario and the app in front of it, drives
+Debian's headless Chromium through each page and saves PNGs next to this
+script (``docs/screenshots/``). Run from the checkout after changing a page:
+
+    python docs/make_screenshots.py
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+from app_helpers import Browser, launch_chromium, start_world, wait_for  # noqa: E402
+from conftest import PASSWORD, Clock  # noqa: E402
+from scoreganizer_client_lib import Scoreganizer  # noqa: E402
+from scoreganizer_client_lib.replays.testing import write_rmv  # noqa: E402
+from scoreganizer_client_lib.sandbox import scenario  # noqa: E402
+
+OUT = Path(__file__).parent / "screenshots"
+VIEWPORT = {"width": 1000, "height": 760}
+
+
+def shoot(page: Page, name: str) -> None:
+    page.wait_for_load_state("load")
+    time.sleep(0.3)  # a countdown tick and the fonts
+    target = OUT / f"{name}.png"
+    page.screenshot(path=str(target), full_page=True)
+    print(target.relative_to(ROOT))
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        world_run = start_world(Path(tmp), Clock())
+        world = next(world_run)
+        store = world.sandbox.store
+        for name in ("ralokt", "tkolar", "kharad", "hostess"):
+            scenario.add_user(store, name, PASSWORD)
+        weekly = scenario.add_tournament(
+            store, "Weekly Sprint", "hostess", start="-5m", end="+55m", location="online"
+        )
+        friday = scenario.add_tournament(
+            store, "Friday Cup", "hostess", start="+2h", end="+4h", modeparams="3+2+1"
+        )
+        invitational = scenario.add_tournament(
+            store,
+            "Masters Invitational",
+            "hostess",
+            start="+24h",
+            end="+26h",
+            mode="sum_timelimit",
+            modeparams="1+1+1;900",
+            closed=True,
+        )
+        scenario.invite(store, invitational, "ralokt")
+        for rival, seeds in (("tkolar", (11, 12, 13)), ("kharad", (21, 22))):
+            sc = Scoreganizer.from_url(world.sandbox.url)
+            sc.login(rival, PASSWORD)
+            sc.tournaments.participate(weekly)
+            key = sc.tournaments.gen_key(weekly)
+            for seed, level in zip(seeds, ("beginner", "intermediate", "expert"), strict=False):
+                path = Path(tmp) / f"{rival}-{seed}.rmv"
+                path.write_bytes(write_rmv(level=level, seed=seed, key=key))
+                sc.scores.upload_replay(path, weekly)
+
+        with sync_playwright() as playwright:
+            chromium = launch_chromium(playwright)
+            contexts = {
+                scheme: chromium.new_context(
+                    color_scheme=scheme, viewport=VIEWPORT, device_scale_factor=1
+                )
+                for scheme in ("light", "dark")
+            }
+            for scheme, context in contexts.items():  # before anyone logs in
+                page = context.new_page()
+                page.goto(world.app.open_url)
+                page.get_by_role("textbox", name="Username").fill("ralokt")
+                page.get_by_role("textbox", name="Password").fill("not my password")
+                page.get_by_role("button", name="Log in").click()
+                page.get_by_role("alert").wait_for()
+                shoot(page, f"login-{scheme}")
+
+            # ralokt logs in, joins, and plays a little
+            with Browser(world.app) as client:
+                client.login("ralokt")
+                client.post(f"/t/{weekly}/join", follow_redirects=True)
+                client.post(f"/t/{friday}/join", follow_redirects=True)
+                play = world.app.player.plays[weekly]
+                wait_for(lambda: play.key is not None)
+                key = play.key
+                assert key is not None
+                now = datetime.now(timezone.utc)
+                games = [
+                    ("Beg_3.21.rmv", "beginner", key),
+                    ("Int_25.46.rmv", "intermediate", key),
+                    ("forgot the key.rmv", "beginner", None),
+                    ("Exp_71.03.rmv", "expert", key),
+                ]
+                for seed, (name, level, game_key) in enumerate(games):
+                    content = write_rmv(level=level, seed=seed, key=game_key, boardgen_time=now)
+                    client.post(
+                        f"/t/{weekly}/upload", content=content, headers={"x-file-name": name}
+                    )
+
+            shots = {
+                "tournaments": "/",
+                "tournament-waiting": f"/t/{friday}",
+                "tournament-playing": f"/t/{weekly}",
+            }
+            for scheme, context in contexts.items():
+                page = context.pages[0]
+                for name, path in shots.items():
+                    page.goto(world.app.url.rstrip("/") + path)
+                    shoot(page, f"{name}-{scheme}")
+                context.close()
+            chromium.close()
+        world_run.close()
+
+
+if __name__ == "__main__":
+    main()

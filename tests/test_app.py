@@ -100,10 +100,8 @@ def test_answers_carry_protective_headers_and_no_cors(browser: Browser) -> None:
     assert not any(name.startswith("access-control-") for name in answer.headers)
 
 
-def test_only_loopback() -> None:
-    from scoreganizer_client_lib.app.server import HOST
-
-    assert HOST == "127.0.0.1"
+def test_listens_on_loopback_only(world: World) -> None:
+    assert world.app._sock.getsockname() == ("127.0.0.1", world.app.port)
 
 
 # -- logging in ----------------------------------------------------------------
@@ -375,5 +373,25 @@ def test_importing_the_library_does_not_load_the_web_stack() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_unused_http_status() -> None:
-    assert httpx.codes.FORBIDDEN == 403
+def test_demo_app_serves_the_demo_cup() -> None:
+    import threading
+
+    from scoreganizer_client_lib.cli.demo_app import run_demo
+
+    lines: list[str] = []
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_demo,
+        kwargs={"start_in": 0.2, "open_browser": False, "say": lines.append, "stop": stop},
+    )
+    thread.start()
+    try:
+        wait_for(lambda: any("Open http" in line for line in lines), timeout=10)
+        url = next(line for line in lines if "Open http" in line).split("Open ", 1)[1]
+        with httpx.Client(follow_redirects=True) as client:
+            page = client.get(url).text
+        assert "Signed in as <strong>alice</strong>" in page and "Demo Cup" in page
+    finally:
+        stop.set()
+        thread.join(15)
+    assert not thread.is_alive()

@@ -27,12 +27,20 @@ LEVELS = ("beginner", "intermediate", "expert")
     show_default=True,
     help="Seconds until the tournament starts.",
 )
+@click.option("--app", "in_app", is_flag=True, help="Play it yourself, in the browser app.")
 @click.pass_obj
-def demo(settings: Settings, start_in: float) -> None:
+def demo(settings: Settings, start_in: float, in_app: bool) -> None:
     """Start a sandbox, create a host, two players and a tournament, then play:
     log in, list, join, wait for the start, get keys, upload keyed replays
     (one player with the sync client, one with the async client), show two
-    refusals, and print the standings. Leaves nothing running."""
+    refusals, and print the standings. Leaves nothing running.
+
+    With --app, you play as alice in the browser app until Ctrl+C."""
+    if in_app:
+        from .demo_app import run_demo
+
+        run_demo(start_in, say=click.echo)
+        return
     from ..aio import AsyncScoreganizer
     from ..exceptions import ReplayHasNoKey, ScoreganizerError
     from ..replays.testing import write_rmv

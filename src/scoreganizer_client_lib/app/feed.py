@@ -30,6 +30,7 @@ class FeedEntry:
     file: str
     verdict: Verdict
     reason: str = ""  # in words, for "refused" and "waiting"
+    advice: str = ""  # what to do about it
     level: str | None = None
     game_time: float | None = None
     source: Literal["folder", "dropped"] = "folder"

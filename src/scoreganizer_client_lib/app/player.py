@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import tempfile
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,10 +29,12 @@ from ..exceptions import (
     ScoreganizerNotLoggedIn,
     TournamentNotFound,
 )
+from ..refusals import explain_refusal
+from ..scoreganizer import Scoreganizer
 from ..tournament import Tournament
+from ..watching import CannotWatch, EventKind, FolderWatcher, WatchEvent
 from .feed import Change, Feed, FeedEntry
 from .folders import FolderMemory
-from .verdicts import refusal
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +54,24 @@ class Settings:
 
     server: str  # e.g. https://scoreganizer.net:443
     credentials: Path  # the same file `scoreganizer login` writes
-    data_dir: Path  # the app's own files (chosen folders, watch state)
+    data_dir: Path  # the app's own files (the folder chosen per server)
+    #: What the folder watcher sent, and its folder locks: the command's own
+    #: (``scoreganizer watch`` and the app never send a file twice, and never
+    #: watch one folder at once). Default: ``data_dir / "watch"``.
+    watch_state: Path | None = None
 
     @classmethod
     def for_server(cls, server: str) -> Settings:
-        """The settings the command uses for ``server``: its credentials file
-        and a folder ``app`` in the config folder. Raises ``ValueError`` for
-        a server that is not an http(s) URL."""
+        """The settings the command uses for ``server``: its credentials file,
+        its watch state, and a folder ``app`` in the config folder. Raises
+        ``ValueError`` for a server that is not an http(s) URL."""
         url = parse_server_url(server).url
-        return cls(url, auth_path(url), config_dir() / "app")
+        return cls(url, auth_path(url), config_dir() / "app", config_dir() / "watch")
+
+    @property
+    def watch_dir(self) -> Path:
+        """Where the folder watcher keeps its state."""
+        return self.watch_state or self.data_dir / "watch"
 
 
 def safe_name(name: str) -> str:
@@ -80,9 +92,11 @@ class Play:
         self.expiry: datetime | None = None
         self.key_problem: str | None = None
         self.folder: Path | None = None  # watched, or to watch once the key is there
-        self.watch_problem: str | None = None
+        self.watch_problem: str | None = None  # why the folder cannot be watched
+        self.watch_note: str | None = None  # what the watcher says (server away, stopped)
         self._key_task: asyncio.Task[None] | None = None
-        self._watch: Any = None
+        self._watcher: FolderWatcher | None = None
+        self._watch_thread: threading.Thread | None = None
 
     @property
     def id(self) -> int:
@@ -102,7 +116,7 @@ class Play:
     @property
     def watching(self) -> bool:
         """Whether the folder is being watched now."""
-        return self._watch is not None and self._watch.running
+        return self._watch_thread is not None and self._watch_thread.is_alive()
 
     @property
     def timelimit(self) -> bool:
@@ -153,28 +167,96 @@ class Play:
 
     # -- the folder --------------------------------------------------------
 
-    def watch(self, folder: Path) -> None:
+    async def watch(self, folder: Path) -> None:
         """Watch ``folder`` (now, or from the moment the key is there);
         remembered for this server. Raises :class:`NotAFolder`."""
         folder = folder.expanduser()
         if not folder.is_dir():
-            raise NotAFolder(f"There is no folder {folder}.")
-        self.stop_watching()
+            raise NotAFolder(f'There is no folder "{folder}".')
+        await self.stop_watching()
         self.folder = folder.resolve()
         self.player.folders.set(self.player.settings.server, self.folder)
         if self.key is not None:
             self._start_watch()
         self.feed.notify(Change("watch"))
 
-    def stop_watching(self) -> None:
+    async def stop_watching(self) -> None:
         """Stop watching (the folder stays suggested)."""
-        watch, self._watch, self.folder = self._watch, None, None
-        if watch is not None:
-            watch.stop()
+        watcher, thread = self._watcher, self._watch_thread
+        self._watcher = self._watch_thread = self.folder = self.watch_note = None
+        if watcher is not None:
+            watcher.stop()
+        if thread is not None:  # its folder lock is free once it has ended
+            await asyncio.to_thread(thread.join, 5)
         self.feed.notify(Change("watch"))
 
     def _start_watch(self) -> None:
-        raise NotImplementedError  # the folder watcher comes with the library's engine
+        """Run the library's folder watcher (the command's own) in a thread."""
+        assert self.folder is not None
+        settings = self.player.settings
+        sc = Scoreganizer.from_url(
+            settings.server,
+            auth_filename=settings.credentials,
+            retry=RetryPolicy(attempts=2, budget=2.0),  # the watcher retries by itself
+        )
+        watcher = FolderWatcher(
+            sc,
+            self.folder,
+            self.tournament,
+            state_dir=settings.watch_dir,
+            on_event=self._on_event,
+            holder="the Scoreganizer app",
+            **self.player.watch_options,
+        )
+        try:
+            watcher.open()
+        except CannotWatch as exc:
+            self.folder, self.watch_problem = None, _sentence(str(exc))
+            sc.close()
+            return
+        self.watch_problem = self.watch_note = None
+        thread = threading.Thread(
+            target=self._run_watch, args=(watcher, sc), name=f"watch-{self.id}", daemon=True
+        )
+        self._watcher, self._watch_thread = watcher, thread
+        thread.start()
+
+    def _run_watch(self, watcher: FolderWatcher, sc: Scoreganizer) -> None:
+        try:
+            watcher.run(self.key, self.expiry)
+        except Exception as exc:  # a bug must not pass silently: say it on the page
+            log.exception("the folder watcher failed")
+            self.watch_note = f"The folder watcher stopped: {type(exc).__name__}: {exc}"
+        finally:
+            sc.close()
+            self.feed.notify(Change("watch"))
+
+    def _on_event(self, event: WatchEvent) -> None:
+        """A decision of the watcher (on its thread) becomes a feed entry."""
+        replay = event.replay
+        facts: dict[str, Any] = {}
+        if replay is not None:
+            facts = {"level": replay.board.level, "game_time": replay.game_time}
+        if event.kind is EventKind.ACCEPTED and event.path:
+            self.feed.record(FeedEntry(event.path, "accepted", **facts))
+            self.feed.notify(Change("results"))
+        elif event.kind is EventKind.REFUSED and event.path and event.refusal:
+            refusal = event.refusal
+            self.feed.record(
+                FeedEntry(event.path, "refused", refusal.reason, advice=refusal.advice, **facts)
+            )
+        elif event.kind is EventKind.WAITING and event.path:
+            self.feed.record(FeedEntry(event.path, "waiting", event.message, **facts))
+        elif event.kind in (EventKind.SERVER_UNAVAILABLE, EventKind.WARNING):
+            self.watch_note = _sentence(event.message)
+            self.feed.notify(Change("watch"))
+        elif event.kind is EventKind.SERVER_BACK:
+            self.watch_note = None
+            self.feed.notify(Change("watch"))
+        elif event.kind is EventKind.STOPPED and event.stopped is not None:
+            if event.stopped.code != "stopped":  # not the player's own click
+                self.watch_note = _sentence(f"stopped: {event.stopped.reason}")
+            self.feed.notify(Change("watch"))
 
     # -- dropped replays ---------------------------------------------------
 
@@ -188,15 +270,21 @@ class Play:
                 info = await self.player.sc.scores.upload_replay(path, self.id)
             except (ScoreganizerError, NetworkException) as exc:
                 read = None if isinstance(exc, ReplayCheckError) else _read_quietly(content)
-                reason = refusal(
+                refusal = explain_refusal(
                     exc,
-                    read,
-                    my_key=self.key,
-                    start=self.tournament.start,
-                    end=self.until,
+                    replay=read,
+                    key=self.key,
+                    key_expiry=self.expiry,
+                    tournament=self.tournament,
                 )
                 verdict = "waiting" if isinstance(exc, NetworkException) else "refused"
-                entry = FeedEntry(name, verdict, reason, source="dropped")  # type: ignore[arg-type]
+                entry = FeedEntry(
+                    name,
+                    verdict,  # type: ignore[arg-type]
+                    refusal.reason,
+                    advice=refusal.advice,
+                    source="dropped",
+                )
                 if read is not None:
                     entry.level, entry.game_time = read.board.level, read.game_time
                 return self.feed.record(entry)
@@ -212,8 +300,7 @@ class Play:
         """Stop the key task and the watcher."""
         if self._key_task is not None:
             self._key_task.cancel()
-        if self._watch is not None:
-            self._watch.stop()
+        await self.stop_watching()
 
 
 def _read_quietly(content: bytes) -> Any:
@@ -223,6 +310,12 @@ def _read_quietly(content: bytes) -> Any:
         return replays.inspect(content)
     except replays.ReplayError:
         return None
+
+
+def _sentence(text: str) -> str:
+    """``text`` as a sentence: capital first letter, full stop."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
 def key_problem(exc: ScoreganizerError) -> str:
@@ -244,10 +337,13 @@ class Player:
         settings: Settings,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        watch_options: dict[str, Any] | None = None,
         **client_options: Any,
     ) -> None:
         self.settings = settings
         self.sleep = sleep
+        #: Extra options for the folder watcher (e.g. ``settle``, ``clock``).
+        self.watch_options = watch_options or {}
         #: Pages wait for the server a little, not a minute: a failure is
         #: shown with a "try again" link instead.
         client_options.setdefault("retry", RetryPolicy(attempts=2, backoff=0.3, budget=1.0))

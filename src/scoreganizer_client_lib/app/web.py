@@ -246,12 +246,12 @@ def create_app(player: Player) -> Starlette:
             play.watch_problem = "Type the folder your Minesweeper program saves replays to."
             return
         try:
-            play.watch(Path(folder))
+            await play.watch(Path(folder))
         except NotAFolder as exc:
             play.watch_problem = str(exc)
 
     async def unwatch(play: Play, request: Request) -> None:
-        play.stop_watching()
+        await play.stop_watching()
 
     @guarded
     async def upload(request: Request) -> Response:
@@ -261,7 +261,8 @@ def create_app(player: Player) -> Starlette:
         name = unquote(request.headers.get("x-file-name", "replay"))
         content = await read_body(request, MAX_DROPPED_BYTES)
         entry = await play.upload_dropped(name, content)
-        return JSONResponse({"file": entry.file, "verdict": entry.verdict, "reason": entry.reason})
+        answer = {k: getattr(entry, k) for k in ("file", "verdict", "reason", "advice")}
+        return JSONResponse(answer)
 
     @guarded
     async def results_fragment(request: Request) -> Response:

@@ -446,3 +446,24 @@ def test_a_folder_another_watcher_holds_is_refused_in_words(
     assert problem is not None and "is already being watched by" in problem.group(1)
     assert "scoreganizer watch" in problem.group(1)
     assert not play.watching
+
+
+def test_a_server_without_standings_gets_a_link_and_is_not_asked_again(tmp_path: Path) -> None:
+    import asyncio
+
+    from scoreganizer_client_lib.app.results import StandingsSource, tournament_page
+
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return httpx.Response(404, json={"error": "not_found"})
+
+    async def twice() -> list[object]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            source = StandingsSource(client, "https://scoreganizer.net:443")
+            return [await source.fetch(35), await source.fetch(35)]
+
+    assert asyncio.run(twice()) == [None, None]
+    assert asked == ["/sandbox/standings/35"]
+    assert tournament_page("https://scoreganizer.net:443", 35).endswith("/tournaments/35/")

@@ -65,23 +65,42 @@ def _parse(data: Any) -> Standings | None:
     return Standings(rows)
 
 
-async def fetch(client: httpx.AsyncClient, server: str, tournament_id: int) -> Standings | None:
-    """The standings from ``server``, or None when it does not offer them."""
-    url = f"{server.rstrip('/')}/sandbox/standings/{tournament_id}"
-    try:
-        async with client.stream("GET", url, timeout=5.0) as answer:
-            body = b""
-            async for chunk in answer.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_BYTES:
-                    return None
-            status = answer.status_code
-    except httpx.HTTPError:
-        return None
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if status == 403 and isinstance(data, dict) and data.get("error") == "results_hidden":
-        return Standings(hidden=True)
-    return _parse(data) if status == 200 else None
+class StandingsSource:
+    """The standings of ``server``'s tournaments, as far as it offers them.
+
+    A server that answers 404 (or anything but standings) once is not asked
+    again during this run: the production site would answer so on every page.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, server: str) -> None:
+        self.client = client
+        self.server = server.rstrip("/")
+        self.offered = True
+
+    async def fetch(self, tournament_id: int) -> Standings | None:
+        """The standings, or None when the server does not offer them (or
+        cannot be reached just now)."""
+        if not self.offered:
+            return None
+        url = f"{self.server}/sandbox/standings/{tournament_id}"
+        try:
+            async with self.client.stream("GET", url, timeout=5.0) as answer:
+                body = b""
+                async for chunk in answer.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_BYTES:
+                        self.offered = False
+                        return None
+                status = answer.status_code
+        except httpx.HTTPError:
+            return None  # try again on the next page
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if status == 403 and isinstance(data, dict) and data.get("error") == "results_hidden":
+            return Standings(hidden=True)
+        found = _parse(data) if status == 200 else None
+        if found is None and status < 500:
+            self.offered = False
+        return found

@@ -89,6 +89,7 @@ def create_app(player: Player) -> Starlette:
     found: list[tuple[float, list[Suggestion]]] = []
     server = player.settings.server
     server_label = server.split("://", 1)[-1].removesuffix(":443")
+    standings_source = results.StandingsSource(player.sc.client, server)
 
     def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(**base(context)), status_code=status)
@@ -145,7 +146,7 @@ def create_app(player: Player) -> Starlette:
         return await player.play(int(request.path_params["tid"]))
 
     async def play_context(play: Play) -> dict[str, Any]:
-        standings = await results.fetch(player.sc.client, server, play.id)
+        standings = await standings_source.fetch(play.id)
         return {
             "t": play.tournament,
             "play": play,

@@ -104,11 +104,6 @@ class Play:
         return self.tournament.id
 
     @property
-    def until(self) -> datetime:
-        """When uploads stop counting: the end, or the key's expiry."""
-        return min(self.tournament.end, self.expiry) if self.expiry else self.tournament.end
-
-    @property
     def waiting_for_key(self) -> bool:
         """Whether a task is waiting for the start to get the key."""
         return self._key_task is not None and not self._key_task.done()

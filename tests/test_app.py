@@ -176,6 +176,7 @@ def test_tournament_list_has_the_action_that_applies(world: World, browser: Brow
     assert ">Confirm invitation</button>" in card["Invited"]
     assert "Waiting for the host" in card["Closed"] and "Running" in card["Closed"]
     assert re.search(r"Starts in <time [^>]*>(0:59:\d\d|1:00:00)</time>", card["Open"])
+    assert 'data-reload-every="20"' in browser.get(f"/t/{closed_cup}").text  # until let in
     browser.post(f"/t/{invited_cup}/confirm")
     assert "Joined" in browser.get(f"/t/{invited_cup}").text
 

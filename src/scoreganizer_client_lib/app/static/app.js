@@ -104,5 +104,7 @@
     if (page) listen(page);
     var zone = document.getElementById("drop");
     if (zone) dropZone(zone);
+    var stale = document.querySelector("[data-reload-every]");
+    if (stale) setTimeout(function () { location.reload(); }, Number(stale.dataset.reloadEvery) * 1000);
   });
 })();

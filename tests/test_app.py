@@ -144,7 +144,43 @@ def test_dead_server_on_login_and_pages(tmp_path: Path) -> None:
         page = client.get("/")
         assert page.status_code == 502
         assert "Cannot reach the server" in page.text and "http://127.0.0.1:9" in page.text
-        assert "Cannot reach the server at http://127.0.0.1:9" in client.login("a", "b").text
+        assert "http://127.0.0.1:9 does not answer." in client.login("a", "b").text
+
+
+@pytest.fixture(scope="module")
+def not_scoreganizer() -> Iterator[str]:
+    """A web server that is not Scoreganizer (``python -m http.server``)."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(ROOT / "docs"))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    thread.join(5)
+
+
+def test_a_server_that_is_not_scoreganizer_is_named(tmp_path: Path, not_scoreganizer: str) -> None:
+    settings = Settings(f"http://{not_scoreganizer}", tmp_path / "c.txt", tmp_path / "app")
+    settings.credentials.write_text("ghost:token")
+    with AppServer(settings) as app, Browser(app) as client:
+        page = client.get("/")
+        assert page.status_code == 502 and "Not a Scoreganizer server" in page.text
+        message = f"http://{not_scoreganizer} does not look like a Scoreganizer server."
+        assert message in client.login("a", "b").text
+
+
+def test_https_to_a_plain_http_server_suggests_http(tmp_path: Path, not_scoreganizer: str) -> None:
+    settings = Settings(f"https://{not_scoreganizer}", tmp_path / "c.txt", tmp_path / "app")
+    with AppServer(settings) as app, Browser(app) as client:
+        text = client.login("a", "b").text
+    assert (
+        f"If this server does not speak HTTPS, start the app for http://{not_scoreganizer}." in text
+    )
 
 
 def test_expired_login_asks_to_log_in_again(world: World, browser: Browser) -> None:

@@ -29,6 +29,7 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..config import parse_server_url
 from ..exceptions import (
     NetworkException,
     ScoreganizerError,
@@ -105,13 +106,27 @@ def create_app(player: Player) -> Starlette:
     def problem(heading: str, message: str, hint: str = "", retry: str = "/") -> HTMLResponse:
         return render("problem.html", 502, heading=heading, message=message, hint=hint, retry=retry)
 
-    def unreachable(retry: str = "/") -> HTMLResponse:
-        return problem(
-            "Cannot reach the server",
-            f"The Scoreganizer server at {server} does not answer.",
-            "Check that you are online (and, for a local server, that it is running).",
-            retry,
+    address = parse_server_url(server)
+    plain_http = f"http://{address.url.split('://', 1)[1]}"
+
+    def trouble(exc: BaseException) -> tuple[str, str, str] | None:
+        """(heading, what happened, what to do) when ``exc`` means that the
+        server is not there or is not a Scoreganizer server; else None."""
+        if isinstance(exc, NetworkException):
+            hint = "Check that you are online (and, for a local server, that it is running)."
+            if address.https and address.port != 443:
+                hint = f"If this server does not speak HTTPS, start the app for {plain_http}."
+            return ("Cannot reach the server", f"{server} does not answer.", hint)
+        not_scoreganizer = isinstance(exc, ScoreganizerProtocolError) or (
+            isinstance(exc, ScoreganizerError) and exc.error.isdigit()
         )
+        if not_scoreganizer:
+            return (
+                "Not a Scoreganizer server",
+                f"{server} does not look like a Scoreganizer server.",
+                "Start the app with the right address: scoreganizer --server URL app",
+            )
+        return None
 
     def to_login(expired: bool = False) -> RedirectResponse:
         return RedirectResponse("/login?expired=1" if expired else "/login", 303)
@@ -124,14 +139,12 @@ def create_app(player: Player) -> Starlette:
                 return await handler(request)
             except ScoreganizerNotLoggedIn:
                 return to_login(expired=True)
-            except NetworkException:
-                return unreachable(request.url.path if request.method == "GET" else "/")
-            except ScoreganizerProtocolError:
-                return problem(
-                    "Not a Scoreganizer server",
-                    f"{server} does not answer like a Scoreganizer server.",
-                    "Start the app with the right address: scoreganizer --server URL app",
-                )
+            except (NetworkException, ScoreganizerError) as exc:
+                found = trouble(exc)
+                if found is None:
+                    raise
+                retry = request.url.path if request.method == "GET" else "/"
+                return problem(*found, retry=retry)
             except TooLarge:
                 return Response("too large", 413)
 
@@ -188,15 +201,12 @@ def create_app(player: Player) -> Starlette:
             except ScoreganizerWait as exc:
                 seconds = int(exc.wait_time.total_seconds() + 0.999)
                 message = f"Too many attempts. Try again in {seconds} s."
-            except NetworkException:
-                message = (
-                    f"Cannot reach the server at {server}. Check that you are online "
-                    "(and, for a local server, that it is running)."
-                )
-            except ScoreganizerProtocolError:
-                message = f"{server} does not answer like a Scoreganizer server."
-            except ScoreganizerError as exc:
-                message = f"The server refused the login ({exc.error})."
+            except (NetworkException, ScoreganizerError) as exc:
+                found = trouble(exc)
+                if found is not None:
+                    message = f"{found[1]} {found[2]}"
+                else:
+                    message = f"The server refused the login ({exc.error})."  # type: ignore[union-attr]
             else:
                 return RedirectResponse("/", 303)
         return render("login.html", 200, message=message, entered=username)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import os
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -504,3 +505,31 @@ def test_a_server_without_standings_gets_a_link_and_is_not_asked_again(tmp_path:
     assert asyncio.run(twice()) == [None, None]
     assert asked == ["/sandbox/standings/35"]
     assert tournament_page("https://scoreganizer.net:443", 35).endswith("/tournaments/35/")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_the_command_prints_the_address_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SCOREGANIZER_CONFIG_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "scoreganizer_client_lib"]
+    process = subprocess.Popen(
+        [*command, "--server", "http://127.0.0.1:9", "app", "--no-browser"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "Scoreganizer app for http://127.0.0.1:9"
+        opened = process.stdout.readline().strip()
+        assert re.fullmatch(r"Open http://127\.0\.0\.1:\d+/\?secret=[\w-]{43}", opened)
+        with httpx.Client() as client:  # serving already: the guard answers
+            assert client.get(opened.removeprefix("Open ").split("?")[0]).status_code == 403
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=20)
+    assert process.returncode == 130 and err.strip().endswith("stopped"), err

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import click
 
 from ._app import Settings
@@ -37,6 +35,4 @@ def app(settings: Settings, port: int, no_browser: bool) -> None:
     click.echo("(the address holds a secret that lets only your browser in). Ctrl+C stops the app.")
     if not no_browser:
         webbrowser.open(server.open_url)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
-    click.echo("Stopped.")
+    server.serve_forever()  # Ctrl+C ends it as it ends every command: "stopped", 130

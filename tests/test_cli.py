@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -346,7 +346,7 @@ def test_upload(run: Run, server: SandboxServer, player: str, tmp_path: Path) ->
     assert text.exit_code == 1
     out = text.stdout.splitlines()
     assert out[0] == f"{good}: accepted (beginner {lines[0]['summary'].split()[1]} s)"
-    assert out[1].startswith(f"{unkeyed}: not uploaded: no tournament key in the replay")
+    assert out[1].startswith(f"{unkeyed}: not uploaded: this replay has no tournament key (")
     assert out[2].startswith(f"{broken}: not uploaded: not a readable replay")
     assert out[3].startswith(f"{missing}: not uploaded: cannot read the file (")
     assert out[4] == "1 accepted, 3 not uploaded."
@@ -368,8 +368,9 @@ def test_upload_when_logged_out_gives_every_file_its_line(
     hint = f"run 'scoreganizer --server {server.url} login USER'"
     assert result.stdout.splitlines() == [
         f"{good}: not uploaded: not logged in (or the login expired): {hint}",
-        f"{unkeyed}: not uploaded: no tournament key in the replay (scoreganizer-client-lib); "
-        "put the key in the player name before playing",
+        f"{unkeyed}: not uploaded: this replay has no tournament key (player name 'Player'); put "
+        "your key in the player name before the next game (ViennaSweeper: the nickname; Arbiter "
+        "and Metasweeper: name#KEY)",
         "0 accepted, 2 not uploaded.",
     ]
     single = run("upload", str(good))
@@ -408,23 +409,81 @@ def test_upload_to_a_dead_server_is_not_a_refusal(
     assert "refused" not in result.stdout
 
 
-def test_a_server_refusal_is_in_words(
+def test_refusals_are_in_words(
     run: Run, server: SandboxServer, player: str, tmp_path: Path
 ) -> None:
-    _cup_id, key = _keyed_player(run, server, player)
+    cup, key = _keyed_player(run, server, player)
+    other = _cup(server, name="Other Cup")
+    mine = _replay(tmp_path, "mine.rmv", key, seed=5)
+    wrong_cup = run("upload", str(mine), "--tournament", str(other))
+    assert wrong_cup.stdout.splitlines()[0] == (
+        f'{mine}: not uploaded: this replay\'s key is for tournament {cup}, not "Other Cup" '
+        f"({other}); an old game? Set this tournament's key in the clone before playing"
+    )
+    early = tmp_path / "early.rmv"  # a board from before the key (and after the start)
+    early.write_bytes(
+        write_rmv(
+            key=key,
+            seed=6,
+            boardgen_time=datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=30),
+        )
+    )
+    refused = run("upload", str(early))
+    assert refused.exit_code == 1
+    assert refused.stdout.splitlines()[0] == (
+        f"{early}: refused: the server refused this replay although its key is yours; most "
+        "likely the game was started before you got the key; start a new game now that the "
+        "key is set"
+    )
     thief = f"p{next(_names)}"
     scenario.add_user(server.store, thief, PASSWORD)
-    cup = int(key.split("_")[1])
-    stolen = _replay(tmp_path, "stolen.rmv", key, seed=5)
     _login(run, thief)
     run("join", str(cup))
-    result = run("upload", str(stolen))
-    assert result.exit_code == 1
-    line = result.stdout.splitlines()[0]
-    assert line.startswith(f"{stolen}: refused: ")
-    assert "invalid_data" not in line  # no raw codes...
-    verbose = run("upload", str(stolen), "--verbose")
-    assert "[invalid_data]" in verbose.stdout  # ... unless asked for
+    run("key", str(cup))
+    stolen = run("upload", str(mine))
+    line = stolen.stdout.splitlines()[0]
+    assert line.startswith(f"{mine}: refused: this replay carries another player's key (player #")
+    assert line.endswith("not yours; only the player whose key is in a replay can upload it")
+    assert "invalid_data" not in stolen.output  # no raw codes...
+    verbose = run("upload", str(mine), "--verbose")
+    assert verbose.stdout.splitlines()[0].endswith(" [invalid_data]")  # ... unless asked for
+
+
+def test_refusals_after_the_time_is_up(
+    sandbox: SandboxServer, clock: Clock, config_dir: Path, tmp_path: Path
+) -> None:
+    scenario.add_user(sandbox.store, "host", PASSWORD)
+    scenario.add_user(sandbox.store, "ann", PASSWORD)
+    limited = scenario.add_tournament(
+        sandbox.store,
+        "Quick",
+        "host",
+        start="-1m",
+        end="+1h",
+        mode="sum_timelimit",
+        modeparams="1+1+1;60",
+    )
+    ending = scenario.add_tournament(sandbox.store, "Ending", "host", start="-1m", end="+5m")
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(main, ["--server", sandbox.url, *args], input=PASSWORD)
+
+    run("login", "ann", "--password-stdin")
+    keys = {}
+    for tid in (limited, ending):
+        run("join", str(tid))
+        keys[tid] = _json(run("--json", "key", str(tid)))["key"]  # type: ignore[index]
+    clock.advance(600)  # past the time limit and the end
+    games = {tid: tmp_path / f"game{tid}.rmv" for tid in keys}
+    later = datetime.fromtimestamp(clock(), timezone.utc)
+    for tid, path in games.items():
+        path.write_bytes(write_rmv(key=keys[tid], seed=tid, boardgen_time=later))
+    expired = run("upload", str(games[limited])).stdout.splitlines()[0]
+    assert expired.startswith(f"{games[limited]}: refused: your playing time ran out at ")
+    assert expired.endswith("in this tournament each player has a fixed time from getting the key")
+    over = run("upload", str(games[ending])).stdout.splitlines()[0]
+    assert over.startswith(f"{games[ending]}: refused: the tournament ended at ")
 
 
 def test_an_interrupted_upload_prints_its_summary(

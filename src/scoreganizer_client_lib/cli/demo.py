@@ -41,8 +41,10 @@ def demo(settings: Settings, start_in: float, in_app: bool) -> None:
 
         run_demo(start_in, say=click.echo)
         return
+    from .. import replays
     from ..aio import AsyncScoreganizer
     from ..exceptions import ReplayHasNoKey, ScoreganizerError
+    from ..refusals import explain_refusal
     from ..replays.testing import write_rmv
     from ..sandbox import SandboxServer, scenario
     from ..scoreganizer import Scoreganizer
@@ -145,7 +147,8 @@ def demo(settings: Settings, start_in: float, in_app: bool) -> None:
                     try:
                         await bob.scores.upload_replay(stolen, cup)
                     except ScoreganizerError as exc:
-                        say(f"7. bob uploading alice's replay: refused by the server ({exc.error})")
+                        why = explain_refusal(exc, replay=replays.inspect(stolen), key=key)
+                        say(f"7. bob uploading alice's replay: refused by the server: {why}")
                     return key
 
             asyncio.run(bob_plays())
@@ -154,7 +157,8 @@ def demo(settings: Settings, start_in: float, in_app: bool) -> None:
             try:
                 alice.scores.upload_replay(unkeyed, cup)
             except ReplayHasNoKey as exc:
-                say(f"8. alice uploading a replay without a key: refused unsent ({exc.error})")
+                why = explain_refusal(exc, replay=replays.inspect(unkeyed))
+                say(f"8. alice uploading a replay without a key: refused unsent: {why}")
 
             result = scenario.standings(store, cup)
             say("9. Standings of Demo Cup (bob has no expert game yet, so he ranks after alice):")

@@ -8,9 +8,10 @@ and several files, a progress bar stays below the lines.
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,20 +68,28 @@ def _summary(info: replays.ReplayInfo | None) -> str:
     return f" ({info.board.level}{time_text})"
 
 
-def _check_reason(exc: Exception, path: Path) -> str:
-    """Why the local check refused a replay, without repeating its name."""
+def _unreadable_reason(exc: Exception) -> str | None:
+    """Why a replay could not be read, without repeating its path (None when
+    it was read)."""
     from .. import replays
+    from ..exceptions import ReplayUnreadable
     from .play import unreadable_reason
 
-    if isinstance(exc.__cause__, replays.ReplayError):
-        return unreadable_reason(exc.__cause__)
-    message = getattr(exc, "message", None) or str(exc)
-    return message.removeprefix(f"{path.name}: ")
+    cause = exc.__cause__
+    if not isinstance(exc, ReplayUnreadable) or not isinstance(cause, replays.ReplayError):
+        return None
+    if isinstance(cause, replays.ReplayTooLarge):
+        return None  # said as the other refusals are
+    return unreadable_reason(cause)
 
 
 class Uploader:
     """Uploads files one by one; after a failure that would hit every file
-    (not logged in, server unreachable), the rest are only checked locally."""
+    (not logged in, server unreachable), the rest are only checked locally.
+
+    Refusals are explained in words from what the client knows: the replay,
+    and (asked of the server only when something is refused) the tournament
+    and the player's key for it."""
 
     def __init__(self, settings: Settings, sc: Scoreganizer, tournament: int | None, check: bool):
         self.settings = settings
@@ -90,11 +99,43 @@ class Uploader:
         self.blocked: tuple[str, str] | None = None  # (reason, code) every later file gets
         if sc.auth_str is None:
             self.blocked = (self._describe_code("not_logged_in"), "not_logged_in")
+        self._context: dict[int, dict[str, Any]] = {}
 
     def _describe_code(self, code: str) -> str:
         from ._errors import describe_server_error
 
         return describe_server_error(code, None, self.settings.server)
+
+    def _facts(self, info: replays.ReplayInfo | None) -> dict[str, Any]:
+        """The tournament and the player's key for it, as far as they can be had."""
+        from ..exceptions import ScoreganizerError
+
+        tid = self.tournament or (info.key.tournament_id if info and info.key else None)
+        if tid is None or self.blocked is not None:
+            return {"tournament": tid}
+        if tid not in self._context:
+            facts: dict[str, Any] = {"tournament": tid}
+            try:
+                facts["tournament"] = self.sc.tournaments.get(tid)
+                facts["key"], facts["key_expiry"] = self.sc.tournaments.get_key(
+                    tid, with_expiry=True
+                )
+            except (ScoreganizerError, OSError):
+                pass  # explained with less, then
+            self._context[tid] = facts
+        return self._context[tid]
+
+    def _reason(self, exc: Exception, path: Path, info: replays.ReplayInfo | None) -> str:
+        from .. import replays
+        from ..refusals import explain_refusal
+
+        unreadable = _unreadable_reason(exc)
+        if unreadable is not None:
+            return unreadable
+        if info is None:  # refused by the local check: what it read tells more
+            with suppress(replays.ReplayError, OSError):
+                info = replays.inspect(path)
+        return str(explain_refusal(exc, replay=info, **self._facts(info)))
 
     def one(self, path: Path) -> FileResult:
         """Check and upload ``path``."""
@@ -108,23 +149,23 @@ class Uploader:
         from ._errors import describe
 
         name = str(path)
+        try:
+            upload = prepare_replay(path, self.tournament, self.check)
+        except ReplayCheckError as exc:
+            return FileResult(name, NOT_UPLOADED, self._reason(exc, path, None), exc.error)
         if self.blocked is not None:
-            try:
-                upload = prepare_replay(path, self.tournament, self.check)
-            except ReplayCheckError as exc:
-                return FileResult(name, NOT_UPLOADED, _check_reason(exc, path), exc.error)
             return FileResult(name, NOT_UPLOADED, *self.blocked, info=upload.info)
         try:
-            info = self.sc.scores.upload_replay(path, self.tournament, check=self.check)
-        except ReplayCheckError as exc:
-            return FileResult(name, NOT_UPLOADED, _check_reason(exc, path), exc.error)
+            self.sc.scores.upload_file(
+                io.BytesIO(upload.content), upload.filename, mime_type=upload.mime_type
+            )
         except (NetworkException, ScoreganizerNotLoggedIn) as exc:
             code = getattr(exc, "error", "network")
             self.blocked = (describe(exc, self.settings), code)
             return FileResult(name, NOT_UPLOADED, *self.blocked)
         except ScoreganizerError as exc:
-            return FileResult(name, REFUSED, describe(exc, self.settings), exc.error)
-        return FileResult(name, ACCEPTED, info=info)
+            return FileResult(name, REFUSED, self._reason(exc, path, upload.info), exc.error)
+        return FileResult(name, ACCEPTED, info=upload.info)
 
 
 class _Lines:

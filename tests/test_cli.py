@@ -74,8 +74,12 @@ def _login(run: Run, user: str) -> None:
 
 
 def _json(result: Result) -> object:
+    """The command's JSON output; every time in it has its offset."""
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    data = json.loads(result.stdout)
+    for text in re.findall(r'"(\d{4}-\d\d-\d\d[T ][^"]*)"', result.stdout):
+        assert ISO_WITH_OFFSET.fullmatch(text), f"a time without its offset: {text}"
+    return data
 
 
 def _cup(server: SandboxServer, **kwargs: object) -> int:

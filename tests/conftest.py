@@ -39,6 +39,7 @@ TEST_CONFIG = SandboxConfig(
     max_upload_bytes=256 * 1024,
     login_attempts_per_name=3,
     login_attempts_per_address=10,
+    refused_login_delay=0,
 )
 FAST_RETRY = RetryPolicy(backoff=0.01, max_backoff=0.05, jitter=False)
 PASSWORD = "correct horse"

@@ -16,12 +16,13 @@ PACKAGE = Path(sandbox_package.__file__).parent
 ALLOWED = {
     "config": set(),
     "errors": set(),
+    "pools": {"errors"},
     "bodies": {"errors"},
     "store": {"config"},
-    "accounts": {"config", "errors", "store"},
+    "accounts": {"config", "errors", "store", "pools"},
     "rules": {"config", "errors", "store", "accounts"},
     "scenario": {"config", "errors", "store", "accounts", "rules"},
-    "app": {"config", "errors", "store", "accounts", "rules", "bodies"},
+    "app": {"config", "errors", "store", "accounts", "rules", "bodies", "pools"},
 }
 
 

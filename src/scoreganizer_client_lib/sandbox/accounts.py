@@ -9,7 +9,9 @@ Sandbox policies (the numbers are in :class:`SandboxConfig`):
   address, as leaky buckets: ``login_attempts_per_name`` failures in a row,
   then one more every ``login_name_refill`` seconds (the same per address).
   Past the limit, a login is answered HTTP 429 ``too_many_attempts`` with the
-  ``wait`` in seconds, without checking the password. A successful login
+  ``wait`` in seconds, without checking the password, and only after
+  ``refused_login_delay`` seconds, so that a client that keeps guessing on
+  many connections gets few answers and costs little. A successful login
   empties its name's bucket.
 - Hashing runs in ``hash_workers`` threads of its own; ``max_waiting_logins``
   more logins may wait for one, further ones get ``too_many_attempts``.
@@ -24,18 +26,14 @@ import asyncio
 import hashlib
 import math
 import secrets
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from .. import TokenStatus
 from ..exceptions import ErrorCode
 from .errors import SandboxError
+from .pools import WorkerPool
 from .store import Store
-
-T = TypeVar("T")
 
 #: Longest user name the sandbox creates (and throttles by).
 MAX_NAME_LENGTH = 100
@@ -83,31 +81,6 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-class HashingPool:
-    """Runs password hashing in ``workers`` threads of its own, off the event
-    loop and apart from the threads other requests use; refuses more than
-    ``max_waiting`` callers waiting for a thread."""
-
-    def __init__(self, workers: int, max_waiting: int) -> None:
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="sandbox-hash")
-        self._max_waiting = workers + max_waiting
-        self._waiting = 0
-        self._lock = threading.Lock()
-
-    async def run(self, function: Callable[..., T], *args: Any) -> T:
-        """``function(*args)`` in a hashing thread."""
-        with self._lock:
-            if self._waiting >= self._max_waiting:
-                raise too_many_attempts(1)
-            self._waiting += 1
-        try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, function, *args)
-        finally:
-            with self._lock:
-                self._waiting -= 1
-
-
 class Accounts:
     """Logging in and checking tokens over a :class:`Store`."""
 
@@ -117,7 +90,12 @@ class Accounts:
         self.clock = store.clock
         self._hasher: Any = None
         self._unknown_user_hash: str | None = None
-        self.hashing = HashingPool(self.config.hash_workers, self.config.max_waiting_logins)
+        self.hashing = WorkerPool(
+            "hash",
+            self.config.hash_workers,
+            self.config.max_waiting_logins,
+            lambda: too_many_attempts(1),
+        )
 
     @property
     def hasher(self) -> Any:
@@ -222,11 +200,15 @@ class Accounts:
 
     async def login(self, name: str, password: str, address: str | None) -> str:
         """:meth:`obtain_token` for the API: past the limits it is refused
-        without waiting for a hashing thread."""
+        without waiting for a hashing thread, after ``refused_login_delay``
+        seconds (at most the wait)."""
         loop = asyncio.get_running_loop()
         wait = await loop.run_in_executor(None, self.login_wait, name, address)
         if wait > 0:
-            raise too_many_attempts(wait)
+            # Answered late: a client that keeps guessing gets few answers.
+            delay = min(wait, self.config.refused_login_delay)
+            await asyncio.sleep(delay)
+            raise too_many_attempts(wait - delay)
         return await self.hashing.run(self.obtain_token, name, password, address)
 
     # -- tokens ---------------------------------------------------------------

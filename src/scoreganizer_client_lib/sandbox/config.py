@@ -37,7 +37,9 @@ class SandboxConfig:
       in a row for one user name (known or not), and the seconds after which
       one more is allowed; beyond them HTTP 429 ``too_many_attempts`` with a
       ``wait``. ``login_attempts_per_address``/``login_address_refill``: the
-      same per client address.
+      same per client address. A refused login is answered after
+      ``refused_login_delay`` seconds (at most its wait), so that guessing on
+      many connections at once gets few answers.
     - ``busy_timeout``: how long a request waits for another's write lock
       before answering ``retry``.
     - ``synchronous``: SQLite's ``synchronous`` for a database file: ``FULL``
@@ -60,6 +62,7 @@ class SandboxConfig:
     login_name_refill: float = 60
     login_attempts_per_address: int = 30
     login_address_refill: float = 2
+    refused_login_delay: float = 1.0
     busy_timeout: float = 5.0
     synchronous: str = "FULL"
 

@@ -246,18 +246,9 @@ class Rules:
 
     # -- uploads --------------------------------------------------------------
 
-    def upload(self, user: User, filename: str, mime_type: str, content: bytes) -> bool:
-        """Accept a replay (PROTOCOL.md, Uploads); True if newly stored.
-
-        Sandbox policies: the content decides the format (a known but different
-        MIME type is tolerated); only standard levels count in the sum modes
-        (``mode_constraint_violated`` otherwise); the board must have been
-        generated after the key was (with ``local_clock_slack`` for formats that
-        record local time) and not in the future (beyond ``clock_slack``, or
-        ``local_clock_slack``); a game is stored once, however its file was
-        touched up (``game_digest``: the board and events as the reader sees
-        them), and uploading it again is answered as a success.
-        """
+    def read_replay(self, mime_type: str, content: bytes) -> replays.ReplayInfo:
+        """An uploaded replay, read (CPU work only: no database); ``invalid_data``
+        for an unknown MIME type, an unreadable replay or one without a key."""
         if mime_type not in MIME_TYPES.values():
             raise SandboxError(ErrorCode.INVALID_DATA, reason=f"unknown MIME type {mime_type!r}")
         try:
@@ -268,6 +259,30 @@ class Rules:
             raise SandboxError(
                 ErrorCode.INVALID_DATA, reason="the replay carries no tournament key"
             )
+        return info
+
+    def upload(
+        self,
+        user: User,
+        filename: str,
+        mime_type: str,
+        content: bytes,
+        info: replays.ReplayInfo | None = None,
+    ) -> bool:
+        """Accept a replay (PROTOCOL.md, Uploads); True if newly stored.
+        ``info``: the replay as :meth:`read_replay` read it (read here if None).
+
+        Sandbox policies: the content decides the format (a known but different
+        MIME type is tolerated); only standard levels count in the sum modes
+        (``mode_constraint_violated`` otherwise); the board must have been
+        generated after the key was (with ``local_clock_slack`` for formats that
+        record local time) and not in the future (beyond ``clock_slack``, or
+        ``local_clock_slack``); a game is stored once, however its file was
+        touched up (``game_digest``: the board and events as the reader sees
+        them), and uploading it again is answered as a success.
+        """
+        if info is None:
+            info = self.read_replay(mime_type, content)
         key = self.store.key_by_value(str(info.key))
         if key is None or key["user_id"] != user.id:
             raise SandboxError(ErrorCode.INVALID_DATA, reason="the key is not one of yours")

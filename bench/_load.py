@@ -161,8 +161,10 @@ async def _client(
     timeout: float,
     result: Result,
     pause: float,
+    source: str | None,
 ) -> None:
     loop = asyncio.get_running_loop()
+    local = (source, 0) if source else None
     conn: _Connection | None = None
     index = 0
     while time.monotonic() < deadline:
@@ -174,7 +176,7 @@ async def _client(
         try:
             if conn is None or conn.closed:
                 _, conn = await asyncio.wait_for(
-                    loop.create_connection(_Connection, host, port), timeout
+                    loop.create_connection(_Connection, host, port, local_addr=local), timeout
                 )
             started = time.perf_counter()
             status = await conn.send(requests[index], timeout)
@@ -206,15 +208,17 @@ async def drive(
     cycle: bool = True,
     timeout: float = 30.0,
     pause: float = 0.0,
+    source: str | None = None,
 ) -> Result:
     """One connection per stream, each sending its requests in turn (again from
-    the start if ``cycle``) for ``seconds``; ``pause`` seconds between requests."""
+    the start if ``cycle``) for ``seconds``; ``pause`` seconds between requests;
+    from the local address ``source`` if given."""
     result = Result(seconds)
     deadline = time.monotonic() + seconds
     started = time.monotonic()
     await asyncio.gather(
         *(
-            _client(host, port, stream, cycle, deadline, timeout, result, pause)
+            _client(host, port, stream, cycle, deadline, timeout, result, pause, source)
             for stream in streams
         )
     )
@@ -230,9 +234,12 @@ async def drive_args(
     cycle: bool = True,
     timeout: float = 30.0,
     pause: float = 0.0,
+    source: str | None = None,
 ) -> Result:
     """:func:`drive` with positional arguments only (for :class:`InProcess`)."""
-    return await drive(host, port, streams, seconds, cycle=cycle, timeout=timeout, pause=pause)
+    return await drive(
+        host, port, streams, seconds, cycle=cycle, timeout=timeout, pause=pause, source=source
+    )
 
 
 def _run_coroutine(function: Callable[..., Any], args: tuple[Any, ...]) -> Any:

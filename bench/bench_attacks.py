@@ -16,6 +16,9 @@ error). The attacks:
 - oversized bodies: 4 chunked multipart bodies of up to 1 GiB each to
   ``obtain_token``, without credentials.
 
+The attacks come from 127.0.0.2 where the machine allows it (Linux), the
+normal client from 127.0.0.1, as an attacker would be another machine.
+
 Goal (issue: hostile input, server side): under each attack the normal client's
 p99 within 3x its quiet p99, and the server's memory within 300 MB. The last
 column is the growth of the disk space used in the temporary folder (spooled
@@ -91,17 +94,21 @@ def attacks(
         AUTH,
     )
     bad_login = _load.post_form("/api/obtain_token", {"username": "u2", "password": "wrong"})
+    source = _attacks.other_loopback()
     return {
         "crafted replay (40,000 digits)": (
             _load.drive_args,
-            (host, port, [[crafted]] * 2, seconds, True, 300.0),
+            (host, port, [[crafted]] * 2, seconds, True, 300.0, 0.0, source),
         ),
-        "1,000 slow connections": (_attacks.slow_loris, (host, port, 1000, seconds)),
+        "1,000 slow connections": (_attacks.slow_loris, (host, port, 1000, seconds, 2.0, source)),
         "64 parallel bad logins": (
             _load.drive_args,
-            (host, port, [[bad_login]] * 64, seconds, True, 120.0),
+            (host, port, [[bad_login]] * 64, seconds, True, 120.0, 0.0, source),
         ),
-        "4 oversized chunked bodies": (_attacks.oversized_bodies, (host, port, 4, seconds)),
+        "4 oversized chunked bodies": (
+            _attacks.oversized_bodies,
+            (host, port, 4, seconds, source),
+        ),
     }
 
 

@@ -127,6 +127,58 @@ def test_half_requests_beyond_the_bound_do_not_stop_normal_requests(
             sock.close()
 
 
+def _from(address: str, server: SandboxServer) -> socket.socket:
+    sock = socket.socket()
+    sock.settimeout(10)
+    try:
+        sock.bind((address, 0))
+    except OSError:
+        sock.close()
+        pytest.skip(f"cannot send from {address} here")
+    sock.connect((server.host, server.port))
+    return sock
+
+
+def _answer(sock: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_one_address_cannot_take_every_place(tmp_path: Path) -> None:
+    """With two requests of 127.0.0.1 in flight (bodies still arriving), its
+    third waits its turn, while another address is served at once; the third
+    is answered when one of the two ends."""
+    limits = ConnectionLimits(body_timeout=30, requests_per_address=2)
+    form = (
+        b"POST /api/obtain_token HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n\r\nusername=a"
+    )
+    with SandboxServer(config=TEST_CONFIG, limits=limits) as server:
+        slow = [_from("127.0.0.1", server) for _ in range(2)]
+        for sock in slow:
+            sock.sendall(form)  # half of each body: both in flight
+        waiting = _from("127.0.0.1", server)
+        waiting.sendall(HALF_REQUEST + b"\r\n")
+        other = _from("127.0.0.2", server)
+        other.sendall(HALF_REQUEST + b"\r\n")
+        assert _answer(other).startswith(b"HTTP/1.1 200")
+        assert server.guard is not None
+        deadline = time.monotonic() + 10
+        while not server.guard.queued("127.0.0.1") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.guard.queued("127.0.0.1") == 1  # the third one waits
+        slow[0].sendall(b"&password=")  # the rest of one body: its request ends
+        assert _answer(slow[0]).startswith(b"HTTP/1.1 ")
+        assert _answer(waiting).startswith(b"HTTP/1.1 200")
+        for sock in [*slow, waiting, other]:
+            sock.close()
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_NOFILE is POSIX")
 def test_two_thousand_half_requests_at_1024_descriptors(tmp_path: Path) -> None:
     """2,000 connections holding half a request against a server limited to

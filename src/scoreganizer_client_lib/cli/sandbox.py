@@ -118,6 +118,14 @@ def init(settings: Settings, db: str | None) -> None:
     help="Open connections per worker (fewer if the file-descriptor limit is lower).",
 )
 @click.option(
+    "--requests-per-address",
+    type=click.IntRange(min=0),
+    default=8,
+    show_default=True,
+    help="Requests of one client address worked on at once, per worker; more wait "
+    "their turn (0: no limit, e.g. behind a proxy).",
+)
+@click.option(
     "--synchronous",
     type=click.Choice(["full", "normal"], case_sensitive=False),
     default="full",
@@ -134,6 +142,7 @@ def serve(
     header_timeout: float,
     body_timeout: float,
     max_connections: int,
+    requests_per_address: int,
     synchronous: str,
     access_log: bool,
     db: str | None,
@@ -152,7 +161,10 @@ def serve(
     path = db or default_db_path()
     workers = workers or os.cpu_count() or 1
     limits = ConnectionLimits(
-        header_timeout=header_timeout, body_timeout=body_timeout, max_connections=max_connections
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        max_connections=max_connections,
+        requests_per_address=requests_per_address,
     )
     server = SandboxServer(
         path,

@@ -14,6 +14,12 @@ is still arriving, so a client that sends half its headers keeps a connection
 - ``app``: the request is complete and the application is working: no timeout
   here, that time is the server's, not the client's.
 
+A request in ``body`` or ``app`` is in flight. Each client address has at most
+``requests_per_address`` requests in flight; a further request from it waits,
+unread, until one of them is answered (first come, first served), so that one
+client's flood of requests shares the server with everyone else's instead of
+crowding them out.
+
 A connection in ``headers``, ``body`` or ``idle`` waits on its client. When a new
 connection would take the server past ``max_connections``, the one that has
 waited on its client the longest is closed to make room (or the new one, when
@@ -25,13 +31,16 @@ a whole request at once, gets served.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .limits import ConnectionLimits, connection_cap
+
+#: The phases in which a connection has a request in flight.
+IN_FLIGHT = ("body", "app")
 
 
 class ConnectionGuard:
@@ -45,6 +54,8 @@ class ConnectionGuard:
         self.timed_out = 0
         self.evicted = 0
         self._waiting: OrderedDict[GuardedH11Protocol, None] = OrderedDict()
+        self._in_flight: dict[str, int] = {}
+        self._queued: dict[str, deque[GuardedH11Protocol]] = {}
 
     def opened(self, conn: GuardedH11Protocol) -> None:
         self.open += 1
@@ -66,6 +77,47 @@ class ConnectionGuard:
     def works(self, conn: GuardedH11Protocol) -> None:
         self._waiting.pop(conn, None)
 
+    # -- requests in flight per client address ------------------------------------
+
+    def may_start(self, conn: GuardedH11Protocol) -> bool:
+        limit = self.limits.requests_per_address
+        return not limit or self._in_flight.get(conn.address, 0) < limit
+
+    def queued(self, address: str) -> int:
+        """How many requests of ``address`` wait for their turn."""
+        return len(self._queued.get(address, ()))
+
+    def queue(self, conn: GuardedH11Protocol) -> None:
+        self._queued.setdefault(conn.address, deque()).append(conn)
+
+    def unqueue(self, conn: GuardedH11Protocol) -> None:
+        queued = self._queued.get(conn.address)
+        if queued is not None and conn in queued:
+            queued.remove(conn)
+            if not queued:
+                del self._queued[conn.address]
+
+    def started(self, conn: GuardedH11Protocol) -> None:
+        self._in_flight[conn.address] = self._in_flight.get(conn.address, 0) + 1
+
+    def finished(self, conn: GuardedH11Protocol) -> None:
+        address = conn.address
+        left = self._in_flight.get(address, 1) - 1
+        if left:
+            self._in_flight[address] = left
+        else:
+            self._in_flight.pop(address, None)
+        self.wake(address)
+
+    def wake(self, address: str) -> None:
+        """Give the next waiting request of ``address`` its turn."""
+        queued = self._queued.get(address)
+        if queued:
+            following = queued.popleft()
+            if not queued:
+                del self._queued[address]
+            following.loop.call_soon(following.resume)
+
 
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with the phases and limits of :mod:`._guard`.
@@ -77,21 +129,53 @@ class GuardedH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self.guard = guard
         self.phase = "new"
+        self.address = ""
         self._timer: asyncio.TimerHandle | None = None
+        self._held: bytearray | None = None  # a request waiting for its turn
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self.phase = "headers"
+        self.address = self.client[0] if self.client else ""
+        self._enter("headers")
         self._arm(self.guard.limits.header_timeout)
         self.guard.opened(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        self.phase = "closed"
+        if self._held is not None:
+            self.guard.unqueue(self)
+            self._held = None
+        self._enter("closed")
         self.guard.closed(self)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._held is not None:
+            self._held += data
+        elif self.phase in ("headers", "idle") and not self.guard.may_start(self):
+            self._hold(data)
+        else:
+            super().data_received(data)
+            self._follow(progress=True)
+
+    def _hold(self, data: bytes) -> None:
+        """Keep a request unread until this client has a free place in flight."""
+        self._held = bytearray(data)
+        assert self.transport is not None
+        self.transport.pause_reading()
+        self._unset_keepalive_if_required()
+        if self.phase == "idle":
+            self._enter("headers")
+            self._arm(self.guard.limits.header_timeout)
+        self.guard.queue(self)
+
+    def resume(self) -> None:
+        """This client's turn: read the request held back."""
+        if self._held is None or self.transport is None or self.transport.is_closing():
+            self.guard.wake(self.address)  # gone meanwhile: the next one's turn
+            return
+        data, self._held = bytes(self._held), None
+        self.transport.resume_reading()
         super().data_received(data)
         self._follow(progress=True)
 
@@ -115,20 +199,28 @@ class GuardedH11Protocol(H11Protocol):
         limits = self.guard.limits
         if state is h11.IDLE:
             if self.cycle is not None and self.cycle.response_complete and not progress:
-                self.phase = "idle"  # uvicorn's keep-alive timer runs
+                self._enter("idle")  # uvicorn's keep-alive timer runs
                 self._disarm()
             elif self.phase != "headers":  # the next request's first bytes
-                self.phase = "headers"
+                self._enter("headers")
                 self._arm(limits.header_timeout)
             self.guard.waits_on_client(self, progress)
         elif state is h11.SEND_BODY:
-            self.phase = "body"
+            self._enter("body")
             self._arm(limits.body_timeout)
             self.guard.waits_on_client(self, progress)
         else:
-            self.phase = "app"
+            self._enter("app")
             self._disarm()
             self.guard.works(self)
+
+    def _enter(self, phase: str) -> None:
+        was_in_flight = self.phase in IN_FLIGHT
+        self.phase = phase
+        if phase in IN_FLIGHT and not was_in_flight:
+            self.guard.started(self)
+        elif was_in_flight and phase not in IN_FLIGHT:
+            self.guard.finished(self)
 
     def _arm(self, seconds: float) -> None:
         self._disarm()

@@ -12,7 +12,11 @@ class ConnectionLimits:
     """How long a client may take and how many connections a server process
     keeps open: the request's headers within ``header_timeout`` seconds of its
     start, each part of its body within ``body_timeout`` seconds of the last,
-    the next request within ``keep_alive`` seconds (see :mod:`._guard`).
+    the next request within ``keep_alive`` seconds (see :mod:`._guard`). At
+    most ``requests_per_address`` requests of one client address are worked
+    on at once (0: no limit; behind a proxy every client has its address);
+    its further requests wait their turn, so that one client's flood does not
+    crowd out the others.
 
     ``max_connections`` is further bounded by the process's file-descriptor
     limit where the platform reports one (see :func:`connection_cap`).
@@ -22,6 +26,7 @@ class ConnectionLimits:
     body_timeout: float = 10.0
     keep_alive: float = 5.0
     max_connections: int = 1000
+    requests_per_address: int = 8
 
 
 #: File descriptors kept for everything but open client connections: the

@@ -583,3 +583,131 @@ def test_auth_header_that_is_not_utf8(sandbox: SandboxServer) -> None:
         sandbox.url + "/api/token_status", headers={AUTH: b"\xff\xfe:token"}, timeout=5
     )
     assert response.json() == {"status": "nonexistent"}
+
+
+# -- already defended, and staying so ------------------------------------------------
+
+INJECTIONS = ["x'--", "x';DROP_TABLE_users;--", 'x"OR"1"="1', "x'OR'1'='1", "x)--", "x%27"]
+
+
+def test_sql_injection_in_every_field(
+    sandbox: SandboxServer, keyed: tuple[int, dict[str, bytes], str], clock: Clock
+) -> None:
+    cup, auth, key = keyed
+    for text in INJECTIONS:
+        scenario.add_user(sandbox.store, text, PASSWORD)
+        assert login(sandbox, text, PASSWORD).status_code == 200
+        assert login(sandbox, text + "' --", text).status_code == 403
+        header = {AUTH: f"{text}:' OR '1'='1"}
+        answer = requests.get(sandbox.url + "/api/token_status", headers=header, timeout=5)
+        assert answer.json() == {"status": "nonexistent"}
+        scenario.add_tournament(sandbox.store, text, "host", location=text)
+    listed = requests.get(sandbox.url + "/api/tournaments/all", timeout=5).json()
+    assert [t["name"] for t in listed if t["id"] != cup] == INJECTIONS
+    assert [t["location"] for t in listed if t["id"] != cup] == INJECTIONS
+    now = datetime.fromtimestamp(clock(), timezone.utc)
+    answer = requests.post(
+        sandbox.url + "/api/scores/upload",
+        headers=auth,
+        files={"video": ("'; DROP TABLE scores; --.rmv", write_rmv(key=key, boardgen_time=now))},
+        data={"mime_type": RMV},
+        timeout=5,
+    )
+    assert answer.status_code == 201
+    (stored,) = sandbox.store.conn.execute("SELECT filename FROM scores").fetchall()
+    assert stored[0] == "'; DROP TABLE scores; --.rmv"
+    assert sandbox.store.count("users") == 2 + len(INJECTIONS)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b":",
+        b"ann:",
+        b":token",
+        b"ann:a:b",
+        b"ann",
+        b"ann:" + b"x" * 8000,
+        b"\x01\x02:\x7f",
+        b"\xff:",
+        b"ann : token ",
+        b"ann\t:token",
+    ],
+)
+def test_malformed_auth_headers(
+    sandbox: SandboxServer, keyed: tuple[int, dict[str, bytes], str], header: bytes
+) -> None:
+    status = requests.get(sandbox.url + "/api/token_status", headers={AUTH: header}, timeout=5)
+    assert status.json() == {"status": "nonexistent"}
+    mine = requests.get(
+        sandbox.url + "/api/tournaments/my_active", headers={AUTH: header}, timeout=5
+    )
+    assert (mine.status_code, mine.json()["error"]) == (403, "not_logged_in")
+
+
+def test_concurrent_gen_key_makes_one_key(sandbox: SandboxServer) -> None:
+    scenario.add_user(sandbox.store, "host", PASSWORD)
+    scenario.add_user(sandbox.store, "ann", PASSWORD)
+    cup = scenario.add_tournament(sandbox.store, "Cup", "host", start="-1m", end="+1h")
+    auth = auth_for(sandbox, "ann")
+    requests.post(f"{sandbox.url}/api/tournaments/participate/{cup}", headers=auth, timeout=5)
+    url = f"{sandbox.url}/api/tournaments/gen_key/{cup}"
+    barrier = threading.Barrier(12)
+
+    def generate(_: int) -> requests.Response:
+        barrier.wait()
+        return requests.post(url, headers=auth, timeout=10)
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(generate, range(12)))
+    assert sorted(a.status_code for a in answers) == [201] + [403] * 11
+    assert {a.json()["error"] for a in answers if a.status_code == 403} == {"key_exists"}
+    assert sandbox.store.count("keys") == 1
+
+
+def test_concurrent_refresh_one_wins(sandbox: SandboxServer, clock: Clock) -> None:
+    scenario.add_user(sandbox.store, "ann", PASSWORD)
+    auth = auth_for(sandbox, "ann")
+    clock.advance(TEST_CONFIG.refresh_cooldown)
+    barrier = threading.Barrier(12)
+
+    def refresh(_: int) -> requests.Response:
+        barrier.wait()
+        return requests.post(sandbox.url + "/api/refresh_token", headers=auth, timeout=10)
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(refresh, range(12)))
+    assert sorted(a.status_code for a in answers) == [200] + [403] * 11
+    (won,) = [a.json()["token"] for a in answers if a.status_code == 200]
+    status = requests.get(
+        sandbox.url + "/api/token_status", headers={AUTH: f"ann:{won}".encode()}, timeout=5
+    )
+    assert status.json() == {"status": "ok"}
+    assert sandbox.store.count("tokens") == 1
+
+
+def test_hidden_standings_stay_hidden(sandbox: SandboxServer, clock: Clock) -> None:
+    scenario.add_user(sandbox.store, "host", PASSWORD)
+    cup = scenario.add_tournament(
+        sandbox.store, "Secret", "host", start="-1m", end="+1h", hide_results=True
+    )
+    url = f"{sandbox.url}/sandbox/standings/{cup}"
+    hidden = requests.get(url, timeout=5)
+    assert (hidden.status_code, hidden.json()["error"]) == (403, "results_hidden")
+    clock.advance(3600)
+    assert requests.get(url, timeout=5).status_code == 200
+
+
+def test_two_hundred_clients_at_once(sandbox: SandboxServer) -> None:
+    import asyncio
+
+    import httpx
+
+    async def crowd() -> list[int]:
+        limits = httpx.Limits(max_connections=200)
+        async with httpx.AsyncClient(base_url=sandbox.url, limits=limits, timeout=30) as client:
+            paths = ["/api/tournaments/active", "/api/token_status"] * 100
+            answers = await asyncio.gather(*(client.get(path) for path in paths))
+        return [answer.status_code for answer in answers]
+
+    assert asyncio.run(crowd()) == [200] * 200

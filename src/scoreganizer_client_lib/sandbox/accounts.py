@@ -49,9 +49,9 @@ class User:
 
 @dataclass(frozen=True)
 class Token:
-    """A token that matched, its owner and its age in seconds."""
+    """A token that matched (its SHA-256 digest), its owner and its age in seconds."""
 
-    id: int
+    digest: str
     user: User
     age: float
 
@@ -213,15 +213,17 @@ class Accounts:
 
     # -- tokens ---------------------------------------------------------------
 
-    def _new_token(self, user_id: int, replacing: int | None = None) -> str:
+    def _new_token(self, user_id: int, replacing: str | None = None) -> str:
         token = secrets.token_urlsafe(32)  # 256 random bits
-        self.store.insert_token(
+        stored = self.store.insert_token(
             user_id,
             _digest(token),
             self.clock(),
             replacing=replacing,
             keep=self.config.max_tokens_per_user,
         )
+        if not stored:  # a concurrent refresh replaced the token first
+            raise SandboxError(ErrorCode.NOT_LOGGED_IN)
         return token
 
     def find_token(self, header: str | None) -> Token | None:
@@ -234,7 +236,8 @@ class Accounts:
         row = self.store.token(name, _digest(token))
         if row is None:
             return None
-        return Token(row["id"], User(row["user_id"], row["name"]), self.clock() - row["created"])
+        user = User(row["user_id"], row["name"])
+        return Token(row["digest"], user, self.clock() - row["created"])
 
     def status(self, token: Token | None) -> TokenStatus:
         """``ok``, ``ok_stale``, ``expired`` or ``nonexistent`` (no token)."""
@@ -275,4 +278,4 @@ class Accounts:
                 429,
                 reason=f"tokens can be refreshed {self.config.refresh_cooldown:g} s after issue",
             )
-        return self._new_token(token.user.id, replacing=token.id)
+        return self._new_token(token.user.id, replacing=token.digest)

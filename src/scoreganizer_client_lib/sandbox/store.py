@@ -372,13 +372,16 @@ class Store:
         return row
 
     def insert_token(
-        self, user_id: int, digest: str, created: float, *, replacing: int | None, keep: int
-    ) -> None:
-        """Store a token's digest, deleting the token ``replacing`` (if given)
-        and all but the user's ``keep`` newest tokens."""
+        self, user_id: int, digest: str, created: float, *, replacing: str | None, keep: int
+    ) -> bool:
+        """Store a token's digest, deleting the token whose digest is
+        ``replacing`` (if given) and all but the user's ``keep`` newest tokens. False (and nothing
+        stored) if the token to replace is gone: another request replaced it."""
         with self.transaction() as conn:
             if replacing is not None:
-                conn.execute("DELETE FROM tokens WHERE id = ?", (replacing,))
+                gone = conn.execute("DELETE FROM tokens WHERE digest = ?", (replacing,))
+                if gone.rowcount != 1:
+                    return False
             conn.execute(
                 "INSERT INTO tokens (user_id, digest, created) VALUES (?, ?, ?)",
                 (user_id, digest, created),
@@ -388,12 +391,13 @@ class Store:
                 " (SELECT id FROM tokens WHERE user_id = ? ORDER BY id DESC LIMIT ?)",
                 (user_id, user_id, keep),
             )
+        return True
 
     def token(self, name: str, digest: str) -> sqlite3.Row | None:
-        """The token with ``digest`` if it belongs to user ``name``: ``id``,
+        """The token with ``digest`` if it belongs to user ``name``: ``digest``,
         ``created``, ``user_id``, ``name``."""
         row: sqlite3.Row | None = self.conn.execute(
-            "SELECT tokens.id, tokens.created, users.id AS user_id, users.name"
+            "SELECT tokens.digest, tokens.created, users.id AS user_id, users.name"
             " FROM tokens JOIN users ON users.id = tokens.user_id"
             " WHERE tokens.digest = ? AND users.name = ?",
             (digest, name),

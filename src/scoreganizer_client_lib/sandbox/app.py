@@ -262,7 +262,7 @@ def standings(rules: RulesDep, tournament: TournamentId) -> Response:
 
 
 @bodiless.get("/", include_in_schema=False)
-def index() -> dict[str, str]:
+async def index() -> dict[str, str]:
     return {"service": "Scoreganizer sandbox", "api": "/api/", "openapi": "/openapi.json"}
 
 

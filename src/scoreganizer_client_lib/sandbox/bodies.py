@@ -51,7 +51,7 @@ def _declared_length(request: Request) -> int | None:
     return int(declared)
 
 
-def require_no_body(request: Request) -> None:
+async def require_no_body(request: Request) -> None:
     """Refuse a body where the protocol sends none (an empty one is fine)."""
     declared = _declared_length(request)
     if (declared or 0) > 0 or "transfer-encoding" in request.headers:

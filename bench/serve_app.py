@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import signal
 import sys
 from typing import Any
 
@@ -67,8 +68,15 @@ def main() -> None:
         ]
         for process in processes:
             process.start()
-        for process in processes:
-            process.join()
+        # SIGTERM (the benchmark ending) must take the workers along.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            for process in processes:
+                process.join()
+        finally:
+            for process in processes:
+                process.terminate()
+                process.join(5)
     elif server in ("uvicorn", "guarded"):
         run_uvicorn(target, port, guarded=server == "guarded")
     elif server == "hypercorn":

@@ -93,12 +93,17 @@ class Guard:
             return "Another web site tried to use the app."
         return None
 
+    def is_secret(self, value: str) -> bool:
+        """Whether ``value`` is this run's secret (in constant time, whatever
+        characters it holds)."""
+        return hmac.compare_digest(value.encode("utf-8", "replace"), self.secret.encode())
+
     def has_secret(self, scope: Scope) -> bool:
         """Whether the request carries this run's secret in its cookie."""
         cookies = _headers(scope).get("cookie", "")
         for part in cookies.split(";"):
             name, _, value = part.strip().partition("=")
-            if name == self.cookie_name and hmac.compare_digest(value, self.secret):
+            if name == self.cookie_name and self.is_secret(value):
                 return True
         return False
 
@@ -131,16 +136,21 @@ class Guard:
             return False
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
         given = [value for name, value in query if name == SECRET_PARAM]
-        if len(given) != 1 or not hmac.compare_digest(given[0], self.secret):
+        if len(given) != 1 or not self.is_secret(given[0]):
             return False
         rest = urlencode([(name, value) for name, value in query if name != SECRET_PARAM])
-        location = scope["path"] + (f"?{rest}" if rest else "")
+        # The path as it came (still %-encoded), and never "//host": a
+        # redirect must stay on this app.
+        path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+        location = b"/" + path.lstrip(b"/\\")
+        if rest:
+            location += f"?{rest}".encode()
         cookie = f"{self.cookie_name}={self.secret}; Path=/; HttpOnly; SameSite=Strict"
         await _respond(
             send,
             303,
             b"",
-            [(b"location", location.encode("latin-1")), (b"set-cookie", cookie.encode())],
+            [(b"location", location), (b"set-cookie", cookie.encode())],
         )
         return True
 

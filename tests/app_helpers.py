@@ -51,10 +51,14 @@ class World:
             )
 
 
-def start_world(tmp: Path, clock: Clock, server_url: str | None = None) -> Iterator[World]:
+def start_world(
+    tmp: Path, clock: Clock, server_url: str | None = None, **app_options: object
+) -> Iterator[World]:
     with SandboxServer(tmp / "sandbox.sqlite3", config=TEST_CONFIG, clock=clock) as sandbox:
         settings = Settings(server_url or sandbox.url, tmp / "credentials.txt", tmp / "app")
-        with AppServer(settings, retry=RetryPolicy(attempts=1), timeout=5.0) as app:
+        app_options.setdefault("retry", RetryPolicy(attempts=1))
+        app_options.setdefault("timeout", 5.0)
+        with AppServer(settings, **app_options) as app:
             yield World(sandbox, app, clock, tmp / "home")
 
 

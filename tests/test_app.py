@@ -4,6 +4,7 @@ login and its failures, tournaments, actions, dropped replays, folders."""
 from __future__ import annotations
 
 import ast
+import asyncio
 import logging
 import os
 import re
@@ -303,12 +304,89 @@ def test_dropped_replays_get_verdicts_in_words(world: World, browser: Browser) -
     assert re.search(r'<tr class="me"><td>1</td>', page)
 
 
-def test_too_large_drop_is_refused(world: World, browser: Browser) -> None:
+def test_too_large_drop_is_refused_in_the_feed(world: World, browser: Browser) -> None:
     logged_in(world, browser)
     cup = world.tournament(start="-1m", end="+2h")
     browser.post(f"/t/{cup}/join")
-    answer = browser.post(f"/t/{cup}/upload", content=b"x" * (16 * 1024 * 1024 + 1))
+    answer = browser.post(
+        f"/t/{cup}/upload",
+        content=b"x" * (16 * 1024 * 1024 + 1),
+        headers={"x-file-name": "huge.rmv"},
+    )
     assert answer.status_code == 413
+    assert answer.json()["reason"] == "the file is too large to be a replay (over 16 MiB)"
+    assert "huge.rmv" in browser.get(f"/t/{cup}").text  # the page says so too
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"),
+    [
+        ("../../x.rmv", "x.rmv"),
+        ("..%5C..%5Cx.rmv", "x.rmv"),
+        ("C:%5CUsers%5Cme%5CVideos%5Cgame.avf", "game.avf"),
+        ("CON.rmv", "CON.rmv"),  # a Windows device name: never opened as a file
+        ("nul", "nul"),
+        ("a%00b%0D%0Ac%E2%80%AE.rmv", "abc.rmv"),  # no control or invisible characters
+        ("game.rmv.%20.%20", "game.rmv"),
+        ("%F0%9F%98%80" * 120 + ".rmv", "\U0001f600" * 49 + ".rmv"),  # 200 bytes of UTF-8
+        ("x" * 5000 + ".evf", "x" * 196 + ".evf"),
+        ("..", "replay"),
+        ("%ZZ.rmv", "%ZZ.rmv"),
+    ],
+    ids=range(11),
+)
+def test_dropped_file_names_are_plain_base_names(sent: str, shown: str) -> None:
+    from urllib.parse import unquote
+
+    from scoreganizer_client_lib.app.play import safe_name
+
+    assert safe_name(unquote(sent)) == shown
+
+
+def test_odd_dropped_files_get_a_verdict_and_nothing_is_written(
+    world: World, browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    logged_in(world, browser)
+    cup = world.tournament(start="-1m", end="+2h")
+    browser.post(f"/t/{cup}/join")
+
+    def no_disk(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a dropped file went to disk")
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", no_disk)
+    monkeypatch.setattr(tempfile, "mkstemp", no_disk)
+    game = write_rmv(seed=9, boardgen_time=datetime.now(timezone.utc))
+    for name in ("CON.rmv", "nul", "..%5C..%5Cx.rmv"):
+        answer = drop(browser, cup, name, game)
+        assert answer["verdict"] == "refused", name
+    assert "no tournament key" in drop(browser, cup, "CON.rmv", game)["reason"]
+    photo = drop(browser, cup, "holiday.jpg", b"\xff\xd8\xff" + b"x" * 1000)
+    assert photo["reason"] == "not a replay file (only .rmv, .avf and .evf files are uploaded)"
+    assert "not a readable replay" in drop(browser, cup, "empty.avf", b"")["reason"]
+
+
+def test_a_dropped_replay_while_the_server_is_away_says_to_drop_it_again(
+    world: World, browser: Browser
+) -> None:
+    logged_in(world, browser)
+    cup = world.tournament(start="-1m", end="+2h")
+    browser.post(f"/t/{cup}/join", follow_redirects=True)
+    play = world.app.player.plays[cup]
+    wait_for(lambda: play.key is not None)
+    player = world.app.player
+    sc, player.sc = player.sc, player._client()
+    try:
+        player.sc.port = 9  # the server is away
+        answer = drop(browser, cup, "late.rmv", write_rmv(key=play.key))
+    finally:
+        dead, player.sc = player.sc, sc
+        assert player.loop is not None
+        asyncio.run_coroutine_threadsafe(dead.aclose(), player.loop).result(5)
+    assert answer["verdict"] == "waiting"
+    assert answer["reason"] == "the server could not be reached"
+    assert answer["advice"] == "drop it here again once the server answers"
 
 
 # -- folders ---------------------------------------------------------------------------

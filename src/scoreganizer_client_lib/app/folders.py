@@ -117,6 +117,27 @@ def suggest(home: Path | None = None, env: Mapping[str, str] | None = None) -> l
     return sorted(found.values(), key=lambda s: (-s.replays, s.clone, str(s.path)))
 
 
+def shown(folder: Path, home: Path | None = None, windows: bool = os.name == "nt") -> str:
+    """``folder`` as the pages show it: whole on Windows, where people
+    read ``C:\\Users\\...``; elsewhere with ``~`` for the home folder, as
+    terminals and file managers write it (and as the app reads it back)."""
+    if windows:
+        return str(folder)
+    try:
+        inside = folder.relative_to(Path.home() if home is None else home)
+    except (ValueError, RuntimeError):  # elsewhere, or no home folder known
+        return str(folder)
+    return "~" if inside == Path() else f"~{os.sep}{inside}"
+
+
+def is_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder now (False when it cannot be looked at)."""
+    try:
+        return path.is_dir()
+    except OSError:  # e.g. no permission on a folder above it
+        return False
+
+
 class FolderMemory:
     """The replay folder chosen last, per server, in one small JSON file."""
 

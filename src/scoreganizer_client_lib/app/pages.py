@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from ..tournament import Tournament
 from .feed import FeedEntry
+from .folders import shown
 
 LEVEL_NAMES = ("beginner", "intermediate", "expert")
 
@@ -99,4 +100,5 @@ FILTERS = {
     "mode_words": mode_words,
     "time_allowed": time_allowed,
     "entry_facts": entry_facts,
+    "shown": shown,
 }

@@ -31,6 +31,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..config import parse_server_url
 from ..exceptions import (
+    AuthFileError,
     NetworkException,
     ScoreganizerError,
     ScoreganizerInvalidLoginData,
@@ -39,15 +40,18 @@ from ..exceptions import (
     ScoreganizerWait,
 )
 from . import results
-from .feed import Change
-from .folders import Suggestion, suggest
+from .feed import Change, FeedEntry
+from .folders import Suggestion, shown, suggest
 from .pages import FILTERS
-from .player import MAX_DROPPED_BYTES, NotAFolder, Play, Player
+from .play import MAX_DROPPED_BYTES, NotAFolder, Play, as_folder, sentence
+from .player import Player
 
 HERE = Path(__file__).parent
 MAX_FORM_BYTES = 64 * 1024
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream
 SUGGESTIONS_FRESH = 30.0  # seconds a folder search is reused
+UPLOADS_AT_ONCE = 2  # dropped files read and sent at once (each up to MAX_DROPPED_BYTES)
+LOGGED_OUT = "You are not logged in any more: reload the page and log in again."
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -87,9 +91,11 @@ def create_app(player: Player) -> Starlette:
     )
     env.filters.update(FILTERS)
     closing = asyncio.Event()
+    uploading = asyncio.Semaphore(UPLOADS_AT_ONCE)
     found: list[tuple[float, list[Suggestion]]] = []
     server = player.settings.server
     server_label = server.split("://", 1)[-1].removesuffix(":443")
+    example_folder = shown(Path.home() / "Minesweeper Arbiter" / "Videos")
     standings_source = results.StandingsSource(player.sc.client, server)
 
     def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -100,18 +106,30 @@ def create_app(player: Player) -> Starlette:
             "server_label": server_label,
             "username": player.username,
             "now": datetime.now(timezone.utc),
+            "example_folder": example_folder,
             **context,
         }
 
-    def problem(heading: str, message: str, hint: str = "", retry: str = "/") -> HTMLResponse:
-        return render("problem.html", 502, heading=heading, message=message, hint=hint, retry=retry)
+    def problem(
+        heading: str, message: str, hint: str = "", retry: str = "/", status: int = 502
+    ) -> HTMLResponse:
+        return render(
+            "problem.html", status, heading=heading, message=message, hint=hint, retry=retry
+        )
 
     address = parse_server_url(server)
     plain_http = f"http://{address.url.split('://', 1)[1]}"
 
     def trouble(exc: BaseException) -> tuple[str, str, str] | None:
         """(heading, what happened, what to do) when ``exc`` means that the
-        server is not there or is not a Scoreganizer server; else None."""
+        server is not there or is not a Scoreganizer server, or that the
+        saved login cannot be read; else None."""
+        if isinstance(exc, AuthFileError):
+            return (
+                "Cannot use your saved login",
+                sentence(exc.message or exc.error),
+                "Move that file away, then log in again.",
+            )
         if isinstance(exc, NetworkException):
             hint = "Check that you are online (and, for a local server, that it is running)."
             if address.https and address.port != 443:
@@ -257,23 +275,37 @@ def create_app(player: Player) -> Starlette:
             play.watch_problem = "Type the folder your Minesweeper program saves replays to."
             return
         try:
-            await play.watch(Path(folder))
+            await play.watch(await run_in_threadpool(as_folder, folder))
         except NotAFolder as exc:
             play.watch_problem = str(exc)
 
     async def unwatch(play: Play, request: Request) -> None:
         await play.stop_watching()
 
-    @guarded
     async def upload(request: Request) -> Response:
-        play = await play_of(request)
-        if play is None:
-            return JSONResponse({"error": "no such tournament"}, 404)
+        """A file dropped on the page (its name in ``X-File-Name``): its
+        verdict as JSON; a failure says in ``error`` what to do."""
         name = unquote(request.headers.get("x-file-name", "replay"))
-        content = await read_body(request, MAX_DROPPED_BYTES)
-        entry = await play.upload_dropped(name, content)
-        answer = {k: getattr(entry, k) for k in ("file", "verdict", "reason", "advice")}
-        return JSONResponse(answer)
+        try:
+            play = player.plays.get(int(request.path_params["tid"])) or await play_of(request)
+        except ScoreganizerNotLoggedIn:
+            return JSONResponse({"error": LOGGED_OUT}, 401)
+        except (NetworkException, ScoreganizerError) as exc:
+            found = trouble(exc)
+            if found is None:
+                raise
+            return JSONResponse({"error": f"{found[1]} {found[2]}"}, 502)
+        if play is None:
+            return JSONResponse({"error": "The server has no such tournament."}, 404)
+        async with uploading:  # a few at a time, however many files are dropped
+            try:
+                content = await read_body(request, MAX_DROPPED_BYTES)
+            except TooLarge:
+                return JSONResponse(verdict(play.refuse_too_large(name)), 413)
+            return JSONResponse(verdict(await play.upload_dropped(name, content)))
+
+    def verdict(entry: FeedEntry) -> dict[str, str]:
+        return {k: getattr(entry, k) for k in ("file", "verdict", "reason", "advice")}
 
     @guarded
     async def results_fragment(request: Request) -> Response:
@@ -347,4 +379,15 @@ def create_app(player: Player) -> Starlette:
         Route(f"{tid}/events", events),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+
+    async def failed(request: Request, exc: Exception) -> Response:
+        """Whatever went wrong unforeseen: a page that says so (the details
+        go to the app's window)."""
+        return problem(
+            "Something went wrong",
+            "The app could not do that.",
+            "Try again; if it happens again, the window where the app runs says more.",
+            status=500,
+        )
+
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={Exception: failed})

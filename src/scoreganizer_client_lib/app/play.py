@@ -1,0 +1,413 @@
+"""One tournament as the player plays it in the app: the key, the watched
+folder, the replays dropped on the page, and the feed of verdicts.
+
+Everything here runs on the app's event loop, except the folder watcher (the
+library's, the one ``scoreganizer watch`` runs), which runs in a thread of its
+own and reports through :class:`.feed.Feed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import RetryPolicy, replays
+from ..exceptions import NetworkException, ScoreganizerError, ScoreganizerNotLoggedIn
+from ..refusals import explain_refusal, refusal_before_upload
+from ..scoreganizer import Scoreganizer
+from ..tournament import Tournament
+from ..watching import SUFFIXES, CannotWatch, EventKind, FolderWatcher, StopReason, WatchEvent
+from .feed import Change, Feed, FeedEntry, Verdict
+from .folders import is_folder, shown
+
+if TYPE_CHECKING:
+    from .player import Player
+
+log = logging.getLogger(__name__)
+
+#: Pauses between tries to get the key while the server cannot be reached.
+KEY_RETRY_PAUSES = (1.0, 2.0, 5.0, 10.0, 30.0)
+MAX_DROPPED_BYTES = replays.MAX_REPLAY_SIZE
+MAX_NAME_BYTES = 200  # of a dropped file's name, in UTF-8
+NOT_A_REPLAY_FILE = "not a replay file (only .rmv, .avf and .evf files are uploaded)"
+DROP_AGAIN = "drop it here again once the server answers"
+
+
+class NotAFolder(ValueError):
+    """The replay folder the player typed cannot be watched; says why."""
+
+
+def as_folder(text: str) -> Path:
+    """The folder the player typed (``~`` for their home folder allowed).
+    Raises :class:`NotAFolder` saying why it is not one."""
+    printable = "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in text)
+    quoted = f'"{printable}"' if len(text) <= 200 else f'"{printable[:100]}…{printable[-100:]}"'
+    try:
+        if printable != text:
+            raise ValueError("control characters")
+        folder = Path(text).expanduser()
+        absolute = folder.is_absolute()
+        is_dir = absolute and folder.is_dir()
+        exists = is_dir or (absolute and folder.exists())
+    except (OSError, RuntimeError, ValueError):  # too long, bad characters, unknown ~user
+        raise NotAFolder(f"{quoted} is not a folder this computer can open.") from None
+    if not absolute:
+        example = shown(Path.home() / "Minesweeper Arbiter" / "Videos")
+        raise NotAFolder(f"Type the folder's whole path, e.g. {example} (not {quoted}).")
+    if is_dir:
+        return folder.resolve()
+    if exists:
+        raise NotAFolder(f"{quoted} is a file; type the folder it is in.")
+    raise NotAFolder(f"There is no folder {quoted}.")
+
+
+def safe_name(name: str) -> str:
+    """A dropped file's name reduced to a plain base name that shows as it
+    is: no folders, no control or invisible characters, at most
+    :data:`MAX_NAME_BYTES` (the end kept, where the suffix is)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(c for c in base if c.isprintable() and c not in '<>:"|?*').strip(" .")
+    cleaned = cleaned[-MAX_NAME_BYTES:]  # then at most 4 bytes a character
+    while len(cleaned.encode("utf-8")) > MAX_NAME_BYTES:
+        cleaned = cleaned[1:]
+    return cleaned.strip(" .") or "replay"
+
+
+def sentence(text: str) -> str:
+    """``text`` as a sentence: capital first letter, full stop."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+def key_problem(exc: ScoreganizerError) -> str:
+    """Why there is no key, in words."""
+    return {
+        "not_participating": "You have not joined this tournament.",
+        "tournament_over": "The tournament is over.",
+        "never_generated": "The tournament is over; you never got a key.",
+        "mode_constraint_violated": "Your time would not fit before the end of the tournament.",
+        "not_logged_in": "You are not logged in any more: log in again.",
+    }.get(exc.error, f"The server gave no key ({exc.error}).")
+
+
+#: Why a watcher stopped by itself, as the page says it.
+STOPPED = {
+    "ended": "The tournament has ended.",
+    "key_expired": "Your playing time is over.",
+    "not_logged_in": "You are not logged in any more. Log in again and watching goes on.",
+}
+
+
+class Play:
+    """One tournament, as the player plays it in the app."""
+
+    def __init__(self, player: Player, tournament: Tournament) -> None:
+        self.player = player
+        self.tournament = tournament
+        self.feed = Feed(player.loop)
+        self.key: str | None = None
+        self.expiry: datetime | None = None
+        self.key_problem: str | None = None
+        #: The folder chosen: watched, or to watch once the key is there.
+        self.folder: Path | None = None
+        self.watch_problem: str | None = None  # why the folder cannot be watched
+        self.watch_note: str | None = None  # a passing trouble (server away, folder gone)
+        self.stopped: str | None = None  # why the watcher stopped by itself
+        self._key_task: asyncio.Task[None] | None = None
+        self._watcher: FolderWatcher | None = None
+        self._watch_thread: threading.Thread | None = None
+        self._watch_login: str | None = None  # the credentials the watcher runs with
+        self._folder_gone = False
+        self._relogin: asyncio.Task[None] | None = None
+
+    @property
+    def id(self) -> int:
+        """The tournament's id."""
+        return self.tournament.id
+
+    @property
+    def waiting_for_key(self) -> bool:
+        """Whether a task is waiting for the start to get the key."""
+        return self._key_task is not None and not self._key_task.done()
+
+    @property
+    def watching(self) -> bool:
+        """Whether the folder is being watched now."""
+        return self._watch_thread is not None and self._watch_thread.is_alive()
+
+    @property
+    def timelimit(self) -> bool:
+        """Whether each player has their own time, counted from their key."""
+        return self.tournament.mode == "sum_timelimit"
+
+    @property
+    def over(self) -> bool:
+        """Whether nothing more can be played: the tournament (or the
+        player's own time) is over."""
+        now = datetime.now(timezone.utc)
+        return now >= self.tournament.end or (self.expiry is not None and now >= self.expiry)
+
+    @property
+    def folder_shown(self) -> str:
+        """The folder as the page shows it."""
+        return shown(self.folder) if self.folder is not None else ""
+
+    # -- the key -----------------------------------------------------------
+
+    async def load_key(self) -> None:
+        """Fetch the key if it was generated (never generates one)."""
+        if self.key is not None or self.tournament.status != "participating":
+            return
+        try:
+            self.key, self.expiry = await self.player.sc.tournaments.get_key(
+                self.id, with_expiry=True
+            )
+        except ScoreganizerNotLoggedIn:
+            raise
+        except ScoreganizerError:
+            return  # not generated (yet): nothing to show
+
+    def want_key(self) -> None:
+        """Get the key as soon as the tournament starts (now if it has), in
+        the background; the open pages hear when it is there."""
+        if self.key is None and not self.waiting_for_key:
+            self._key_task = asyncio.create_task(self._wait_key(), name=f"key-{self.id}")
+
+    async def _wait_key(self) -> None:
+        pauses = iter(KEY_RETRY_PAUSES)
+        while True:
+            try:
+                found = await self.player.sc.tournaments.wait_key(self.id, with_expiry=True)
+            except NetworkException:
+                self.key_problem = "Cannot reach the server to get your key; trying again."
+                self.feed.notify(Change("key"))
+                await self.player.sleep(next(pauses, KEY_RETRY_PAUSES[-1]))
+                continue
+            except ScoreganizerError as exc:
+                self.key_problem = key_problem(exc)
+                self.feed.notify(Change("key"))
+                return
+            break
+        assert isinstance(found, tuple)
+        (self.key, self.expiry), self.key_problem = found, None
+        if self.folder is not None:
+            self._start_watch()
+        self.feed.notify(Change("key"))
+
+    # -- the folder --------------------------------------------------------
+
+    async def watch(self, folder: Path) -> None:
+        """Watch ``folder`` (now, or from the moment the key is there);
+        remembered for this server."""
+        await self.stop_watching()
+        self.folder = folder
+        self.player.folders.set(self.player.settings.server, folder)
+        if self.key is not None:
+            self._start_watch()
+        self.feed.notify(Change("watch"))
+
+    async def stop_watching(self) -> None:
+        """Stop watching (the folder stays suggested)."""
+        self.folder = self.stopped = self.watch_note = None
+        await self._end_watcher()
+        self.feed.notify(Change("watch"))
+
+    async def _end_watcher(self) -> None:
+        watcher, thread = self._watcher, self._watch_thread
+        self._watcher = self._watch_thread = None
+        if watcher is not None:
+            watcher.stop()
+        if thread is not None:  # its folder lock is free once it has ended
+            await asyncio.to_thread(thread.join, 5)
+
+    async def login_changed(self) -> None:
+        """The credentials changed (a login, a refresh, here or by the
+        command): a watcher goes on with the new ones."""
+        if self.folder is None or self.key is None or self._watcher is None or self.over:
+            return
+        if self._watch_login != self.player.sc.auth_str:
+            await self._end_watcher()
+            self._start_watch()
+            self.feed.notify(Change("watch"))
+
+    def _start_watch(self) -> None:
+        """Run the library's folder watcher (the command's own) in a thread."""
+        assert self.folder is not None
+        settings = self.player.settings
+        self.stopped = self.watch_note = self.watch_problem = None
+        self._folder_gone = False
+        try:
+            sc = Scoreganizer.from_url(
+                settings.server,
+                auth_filename=settings.credentials,
+                retry=RetryPolicy(attempts=2, budget=2.0),  # the watcher retries by itself
+            )
+        except ScoreganizerError as exc:  # e.g. the credentials file cannot be read
+            self.folder, self.watch_problem = None, sentence(exc.message or exc.error)
+            return
+        watcher = FolderWatcher(
+            sc,
+            self.folder,
+            self.tournament,
+            state_dir=settings.watch_dir,
+            holder="the Scoreganizer app",
+            **self.player.watch_options,
+        )
+        watcher.on_event = functools.partial(self._on_event, watcher)
+        try:
+            watcher.open()
+        except (CannotWatch, OSError) as exc:
+            self.folder = None
+            if isinstance(exc, CannotWatch):
+                self.watch_problem = sentence(str(exc))
+            else:  # where the watcher keeps its state: a full disk, no rights
+                self.watch_problem = (
+                    f"Cannot keep track of the uploads in {shown(settings.watch_dir)} "
+                    f"({exc.strerror or exc})."
+                )
+            sc.close()
+            return
+        thread = threading.Thread(
+            target=self._run_watch, args=(watcher, sc), name=f"watch-{self.id}", daemon=True
+        )
+        self._watcher, self._watch_thread = watcher, thread
+        self._watch_login = sc.auth_str
+        thread.start()
+
+    def _run_watch(self, watcher: FolderWatcher, sc: Scoreganizer) -> None:
+        try:
+            watcher.run(self.key, self.expiry)
+        except Exception as exc:  # a bug must not pass silently: say it on the page
+            log.exception("the folder watcher failed")
+            self._on_loop(self._watcher_stopped, watcher, f"{type(exc).__name__}: {exc}")
+        finally:
+            sc.close()
+
+    def _on_loop(self, function: Callable[..., Any], *args: Any) -> None:
+        loop = self.player.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(function, *args)
+
+    def _watcher_stopped(self, watcher: FolderWatcher, why: StopReason | str) -> None:
+        """A watcher stopped by itself (on the loop)."""
+        if watcher is not self._watcher:
+            return  # one that was replaced or stopped on purpose
+        self.watch_note = None
+        if isinstance(why, str):
+            self.stopped = f"The folder watcher failed ({why})."
+        elif why.code == "not_logged_in":
+            self._relogin = asyncio.create_task(self._logged_out(watcher))
+            return
+        else:
+            self.stopped = STOPPED.get(why.code, sentence(why.reason))
+        self.feed.notify(Change("watch"))
+
+    async def _logged_out(self, watcher: FolderWatcher) -> None:
+        """The watcher's login is no longer good: go on with a newer one if
+        the credentials file has it (a refresh by the command, say)."""
+        await self.player.follow_credentials()  # restarts the watcher if so
+        if self._watcher is watcher:
+            self.stopped = STOPPED["not_logged_in"]
+            self.feed.notify(Change("watch"))
+
+    def _on_event(self, watcher: FolderWatcher, event: WatchEvent) -> None:
+        """What ``watcher`` reports (on its thread) goes to the feed."""
+        replay = event.replay
+        facts: dict[str, Any] = {}
+        if replay is not None:
+            facts = {"level": replay.board.level, "game_time": replay.game_time}
+        if event.kind is EventKind.ACCEPTED and event.path:
+            self.feed.record(FeedEntry(event.path, "accepted", **facts))
+            self.feed.notify(Change("results"))
+        elif event.kind is EventKind.REFUSED and event.path and event.refusal:
+            refusal = event.refusal
+            self.feed.record(
+                FeedEntry(event.path, "refused", refusal.reason, advice=refusal.advice, **facts)
+            )
+        elif event.kind is EventKind.WAITING and event.path:
+            self.feed.record(FeedEntry(event.path, "waiting", event.message, **facts))
+        elif event.kind in (EventKind.SERVER_UNAVAILABLE, EventKind.WARNING):
+            self.watch_note = sentence(event.message)
+            self.feed.notify(Change("watch"))
+        elif event.kind is EventKind.SERVER_BACK:
+            self.watch_note = None
+            self.feed.notify(Change("watch"))
+        elif event.kind is EventKind.STATUS:
+            self._check_folder()
+        elif event.kind is EventKind.STOPPED and event.stopped is not None:
+            self._on_loop(self._watcher_stopped, watcher, event.stopped)
+
+    def _check_folder(self) -> None:
+        """Say so while the watched folder is gone (deleted, renamed, a
+        drive unplugged); the watcher finds it again when it is back."""
+        folder = self.folder
+        gone = folder is not None and not is_folder(folder)
+        if gone != self._folder_gone:
+            self._folder_gone = gone
+            self.watch_note = (
+                f"The folder {shown(folder)} is gone (deleted, renamed, or on a drive that "
+                "was removed). Put it back, or stop and pick another one."
+                if gone and folder is not None
+                else None
+            )
+            self.feed.notify(Change("watch"))
+
+    # -- dropped replays ---------------------------------------------------
+
+    async def upload_dropped(self, name: str, content: bytes) -> FeedEntry:
+        """Check and upload a replay dropped on the page (in memory: nothing
+        is written to disk); its feed entry."""
+        name = safe_name(name)
+        info: replays.ReplayInfo | None = None
+        try:
+            if not name.lower().endswith(tuple(SUFFIXES)):
+                return self.record_dropped(name, "refused", NOT_A_REPLAY_FILE)
+            info = await asyncio.to_thread(replays.inspect, content)
+            refusal = refusal_before_upload(info, self.tournament, key=self.key)
+            if refusal is None:
+                await self.player.sc.scores.upload_file(
+                    io.BytesIO(content), name, mime_type=info.mime_type
+                )
+        except (replays.ReplayError, ScoreganizerError, NetworkException) as exc:
+            refusal = explain_refusal(
+                exc, replay=info, key=self.key, key_expiry=self.expiry, tournament=self.tournament
+            )
+            if isinstance(exc, NetworkException):  # a dropped file is not tried again
+                return self.record_dropped(name, "waiting", refusal.reason, DROP_AGAIN, info)
+        if refusal is not None:
+            return self.record_dropped(name, "refused", refusal.reason, refusal.advice, info)
+        entry = self.record_dropped(name, "accepted", info=info)
+        self.feed.notify(Change("results"))
+        return entry
+
+    def refuse_too_large(self, name: str) -> FeedEntry:
+        """A dropped file larger than any replay (not read)."""
+        refusal = explain_refusal(replays.ReplayTooLarge("too large"))
+        return self.record_dropped(safe_name(name), "refused", refusal.reason)
+
+    def record_dropped(
+        self,
+        name: str,
+        verdict: Verdict,
+        reason: str = "",
+        advice: str = "",
+        info: replays.ReplayInfo | None = None,
+    ) -> FeedEntry:
+        """Put a dropped file's verdict in the feed."""
+        entry = FeedEntry(name, verdict, reason, advice=advice, source="dropped")
+        if info is not None:
+            entry.level, entry.game_time = info.board.level, info.game_time
+        return self.feed.record(entry)
+
+    async def close(self) -> None:
+        """Stop the key task and the watcher."""
+        if self._key_task is not None:
+            self._key_task.cancel()
+        await self.stop_watching()

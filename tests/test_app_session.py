@@ -1,0 +1,307 @@
+"""The app through a whole session, when things change under it: the server
+goes away and comes back, the login changes in the command, the folder
+disappears, the tournament or the player's time ends, a file cannot be
+written. Every time the page says what happened."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from app_helpers import Browser, World, start_world, wait_for
+from conftest import PASSWORD, TEST_CONFIG, Clock
+from scoreganizer_client_lib import Scoreganizer
+from scoreganizer_client_lib.app import AppServer, Settings
+from scoreganizer_client_lib.app.folders import shown
+from scoreganizer_client_lib.app.play import STOPPED, Play
+from scoreganizer_client_lib.replays.testing import write_rmv
+from scoreganizer_client_lib.sandbox import SandboxServer, scenario
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    # the watcher looks at its folder every 0.1 s (instead of every second)
+    options = {"watch_options": {"status_every": 0.1}}
+    yield from start_world(tmp_path_factory.mktemp("session"), Clock(), **options)
+
+
+@pytest.fixture
+def browser(world: World) -> Iterator[Browser]:
+    with Browser(world.app) as client:
+        yield client
+
+
+def playing(
+    world: World, browser: Browser, name: str | None = None, **cup: object
+) -> tuple[str, int, Play]:
+    """A player logged in (a new one, unless ``name``), in a running
+    tournament, with their key."""
+    if name is None:
+        name = world.user()
+        assert browser.login(name).status_code == 303
+    cup.setdefault("start", "-1m")
+    cup.setdefault("end", "+2h")
+    tournament = world.tournament(**cup)
+    browser.post(f"/t/{tournament}/join")
+    browser.post(f"/t/{tournament}/key")
+    play = world.app.player.plays[tournament]
+    wait_for(lambda: play.key is not None)
+    return name, tournament, play
+
+
+def save_game(folder: Path, name: str, key: str | None) -> None:
+    """A replay saved as a clone saves it."""
+    (folder / name).write_bytes(write_rmv(key=key, boardgen_time=datetime.now(timezone.utc)))
+
+
+def verdict(play: Play, name: str) -> str | None:
+    found = [e.verdict for e in play.feed.entries if e.file == name]
+    return found[-1] if found else None
+
+
+def watch_section(browser: Browser, tournament: int) -> str:
+    page = browser.get(f"/t/{tournament}").text
+    return page[page.index('id="watch"') : page.index('aria-labelledby="uploads-h"')]
+
+
+# -- the replay folder typed in ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("a" * 300, "Type the folder&#39;s whole path"),
+        ("/" + "a" * 300, "is not a folder this computer can open."),
+        ("~nosuchuser12345/Videos", "is not a folder this computer can open."),
+        ("/tmp/x\x00y", "is not a folder this computer can open."),
+        ("Videos", "Type the folder&#39;s whole path"),
+        ("\\\\\\", "Type the folder&#39;s whole path"),
+    ],
+    ids=["long name", "long path", "unknown user", "NUL", "relative", "backslashes"],
+)
+def test_any_folder_typed_in_gets_an_answer_in_words(
+    world: World, browser: Browser, typed: str, says: str
+) -> None:
+    _, cup, play = playing(world, browser)
+    answer = browser.post(f"/t/{cup}/watch", data={"folder": typed}, follow_redirects=True)
+    assert answer.status_code == 200
+    assert says in answer.text
+    assert play.folder is None and not play.watching
+
+
+def test_a_file_is_not_a_folder(world: World, browser: Browser, tmp_path: Path) -> None:
+    _, cup, _ = playing(world, browser)
+    (tmp_path / "game.rmv").write_bytes(b"")
+    answer = browser.post(
+        f"/t/{cup}/watch", data={"folder": str(tmp_path / "game.rmv")}, follow_redirects=True
+    )
+    assert "is a file; type the folder it is in." in answer.text
+
+
+def test_folders_show_home_as_a_tilde_except_on_windows(tmp_path: Path) -> None:
+    home = tmp_path / "home" / "ralokt"
+    videos = home / "Desktop" / "Minesweeper Arbiter" / "Videos"
+    assert shown(videos, home, windows=False) == "~/Desktop/Minesweeper Arbiter/Videos"
+    assert shown(home, home, windows=False) == "~"
+    assert shown(tmp_path, home, windows=False) == str(tmp_path)
+    assert shown(videos, home, windows=True) == str(videos)
+
+
+def test_a_folder_under_home_can_be_typed_with_a_tilde(
+    world: World, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "Videos").mkdir()
+    _, cup, play = playing(world, browser)
+    browser.post(f"/t/{cup}/watch", data={"folder": "~/Videos"})
+    assert play.folder == tmp_path / "Videos" and play.watching
+    assert "Watching <code>~/Videos</code>" in watch_section(browser, cup)
+    browser.post(f"/t/{cup}/unwatch")
+
+
+def test_state_that_cannot_be_written_is_said_on_the_page(world: World, tmp_path: Path) -> None:
+    (tmp_path / "state").write_text("a file where the state folder should be")
+    settings = Settings(
+        world.sandbox.url, tmp_path / "c.txt", tmp_path / "app", watch_state=tmp_path / "state"
+    )
+    folder = tmp_path / "Videos"
+    folder.mkdir()
+    with AppServer(settings) as app, Browser(app) as browser:
+        _, cup, play = playing(World(world.sandbox, app, world.clock, tmp_path), browser)
+        answer = browser.post(f"/t/{cup}/watch", data={"folder": str(folder)})
+        assert answer.status_code == 303
+        section = watch_section(browser, cup)
+    assert f"Cannot keep track of the uploads in {tmp_path / 'state'}" in section
+    assert not play.watching
+
+
+# -- while watching ----------------------------------------------------------------------
+
+
+def test_a_folder_deleted_while_watched_is_said_and_found_again(
+    world: World, browser: Browser, tmp_path: Path
+) -> None:
+    _, cup, play = playing(world, browser)
+    folder = tmp_path / "Videos"
+    folder.mkdir()
+    browser.post(f"/t/{cup}/watch", data={"folder": str(folder)})
+    shutil.rmtree(folder)
+    wait_for(lambda: play.watch_note is not None)
+    assert f"The folder {folder} is gone" in watch_section(browser, cup)
+    folder.mkdir()
+    wait_for(lambda: play.watch_note is None)
+    assert play.watching
+    browser.post(f"/t/{cup}/unwatch")
+
+
+def test_a_watch_that_ends_by_itself_says_why(
+    world: World, browser: Browser, tmp_path: Path
+) -> None:
+    """The tournament ends, or the player's own time runs out, while the
+    folder is watched: the page says so and offers no watching any more."""
+    name, timed, timed_play = playing(world, browser, mode="sum_timelimit", modeparams="1+0+0;1")
+    _, ending, ending_play = playing(world, browser, name)
+    with world.sandbox.store.transaction() as conn:  # ends in a second
+        conn.execute("UPDATE tournaments SET end = ? WHERE id = ?", (world.clock() + 1, ending))
+    browser.get(f"/t/{ending}")
+    for cup in (ending, timed):
+        (tmp_path / str(cup)).mkdir()
+        browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path / str(cup))})
+    wait_for(lambda: ending_play.stopped is not None and timed_play.stopped is not None)
+    ended, expired = watch_section(browser, ending), watch_section(browser, timed)
+    assert "Stopped watching" in ended and "The tournament has ended." in ended
+    assert "Stopped watching" in expired and "Your playing time is over." in expired
+    for section in (ended, expired):
+        assert "Watch folder" not in section and "as soon as you have your key" not in section
+
+
+def test_a_watcher_that_fails_says_so_and_can_start_again(
+    world: World, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scoreganizer_client_lib.watching import FolderWatcher
+
+    _, cup, play = playing(world, browser)
+
+    def broken(self: FolderWatcher) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(FolderWatcher, "_step", broken)
+    browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)})
+    wait_for(lambda: play.stopped is not None)
+    section = watch_section(browser, cup)
+    assert "The folder watcher failed (ZeroDivisionError: a bug)." in section
+    assert ">Watch folder</button>" in section  # once more, with the same folder
+    monkeypatch.undo()
+    browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)})
+    assert play.watching and play.stopped is None
+    browser.post(f"/t/{cup}/unwatch")
+
+
+# -- the login, shared with the command ------------------------------------------------------
+
+
+def test_a_login_or_logout_in_the_command_shows_on_the_next_page(
+    world: World, browser: Browser
+) -> None:
+    playing(world, browser)
+    other = world.user("cmd")
+    command = Scoreganizer.from_url(world.sandbox.url, auth_filename=world.app.settings.credentials)
+    command.login(other, PASSWORD)
+    assert f"Signed in as <strong>{other}</strong>" in browser.get("/").text
+    assert world.app.player.plays == {}  # another player's tournaments start afresh
+    command.logout()
+    assert browser.get("/").headers["location"] == "/login"
+
+
+def test_a_token_refreshed_elsewhere_keeps_the_folder_watched(
+    world: World, browser: Browser, tmp_path: Path
+) -> None:
+    """A refresh replaces the token (the old one stops working): the app's
+    watcher goes on with the new one, found in the credentials file."""
+    _, cup, play = playing(world, browser)
+    browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)})
+    assert play.watching
+    command = Scoreganizer.from_url(world.sandbox.url, auth_filename=world.app.settings.credentials)
+    world.clock.advance(TEST_CONFIG.refresh_cooldown + 1)
+    try:
+        command.refresh_login()
+    finally:
+        world.clock.advance(-TEST_CONFIG.refresh_cooldown - 1)
+    save_game(tmp_path, "after the refresh.rmv", play.key)
+    wait_for(lambda: verdict(play, "after the refresh.rmv") == "accepted")
+    assert play.watching and play.stopped is None
+    browser.post(f"/t/{cup}/unwatch")
+
+
+def test_an_expired_login_stops_the_watch_until_the_player_logs_in_again(
+    world: World, browser: Browser, tmp_path: Path
+) -> None:
+    name, cup, play = playing(world, browser)
+    browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)})
+    world.clock.advance(TEST_CONFIG.token_expires_after + 1)
+    try:
+        save_game(tmp_path, "expired.rmv", play.key)
+        wait_for(lambda: play.stopped is not None)
+        assert play.stopped == STOPPED["not_logged_in"]
+        assert browser.get(f"/t/{cup}").headers["location"] == "/login?expired=1"
+        browser.login(name)
+    finally:
+        world.clock.advance(-TEST_CONFIG.token_expires_after - 1)
+    wait_for(lambda: verdict(play, "expired.rmv") == "accepted")
+    assert play.watching and play.stopped is None
+    browser.post(f"/t/{cup}/unwatch")
+
+
+def test_a_credentials_file_that_cannot_be_read_is_named(tmp_path: Path, world: World) -> None:
+    (tmp_path / "c.txt").mkdir()
+    settings = Settings(world.sandbox.url, tmp_path / "c.txt", tmp_path / "app")
+    with AppServer(settings) as app, Browser(app) as browser:
+        page = browser.get("/")
+        assert page.status_code == 502
+        assert "Cannot use your saved login" in page.text
+        assert f"{tmp_path / 'c.txt'} is a folder" in page.text
+
+
+# -- the server goes away ------------------------------------------------------------------------
+
+
+def test_the_server_restarting_mid_session_is_said_then_forgotten(tmp_path: Path) -> None:
+    db = tmp_path / "sandbox.sqlite3"
+    first = SandboxServer(db, config=TEST_CONFIG)
+    first.start()
+    scenario.add_user(first.store, "pat", PASSWORD)
+    scenario.add_tournament(first.store, "Night Cup", "pat", start="+1h", end="+2h")
+    port = first.port
+    settings = Settings(first.url, tmp_path / "c.txt", tmp_path / "app")
+    with AppServer(settings) as app, Browser(app) as browser:
+        try:
+            browser.login("pat")
+            assert "Night Cup" in browser.get("/").text
+        finally:
+            first.stop()
+        away = browser.get("/")
+        assert away.status_code == 502 and "Cannot reach the server" in away.text
+        assert 'href="/">Try again' in away.text
+        with SandboxServer(db, port=port, config=TEST_CONFIG):
+            back = browser.get("/")
+    assert back.status_code == 200 and "Night Cup" in back.text  # still logged in
+
+
+def test_an_unforeseen_failure_is_a_page_not_a_traceback(
+    world: World, browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    playing(world, browser)
+
+    async def broken() -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(world.app.player, "tournaments", broken)
+    page = browser.get("/")
+    assert page.status_code == 500
+    assert re.search(r"<h1>Something went wrong</h1>", page.text)
+    assert "Traceback" not in page.text and "ZeroDivisionError" not in page.text

@@ -237,13 +237,26 @@ def test_timelimit_key_waits_for_the_player(world: World, browser: Browser) -> N
     logged_in(world, browser)
     cup = world.tournament(start="-1m", end="+2h", mode="sum_timelimit", modeparams="1+0+0;600")
     page = browser.post(f"/t/{cup}/join", follow_redirects=True).text
-    assert "You have 10 min to play" in page and ">Get my key</button>" in page
+    assert "You have <strong>10 min</strong> to play" in page and ">Get my key</button>" in page
+    assert "counted from the moment you press" in page
     assert world.app.player.plays[cup].key is None
     browser.post(f"/t/{cup}/key")
     play = world.app.player.plays[cup]
     wait_for(lambda: play.key is not None)
     page = browser.get(f"/t/{cup}").text
     assert "Your time ends in" in page and re.search(r">0:(09:5\d|10:00)</time>", page)
+
+
+def test_timelimit_key_before_the_start_says_when_it_can_be_had(
+    world: World, browser: Browser
+) -> None:
+    logged_in(world, browser)
+    cup = world.tournament(start="+1h", end="+3h", mode="sum_timelimit", modeparams="1+0+0;600")
+    page = browser.post(f"/t/{cup}/join", follow_redirects=True).text
+    assert re.search(r"You can get your key in <time [^>]*>(0:59:\d\d|1:00:00)</time>", page)
+    assert '<div class="get-key" hidden>' in page  # shown by the countdown at the start
+    assert "appears here by itself" not in page
+    assert world.app.player.plays[cup].key is None
 
 
 def test_unknown_tournament(world: World, browser: Browser) -> None:
@@ -425,6 +438,16 @@ def test_suggested_folders_of_the_three_clones(tmp_path: Path) -> None:
         ("ViennaSweeper", vienna, 0),
     ]
     assert suggest(tmp_path / "nobody", {}) == []
+
+
+def test_suggested_folders_on_windows_include_onedrive(tmp_path: Path) -> None:
+    """Windows often moves Desktop and Documents into OneDrive."""
+    onedrive = tmp_path / "OneDrive"
+    vienna = onedrive / "Desktop" / "ViennaSweeper 3.1" / "replays"
+    vienna.mkdir(parents=True)
+    (vienna / "game.rmv").write_bytes(b"")
+    found = suggest(tmp_path / "home", {"OneDrive": str(onedrive), "SystemDrive": "C:"})
+    assert [(s.clone, s.path, s.replays) for s in found] == [("ViennaSweeper", vienna, 1)]
 
 
 def test_the_chosen_folder_is_remembered_per_server(tmp_path: Path) -> None:
@@ -611,3 +634,45 @@ def test_the_command_prints_the_address_and_stops_on_ctrl_c(tmp_path: Path) -> N
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=20)
     assert process.returncode == 130 and err.strip().endswith("stopped"), err
+
+
+@pytest.mark.parametrize(
+    ("opens", "expected"),
+    [(lambda url: True, True), (lambda url: False, False), ("raise", False)],
+    ids=["opened", "no browser", "browser error"],
+)
+def test_a_browser_that_cannot_be_opened_is_not_an_error(
+    monkeypatch: pytest.MonkeyPatch, opens: object, expected: bool
+) -> None:
+    import webbrowser
+
+    from scoreganizer_client_lib.cli.app import open_browser
+
+    def failing(url: str) -> bool:
+        raise webbrowser.Error("could not locate runnable browser")
+
+    monkeypatch.setattr(webbrowser, "open", failing if opens == "raise" else opens)
+    assert open_browser("http://127.0.0.1:1/?secret=x") is expected
+
+
+def test_the_feed_holds_bounded_memory_for_any_number_of_pages() -> None:
+    from scoreganizer_client_lib.app.feed import (
+        MAX_ENTRIES,
+        MAX_LISTENERS,
+        QUEUE_SIZE,
+        Change,
+        Feed,
+        FeedEntry,
+    )
+
+    async def many() -> None:
+        feed = Feed(asyncio.get_running_loop())
+        pages = [feed.listen() for _ in range(MAX_LISTENERS + 5)]  # none of them reads
+        for n in range(MAX_ENTRIES * 3):
+            feed.record(FeedEntry(f"{n}.rmv", "accepted"))
+        assert len(feed.entries) == MAX_ENTRIES
+        assert all(page.qsize() <= QUEUE_SIZE for page in pages)
+        told_to_go = [page for page in pages[:5] if page.get_nowait() == Change("closed")]
+        assert len(told_to_go) == 5 and len(feed._listeners) == MAX_LISTENERS
+
+    asyncio.run(many())

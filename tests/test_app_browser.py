@@ -13,9 +13,12 @@ from typing import Any
 
 import pytest
 
-from app_helpers import World, chromium_path, launch_chromium, start_world
+from app_helpers import Browser, World, chromium_path, launch_chromium, start_world
 from conftest import PASSWORD, Clock
 from scoreganizer_client_lib import Scoreganizer
+from scoreganizer_client_lib.app import AppServer
+from scoreganizer_client_lib.app.feed import Change
+from scoreganizer_client_lib.app.folders import shown
 from scoreganizer_client_lib.replays.testing import write_rmv
 
 if chromium_path() is None and not os.environ.get("CI"):
@@ -29,7 +32,14 @@ SHOWN_WITHIN_MS = 1000
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    yield from start_world(tmp_path_factory.mktemp("browser"), Clock())
+    """The sandbox and the app, for a player whose home folder holds
+    Minesweeper Arbiter's replay folder (the app suggests it)."""
+    tmp = tmp_path_factory.mktemp("browser")
+    (tmp / "home" / "Desktop" / "Minesweeper Arbiter" / "Videos").mkdir(parents=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(tmp / "home"))
+        patch.setenv("USERPROFILE", str(tmp / "home"))
+        yield from start_world(tmp, Clock())
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +95,7 @@ def test_a_whole_tournament_in_the_browser(world: World, page: Page, tmp_path: P
 
     copy = page.get_by_role("button", name="Copy key")  # arrives when the tournament starts
     expect(copy).to_be_visible(timeout=5000)
+    expect(page.get_by_text("Ends in")).to_be_visible()  # the countdown went on by itself
     key = world.app.player.plays[cup].key
     assert key is not None
     copy.click()
@@ -96,8 +107,9 @@ def test_a_whole_tournament_in_the_browser(world: World, page: Page, tmp_path: P
     rival.login(bob, PASSWORD)
     rival.tournaments.participate(cup)
     bob_key = rival.tournaments.gen_key(cup)
-    folder = tmp_path / "Minesweeper Arbiter" / "Videos"
-    folder.mkdir(parents=True)
+    folder = world.home / "Desktop" / "Minesweeper Arbiter" / "Videos"
+    # suggested (a button), yet the text box is a text box
+    expect(page.get_by_role("button", name=re.compile("Minesweeper Arbiter"))).to_be_visible()
     page.get_by_role("textbox", name="Replay folder").fill(str(folder))
     page.get_by_role("button", name="Watch folder").click()
     expect(page.get_by_role("button", name="Stop watching")).to_be_visible()
@@ -128,13 +140,50 @@ def test_a_whole_tournament_in_the_browser(world: World, page: Page, tmp_path: P
     dropped = uploads.get_by_role("listitem").filter(has_text="dropped.rmv")
     expect(dropped).to_contain_text("Accepted")
     expect(dropped).to_contain_text("intermediate")
+    drop_file(page, "notes.txt", b"my best games")
+    expect(uploads.get_by_role("listitem").filter(has_text="notes.txt")).to_contain_text(
+        "not a replay file"
+    )
 
     page.reload()  # the feed is still there
-    expect(uploads.get_by_role("listitem")).to_have_count(4)
-    expect(uploads.get_by_role("listitem").first).to_contain_text("dropped.rmv")
+    expect(uploads.get_by_role("listitem")).to_have_count(5)
+    expect(uploads.get_by_role("listitem").first).to_contain_text("notes.txt")
     page.get_by_role("button", name="Stop watching").click()
     expect(page.get_by_role("button", name="Watch folder")).to_be_visible()
-    expect(page.get_by_role("textbox", name="Replay folder")).to_have_value(str(folder))
+    expect(page.get_by_role("textbox", name="Replay folder")).to_have_value(shown(folder))
 
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
+
+
+def test_what_the_player_types_survives_a_live_update(world: World, page: Page) -> None:
+    name = world.user("typist")
+    cup = world.tournament(name="Typing Cup", start="+1h", end="+2h")
+    with Browser(world.app) as client:  # the same player, logged in by the command
+        client.login(name)
+        client.post(f"/t/{cup}/join")
+    page.goto(world.app.open_url)
+    page.goto(f"{world.app.url}t/{cup}")
+    box = page.get_by_role("textbox", name="Replay folder")
+    box.fill("C:\\Users\\me\\Vid")
+    box.evaluate("input => { input.dataset.before = 'yes'; }")
+    play = world.app.player.plays[cup]
+    assert play.feed.loop is not None
+    play.feed.loop.call_soon_threadsafe(play.feed.notify, Change("watch"))  # drawn again
+    expect(page.locator("#folder:not([data-before])")).to_be_attached()
+    expect(box).to_have_value("C:\\Users\\me\\Vid")
+    expect(box).to_be_focused()
+
+
+def test_a_page_that_loses_the_app_says_so(world: World, page: Page) -> None:
+    name = world.user("leaver")
+    cup = world.tournament(name="Leaving Cup", start="-1m", end="+2h")
+    with Browser(world.app) as client:
+        client.login(name)
+        client.post(f"/t/{cup}/join")
+    with AppServer(world.app.settings) as second:  # another run of the app
+        page.goto(second.open_url)
+        page.goto(f"{second.url}t/{cup}")
+        expect(page.get_by_role("heading", name="Leaving Cup")).to_be_visible()
+        expect(page.get_by_role("alert")).to_be_hidden()
+    expect(page.get_by_role("alert")).to_contain_text("app")  # stopped: the page says so

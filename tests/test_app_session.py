@@ -305,3 +305,45 @@ def test_an_unforeseen_failure_is_a_page_not_a_traceback(
     assert page.status_code == 500
     assert re.search(r"<h1>Something went wrong</h1>", page.text)
     assert "Traceback" not in page.text and "ZeroDivisionError" not in page.text
+
+
+# -- what comes from the server and from replays is text, never markup -------------------------
+
+MARKUP = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
+
+
+def test_names_and_words_from_elsewhere_are_shown_as_text(world: World, browser: Browser) -> None:
+    import json
+
+    player = "<i>pat</i>"
+    scenario.add_user(world.sandbox.store, player, PASSWORD)
+    assert browser.login(player).status_code == 303
+    cup = scenario.add_tournament(
+        world.sandbox.store, MARKUP, world.user("host"), start="-1m", end="+2h", location=MARKUP
+    )
+    rival_name = "<b>rival</b>"
+    scenario.add_user(world.sandbox.store, rival_name, PASSWORD)
+    rival = Scoreganizer.from_url(world.sandbox.url)
+    rival.login(rival_name, PASSWORD)
+    rival.tournaments.participate(cup)
+    rival_key = rival.tournaments.gen_key(cup)
+    browser.post(f"/t/{cup}/join")
+    browser.post(f"/t/{cup}/key")
+    play = world.app.player.plays[cup]
+    wait_for(lambda: play.key is not None)
+    with browser.stream("GET", f"/t/{cup}/events") as events:
+        lines = events.iter_lines()
+        next(lines)  # the retry line
+        answer = browser.post(
+            f"/t/{cup}/upload",
+            content=write_rmv(key=rival_key, boardgen_time=datetime.now(timezone.utc)),
+            headers={"x-file-name": "%3Csvg%20onload%3Dalert(3)%3E.rmv"},
+        )
+        assert answer.json()["verdict"] == "refused"
+        message = json.loads(next(line for line in lines if line.startswith("data:"))[5:])
+    for html in (browser.get("/").text, browser.get(f"/t/{cup}").text, message["html"]):
+        assert "<img" not in html and "<script>alert" not in html and "<svg" not in html
+        assert "<i>pat" not in html and "<b>rival" not in html
+    page = browser.get(f"/t/{cup}").text
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page
+    assert "&lt;i&gt;pat&lt;/i&gt;#" in page  # in the name to type into Arbiter

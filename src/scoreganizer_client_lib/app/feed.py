@@ -5,7 +5,8 @@ Entries come from the folder watcher (a thread) and from replays dropped on
 the page; both go through :meth:`Feed.record`, which is safe to call from any
 thread. Listeners get :class:`Change` notices on asyncio queues; a listener
 that falls behind (a page that stopped reading) loses its oldest notices, never
-blocks the feed.
+blocks the feed, and past :data:`MAX_LISTENERS` the oldest listener is told to
+go (``closed``): memory stays bounded however many pages are open.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Literal
 Verdict = Literal["accepted", "refused", "waiting"]
 MAX_ENTRIES = 500
 QUEUE_SIZE = 100
+MAX_LISTENERS = 20
 
 
 @dataclass
@@ -41,7 +43,7 @@ class FeedEntry:
 @dataclass(frozen=True)
 class Change:
     """A notice for the open pages: ``kind`` is ``feed`` (with the entry),
-    ``key``, ``watch`` or ``results``."""
+    ``key``, ``watch`` or ``results``; ``closed`` tells a listener to go."""
 
     kind: str
     entry: FeedEntry | None = None
@@ -55,17 +57,21 @@ class Feed:
         self.entries: deque[FeedEntry] = deque(maxlen=MAX_ENTRIES)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._listeners: set[asyncio.Queue[Change]] = set()
+        self._listeners: dict[asyncio.Queue[Change], None] = {}  # oldest first
 
     def listen(self) -> asyncio.Queue[Change]:
         """A queue that receives every change from now on (call on the loop)."""
         queue: asyncio.Queue[Change] = asyncio.Queue(QUEUE_SIZE)
-        self._listeners.add(queue)
+        while len(self._listeners) >= MAX_LISTENERS:
+            oldest = next(iter(self._listeners))
+            self.forget(oldest)
+            _put(oldest, Change("closed"))
+        self._listeners[queue] = None
         return queue
 
     def forget(self, queue: asyncio.Queue[Change]) -> None:
         """Stop sending to ``queue``."""
-        self._listeners.discard(queue)
+        self._listeners.pop(queue, None)
 
     def record(self, entry: FeedEntry) -> FeedEntry:
         """Add (or update, for the same file and source) an entry and tell
@@ -98,11 +104,15 @@ class Feed:
 
     def _deliver(self, change: Change) -> None:
         for queue in list(self._listeners):
-            if queue.full():
-                queue.get_nowait()  # a page that stopped reading loses the oldest
-            queue.put_nowait(change)
+            _put(queue, change)
 
     def newest_first(self) -> list[FeedEntry]:
         """The entries, newest first."""
         with self._lock:
             return list(reversed(self.entries))
+
+
+def _put(queue: asyncio.Queue[Change], change: Change) -> None:
+    if queue.full():
+        queue.get_nowait()  # a page that stopped reading loses the oldest
+    queue.put_nowait(change)

@@ -54,6 +54,9 @@ class Suggestion:
 def search_roots(home: Path, env: Mapping[str, str]) -> list[Path]:
     """The places where people keep (or install) their Minesweeper clones."""
     roots = [home, home / "Desktop", home / "Documents", home / "Downloads", home / "Games"]
+    if env.get("OneDrive"):  # Windows often keeps Desktop and Documents there
+        onedrive = Path(env["OneDrive"])
+        roots += [onedrive, onedrive / "Desktop", onedrive / "Documents"]
     for variable in ("ProgramFiles", "ProgramFiles(x86)", "LOCALAPPDATA", "APPDATA"):
         if env.get(variable):
             roots.append(Path(env[variable]))

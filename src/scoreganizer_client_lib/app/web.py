@@ -342,6 +342,8 @@ def create_app(player: Player) -> Starlette:
                     except asyncio.TimeoutError:
                         yield b": still here\n\n"
                         continue
+                    if change.kind == "closed":  # too many pages open: the oldest goes
+                        return
                     kinds = ["key", "watch"] if change.kind == "key" else [change.kind]
                     for kind in kinds:
                         message = await fragment(play, Change(kind, change.entry))

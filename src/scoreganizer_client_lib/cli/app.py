@@ -17,8 +17,6 @@ def app(settings: Settings, port: int, no_browser: bool) -> None:
     """Play tournaments in your browser: log in, join, get your key, and have
     your replay folder watched, on a page served by this computer only
     (127.0.0.1). Ctrl+C stops it."""
-    import webbrowser
-
     from ..app import AppServer
     from ..app import Settings as AppSettings
 
@@ -33,6 +31,17 @@ def app(settings: Settings, port: int, no_browser: bool) -> None:
     click.echo(f"Scoreganizer app for {app_settings.server}")
     click.echo(f"Open {server.open_url}")
     click.echo("(the address holds a secret that lets only your browser in). Ctrl+C stops the app.")
-    if not no_browser:
-        webbrowser.open(server.open_url)
+    if not no_browser and not open_browser(server.open_url):
+        click.echo("No browser could be opened here: open the address above in yours.")
     server.serve_forever()  # Ctrl+C ends it as it ends every command: "stopped", 130
+
+
+def open_browser(url: str) -> bool:
+    """Open ``url`` in the player's browser; False when none could be (no
+    desktop, no browser registered)."""
+    import webbrowser
+
+    try:
+        return webbrowser.open(url)
+    except (webbrowser.Error, OSError):
+        return False

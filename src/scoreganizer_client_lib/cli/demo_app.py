@@ -12,7 +12,6 @@ from __future__ import annotations
 import secrets
 import tempfile
 import threading
-import webbrowser
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +20,7 @@ from ..app import AppServer, Settings
 from ..app.folders import FolderMemory
 from ..replays.testing import write_rmv
 from ..scoreganizer import Scoreganizer
+from .app import open_browser as open_in_browser
 
 GAMES = (  # (file name, level, keyed)
     ("Beg_1.rmv", "beginner", True),
@@ -127,8 +127,8 @@ def run_demo(
                 say(f"Demo Cup starts in {start_in:g} s. Open {app.open_url}")
                 say(f"Click 'Watch folder' ({folder}): your games land there every {PAUSE:g} s.")
                 say("Ctrl+C ends the demo and removes everything.")
-                if open_browser:
-                    webbrowser.open(app.open_url)
+                if open_browser and not open_in_browser(app.open_url):
+                    say("No browser could be opened here: open the address above in yours.")
                 try:
                     while not stop.wait(0.5):  # a plain wait() ignores Ctrl+C on Windows
                         pass

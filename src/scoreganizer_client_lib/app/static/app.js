@@ -3,6 +3,9 @@
 "use strict";
 
 (function () {
+  var MAX_ENTRIES = 500; // as many as the app keeps
+  var REPLAY = /\.(rmv|avf|evf)$/i;
+
   function pad(n) { return String(n).padStart(2, "0"); }
 
   function duration(ms) {
@@ -13,16 +16,34 @@
     return days ? days + " d " + text : text;
   }
 
+  // A countdown at zero: "reload" reloads the page (a list that changes),
+  // "next" shows what comes after it (the element after its wrapper).
+  function atZero(el) {
+    if (el.dataset.done) return;
+    el.dataset.done = "1";
+    if (el.dataset.atZero === "reload") {
+      setTimeout(function () { location.reload(); }, 1500);
+    } else if (el.dataset.atZero === "next") {
+      var wrap = el.closest(".countdown-wrap");
+      var next = wrap && wrap.nextElementSibling;
+      if (next) { wrap.hidden = true; next.hidden = false; }
+    }
+  }
+
   function tick() {
     var now = Date.now();
     document.querySelectorAll("time[data-until]").forEach(function (el) {
       var left = Number(el.dataset.until) - now;
       el.textContent = duration(left);
-      if (left <= 0 && el.dataset.atZero === "reload" && !el.dataset.done) {
-        el.dataset.done = "1";
-        setTimeout(function () { location.reload(); }, 1500);
-      }
+      if (left <= 0) atZero(el);
     });
+  }
+
+  function say(id, text) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    el.textContent = text;
+    el.hidden = !text;
   }
 
   function copyKey(button) {
@@ -42,6 +63,22 @@
     }
   }
 
+  // What the player is typing survives a section that is drawn again.
+  function keepTyping(section, html) {
+    var typed = {};
+    section.querySelectorAll("input[id]").forEach(function (input) {
+      if (input.value !== input.defaultValue) typed[input.id] = input.value;
+    });
+    var focused = document.activeElement && section.contains(document.activeElement)
+      ? document.activeElement.id : null;
+    section.innerHTML = html;
+    Object.keys(typed).forEach(function (id) {
+      var input = document.getElementById(id);
+      if (input) input.value = typed[id];
+    });
+    if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+  }
+
   function apply(message) {
     if (message.kind === "entry") {
       var feed = document.getElementById("feed");
@@ -52,29 +89,66 @@
       entry.classList.add("fresh");
       var old = document.getElementById(message.id);
       if (old) old.replaceWith(entry); else feed.prepend(entry);
+      while (feed.children.length > MAX_ENTRIES) feed.lastElementChild.remove();
       var empty = document.getElementById("feed-empty");
       if (empty) empty.hidden = true;
     } else if (message.kind === "section") {
       var section = document.getElementById(message.id);
-      if (section) section.innerHTML = message.html;
+      if (section) keepTyping(section, message.html);
       tick();
     }
   }
 
   function listen(page) {
     var source = new EventSource(page.dataset.events);
+    var lost = false;
     source.onmessage = function (event) { apply(JSON.parse(event.data)); };
+    source.onopen = function () {
+      if (lost) location.reload(); // what happened meanwhile is on the page again
+    };
+    source.onerror = function () {
+      lost = true;
+      if (source.readyState === EventSource.CLOSED) {
+        say("lost", "This page no longer reaches the app (it was stopped or started again). " +
+          "Start the app again if needed, and open the address it shows.");
+      } else {
+        say("lost", "The app does not answer; trying again…");
+      }
+    };
   }
 
+  function isFolder(item) {
+    var entry = item && item.webkitGetAsEntry && item.webkitGetAsEntry();
+    return Boolean(entry && entry.isDirectory);
+  }
+
+  // One file at a time: dropping a thousand files never sends them all at once.
   function upload(zone, files) {
-    Array.prototype.forEach.call(files, function (file) {
+    var queue = Array.prototype.slice.call(files);
+    var problems = [];
+    function next() {
+      var file = queue.shift();
+      if (!file) { say("drop-status", problems.join(" ")); return; }
+      // A file that is no replay is named, not sent (the app refuses it all the same).
+      var body = REPLAY.test(file.name) ? file : new Blob([]);
       fetch(zone.dataset.upload, {
         method: "POST",
-        body: file,
+        body: body,
         headers: { "X-File-Name": encodeURIComponent(file.name), "Content-Type": "application/octet-stream" },
         credentials: "same-origin",
-      });
-    });
+      }).then(function (answer) {
+        if (answer.ok || answer.status === 413) return; // the verdict is in the feed
+        return answer.json().then(function (data) {
+          problems.push(file.name + ": " + (data.error || "not sent") + ".");
+        }, function () {
+          problems.push(file.name + ": the app refused it (" + answer.status + "); reload the page.");
+        });
+      }, function () {
+        problems.push(file.name + ": not sent, the app does not answer.");
+      }).then(next);
+    }
+    say("drop-status", queue.length > 1 ? "Sending " + queue.length + " files…" : "");
+    next();
   }
 
   function dropZone(zone) {
@@ -86,7 +160,15 @@
     page.addEventListener("drop", function (event) {
       event.preventDefault();
       zone.classList.remove("over");
-      if (event.dataTransfer && event.dataTransfer.files.length) upload(zone, event.dataTransfer.files);
+      var transfer = event.dataTransfer;
+      if (!transfer || !transfer.files.length) return;
+      var files = Array.prototype.filter.call(transfer.files, function (file, i) {
+        return !isFolder(transfer.items && transfer.items[i]);
+      });
+      if (files.length < transfer.files.length) {
+        say("drop-status", "A folder cannot be dropped: drop the replay files, or watch the folder above.");
+      }
+      if (files.length) upload(zone, files);
     });
     var input = document.getElementById("files");
     if (input) input.addEventListener("change", function () { upload(zone, input.files); input.value = ""; });

@@ -9,6 +9,7 @@ script (``docs/screenshots/``). Run from the checkout after changing a page:
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -23,6 +24,7 @@ from playwright.sync_api import Page, sync_playwright  # noqa: E402
 from app_helpers import Browser, launch_chromium, start_world, wait_for  # noqa: E402
 from conftest import PASSWORD, Clock  # noqa: E402
 from scoreganizer_client_lib import Scoreganizer  # noqa: E402
+from scoreganizer_client_lib.replays import inspect  # noqa: E402
 from scoreganizer_client_lib.replays.testing import write_rmv  # noqa: E402
 from scoreganizer_client_lib.sandbox import scenario  # noqa: E402
 
@@ -38,9 +40,33 @@ def shoot(page: Page, name: str) -> None:
     print(target.relative_to(ROOT))
 
 
+def player_home(tmp: Path) -> Path:
+    """A player's home folder, as the app sees it: ViennaSweeper with the
+    replays of games played last week, and Minesweeper Arbiter, both
+    unpacked on the Desktop."""
+    home = tmp / "home" / "ralokt"
+    (home / "Desktop" / "Minesweeper Arbiter 0.52.3" / "Videos").mkdir(parents=True)
+    replays = home / "Desktop" / "ViennaSweeper" / "replays"
+    replays.mkdir(parents=True)
+    last_week = time.time() - 7 * 86400
+    for seed in range(12):
+        old = replays / replay_name(write_rmv(seed=100 + seed))
+        old.write_bytes(write_rmv(seed=100 + seed))
+        os.utime(old, (last_week, last_week))
+    return home
+
+
+def replay_name(content: bytes) -> str:
+    """A replay's file name, from its level and time (as clones name them)."""
+    info = inspect(content)
+    return f"{info.board.level[:3].title()}_{info.game_time:.3f}.rmv"
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
+        home = player_home(Path(tmp))
+        os.environ["HOME"] = os.environ["USERPROFILE"] = str(home)  # what the app suggests
         world_run = start_world(Path(tmp), Clock())
         world = next(world_run)
         store = world.sandbox.store
@@ -63,7 +89,7 @@ def main() -> None:
             closed=True,
         )
         scenario.invite(store, invitational, "ralokt")
-        for rival, seeds in (("tkolar", (11, 12, 13)), ("kharad", (21, 22))):
+        for rival, seeds in (("tkolar", (16, 17, 18)), ("kharad", (21, 22))):
             sc = Scoreganizer.from_url(world.sandbox.url)
             sc.login(rival, PASSWORD)
             sc.tournaments.participate(weekly)
@@ -100,26 +126,28 @@ def main() -> None:
                 key = play.key
                 assert key is not None
                 now = datetime.now(timezone.utc)
-                games = [
-                    ("Beg_3.21.rmv", "beginner", key),
-                    ("Int_25.46.rmv", "intermediate", key),
-                    ("forgot the key.rmv", "beginner", None),
-                    ("Exp_71.03.rmv", "expert", key),
-                    ("Exp_68.90.rmv", "expert", key),
+                games = [  # (level, board, keyed): the last one dropped on the page
+                    ("beginner", 1, True),
+                    ("intermediate", 2, True),
+                    ("beginner", 3, False),
+                    ("expert", 4, True),
+                    ("expert", 5, True),
                 ]
-                folder = Path(tmp) / "Minesweeper Arbiter" / "Videos"
-                folder.mkdir(parents=True)
+                folder = home / "Desktop" / "ViennaSweeper" / "replays"
                 client.post(f"/t/{weekly}/watch", data={"folder": str(folder)})
                 wait_for(lambda: play.watching)
-                for seed, (name, level, game_key) in enumerate(games):
-                    content = write_rmv(level=level, seed=seed, key=game_key, boardgen_time=now)
-                    if seed == len(games) - 1:  # the last one dropped on the page
+                for n, (level, seed, keyed) in enumerate(games):
+                    content = write_rmv(
+                        level=level, seed=seed, key=key if keyed else None, boardgen_time=now
+                    )
+                    name = replay_name(content)
+                    if n == len(games) - 1:
                         client.post(
                             f"/t/{weekly}/upload", content=content, headers={"x-file-name": name}
                         )
-                    else:  # the others saved by the clone in the watched folder
+                    else:  # saved by the clone in the watched folder
                         (folder / name).write_bytes(content)
-                        wait_for(lambda n=seed: len(play.feed.entries) > n)
+                        wait_for(lambda n=n: len(play.feed.entries) > n)
 
             shots = {
                 "tournaments": "/",

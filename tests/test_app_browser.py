@@ -142,7 +142,7 @@ def test_a_whole_tournament_in_the_browser(world: World, page: Page, tmp_path: P
     expect(dropped).to_contain_text("intermediate")
     drop_file(page, "notes.txt", b"my best games")
     expect(uploads.get_by_role("listitem").filter(has_text="notes.txt")).to_contain_text(
-        "not a replay file"
+        "Not a replay file"
     )
 
     page.reload()  # the feed is still there

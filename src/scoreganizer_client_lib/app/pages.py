@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from ..tournament import Tournament
 from .feed import FeedEntry
 from .folders import shown
+from .play import sentence
 
 LEVEL_NAMES = ("beginner", "intermediate", "expert")
 
@@ -101,4 +102,5 @@ FILTERS = {
     "time_allowed": time_allowed,
     "entry_facts": entry_facts,
     "shown": shown,
+    "sentence": sentence,
 }

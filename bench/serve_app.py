@@ -39,7 +39,8 @@ def run_uvicorn(target: str, port: int, guarded: bool, own_socket: bool = False)
         )  # fmt: skip
         uvicorn.Server(config).run()
         return
-    server = uvicorn_server(load(target), ConnectionLimits(header_timeout=HEADER_TIMEOUT))
+    limits = ConnectionLimits(header_timeout=HEADER_TIMEOUT, requests_per_address=0)
+    server = uvicorn_server(load(target), limits)
     server.run(sockets=[_bind("127.0.0.1", port, reuse_port=own_socket)])
 
 

@@ -16,7 +16,8 @@ is still arriving, so a client that sends half its headers keeps a connection
 
 A request in ``body`` or ``app`` is in flight. Each client address has at most
 ``requests_per_address`` requests in flight; a further request from it waits,
-unread, until one of them is answered (first come, first served), so that one
+unread and with no timeout running, until one of them is answered (first come,
+first served; its header timeout starts then), so that one
 client's flood of requests shares the server with everyone else's instead of
 crowding them out.
 
@@ -164,9 +165,8 @@ class GuardedH11Protocol(H11Protocol):
         assert self.transport is not None
         self.transport.pause_reading()
         self._unset_keepalive_if_required()
-        if self.phase == "idle":
-            self._enter("headers")
-            self._arm(self.guard.limits.header_timeout)
+        self._disarm()  # the wait is the server's doing, not the client's
+        self._enter("headers")
         self.guard.queue(self)
 
     def resume(self) -> None:
@@ -176,6 +176,7 @@ class GuardedH11Protocol(H11Protocol):
             return
         data, self._held = bytes(self._held), None
         self.transport.resume_reading()
+        self._arm(self.guard.limits.header_timeout)  # its headers' time starts now
         super().data_received(data)
         self._follow(progress=True)
 

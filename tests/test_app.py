@@ -480,16 +480,12 @@ def imports(path: Path) -> Iterator[tuple[str, list[str]]]:
                 yield alias.name, []
 
 
-def test_the_app_uses_only_the_librarys_public_names() -> None:
+def test_the_app_imports_neither_the_command_nor_the_sandbox() -> None:
+    """(Its use of the library's public names only: tests/test_cli_layers.py.)"""
     for path in (PACKAGE / "app").rglob("*.py"):
-        for module, names in imports(path):
-            if not module.startswith("scoreganizer_client_lib"):
-                continue
-            inside = module.split(".")[1:]
-            assert not any(part.startswith("_") for part in inside), f"{path.name}: {module}"
+        for module, _ in imports(path):
+            inside = module.split(".")[1:] if module.startswith("scoreganizer_client_lib") else []
             assert inside[:1] not in (["cli"], ["sandbox"]), f"{path.name}: {module}"
-            if inside[:1] != ["app"]:
-                assert not any(name.startswith("_") for name in names), f"{path.name}: {names}"
 
 
 def test_the_library_never_imports_the_app() -> None:
@@ -676,3 +672,23 @@ def test_the_feed_holds_bounded_memory_for_any_number_of_pages() -> None:
         assert len(told_to_go) == 5 and len(feed._listeners) == MAX_LISTENERS
 
     asyncio.run(many())
+
+
+def test_on_windows_the_apps_port_is_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows lets a second program bind a listening port (SO_REUSEADDR) and
+    take its connections, the secret with them, unless it is exclusive."""
+    import socket
+
+    from scoreganizer_client_lib.app import server
+
+    options: list[tuple[int, int, int]] = []
+
+    class Recording(socket.socket):
+        def setsockopt(self, *option: object) -> None:  # type: ignore[override]
+            options.append(option)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(server, "EXCLUSIVE_PORT", True)
+    monkeypatch.setattr(socket, "SO_EXCLUSIVEADDRUSE", -5, raising=False)
+    monkeypatch.setattr(socket, "socket", Recording)
+    server.listen(0).close()
+    assert options == [(socket.SOL_SOCKET, -5, 1)]

@@ -3,17 +3,20 @@ in the foreground (``scoreganizer app``)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
-import threading
-import time
 from types import TracebackType
 from typing import Any
 
+from .._serving import ServerThread
 from .guard import SECRET_PARAM, Guard
 from .player import Player, Settings
 
 HOST = "127.0.0.1"  # never another interface: the app acts as the player
+#: On Windows a program may bind a port that another one listens on (with
+#: SO_REUSEADDR) and receive its connections: the app's port is its own.
+EXCLUSIVE_PORT = os.name == "nt"
 
 
 def listen(port: int) -> socket.socket:
@@ -23,6 +26,8 @@ def listen(port: int) -> socket.socket:
     on keep-alive answers)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
+        if EXCLUSIVE_PORT:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)  # type: ignore[attr-defined]
         sock.bind((HOST, port))
         sock.listen(64)
     except OSError:
@@ -45,8 +50,7 @@ class AppServer:
         self.player = Player(settings, **player_options)
         self._sock = listen(port)
         self.port: int = self._sock.getsockname()[1]
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._thread: ServerThread | None = None
 
     @property
     def url(self) -> str:
@@ -78,31 +82,21 @@ class AppServer:
 
     def start(self, timeout: float = 10.0) -> str:
         """Serve in a background thread; :attr:`open_url` once it accepts."""
-        server = self._server = self._uvicorn()
-        self._thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [self._sock]}, name="app", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not start on {self.url}")
-            time.sleep(0.01)
+        self._thread = ServerThread(self._uvicorn(), self._sock, "app", f"the app on {self.url}")
+        self._thread.start(timeout)
         return self.open_url
 
     def stop(self) -> None:
         """Stop serving (watchers and key waits stop too)."""
         if self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+            self._thread.stop()
             self._thread = None
         self._sock.close()
 
     def serve_forever(self) -> None:
         """Serve in this thread until Ctrl+C."""
-        self._server = self._uvicorn()
         try:
-            self._server.run(sockets=[self._sock])
+            self._uvicorn().run(sockets=[self._sock])
         finally:
             self._sock.close()
 

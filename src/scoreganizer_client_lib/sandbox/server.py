@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._serving import ServerThread
 from .config import SandboxConfig
 from .limits import ConnectionLimits, raise_descriptor_limit
 from .store import Store
@@ -246,7 +247,7 @@ class SandboxServer:
         self.workers = workers
         self._sock: socket.socket | None = None
         self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._thread: ServerThread | None = None
         self._processes: list[BaseProcess] = []
         self._write_lock: Any = None
 
@@ -290,23 +291,14 @@ class SandboxServer:
             return self.url
         server = _sandbox_server(self.store, self.limits, self.access_log)
         self._server = server
-        self._thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [self._sock]}, name="sandbox", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the sandbox did not start on {self.url}")
-            time.sleep(0.01)
+        self._thread = ServerThread(server, self._sock, "sandbox", f"the sandbox on {self.url}")
+        self._thread.start(timeout)
         return self.url
 
     def stop(self) -> None:
         """Stop serving and close the database."""
         if self._thread is not None:
-            assert self._server is not None
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+            self._thread.stop()
             self._thread = None
         self._stop_workers()
         if self._sock is not None:

@@ -362,6 +362,24 @@ def test_redirect_within_the_origin_is_followed() -> None:
 
 
 @pytest.mark.parametrize(
+    ("location", "sent_to"),
+    [
+        # urllib3 reads the host of these as "evil.test": the URL sent is rebuilt
+        # on the configured server, so every parser reads the same host
+        ("https://evil.test\\@api.test:8443/api/x", "https://api.test:8443/api/x"),
+        ("https://evil.test%5C@api.test:8443/api/x", "https://api.test:8443/api/x"),
+        ("https://user:pw@api.test:8443/api/x", "https://api.test:8443/api/x"),
+        ("/api/a b\\c\t?q=1 2#frag", "https://api.test:8443/api/a%20b%5Cc?q=1%202"),
+        ("https://api.test:8443", "https://api.test:8443/"),
+    ],
+)
+def test_a_followed_redirect_goes_to_the_configured_server(location: str, sent_to: str) -> None:
+    script = Script(answer(302, **{"Location": location}), answer(200, []))
+    script.run(core().tournaments("all"))
+    assert script.requests[1].url == sent_to
+
+
+@pytest.mark.parametrize(
     ("location", "advice"),
     [
         ("https://evil.test/steal", ""),

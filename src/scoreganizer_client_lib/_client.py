@@ -5,11 +5,13 @@ timeouts and limits."""
 from __future__ import annotations
 
 import os
+import zlib
+from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 from ._protocol import Credentials, ProtocolCore, Request, RetryPolicy
 from .authfile import AuthFile
-from .config import parse_server_url
+from .config import _url_host, parse_server_url
 from .exceptions import AuthFileError, ScoreganizerProtocolError
 
 #: Seconds to wait for a connection and for an answer, unless told otherwise.
@@ -48,32 +50,87 @@ def too_slow(request: Request, budget: float) -> str:
     return f"no complete answer from {request.url} within {budget:.1f} s"
 
 
-class CappedBody:
-    """An answer's body as it arrives, refused past ``limit`` bytes: at once
-    when its declared length (``Content-Length``) says so, else as soon as
-    the bytes that came pass it."""
+#: The content codings the clients ask for and decode themselves, in
+#: bounded pieces (httpx decodes a whole network read at once: a few kilobytes
+#: of gzip, gigabytes of answer).
+ACCEPT_ENCODING = "gzip, deflate"
+_CODINGS = frozenset({"gzip", "x-gzip", "deflate"})
+#: The most content codings stacked on one answer.
+MAX_CODINGS = 5
+#: The most bytes one decoding step makes.
+_PIECE = 64 * 1024
 
-    def __init__(self, limit: int, declared_length: str | None) -> None:
-        if declared_length and declared_length.isdigit() and int(declared_length) > limit:
+
+class _Inflater:
+    """One ``gzip`` or ``deflate`` coding, undone in pieces of at most 64 KiB."""
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16) if coding != "deflate" else None
+        self._head = b""
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        if self._zlib is None:  # deflate: zlib-wrapped as RFC 9110 says, or raw as some send
+            data = self._head + data
+            if len(data) < 2:
+                self._head = data
+                return
+            wrapped = data[0] & 0x0F == 8 and int.from_bytes(data[:2], "big") % 31 == 0
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+        while True:
+            try:
+                piece = self._zlib.decompress(data, _PIECE)
+            except zlib.error as exc:
+                raise ScoreganizerProtocolError(
+                    f"the answer's {self.coding} coding is broken ({exc})"
+                ) from None
+            if not piece:
+                return
+            data = self._zlib.unconsumed_tail
+            yield piece
+
+
+class AnswerBody:
+    """An answer's body as it arrives, refused past ``limit`` bytes once
+    decoded: at once when its declared length (``Content-Length``) says so,
+    else as soon as the bytes decoded so far pass it. Fed the bytes as they
+    came (``gzip`` and ``deflate`` codings undone here, in bounded pieces;
+    other codings are kept as they came). ``headers`` is the answer's
+    case-insensitive mapping (a lower-case dict will do)."""
+
+    def __init__(self, limit: int, headers: Mapping[str, str]) -> None:
+        declared = headers.get("content-length") or ""
+        if declared.isdigit() and int(declared) > limit:
             raise ScoreganizerProtocolError(
-                f"the answer is {int(declared_length)} bytes, more than the {limit} "
-                "this client reads"
+                f"the answer is {int(declared)} bytes, more than the {limit} this client reads"
             )
+        codings = [c.strip().lower() for c in headers.get("content-encoding", "").split(",")]
+        if len(codings) > MAX_CODINGS:
+            raise ScoreganizerProtocolError(f"the answer has more than {MAX_CODINGS} codings")
+        self._inflaters = [_Inflater(c) for c in reversed(codings) if c in _CODINGS]
         self.limit = limit
         self._chunks: list[bytes] = []
         self._size = 0
 
     def add(self, chunk: bytes) -> None:
-        """One more piece of the body."""
-        self._size += len(chunk)
-        if self._size > self.limit:
-            raise ScoreganizerProtocolError(
-                f"the answer is longer than the {self.limit} bytes this client reads"
-            )
-        self._chunks.append(chunk)
+        """The next bytes of the answer, as they came."""
+        for piece in self._decoded(chunk, 0):
+            self._size += len(piece)
+            if self._size > self.limit:
+                raise ScoreganizerProtocolError(
+                    f"the answer is longer than the {self.limit} bytes this client reads"
+                )
+            self._chunks.append(piece)
+
+    def _decoded(self, data: bytes, layer: int) -> Iterator[bytes]:
+        if layer == len(self._inflaters):
+            yield data
+            return
+        for piece in self._inflaters[layer].decode(data):
+            yield from self._decoded(piece, layer + 1)
 
     def whole(self) -> bytes:
-        """The body so far."""
+        """The (decoded) body so far."""
         return b"".join(self._chunks)
 
 
@@ -116,8 +173,7 @@ class BaseClient:
 
     def _update_base_url(self) -> None:
         scheme = "https" if self._https else "http"
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        self._core.base_url = f"{scheme}://{host}:{self._port}/api/"
+        self._core.base_url = f"{scheme}://{_url_host(self._host)}:{self._port}/api/"
 
     @property
     def host(self) -> str:

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, SupportsInt, TypeVar, Union
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from .exceptions import (
     ScoreganizerError,
@@ -491,6 +491,21 @@ def mime_type_for(filename: str, ext: str | None = None, mime_type: str | None =
     return MIME_TYPES_BY_EXTENSION.get(ext.lower().lstrip("."), DEFAULT_MIME_TYPE)
 
 
+#: What stays as it is in the path and query of a followed redirect (RFC 3986:
+#: reserved and unreserved characters, and escapes already made).
+_URL_SAFE = "/%:@!$&'()*+,;=?~"
+
+
+def _moved_within(base_url: str, target: str) -> str:
+    """``target``'s path and query on ``base_url``'s scheme, host and port,
+    every other character escaped: what is sent is what was checked, however
+    another URL parser would read ``target`` (``http://a\\@b/``: host ``b`` here,
+    ``a`` for urllib3)."""
+    base, moved = urlsplit(base_url), urlsplit(target)
+    path, query = quote(moved.path, safe=_URL_SAFE), quote(moved.query, safe=_URL_SAFE)
+    return urlunsplit((base.scheme, base.netloc, path or "/", query, ""))
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -548,7 +563,12 @@ class ProtocolCore:
                 f"{target!r:.200} in a way that drops the request's data: not followed",
             )
         return Request(
-            request.method, target, request.data, request.file, request.headers, request.idempotent
+            request.method,
+            _moved_within(self.base_url, target),
+            request.data,
+            request.file,
+            request.headers,
+            request.idempotent,
         )
 
     def exchange(

@@ -31,9 +31,10 @@ import httpx
 
 from ._api_async import AsyncClientBase, AsyncScores, AsyncTournaments, OnProgress
 from ._client import (
+    ACCEPT_ENCODING,
     DEFAULT_MAX_ANSWER_SIZE,
     DEFAULT_TIMEOUT,
-    CappedBody,
+    AnswerBody,
     TimeoutSpec,
     normalize_timeout,
     too_slow,
@@ -72,7 +73,9 @@ async def _requests_exceptions() -> Any:
     return module
 
 
-async def _failure(exc: httpx.HTTPError | None, late: str | None = None) -> TransportFailure:
+async def _failure(
+    exc: httpx.HTTPError | httpx.InvalidURL | None, late: str | None = None
+) -> TransportFailure:
     """The ``NetworkException`` for an httpx failure (or a passed deadline,
     ``late``), and whether the request was sent."""
     rex = await _requests_exceptions()
@@ -87,8 +90,8 @@ async def _failure(exc: httpx.HTTPError | None, late: str | None = None) -> Tran
         wrapped, kind = rex.ConnectionError(str(exc)), FailureKind.CONNECT
     elif isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError)):
         wrapped, kind = rex.ConnectionError(str(exc)), FailureKind.DROPPED
-    elif isinstance(exc, httpx.DecodingError):
-        wrapped, kind = rex.ContentDecodingError(str(exc)), FailureKind.OTHER
+    elif isinstance(exc, httpx.InvalidURL):
+        wrapped, kind = rex.InvalidURL(str(exc)), FailureKind.OTHER
     else:
         wrapped, kind = rex.RequestException(str(exc)), FailureKind.OTHER
     wrapped.__cause__ = exc
@@ -140,13 +143,13 @@ class AsyncScoreganizer(AsyncClientBase):
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
-        auth = None
+        self._digest = None
         if digest_auth_username is not None and digest_auth_password is not None:
-            auth = httpx.DigestAuth(digest_auth_username, digest_auth_password)
+            self._digest = httpx.DigestAuth(digest_auth_username, digest_auth_password)
         connect, read = normalize_timeout(timeout)
         self._pool_options: dict[str, Any] = {
             "verify": _tls_context(),
-            "auth": auth,
+            "headers": {"Accept-Encoding": ACCEPT_ENCODING},
             "timeout": httpx.Timeout(connect=connect, read=read, write=read, pool=None),
             "limits": httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
@@ -168,12 +171,13 @@ class AsyncScoreganizer(AsyncClientBase):
             if budget is None:
                 return await self._exchange(request)
             return await _within(budget, self._exchange(request))
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return await _failure(exc)
         except asyncio.TimeoutError:
             return await _failure(None, too_slow(request, budget or 0.0))
 
     async def _exchange(self, request: Request) -> Response:
+        pool = _pool.get() or self.client
         files = None
         if request.file is not None:
             part = request.file
@@ -181,21 +185,37 @@ class AsyncScoreganizer(AsyncClientBase):
             # (a 16 MiB replay: tens of milliseconds of a blocked loop)
             content = io.BytesIO(part.content)
             files = {part.field: (part.filename, content, part.content_type)}
-        started = time.monotonic()
-        async with (_pool.get() or self.client).stream(
+        outgoing = pool.build_request(
             request.method,
             request.url,
             data=dict(request.data) if request.data is not None else None,
             files=files,
             headers={name.encode("ascii"): value for name, value in request.headers.items()},
-        ) as answer:
-            elapsed = time.monotonic() - started
-            body = CappedBody(self.max_answer_size, answer.headers.get("content-length"))
-            async for chunk in answer.aiter_bytes():
-                body.add(chunk)
-        return Response(
-            answer.status_code, body.whole(), timedelta(seconds=elapsed), answer.headers
         )
+        # Digest authentication is answered here rather than by httpx, which
+        # would read the 401 answer whole, however long it is.
+        challenge = self._digest.auth_flow(outgoing) if self._digest is not None else None
+        if challenge is not None:
+            outgoing = next(challenge)
+        while True:
+            started = time.monotonic()
+            answer = await pool.send(outgoing, stream=True)
+            try:
+                elapsed = time.monotonic() - started
+                body = AnswerBody(self.max_answer_size, answer.headers)
+                async for chunk in answer.aiter_raw():
+                    body.add(chunk)
+            finally:
+                await answer.aclose()
+            if challenge is not None:
+                try:
+                    outgoing = challenge.send(answer)
+                    continue  # the same request again, with the answer to the challenge
+                except StopIteration:
+                    pass
+            return Response(
+                answer.status_code, body.whole(), timedelta(seconds=elapsed), answer.headers
+            )
 
     async def _sleep(self, seconds: float) -> None:
         await self._sleep_function(seconds)

@@ -40,8 +40,13 @@ class ServerAddress(NamedTuple):
     @property
     def url(self) -> str:
         """``{scheme}://{host}:{port}``, the port always written out."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{'https' if self.https else 'http'}://{host}:{self.port}"
+        return f"{'https' if self.https else 'http'}://{_url_host(self.host)}:{self.port}"
+
+
+def _url_host(host: str) -> str:
+    """``host`` as a URL writes it: an IPv6 address in brackets (``::1`` and
+    ``[::1]``, as 0.3.1 wanted it written, both give ``[::1]``)."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def parse_server_url(url: str) -> ServerAddress:

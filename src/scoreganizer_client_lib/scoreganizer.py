@@ -13,10 +13,18 @@ from typing import Any, TypeVar
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import HTTPDigestAuth
+from urllib3 import exceptions as urllib3_errors
 from urllib3.util import Retry
 
 from ._api_sync import ClientBase, OnProgress
-from ._client import DEFAULT_MAX_ANSWER_SIZE, DEFAULT_TIMEOUT, CappedBody, TimeoutSpec, too_slow
+from ._client import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_ANSWER_SIZE,
+    DEFAULT_TIMEOUT,
+    AnswerBody,
+    TimeoutSpec,
+    too_slow,
+)
 from ._deadline import WATCHDOG, Adapter, watch
 from ._protocol import AUTH_HEADER, FailureKind, Request, Response, RetryPolicy, TransportFailure
 from ._uploads import PathLike, UploadResult
@@ -63,11 +71,34 @@ def _failure(exc: requests.exceptions.RequestException) -> TransportFailure:
 
 
 def _read_body(answer: requests.Response, limit: int) -> bytes:
-    """The whole body, never reading past ``limit`` bytes."""
-    body = CappedBody(limit, answer.headers.get("content-length"))
-    for chunk in answer.iter_content(_CHUNK):
-        body.add(chunk)
+    """The whole (decoded) body, never past ``limit`` bytes. Failures are
+    requests' exceptions, as ``iter_content`` raises them."""
+    body = AnswerBody(limit, answer.headers)
+    try:
+        for chunk in answer.raw.stream(_CHUNK, decode_content=False):
+            body.add(chunk)
+    except urllib3_errors.ReadTimeoutError as exc:
+        raise requests.exceptions.ReadTimeout(exc) from exc
+    except urllib3_errors.SSLError as exc:
+        raise requests.exceptions.SSLError(exc) from exc
+    except urllib3_errors.HTTPError as exc:  # the connection broke in the middle
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
     return body.whole()
+
+
+class _DigestAuth(HTTPDigestAuth):
+    """requests' digest authentication, reading the 401 answer that it
+    answers no further than the client's cap (requests reads it whole)."""
+
+    def __init__(self, username: str, password: str, client: Scoreganizer) -> None:
+        super().__init__(username, password)
+        self._client = client
+
+    def handle_401(self, r: requests.Response, **kwargs: Any) -> Any:
+        if 400 <= r.status_code < 500 and "digest" in r.headers.get("www-authenticate", "").lower():
+            # requests reads this answer (r.content) before answering the challenge
+            r._content = _read_body(r, self._client.max_answer_size)
+        return super().handle_401(r, **kwargs)  # type: ignore[no-untyped-call]
 
 
 class Scoreganizer(ClientBase):
@@ -110,7 +141,7 @@ class Scoreganizer(ClientBase):
     ) -> None:
         self.session = requests.Session()
         if digest_auth_username is not None and digest_auth_password is not None:
-            self.session.auth = HTTPDigestAuth(digest_auth_username, digest_auth_password)
+            self.session.auth = _DigestAuth(digest_auth_username, digest_auth_password, self)
         adapter = http_adapter if http_adapter is not None else Adapter(max_retries=DEFAULT_RETRY)
         watch(getattr(adapter, "poolmanager", None))
         self.session.mount("http://", adapter)
@@ -143,7 +174,10 @@ class Scoreganizer(ClientBase):
                 request.url,
                 data=request.data,
                 files=files,
-                headers={name: _header_value(value) for name, value in request.headers.items()},
+                headers={
+                    "Accept-Encoding": ACCEPT_ENCODING,
+                    **{name: _header_value(value) for name, value in request.headers.items()},
+                },
                 timeout=self.timeout,
                 stream=True,
                 allow_redirects=False,

@@ -92,6 +92,12 @@ def test_parse_datetime_refuses(text: Any) -> None:
         p.parse_datetime(text)
 
 
+@pytest.mark.parametrize("text", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"])
+def test_parse_datetime_refuses_what_utc_cannot_hold(text: str) -> None:
+    with pytest.raises(exc.ScoreganizerProtocolError, match="out of range"):
+        p.parse_datetime(text)
+
+
 def test_format_datetime() -> None:
     aware = datetime(2024, 5, 20, 15, 37, tzinfo=timezone(timedelta(hours=2)))
     assert p.format_datetime(aware) == "2024-05-20T13:37:00"
@@ -271,6 +277,16 @@ def test_every_error_code(code: str, wait: object, cls: type[exc.ScoreganizerErr
 def test_error_answers_without_a_usable_code(status: int, body: bytes, code: str) -> None:
     error = p.error_from_response(status, body, timedelta(0))
     assert type(error) is exc.ScoreganizerError and error.error == code
+
+
+@pytest.mark.parametrize(
+    "wait", [b'"soon"', b"[5]", b"true", b"NaN", b"1e999", b'"' + b"9" * 100 + b'"']
+)
+def test_a_code_that_takes_no_wait_ignores_it(wait: bytes) -> None:
+    error = p.error_from_response(
+        403, b'{"error": "key_exists", "wait": ' + wait + b"}", timedelta(0)
+    )
+    assert type(error) is exc.ScoreganizerKeyExists  # as 0.3.1: wait_key then gets the key
 
 
 def test_wait_is_compensated_by_elapsed_time_never_below_zero() -> None:
@@ -512,6 +528,24 @@ def test_tournament_lists(which: str) -> None:
     first, newer = script.run(core().tournaments(which))
     assert script.paths == [f"GET tournaments/{which}"]
     assert first.id == 35 and newer.extra == {"prize": "fame"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("id", b"Infinity"),
+        ("id", b"1e400"),
+        ("id", b"NaN"),
+        ("id", b"[1]"),
+        ("start", b'"9999-12-31T23:59:59-01:00"'),
+        ("end", b"17"),
+    ],
+)
+def test_a_malformed_tournament_is_a_protocol_error(field: str, value: bytes) -> None:
+    good = json.dumps({**TOURNAMENT, field: "HERE"}).encode()
+    body = b"[" + good.replace(b'"HERE"', value) + b"]"
+    with pytest.raises(exc.ScoreganizerProtocolError):
+        run(core().tournaments("all"), answer(200, body))
 
 
 @pytest.mark.parametrize("body", [{"tournaments": []}, None, "[]"])

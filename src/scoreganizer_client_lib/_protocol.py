@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, SupportsInt, TypeVar, Union
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from .exceptions import (
+    EXCEPTION_CLS_MAP,
     ScoreganizerError,
     ScoreganizerKeyExists,
     ScoreganizerNotLoggedIn,
@@ -33,6 +34,7 @@ from .exceptions import (
     ScoreganizerRedirectRefused,
     ScoreganizerRetry,
     ScoreganizerTooEarly,
+    ScoreganizerWait,
     TournamentNotFound,
     exception_for,
 )
@@ -81,7 +83,10 @@ def parse_datetime(value: str) -> datetime:
         if "T" in value:  # parsing again is faster than parsed.replace(tzinfo=...)
             return datetime.fromisoformat(value + "+00:00")
         return parsed.replace(tzinfo=timezone.utc)  # a date alone takes no offset
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59-01:00 is after the last UTC datetime
+        raise ScoreganizerProtocolError(f"a datetime out of range: {value!r:.80}") from None
 
 
 def format_datetime(value: datetime) -> str:
@@ -439,10 +444,18 @@ def error_from_response(status: int, body: bytes, elapsed: timedelta) -> Scorega
         try:
             if data.get("error") is not None:
                 error = _short_text(data["error"], "the error code")
-            wait = _wait_seconds(data.get("wait"))
+            if _takes_a_wait(error):
+                wait = _wait_seconds(data.get("wait"))
         except ScoreganizerProtocolError as exc:
             return exc
     return exception_for(error, wait, elapsed)
+
+
+def _takes_a_wait(error: str) -> bool:
+    """Whether the exception for ``error`` may carry a wait: a code that
+    takes none (``key_exists``) ignores one, as 0.3.1 did."""
+    cls = EXCEPTION_CLS_MAP.get(error)
+    return cls is None or issubclass(cls, ScoreganizerWait)
 
 
 def _field(data: Any, name: str) -> str:

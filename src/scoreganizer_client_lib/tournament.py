@@ -71,7 +71,7 @@ class Tournament:
         except KeyError:
             missing = [name for name in _WIRE_FIELDS if name not in data]
             raise ScoreganizerProtocolError(f"tournament lacks {', '.join(missing)}") from None
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int(Infinity)
             raise ScoreganizerProtocolError(f"malformed tournament: {exc}") from exc
         if len(data) > len(_WIRE_FIELDS):
             tournament.extra = {k: v for k, v in data.items() if k not in _WIRE_FIELDS}

@@ -5,6 +5,7 @@ waits driven by an injected sleep, uploading many replays at once."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -205,6 +206,113 @@ def test_upload_many(world: tuple[SandboxServer, Clock], kind: str, tmp_path: Pa
     if kind == "sync":
         refused = run(kind, sandbox, lambda sc: (sc.login(name, PASSWORD), wrong(sc))[1])
         assert [type(r.error) for r in refused] == [exc.ReplayKeyMismatch] * 2
+
+
+def _player_with_key(world: tuple[SandboxServer, Clock]) -> tuple[str, int, str]:
+    """A new player in a new running cup, with a key: (name, cup, key)."""
+    sandbox, clock = world
+    host, name = _user(sandbox, "host"), _user(sandbox)
+    cup = scenario.add_tournament(
+        sandbox.store, "C", host, start=at(clock, -60), end=at(clock, 3600)
+    )
+    sc = Scoreganizer.from_url(sandbox.url)
+    sc.login(name, PASSWORD)
+    sc.tournaments.participate(cup)
+    return name, cup, sc.tournaments.gen_key(cup)
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_upload_many_odd_lists(
+    world: tuple[SandboxServer, Clock], kind: str, tmp_path: Path
+) -> None:
+    sandbox, clock = world
+    name, cup, key = _player_with_key(world)
+    replay = tmp_path / "game.rmv"
+    replay.write_bytes(write_rmv(key=key, boardgen_time=at(clock, 1)))
+    nul = str(tmp_path / "nul\0.rmv")  # os.open refuses it with ValueError
+    paths = [replay, nul, replay, str(replay)]
+
+    def script(sc: Any) -> Any:
+        if kind == "sync":
+            sc.login(name, PASSWORD)
+            return sc.scores.upload_many(paths, cup, concurrency=10**9), sc.session.adapters
+
+        async def go() -> Any:
+            await sc.login(name, PASSWORD)
+            return await sc.scores.upload_many(paths, cup, concurrency=10**9), None
+
+        return go()
+
+    results, adapters = run(kind, sandbox, script)
+    assert [r.ok for r in results] == [True, False, True, True]  # the same file thrice: fine
+    assert isinstance(results[1].error, exc.ReplayUnreadable)
+    if adapters is not None:  # the pool is sized by the files, not by the concurrency asked
+        assert adapters["http://"]._pool_maxsize == 10  # requests' default: not grown
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="concurrency"):
+            run(kind, sandbox, lambda sc, bad=bad: sc.scores.upload_many(paths, cup, bad))
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_upload_many_stops_cleanly_when_on_progress_raises(
+    world: tuple[SandboxServer, Clock], kind: str, tmp_path: Path
+) -> None:
+    sandbox, clock = world
+    name, cup, key = _player_with_key(world)
+    paths = []
+    for seed in range(24):
+        paths.append(tmp_path / f"g{seed}.rmv")
+        paths[-1].write_bytes(write_rmv(seed=seed, key=key, boardgen_time=at(clock, 1)))
+
+    def on_progress(result: UploadResult, done: int, total: int) -> None:
+        if done == 3:
+            raise KeyError("a bug in the caller's callback")
+
+    def script(sc: Any) -> Any:
+        if kind == "sync":
+            sc.login(name, PASSWORD)
+            with pytest.raises(KeyError):
+                sc.scores.upload_many(paths, cup, concurrency=4, on_progress=on_progress)
+            return []
+
+        async def go() -> Any:
+            await sc.login(name, PASSWORD)
+            with pytest.raises(KeyError):
+                await sc.scores.upload_many(paths, cup, concurrency=4, on_progress=on_progress)
+            return [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+
+        return go()
+
+    assert run(kind, sandbox, script) == []  # no upload left running behind the caller's back
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+@pytest.mark.timeout(20)  # a pipe once blocked upload_filename forever
+@pytest.mark.parametrize("method", ["upload_filename", "upload_replay"])
+def test_uploading_what_is_not_a_regular_file(
+    world: tuple[SandboxServer, Clock], kind: str, method: str, tmp_path: Path
+) -> None:
+    sandbox, _ = world
+    paths: list[str | Path] = [str(tmp_path / "nul\0.rmv")]
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.rmv")
+        paths.append(tmp_path / "pipe.rmv")
+    if Path("/dev/zero").exists():  # once: MemoryError
+        paths.append("/dev/zero")
+    for path in paths:
+        with pytest.raises(exc.ReplayUnreadable):
+            run(kind, sandbox, lambda sc, path=path: getattr(sc.scores, method)(path))
+    # what opening says, as 0.3.1 raised it from upload_filename
+    for path, error in [(tmp_path / "missing.rmv", FileNotFoundError), (tmp_path, OSError)]:
+        with pytest.raises(error if method == "upload_filename" else exc.ReplayUnreadable):
+            run(kind, sandbox, lambda sc, path=path: getattr(sc.scores, method)(path))
+    big = tmp_path / "big.rmv"
+    with big.open("wb") as handle:
+        handle.truncate(17 * 1024 * 1024)
+    with pytest.raises(exc.ReplayUnreadable, match="larger than"):
+        run(kind, sandbox, lambda sc: getattr(sc.scores, method)(big))
+    with pytest.raises(exc.ReplayUnreadable, match="larger than"), big.open("rb") as handle:
+        run(kind, sandbox, lambda sc: sc.scores.upload_file(handle, "big.rmv"))
 
 
 # -- user names outside ASCII, every endpoint ----------------------------------------------

@@ -353,8 +353,12 @@ class Scores:
         A file that fails (refused by the check or the server, or not sent
         for a network failure) never stops the others: its result holds the
         error. ``on_progress(result, done, total)`` hears about each file as
-        it is done.
+        it is done; should it raise, the uploads under way end, no other
+        starts, and its exception is raised. ``concurrency`` below 1 is a
+        ``ValueError``.
         """
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be 1 or more, not {concurrency}")
 
         def one(path: PathLike) -> UploadResult:
             try:
@@ -363,7 +367,7 @@ class Scores:
                 return UploadResult(path, None, exc)
             return UploadResult(path, info, None)
 
-        return self._sc._map(one, list(paths), max(1, concurrency), on_progress)
+        return self._sc._map(one, list(paths), concurrency, on_progress)
 
 
 __all__ = ["ClientBase", "Scores", "Tournaments", "OnProgress", "OnWait"]

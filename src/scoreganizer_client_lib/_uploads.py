@@ -5,7 +5,6 @@ event loop."""
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
@@ -43,10 +42,18 @@ class UploadResult(NamedTuple):
         return self.error is None
 
 
-def read_content(file: IO[Any]) -> bytes:
-    """All bytes of ``file`` from its position (read once; each try re-sends them)."""
-    content = file.read()
-    return content.encode("utf-8") if isinstance(content, str) else bytes(content)
+def read_content(file: IO[Any], name: str) -> bytes:
+    """All bytes of ``file`` from its position, read once (each try re-sends
+    them); :class:`ReplayUnreadable` past the replay size cap."""
+    from .replays import MAX_REPLAY_SIZE
+
+    content = file.read(MAX_REPLAY_SIZE + 1)
+    data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+    if len(data) > MAX_REPLAY_SIZE:
+        raise ReplayUnreadable(
+            "replay_unreadable", f"{name}: larger than {MAX_REPLAY_SIZE} bytes, not sent", name
+        )
+    return data
 
 
 def prepare_file(
@@ -55,15 +62,35 @@ def prepare_file(
     """The 0.3.1 upload: base name of ``filename``, MIME type from
     ``mime_type`` > ``ext`` > suffix, no check."""
     name = Path(os.fspath(filename)).name
-    return PreparedUpload(name, read_content(file), mime_type_for(name, ext, mime_type), None)
+    return PreparedUpload(name, read_content(file, name), mime_type_for(name, ext, mime_type), None)
 
 
 def prepare_filename(
     filename: PathLike, ext: str | None = None, mime_type: str | None = None
 ) -> PreparedUpload:
-    """:func:`prepare_file` for the file at path ``filename``."""
-    with open(filename, "rb") as file:  # noqa: PTH123 - any path-like, as 0.3.1
-        return prepare_file(file, filename, ext, mime_type)
+    """:func:`prepare_file` for the file at path ``filename``: a regular file
+    (a pipe or a device is refused, as is a file past the size cap, with
+    :class:`ReplayUnreadable`). A file that cannot be opened raises the
+    ``OSError`` that 0.3.1 raised."""
+    content = _read_replay(filename, os_errors=True)
+    name = Path(os.fspath(filename)).name
+    return PreparedUpload(name, content, mime_type_for(name, ext, mime_type), None)
+
+
+def _read_replay(path: PathLike, os_errors: bool = False) -> bytes:
+    """The bytes of the regular file at ``path`` (see ``replays.read_bounded``);
+    :class:`ReplayUnreadable` when it cannot be read, or with ``os_errors``
+    the ``OSError`` of opening it."""
+    from . import replays
+
+    try:
+        return replays.read_bounded(path)
+    except replays.ReplayError as exc:
+        if os_errors and isinstance(exc.__cause__, OSError):
+            raise exc.__cause__ from None
+        raise ReplayUnreadable("replay_unreadable", str(exc), os.fspath(path)) from exc
+    except ValueError as exc:  # a NUL in the path
+        raise ReplayUnreadable("replay_unreadable", f"{path!r}: {exc}", None) from exc
 
 
 def check_replay(
@@ -98,25 +125,14 @@ def prepare_replay(
     path: PathLike, tournament: TournamentRef | None = None, check: bool = True
 ) -> PreparedUpload:
     """Read the replay at ``path`` (a regular file: a pipe or a device is
-    refused without being opened); check it (unless ``check`` is false) and
+    refused without being read); check it (unless ``check`` is false) and
     pick the MIME type from its content, falling back to its suffix."""
-    from . import replays
-
-    path = Path(path)
-    try:
-        try:
-            regular = stat.S_ISREG(path.stat().st_mode)
-        except OSError:
-            regular = True  # reading says why, with the reader's own message
-        if not regular:
-            raise replays.ReplayError(f"{path} is not a regular file; not opened")
-        content = replays.read_bounded(path)
-    except replays.ReplayError as exc:
-        raise ReplayUnreadable("replay_unreadable", str(exc), str(path)) from exc
+    content = _read_replay(path)
+    name = Path(os.fspath(path)).name
     if not check:
-        return PreparedUpload(path.name, content, mime_type_for(path.name), None)
-    info = check_replay(content, path.name, tournament)
-    return PreparedUpload(path.name, content, info.mime_type, info)
+        return PreparedUpload(name, content, mime_type_for(name), None)
+    info = check_replay(content, name, tournament)
+    return PreparedUpload(name, content, info.mime_type, info)
 
 
 __all__ = [

@@ -256,9 +256,10 @@ class AsyncScoreganizer(AsyncClientBase):
         tasks = [asyncio.ensure_future(lane(number)) for number in range(lanes)]
         try:
             await asyncio.gather(*tasks)
-        finally:
+        finally:  # one lane failed (on_done raised) or the caller was cancelled
             for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)  # nothing left running
         return results
 
     # -- lifetime ------------------------------------------------------------

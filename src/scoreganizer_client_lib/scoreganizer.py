@@ -212,10 +212,11 @@ class Scoreganizer(ClientBase):
     ) -> list[UploadResult]:
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
+        workers = max(1, min(concurrency, len(items)))
         if isinstance(self._adapter, Adapter):
-            self._adapter.ensure_pool_size(concurrency)
+            self._adapter.ensure_pool_size(workers)
         results: list[UploadResult] = [None] * len(items)  # type: ignore[list-item]
-        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(items)))) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = {pool.submit(function, item): index for index, item in enumerate(items)}
             try:
                 for done, future in enumerate(as_completed(futures), 1):

@@ -63,7 +63,7 @@ async def main() -> None:
             AsyncScoreganizer(host="127.0.0.1", port=port, https=False) as sc,
             httpx.AsyncClient() as raw,
         ):
-            sc.set_auth_str("bench:token")
+            await sc.set_auth_str("bench:token")
 
             async def ours() -> object:
                 return await sc.scores.upload_replay(path, 35)

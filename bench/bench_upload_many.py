@@ -56,7 +56,7 @@ async def compare(url: str, auth: str, paths: list[Path], cup: int) -> dict[str,
         AsyncScoreganizer.from_url(url) as ours,
         httpx.AsyncClient(headers={"X-Scoreganizer-Authorization": auth}) as raw,
     ):
-        ours.set_auth_str(auth)
+        await ours.set_auth_str(auth)
 
         async def upload_many(concurrency: int) -> None:
             results = await ours.scores.upload_many(paths, cup, concurrency=concurrency)

@@ -25,7 +25,7 @@ async def _no_wait(seconds: float) -> None:
 @pytest.fixture
 async def sc() -> AsyncScoreganizer:
     async with AsyncScoreganizer(host="api.test", port=8443, retry=FAST, sleep=_no_wait) as client:
-        client.set_auth_str("alice:tok123")
+        await client.set_auth_str("alice:tok123")
         yield client
 
 
@@ -123,7 +123,7 @@ async def test_logout_removes_the_credentials_file(tmp_path: Path) -> None:
     path.write_text("ann:tok")
     async with AsyncScoreganizer(auth_filename=path) as sc:
         assert sc.username == "ann"
-        sc.logout()
+        await sc.logout()
         assert sc.auth_str is None
     assert not path.exists()
 
@@ -285,7 +285,7 @@ async def test_refresh_before_login_is_a_clear_error(mock: respx.MockRouter) -> 
 async def test_non_ascii_user_header_is_utf8(mock: respx.MockRouter) -> None:
     route = mock.get("token_status").respond(json={"status": "ok"})
     async with AsyncScoreganizer(host="api.test", port=8443) as sc:
-        sc.set_auth_str("jürgen:tok")
+        await sc.set_auth_str("jürgen:tok")
         assert await sc.token_status_ok()
     sent = [
         value

@@ -8,6 +8,8 @@ import logging
 import os
 import stat
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +168,13 @@ def _open(kind: str, path: Path) -> Any:
     return sc
 
 
+def _set_auth_str(sc: Any, auth_str: str) -> None:
+    if isinstance(sc, AsyncScoreganizer):
+        asyncio.run(sc.set_auth_str(auth_str))
+    else:
+        sc.set_auth_str(auth_str)
+
+
 def _not_regular(kind_of_path: str, tmp_path: Path) -> Path:
     path = tmp_path / "auth.txt"
     if kind_of_path == "fifo":
@@ -297,8 +306,6 @@ def test_async_client_does_no_file_io_until_used(tmp_path: Path) -> None:
 
 
 def test_async_client_reads_the_file_off_the_loop(tmp_path: Path) -> None:
-    import threading
-
     path = tmp_path / "auth.txt"
     path.write_text("ann:tok")
     threads: list[str] = []
@@ -321,13 +328,98 @@ def test_async_client_reads_the_file_off_the_loop(tmp_path: Path) -> None:
     assert threads and threading.main_thread().name not in threads
 
 
+def test_async_set_auth_str_and_logout_write_off_the_loop(tmp_path: Path) -> None:
+    path = tmp_path / "auth.txt"
+    threads: list[str] = []
+    real_write, real_delete = AuthFile.write, AuthFile.delete
+
+    def write(self: AuthFile, auth_str: str | None) -> None:
+        threads.append(threading.current_thread().name)
+        real_write(self, auth_str)
+
+    def delete(self: AuthFile) -> None:
+        threads.append(threading.current_thread().name)
+        real_delete(self)
+
+    async def main() -> None:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(AuthFile, "write", write)
+            patch.setattr(AuthFile, "delete", delete)
+            async with AsyncScoreganizer(auth_filename=path) as sc:
+                await sc.set_auth_str("ann:tok")
+                assert path.read_text() == "ann:tok" and sc.auth_str == "ann:tok"
+                await sc.logout()
+                assert not path.exists() and sc.auth_str is None
+
+    asyncio.run(main())
+    assert len(threads) == 2 and threading.main_thread().name not in threads
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_saves_from_several_threads_leave_the_file_as_the_client_is(
+    tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "auth.txt"
+    sc = _open(kind, path)
+    first_in, first_out = threading.Event(), threading.Event()
+    real_write = AuthFile.write
+
+    def write(self: AuthFile, auth_str: str | None) -> None:
+        if auth_str == "a:1":  # the first save is slow
+            first_in.set()
+            first_out.wait(5)
+        real_write(self, auth_str)
+
+    monkeypatch.setattr(AuthFile, "write", write)
+
+    one = threading.Thread(target=_set_auth_str, args=(sc, "a:1"))
+    one.start()
+    assert first_in.wait(5)
+    two = threading.Thread(target=_set_auth_str, args=(sc, "b:2"))
+    two.start()
+    two.join(0.2)  # done, or waiting for the first save
+    first_out.set()
+    one.join(5)
+    two.join(5)
+    assert sc.auth_str == "b:2" and path.read_text() == "b:2"
+
+
+def test_a_cancelled_login_still_saves_what_it_logged_in_with(tmp_path: Path) -> None:
+    path = tmp_path / "auth.txt"
+    release = threading.Event()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(1))  # one worker, kept busy below
+        async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
+            assert sc.auth_str is None  # the file is read now
+            busy = loop.run_in_executor(None, release.wait, 5)
+            with respx.mock(base_url=BASE) as mock:
+                mock.post("obtain_token").respond(json={"token": "abc"})
+                login = asyncio.ensure_future(sc.login("dave", "pw"))
+                while sc.auth_str is None:  # logged in; the save waits for the worker
+                    await asyncio.sleep(0)
+                login.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await login
+            release.set()
+            await busy
+            for _ in range(100):  # the save, handed over before the cancel, is still made
+                if path.read_text():
+                    break
+                await asyncio.sleep(0.01)
+            assert sc.auth_str == "dave:abc" and path.read_text() == "dave:abc"
+
+    asyncio.run(main())
+
+
 def test_set_auth_str_before_first_use_wins_over_the_file(tmp_path: Path) -> None:
     path = tmp_path / "auth.txt"
     path.write_text("old:tok")
 
     async def main() -> None:
         async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
-            sc.set_auth_str("new:tok")
+            await sc.set_auth_str("new:tok")
             with respx.mock(base_url=BASE) as mock:
                 mock.get("tournaments/all").respond(json=[])
                 await sc.tournaments.all()
@@ -346,10 +438,10 @@ def test_auth_filename_assigned_later_is_where_credentials_go(tmp_path: Path, ki
     sc = _open(kind, first)
     sc.auth_filename = second
     assert sc.auth_filename == second
-    sc.set_auth_str("bob:tok")
+    _set_auth_str(sc, "bob:tok")
     assert second.read_text() == "bob:tok" and first.read_text() == ""
     sc.auth_filename = None
-    sc.set_auth_str("bob:other")
+    _set_auth_str(sc, "bob:other")
     assert second.read_text() == "bob:tok"
 
 

@@ -380,7 +380,7 @@ def test_every_endpoint_with_a_user_name_outside_ascii(
         replay.write_bytes(write_rmv(key=key, boardgen_time=at(clock, 1)))
         seen["upload"] = await sc.scores.upload_replay(replay, cup) is not None
         seen["many"] = [r.ok for r in await sc.scores.upload_many([replay], cup)]
-        sc.logout()
+        await sc.logout()
         seen["after_logout"] = await sc.token_status()
 
     run(kind, sandbox, sync_script if kind == "sync" else async_script, auth_filename=auth)

@@ -252,6 +252,19 @@ def all_tournaments(sc: Any) -> Any:
     return sc.tournaments.all()
 
 
+def all_tournaments_as_alice(sc: Any) -> Any:
+    """``all_tournaments`` with credentials set first."""
+    if isinstance(sc, Scoreganizer):
+        sc.set_auth_str("alice:tok")
+        return sc.tournaments.all()
+
+    async def both() -> Any:
+        await sc.set_auth_str("alice:tok")
+        return await sc.tournaments.all()
+
+    return both()
+
+
 # -- timeouts and retries ------------------------------------------------------------
 
 
@@ -482,7 +495,7 @@ def test_no_redirect_to_another_server(
     script.actions = ["redirect" + code]
     script.redirect_to = f"http://127.0.0.1:{other_port}/api/tournaments/all"
     with pytest.raises(ScoreganizerRedirectRefused):
-        call(kind, port, lambda sc: (sc.set_auth_str("alice:tok"), sc.tournaments.all())[1])
+        call(kind, port, all_tournaments_as_alice)
     assert elsewhere.seen == []
 
 
@@ -509,7 +522,7 @@ def test_a_location_that_url_parsers_read_differently_goes_nowhere_else(
     # refused, followed on the configured server, or (httpx) a location it cannot
     # parse: never sent elsewhere
     with contextlib.suppress(ScoreganizerRedirectRefused, NetworkException):
-        call(kind, port, lambda sc: (sc.set_auth_str("alice:tok"), sc.tournaments.all())[1])
+        call(kind, port, all_tournaments_as_alice)
     assert elsewhere.seen == []
     assert len(script.seen) in (1, 2) and all(auth == "alice:tok" for _, auth, _ in script.seen)
 

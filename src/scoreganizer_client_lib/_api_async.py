@@ -118,7 +118,8 @@ class AsyncClientBase(BaseClient):
             else:
                 break
         if self._credentials.auth_str != before:
-            await self._blocking(self._credentials_changed)
+            self._apply_auth(self._credentials.auth_str)
+            await self._blocking(self._save_credentials)
         result: T = step[0]
         return result
 
@@ -155,6 +156,22 @@ class AsyncClientBase(BaseClient):
     async def refresh_login_if_stale(self) -> str | None:
         """Refresh the token if it is ``ok_stale``; the new auth string, or None."""
         return await self._run(self._core.refresh_login_if_stale())
+
+    async def set_auth_str(self, auth_str: str | None) -> None:
+        """Use ``auth_str`` (``username:token``) from now on and save it in the
+        credentials file, if there is one. None or "" logs out (the file is
+        then left empty; :meth:`logout` removes it). When the file cannot be
+        written, raises ``AuthFileError`` and uses ``auth_str`` all the same.
+        """
+        self._use(auth_str)
+        await self._blocking(self._save_credentials)
+
+    async def logout(self) -> None:
+        """Forget the credentials and remove the credentials file, if there is
+        one (raises ``AuthFileError`` when it cannot be removed; the client is
+        logged out all the same)."""
+        self._use(None)
+        await self._blocking(self._remove_credentials_file)
 
     @property
     def tournament(self) -> AsyncTournaments:

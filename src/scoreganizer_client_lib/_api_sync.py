@@ -111,7 +111,8 @@ class ClientBase(BaseClient):
             else:
                 break
         if self._credentials.auth_str != before:
-            self._blocking(self._credentials_changed)
+            self._apply_auth(self._credentials.auth_str)
+            self._blocking(self._save_credentials)
         result: T = step[0]
         return result
 
@@ -148,6 +149,22 @@ class ClientBase(BaseClient):
     def refresh_login_if_stale(self) -> str | None:
         """Refresh the token if it is ``ok_stale``; the new auth string, or None."""
         return self._run(self._core.refresh_login_if_stale())
+
+    def set_auth_str(self, auth_str: str | None) -> None:
+        """Use ``auth_str`` (``username:token``) from now on and save it in the
+        credentials file, if there is one. None or "" logs out (the file is
+        then left empty; :meth:`logout` removes it). When the file cannot be
+        written, raises ``AuthFileError`` and uses ``auth_str`` all the same.
+        """
+        self._use(auth_str)
+        self._blocking(self._save_credentials)
+
+    def logout(self) -> None:
+        """Forget the credentials and remove the credentials file, if there is
+        one (raises ``AuthFileError`` when it cannot be removed; the client is
+        logged out all the same)."""
+        self._use(None)
+        self._blocking(self._remove_credentials_file)
 
     @property
     def tournament(self) -> Tournaments:

@@ -5,6 +5,7 @@ timeouts and limits."""
 from __future__ import annotations
 
 import os
+import threading
 import zlib
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
@@ -140,7 +141,7 @@ class BaseClient:
     The credentials file is read by :meth:`_load_credentials` (the sync
     client calls it from its constructor, as 0.3.1 did; the async client on
     its first call, off the event loop) and written by
-    :meth:`_credentials_changed` after an operation changed the credentials.
+    :meth:`_save_credentials` after the credentials changed.
     """
 
     def __init__(
@@ -160,6 +161,7 @@ class BaseClient:
         self.timeout = normalize_timeout(timeout)
         self.max_answer_size = max_answer_size
         self._loaded = False
+        self._saving = threading.Lock()
         self.auth_filename = auth_filename
 
     @classmethod
@@ -265,23 +267,11 @@ class BaseClient:
         self._ensure_loaded()
         return self._auth_file.problem if self._auth_file is not None else None
 
-    def set_auth_str(self, auth_str: str | None) -> None:
-        """Use ``auth_str`` (``username:token``) from now on and save it in the
-        credentials file, if there is one. None or "" logs out (the file is
-        then left empty; :meth:`logout` removes it)."""
-        self._loaded = True  # what is set wins over what the file held
-        self._credentials.set(auth_str)
-        self._credentials_changed()
-
-    def logout(self) -> None:
-        """Forget the credentials and remove the credentials file, if there is
-        one (raises ``AuthFileError`` when it cannot be removed; the client is
-        logged out all the same)."""
+    def _use(self, auth_str: str | None) -> None:
+        """Use ``auth_str`` from now on (what is set wins over what the file held)."""
         self._loaded = True
-        self._credentials.set(None)
-        self._apply_auth(None)
-        if self._auth_file is not None:
-            self._auth_file.delete()
+        self._credentials.set(auth_str)
+        self._apply_auth(self._credentials.auth_str)
 
     def _ensure_loaded(self) -> None:
         if not self._loaded:
@@ -296,18 +286,25 @@ class BaseClient:
         self._credentials.set(self._auth_file.read())
         self._apply_auth(self._credentials.auth_str)
 
-    def _credentials_changed(self) -> None:
-        """Apply new credentials and save them. When they cannot be saved, the
-        client keeps them (it is logged in) and says so in the error."""
-        auth_str = self._credentials.auth_str
-        self._apply_auth(auth_str)
+    def _save_credentials(self) -> None:
+        """Write the credentials in use to the file, if there is one. Saves
+        run one at a time, each writing what is in use when it runs, so the
+        file ends as the client is. When the file cannot be written, the
+        client keeps its credentials and the error says so."""
         if self._auth_file is None:
             return
-        try:
-            self._auth_file.write(auth_str)
-        except AuthFileError as exc:
-            state = f"logged in as {self._credentials.username}" if auth_str else "logged out"
-            raise AuthFileError(f"{state}, but {exc.message}") from exc
+        with self._saving:
+            auth_str = self._credentials.auth_str
+            try:
+                self._auth_file.write(auth_str)
+            except AuthFileError as exc:
+                state = f"logged in as {self._credentials.username}" if auth_str else "logged out"
+                raise AuthFileError(f"{state}, but {exc.message}") from exc
+
+    def _remove_credentials_file(self) -> None:
+        if self._auth_file is not None:
+            with self._saving:
+                self._auth_file.delete()
 
     def _apply_auth(self, auth_str: str | None) -> None:
         """Hook for drivers that keep the auth header on a session."""

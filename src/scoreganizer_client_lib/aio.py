@@ -221,7 +221,9 @@ class AsyncScoreganizer(AsyncClientBase):
         await self._sleep_function(seconds)
 
     async def _blocking(self, function: Callable[..., R], *args: Any) -> R:
-        return await asyncio.to_thread(function, *args)
+        # shielded: work handed to a thread is done even when the caller is
+        # cancelled (a save of new credentials is made, as the client uses them)
+        return await asyncio.shield(asyncio.to_thread(function, *args))
 
     def _pools_for(self, lanes: int) -> list[httpx.AsyncClient]:
         """``lanes`` requests at once go through this many pools (one when the

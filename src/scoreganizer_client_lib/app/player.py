@@ -103,7 +103,7 @@ class Player:
     async def logout(self) -> None:
         """Forget the credentials (here and for the command) and stop watching."""
         await self._forget_plays()
-        self.sc.logout()
+        await self.sc.logout()
 
     async def _forget_plays(self) -> None:
         for play in self.plays.values():

@@ -152,6 +152,8 @@ def test_dir_and_help_show_the_public_classes() -> None:
     names = dir(scoreganizer_client_lib)
     for name in ("Scoreganizer", "AsyncScoreganizer", "RetryPolicy", "Tournament", "config"):
         assert name in names
+    # the wire's header name, for servers built on the package (the sandbox)
+    assert scoreganizer_client_lib.AUTH_HEADER == "X-Scoreganizer-Authorization"
     text = pydoc.render_doc(scoreganizer_client_lib, renderer=pydoc.plaintext)
     for name in ("class Scoreganizer", "class AsyncScoreganizer", "class RetryPolicy"):
         assert name in text

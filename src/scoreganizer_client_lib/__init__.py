@@ -25,12 +25,13 @@ if TYPE_CHECKING:
     from . import score as score
     from . import scoreganizer as scoreganizer
     from . import tournament as tournament
-    from ._protocol import RetryPolicy, TokenStatus, WaitReason
+    from ._protocol import AUTH_HEADER, RetryPolicy, TokenStatus, WaitReason
     from .aio import AsyncScoreganizer
     from .scoreganizer import Scoreganizer
     from .tournament import Tournament
 
 _LAZY = {
+    "AUTH_HEADER": "._protocol",
     "Scoreganizer": ".scoreganizer",
     "AsyncScoreganizer": ".aio",
     "Tournament": ".tournament",
@@ -71,6 +72,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AUTH_HEADER",
     "AsyncScoreganizer",
     "RetryPolicy",
     "Scoreganizer",

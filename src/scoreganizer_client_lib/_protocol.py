@@ -42,6 +42,8 @@ from .exceptions import (
 if TYPE_CHECKING:
     from .tournament import Tournament
 
+#: The header that carries ``username:token`` (public as
+#: ``scoreganizer_client_lib.AUTH_HEADER``).
 AUTH_HEADER = "X-Scoreganizer-Authorization"
 #: What 0.3.1 sends when the extension is unknown (ViennaSweeper's type).
 DEFAULT_MIME_TYPE = "application/x-viennasweeper"

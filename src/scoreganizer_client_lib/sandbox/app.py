@@ -20,8 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import __version__
-from .._protocol import AUTH_HEADER
+from .. import AUTH_HEADER, __version__
 from ..exceptions import ErrorCode
 from ..replays import ReplayInfo
 from . import bodies, errors

@@ -45,8 +45,6 @@ if TYPE_CHECKING:
 #: The header that carries ``username:token`` (public as
 #: ``scoreganizer_client_lib.AUTH_HEADER``).
 AUTH_HEADER = "X-Scoreganizer-Authorization"
-#: What 0.3.1 sends when the extension is unknown (ViennaSweeper's type).
-DEFAULT_MIME_TYPE = "application/x-viennasweeper"
 #: Pause between the tries of an upload the server answered ``retry``.
 UPLOAD_RETRY_PAUSE = 0.3
 #: The shortest wait for a tournament's start: a server that keeps answering
@@ -501,9 +499,10 @@ def mime_type_for(filename: str, ext: str | None = None, mime_type: str | None =
         return mime_type
     if ext is None:
         ext = filename.rsplit(".", 1)[-1] if "." in filename else ""
-    from .replays.formats import MIME_TYPES_BY_EXTENSION
+    from .replays.formats import MIME_TYPES, MIME_TYPES_BY_EXTENSION, ReplayFormat  # startup time
 
-    return MIME_TYPES_BY_EXTENSION.get(ext.lower().lstrip("."), DEFAULT_MIME_TYPE)
+    default = MIME_TYPES[ReplayFormat.RMV]  # what 0.3.1 sends for an unknown extension
+    return MIME_TYPES_BY_EXTENSION.get(ext.lower().lstrip("."), default)
 
 
 #: What stays as it is in the path and query of a followed redirect (RFC 3986:

@@ -29,9 +29,6 @@ MIN_SEND_RATE = 32 * 1024
 #: None to wait forever.
 TimeoutSpec = float | tuple[float | None, float | None] | None
 
-#: The former private name of :func:`~scoreganizer_client_lib.config.parse_server_url`.
-split_server_url = parse_server_url
-
 _Client = TypeVar("_Client", bound="BaseClient")
 
 

@@ -1,15 +1,16 @@
-"""The published scoreganizer-client-lib 0.3.1, installed from PyPI into its own
-virtual environment, plays the workflow against the sandbox unchanged; and the
+"""The published scoreganizer-client-lib 0.3.1, installed from PyPI into a
+folder of its own, plays the workflow against the sandbox unchanged; and the
 same program runs unchanged on this library."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
-import venv
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,7 +18,8 @@ from typing import ClassVar
 
 import pytest
 
-from conftest import PASSWORD
+from conftest import PASSWORD, Clock
+from scoreganizer_client_lib import __version__
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
 
@@ -26,13 +28,14 @@ pytestmark = pytest.mark.slow
 # A program written for 0.3.1, using only its documented API.
 PROGRAM = r"""
 import json, sys
+import scoreganizer_client_lib.version as version
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.exceptions import (
     ScoreganizerError, ScoreganizerInvalidLoginData, ScoreganizerKeyExists,
     ScoreganizerTooEarly, NetworkException,
 )
 host, port, tournament, replay_dir, auth_file = sys.argv[1:6]
-out = {}
+out = {"version": version.__version__}
 sc = Scoreganizer(host=host, port=int(port), https=False, auth_filename=auth_file)
 out["status_before"] = sc.token_status()
 out["ok_before"] = sc.token_status_ok()
@@ -49,7 +52,9 @@ try:
     sc.tournaments.gen_key(tournament)
 except ScoreganizerTooEarly as ex:
     out["too_early"] = ex.wait_time.total_seconds() > 0
-key = sc.tournaments.wait_key(tournament)
+print("too early", flush=True)
+sys.stdin.readline()  # the caller moves the sandbox's clock to just before the start
+key = sc.tournaments.wait_key(tournament)  # waits what is left
 out["key"] = key
 try:
     sc.tournaments.gen_key(tournament)
@@ -68,18 +73,26 @@ out["reused_auth_file"] = sc2.token_status()
 print(json.dumps(out))
 """
 
+#: Where the published 0.3.1 is installed, once per Python version and
+#: machine: the tests of later sessions reuse it.
+CACHE = (
+    Path(tempfile.gettempdir())
+    / f"scoreganizer-client-lib-031-py{sys.version_info[0]}{sys.version_info[1]}"
+)
+COMPLETE = ".installed"
 
-@pytest.fixture(scope="session")
-def old_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtual environment with the published 0.3.1 (and nothing of ours);
-    the tests that need it are skipped, saying so, when PyPI cannot be reached."""
-    where = tmp_path_factory.mktemp("venv031")
-    venv.create(where, with_pip=True)
-    python = where / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+def _install_031() -> Path:
+    """The published 0.3.1 and what it depends on, installed by pip into a
+    folder of its own (built aside, then renamed into place, so that test
+    runs at the same time never see half of it)."""
+    if (CACHE / COMPLETE).exists():
+        return CACHE
+    building = Path(tempfile.mkdtemp(prefix=CACHE.name + "-"))
     try:
         subprocess.run(
             [
-                str(python),
+                sys.executable,
                 "-m",
                 "pip",
                 "install",
@@ -89,6 +102,8 @@ def old_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "15",
                 "--retries",
                 "1",
+                "--target",
+                str(building),
                 "scoreganizer-client-lib==0.3.1",
             ],
             check=True,
@@ -96,21 +111,50 @@ def old_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
             capture_output=True,
             text=True,
         )
+        (building / COMPLETE).touch()
+        try:
+            building.rename(CACHE)
+        except OSError:  # installed meanwhile by another run (or a broken one: replace it)
+            if not (CACHE / COMPLETE).exists():
+                shutil.rmtree(CACHE, ignore_errors=True)
+                building.rename(CACHE)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return CACHE
+
+
+@pytest.fixture(scope="session")
+def old_env() -> dict[str, str]:
+    """An environment in which ``python`` imports the published 0.3.1 (with
+    its own dependencies) instead of this library; the tests that need it are
+    skipped, saying so, when PyPI cannot be reached."""
+    try:
+        where = _install_031()
     except subprocess.CalledProcessError as exc:
         pytest.skip(f"PyPI cannot be reached to install 0.3.1: {exc.stderr.strip()[-300:]}")
     except subprocess.TimeoutExpired:
         pytest.skip("PyPI cannot be reached to install 0.3.1: pip timed out")
-    return python
+    return {**os.environ, "PYTHONPATH": str(where)}
 
 
-def _play(python: Path, sandbox: SandboxServer, tmp_path: Path) -> dict[str, object]:
+@pytest.fixture(scope="session")
+def new_env() -> dict[str, str]:
+    """An environment in which ``python`` imports this library."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
+def _play(
+    env: dict[str, str], sandbox: SandboxServer, clock: Clock, tmp_path: Path
+) -> dict[str, object]:
     scenario.add_user(sandbox.store, "host", PASSWORD)
     scenario.add_user(sandbox.store, "oldtimer", PASSWORD)
-    cup = scenario.add_tournament(sandbox.store, "Compat", "host", start="+2s", end="+1h")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    start = clock() + 60
+    cup = scenario.add_tournament(
+        sandbox.store, "Compat", "host", start=datetime.fromtimestamp(start, timezone.utc)
+    )
     proc = subprocess.Popen(
         [
-            str(python),
+            sys.executable,
             "-c",
             PROGRAM,
             "127.0.0.1",
@@ -129,10 +173,15 @@ def _play(python: Path, sandbox: SandboxServer, tmp_path: Path) -> dict[str, obj
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(PASSWORD + "\n")
     proc.stdin.flush()
+    assert proc.stdout.readline() == "too early\n", proc.stderr.read() if proc.stderr else ""
+    clock.advance(start - clock() - 0.3)  # a minute later: 0.3 s before the start
+    proc.stdin.write("\n")
+    proc.stdin.flush()
     first = json.loads(proc.stdout.readline() or "{}")
     assert "key" in first, proc.stderr.read() if proc.stderr else ""
     replay = tmp_path / "HI-SCORE Beg_2.17_compat.rmv"
-    replay.write_bytes(write_rmv(key=str(first["key"]), boardgen_time=datetime.now(timezone.utc)))
+    played = datetime.fromtimestamp(clock(), timezone.utc)  # by the sandbox's clock
+    replay.write_bytes(write_rmv(key=str(first["key"]), boardgen_time=played))
     out, err = proc.communicate(str(replay) + "\n", timeout=60)
     assert proc.returncode == 0, err
     result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
@@ -158,25 +207,19 @@ def _check(result: dict[str, object], sandbox: SandboxServer) -> None:
 
 
 def test_published_031_against_sandbox(
-    old_python: Path, sandbox: SandboxServer, tmp_path: Path
+    old_env: dict[str, str], sandbox: SandboxServer, clock: Clock, tmp_path: Path
 ) -> None:
-    check = subprocess.run(
-        [
-            str(old_python),
-            "-c",
-            "import scoreganizer_client_lib.version as v, sys;sys.stdout.write(v.__version__)",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-    )
-    assert check.stdout == "0.3.1"
-    _check(_play(old_python, sandbox, tmp_path), sandbox)
+    result = _play(old_env, sandbox, clock, tmp_path)
+    assert result["version"] == "0.3.1"
+    _check(result, sandbox)
 
 
-def test_same_program_on_this_library(sandbox: SandboxServer, tmp_path: Path) -> None:
-    _check(_play(Path(sys.executable), sandbox, tmp_path), sandbox)
+def test_same_program_on_this_library(
+    new_env: dict[str, str], sandbox: SandboxServer, clock: Clock, tmp_path: Path
+) -> None:
+    result = _play(new_env, sandbox, clock, tmp_path)
+    assert result["version"] == __version__
+    _check(result, sandbox)
 
 
 # -- the same probe, run on 0.3.1 and on this library: the same behaviour --------------
@@ -240,6 +283,8 @@ class _Probed(BaseHTTPRequestHandler):
     def _reply(self, status: int, body: bytes) -> None:
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
+        if status == 500:
+            self.send_header("Retry-After", "0")  # try again at once (this library heeds it)
         self.end_headers()
         self.wfile.write(body)
 
@@ -274,15 +319,14 @@ class _Probed(BaseHTTPRequestHandler):
     do_POST = _route
 
 
-def _probe(python: Path, tmp_path: Path) -> tuple[dict[str, object], dict[str, int]]:
+def _probe(env: dict[str, str], tmp_path: Path) -> tuple[dict[str, object], dict[str, int]]:
     _Probed.hits = {}
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Probed)
     thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         result = subprocess.run(
-            [str(python), "-c", PROBE, str(httpd.server_address[1]), str(tmp_path)],
+            [sys.executable, "-c", PROBE, str(httpd.server_address[1]), str(tmp_path)],
             capture_output=True,
             text=True,
             env=env,
@@ -296,11 +340,11 @@ def _probe(python: Path, tmp_path: Path) -> tuple[dict[str, object], dict[str, i
     return json.loads(result.stdout), dict(_Probed.hits)
 
 
-def test_behaves_as_031(old_python: Path, tmp_path: Path) -> None:
+def test_behaves_as_031(old_env: dict[str, str], new_env: dict[str, str], tmp_path: Path) -> None:
     (tmp_path / "old").mkdir()
     (tmp_path / "new").mkdir()
-    theirs, their_hits = _probe(old_python, tmp_path / "old")
-    ours, our_hits = _probe(Path(sys.executable), tmp_path / "new")
+    theirs, their_hits = _probe(old_env, tmp_path / "old")
+    ours, our_hits = _probe(new_env, tmp_path / "new")
     assert ours == theirs
     # the facts, spelled out
     assert ours["tournament"] == [None, "2024-05-20T00:00:00+00:00", "2024-05-21T10:00:00+00:00"]

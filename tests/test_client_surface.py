@@ -45,6 +45,26 @@ def test_the_sync_api_is_generated_from_the_async_one() -> None:
     assert "await" not in expected.replace("``await``", "")
 
 
+def test_the_generator_changes_code_only() -> None:
+    gen = _generator()
+    source = (
+        '"""The async original."""\n'
+        "x = 'await this, async for that'  # an async with in a comment\n"
+        "async def f(c: AsyncScores) -> None:\n"
+        "    async with c:\n"
+        "        await g(await h())\n"
+    )
+    assert gen.generate(source) == (
+        gen.HEADER + "\n"
+        "x = 'await this, async for that'  # an async with in a comment\n"
+        "def f(c: Scores) -> None:\n"
+        "    with c:\n"
+        "        g(h())\n"
+    )
+    with pytest.raises(SystemExit, match="no sync name for AsyncUploads"):
+        gen.generate('"""doc"""\nclass AsyncUploads: ...\n')
+
+
 def _public(cls: type) -> dict[str, Any]:
     return {
         name: value

@@ -216,6 +216,27 @@ def test_a_fifo_swapped_in_after_the_check_does_not_block(
 
 
 @pytest.mark.parametrize("kind", CLIENTS)
+def test_an_unreadable_file_means_logged_out_until_the_next_login(
+    tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "auth.txt"
+    path.write_text("ann:tok")
+    real_open = os.open
+
+    def denied(name: Any, flags: int, *args: Any) -> int:
+        if os.fspath(name) == str(path) and not flags & os.O_CREAT:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        return real_open(name, flags, *args)
+
+    monkeypatch.setattr(os, "open", denied)
+    sc = _open(kind, path)
+    assert sc.auth_str is None and "cannot read" in (sc.auth_file_problem or "")
+    _set_auth_str(sc, "ann:new")  # written anew, private
+    monkeypatch.undo()
+    assert path.read_text() == "ann:new"
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
 def test_a_large_file_is_read_only_so_far(
     tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

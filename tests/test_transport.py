@@ -155,6 +155,10 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
                 self._send_head(200, "100000")
                 self._drip(b" " * 100_000)
                 self.close_connection = True
+            elif action == "drip-digest":  # the 401 that a digest client reads first
+                self._send_head(401, "100000", {"WWW-Authenticate": CHALLENGE})
+                self._drip(b" " * 100_000)
+                self.close_connection = True
             elif action == "deep":
                 self._send(200, b"[" * 100_000)
             elif action == "huge-wait":
@@ -338,15 +342,16 @@ def test_dead_server_is_network_exception(kind: str) -> None:
 
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("kind", CLIENTS)
-@pytest.mark.parametrize("action", ["drip-headers", "drip-body"])
+@pytest.mark.parametrize("action", ["drip-headers", "drip-body", "drip-digest"])
 def test_a_dripping_server_cannot_hold_the_client(
     server: tuple[Script, int], kind: str, action: str
 ) -> None:
     script, port = server
     script.actions = [action]
+    digest = {"digest_auth_username": DIGEST_USER, "digest_auth_password": DIGEST_PASSWORD}
     # a byte every 0.05 s never trips the 0.3 s read timeout; the deadline does
     with pytest.raises(NetworkException) as info:
-        call(kind, port, all_tournaments, timeout=(0.2, 0.3))
+        call(kind, port, all_tournaments, timeout=(0.2, 0.3), **digest)
     assert "no complete answer" in str(info.value)
     assert len(script.seen) == 1  # not re-sent
 

@@ -102,6 +102,35 @@ def test_answers_carry_protective_headers_and_no_cors(browser: Browser) -> None:
     assert not any(name.startswith("access-control-") for name in answer.headers)
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../play.py",
+        "/static/..%2fplay.py",
+        "/static/%2e%2e/play.py",
+        "/static/%2e%2e%2fguard.py",
+        "/static/..%5cplay.py",
+        "/static//etc/passwd",
+        "/static/%2fetc%2fpasswd",
+        "/t/1/../../static/../web.py",
+    ],
+)
+def test_no_file_outside_the_apps_own_is_served(world: World, browser: Browser, path: str) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", world.app.port), timeout=5) as raw:
+        cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+        raw.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{world.app.port}\r\n"
+            f"Cookie: {cookie}\r\nConnection: close\r\n\r\n".encode()
+        )
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 404 ")
+    assert b"No such page" in answer and b"import" not in answer
+
+
 def test_listens_on_loopback_only(world: World) -> None:
     assert world.app._sock.getsockname() == ("127.0.0.1", world.app.port)
 

@@ -20,6 +20,7 @@ from scoreganizer_client_lib.app import AppServer
 from scoreganizer_client_lib.app.feed import Change
 from scoreganizer_client_lib.app.folders import shown
 from scoreganizer_client_lib.replays.testing import write_rmv
+from scoreganizer_client_lib.sandbox import scenario
 
 if chromium_path() is None and not os.environ.get("CI"):
     pytest.skip("Debian's chromium is not installed (.ci/run installs it)", allow_module_level=True)
@@ -76,6 +77,8 @@ def drop_file(page: Page, name: str, content: bytes) -> None:
 def test_a_whole_tournament_in_the_browser(world: World, page: Page, tmp_path: Path) -> None:
     alice, bob = world.user("alice"), world.user("bob")
     cup = world.tournament(name="Browser Cup", start="+1h", end="+2h")
+    invitation = world.tournament(name="Invitation Cup", start="+1h", end="+2h", closed=True)
+    scenario.invite(world.sandbox.store, invitation, alice)
 
     page.goto(world.app.open_url)
     expect(page).to_have_url(world.app.url + "login")  # the secret left the address
@@ -84,7 +87,10 @@ def test_a_whole_tournament_in_the_browser(world: World, page: Page, tmp_path: P
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.keyboard.press("Enter")  # the keyboard does it all
+
+    invited = page.get_by_role("listitem").filter(has_text="Invitation Cup")
+    expect(invited.get_by_role("button", name="Confirm invitation")).to_be_visible()
 
     card = page.get_by_role("listitem").filter(has_text="Browser Cup")
     expect(card).to_contain_text(re.compile(r"Starts in (1:00:00|0:59:\d\d)"))

@@ -347,3 +347,24 @@ def test_names_and_words_from_elsewhere_are_shown_as_text(world: World, browser:
     page = browser.get(f"/t/{cup}").text
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page
     assert "&lt;i&gt;pat&lt;/i&gt;#" in page  # in the name to type into Arbiter
+
+
+def test_a_login_that_cannot_be_saved_still_logs_in_and_says_so(
+    world: World, browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from scoreganizer_client_lib import authfile
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    name = world.user()
+    monkeypatch.setattr(authfile, "atomic_write", disk_full)
+    assert browser.login(name).status_code == 303
+    page = browser.get("/").text
+    assert f"Signed in as <strong>{name}</strong>" in page
+    assert "No space left on device" in page and "does not see this login" in page
+    again = browser.get("/").text  # said once; still logged in
+    assert "No space left on device" not in again and f"<strong>{name}</strong>" in again
+    monkeypatch.undo()

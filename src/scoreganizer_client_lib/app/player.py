@@ -21,7 +21,7 @@ from ..config import auth_path, config_dir, parse_server_url
 from ..exceptions import AuthFileError, ScoreganizerError, TournamentNotFound
 from ..tournament import Tournament
 from .folders import FolderMemory
-from .play import Play
+from .play import Play, sentence
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,10 @@ class Player:
         self.sc = self._client()
         self._replaced: list[AsyncScoreganizer] = []  # closed when the app stops
         self._following = asyncio.Lock()
+        #: The credentials file as the app last saw it (time, size, file id).
+        self._stamp: tuple[int, int, int] | str | None = "unread"
+        #: What the next page tells the player once (see :meth:`take_notice`).
+        self.notice: str | None = None
 
     def _client(self) -> AsyncScoreganizer:
         return AsyncScoreganizer.from_url(
@@ -95,15 +99,39 @@ class Player:
             return None
 
     async def login(self, username: str, password: str) -> None:
-        """Log in; the credentials file is the command's too."""
+        """Log in; the credentials file is the command's too (when it cannot
+        be written, the app stays logged in and :attr:`notice` says so)."""
         before = self.username
-        await self.sc.login(username, password)
+        try:
+            await self.sc.login(username, password)
+        except AuthFileError as exc:
+            self.notice = (
+                f"{sentence(exc.message or exc.error)} The scoreganizer command does not "
+                "see this login, and the app forgets it when it stops."
+            )
+        self._stamp = self._credentials_stamp()
         await self._login_changed(before)
 
     async def logout(self) -> None:
         """Forget the credentials (here and for the command) and stop watching."""
         await self._forget_plays()
-        await self.sc.logout()
+        try:
+            await self.sc.logout()
+        except AuthFileError as exc:  # logged out here all the same
+            self.notice = sentence(exc.message or exc.error)
+        self._stamp = self._credentials_stamp()
+
+    def take_notice(self) -> str | None:
+        """What the next page should tell the player once, if anything."""
+        notice, self.notice = self.notice, None
+        return notice
+
+    def _credentials_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            found = self.settings.credentials.stat()
+        except OSError:
+            return None
+        return found.st_mtime_ns, found.st_size, found.st_ino
 
     async def _forget_plays(self) -> None:
         for play in self.plays.values():
@@ -115,6 +143,10 @@ class Player:
         command, another app) logged in or out since: pages then show that
         login, and watchers go on with it."""
         async with self._following:
+            stamp = self._credentials_stamp()
+            if stamp == self._stamp:
+                return  # as it was when the app last read or wrote it
+            self._stamp = stamp
             try:
                 stored = AuthFile(self.settings.credentials).read()
             except (AuthFileError, OSError):
@@ -143,6 +175,7 @@ class Player:
         if status == "ok_stale":
             with contextlib.suppress(ScoreganizerError):  # stale is still usable
                 await self.sc.refresh_login()
+                self._stamp = self._credentials_stamp()
                 await self._login_changed(self.username)  # the old token is gone
             return None
         if status == "ok":

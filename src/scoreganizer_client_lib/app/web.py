@@ -99,7 +99,8 @@ def create_app(player: Player) -> Starlette:
     standings_source = results.StandingsSource(player.sc.client, server)
 
     def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return HTMLResponse(env.get_template(name).render(**base(context)), status_code=status)
+        page = env.get_template(name).render(**base(context), notice=player.take_notice())
+        return HTMLResponse(page, status_code=status)
 
     def base(context: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -392,4 +393,10 @@ def create_app(player: Player) -> Starlette:
             status=500,
         )
 
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={Exception: failed})
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return problem(
+            "No such page", "The app has no page at this address.", retry="/", status=404
+        )
+
+    handlers = {Exception: failed, 404: not_found}
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)

@@ -8,9 +8,11 @@ and asked one request at a time on one keep-alive connection. The latency is
 the median after a warm-up request.
 
 Shape at size N: N users; N tournaments of which 13 are active (the first one
-running, holding every score) and the rest over; N scores in tournament 1, three
-per player (one per level); the measuring user takes part in every active
-tournament and has a key for tournament 1.
+running) and the rest over; N scores in tournament 1, three per player (one per
+level); the measuring user takes part in every active tournament, has a key
+for tournaments 1 and 3 (running) and N scores of their own in tournament 3, so
+that ``scores/upload`` adds to a tournament of N scores and ``upload (own N)``
+to a player's N scores.
 
 Run: ``python bench/bench_scale.py [SIZES...]`` (default 10 1000 10000 100000).
 """
@@ -39,6 +41,7 @@ PASSWORD = "pw"
 TOKEN = "bench-token-of-user-one"
 AUTH = {"X-Scoreganizer-Authorization": f"u1:{TOKEN}"}
 KEY = "1_1_" + "ab" * 16
+OWN_KEY = "1_3_" + "cd" * 16
 RMV = "application/x-viennasweeper"
 LEVELS = ("beginner", "intermediate", "expert")
 
@@ -89,9 +92,9 @@ def populate(db: Path, size: int, now: float) -> None:
         " VALUES (?, ?, 'participating')",
         sorted(parts),
     )
-    conn.execute(
-        "INSERT INTO keys (tournament_id, user_id, key, created, expiry) VALUES (1, 1, ?, ?, NULL)",
-        (KEY, now - 600),
+    conn.executemany(
+        "INSERT INTO keys (tournament_id, user_id, key, created, expiry) VALUES (?, 1, ?, ?, NULL)",
+        [(1, KEY, now - 600), (3, OWN_KEY, now - 600)],
     )
     scores = []
     for i in range(size):
@@ -99,6 +102,9 @@ def populate(db: Path, size: int, now: float) -> None:
         game_time = 1.0 + (i * 7919 % 100_000) / 1000
         scores.append(
             (1, player, _digest(f"score {i}"), "g.rmv", RMV, LEVELS[i % 3], game_time, 1, now, b"")
+        )
+        scores.append(
+            (3, 1, _digest(f"own {i}"), "g.rmv", RMV, LEVELS[i % 3], game_time, i % 2, now, b"")
         )
     conn.executemany(
         "INSERT INTO scores (tournament_id, user_id, sha256, filename, mime_type, level,"
@@ -122,6 +128,20 @@ def endpoints(size: int, reps: int) -> dict[str, list[bytes]]:
         )
         for i in range(n)
     ]
+    own_uploads = [
+        _load.post_multipart(
+            "/api/scores/upload",
+            {
+                "video": (
+                    "g.rmv",
+                    write_rmv(seed=size * 1000 + 500 + i, key=OWN_KEY, boardgen_time=now),
+                )
+            },
+            {"mime_type": RMV},
+            AUTH,
+        )
+        for i in range(n)
+    ]
     gen_keys = [
         _load.post_form(
             "/api/tournaments/gen_key/1",
@@ -139,6 +159,7 @@ def endpoints(size: int, reps: int) -> dict[str, list[bytes]]:
         "token_status": [_load.get("/api/token_status", AUTH)] * n,
         "get_key/1": [_load.get("/api/tournaments/get_key/1", AUTH)] * n,
         "scores/upload": uploads,
+        "upload (own N)": own_uploads,
         "gen_key/1": gen_keys,
         "obtain_token": [
             _load.post_form("/api/obtain_token", {"username": "u1", "password": PASSWORD})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +44,13 @@ TEST_CONFIG = SandboxConfig(
 )
 FAST_RETRY = RetryPolicy(backoff=0.01, max_backoff=0.05, jitter=False)
 PASSWORD = "correct horse"
+_seeds = itertools.count(1_000_000)
+
+
+def fresh_seed() -> int:
+    """A board seed no other test used: the sandbox takes a game from one
+    player only, and the tests of a module share a sandbox."""
+    return next(_seeds)
 
 
 class Clock:

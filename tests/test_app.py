@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from app_helpers import Browser, World, start_world, wait_for
-from conftest import PASSWORD, Clock
+from conftest import PASSWORD, Clock, fresh_seed
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.app import AppServer, Settings
 from scoreganizer_client_lib.app.folders import FolderMemory, suggest
@@ -316,7 +316,9 @@ def test_dropped_replays_get_verdicts_in_words(world: World, browser: Browser) -
     rival.tournaments.participate(cup)
     rival_key = rival.tournaments.gen_key(cup)
     now = datetime.now(timezone.utc)
-    good = drop(browser, cup, "my game.rmv", write_rmv(key=play.key, boardgen_time=now))
+    good = drop(
+        browser, cup, "my game.rmv", write_rmv(seed=fresh_seed(), key=play.key, boardgen_time=now)
+    )
     assert good["file"] == "my game.rmv" and good["verdict"] == "accepted"
     nokey = drop(browser, cup, "nokey.rmv", write_rmv(seed=3, boardgen_time=now))
     assert nokey["verdict"] == "refused" and "no tournament key" in nokey["reason"]
@@ -326,7 +328,7 @@ def test_dropped_replays_get_verdicts_in_words(world: World, browser: Browser) -
         browser,
         cup,
         "early.rmv",
-        write_rmv(seed=5, key=play.key, boardgen_time=now - timedelta(hours=1)),
+        write_rmv(seed=fresh_seed(), key=play.key, boardgen_time=now - timedelta(hours=1)),
     )
     assert early["verdict"] == "refused" and "before the tournament started" in early["reason"]
     junk = drop(browser, cup, "../../junk.rmv", b"not a replay")
@@ -575,7 +577,7 @@ def test_a_folder_picked_early_is_watched_from_the_key_on(
     wait_for(lambda: play.watching)
     assert play.key is not None
     (tmp_path / "game.rmv").write_bytes(
-        write_rmv(key=play.key, boardgen_time=datetime.now(timezone.utc))
+        write_rmv(seed=fresh_seed(), key=play.key, boardgen_time=datetime.now(timezone.utc))
     )
     wait_for(lambda: any(e.verdict == "accepted" for e in play.feed.entries))
     assert world.app.player.folders.get(world.app.settings.server) == tmp_path.resolve()

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import PASSWORD, REPLAYS, TEST_CONFIG, Clock
+from conftest import PASSWORD, REPLAYS, TEST_CONFIG, Clock, fresh_seed
 from scoreganizer_client_lib.cli import main
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
@@ -88,9 +88,10 @@ def _cup(server: SandboxServer, **kwargs: object) -> int:
     return scenario.add_tournament(server.store, name, "host", **kwargs)  # type: ignore[arg-type]
 
 
-def _replay(folder: Path, name: str, key: str | None = None, seed: int = 0) -> Path:
+def _replay(folder: Path, name: str, key: str | None = None) -> Path:
     path = folder / name
-    path.write_bytes(write_rmv(key=key, seed=seed, boardgen_time=datetime.now(timezone.utc)))
+    now = datetime.now(timezone.utc)
+    path.write_bytes(write_rmv(key=key, seed=fresh_seed(), boardgen_time=now))
     return path
 
 
@@ -332,7 +333,7 @@ def _keyed_player(run: Run, server: SandboxServer, player: str) -> tuple[int, st
 def test_upload(run: Run, server: SandboxServer, player: str, tmp_path: Path) -> None:
     cup, key = _keyed_player(run, server, player)
     good = _replay(tmp_path, "good.rmv", key)
-    unkeyed = _replay(tmp_path, "unkeyed.rmv", seed=3)
+    unkeyed = _replay(tmp_path, "unkeyed.rmv")
     broken = tmp_path / "broken.avf"
     broken.write_bytes((REPLAYS / "test_subject.avf").read_bytes()[:100])
     missing = tmp_path / "missing.rmv"
@@ -366,7 +367,7 @@ def test_upload_when_logged_out_gives_every_file_its_line(
     _cup_id, key = _keyed_player(run, server, player)
     run("logout")
     good = _replay(tmp_path, "good.rmv", key)
-    unkeyed = _replay(tmp_path, "unkeyed.rmv", seed=4)
+    unkeyed = _replay(tmp_path, "unkeyed.rmv")
     result = run("upload", str(good), str(unkeyed))
     assert result.exit_code == 1
     hint = f"run 'scoreganizer --server {server.url} login USER'"
@@ -387,7 +388,7 @@ def test_upload_with_an_expired_login(
     _cup_id, key = _keyed_player(run, server, player)
     (auth,) = config_dir.rglob("*.txt")
     auth.write_text(f"{player}:{'0' * 40}")  # a token the server does not know
-    files = [str(_replay(tmp_path, f"g{n}.rmv", key, seed=n)) for n in range(3)]
+    files = [str(_replay(tmp_path, f"g{n}.rmv", key)) for n in range(3)]
     result = run("upload", *files)
     assert result.exit_code == 1
     out = result.stdout.splitlines()
@@ -418,7 +419,7 @@ def test_refusals_are_in_words(
 ) -> None:
     cup, key = _keyed_player(run, server, player)
     other = _cup(server, name="Other Cup")
-    mine = _replay(tmp_path, "mine.rmv", key, seed=5)
+    mine = _replay(tmp_path, "mine.rmv", key)
     wrong_cup = run("upload", str(mine), "--tournament", str(other))
     assert wrong_cup.stdout.splitlines()[0] == (
         f'{mine}: not uploaded: this replay\'s key is for tournament {cup}, not "Other Cup" '
@@ -428,7 +429,7 @@ def test_refusals_are_in_words(
     early.write_bytes(
         write_rmv(
             key=key,
-            seed=6,
+            seed=fresh_seed(),
             boardgen_time=datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=30),
         )
     )
@@ -482,7 +483,7 @@ def test_refusals_after_the_time_is_up(
     games = {tid: tmp_path / f"game{tid}.rmv" for tid in keys}
     later = datetime.fromtimestamp(clock(), timezone.utc)
     for tid, path in games.items():
-        path.write_bytes(write_rmv(key=keys[tid], seed=tid, boardgen_time=later))
+        path.write_bytes(write_rmv(key=keys[tid], seed=fresh_seed(), boardgen_time=later))
     expired = run("upload", str(games[limited])).stdout.splitlines()[0]
     assert expired.startswith(f"{games[limited]}: refused: your playing time ran out at ")
     assert expired.endswith("in this tournament each player has a fixed time from getting the key")
@@ -496,7 +497,7 @@ def test_an_interrupted_upload_prints_its_summary(
     from scoreganizer_client_lib.cli import upload
 
     _cup_id, key = _keyed_player(run, server, player)
-    files = [str(_replay(tmp_path, f"g{n}.rmv", key, seed=n)) for n in range(3)]
+    files = [str(_replay(tmp_path, f"g{n}.rmv", key)) for n in range(3)]
     one = upload.Uploader.one
 
     def interrupted_at_the_second(self: upload.Uploader, path: Path) -> upload.FileResult:
@@ -521,7 +522,7 @@ def test_upload_progress_bar_keeps_lines_whole(
 
     pyte = pytest.importorskip("pyte")
     _cup_id, key = _keyed_player(run, server, player)
-    files = [str(_replay(tmp_path, f"game{n}.rmv", key, seed=n)) for n in range(6)]
+    files = [str(_replay(tmp_path, f"game{n}.rmv", key)) for n in range(6)]
     primary, secondary = pty.openpty()
     env = {**os.environ, "SCOREGANIZER_CONFIG_DIR": str(config_dir), "COLUMNS": "100"}
     process = subprocess.Popen(

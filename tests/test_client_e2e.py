@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock
+from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock, fresh_seed
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib import exceptions as exc
 from scoreganizer_client_lib.replays.testing import write_rmv
@@ -156,9 +156,9 @@ def test_upload_many(world: tuple[SandboxServer, Clock], kind: str, tmp_path: Pa
     key = sc.tournaments.gen_key(cup)
     now = at(clock, 1)
     good = []
-    for seed in range(12):
-        path = tmp_path / f"good{seed}.rmv"
-        path.write_bytes(write_rmv(seed=seed, key=key, boardgen_time=now))
+    for n in range(12):
+        path = tmp_path / f"good{n}.rmv"
+        path.write_bytes(write_rmv(seed=fresh_seed(), key=key, boardgen_time=now))
         good.append(path)
     no_key = tmp_path / "nokey.rmv"
     no_key.write_bytes(write_rmv(seed=99, boardgen_time=now))
@@ -351,7 +351,7 @@ def test_every_endpoint_with_a_user_name_outside_ascii(
         key = sc.tournaments.gen_key(cup)
         seen["keys"] = [key, sc.tournaments.get_key(cup), sc.tournaments.wait_key(cup)]
         replay = tmp_path / "game.rmv"
-        replay.write_bytes(write_rmv(key=key, boardgen_time=at(clock, 1)))
+        replay.write_bytes(write_rmv(seed=fresh_seed(), key=key, boardgen_time=at(clock, 1)))
         seen["upload"] = sc.scores.upload_replay(replay, cup) is not None
         seen["many"] = [r.ok for r in sc.scores.upload_many([replay], cup)]
         sc.logout()
@@ -377,7 +377,7 @@ def test_every_endpoint_with_a_user_name_outside_ascii(
             await sc.tournaments.wait_key(cup),
         ]
         replay = tmp_path / "game.rmv"
-        replay.write_bytes(write_rmv(key=key, boardgen_time=at(clock, 1)))
+        replay.write_bytes(write_rmv(seed=fresh_seed(), key=key, boardgen_time=at(clock, 1)))
         seen["upload"] = await sc.scores.upload_replay(replay, cup) is not None
         seen["many"] = [r.ok for r in await sc.scores.upload_many([replay], cup)]
         await sc.logout()

@@ -99,3 +99,27 @@ def test_players_without_games_rank_last(run: Run, tmp_path: Path) -> None:
     assert zoe_line < aaron_line
     assert "0.000" not in lines[aaron_line]
     assert lines[aaron_line].split()[:3] == ["2", "aaron", "-"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        (
+            "--start",
+            "+99999999999d",
+            "error: time '+99999999999d' is out of range (years 1 to 9999)",
+        ),
+        ("--end", "+" + "9" * 400 + "s", "is out of range (years 1 to 9999)"),
+        ("--modeparams", "9" * 4301 + "+1+1", "at most 1000 games of a level count"),
+    ],
+)
+def test_tournament_times_and_params_out_of_range(
+    run: Run, tmp_path: Path, option: str, value: str, message: str
+) -> None:
+    db = str(tmp_path / "sandbox.sqlite3")
+    run("init", "--db", db)
+    run("add-user", "ann", "--password", "pw", "--db", db)
+    result = run("add-tournament", "Cup", "--host-user", "ann", option, value, "--db", db)
+    assert result.exit_code == 1
+    assert message in result.stderr and "Traceback" not in result.output
+    assert len(result.stderr) < 200

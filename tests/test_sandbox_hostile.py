@@ -467,6 +467,26 @@ def test_one_game_counts_once_however_its_file_is_padded(
     assert (ann["games"], ann["complete"]) == (1, False)
 
 
+def test_another_players_game_rekeyed_is_refused(
+    sandbox: SandboxServer, keyed: tuple[int, dict[str, bytes], str], clock: Clock
+) -> None:
+    cup, ann_auth, ann_key = keyed
+    scenario.add_user(sandbox.store, "bob", PASSWORD)
+    bob_auth = auth_for(sandbox, "bob")
+    api = sandbox.url + "/api/tournaments/"
+    requests.post(f"{api}participate/{cup}", headers=bob_auth, timeout=5)
+    bob_key = requests.post(f"{api}gen_key/{cup}", headers=bob_auth, timeout=5).json()["key"]
+    now = datetime.fromtimestamp(clock(), timezone.utc)
+    assert upload(sandbox, ann_auth, write_rmv(seed=1, key=ann_key, boardgen_time=now)).ok
+    copied = upload(sandbox, bob_auth, write_rmv(seed=1, key=bob_key, boardgen_time=now))
+    assert copied.status_code == 403
+    assert copied.json()["error"] == "invalid_data"
+    assert "already uploaded by another player" in copied.json()["reason"]
+    again = upload(sandbox, ann_auth, write_rmv(seed=1, key=ann_key, boardgen_time=now))
+    assert again.status_code == 201
+    assert sandbox.store.count("scores") == 1
+
+
 # -- 7. an expired token is no token -----------------------------------------------
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import PASSWORD, TEST_CONFIG
-from scoreganizer_client_lib.sandbox import Store, scenario
+from scoreganizer_client_lib.replays import inspect
+from scoreganizer_client_lib.replays.testing import write_rmv
+from scoreganizer_client_lib.sandbox import SandboxError, Store, scenario
 from scoreganizer_client_lib.sandbox.accounts import User
 from scoreganizer_client_lib.sandbox.rules import Rules, iso
 from scoreganizer_client_lib.sandbox.store import LISTS, MIGRATIONS, list_query
+
+RMV = "application/x-viennasweeper"
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +123,84 @@ def _score(store: Store, tid: int, uid: int, n: int, level: str, time: float, wo
     )
 
 
+def _plans(store: Store, action: Callable[[], object]) -> list[str]:
+    """The query plan steps of every SELECT that ``action`` runs on the store."""
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    try:
+        action()
+    finally:
+        store.conn.set_trace_callback(None)
+    return [
+        row["detail"]
+        for statement in statements
+        if statement.lstrip().upper().startswith("SELECT")
+        for row in store.conn.execute("EXPLAIN QUERY PLAN " + statement)
+    ]
+
+
+def _steps(store: Store, action: Callable[[], object]) -> int:
+    """SQLite's work for ``action`` on the store: its virtual machine's steps
+    (in hundreds), a count that does not depend on the machine's speed."""
+    steps = [0]
+
+    def tick() -> int:
+        steps[0] += 1
+        return 0
+
+    store.conn.set_progress_handler(tick, 100)
+    try:
+        action()
+    finally:
+        store.conn.set_progress_handler(None, 0)
+    return steps[0]
+
+
+def _keyed_player(store: Store, name: str, tid: int) -> tuple[User, str]:
+    rules = Rules(store)
+    user = User(scenario.add_user(store, name, PASSWORD), name)
+    rules.participate(user, tid)
+    return user, rules.gen_key(user, tid)["key"]
+
+
+def test_upload_work_does_not_grow_with_the_players_scores(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3", TEST_CONFIG)
+    rules = Rules(store)
+    scenario.add_user(store, "host", PASSWORD)
+    tid = scenario.add_tournament(store, "Cup", "host", start="-1m", end="+1h", modeparams="5+5+5")
+    ann, key = _keyed_player(store, "ann", tid)
+    now = datetime.now(timezone.utc)
+
+    def upload(seed: int) -> Callable[[], object]:
+        replay = write_rmv(seed=seed, key=key, boardgen_time=now)
+        info = rules.read_replay(RMV, replay)
+        return lambda: rules.upload(ann, "g.rmv", RMV, replay, info)
+
+    for seed in range(10):
+        upload(seed)()
+    few = _steps(store, upload(10))
+    with store.transaction() as conn:  # 3,000 more of ann's games, won and lost
+        for n in range(3000):
+            _score(store, tid, ann.id, 100 + n, "beginner", 1.0 + n / 1000, n % 2)
+        del conn
+    many = _steps(store, upload(11))
+    assert many <= few * 1.5 + 2, (few, many)
+    (entry,) = rules.standings(tid).entries
+    counted = sorted(t for t, won in store.conn.execute("SELECT game_time, won FROM scores") if won)
+    assert entry.best["beginner"] == counted[:5]
+
+
+def test_standings_are_read_in_rank_order_from_one_index(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3", TEST_CONFIG)
+    scenario.add_user(store, "host", PASSWORD)
+    tid = scenario.add_tournament(store, "Cup", "host", start="-1m", end="+1h")
+    for name in ("bo", "al"):
+        _keyed_player(store, name, tid)
+    plans = _plans(store, lambda: Rules(store).standings_json(tid))
+    assert [p for p in plans if p.startswith("SEARCH standings USING COVERING INDEX")], plans
+    assert not [p for p in plans if "TEMP B-TREE" in p or p.startswith("SCAN")], plans
+
+
 def test_standings_rebuilt_after_scores_written_elsewhere(tmp_path: Path) -> None:
     store = Store(tmp_path / "db.sqlite3", TEST_CONFIG)
     rules = Rules(store)
@@ -151,6 +234,63 @@ def test_standings_rebuilt_after_scores_written_elsewhere(tmp_path: Path) -> Non
     assert store.standings_current(tid)
 
 
+def _ranked(rules: Rules, tid: int) -> list[tuple[str, int, float]]:
+    return [(s.player, s.games, s.total) for s in rules.standings(tid).entries]
+
+
+def test_standings_follow_every_write_made_elsewhere(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3", TEST_CONFIG)
+    rules = Rules(store)
+    scenario.add_user(store, "host", PASSWORD)
+    tid = scenario.add_tournament(store, "Cup", "host", start="-1m", end="+1h", modeparams="1+0+0")
+    al, _ = _keyed_player(store, "al", tid)
+    bo, _ = _keyed_player(store, "bo", tid)
+    _score(store, tid, al.id, 1, "beginner", 5.0, 1)
+    _score(store, tid, bo.id, 2, "beginner", 6.0, 1)
+    assert _ranked(rules, tid) == [("al", 1, 5.0), ("bo", 1, 6.0)]
+    sql = store.conn.execute
+    # as many scores as before, but another one (a count of scores misses it)
+    sql("DELETE FROM scores WHERE user_id = ?", (al.id,))
+    _score(store, tid, al.id, 3, "beginner", 7.0, 1)
+    assert _ranked(rules, tid) == [("bo", 1, 6.0), ("al", 1, 7.0)]
+    sql("UPDATE scores SET game_time = 1.5 WHERE user_id = ?", (bo.id,))
+    assert _ranked(rules, tid) == [("bo", 1, 1.5), ("al", 1, 7.0)]
+    sql("UPDATE participations SET status = 'requested' WHERE user_id = ?", (bo.id,))
+    assert _ranked(rules, tid) == [("al", 1, 7.0)]
+    sql("UPDATE users SET name = 'alma' WHERE id = ?", (al.id,))
+    assert _ranked(rules, tid) == [("alma", 1, 7.0)]
+    sql("UPDATE tournaments SET modeparams = '0+1+0' WHERE id = ?", (tid,))
+    assert _ranked(rules, tid) == [("alma", 0, 0.0)]
+
+
+def test_a_game_is_one_players_once(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3", TEST_CONFIG)
+    rules = Rules(store)
+    scenario.add_user(store, "host", PASSWORD)
+    cups = [scenario.add_tournament(store, c, "host", start="-1m", end="+1h") for c in "AB"]
+    ann, ann_key = _keyed_player(store, "ann", cups[0])
+    bob, bob_key = _keyed_player(store, "bob", cups[0])
+    rules.participate(ann, cups[1])
+    ann_other_key = rules.gen_key(ann, cups[1])["key"]
+    now = datetime.now(timezone.utc)
+
+    def upload(user: User, key: str, seed: int = 7) -> bool:
+        replay = write_rmv(seed=seed, key=key, boardgen_time=now)
+        return rules.upload(user, "g.rmv", RMV, replay)
+
+    assert upload(ann, ann_key) is True
+    assert upload(ann, ann_key) is False  # again: a success, stored once
+    for user, key, whose in [
+        (bob, bob_key, "another player"),
+        (ann, ann_other_key, "another tournament"),
+    ]:
+        with pytest.raises(SandboxError, match=whose) as refused:
+            upload(user, key)
+        assert refused.value.code == "invalid_data"
+    assert upload(bob, bob_key, seed=8) is True
+    assert store.count("scores") == 2
+
+
 def test_migrating_a_first_version_database(tmp_path: Path) -> None:
     db = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(db, isolation_level=None)
@@ -166,4 +306,30 @@ def test_migrating_a_first_version_database(tmp_path: Path) -> None:
     (old,) = json.loads(store.tournaments_json("all", 0, None))
     assert (old["start"], old["end"]) == (iso(1.25), iso(7200))
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    store.close()
+
+
+def test_migration_gives_old_scores_their_game(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(db, isolation_level=None)
+    for script in MIGRATIONS[:3]:  # before games had an identity
+        assert isinstance(script, str)
+        conn.executescript(script)
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute("INSERT INTO users VALUES (1, 'host', 'x', 0), (2, 'ann', 'x', 0)")
+    conn.execute(
+        "INSERT INTO tournaments (id, name, host_id, mode, modeparams, start, end,"
+        " open_entry, hide_results) VALUES (1, 'Old', 1, 'sum', '1+1+1', 0, 7200, 1, 0)"
+    )
+    replay = write_rmv(seed=3, key="2_1_old", boardgen_time=datetime.now(timezone.utc))
+    for n, content in enumerate([replay, b"not a replay"]):
+        conn.execute(
+            "INSERT INTO scores (tournament_id, user_id, sha256, filename, mime_type, level,"
+            " game_time, won, uploaded, replay) VALUES (1, 2, ?, 'g', ?, 'beginner', 3, 1, 0, ?)",
+            (f"file {n}", RMV, content),
+        )
+    conn.close()
+    store = Store(db, TEST_CONFIG)
+    games = [row[0] for row in store.conn.execute("SELECT game FROM scores ORDER BY id")]
+    assert games == [inspect(replay).game_digest, None]
     store.close()

@@ -20,13 +20,16 @@ from ..tournament import parse_datetime
 from . import errors
 from .accounts import User
 from .errors import SandboxError
-from .store import Store
+from .store import Ranking, Store
 
 #: Largest id SQLite can store.
 MAX_ID = 2**63 - 1
 
 
 _EPOCH = datetime(1970, 1, 1)
+#: The Unix seconds of Python's first and last datetimes (years 1 and 9999).
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc).timestamp()
+_LATEST = datetime.max.replace(tzinfo=timezone.utc).timestamp()
 
 
 def iso(ts: float) -> str:
@@ -37,21 +40,45 @@ def iso(ts: float) -> str:
     return (_EPOCH + timedelta(microseconds=micro)).isoformat()
 
 
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, shortened if long."""
+    if len(text) <= 40:
+        return repr(text)
+    return f"{text[:20] + '…' + text[-10:]!r} ({len(text)} characters)"
+
+
+_RELATIVE = re.compile(r"([+-])([0-9]+(?:\.[0-9]+)?)([smhd])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
 def parse_when(text: str, now: datetime | None = None) -> datetime:
-    """``now``, ``+5m``/``-1h``/``+2d``/``+30s``, or an ISO datetime (UTC if no offset)."""
+    """``now``, ``+5m``/``-1h``/``+2d``/``+30s``, or an ISO datetime (UTC if
+    no offset); ``ValueError`` naming the text for anything else, or for a
+    time outside the years 1 to 9999."""
     now = now or datetime.now(timezone.utc)
     text = text.strip()
     if text == "now":
         return now
-    match = re.fullmatch(r"([+-])(\d+(?:\.\d+)?)([smhd])", text)
-    if match:
-        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[3]]
-        seconds = float(match[2]) * unit * (1 if match[1] == "+" else -1)
-        return now + timedelta(seconds=seconds)
     try:
+        match = _RELATIVE.fullmatch(text)
+        if match:  # digits past a float's range become infinity: too far too
+            delta = timedelta(seconds=float(match[2]) * _UNITS[match[3]])
+            return now + delta if match[1] == "+" else now - delta
         return parse_datetime(text)
-    except ScoreganizerProtocolError:
-        raise ValueError(f"not a time: {text!r} (use now, +5m, -1h, +2d or ISO 8601)") from None
+    except OverflowError:
+        raise ValueError(f"time {_shown(text)} is out of range (years 1 to 9999)") from None
+    except (ScoreganizerProtocolError, ValueError):
+        raise ValueError(
+            f"not a time: {_shown(text)} (use now, +5m, -1h, +2d or ISO 8601)"
+        ) from None
+
+
+#: Most best games of one level that a tournament counts (sandbox policy).
+MAX_COUNTED = 1000
+#: Longest time limit of ``sum_timelimit`` (sandbox policy), in seconds.
+MAX_TIME_LIMIT = 366 * 86400
+_COUNTS = re.compile(r"([0-9]+)\+([0-9]+)\+([0-9]+)")
+_SECONDS = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -63,24 +90,38 @@ class ModeParams:
 
 
 def parse_modeparams(mode: str, modeparams: str) -> ModeParams:
-    """``sum``: ``B+I+E``; ``sum_timelimit``: ``B+I+E;SECONDS`` (sandbox policy)."""
+    """``sum``: ``B+I+E``; ``sum_timelimit``: ``B+I+E;SECONDS`` (sandbox
+    policy: ASCII digits, at most :data:`MAX_COUNTED` games of a level and a
+    time limit up to :data:`MAX_TIME_LIMIT`); ``ValueError`` naming what is
+    wrong otherwise."""
     if mode not in ("sum", "sum_timelimit"):
-        raise ValueError(f"unknown mode {mode!r} (sum or sum_timelimit)")
+        raise ValueError(f"unknown mode {_shown(mode)} (sum or sum_timelimit)")
     counts_text, _, limit_text = modeparams.partition(";")
-    match = re.fullmatch(r"(\d+)\+(\d+)\+(\d+)", counts_text.strip())
+    match = _COUNTS.fullmatch(counts_text.strip())
     if match is None:
-        raise ValueError(f"modeparams {modeparams!r}: expected B+I+E, e.g. 1+1+1")
-    counts = dict(zip(LEVEL_NAMES, (int(g) for g in match.groups()), strict=True))
+        raise ValueError(f"modeparams {_shown(modeparams)}: expected B+I+E, e.g. 1+1+1")
+    # compared as text first: int() of thousands of digits is refused, and slow
+    if any(len(n.lstrip("0")) > 6 or int(n) > MAX_COUNTED for n in match.groups()):
+        raise ValueError(
+            f"modeparams {_shown(modeparams)}: at most {MAX_COUNTED} games of a level count"
+        )
+    counts = dict(zip(LEVEL_NAMES, (int(n) for n in match.groups()), strict=True))
     if mode == "sum":
         if limit_text:
-            raise ValueError("sum takes no time limit; use sum_timelimit")
+            raise ValueError(
+                f"modeparams {_shown(modeparams)}: sum takes no time limit; use sum_timelimit"
+            )
         return ModeParams(counts)
-    try:
-        limit = float(limit_text)
-    except ValueError:
-        raise ValueError("sum_timelimit modeparams are B+I+E;SECONDS, e.g. 1+1+1;600") from None
-    if limit <= 0:
-        raise ValueError("the time limit must be positive")
+    if not _SECONDS.fullmatch(limit_text.strip()):
+        raise ValueError(
+            f"modeparams {_shown(modeparams)}: sum_timelimit takes B+I+E;SECONDS, e.g. 1+1+1;600"
+        )
+    limit = float(limit_text)
+    if not 0 < limit <= MAX_TIME_LIMIT:
+        raise ValueError(
+            f"modeparams {_shown(modeparams)}: the time limit must be positive and at most"
+            f" {MAX_TIME_LIMIT} seconds"
+        )
     return ModeParams(counts, limit)
 
 
@@ -131,6 +172,8 @@ class Rules:
         for mode parameters that do not fit the mode or an end before the
         start, ``LookupError`` for an unknown host."""
         parse_modeparams(mode, modeparams)
+        if not all(_EARLIEST <= when <= _LATEST for when in (start, end)):
+            raise ValueError("tournament times must lie in the years 1 to 9999")
         if end <= start:
             raise ValueError("the tournament must end after it starts")
         return self.store.insert_tournament(
@@ -167,34 +210,35 @@ class Rules:
         if current == "participating" or (current == "requested" and not row["open_entry"]):
             return
         joined = row["open_entry"] or current == "invited"
-        self.store.set_relation(tournament_id, user.id, "participating" if joined else "requested")
+        status = "participating" if joined else "requested"
+        self.store.set_relation(tournament_id, user.id, status, _ranking(row))
 
     def player_confirm(self, user: User, tournament_id: int) -> None:
         """Accept the host's invitation (``not_invited`` without one: sandbox policy)."""
-        self._open(tournament_id)
+        row = self._open(tournament_id)
         current = self.store.relation(tournament_id, user.id)
         if current == "participating":
             return
         if current != "invited":
             raise SandboxError(ErrorCode.NOT_INVITED, reason="the host has not invited you")
-        self.store.set_relation(tournament_id, user.id, "participating")
+        self.store.set_relation(tournament_id, user.id, "participating", _ranking(row))
 
     def invite(self, tournament_id: int, name: str) -> str:
         """The host invites a user (a pending request is accepted instead)."""
-        self.tournament(tournament_id)
+        row = self.tournament(tournament_id)
         user = self._user(name)
         current = self.store.relation(tournament_id, user.id)
         new = "participating" if current in ("requested", "participating") else "invited"
-        self.store.set_relation(tournament_id, user.id, new)
+        self.store.set_relation(tournament_id, user.id, new, _ranking(row))
         return new
 
     def confirm(self, tournament_id: int, name: str) -> str:
         """The host accepts a user's request to join."""
-        self.tournament(tournament_id)
+        row = self.tournament(tournament_id)
         user = self._user(name)
         if self.store.relation(tournament_id, user.id) not in ("requested", "participating"):
             raise ValueError(f"{name} has not asked to join tournament {tournament_id}")
-        self.store.set_relation(tournament_id, user.id, "participating")
+        self.store.set_relation(tournament_id, user.id, "participating", _ranking(row))
         return "participating"
 
     # -- keys -----------------------------------------------------------------
@@ -279,7 +323,10 @@ class Rules:
         record local time) and not in the future (beyond ``clock_slack``, or
         ``local_clock_slack``); a game is stored once, however its file was
         touched up (``game_digest``: the board and events as the reader sees
-        them), and uploading it again is answered as a success.
+        them): its player uploading it again is answered as a success, while
+        the same game under another player's key (or in another tournament) is
+        refused with ``invalid_data``. Scores stored before games had an
+        identity got theirs from their file when the database was migrated.
         """
         if info is None:
             info = self.read_replay(mime_type, content)
@@ -308,9 +355,8 @@ class Rules:
             raise SandboxError(
                 ErrorCode.INVALID_DATA, reason="the board was generated in the future"
             )
-        counts = parse_modeparams(row["mode"], row["modeparams"]).counts
-        return self.store.insert_score(
-            partial(_standing, counts),
+        owner = self.store.insert_score(
+            _ranking(row),
             tournament_id=row["id"],
             user_id=user.id,
             sha256=hashlib.sha256(content).hexdigest(),
@@ -323,6 +369,14 @@ class Rules:
             uploaded=now,
             replay=content,
         )
+        if owner is None:
+            return True
+        if owner != (user.id, row["id"]):
+            whose = "another player" if owner[0] != user.id else "you, for another tournament"
+            raise SandboxError(
+                ErrorCode.INVALID_DATA, reason=f"this game was already uploaded by {whose}"
+            )
+        return False
 
     # -- results --------------------------------------------------------------
 
@@ -341,11 +395,9 @@ class Rules:
         row = self.tournament(tournament_id)
         if row["hide_results"] and self.clock() < row["end"] and not reveal:
             raise SandboxError(errors.RESULTS_HIDDEN, reason="results are hidden until the end")
-        counts = parse_modeparams(row["mode"], row["modeparams"]).counts
         if not self.store.standings_current(tournament_id):
-            self.store.rebuild_standings(tournament_id, partial(_standing, counts))
-        _, _, _, no_best = _standing(counts, [])
-        ranked = self.store.standings_json(tournament_id, (not any(counts.values()), no_best))
+            self.store.rebuild_standings(tournament_id, _ranking(row))
+        ranked = self.store.standings_json(tournament_id)
         header = json.dumps(
             {
                 "tournament": tournament_id,
@@ -367,16 +419,26 @@ class Rules:
         return Standings(tournament_id, found["name"], found["mode"], found["modeparams"], entries)
 
 
-def _standing(counts: dict[str, int], scores: list[sqlite3.Row]) -> tuple[bool, int, float, str]:
-    """A player's ``(complete, games, total, best)`` from their scores."""
-    times: dict[str, list[float]] = {level: [] for level in counts}
-    for score in scores:
-        if score["won"] != 0 and score["level"] in times:  # lost games never count
-            times[score["level"]].append(score["game_time"])
-    best = {level: sorted(times[level])[:n] for level, n in counts.items()}
+def _ranking(row: sqlite3.Row) -> Ranking:
+    """How tournament ``row`` ranks its players (see :meth:`Rules.standings_json`)."""
+    counts = parse_modeparams(row["mode"], row["modeparams"]).counts
+    return Ranking(counts, partial(_standing, counts))
+
+
+def _standing(
+    counts: dict[str, int], name: str, best: dict[str, list[float]]
+) -> tuple[bool, int, float, str]:
+    """A player's ``(complete, games, total, line)`` from their counted times."""
     games = sum(map(len, best.values()))
     complete = all(len(best[level]) == n for level, n in counts.items())
-    return complete, games, round(sum(map(sum, best.values())), 3), json.dumps(best)
+    total = round(sum(map(sum, best.values())), 3)
+    entry = {"player": name, "complete": complete, "total": total, "games": games, "best": best}
+    return (
+        complete,
+        games,
+        total,
+        json.dumps(entry, ensure_ascii=False, separators=(",", ":"))[1:-1],
+    )
 
 
 @dataclass(frozen=True)

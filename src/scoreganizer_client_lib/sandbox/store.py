@@ -15,8 +15,9 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,22 @@ def _wire(row: str) -> str:
     'hide_results', json(CASE WHEN {row}hide_results THEN 'true' ELSE 'false' END)), '}}')"""
 
 
-MIGRATIONS = [
+def _identify_old_games(conn: sqlite3.Connection) -> None:
+    """Give each stored score without a ``game`` the digest of its replay
+    (left empty for a replay the reader refuses today)."""
+    from ..replays import ReplayError, inspect
+
+    found = []
+    for row_id, replay in conn.execute("SELECT id, replay FROM scores WHERE game IS NULL"):
+        try:
+            found.append((inspect(bytes(replay)).game_digest, row_id))
+        except ReplayError:
+            continue
+    conn.executemany("UPDATE scores SET game = ? WHERE id = ?", found)
+
+
+#: The schema's migrations in order: SQL scripts, or steps in Python.
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
     CREATE TABLE users (
         id INTEGER PRIMARY KEY,
@@ -143,13 +159,78 @@ MIGRATIONS = [
     );
     ALTER TABLE tournaments ADD COLUMN standings_scores INTEGER NOT NULL DEFAULT 0;
     """,  # noqa: S608 (fixed text)
-    # A player's game is identified by what the reader sees as the game
-    # (board and events), not by its file's bytes; older rows have none.
+    # A game is identified by what the reader sees as the game (board and
+    # events), not by its file's bytes (the next migration indexes it).
     """
     ALTER TABLE scores ADD COLUMN game TEXT;
     CREATE UNIQUE INDEX scores_game ON scores(user_id, game);
     """,
+    # Costs that do not grow with the data: a game is looked up across all
+    # players (not unique: older databases may hold one game twice); a
+    # player's counted times are read from the best ones up; the standings
+    # are read in rank order from one index, each line's JSON kept with it,
+    # with a row for every participant. Every write to what standings are
+    # made of counts in ``results_written``, whoever wrote it; the store
+    # sets ``standings_written`` to it whenever the standings reflect it.
+    """
+    DROP INDEX scores_game;
+    CREATE INDEX scores_game ON scores(game);
+    DROP INDEX scores_standings;
+    CREATE INDEX scores_counted ON scores(tournament_id, user_id, level, game_time)
+        WHERE won IS NOT 0;
+    DROP TABLE standings;
+    CREATE TABLE standings (
+        tournament_id INTEGER NOT NULL REFERENCES tournaments(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        complete INTEGER NOT NULL,
+        games INTEGER NOT NULL,
+        total REAL NOT NULL,
+        name TEXT NOT NULL,
+        line TEXT NOT NULL,
+        PRIMARY KEY (tournament_id, user_id)
+    );
+    CREATE INDEX standings_ranked
+        ON standings(tournament_id, complete DESC, games DESC, total, name, line);
+    ALTER TABLE tournaments RENAME COLUMN standings_scores TO standings_written;
+    ALTER TABLE tournaments ADD COLUMN results_written INTEGER NOT NULL DEFAULT 0;
+    UPDATE tournaments SET standings_written = 0, results_written = 1;
+    CREATE TRIGGER scores_insert AFTER INSERT ON scores BEGIN
+        UPDATE tournaments SET results_written = results_written + 1
+        WHERE id = new.tournament_id;
+    END;
+    CREATE TRIGGER scores_update AFTER UPDATE ON scores BEGIN
+        UPDATE tournaments SET results_written = results_written + 1
+        WHERE id IN (old.tournament_id, new.tournament_id);
+    END;
+    CREATE TRIGGER scores_delete AFTER DELETE ON scores BEGIN
+        UPDATE tournaments SET results_written = results_written + 1
+        WHERE id = old.tournament_id;
+    END;
+    CREATE TRIGGER participations_insert AFTER INSERT ON participations BEGIN
+        UPDATE tournaments SET results_written = results_written + 1
+        WHERE id = new.tournament_id;
+    END;
+    CREATE TRIGGER participations_update AFTER UPDATE ON participations BEGIN
+        UPDATE tournaments SET results_written = results_written + 1
+        WHERE id IN (old.tournament_id, new.tournament_id);
+    END;
+    CREATE TRIGGER participations_delete AFTER DELETE ON participations BEGIN
+        UPDATE tournaments SET results_written = results_written + 1
+        WHERE id = old.tournament_id;
+    END;
+    CREATE TRIGGER tournaments_results_rules AFTER UPDATE OF mode, modeparams
+        ON tournaments BEGIN
+        UPDATE tournaments SET results_written = results_written + 1 WHERE id = new.id;
+    END;
+    CREATE TRIGGER users_rename AFTER UPDATE OF name ON users BEGIN
+        UPDATE tournaments SET results_written = results_written + 1
+        WHERE id IN (SELECT tournament_id FROM participations WHERE user_id = new.id);
+    END;
+    """,
+    # Scores stored before games had an identity get theirs from their file.
+    _identify_old_games,
 ]
+
 
 #: The tables, for :meth:`Store.count`.
 TABLES = (
@@ -194,6 +275,17 @@ def list_query(which: str, logged_in: bool) -> str:
     return f"SELECT {selected} FROM {source} WHERE {LISTS[which]} ORDER BY {order}, t.id"  # noqa: S608
 
 
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Execute the statements of ``script`` one by one (a trigger's body holds
+    semicolons of its own)."""
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+
+
 def _json_array(conn: sqlite3.Connection, query: str, params: dict[str, Any]) -> bytes:
     """The JSON texts that ``query`` selects, in order, as one JSON array."""
     cursor = conn.cursor()
@@ -202,9 +294,20 @@ def _json_array(conn: sqlite3.Connection, query: str, params: dict[str, Any]) ->
     return ("[" + ",".join(texts) + "]").encode("utf-8")
 
 
-#: Computes a player's standing from their scores: ``(complete, games, total,
-#: best)``, ``best`` a JSON text (the rules decide; the store keeps it).
-ComputeStanding = Callable[[list[sqlite3.Row]], tuple[bool, int, float, str]]
+@dataclass(frozen=True)
+class Ranking:
+    """How a tournament ranks its players (the rules decide; the store keeps
+    the results): ``counts``, how many of a player's best times of each level
+    count, and ``standing``, which makes a player's ``(complete, games, total,
+    line)`` from their name and those times, best first, by level; ``line``
+    is the JSON members of their entry in the standings but its rank."""
+
+    counts: Mapping[str, int]
+    standing: Callable[[str, dict[str, list[float]]], tuple[bool, int, float, str]]
+
+
+#: Whose a stored game is: the ``user_id`` and ``tournament_id`` of its score.
+Owner = tuple[int, int]
 
 
 class NoDatabase(Exception):
@@ -332,13 +435,11 @@ class Store:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > len(MIGRATIONS):
                 raise sqlite3.DatabaseError("made by a newer version of the sandbox")
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                statement = ""
-                for piece in script.split(";"):
-                    statement += piece + ";"
-                    if sqlite3.complete_statement(statement):  # not inside a trigger
-                        conn.execute(statement)
-                        statement = ""
+            for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+                if callable(step):
+                    step(conn)
+                else:
+                    _run_script(conn, step)
                 conn.execute(f"PRAGMA user_version = {number}")
 
     def close(self) -> None:
@@ -478,14 +579,25 @@ class Store:
         ).fetchone()
         return row["status"] if row else None
 
-    def set_relation(self, tournament_id: int, user_id: int, status: str) -> None:
-        """Record ``user_id``'s relation to the tournament."""
+    def set_relation(self, tournament_id: int, user_id: int, status: str, ranking: Ranking) -> None:
+        """Record ``user_id``'s relation to the tournament (and their standing:
+        a participant has one, from their first game or none)."""
         with self.transaction() as conn:
+            current = self._standings_current(conn, tournament_id)
             conn.execute(
                 "INSERT INTO participations (tournament_id, user_id, status) VALUES (?, ?, ?)"
                 " ON CONFLICT (tournament_id, user_id) DO UPDATE SET status = excluded.status",
                 (tournament_id, user_id, status),
             )
+            if status == "participating":
+                self._save_standing(conn, tournament_id, user_id, ranking)
+            else:
+                conn.execute(
+                    "DELETE FROM standings WHERE tournament_id = ? AND user_id = ?",
+                    (tournament_id, user_id),
+                )
+            if current:
+                self._mark_standings_current(conn, tournament_id)
 
     # -- keys and scores --------------------------------------------------------
 
@@ -515,99 +627,142 @@ class Store:
             )
         return cur.rowcount == 1
 
-    def insert_score(self, standing: ComputeStanding, **fields: Any) -> bool:
+    def insert_score(self, ranking: Ranking, **fields: Any) -> Owner | None:
         """Store a score (``fields``: the columns but ``id``) and, in the same
-        transaction, the player's standing: ``standing`` gets the player's
-        scores in the tournament (``level``, ``game_time``, ``won``) and
-        returns ``(complete, games, total, best)``. False if the player's score
-        with the same ``game`` (or any with the same ``sha256``) was stored
-        before (and nothing changes)."""
+        transaction, its player's standing; None once stored. If a score of
+        the same ``game`` (or file) is stored already, nothing changes and its
+        :data:`Owner` is returned (the uploader's own first, if several)."""
+        tournament_id, user_id = fields["tournament_id"], fields["user_id"]
         with self.transaction() as conn:
+            owner = conn.execute(
+                "SELECT user_id, tournament_id FROM scores WHERE game = ?"
+                " ORDER BY user_id <> ?, tournament_id <> ? LIMIT 1",
+                (fields["game"], user_id, tournament_id),
+            ).fetchone()
+            if owner is not None:
+                return (owner[0], owner[1])
+            current = self._standings_current(conn, tournament_id)
             cur = conn.execute(
                 "INSERT INTO scores (tournament_id, user_id, sha256, game, filename, mime_type,"
                 " level, game_time, won, uploaded, replay) VALUES (:tournament_id, :user_id,"
                 " :sha256, :game, :filename, :mime_type, :level, :game_time, :won, :uploaded,"
-                " :replay) ON CONFLICT DO NOTHING",
+                " :replay) ON CONFLICT (sha256) DO NOTHING",
                 fields,
             )
             if cur.rowcount != 1:
-                return False
-            tournament_id, user_id = fields["tournament_id"], fields["user_id"]
-            scores = conn.execute(
-                "SELECT level, game_time, won FROM scores WHERE tournament_id = ? AND user_id = ?",
-                (tournament_id, user_id),
-            ).fetchall()
-            self._save_standings(conn, tournament_id, {user_id: standing(scores)}, added=1)
-        return True
+                owner = conn.execute(
+                    "SELECT user_id, tournament_id FROM scores WHERE sha256 = ?",
+                    (fields["sha256"],),
+                ).fetchone()
+                return (owner[0], owner[1])
+            self._save_standing(conn, tournament_id, user_id, ranking)
+            if current:
+                self._mark_standings_current(conn, tournament_id)
+        return None
 
-    def standings_current(self, tournament_id: int) -> bool:
-        """Whether the kept standings reflect every score of the tournament."""
-        row = self.conn.execute(
-            "SELECT standings_scores = (SELECT count(*) FROM scores WHERE tournament_id = t.id)"
-            " FROM tournaments t WHERE id = ?",
+    @staticmethod
+    def _standings_current(conn: sqlite3.Connection, tournament_id: int) -> bool:
+        row = conn.execute(
+            "SELECT standings_written = results_written FROM tournaments WHERE id = ?",
             (tournament_id,),
         ).fetchone()
         return bool(row and row[0])
 
-    def rebuild_standings(self, tournament_id: int, standing: ComputeStanding) -> None:
-        """Compute every player's standing again from the tournament's scores
-        (``standing`` as for :meth:`insert_score`)."""
-        with self.transaction() as conn:
-            by_player: dict[int, list[sqlite3.Row]] = {}
-            for row in conn.execute(
-                "SELECT user_id, level, game_time, won FROM scores WHERE tournament_id = ?",
-                (tournament_id,),
-            ):
-                by_player.setdefault(row["user_id"], []).append(row)
-            conn.execute("DELETE FROM standings WHERE tournament_id = ?", (tournament_id,))
-            conn.execute(
-                "UPDATE tournaments SET standings_scores = 0 WHERE id = ?", (tournament_id,)
-            )
-            entries = {player: standing(rows) for player, rows in by_player.items()}
-            self._save_standings(
-                conn, tournament_id, entries, added=sum(map(len, by_player.values()))
-            )
+    @staticmethod
+    def _mark_standings_current(conn: sqlite3.Connection, tournament_id: int) -> None:
+        conn.execute(
+            "UPDATE tournaments SET standings_written = results_written WHERE id = ?",
+            (tournament_id,),
+        )
+
+    @staticmethod
+    def _save_standing(
+        conn: sqlite3.Connection, tournament_id: int, user_id: int, ranking: Ranking
+    ) -> None:
+        """Compute and keep one player's standing: a few rows read from the
+        best times up, however many games they played."""
+        best = {
+            level: [
+                time
+                for (time,) in conn.execute(
+                    "SELECT game_time FROM scores WHERE tournament_id = ? AND user_id = ?"
+                    " AND level = ? AND won IS NOT 0 ORDER BY game_time LIMIT ?",
+                    (tournament_id, user_id, level, count),
+                )
+            ]
+            for level, count in ranking.counts.items()
+        }
+        (name,) = conn.execute("SELECT name FROM users WHERE id = ?", (user_id,)).fetchone()
+        Store._save_standings(conn, tournament_id, {user_id: name}, ranking, {user_id: best})
 
     @staticmethod
     def _save_standings(
         conn: sqlite3.Connection,
         tournament_id: int,
-        entries: dict[int, tuple[bool, int, float, str]],
-        added: int,
+        names: dict[int, str],
+        ranking: Ranking,
+        best: dict[int, dict[str, list[float]]],
     ) -> None:
+        """Keep the standings of the players ``names`` (by id) from their ``best`` times."""
+        rows = []
+        for player, name in names.items():
+            complete, games, total, line = ranking.standing(name, best[player])
+            rows.append((tournament_id, player, complete, games, total, name, line))
         conn.executemany(
-            "INSERT INTO standings (tournament_id, user_id, complete, games, total, best)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tournament_id, user_id) DO UPDATE SET"
+            "INSERT INTO standings (tournament_id, user_id, complete, games, total, name, line)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tournament_id, user_id) DO UPDATE SET"
             " complete = excluded.complete, games = excluded.games, total = excluded.total,"
-            " best = excluded.best",
-            [(tournament_id, player, *entry) for player, entry in entries.items()],
-        )
-        conn.execute(
-            "UPDATE tournaments SET standings_scores = standings_scores + ? WHERE id = ?",
-            (added, tournament_id),
+            " name = excluded.name, line = excluded.line",
+            rows,
         )
 
-    def standings_json(self, tournament_id: int, no_games: tuple[bool, str]) -> bytes:
+    def standings_current(self, tournament_id: int) -> bool:
+        """Whether the kept standings reflect every write to the tournament's
+        scores, participants and mode (whoever made it)."""
+        return self._standings_current(self.conn, tournament_id)
+
+    def rebuild_standings(self, tournament_id: int, ranking: Ranking) -> None:
+        """Compute every participant's standing again (unless they are current)."""
+        with self.transaction() as conn:
+            if self._standings_current(conn, tournament_id):
+                return  # another request rebuilt them meanwhile
+            names: dict[int, str] = dict(
+                conn.execute(
+                    "SELECT p.user_id, u.name FROM participations p JOIN users u"
+                    " ON u.id = p.user_id WHERE p.tournament_id = ? AND p.status = ?",
+                    (tournament_id, "participating"),
+                ).fetchall()
+            )
+            counts = ranking.counts
+            best: dict[int, dict[str, list[float]]] = {
+                player: {level: [] for level in counts} for player in names
+            }
+            for player, level, time in conn.execute(
+                "SELECT user_id, level, game_time FROM scores WHERE tournament_id = ?"
+                " AND won IS NOT 0 ORDER BY user_id, level, game_time",
+                (tournament_id,),
+            ):
+                times = best.get(player, {}).get(level)
+                if times is not None and len(times) < counts[level]:
+                    times.append(time)
+            conn.execute("DELETE FROM standings WHERE tournament_id = ?", (tournament_id,))
+            self._save_standings(conn, tournament_id, names, ranking, best)
+            self._mark_standings_current(conn, tournament_id)
+
+    def standings_json(self, tournament_id: int) -> bytes:
         """The participants' kept standings as a JSON array, best first:
         complete players by total, then the others by games (more first) and
-        total. ``no_games``: ``(complete, best)`` of a player without scores."""
-        query = (
-            "SELECT json_object('rank', row_number() OVER ranking, 'player', u.name,"
-            " 'complete', json(CASE WHEN coalesce(s.complete, :complete) THEN 'true' ELSE"
-            " 'false' END), 'total', coalesce(s.total, 0.0), 'games', coalesce(s.games, 0),"
-            " 'best', json(coalesce(s.best, :best)))"
-            " FROM participations p JOIN users u ON u.id = p.user_id"
-            " LEFT JOIN standings s ON s.tournament_id = p.tournament_id AND s.user_id = p.user_id"
-            " WHERE p.tournament_id = :t AND p.status = 'participating'"
-            " WINDOW ranking AS (ORDER BY coalesce(s.complete, :complete) DESC,"
-            " coalesce(s.games, 0) DESC, coalesce(s.total, 0.0), u.name COLLATE BINARY)"
-            " ORDER BY coalesce(s.complete, :complete) DESC, coalesce(s.games, 0) DESC,"
-            " coalesce(s.total, 0.0), u.name COLLATE BINARY"
+        total, ties by name; each entry's ``rank`` first. Read in that order
+        from one index."""
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        lines = cursor.execute(
+            "SELECT line FROM standings WHERE tournament_id = ?"
+            " ORDER BY complete DESC, games DESC, total, name",
+            (tournament_id,),
         )
-        complete, best = no_games
-        return _json_array(
-            self.conn, query, {"t": tournament_id, "complete": complete, "best": best}
-        )
+        entries = [f'{{"rank":{rank},{line}}}' for rank, (line,) in enumerate(lines, start=1)]
+        return ("[" + ",".join(entries) + "]").encode("utf-8")
 
     def count(self, table: str) -> int:
         """Rows in one of the sandbox's tables (for tests and reports)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app_helpers import Browser, World, start_world, wait_for
-from conftest import PASSWORD, TEST_CONFIG, Clock
+from conftest import PASSWORD, TEST_CONFIG, Clock, fresh_seed
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.app import AppServer, Settings
 from scoreganizer_client_lib.app.folders import shown
@@ -56,7 +56,8 @@ def playing(
 
 def save_game(folder: Path, name: str, key: str | None) -> None:
     """A replay saved as a clone saves it."""
-    (folder / name).write_bytes(write_rmv(key=key, boardgen_time=datetime.now(timezone.utc)))
+    now = datetime.now(timezone.utc)
+    (folder / name).write_bytes(write_rmv(seed=fresh_seed(), key=key, boardgen_time=now))
 
 
 def verdict(play: Play, name: str) -> str | None:

@@ -9,6 +9,7 @@ so no real clone or ranking will take it for a genuine game.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import struct
 from collections.abc import Iterator
@@ -113,7 +114,7 @@ def _events(board: SimulatedBoard) -> tuple[bytes, int]:
 def write_rmv(
     *,
     level: str | tuple[int, int, int] = "beginner",
-    seed: int = 0,
+    seed: int | None = None,
     name: str = "Player",
     nickname: str | None = None,
     key: str | None = None,
@@ -122,11 +123,15 @@ def write_rmv(
     """A valid RMV v2 replay of a won game, as bytes.
 
     ``level`` is ``beginner``, ``intermediate``, ``expert`` or a
-    ``(width, height, mines)`` triple; ``seed`` picks the board. ``key`` is put
+    ``(width, height, mines)`` triple; ``seed`` picks the board (by default one
+    drawn from ``key``, so that the games of two players differ as a server that
+    gives each game to one player needs; 0 without a key). ``key`` is put
     into the nickname and token fields (as ViennaSweeper does); ``nickname``
     defaults to the key. ``boardgen_time`` must be aware (default: now).
     """
     width, height, mines = _level(level)
+    if seed is None:
+        seed = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") if key else 0
     board = SimulatedBoard(width, height, mines, seed)
     when = boardgen_time if boardgen_time is not None else datetime.now(timezone.utc)
     if when.tzinfo is None:

@@ -60,6 +60,23 @@ def run(kind: str, sandbox: SandboxServer, script: Any, **options: Any) -> Any:
     return asyncio.run(main())
 
 
+def run_as(kind: str, sandbox: SandboxServer, name: str, script: Any, **options: Any) -> Any:
+    """:func:`run` with the user ``name`` logged in first."""
+
+    def logged_in(sc: Any) -> Any:
+        if kind == "sync":
+            sc.login(name, PASSWORD)
+            return script(sc)
+
+        async def go() -> Any:
+            await sc.login(name, PASSWORD)
+            return await script(sc)
+
+        return go()
+
+    return run(kind, sandbox, logged_in, **options)
+
+
 @pytest.mark.parametrize("kind", CLIENTS)
 def test_get_one_tournament(world: tuple[SandboxServer, Clock], kind: str) -> None:
     sandbox, clock = world
@@ -174,17 +191,9 @@ def test_upload_many(world: tuple[SandboxServer, Clock], kind: str, tmp_path: Pa
         progress.append((Path(result.path).name, done, total))
 
     def script(sc: Any) -> Any:
-        results = sc.login(name, PASSWORD)
-        if kind == "sync":
-            return sc.scores.upload_many(paths, cup, concurrency=4, on_progress=on_progress)
+        return sc.scores.upload_many(paths, cup, concurrency=4, on_progress=on_progress)
 
-        async def go() -> Any:
-            await results
-            return await sc.scores.upload_many(paths, cup, concurrency=4, on_progress=on_progress)
-
-        return go()
-
-    results = run(kind, sandbox, script)
+    results = run_as(kind, sandbox, name, script)
     assert [r.path for r in results] == paths  # one result per file, in order
     assert [r.ok for r in results] == [True] * 6 + [False] * 4 + [True] * 6, [
         r.error for r in results
@@ -200,12 +209,8 @@ def test_upload_many(world: tuple[SandboxServer, Clock], kind: str, tmp_path: Pa
     assert sandbox.store.count("scores") >= 12
 
     # a key for another tournament is refused per file; nothing raises
-    def wrong(sc: Any) -> Any:
-        return sc.scores.upload_many(good[:2], other)
-
-    if kind == "sync":
-        refused = run(kind, sandbox, lambda sc: (sc.login(name, PASSWORD), wrong(sc))[1])
-        assert [type(r.error) for r in refused] == [exc.ReplayKeyMismatch] * 2
+    refused = run_as(kind, sandbox, name, lambda sc: sc.scores.upload_many(good[:2], other))
+    assert [type(r.error) for r in refused] == [exc.ReplayKeyMismatch] * 2
 
 
 def _player_with_key(world: tuple[SandboxServer, Clock]) -> tuple[str, int, str]:
@@ -231,23 +236,18 @@ def test_upload_many_odd_lists(
     replay.write_bytes(write_rmv(key=key, boardgen_time=at(clock, 1)))
     nul = str(tmp_path / "nul\0.rmv")  # os.open refuses it with ValueError
     paths = [replay, nul, replay, str(replay)]
+    pools: list[int] = []
 
     def script(sc: Any) -> Any:
-        if kind == "sync":
-            sc.login(name, PASSWORD)
-            return sc.scores.upload_many(paths, cup, concurrency=10**9), sc.session.adapters
+        results = sc.scores.upload_many(paths, cup, concurrency=10**9)
+        if kind == "sync":  # the pool is sized by the files, not by the concurrency asked
+            pools.append(sc.session.adapters["http://"]._pool_maxsize)
+        return results
 
-        async def go() -> Any:
-            await sc.login(name, PASSWORD)
-            return await sc.scores.upload_many(paths, cup, concurrency=10**9), None
-
-        return go()
-
-    results, adapters = run(kind, sandbox, script)
+    results = run_as(kind, sandbox, name, script)
     assert [r.ok for r in results] == [True, False, True, True]  # the same file thrice: fine
     assert isinstance(results[1].error, exc.ReplayUnreadable)
-    if adapters is not None:  # the pool is sized by the files, not by the concurrency asked
-        assert adapters["http://"]._pool_maxsize == 10  # requests' default: not grown
+    assert pools in ([], [10])  # requests' default: not grown
     for bad in (0, -1):
         with pytest.raises(ValueError, match="concurrency"):
             run(kind, sandbox, lambda sc, bad=bad: sc.scores.upload_many(paths, cup, bad))
@@ -269,21 +269,22 @@ def test_upload_many_stops_cleanly_when_on_progress_raises(
             raise KeyError("a bug in the caller's callback")
 
     def script(sc: Any) -> Any:
+        uploads = sc.scores.upload_many(paths, cup, concurrency=4, on_progress=on_progress)
         if kind == "sync":
-            sc.login(name, PASSWORD)
-            with pytest.raises(KeyError):
-                sc.scores.upload_many(paths, cup, concurrency=4, on_progress=on_progress)
-            return []
+            return uploads
 
         async def go() -> Any:
-            await sc.login(name, PASSWORD)
             with pytest.raises(KeyError):
-                await sc.scores.upload_many(paths, cup, concurrency=4, on_progress=on_progress)
+                await uploads
             return [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
 
         return go()
 
-    assert run(kind, sandbox, script) == []  # no upload left running behind the caller's back
+    if kind == "sync":
+        with pytest.raises(KeyError):
+            run_as(kind, sandbox, name, script)
+    else:  # no upload left running behind the caller's back
+        assert run_as(kind, sandbox, name, script) == []
 
 
 @pytest.mark.parametrize("kind", CLIENTS)

@@ -434,6 +434,37 @@ def test_a_cancelled_login_still_saves_what_it_logged_in_with(tmp_path: Path) ->
     asyncio.run(main())
 
 
+def test_set_auth_str_while_the_file_is_read_wins_over_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "auth.txt"
+    path.write_text("old:tok")
+    reading, read_on = threading.Event(), threading.Event()
+    real_read = AuthFile.read
+
+    def slow_read(self: AuthFile) -> str | None:
+        found = real_read(self)
+        reading.set()
+        read_on.wait(5)
+        return found
+
+    async def main() -> None:
+        with pytest.MonkeyPatch.context() as patch, respx.mock(base_url=BASE) as mock:
+            patch.setattr(AuthFile, "read", slow_read)
+            route = mock.get("tournaments/all").respond(json=[])
+            async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
+                listing = asyncio.ensure_future(sc.tournaments.all())  # reads the file first
+                while not reading.is_set():
+                    await asyncio.sleep(0.001)
+                setting = asyncio.ensure_future(sc.set_auth_str("new:tok"))
+                await asyncio.sleep(0.01)
+                read_on.set()
+                await asyncio.gather(listing, setting)
+                assert sc.auth_str == "new:tok"
+            assert route.calls.last.request.headers["X-Scoreganizer-Authorization"] == "new:tok"
+
+    asyncio.run(main())
+    assert path.read_text() == "new:tok"
+
+
 def test_set_auth_str_before_first_use_wins_over_the_file(tmp_path: Path) -> None:
     path = tmp_path / "auth.txt"
     path.write_text("old:tok")

@@ -275,13 +275,15 @@ class BaseClient:
             self._load_credentials()
 
     def _load_credentials(self) -> None:
-        """Read the credentials file (creating it empty, as 0.3.1 did)."""
-        self._loaded = True
-        if self._auth_file is None:
-            return
-        self._auth_file.ensure_exists()
-        self._credentials.set(self._auth_file.read())
-        self._apply_auth(self._credentials.auth_str)
+        """Read the credentials file (creating it empty, as 0.3.1 did). What
+        was set while it was read wins over what it holds."""
+        found = None
+        if self._auth_file is not None:
+            with self._saving:
+                self._auth_file.ensure_exists()
+                found = self._auth_file.read()
+        if not self._loaded:
+            self._use(found)
 
     def _save_credentials(self) -> None:
         """Write the credentials in use to the file, if there is one. Saves

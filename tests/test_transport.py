@@ -12,6 +12,7 @@ import hashlib
 import io
 import socket
 import threading
+import time
 import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
@@ -354,6 +355,35 @@ def test_a_dripping_server_cannot_hold_the_client(
         call(kind, port, all_tournaments, timeout=(0.2, 0.3), **digest)
     assert "no complete answer" in str(info.value)
     assert len(script.seen) == 1  # not re-sent
+
+
+def test_a_finished_attempt_s_connection_is_left_alone(
+    server: tuple[Script, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the answer is read, the deadline lets go of the connection before
+    it goes back to the pool, where another thread may take it at once."""
+    import requests
+
+    from scoreganizer_client_lib import _deadline
+
+    script, port = server
+    cut: list[object] = []
+    real_close, real_shut_down = requests.Response.close, _deadline._shut_down
+
+    def close_then_dawdle(self: requests.Response) -> None:
+        real_close(self)  # the connection is back in the pool
+        time.sleep(0.5)  # past the attempt's deadline (0.3 s)
+
+    def shut_down(connection: Any) -> None:
+        cut.append(connection)
+        real_shut_down(connection)
+
+    monkeypatch.setattr(requests.Response, "close", close_then_dawdle)
+    monkeypatch.setattr(_deadline, "_shut_down", shut_down)
+    with Scoreganizer(host="127.0.0.1", port=port, https=False, timeout=(0.1, 0.2)) as sc:
+        assert sc.tournaments.all() == []  # a whole answer, in time
+        assert sc.tournaments.all() == []
+    assert cut == [] and len(script.seen) == 2
 
 
 # -- bounded memory ----------------------------------------------------------------------

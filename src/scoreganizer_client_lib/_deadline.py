@@ -87,8 +87,11 @@ class Watchdog:
         self._local.deadline = deadline
         return deadline
 
-    def finish(self, deadline: Deadline) -> None:
-        """The attempt is over; after this its connection is never touched."""
+    def finish(self, deadline: Deadline | None) -> None:
+        """The attempt is over; after this its connection is never touched
+        (nothing to do for None, or again)."""
+        if deadline is None or deadline.finished:
+            return
         self._local.deadline = None
         with self._cond:
             deadline.finished = True

@@ -182,15 +182,17 @@ class Scoreganizer(ClientBase):
                 stream=True,
                 allow_redirects=False,
             ) as answer:
-                body = _read_body(answer, self.max_answer_size)
+                try:
+                    body = _read_body(answer, self.max_answer_size)
+                finally:  # before the connection goes back to the pool, for another thread
+                    WATCHDOG.finish(deadline)
             outcome: Response | TransportFailure = Response(
                 answer.status_code, body, answer.elapsed, answer.headers
             )
         except requests.exceptions.RequestException as exc:
             outcome = _failure(exc)
         finally:
-            if deadline is not None:
-                WATCHDOG.finish(deadline)
+            WATCHDOG.finish(deadline)
         if deadline is not None and deadline.expired:
             late = requests.exceptions.ReadTimeout(too_slow(request, budget or 0.0))
             late.__cause__ = outcome.exception if isinstance(outcome, TransportFailure) else None

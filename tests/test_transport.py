@@ -29,6 +29,7 @@ from scoreganizer_client_lib.exceptions import (
     ScoreganizerProtocolError,
     ScoreganizerRedirectRefused,
 )
+from scoreganizer_client_lib.replays.testing import write_rmv
 
 FAST = RetryPolicy(backoff=0.01, max_backoff=0.02, jitter=False)
 CLIENTS = ["sync", "async"]
@@ -43,6 +44,7 @@ class Script:
         self.release = threading.Event()
         self.redirect_to = ""
         self.sent = 0
+        self.hung_up = threading.Event()  # the client closed a connection held by "hold"
 
 
 def _bomb(encoding: str, layers: int, size: int) -> bytes:
@@ -127,6 +129,11 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
                 self._send(200, b"[]")
             elif action == "ok":
                 self._send(200, b"[]")
+            elif action == "hold":  # no answer until the client hangs up
+                while self.connection.recv(1024):
+                    pass
+                script.hung_up.set()
+                self.close_connection = True
             elif action == "token":
                 self._send(200, b'{"token": "t0k"}')
             elif action == "created":
@@ -384,6 +391,34 @@ def test_a_finished_attempt_s_connection_is_left_alone(
         assert sc.tournaments.all() == []  # a whole answer, in time
         assert sc.tournaments.all() == []
     assert cut == [] and len(script.seen) == 2
+
+
+@pytest.mark.parametrize("operation", ["upload", "wait_key"])
+def test_a_cancelled_async_call_leaves_nothing_behind(
+    server: tuple[Script, int], tmp_path: Any, operation: str
+) -> None:
+    script, port = server
+    script.actions = ["hold", "ok"]
+    replay = tmp_path / "g.rmv"
+    replay.write_bytes(write_rmv(key="1_2_" + "a" * 32))
+
+    async def main() -> None:
+        async with AsyncScoreganizer(host="127.0.0.1", port=port, https=False) as sc:
+            if operation == "upload":
+                call = asyncio.ensure_future(sc.scores.upload_replay(replay))
+            else:
+                call = asyncio.ensure_future(sc.tournaments.wait_key(2))
+            while not script.seen:
+                await asyncio.sleep(0.005)
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            assert others == []
+            assert await asyncio.to_thread(script.hung_up.wait, 5)  # the connection is closed
+            assert await sc.tournaments.all() == []  # and the client goes on
+
+    asyncio.run(main())
 
 
 # -- bounded memory ----------------------------------------------------------------------

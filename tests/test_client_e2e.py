@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -251,6 +252,35 @@ def test_upload_many_odd_lists(
     for bad in (0, -1):
         with pytest.raises(ValueError, match="concurrency"):
             run(kind, sandbox, lambda sc, bad=bad: sc.scores.upload_many(paths, cup, bad))
+
+
+def test_one_sync_client_shared_by_threads(
+    world: tuple[SandboxServer, Clock], tmp_path: Path
+) -> None:
+    sandbox, clock = world
+    name, cup, key = _player_with_key(world)
+    sc = Scoreganizer.from_url(sandbox.url, auth_filename=tmp_path / "auth.txt", retry=FAST_RETRY)
+    sc.login(name, PASSWORD)
+
+    def work(worker: int) -> list[bool]:
+        done = []
+        for round_ in range(4):
+            path = tmp_path / f"w{worker}r{round_}.rmv"
+            path.write_bytes(
+                write_rmv(seed=worker * 10 + round_, key=key, boardgen_time=at(clock, 1))
+            )
+            done.append(sc.token_status_ok())
+            done.append([t.id for t in sc.tournaments.active()].count(cup) == 1)
+            done.append(sc.scores.upload_replay(path, cup) is not None)
+            done.append(all(r.ok for r in sc.scores.upload_many([path, path], cup, 2)))
+            if round_ == 2:
+                sc.refresh_login_if_stale()
+        return done
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(work, range(6)))
+    assert all(all(done) for done in results)
+    assert (tmp_path / "auth.txt").read_text() == sc.auth_str
 
 
 @pytest.mark.parametrize("kind", CLIENTS)

@@ -181,6 +181,9 @@ def _not_regular(kind_of_path: str, tmp_path: Path) -> Path:
         os.mkfifo(path)
     elif kind_of_path == "dev-zero-link":
         path.symlink_to("/dev/zero")
+    elif kind_of_path == "fifo-link":
+        os.mkfifo(tmp_path / "pipe")
+        path.symlink_to(tmp_path / "pipe")
     elif kind_of_path == "folder":
         path.mkdir()
     return path
@@ -193,6 +196,7 @@ def _not_regular(kind_of_path: str, tmp_path: Path) -> Path:
     [
         pytest.param("fifo", marks=posix_only),
         pytest.param("dev-zero-link", marks=posix_only),  # once: MemoryError
+        pytest.param("fifo-link", marks=posix_only),
         "folder",
     ],
 )
@@ -270,6 +274,16 @@ def test_readable_by_others_warns_once_and_is_tightened_on_write(
     assert sc.auth_str == "ann:tok"
     sc.set_auth_str("ann:new")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_no_mode_warning_where_modes_do_not_apply(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = AuthFile(tmp_path / "auth.txt")
+    monkeypatch.setattr(os, "name", "nt")  # Windows: the folder's ACL decides, not a mode
+    with caplog.at_level(logging.WARNING):
+        file._warn_if_readable_by_others(stat.S_IFREG | 0o644)
+    assert caplog.text == ""
 
 
 def _full_disk(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -393,6 +393,29 @@ def test_a_finished_attempt_s_connection_is_left_alone(
     assert cut == [] and len(script.seen) == 2
 
 
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_the_replay_sent_is_the_replay_checked(
+    server: tuple[Script, int], kind: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scoreganizer_client_lib import _uploads
+
+    script, port = server
+    script.actions = ["created"]
+    replay = tmp_path / "g.rmv"
+    original = write_rmv(key="1_2_" + "a" * 32)
+    replay.write_bytes(original)
+    real_check = _uploads.check_replay
+
+    def check_while_rewritten(content: bytes, *args: Any) -> Any:
+        replay.write_bytes(b"rewritten while being checked")  # a game saved over it
+        return real_check(content, *args)
+
+    monkeypatch.setattr(_uploads, "check_replay", check_while_rewritten)
+    call(kind, port, lambda sc: sc.scores.upload_replay(replay, 2))
+    ((_, _, body),) = script.seen
+    assert original in body and b"rewritten" not in body
+
+
 @pytest.mark.parametrize("operation", ["upload", "wait_key"])
 def test_a_cancelled_async_call_leaves_nothing_behind(
     server: tuple[Script, int], tmp_path: Any, operation: str

@@ -90,7 +90,7 @@ def _read_replay(path: PathLike, os_errors: bool = False) -> bytes:
             raise exc.__cause__ from None
         raise ReplayUnreadable("replay_unreadable", str(exc), os.fspath(path)) from exc
     except ValueError as exc:  # a NUL in the path
-        raise ReplayUnreadable("replay_unreadable", f"{path!r}: {exc}", None) from exc
+        raise ReplayUnreadable("replay_unreadable", f"{path!r}: {exc}", os.fspath(path)) from exc
 
 
 def check_replay(

@@ -225,7 +225,8 @@ class ScoreganizerClientError(ScoreganizerError):
 
 class AuthFileError(ScoreganizerClientError):
     """``auth_file_error``: the credentials file could not be written (disk full,
-    no permission, ...). The previous file is left as it was."""
+    no permission, ...; the previous file is left as it was) or removed, or
+    its path holds something other than a regular file (a pipe, a folder...)."""
 
     def __init__(self, message: str) -> None:
         super().__init__("auth_file_error", message)

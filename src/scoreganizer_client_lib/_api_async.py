@@ -4,8 +4,9 @@ This module is the asynchronous original; ``_api_sync.py`` is generated from
 it by ``scripts/generate_sync_api.py`` (which drops ``async`` and ``await`` and
 renames the ``Async`` classes), and a test fails when the two disagree. A
 driver subclasses the client class and adds how bytes move (``_send``), how
-time passes (``_sleep``), where blocking work runs (``_blocking``) and how
-several calls run at once (``_map``).
+time passes (``_sleep``), where blocking work runs (``_blocking``; a write of
+the credentials file: ``_write``, which ends even when its caller is
+cancelled) and how several calls run at once (``_map``).
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ class AsyncClientBase(BaseClient):
     async def _blocking(self, function: Callable[..., R], *args: Any) -> R:
         raise NotImplementedError
 
+    async def _write(self, function: Callable[[], None]) -> None:
+        raise NotImplementedError
+
     async def _map(
         self,
         function: Callable[[PathLike], Any],
@@ -119,7 +123,7 @@ class AsyncClientBase(BaseClient):
                 break
         if self._credentials.auth_str != before:
             self._apply_auth(self._credentials.auth_str)
-            await self._blocking(self._save_credentials)
+            await self._write(self._save_credentials)
         result: T = step[0]
         return result
 
@@ -164,14 +168,14 @@ class AsyncClientBase(BaseClient):
         written, raises ``AuthFileError`` and uses ``auth_str`` all the same.
         """
         self._use(auth_str)
-        await self._blocking(self._save_credentials)
+        await self._write(self._save_credentials)
 
     async def logout(self) -> None:
         """Forget the credentials and remove the credentials file, if there is
         one (raises ``AuthFileError`` when it cannot be removed; the client is
         logged out all the same)."""
         self._use(None)
-        await self._blocking(self._remove_credentials_file)
+        await self._write(self._remove_credentials_file)
 
     @property
     def tournament(self) -> AsyncTournaments:

@@ -78,6 +78,9 @@ class ClientBase(BaseClient):
     def _blocking(self, function: Callable[..., R], *args: Any) -> R:
         raise NotImplementedError
 
+    def _write(self, function: Callable[[], None]) -> None:
+        raise NotImplementedError
+
     def _map(
         self,
         function: Callable[[PathLike], Any],
@@ -112,7 +115,7 @@ class ClientBase(BaseClient):
                 break
         if self._credentials.auth_str != before:
             self._apply_auth(self._credentials.auth_str)
-            self._blocking(self._save_credentials)
+            self._write(self._save_credentials)
         result: T = step[0]
         return result
 
@@ -157,14 +160,14 @@ class ClientBase(BaseClient):
         written, raises ``AuthFileError`` and uses ``auth_str`` all the same.
         """
         self._use(auth_str)
-        self._blocking(self._save_credentials)
+        self._write(self._save_credentials)
 
     def logout(self) -> None:
         """Forget the credentials and remove the credentials file, if there is
         one (raises ``AuthFileError`` when it cannot be removed; the client is
         logged out all the same)."""
         self._use(None)
-        self._blocking(self._remove_credentials_file)
+        self._write(self._remove_credentials_file)
 
     @property
     def tournament(self) -> Tournaments:

@@ -221,9 +221,12 @@ class AsyncScoreganizer(AsyncClientBase):
         await self._sleep_function(seconds)
 
     async def _blocking(self, function: Callable[..., R], *args: Any) -> R:
-        # shielded: work handed to a thread is done even when the caller is
-        # cancelled (a save of new credentials is made, as the client uses them)
-        return await asyncio.shield(asyncio.to_thread(function, *args))
+        return await asyncio.to_thread(function, *args)
+
+    async def _write(self, function: Callable[[], None]) -> None:
+        # shielded: the file ends as the client's memory is, even when the
+        # caller is cancelled while the write waits for a thread
+        await asyncio.shield(asyncio.to_thread(function))
 
     def _pools_for(self, lanes: int) -> list[httpx.AsyncClient]:
         """``lanes`` requests at once go through this many pools (one when the

@@ -205,6 +205,9 @@ class Scoreganizer(ClientBase):
     def _blocking(self, function: Callable[..., R], *args: Any) -> R:
         return function(*args)
 
+    def _write(self, function: Callable[[], None]) -> None:
+        function()
+
     def _map(
         self,
         function: Callable[[PathLike], Any],

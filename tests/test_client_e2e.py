@@ -252,6 +252,10 @@ def test_upload_many_odd_lists(
     for bad in (0, -1):
         with pytest.raises(ValueError, match="concurrency"):
             run(kind, sandbox, lambda sc, bad=bad: sc.scores.upload_many(paths, cup, bad))
+    many = [tmp_path / f"gone{n}.rmv" for n in range(5000)]  # one result each, in order
+    results = run(kind, sandbox, lambda sc: sc.scores.upload_many(many, cup, concurrency=64))
+    assert [r.path for r in results] == many
+    assert all(isinstance(r.error, exc.ReplayUnreadable) for r in results)
 
 
 def test_one_sync_client_shared_by_threads(

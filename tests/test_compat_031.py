@@ -86,7 +86,7 @@ def _install_031() -> Path:
     """The published 0.3.1 and what it depends on, installed by pip into a
     folder of its own (built aside, then renamed into place, so that test
     runs at the same time never see half of it)."""
-    if (CACHE / COMPLETE).exists():
+    if (CACHE / COMPLETE).exists() and _usable(CACHE):
         return CACHE
     building = Path(tempfile.mkdtemp(prefix=CACHE.name + "-"))
     try:
@@ -114,13 +114,24 @@ def _install_031() -> Path:
         (building / COMPLETE).touch()
         try:
             building.rename(CACHE)
-        except OSError:  # installed meanwhile by another run (or a broken one: replace it)
-            if not (CACHE / COMPLETE).exists():
+        except OSError:  # installed meanwhile by another run, or broken (say, aged out of /tmp)
+            if not ((CACHE / COMPLETE).exists() and _usable(CACHE)):
                 shutil.rmtree(CACHE, ignore_errors=True)
                 building.rename(CACHE)
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return CACHE
+
+
+def _usable(where: Path) -> bool:
+    """Whether 0.3.1 and requests import from ``where`` (not from elsewhere)."""
+    check = (
+        "import sys, requests, scoreganizer_client_lib.scoreganizer as s\n"
+        "sys.exit(not all(m.__file__.startswith(sys.argv[1]) for m in (s, requests)))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(where)}
+    command = [sys.executable, "-c", check, str(where)]
+    return subprocess.run(command, env=env, check=False).returncode == 0
 
 
 @pytest.fixture(scope="session")

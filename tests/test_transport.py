@@ -518,6 +518,7 @@ def _coded(data: bytes, coding: str) -> bytes:
         ("gzip, deflate", ["gzip", "deflate"]),
         ("identity", []),
         ("", []),
+        (", ,gzip,,", ["gzip"]),
         ("br", []),  # not asked for: kept as it came
     ],
 )

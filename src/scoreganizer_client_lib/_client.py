@@ -102,7 +102,8 @@ class AnswerBody:
             raise ScoreganizerProtocolError(
                 f"the answer is {int(declared)} bytes, more than the {limit} this client reads"
             )
-        codings = [c.strip().lower() for c in headers.get("content-encoding", "").split(",")]
+        named = headers.get("content-encoding", "").split(",")
+        codings = [c.strip().lower() for c in named if c.strip()]
         if len(codings) > MAX_CODINGS:
             raise ScoreganizerProtocolError(f"the answer has more than {MAX_CODINGS} codings")
         self._inflaters = [_Inflater(c) for c in reversed(codings) if c in _CODINGS]

@@ -97,7 +97,11 @@ class _DigestAuth(HTTPDigestAuth):
     def handle_401(self, r: requests.Response, **kwargs: Any) -> Any:
         if 400 <= r.status_code < 500 and "digest" in r.headers.get("www-authenticate", "").lower():
             # requests reads this answer (r.content) before answering the challenge
-            r._content = _read_body(r, self._client.max_answer_size)
+            try:
+                r._content = _read_body(r, self._client.max_answer_size)
+            except BaseException:
+                r.close()
+                raise
         return super().handle_401(r, **kwargs)  # type: ignore[no-untyped-call]
 
 

@@ -159,6 +159,17 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(b"HTTP/1.1 200 OK\r\n")
                 self._drip(b"X-Slow: " + b"a" * 100_000)
                 self.close_connection = True
+            elif action == "huge-header":
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 1_000_000 + b"\r\n")
+                self.close_connection = True
+            elif action == "endless-headers":
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                try:
+                    while not script.release.wait(0.0001):
+                        self.wfile.write(b"X-More: " + b"a" * 1000 + b"\r\n")
+                except OSError:
+                    pass
+                self.close_connection = True
             elif action == "drip-body":
                 self._send_head(200, "100000")
                 self._drip(b" " * 100_000)
@@ -443,6 +454,18 @@ def test_a_cancelled_async_call_leaves_nothing_behind(
             assert await sc.tournaments.all() == []  # and the client goes on
 
     asyncio.run(main())
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("kind", CLIENTS)
+@pytest.mark.parametrize("action", ["huge-header", "endless-headers"])
+def test_headers_without_end_are_a_network_error(
+    server: tuple[Script, int], kind: str, action: str
+) -> None:
+    script, port = server
+    script.actions = [action]
+    with pytest.raises(NetworkException):
+        call(kind, port, all_tournaments, retry=RetryPolicy.none())
 
 
 # -- bounded memory ----------------------------------------------------------------------

@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import pytest
 import python_multipart.multipart
 import requests
@@ -23,7 +26,8 @@ from conftest import PASSWORD, TEST_CONFIG, Clock
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib import exceptions as exc
 from scoreganizer_client_lib.replays.testing import write_rmv
-from scoreganizer_client_lib.sandbox import SandboxServer, scenario
+from scoreganizer_client_lib.sandbox import ConnectionLimits, SandboxServer, scenario
+from scoreganizer_client_lib.sandbox import server as server_module
 from scoreganizer_client_lib.sandbox.accounts import Accounts
 
 AUTH = "X-Scoreganizer-Authorization"
@@ -502,6 +506,106 @@ def test_expired_token_reveals_nothing(
             f"{sandbox.url}/api/tournaments/{which}", headers=auth, timeout=5
         ).json()
         assert [(t["id"], t["status"]) for t in listed] == [(cup, "not_logged_in")]
+
+
+def test_a_request_makes_one_worker_thread_call(
+    sandbox: SandboxServer, keyed: tuple[int, dict[str, bytes], str], monkeypatch: Any
+) -> None:
+    """SQL runs in worker threads, and a thread hop costs more than a lookup:
+    each request's database work (its user's lookup included) takes one."""
+    cup, auth, _ = keyed
+    calls: list[object] = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(function: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(function)
+        return await real(function, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    api = sandbox.url + "/api/"
+    for method, path in [
+        ("GET", "token_status"),
+        ("GET", "tournaments/active"),
+        ("GET", "tournaments/my_active"),
+        ("POST", f"tournaments/participate/{cup}"),
+        ("GET", f"tournaments/get_key/{cup}"),
+    ]:
+        calls.clear()
+        assert requests.request(method, api + path, headers=auth, timeout=5).ok
+        assert len(calls) == 1, (path, calls)
+
+
+# -- what serving changes in the process --------------------------------------------
+
+
+def test_an_embedded_server_leaves_the_interpreter_alone(tmp_path: Path) -> None:
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.004)  # the embedding program's own choice
+        with SandboxServer(tmp_path / "db.sqlite3", config=TEST_CONFIG) as sandbox:
+            assert requests.get(sandbox.url + "/api/tournaments/all", timeout=5).ok
+            assert sys.getswitchinterval() == pytest.approx(0.004)
+        assert sys.getswitchinterval() == pytest.approx(0.004)
+    finally:
+        sys.setswitchinterval(before)
+
+
+class _Tuned(Exception):
+    pass
+
+
+def test_serving_processes_are_tuned_first(tmp_path: Path, monkeypatch: Any) -> None:
+    def tune() -> None:
+        raise _Tuned
+
+    monkeypatch.setattr(server_module, "tune_serving_process", tune)
+    sandbox = SandboxServer(tmp_path / "db.sqlite3", config=TEST_CONFIG)
+    with pytest.raises(_Tuned):
+        sandbox.serve_forever()
+    sandbox.stop()
+    with pytest.raises(_Tuned):  # a worker process, before it serves
+        server_module._worker(
+            ("127.0.0.1", 0), ":memory:", None, ConnectionLimits(), False, None, None
+        )
+
+
+#: Hashes with Argon2 (8 MiB) in three threads at once, three times each, and
+#: prints how much the resident memory grew (MiB).
+HASHING = """
+import sys, threading
+from argon2 import PasswordHasher
+from scoreganizer_client_lib.sandbox.tuning import tune_serving_process
+if sys.argv[1] == "tuned":
+    tune_serving_process()
+hasher = PasswordHasher(time_cost=1, memory_cost=8 * 1024)
+digest = hasher.hash("pw")
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+def guess():
+    for _ in range(3):
+        hasher.verify(digest, "pw")
+start = rss()
+threads = [threading.Thread(target=guess) for _ in range(3)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(rss() - start)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator, /proc")
+def test_a_serving_process_returns_password_hashing_memory() -> None:
+    grown = {
+        how: float(
+            subprocess.run(
+                [sys.executable, "-c", HASHING, how], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for how in ("tuned", "untuned")
+    }
+    assert grown["untuned"] > 16, grown  # glibc keeps the 8 MiB buffers: the test can tell
+    assert grown["tuned"] < 4, grown
 
 
 # -- 8. durability -------------------------------------------------------------------

@@ -11,8 +11,9 @@ threads, never on the event loop.
 from __future__ import annotations
 
 import logging
-import sys
-from typing import Annotated, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
@@ -32,6 +33,7 @@ from .store import Busy, Store
 
 log = logging.getLogger(__name__)
 JSON = "application/json"
+T = TypeVar("T")
 
 LISTS = {
     "all": "Every tournament.",
@@ -79,8 +81,9 @@ UPLOAD = {
 
 
 # -- dependencies -----------------------------------------------------------
-# Those that only look at the request run on the event loop (a worker thread
-# costs more than they do); those that query the database run in a thread.
+# They only look at the request, on the event loop. What a request needs from
+# the database (its user included) is done in one worker thread: a thread hop
+# costs more than a lookup, so each request makes one.
 
 
 async def get_rules(request: Request) -> Rules:
@@ -114,15 +117,31 @@ async def auth_header(raw: Annotated[str | None, Header(alias=AUTH_HEADER)] = No
 AuthHeader = Annotated[str | None, Depends(auth_header)]
 
 
-def optional_user(accounts: AccountsDep, auth: AuthHeader) -> User | None:
-    """The user of a valid token; None without one (an expired or unknown
-    token counts as none)."""
-    return accounts.user(auth)
+@dataclass(frozen=True)
+class Caller:
+    """Who sends the request, as its auth header says; the user it names is
+    looked up in the worker thread that does the request's work."""
+
+    accounts: Accounts
+    auth: str | None
+
+    def user(self) -> User:
+        """The user of a valid token, else ``not_logged_in`` (SQL)."""
+        return self.accounts.authenticate(self.auth)
+
+    async def as_user(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(user, *args)`` in a worker thread, for the caller's user."""
+        return await run_in_threadpool(lambda: work(self.user(), *args))
+
+    async def as_anyone(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(user, *args)`` in a worker thread; ``user`` is None without a
+        valid token (an expired or unknown one counts as none)."""
+        return await run_in_threadpool(lambda: work(self.accounts.user(self.auth), *args))
 
 
-def current_user(accounts: AccountsDep, auth: AuthHeader) -> User:
-    """The user of a valid token, else ``not_logged_in``."""
-    return accounts.authenticate(auth)
+async def caller(accounts: AccountsDep, auth: AuthHeader) -> Caller:
+    """The request's :class:`Caller`."""
+    return Caller(accounts, auth)
 
 
 async def client_address(request: Request) -> str | None:
@@ -138,13 +157,14 @@ async def tournament_id(tournament: str) -> int:
     return int(tournament)
 
 
-OptionalUser = Annotated[User | None, Depends(optional_user)]
-CurrentUser = Annotated[User, Depends(current_user)]
+CallerDep = Annotated[Caller, Depends(caller)]
 TournamentId = Annotated[int, Depends(tournament_id)]
 ClientAddress = Annotated[str | None, Depends(client_address)]
 
 
 # -- routes -----------------------------------------------------------------
+# Each answers with a ready Response: a route that returned data would have
+# FastAPI check it against the return type in yet another worker thread.
 
 #: Routes whose requests carry a body (each reads its own, after checks).
 router = APIRouter()
@@ -152,10 +172,13 @@ router = APIRouter()
 bodiless = APIRouter(dependencies=[Depends(bodies.require_no_body)])
 
 
-@router.post("/api/obtain_token", responses={**ERRORS, 429: ERROR_SCHEMA}, openapi_extra=FORM)
-async def obtain_token(
-    request: Request, accounts: AccountsDep, address: ClientAddress
-) -> dict[str, str]:
+@router.post(
+    "/api/obtain_token",
+    responses={**ERRORS, 429: ERROR_SCHEMA},
+    openapi_extra=FORM,
+    response_model=dict[str, str],
+)
+async def obtain_token(request: Request, accounts: AccountsDep, address: ClientAddress) -> Response:
     """Exchange a username and password for a token (HTTP 429
     ``too_many_attempts`` with a ``wait`` after too many failures)."""
     body, _ = await bodies.read_body(request, bodies.FORM, bodies.MAX_FORM_BYTES)
@@ -163,33 +186,35 @@ async def obtain_token(
     username, password = fields.get("username"), fields.get("password")
     if username is None or password is None:
         raise SandboxError(ErrorCode.INVALID_LOGIN_DATA)
-    return {"token": await accounts.login(username, password, address)}
+    return JSONResponse({"token": await accounts.login(username, password, address)})
 
 
-@bodiless.get("/api/token_status")
-def token_status(accounts: AccountsDep, auth: AuthHeader) -> dict[str, str]:
+@bodiless.get("/api/token_status", response_model=dict[str, str])
+async def token_status(accounts: AccountsDep, auth: AuthHeader) -> Response:
     """The state of the sent token: ok, ok_stale, expired, nonexistent, not_sent."""
-    return {"status": accounts.token_status(auth).value}
+    status = await run_in_threadpool(accounts.token_status, auth)
+    return JSONResponse({"status": status.value})
 
 
-@bodiless.post("/api/refresh_token", responses={**ERRORS, 429: ERROR_SCHEMA})
-def refresh_token(accounts: AccountsDep, auth: AuthHeader) -> dict[str, str]:
+@bodiless.post(
+    "/api/refresh_token", responses={**ERRORS, 429: ERROR_SCHEMA}, response_model=dict[str, str]
+)
+async def refresh_token(accounts: AccountsDep, auth: AuthHeader) -> Response:
     """Replace the sent token with a new one."""
-    return {"token": accounts.refresh_token(auth)}
+    return JSONResponse({"token": await run_in_threadpool(accounts.refresh_token, auth)})
+
+
+def _listed(user: User | None, rules: Rules, which: str) -> bytes:
+    if which == "my_active" and user is None:
+        raise SandboxError(ErrorCode.NOT_LOGGED_IN)
+    return rules.tournaments(which, user)
 
 
 def _tournament_list(which: str) -> Any:
-    if which == "my_active":
+    async def tournament_list(rules: RulesDep, caller: CallerDep) -> Response:
+        return Response(await caller.as_anyone(_listed, rules, which), media_type=JSON)
 
-        def my_list(rules: RulesDep, user: CurrentUser) -> Response:
-            return Response(rules.tournaments(which, user), media_type=JSON)
-
-        return my_list
-
-    def public_list(rules: RulesDep, user: OptionalUser) -> Response:
-        return Response(rules.tournaments(which, user), media_type=JSON)
-
-    return public_list
+    return tournament_list
 
 
 for _which, _doc in LISTS.items():
@@ -204,29 +229,36 @@ for _which, _doc in LISTS.items():
 
 
 @bodiless.post("/api/tournaments/participate/{tournament}", responses=ERRORS)
-def participate(rules: RulesDep, user: CurrentUser, tournament: TournamentId) -> Response:
+async def participate(rules: RulesDep, caller: CallerDep, tournament: TournamentId) -> Response:
     """Join an open tournament or ask to join a closed one."""
-    rules.participate(user, tournament)
+    await caller.as_user(rules.participate, tournament)
     return Response(status_code=200)
 
 
 @bodiless.post("/api/tournaments/player_confirm/{tournament}", responses=ERRORS)
-def player_confirm(rules: RulesDep, user: CurrentUser, tournament: TournamentId) -> Response:
+async def player_confirm(rules: RulesDep, caller: CallerDep, tournament: TournamentId) -> Response:
     """Accept the host's invitation."""
-    rules.player_confirm(user, tournament)
+    await caller.as_user(rules.player_confirm, tournament)
     return Response(status_code=200)
 
 
-@bodiless.post("/api/tournaments/gen_key/{tournament}", status_code=201, responses=ERRORS)
-def gen_key(rules: RulesDep, user: CurrentUser, tournament: TournamentId) -> dict[str, Any]:
+@bodiless.post(
+    "/api/tournaments/gen_key/{tournament}",
+    status_code=201,
+    response_model=dict[str, Any],
+    responses=ERRORS,
+)
+async def gen_key(rules: RulesDep, caller: CallerDep, tournament: TournamentId) -> Response:
     """Generate the user's key for a started tournament."""
-    return rules.gen_key(user, tournament)
+    return JSONResponse(await caller.as_user(rules.gen_key, tournament), status_code=201)
 
 
-@bodiless.get("/api/tournaments/get_key/{tournament}", responses=ERRORS)
-def get_key(rules: RulesDep, user: CurrentUser, tournament: TournamentId) -> dict[str, Any]:
+@bodiless.get(
+    "/api/tournaments/get_key/{tournament}", response_model=dict[str, Any], responses=ERRORS
+)
+async def get_key(rules: RulesDep, caller: CallerDep, tournament: TournamentId) -> Response:
     """The key generated before."""
-    return rules.get_key(user, tournament)
+    return JSONResponse(await caller.as_user(rules.get_key, tournament))
 
 
 @router.post(
@@ -235,8 +267,9 @@ def get_key(rules: RulesDep, user: CurrentUser, tournament: TournamentId) -> dic
     responses={**ERRORS, 413: ERROR_SCHEMA},
     openapi_extra=UPLOAD,
 )
-async def upload(request: Request, rules: RulesDep, user: CurrentUser) -> Response:
+async def upload(request: Request, rules: RulesDep, caller: CallerDep) -> Response:
     """Upload a keyed replay (multipart: file ``video``, field ``mime_type``)."""
+    user = await run_in_threadpool(caller.user)  # before a byte of the body is read
     limit = rules.config.max_upload_bytes
     body, params = await bodies.read_body(
         request, bodies.MULTIPART, limit + bodies.MULTIPART_OVERHEAD
@@ -255,9 +288,9 @@ def _read_upload(
 
 
 @bodiless.get("/sandbox/standings/{tournament}", responses=ERRORS)
-def standings(rules: RulesDep, tournament: TournamentId) -> Response:
+async def standings(rules: RulesDep, tournament: TournamentId) -> Response:
     """The ranking (sandbox only; hidden while ``hide_results`` and running)."""
-    return Response(rules.standings_json(tournament), media_type=JSON)
+    return Response(await run_in_threadpool(rules.standings_json, tournament), media_type=JSON)
 
 
 @bodiless.get("/", include_in_schema=False)
@@ -294,8 +327,6 @@ async def crash(request: Request, exc: Exception) -> Response:  # pragma: no cov
     return JSONResponse({"error": errors.INTERNAL_ERROR}, status_code=500)
 
 
-#: Seconds a thread may hold the interpreter lock while another waits for it.
-SWITCH_INTERVAL = 0.0005
 #: Uploads that may wait for the parsing thread; more are answered ``retry``.
 PARSING_QUEUE = 64
 
@@ -306,15 +337,8 @@ def _busy_parsing() -> SandboxError:
 
 def create_app(store: Store) -> FastAPI:
     """The ASGI app serving ``/api/`` from ``store``; the OpenAPI description
-    is at ``/openapi.json`` (and browsable at ``/docs``).
-
-    It lowers the interpreter's thread switch interval to
-    :data:`SWITCH_INTERVAL` (for the whole process): a thread parsing a replay
-    holds the interpreter lock for up to the interval each time the event loop
-    wants it back, and at Python's default of 5 ms a client flooding uploads
-    made another client's requests 15 times slower (at 0.5 ms: 1.4 times)."""
-    if sys.getswitchinterval() > SWITCH_INTERVAL:
-        sys.setswitchinterval(SWITCH_INTERVAL)
+    is at ``/openapi.json`` (and browsable at ``/docs``). It changes nothing
+    in the process (see :mod:`.tuning` for what serving does)."""
     app = FastAPI(
         title="Scoreganizer sandbox",
         version=__version__,

@@ -30,6 +30,7 @@ from .._serving import ServerThread
 from .config import SandboxConfig
 from .limits import ConnectionLimits, raise_descriptor_limit
 from .store import Store
+from .tuning import tune_serving_process
 
 if TYPE_CHECKING:
     import uvicorn
@@ -142,6 +143,7 @@ def _worker(
     ready: Any,
     write_lock: Any,
 ) -> None:  # pragma: no cover - runs in a worker process
+    tune_serving_process()
     raise_descriptor_limit(limits)
     if isinstance(sock, tuple):  # a balanced port of its own (see BALANCED_PORTS)
         sock = _bind(*sock, reuse_port=True)
@@ -310,7 +312,9 @@ class SandboxServer:
         """Serve in this thread until interrupted (Ctrl+C); ``on_ready`` is
         called with the base URL once every worker accepts connections. As a
         server process would, this raises the soft file-descriptor limit as
-        far as ``limits.max_connections`` needs."""
+        far as ``limits.max_connections`` needs, and tunes the interpreter and
+        the allocator for serving (:func:`.tuning.tune_serving_process`)."""
+        tune_serving_process()
         raise_descriptor_limit(self.limits)
         self.bind()
         assert self._sock is not None

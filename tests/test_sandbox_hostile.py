@@ -22,11 +22,17 @@ import pytest
 import python_multipart.multipart
 import requests
 
-from conftest import PASSWORD, TEST_CONFIG, Clock
+from conftest import PASSWORD, TEST_CONFIG, Clock, fresh_seed
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib import exceptions as exc
 from scoreganizer_client_lib.replays.testing import write_rmv
-from scoreganizer_client_lib.sandbox import ConnectionLimits, SandboxServer, scenario
+from scoreganizer_client_lib.sandbox import (
+    ConnectionLimits,
+    SandboxError,
+    SandboxServer,
+    Store,
+    scenario,
+)
 from scoreganizer_client_lib.sandbox import server as server_module
 from scoreganizer_client_lib.sandbox.accounts import Accounts
 
@@ -371,6 +377,54 @@ def test_failed_logins_per_address(sandbox: SandboxServer, clock: Clock) -> None
     assert login(sandbox, "another", "wrong").status_code == 403
 
 
+def test_a_forwarded_for_header_is_no_new_address(sandbox: SandboxServer) -> None:
+    limit = TEST_CONFIG.login_attempts_per_address
+    codes = [
+        requests.post(
+            sandbox.url + "/api/obtain_token",
+            data={"username": f"guess{i}", "password": "wrong"},
+            headers={"X-Forwarded-For": f"10.0.{i}.1", "Forwarded": f"for=10.1.{i}.1"},
+            timeout=5,
+        ).status_code
+        for i in range(limit + 1)
+    ]
+    assert codes == [403] * limit + [429]
+
+
+def _fail_logins(accounts: Accounts, address: str, count: int) -> None:
+    for n in range(count):
+        with pytest.raises(SandboxError):
+            accounts.obtain_token(f"guess{n}-{address}", "wrong", address)
+
+
+def test_ipv6_clients_count_by_their_network(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3", TEST_CONFIG, clock=lambda: 1000.0)
+    accounts = Accounts(store)
+    limit = TEST_CONFIG.login_attempts_per_address
+    _fail_logins(accounts, "2001:db8:1:2::1", limit)
+    for same in ("2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2:0::9"):
+        assert accounts.login_wait("fresh", same) > 0, same
+    assert accounts.login_wait("fresh", "2001:db8:1:3::1") == 0  # another /64
+    _fail_logins(accounts, "192.0.2.7", limit)
+    assert accounts.login_wait("fresh", "::ffff:192.0.2.7") > 0  # the same IPv4 client
+    assert accounts.login_wait("fresh", "192.0.2.8") == 0
+    store.close()
+
+
+def test_a_clock_set_back_locks_nobody_out(tmp_path: Path) -> None:
+    now = [10_000.0]
+    store = Store(tmp_path / "db.sqlite3", TEST_CONFIG, clock=lambda: now[0])
+    accounts = Accounts(store)
+    scenario.add_user(store, "ann", PASSWORD)
+    for _ in range(TEST_CONFIG.login_attempts_per_name - 1):
+        with pytest.raises(SandboxError):
+            accounts.obtain_token("ann", "wrong", "192.0.2.1")
+    now[0] -= 3600  # the server's clock is put back an hour
+    assert accounts.login_wait("ann", "192.0.2.1") == 0
+    assert accounts.obtain_token("ann", PASSWORD, "192.0.2.1")
+    store.close()
+
+
 def test_clients_see_a_wait(sandbox: SandboxServer) -> None:
     sc = Scoreganizer.from_url(sandbox.url)
     for _ in range(TEST_CONFIG.login_attempts_per_name):
@@ -488,6 +542,52 @@ def test_another_players_game_rekeyed_is_refused(
     assert "already uploaded by another player" in copied.json()["reason"]
     again = upload(sandbox, ann_auth, write_rmv(seed=1, key=ann_key, boardgen_time=now))
     assert again.status_code == 201
+    assert sandbox.store.count("scores") == 1
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("../../etc/passwd.rmv", "passwd.rmv"),
+        ("C:\\Users\\ann\\Desktop\\Exp_12.rmv", "Exp_12.rmv"),
+        ("game\u202egnp.rmv", "gamegnp.rmv"),  # a right-to-left override
+        ("a\x00b\x1bc.rmv", "abc.rmv"),
+        ("x" * 1000 + ".rmv", "x" * 251 + ".rmv"),
+        ("///", "replay"),
+    ],
+)
+def test_file_names_are_kept_plain(
+    sandbox: SandboxServer, keyed: tuple[int, dict[str, bytes], str], sent: str, kept: str
+) -> None:
+    _, auth, key = keyed
+    replay = write_rmv(seed=fresh_seed(), key=key, boardgen_time=datetime.now(timezone.utc))
+    answer = requests.post(
+        sandbox.url + "/api/scores/upload",
+        headers=auth,
+        files={"video": (sent, replay)},
+        data={"mime_type": RMV},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    (stored,) = sandbox.store.conn.execute("SELECT filename FROM scores").fetchone()
+    assert stored == kept
+
+
+def test_one_game_raced_by_two_players_is_one_players(
+    sandbox: SandboxServer, keyed: tuple[int, dict[str, bytes], str], clock: Clock
+) -> None:
+    cup, ann_auth, ann_key = keyed
+    scenario.add_user(sandbox.store, "bob", PASSWORD)
+    bob_auth = auth_for(sandbox, "bob")
+    api = sandbox.url + "/api/tournaments/"
+    requests.post(f"{api}participate/{cup}", headers=bob_auth, timeout=5)
+    bob_key = requests.post(f"{api}gen_key/{cup}", headers=bob_auth, timeout=5).json()["key"]
+    now = datetime.fromtimestamp(clock(), timezone.utc)
+    sends = [(ann_auth, write_rmv(seed=5, key=ann_key, boardgen_time=now))] * 6
+    sends += [(bob_auth, write_rmv(seed=5, key=bob_key, boardgen_time=now))] * 6
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda sent: upload(sandbox, *sent).status_code, sends))
+    assert sorted(set(answers[:6])) + sorted(set(answers[6:])) in ([201, 403], [403, 201])
     assert sandbox.store.count("scores") == 1
 
 

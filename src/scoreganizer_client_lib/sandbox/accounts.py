@@ -6,7 +6,8 @@ Sandbox policies (the numbers are in :class:`SandboxConfig`):
   costs the same hash as one with a wrong password, so the answer's timing
   does not tell which names exist.
 - Failed logins are limited per user name (known or not) and per client
-  address, as leaky buckets: ``login_attempts_per_name`` failures in a row,
+  address (an IPv6 client by its /64 network, which one host commonly holds
+  whole), as leaky buckets: ``login_attempts_per_name`` failures in a row,
   then one more every ``login_name_refill`` seconds (the same per address).
   Past the limit, a login is answered HTTP 429 ``too_many_attempts`` with the
   ``wait`` in seconds, without checking the password, and only after
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import math
 import secrets
 from dataclasses import dataclass
@@ -65,6 +67,21 @@ def valid_user_name(name: str) -> str:
     if len(name) > MAX_NAME_LENGTH:
         raise ValueError(f"user names have at most {MAX_NAME_LENGTH} characters")
     return name
+
+
+def _network(address: str) -> str:
+    """What one client's failed logins count against: its IPv4 address (an
+    IPv4-mapped IPv6 address counts as that), its IPv6 address's /64 network
+    (a single host is commonly given a whole /64), or the text it is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:100]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def too_many_attempts(wait: float) -> SandboxError:
@@ -130,7 +147,7 @@ class Accounts:
             )
         }
         if address is not None:
-            buckets["address:" + address[:100]] = (
+            buckets["address:" + _network(address)] = (
                 config.login_attempts_per_address,
                 config.login_address_refill,
             )
@@ -142,7 +159,8 @@ class Accounts:
         levels = {}
         for key, (_, refill) in buckets.items():
             row = rows.get(key)
-            drained = (now - row["updated"]) / refill if row else 0.0
+            # a clock set back drains nothing (rather than filling the bucket)
+            drained = max(0.0, now - row["updated"]) / refill if row else 0.0
             levels[key] = max(0.0, row["level"] - drained) if row else 0.0
         return levels
 

@@ -9,6 +9,7 @@ left to the caller's worker thread, so the event loop only moves them.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -99,6 +100,20 @@ def parse_form(body: bytes) -> dict[str, str]:
     return fields
 
 
+#: Longest file name kept for an upload (its end, where the extension is).
+MAX_FILE_NAME = 255
+
+
+def file_name(raw: bytes) -> str:
+    """The name a client gave an uploaded file, as the sandbox keeps it: UTF-8
+    (bad bytes replaced), its last path component, no control or format
+    characters (line breaks, NUL, bidirectional overrides), at most
+    :data:`MAX_FILE_NAME` characters; ``replay`` if nothing is left."""
+    name = raw.decode("utf-8", "replace").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf"))
+    return name.strip()[-MAX_FILE_NAME:] or "replay"
+
+
 @dataclass(frozen=True)
 class Upload:
     """What ``scores/upload`` carries: the file part ``video`` (its file name
@@ -161,13 +176,14 @@ def parse_upload(body: bytes, params: dict[bytes, bytes], max_file_bytes: int) -
         raise refused(400, "the multipart body ends before its closing boundary")
 
     video: _Part | None = None
-    video_name = mime_type = None
+    video_name = "replay"
+    mime_type = None
     for part in parts:
         _, disposition = parse_options_header(part.headers.get(b"content-disposition", b""))
         name = disposition.get(b"name")
         if name == b"video" and b"filename" in disposition and video is None:
             video = part
-            video_name = disposition[b"filename"].decode("utf-8", "replace")
+            video_name = file_name(disposition[b"filename"])
         elif name == b"mime_type" and b"filename" not in disposition and mime_type is None:
             try:
                 mime_type = bytes(part.data).decode("utf-8")
@@ -177,4 +193,4 @@ def parse_upload(body: bytes, params: dict[bytes, bytes], max_file_bytes: int) -
         raise refused(400, "expected the file part 'video' and the field 'mime_type'")
     if len(video.data) > max_file_bytes:
         raise refused(413, f"uploads are limited to {max_file_bytes} bytes")
-    return Upload(video_name or "replay", mime_type, bytes(video.data))
+    return Upload(video_name, mime_type, bytes(video.data))

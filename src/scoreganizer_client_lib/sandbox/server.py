@@ -111,6 +111,10 @@ def uvicorn_server(
         timeout_keep_alive=int(max(1, limits.keep_alive)),
         timeout_graceful_shutdown=2,
         backlog=ACCEPT_BURST,
+        # A client's address is its connection's: believing X-Forwarded-For
+        # (uvicorn does from 127.0.0.1 by default) would let any local process
+        # name a new address per request and escape the per-address limits.
+        proxy_headers=False,
     )
 
     class Server(uvicorn.Server):

@@ -425,6 +425,17 @@ def test_a_clock_set_back_locks_nobody_out(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_user_keeps_a_bounded_number_of_tokens(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3", replace(TEST_CONFIG, max_tokens_per_user=3))
+    accounts = Accounts(store)
+    scenario.add_user(store, "ann", PASSWORD)
+    tokens = [accounts.obtain_token("ann", PASSWORD) for _ in range(5)]
+    statuses = [accounts.token_status(f"ann:{token}").value for token in tokens]
+    assert statuses == ["nonexistent"] * 2 + ["ok"] * 3
+    assert store.count("tokens") == 3
+    store.close()
+
+
 def test_clients_see_a_wait(sandbox: SandboxServer) -> None:
     sc = Scoreganizer.from_url(sandbox.url)
     for _ in range(TEST_CONFIG.login_attempts_per_name):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -333,3 +334,19 @@ def test_migration_gives_old_scores_their_game(tmp_path: Path) -> None:
     games = [row[0] for row in store.conn.execute("SELECT game FROM scores ORDER BY id")]
     assert games == [inspect(replay).game_digest, None]
     store.close()
+
+
+@pytest.mark.parametrize("game_time", [-0.5, None, float("nan"), float("inf")])
+def test_a_game_time_below_zero_or_unknown_is_refused(tmp_path: Path, game_time: float) -> None:
+    """An AVF's time is text (``T0.5`` reads as -0.5 s): it must not beat every real game."""
+    store = Store(tmp_path / "db.sqlite3", TEST_CONFIG)
+    rules = Rules(store)
+    scenario.add_user(store, "host", PASSWORD)
+    tid = scenario.add_tournament(store, "Cup", "host", start="-1m", end="+1h")
+    ann, key = _keyed_player(store, "ann", tid)
+    replay = write_rmv(key=key, boardgen_time=datetime.now(timezone.utc))
+    forged = replace(rules.read_replay(RMV, replay), game_time=game_time)
+    with pytest.raises(SandboxError, match="no valid game time") as refused:
+        rules.upload(ann, "g.avf", RMV, replay, forged)
+    assert refused.value.code == "invalid_data"
+    assert store.count("scores") == 0

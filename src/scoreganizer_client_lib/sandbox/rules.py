@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import secrets
 import sqlite3
@@ -321,7 +322,8 @@ class Rules:
         (``mode_constraint_violated`` otherwise); the board must have been
         generated after the key was (with ``local_clock_slack`` for formats that
         record local time) and not in the future (beyond ``clock_slack``, or
-        ``local_clock_slack``); a game is stored once, however its file was
+        ``local_clock_slack``); a game time must be known and not below zero
+        (``invalid_data``); a game is stored once, however its file was
         touched up (``game_digest``: the board and events as the reader sees
         them): its player uploading it again is answered as a success, while
         the same game under another player's key (or in another tournament) is
@@ -345,6 +347,9 @@ class Rules:
             )
         if info.boardgen_time is None:
             raise SandboxError(ErrorCode.INVALID_DATA, reason="the replay has no board time")
+        if info.game_time is None or not 0 <= info.game_time < math.inf:
+            # a time below zero (an AVF may say so) would beat every real game
+            raise SandboxError(ErrorCode.INVALID_DATA, reason="the replay has no valid game time")
         boardgen = info.boardgen_time.timestamp()
         local = info.boardgen_time_is_local
         if boardgen + (self.config.local_clock_slack if local else 0) < key["created"] - 1:
@@ -364,7 +369,7 @@ class Rules:
             filename=filename,
             mime_type=info.mime_type,
             level=info.board.level,
-            game_time=info.game_time if info.game_time is not None else 0.0,
+            game_time=info.game_time,
             won=info.won,
             uploaded=now,
             replay=content,

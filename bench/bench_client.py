@@ -1,14 +1,20 @@
 """This library's sync client against a raw ``requests.Session`` doing the same
 requests to the same local server: a tournament list and a replay upload.
+Then what following a credentials file costs (a look at the file before
+each request): each client with a credentials file against the same client
+without one.
 
-Run: ``python bench/bench_client.py`` (target: ratio <= 1.10).
+Run: ``python bench/bench_client.py`` (targets: ratio <= 1.10 against
+requests, <= 1.02 for the credentials file).
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import sys
+import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,8 +22,8 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import ratio, report
-from scoreganizer_client_lib import Scoreganizer
+from _timing import per_call, ratio, report
+from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib.replays.testing import write_rmv
 
 TOURNAMENTS = json.dumps(
@@ -98,7 +104,38 @@ def main() -> None:
         ratio(lambda: sc.scores.upload_file(io.BytesIO(REPLAY), "g.rmv"), raw_upload, calls=200),
         "<= 1.10",
     )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "auth.txt"
+        path.write_text("bench:token")
+        path.chmod(0o600)
+        followed = Scoreganizer(host="127.0.0.1", port=port, https=False, auth_filename=path)
+        report(
+            "list, credentials file vs none (sync)",
+            ratio(followed.tournaments.all, sc.tournaments.all, calls=200),
+            "<= 1.02",
+        )
+        report("list, credentials file vs none (async)", _async_ratio(port, path), "<= 1.02")
+        look = per_call(followed._file_changed, calls=20_000)
+        print(f"the look at the credentials file before each request: {look * 1e6:.1f} us")
     server.shutdown()
+
+
+def _async_ratio(port: int, path: Path) -> tuple[float, float, float]:
+    """:func:`ratio` for the async client, its calls run one by one on one loop."""
+    loop = asyncio.new_event_loop()
+    followed = AsyncScoreganizer(host="127.0.0.1", port=port, https=False, auth_filename=path)
+    plain = AsyncScoreganizer(host="127.0.0.1", port=port, https=False)
+    loop.run_until_complete(plain.set_auth_str("bench:token"))
+    try:
+        return ratio(
+            lambda: loop.run_until_complete(followed.tournaments.all()),
+            lambda: loop.run_until_complete(plain.tournaments.all()),
+            calls=200,
+        )
+    finally:
+        loop.run_until_complete(followed.aclose())
+        loop.run_until_complete(plain.aclose())
+        loop.close()
 
 
 if __name__ == "__main__":

@@ -32,12 +32,20 @@ def failure(kind: p.FailureKind) -> p.TransportFailure:
 
 class Script:
     """Plays a driver: answers each request with the next scripted outcome
-    and records what the operation asked for."""
+    and records what the operation asked for. A look at the credentials file
+    (``CheckCredentials``) takes the next of ``saved`` (what another program
+    saved meanwhile), when there is one."""
 
-    def __init__(self, *outcomes: p.Response | p.TransportFailure) -> None:
+    def __init__(
+        self, *outcomes: p.Response | p.TransportFailure, credentials: p.Credentials | None = None
+    ) -> None:
         self.outcomes = list(outcomes)
         self.requests: list[p.Request] = []
         self.sleeps: list[p.Sleep] = []
+        self.checks: list[p.CheckCredentials] = []
+        self.credentials = credentials
+        self.saved: list[str | None] = []
+        self.steps: list[str] = []
 
     def run(self, operation: p.Operation[Any]) -> Any:
         outcome: p.Outcome = None
@@ -50,8 +58,16 @@ class Script:
             if isinstance(step, p.Sleep):
                 self.sleeps.append(step)
                 outcome = None
+            elif isinstance(step, p.CheckCredentials):
+                self.checks.append(step)
+                self.steps.append("thorough check" if step.thorough else "check")
+                if self.saved:
+                    assert self.credentials is not None
+                    self.credentials.set(self.saved.pop(0))
+                outcome = None
             else:
                 self.requests.append(step)
+                self.steps.append(f"{step.method} {step.headers.get(p.AUTH_HEADER)!r}")
                 outcome = self.outcomes.pop(0)
 
     @property
@@ -135,6 +151,38 @@ def test_credentials() -> None:
     assert creds.username == "Łukasz" and "tök" not in repr(creds)
     creds.set("")
     assert creds.auth_str is None and creds.username is None
+
+
+def test_credentials_count_their_changes() -> None:
+    creds = p.Credentials()
+    assert creds.snapshot() == (None, 0)
+    creds.set("ann:1")
+    assert creds.snapshot() == ("ann:1", 1) and p.Credentials("ann:1").version == 1
+    # what was read from a file is taken only while nothing changed here since
+    assert creds.replace_unless_changed(0, "bob:2") is None and creds.auth_str == "ann:1"
+    assert creds.replace_unless_changed(1, "ann:1") == 1  # the same: no change
+    assert creds.replace_unless_changed(1, "bob:2") == 2 and creds.username == "bob"
+    assert creds.replace_unless_changed(2, None) == 3 and creds.auth_str is None
+
+
+def test_a_request_replaced_in_part() -> None:
+    file = p.UploadFile("video", "g.rmv", b"1", "x")
+    request = p.Request("POST", BASE + "a", {"k": "v"}, file, {"H": b"1"}, idempotent=False)
+    moved = request.replace(url=BASE + "b")
+    assert (moved.url, moved.headers, moved.data, moved.file) == (
+        BASE + "b",
+        {"H": b"1"},
+        {"k": "v"},
+        file,
+    )
+    other = request.replace(headers={"H": b"2"})
+    assert (other.url, other.headers, other.method, other.idempotent) == (
+        BASE + "a",
+        {"H": b"2"},
+        "POST",
+        False,
+    )
+    assert repr(p.CheckCredentials(True)) == "CheckCredentials(thorough=True)"
 
 
 @pytest.mark.parametrize(
@@ -654,3 +702,168 @@ def test_upload_retry_answers() -> None:
         run(core().upload("g.rmv", b"x", "m", tries=2), retry, retry)
     with pytest.raises(exc.ScoreganizerInvalidData):
         run(core().upload("g.rmv", b"x", "m"), answer(403, {"error": "invalid_data"}))
+
+
+# -- credentials that other programs share (a credentials file) ----------------------
+
+
+def shared(auth_str: str | None = "alice:old") -> tuple[p.ProtocolCore, Script]:
+    """A core whose credentials live in a file, and a driver for it."""
+    creds = p.Credentials(auth_str)
+    sharing = p.ProtocolCore(creds, BASE, NO_JITTER)
+    sharing.shared_credentials = True
+    return sharing, Script(credentials=creds)
+
+
+NOT_LOGGED_IN = answer(403, {"error": "not_logged_in"})
+
+
+def test_credentials_kept_only_here_are_never_looked_for() -> None:
+    own, script = core(), Script()
+    script.outcomes = [answer(200, [])]
+    script.run(own.tournaments("all"))
+    script.outcomes = [NOT_LOGGED_IN]
+    with pytest.raises(exc.ScoreganizerNotLoggedIn):
+        script.run(own.participate(3))
+    script.outcomes = [answer(200, {"status": "expired"})]
+    assert script.run(own.token_status()) == "expired"
+    assert script.run(own.reload_credentials()) is False
+    assert script.checks == [] and len(script.requests) == 3
+
+
+def test_shared_credentials_are_looked_at_before_each_request() -> None:
+    sharing, script = shared()
+    script.outcomes = [answer(200, []), answer(200, [])]
+    script.saved = ["alice:old", "alice:new"]  # unchanged, then refreshed elsewhere
+    with pytest.raises(exc.TournamentNotFound):
+        script.run(sharing.get_tournament(7))  # asks for "active", then "all"
+    assert script.steps == ["check", "GET b'alice:old'", "check", "GET b'alice:new'"]
+
+
+@pytest.mark.parametrize(
+    ("name", "answered"),
+    [
+        ("participate", answer(200, b"")),  # a POST that is never sent twice otherwise
+        ("gen_key", answer(201, {"key": KEY, "key_expiry": None})),
+        ("my_active", answer(200, [])),
+        ("upload", answer(201, b"")),
+        ("refresh_login", answer(200, {"token": "newer"})),
+    ],
+)
+def test_refused_credentials_are_sent_again_once_when_the_file_has_others(
+    name: str, answered: p.Response
+) -> None:
+    sharing, script = shared()
+    operation = {
+        "participate": lambda: sharing.participate(3),
+        "gen_key": lambda: sharing.gen_key(3),
+        "my_active": lambda: sharing.tournaments("my_active"),
+        "upload": lambda: sharing.upload("g.rmv", b"1", "x"),
+        "refresh_login": sharing.refresh_login,
+    }[name]()
+    script.outcomes = [NOT_LOGGED_IN, answered]
+    script.saved = ["alice:old", "alice:new"]  # refreshed elsewhere after the first look
+    script.run(operation)
+    first, again = script.requests
+    assert script.steps == [
+        "check",
+        f"{first.method} b'alice:old'",
+        "thorough check",  # the server refused: the file is read whatever its stamp
+        f"{first.method} b'alice:new'",
+    ]
+    assert (again.url, again.data, again.file, again.idempotent) == (
+        first.url,
+        first.data,
+        first.file,
+        first.idempotent,
+    )
+
+
+def test_refused_credentials_that_the_file_also_holds_are_final() -> None:
+    sharing, script = shared()
+    script.outcomes = [NOT_LOGGED_IN]
+    with pytest.raises(exc.ScoreganizerNotLoggedIn):
+        script.run(sharing.participate(3))
+    assert script.steps == ["check", "POST b'alice:old'", "thorough check"]
+
+
+def test_refused_credentials_are_looked_for_once_per_request() -> None:
+    sharing, script = shared()
+    script.outcomes = [NOT_LOGGED_IN, NOT_LOGGED_IN]
+    script.saved = [
+        "alice:old",
+        "alice:new",
+        "alice:newer",
+    ]  # another program refreshing again and again
+    with pytest.raises(exc.ScoreganizerNotLoggedIn):
+        script.run(sharing.participate(3))
+    assert script.steps == ["check", "POST b'alice:old'", "thorough check", "POST b'alice:new'"]
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        answer(403, {"error": "not_participating"}),  # refused, but not for the credentials
+        answer(403, b"<html>forbidden</html>"),
+        answer(500, {"error": "not_logged_in"}),  # not a refusal: a broken server
+    ],
+)
+def test_other_refusals_do_not_look_for_credentials(refused: p.Response) -> None:
+    sharing, script = shared()
+    script.outcomes = [refused]
+    script.saved = ["alice:old", "alice:new"]
+    with pytest.raises(exc.ScoreganizerError):
+        script.run(sharing.participate(3))
+    assert script.steps == ["check", "POST b'alice:old'"]
+
+
+def test_a_refused_redirected_request_is_sent_again_where_it_went() -> None:
+    sharing, script = shared()
+    script.outcomes = [answer(307, location=BASE + "moved"), NOT_LOGGED_IN, answer(200, b"")]
+    script.saved = ["alice:old", "alice:new"]
+    script.run(sharing.participate(3))
+    assert [r.url for r in script.requests] == [
+        BASE + "tournaments/participate/3",
+        BASE + "moved",
+        BASE + "moved",
+    ]
+    assert script.requests[2].headers == {p.AUTH_HEADER: b"alice:new"}
+
+
+@pytest.mark.parametrize("status", ["nonexistent", "expired"])
+def test_token_status_asks_again_with_a_token_saved_elsewhere(status: str) -> None:
+    sharing, script = shared()
+    script.outcomes = [answer(200, {"status": status}), answer(200, {"status": "ok"})]
+    script.saved = ["alice:old", "alice:new"]
+    assert script.run(sharing.token_status()) is p.TokenStatus.OK
+    assert script.steps == ["check", "GET b'alice:old'", "thorough check", "GET b'alice:new'"]
+
+    script.outcomes, script.steps = [answer(200, {"status": status})], []
+    assert script.run(sharing.token_status()) == status  # the file holds no other
+    assert script.steps == ["check", "GET b'alice:new'", "thorough check"]
+
+    script.outcomes, script.steps = [answer(200, {"status": "ok_stale"})], []
+    assert script.run(sharing.token_status()) is p.TokenStatus.OK_STALE
+    assert script.steps == ["check", "GET b'alice:new'"]
+
+
+def test_refresh_looks_for_a_login_made_elsewhere_first() -> None:
+    sharing, script = shared(None)
+    script.outcomes = [answer(200, {"token": "new"})]
+    script.saved = ["alice:elsewhere"]
+    assert script.run(sharing.refresh_login()) == "alice:new"
+    assert script.steps == ["check", "POST b'alice:elsewhere'"]  # one look, not two
+
+    sharing, script = shared(None)
+    with pytest.raises(exc.ScoreganizerNotLoggedIn, match="log in first"):
+        script.run(sharing.refresh_login())
+    assert script.steps == ["check"]
+
+
+def test_reload_credentials_says_whether_they_changed() -> None:
+    sharing, script = shared()
+    script.saved = ["alice:old", "bob:2", None]
+    assert script.run(sharing.reload_credentials()) is False
+    assert script.run(sharing.reload_credentials()) is True
+    assert script.run(sharing.reload_credentials()) is True  # logged out elsewhere
+    assert script.steps == ["thorough check"] * 3 and script.requests == []

@@ -9,6 +9,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from ._client import BaseClient
 from ._protocol import (
+    CheckCredentials,
     Operation,
     Request,
     Response,
@@ -95,9 +96,7 @@ class ClientBase(BaseClient):
     def _run(self, operation: Operation[T], on_wait: OnWait | None = None) -> T:
         """Run an operation of the protocol core to its end; then save the
         credentials if it changed them."""
-        if not self._loaded:
-            self._blocking(self._load_credentials)
-        before = self._credentials.auth_str
+        before = self._credentials.version
         outcome: Response | TransportFailure | None = None
         while True:
             if isinstance(outcome, Response) and len(outcome.body) > LARGE_ANSWER:
@@ -111,13 +110,25 @@ class ClientBase(BaseClient):
                     on_wait(timedelta(seconds=step.remaining))
                 self._sleep(step.seconds)
                 outcome = None
+            elif isinstance(step, CheckCredentials):
+                self._check_credentials(step.thorough)
+                outcome = None
             else:
                 break
-        if self._credentials.auth_str != before:
+        if self._unsaved(before):
             self._apply_auth(self._credentials.auth_str)
             self._write(self._save_credentials)
         result: T = step[0]
         return result
+
+    def _check_credentials(self, thorough: bool) -> None:
+        """Read the credentials file the first time; later, take up what
+        another program saved in it. Its stamp is looked at where the call
+        runs (one ``stat``: microseconds); it is read where blocking work runs."""
+        if not self._loaded:
+            self._blocking(self._load_credentials)
+        elif thorough or self._file_changed():
+            self._blocking(self._follow_file, thorough)
 
     # -- authentication ---------------------------------------------------------
 
@@ -152,6 +163,18 @@ class ClientBase(BaseClient):
     def refresh_login_if_stale(self) -> str | None:
         """Refresh the token if it is ``ok_stale``; the new auth string, or None."""
         return self._run(self._core.refresh_login_if_stale())
+
+    def reload_credentials(self) -> bool:
+        """Take up what the credentials file holds now, if another program
+        (the command, the app, another client) logged in, refreshed the token
+        or logged out since this client last read or wrote it; True when the
+        credentials changed. Every call does this by itself before its
+        request (a ``stat`` of the file, which is read only when it changed)
+        and again when the server refuses the credentials; this is to know
+        who is logged in without a call. A change made here that could not
+        be saved wins over the file. Without a credentials file: False.
+        """
+        return self._run(self._core.reload_credentials())
 
     def set_auth_str(self, auth_str: str | None) -> None:
         """Use ``auth_str`` (``username:token``) from now on and save it in the

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 from ._protocol import Credentials, ProtocolCore, Request, RetryPolicy
-from .authfile import AuthFile
+from .authfile import AuthFile, Stamp
 from .config import _url_host, parse_server_url
 from .exceptions import AuthFileError, ScoreganizerProtocolError
 
@@ -133,13 +133,31 @@ class AnswerBody:
         return b"".join(self._chunks)
 
 
+#: What the client saw of its credentials file, before it saw anything:
+#: not read yet (read on first use) ...
+_UNREAD = "unread"
+#: ... or assigned after the client had credentials (0.3.1: not read; its
+#: stamp on the next call is where following it starts).
+_ASSIGNED = "assigned"
+
+
 class BaseClient:
     """The parts of a client that do no I/O on the network.
 
     The credentials file is read by :meth:`_load_credentials` (the sync
     client calls it from its constructor, as 0.3.1 did; the async client on
-    its first call, off the event loop) and written by
-    :meth:`_save_credentials` after the credentials changed.
+    its first call, off the event loop), written by :meth:`_save_credentials`
+    after the credentials changed, and followed: when the protocol core asks
+    (``CheckCredentials``), :meth:`_file_changed` compares the file's stamp
+    with the one this client last saw (a ``stat``), and only then
+    :meth:`_follow_file` reads it (the async client: off the event loop).
+
+    Memory and file stay one: ``_synced`` is the credentials' version that
+    the file held when this client last saw it (``_seen``). What the file
+    holds is taken up only while the credentials are still at that version;
+    a change made here wins and is saved (when saving failed, it stays
+    here, and the file is not followed until a save succeeds). Saves,
+    removals and reads run one at a time (``_file_lock``).
     """
 
     def __init__(
@@ -159,7 +177,9 @@ class BaseClient:
         self.timeout = normalize_timeout(timeout)
         self.max_answer_size = max_answer_size
         self._loaded = False
-        self._saving = threading.Lock()
+        self._file_lock = threading.Lock()
+        self._seen: Stamp = _UNREAD
+        self._synced = self._credentials.version
         self.auth_filename = auth_filename
 
     @classmethod
@@ -233,13 +253,17 @@ class BaseClient:
     @property
     def auth_filename(self) -> str | os.PathLike[str] | None:
         """Where the credentials are saved (None: nowhere). Assigning it
-        changes where they are saved from then on; the file is not read."""
+        changes where they are saved from then on; the file is not read, but
+        what other programs save in it from then on is followed."""
         return self._auth_filename
 
     @auth_filename.setter
     def auth_filename(self, value: str | os.PathLike[str] | None) -> None:
-        self._auth_filename = value
-        self._auth_file = AuthFile(value) if value is not None else None
+        with self._file_lock:
+            self._auth_filename = value
+            self._auth_file = AuthFile(value) if value is not None else None
+            self._seen = _ASSIGNED if self._loaded else _UNREAD
+            self._core.shared_credentials = value is not None
 
     @property
     def username(self) -> str | None:
@@ -278,13 +302,46 @@ class BaseClient:
     def _load_credentials(self) -> None:
         """Read the credentials file (creating it empty, as 0.3.1 did). What
         was set while it was read wins over what it holds."""
-        found = None
-        if self._auth_file is not None:
-            with self._saving:
+        with self._file_lock:
+            if self._auth_file is not None:
                 self._auth_file.ensure_exists()
-                found = self._auth_file.read()
-        if not self._loaded:
-            self._use(found)
+                self._take_up(self._auth_file.read())
+        self._loaded = True
+
+    def _file_changed(self) -> bool:
+        """Whether the credentials file may hold something this client has
+        not seen (one ``stat``; no file: False)."""
+        return self._auth_file is not None and self._auth_file.current_stamp() != self._seen
+
+    def _follow_file(self, thorough: bool = False) -> None:
+        """Take up what the credentials file holds, if it changed since this
+        client last read or wrote it (``thorough``: whatever its stamp says).
+        A file that is no longer a regular file means logged out, as a
+        garbled one does (:attr:`auth_file_problem` says why)."""
+        with self._file_lock:
+            auth_file = self._auth_file
+            if auth_file is None:
+                return
+            if self._seen == _ASSIGNED:  # following starts here
+                self._seen, self._synced = auth_file.current_stamp(), self._credentials.version
+            if not thorough and auth_file.current_stamp() == self._seen:
+                return  # (saved by this client while it waited for the lock, say)
+            try:
+                found = auth_file.read()
+            except AuthFileError as exc:
+                found, auth_file.problem = None, exc.message
+            self._take_up(found)
+
+    def _take_up(self, found: str | None) -> None:
+        """Use ``found``, just read from the file (its stamp in the
+        :class:`AuthFile`), unless the credentials changed here since the file
+        was last seen: that change wins, and is saved. Holds ``_file_lock``."""
+        assert self._auth_file is not None
+        self._seen = self._auth_file.stamp
+        version = self._credentials.replace_unless_changed(self._synced, found)
+        if version is not None:
+            self._synced = version
+            self._apply_auth(self._credentials.auth_str)
 
     def _save_credentials(self) -> None:
         """Write the credentials in use to the file, if there is one. Saves
@@ -293,18 +350,27 @@ class BaseClient:
         client keeps its credentials and the error says so."""
         if self._auth_file is None:
             return
-        with self._saving:
-            auth_str = self._credentials.auth_str
+        with self._file_lock:
+            auth_str, version = self._credentials.snapshot()
             try:
                 self._auth_file.write(auth_str)
             except AuthFileError as exc:
                 state = f"logged in as {self._credentials.username}" if auth_str else "logged out"
                 raise AuthFileError(f"{state}, but {exc.message}") from exc
+            self._seen, self._synced = self._auth_file.stamp, version
 
     def _remove_credentials_file(self) -> None:
         if self._auth_file is not None:
-            with self._saving:
+            with self._file_lock:
+                version = self._credentials.version
                 self._auth_file.delete()
+                self._seen, self._synced = None, version
+
+    def _unsaved(self, since: int) -> bool:
+        """Whether the credentials changed here since version ``since`` and
+        the file does not hold them yet (they were not taken from it)."""
+        version = self._credentials.version
+        return version != since and version != self._synced
 
     def _apply_auth(self, auth_str: str | None) -> None:
         """Hook for drivers that keep the auth header on a session."""

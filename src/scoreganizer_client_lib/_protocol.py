@@ -6,8 +6,9 @@ what happened (a :class:`Response` or a :class:`TransportFailure`). It returns
 the operation's result or raises a :mod:`~scoreganizer_client_lib.exceptions`
 error. Endpoint paths, form fields, status handling, error codes, redirects,
 transport retries, ``retry`` answers and key waiting all live here, once; a
-driver only moves bytes, sleeps, and saves the credentials when an operation
-changed them (see ``Scoreganizer._run`` and ``AsyncScoreganizer._run``).
+driver only moves bytes, sleeps, looks at the credentials file when asked
+(:class:`CheckCredentials`), and saves the credentials when an operation
+changed them (see ``AsyncClientBase._run`` in ``_api_async.py``).
 
 The core reads no clock but the one it is given (for ``Retry-After`` dates),
 draws jitter from its retry policy's own random source, and touches no file.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Generator, Mapping
 from datetime import datetime, timedelta, timezone
@@ -189,6 +191,19 @@ class Request:
         """Roughly how many bytes the request sends (its file, mostly)."""
         return len(self.file.content) if self.file is not None else 0
 
+    def replace(
+        self, url: str | None = None, headers: Mapping[str, bytes] | None = None
+    ) -> Request:
+        """The same request, to another ``url`` or with other ``headers``."""
+        return Request(
+            self.method,
+            self.url if url is None else url,
+            self.data,
+            self.file,
+            self.headers if headers is None else headers,
+            self.idempotent,
+        )
+
     def __repr__(self) -> str:  # headers carry the token: never show them
         return f"Request({self.method} {self.url})"
 
@@ -245,7 +260,25 @@ class Sleep:
         return f"Sleep({self.seconds:.3f}, {self.reason.value})"
 
 
-Step = Request | Sleep
+class CheckCredentials:
+    """Take up what the credentials file holds, if another program changed it
+    since the client last read or wrote it (a login, a refresh or a logout
+    made elsewhere). Asked for only when the credentials live in a file
+    (:attr:`ProtocolCore.shared_credentials`). Cheap unless ``thorough``: the
+    file is read only when its size, time or identity changed; ``thorough``
+    reads it whatever they say (after the server refused the credentials).
+    The driver updates the core's :class:`Credentials` and sends back None."""
+
+    __slots__ = ("thorough",)
+
+    def __init__(self, thorough: bool = False) -> None:
+        self.thorough = thorough
+
+    def __repr__(self) -> str:
+        return f"CheckCredentials(thorough={self.thorough})"
+
+
+Step = Request | Sleep | CheckCredentials
 Outcome = Response | TransportFailure | None
 Operation = Generator[Step, Outcome, T]
 
@@ -451,6 +484,12 @@ def error_from_response(status: int, body: bytes, elapsed: timedelta) -> Scorega
     return exception_for(error, wait, elapsed)
 
 
+def _refuses_credentials(response: Response) -> bool:
+    """Whether the server refused a request for its credentials
+    (``not_logged_in``): it did nothing else with it."""
+    return 400 <= response.status < 500 and _error_code(response.body) == "not_logged_in"
+
+
 def _takes_a_wait(error: str) -> bool:
     """Whether the exception for ``error`` may carry a wait: a code that
     takes none (``key_exists``) ignores one, as 0.3.1 did."""
@@ -469,19 +508,46 @@ def _field(data: Any, name: str) -> str:
 
 class Credentials:
     """The auth string ``username:token``, and the user name that a refresh
-    puts in front of a new token (assignable, as ``username`` was in 0.3.1)."""
+    puts in front of a new token (assignable, as ``username`` was in 0.3.1).
 
-    __slots__ = ("auth_str", "username")
+    ``version`` counts the changes of the auth string, so that a driver can
+    tell whether the credentials changed while it read their file (several
+    threads may use one client: changes are made one at a time)."""
+
+    __slots__ = ("_lock", "auth_str", "username", "version")
 
     def __init__(self, auth_str: str | None = None) -> None:
+        self._lock = threading.Lock()
         self.auth_str: str | None = None
         self.username: str | None = None
-        self.set(auth_str)
+        self.version = 0
+        if auth_str:
+            self._set(auth_str)
+
+    def _set(self, auth_str: str | None) -> None:
+        self.auth_str = auth_str or None
+        self.username = self.auth_str.partition(":")[0] if self.auth_str else None
+        self.version += 1
 
     def set(self, auth_str: str | None) -> None:
         """Replace the credentials (``None`` or ``""`` forgets them)."""
-        self.auth_str = auth_str or None
-        self.username = self.auth_str.partition(":")[0] if self.auth_str else None
+        with self._lock:
+            self._set(auth_str)
+
+    def snapshot(self) -> tuple[str | None, int]:
+        """The auth string and its version, read together."""
+        with self._lock:
+            return self.auth_str, self.version
+
+    def replace_unless_changed(self, version: int, auth_str: str | None) -> int | None:
+        """Make the credentials ``auth_str`` if they are still at ``version``;
+        their version then, or None (they changed since: left alone)."""
+        with self._lock:
+            if self.version != version:
+                return None
+            if (auth_str or None) != self.auth_str:
+                self._set(auth_str)
+            return self.version
 
     def headers(self) -> dict[str, bytes]:
         """The headers that authenticate a request (none when logged out);
@@ -536,7 +602,15 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 class ProtocolCore:
     """The operations of the API against the server at ``base_url``, as
     sans-I/O generators (see the module's doc). ``now`` is the wall clock,
-    read only to make sense of a ``Retry-After`` date."""
+    read only to make sense of a ``Retry-After`` date.
+
+    ``shared_credentials`` says that the credentials live in a file other
+    programs may change too (a refresh there revokes the token held here):
+    the core then has the driver look at the file (:class:`CheckCredentials`)
+    before each request, and once more when the server refuses the
+    credentials; a request refused that way was not acted on, so it is sent
+    once more (whatever its method) when the file held other credentials.
+    """
 
     def __init__(
         self,
@@ -549,6 +623,7 @@ class ProtocolCore:
         self.base_url = base_url
         self.retry = retry if retry is not None else RetryPolicy()
         self._now = now if now is not None else time.time
+        self.shared_credentials = False
 
     # -- plumbing ----------------------------------------------------------------
 
@@ -576,14 +651,13 @@ class ProtocolCore:
                 f"{request.method} {request.url} was redirected ({response.status}) to "
                 f"{target!r:.200} in a way that drops the request's data: not followed",
             )
-        return Request(
-            request.method,
-            _moved_within(self.base_url, target),
-            request.data,
-            request.file,
-            request.headers,
-            request.idempotent,
-        )
+        return request.replace(url=_moved_within(self.base_url, target))
+
+    def _check_credentials(self, thorough: bool = False) -> Operation[None]:
+        """Have the driver take up the credentials file's changes, if the
+        credentials live in one."""
+        if self.shared_credentials:
+            yield CheckCredentials(thorough)
 
     def exchange(
         self,
@@ -592,10 +666,16 @@ class ProtocolCore:
         data: Mapping[str, str] | None = None,
         file: UploadFile | None = None,
         idempotent: bool | None = None,
+        checked: bool = False,
     ) -> Operation[Response]:
         """Send a request (again, as the retry policy allows; to a new place,
-        when the server redirects within its origin) and return the HTTP
-        answer, whatever its status. ``idempotent`` defaults to true for GET."""
+        when the server redirects within its origin; with the credentials
+        another program saved, when the server refused the ones sent) and
+        return the HTTP answer, whatever its status. ``idempotent`` defaults
+        to true for GET; ``checked`` says the credentials file was just looked
+        at (see :class:`CheckCredentials`)."""
+        if not checked:
+            yield from self._check_credentials()
         request = Request(
             method,
             self.base_url + path,
@@ -604,7 +684,7 @@ class ProtocolCore:
             self.credentials.headers(),
             method == "GET" if idempotent is None else idempotent,
         )
-        attempt, waited, redirects = 0, 0.0, 0
+        attempt, waited, redirects, rechecked = 0, 0.0, 0, False
         while True:
             attempt += 1
             outcome = yield request
@@ -618,6 +698,13 @@ class ProtocolCore:
                         raise ScoreganizerProtocolError(f"more than {MAX_REDIRECTS} redirects")
                     request, attempt = moved, attempt - 1
                     continue
+                if self.shared_credentials and not rechecked and _refuses_credentials(outcome):
+                    rechecked = True
+                    yield CheckCredentials(thorough=True)
+                    headers = self.credentials.headers()
+                    if headers != request.headers:  # saved meanwhile by another program
+                        request, attempt = request.replace(headers=headers), attempt - 1
+                        continue
             delay = self.retry.delay(attempt, waited, request, outcome, self._now())
             if delay is None:
                 if isinstance(outcome, TransportFailure):
@@ -655,8 +742,20 @@ class ProtocolCore:
 
     def token_status(self) -> Operation[TokenStatus | str]:
         """``token_status``: a :class:`TokenStatus` (or the plain string for a
-        value this version does not know)."""
-        status = _field((yield from self.call("GET", "token_status")), "status")
+        value this version does not know). A token the server does not know
+        or that expired is asked about once more when the credentials file
+        holds another one (a refresh made elsewhere)."""
+        status = yield from self._token_status()
+        if self.shared_credentials and status in (TokenStatus.EXPIRED, TokenStatus.NONEXISTENT):
+            sent = self.credentials.auth_str
+            yield CheckCredentials(thorough=True)
+            if self.credentials.auth_str != sent:
+                status = yield from self._token_status(checked=True)
+        return status
+
+    def _token_status(self, checked: bool = False) -> Operation[TokenStatus | str]:
+        data = yield from self.call("GET", "token_status", checked=checked)
+        status = _field(data, "status")
         try:
             return TokenStatus(status)
         except ValueError:
@@ -670,16 +769,24 @@ class ProtocolCore:
         """``refresh_token``; sets and returns the new auth string. Without
         credentials there is nothing to refresh: ``ScoreganizerNotLoggedIn``
         before anything is sent."""
+        yield from self._check_credentials()  # logged in elsewhere, perhaps
         if self.credentials.auth_str is None:
             raise ScoreganizerNotLoggedIn(
                 "not_logged_in", "refresh_login needs credentials: log in first"
             )
-        data = yield from self.call("POST", "refresh_token")
+        data = yield from self.call("POST", "refresh_token", checked=True)
         username = self.credentials.username
         auth_str = f"{username}:{_field(data, 'token')}"
         self.credentials.set(auth_str)
         self.credentials.username = username  # as assigned, even if it holds a colon
         return auth_str
+
+    def reload_credentials(self) -> Operation[bool]:
+        """Take up what the credentials file holds now (read whatever its
+        stamp says); whether the auth string changed. Without a file: False."""
+        before = self.credentials.auth_str
+        yield from self._check_credentials(thorough=True)
+        return self.credentials.auth_str != before
 
     def refresh_login_if_stale(self) -> Operation[str | None]:
         """Refresh when the token is ``ok_stale``; the new auth string or None."""
@@ -778,6 +885,7 @@ class ProtocolCore:
 
 __all__ = [
     "AUTH_HEADER",
+    "CheckCredentials",
     "Credentials",
     "FailureKind",
     "Operation",

@@ -120,8 +120,11 @@ class AsyncScoreganizer(AsyncClientBase):
     pool. ``sc.session`` (also ``sc.client``) is the ``httpx.AsyncClient``. Use
     ``async with`` or call :meth:`aclose`.
 
-    The credentials file is read on the first call (off the event loop), or
-    when ``auth_str``/``username`` is read before that.
+    The credentials file is read on the first call or
+    :meth:`reload_credentials` (off the event loop), or when
+    ``auth_str``/``username`` is read before that (on the spot). Later, each
+    call looks at its stamp (a ``stat``, on the loop) and reads it again off
+    the loop only when another program changed it.
     """
 
     tournaments: AsyncTournaments

@@ -15,6 +15,12 @@ next time it is written.
 An empty file means "not logged in"; a garbled one (not one ``user:token``
 line, not UTF-8, too large) is ignored with a warning that says so, and never
 sent as a header. The token never appears in messages.
+
+Several programs may share the file (the command, the folder watcher, the
+app). A :class:`Stamp` (device, file id, size, modification time) tells
+cheaply whether the file changed since it was last read or written: every
+write makes a new file (the rename), so a new file id, even when the size
+and the time look the same.
 """
 
 from __future__ import annotations
@@ -33,6 +39,11 @@ log = logging.getLogger(__name__)
 #: The most bytes read from a credentials file (a user name and a token).
 MAX_AUTH_FILE_SIZE = 16 * 1024
 
+#: What tells one version of the file from another: device, file id, size
+#: and modification time; a string for a path that could not be looked at
+#: (the error); None when nothing is there.
+Stamp = tuple[int, int, int, int] | str | None
+
 _AUTH_STR = re.compile(r"[^\s:]+:\S+")
 #: Paths already warned about for being readable by others (once per process).
 _warned_readable: set[str] = set()
@@ -41,6 +52,14 @@ _warned_readable: set[str] = set()
 def is_valid_auth_str(auth_str: str) -> bool:
     """True for a plausible ``username:token`` (no spaces, both parts present)."""
     return _AUTH_STR.fullmatch(auth_str) is not None
+
+
+def _stamp(info: os.stat_result) -> Stamp:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def _error_stamp(exc: OSError) -> Stamp:
+    return f"error {exc.errno}"
 
 
 def _kind(mode: int) -> str:
@@ -62,6 +81,8 @@ class AuthFile:
         self.path = Path(path)
         #: Why the last :meth:`read` found no credentials, if the file was unusable.
         self.problem: str | None = None
+        #: The :class:`Stamp` of the file as last read, written or removed here.
+        self.stamp: Stamp = None
 
     def __repr__(self) -> str:
         return f"AuthFile({str(self.path)!r})"
@@ -72,18 +93,36 @@ class AuthFile:
                 f"credentials file {self.path} is {_kind(mode)}, not a regular file; not reading it"
             )
 
+    def current_stamp(self) -> Stamp:
+        """The :class:`Stamp` of what is at the path now (one ``stat``)."""
+        try:
+            return _stamp(self.path.stat())
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return _error_stamp(exc)
+
     def _read_bytes(self) -> bytes | None:
         """At most ``MAX_AUTH_FILE_SIZE + 1`` bytes of the file; None when it
         does not exist. Never opens anything but a regular file, never blocks."""
+        self.stamp = None
         try:
-            self._refuse_unless_regular(self.path.stat().st_mode)  # follows links, opens nothing
+            found = self.path.stat()  # follows links, opens nothing
+            self.stamp = _stamp(found)
+            self._refuse_unless_regular(found.st_mode)
             # O_NONBLOCK: were the file swapped for a pipe since, opening it does not wait.
             flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
             fd = os.open(self.path, flags)
         except FileNotFoundError:
+            self.stamp = None
             return None
+        except OSError as exc:
+            if self.stamp is None:
+                self.stamp = _error_stamp(exc)
+            raise
         try:
             info = os.fstat(fd)
+            self.stamp = _stamp(info)  # the file read, whatever is at the path by now
             self._refuse_unless_regular(info.st_mode)
             self._warn_if_readable_by_others(info.st_mode)
             chunks, size = [], 0
@@ -162,11 +201,12 @@ class AuthFile:
         is then untouched.
         """
         try:
-            atomic_write(self.path, (auth_str or "").encode("utf-8"), private=True)
+            written = atomic_write(self.path, (auth_str or "").encode("utf-8"), private=True)
         except OSError as exc:
             raise AuthFileError(
                 f"cannot write credentials to {self.path}: {exc.strerror or exc}"
             ) from exc
+        self.stamp = _stamp(written)
 
     def delete(self) -> None:
         """Remove the file (logging out); no error when it is not there."""
@@ -176,6 +216,7 @@ class AuthFile:
             raise AuthFileError(
                 f"cannot remove credentials file {self.path}: {exc.strerror or exc}"
             ) from exc
+        self.stamp = None
 
 
-__all__ = ["MAX_AUTH_FILE_SIZE", "AuthFile", "is_valid_auth_str"]
+__all__ = ["MAX_AUTH_FILE_SIZE", "AuthFile", "Stamp", "is_valid_auth_str"]

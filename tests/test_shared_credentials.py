@@ -1,0 +1,468 @@
+"""One credentials file, several programs (the command, the folder watcher,
+the app): a refresh, a login or a logout saved by one is followed by the
+others on their next call, with both clients, against the sandbox over real
+HTTP. A refresh revokes the old token, so a client that did not follow would
+be logged out although the file holds a good token."""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import respx
+
+from cases import BASE
+from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock
+from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
+from scoreganizer_client_lib import exceptions as exc
+from scoreganizer_client_lib._protocol import AUTH_HEADER
+from scoreganizer_client_lib.authfile import AuthFile
+from scoreganizer_client_lib.sandbox import SandboxServer, scenario
+
+CLIENTS = ["sync", "async"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxServer, Clock]]:
+    """One sandbox for the module (each test makes its own users and cups)."""
+    clock = Clock()
+    db = tmp_path_factory.mktemp("shared") / "sandbox.sqlite3"
+    with SandboxServer(db, config=TEST_CONFIG, clock=clock) as server:
+        yield server, clock
+
+
+_numbers = iter(range(1_000_000))
+
+
+def _user(sandbox: SandboxServer) -> str:
+    name = f"s{next(_numbers)}"
+    scenario.add_user(sandbox.store, name, PASSWORD)
+    return name
+
+
+def _cup(sandbox: SandboxServer) -> int:
+    host = _user(sandbox)
+    return scenario.add_tournament(sandbox.store, f"Cup {host}", host, start="+1h", end="+2h")
+
+
+class Client:
+    """A sync or an async client on a credentials file, called the same way:
+    ``client("tournaments.my_active")`` (an async call is run to its end)."""
+
+    def __init__(self, kind: str, url: str, path: Path) -> None:
+        self.kind = kind
+        self.loop = asyncio.new_event_loop()
+        cls = Scoreganizer if kind == "sync" else AsyncScoreganizer
+        self.sc: Any = cls.from_url(url, auth_filename=path, retry=FAST_RETRY)
+
+    def __call__(self, name: str, *args: Any) -> Any:
+        result = operator.attrgetter(name)(self.sc)(*args)
+        return self.loop.run_until_complete(result) if self.kind == "async" else result
+
+    def close(self) -> None:
+        if self.kind == "async":
+            self.loop.run_until_complete(self.sc.aclose())
+        else:
+            self.sc.close()
+        self.loop.close()
+
+
+@pytest.fixture
+def clients(world: tuple[SandboxServer, Clock], tmp_path: Path) -> Iterator[Any]:
+    """Makes clients on the credentials file ``tmp_path / "auth.txt"``; closes them."""
+    made: list[Client] = []
+
+    def make(kind: str = "sync") -> Client:
+        made.append(Client(kind, world[0].url, tmp_path / "auth.txt"))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()
+
+
+def refresh_elsewhere(world: tuple[SandboxServer, Clock], path: Path) -> str:
+    """Refresh the token in ``path`` as another program does (once the
+    refresh cooldown is over); the new auth string."""
+    sandbox, clock = world
+    clock.advance(TEST_CONFIG.refresh_cooldown + 1)
+    try:
+        with Scoreganizer.from_url(sandbox.url, auth_filename=path) as other:
+            return other.refresh_login()
+    finally:
+        clock.advance(-TEST_CONFIG.refresh_cooldown - 1)
+
+
+def status_of(sandbox: SandboxServer, auth_str: str) -> str:
+    """What the server says of ``auth_str`` (asked by a client of its own)."""
+    with Scoreganizer.from_url(sandbox.url) as probe:
+        probe.set_auth_str(auth_str)
+        return str(probe.token_status())
+
+
+# -- a refresh, a login, a logout made elsewhere ----------------------------------------
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_a_refresh_made_elsewhere_is_followed(
+    world: tuple[SandboxServer, Clock], clients: Any, tmp_path: Path, kind: str
+) -> None:
+    sandbox = world[0]
+    path, cup = tmp_path / "auth.txt", _cup(sandbox)
+    here = clients(kind)
+    old = here("login", _user(sandbox), PASSWORD)
+    new = refresh_elsewhere(world, path)
+    assert status_of(sandbox, old) == "nonexistent"  # revoked: sending it would fail
+    here("tournaments.participate", cup)  # a POST, sent once, with the new token
+    assert [t.status for t in here("tournaments.my_active")] == ["participating"]
+    assert here("token_status") == "ok"
+    assert here.sc.auth_str == new == path.read_text()
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_a_refresh_the_file_s_stamp_does_not_show_is_found_when_the_server_refuses(
+    world: tuple[SandboxServer, Clock], clients: Any, tmp_path: Path, kind: str
+) -> None:
+    """Rewritten in place, same size, same time, same file: only the server's
+    ``not_logged_in`` tells; the file is then read, the request sent again."""
+    sandbox = world[0]
+    path, aside, cup = tmp_path / "auth.txt", tmp_path / "aside.txt", _cup(sandbox)
+    here = clients(kind)
+    old = here("login", _user(sandbox), PASSWORD)
+    aside.write_text(old)
+    new = refresh_elsewhere(world, aside)
+    assert len(new) == len(old)
+    before = path.stat()
+    with path.open("r+b") as handle:
+        handle.write(new.encode())
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert AuthFile(path).current_stamp() == here.sc._seen  # nothing to see
+    here("tournaments.participate", cup)
+    assert here.sc.auth_str == new
+    assert here("token_status") == "ok"
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_token_status_of_a_revoked_token_asks_with_the_one_saved_since(
+    world: tuple[SandboxServer, Clock], clients: Any, tmp_path: Path, kind: str
+) -> None:
+    sandbox, _ = world
+    path = tmp_path / "auth.txt"
+    here = clients(kind)
+    here("login", _user(sandbox), PASSWORD)
+    new = refresh_elsewhere(world, path)
+    with pytest.MonkeyPatch.context() as patch:  # the look before the request misses it
+        patch.setattr(here.sc, "_file_changed", lambda: False)
+        assert here("token_status") == "ok"  # "nonexistent" for the old one, then asked again
+    assert here.sc.auth_str == new
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_a_login_made_elsewhere_is_followed(
+    world: tuple[SandboxServer, Clock], clients: Any, tmp_path: Path, kind: str
+) -> None:
+    sandbox, _ = world
+    here = clients(kind)
+    assert here("token_status") == "not_sent"  # the file is empty
+    name = _user(sandbox)
+    clients("sync")("login", name, PASSWORD)
+    assert here("tournaments.my_active") == []
+    assert here.sc.username == name
+    assert here("refresh_login_if_stale") is None
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_a_refresh_asked_here_after_a_login_made_elsewhere(
+    world: tuple[SandboxServer, Clock], clients: Any, tmp_path: Path, kind: str
+) -> None:
+    sandbox, clock = world
+    here = clients(kind)
+    clients("sync")("login", _user(sandbox), PASSWORD)
+    clock.advance(TEST_CONFIG.refresh_cooldown + 1)
+    try:
+        refreshed = here("refresh_login")  # not "log in first": the file has a login
+    finally:
+        clock.advance(-TEST_CONFIG.refresh_cooldown - 1)
+    assert (tmp_path / "auth.txt").read_text() == refreshed
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_a_logout_made_elsewhere_is_followed(
+    world: tuple[SandboxServer, Clock], clients: Any, tmp_path: Path, kind: str
+) -> None:
+    sandbox, _ = world
+    path = tmp_path / "auth.txt"
+    here = clients(kind)
+    here("login", _user(sandbox), PASSWORD)
+    clients("sync")("logout")
+    with pytest.raises(exc.ScoreganizerNotLoggedIn):
+        here("tournaments.my_active")
+    assert here.sc.auth_str is None
+    assert not path.exists()  # not written back by the client that followed
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_reload_credentials_shows_who_is_logged_in_without_a_call(
+    world: tuple[SandboxServer, Clock], clients: Any, kind: str
+) -> None:
+    sandbox, _ = world
+    here = clients(kind)
+    assert here("reload_credentials") is False
+    name = _user(sandbox)
+    clients("sync")("login", name, PASSWORD)
+    assert here("reload_credentials") is True and here.sc.username == name
+    assert here("reload_credentials") is False
+
+
+def test_the_sync_session_carries_the_credentials_followed(
+    world: tuple[SandboxServer, Clock], clients: Any, tmp_path: Path
+) -> None:
+    sandbox = world[0]
+    here = clients("sync")
+    here("login", _user(sandbox), PASSWORD)
+    new = refresh_elsewhere(world, tmp_path / "auth.txt")
+    here("tournaments.active")
+    assert here.sc.session.headers[AUTH_HEADER] == new  # for code that uses sc.session (0.3.1)
+
+
+# -- what is read, and where ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_an_unchanged_file_is_looked_at_and_not_read(
+    world: tuple[SandboxServer, Clock],
+    clients: Any,
+    tmp_path: Path,
+    kind: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sandbox = world[0]
+    here = clients(kind)
+    here("login", _user(sandbox), PASSWORD)
+    reads: list[str] = []
+    real_read = AuthFile.read
+
+    def read(self: AuthFile) -> str | None:
+        reads.append(threading.current_thread().name)
+        return real_read(self)
+
+    monkeypatch.setattr(AuthFile, "read", read)
+    for _ in range(5):
+        here("tournaments.active")
+    here("token_status")
+    assert reads == []  # its own save is known: nothing to read
+    refresh_elsewhere(world, tmp_path / "auth.txt")
+    reads.clear()
+    here("tournaments.active")
+    here("tournaments.active")
+    assert len(reads) == 1
+    if kind == "async":
+        assert reads[0] != threading.current_thread().name  # off the event loop
+
+
+def test_the_async_client_looks_at_the_file_on_the_loop_and_reads_it_off_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "auth.txt"
+    path.write_text("ann:1")
+    where: dict[str, list[str]] = {"stamp": [], "read": []}
+    real_stamp, real_read = AuthFile.current_stamp, AuthFile.read
+
+    def stamp(self: AuthFile) -> Any:
+        where["stamp"].append(threading.current_thread().name)
+        return real_stamp(self)
+
+    def read(self: AuthFile) -> str | None:
+        where["read"].append(threading.current_thread().name)
+        return real_read(self)
+
+    async def main() -> None:
+        with pytest.MonkeyPatch.context() as patch, respx.mock(base_url=BASE) as mock:
+            patch.setattr(AuthFile, "current_stamp", stamp)
+            patch.setattr(AuthFile, "read", read)
+            route = mock.get("tournaments/all").respond(json=[])
+            async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
+                await sc.tournaments.all()  # the first read
+                AuthFile(path).write("ann:2")
+                where["stamp"].clear()
+                await sc.tournaments.all()
+            assert route.calls.last.request.headers[AUTH_HEADER] == "ann:2"
+
+    asyncio.run(main())
+    loop_thread = threading.main_thread().name
+    assert where["stamp"][0] == loop_thread  # the look (a stat: microseconds) ...
+    assert where["read"] and loop_thread not in where["read"]  # ... the read off the loop
+
+
+# -- what this client did wins over what it has not seen -------------------------------------
+
+
+def test_a_change_made_here_that_could_not_be_saved_wins_over_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "auth.txt"
+    path.write_text("ann:1")
+
+    async def main() -> None:
+        async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
+            real_write = AuthFile.write
+
+            def full_disk(self: AuthFile, auth_str: str | None) -> None:
+                raise exc.AuthFileError("no space left")
+
+            monkeypatch.setattr(AuthFile, "write", full_disk)
+            with pytest.raises(exc.AuthFileError):
+                await sc.set_auth_str("ann:mine")
+            monkeypatch.setattr(AuthFile, "write", real_write)
+            AuthFile(path).write("bob:theirs")  # another program, later
+            with respx.mock(base_url=BASE) as mock:
+                route = mock.get("tournaments/all").respond(json=[])
+                await sc.tournaments.all()
+                assert route.calls.last.request.headers[AUTH_HEADER] == "ann:mine"
+            await sc.set_auth_str("ann:saved")  # saved: the file is followed again
+            AuthFile(path).write("bob:theirs")
+            assert await sc.reload_credentials() is True and sc.auth_str == "bob:theirs"
+
+    asyncio.run(main())
+
+
+def test_a_change_made_here_while_the_file_is_read_wins(tmp_path: Path) -> None:
+    path = tmp_path / "auth.txt"
+    path.write_text("old:tok")
+    reading, read_on = threading.Event(), threading.Event()
+    real_read = AuthFile.read
+
+    def slow_read(self: AuthFile) -> str | None:
+        found = real_read(self)
+        if found == "other:tok":
+            reading.set()
+            read_on.wait(5)
+        return found
+
+    async def main() -> None:
+        with pytest.MonkeyPatch.context() as patch, respx.mock(base_url=BASE) as mock:
+            patch.setattr(AuthFile, "read", slow_read)
+            route = mock.get("tournaments/all").respond(json=[])
+            async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
+                await sc.tournaments.all()
+                AuthFile(path).write("other:tok")  # saved elsewhere
+                listing = asyncio.ensure_future(sc.tournaments.all())  # reads it
+                assert await asyncio.to_thread(reading.wait, 5)
+                setting = asyncio.ensure_future(sc.set_auth_str("new:tok"))
+                await asyncio.sleep(0.01)
+                read_on.set()
+                await asyncio.gather(listing, setting)
+                assert sc.auth_str == "new:tok"
+                await sc.tournaments.all()
+            assert route.calls.last.request.headers[AUTH_HEADER] == "new:tok"
+
+    asyncio.run(main())
+    assert path.read_text() == "new:tok"
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_auth_filename_assigned_later_is_not_read_but_followed_from_then_on(
+    tmp_path: Path, kind: str
+) -> None:
+    """0.3.1: assigning ``auth_filename`` changes where credentials are saved
+    and reads nothing; what is saved there afterwards is followed."""
+    path = tmp_path / "auth.txt"
+    path.write_text("ann:in-the-file")
+    client = Client(kind, "https://api.test:8443", tmp_path / "first.txt")
+    try:
+        client("set_auth_str", "ann:in-memory")
+        client.sc.auth_filename = path
+        with respx.mock(base_url=BASE, assert_all_called=False) as mock, _sync_mock() as sync_mock:
+            route = mock.get("tournaments/all").respond(json=[])
+            sync_mock.get(BASE + "tournaments/all", json=[])
+            client("tournaments.all")
+            assert _sent(kind, route, sync_mock) == "ann:in-memory"
+            AuthFile(path).write("ann:saved-later")
+            client("tournaments.all")
+            assert _sent(kind, route, sync_mock) == "ann:saved-later"
+    finally:
+        client.close()
+
+
+def _sync_mock() -> Any:
+    import responses
+
+    return responses.RequestsMock(assert_all_requests_are_fired=False)
+
+
+def _sent(kind: str, route: Any, sync_mock: Any) -> str:
+    if kind == "async":
+        return str(route.calls.last.request.headers[AUTH_HEADER])
+    return str(sync_mock.calls[-1].request.headers[AUTH_HEADER])
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_a_file_that_became_a_folder_means_logged_out_until_it_is_a_file_again(
+    world: tuple[SandboxServer, Clock], clients: Any, tmp_path: Path, kind: str
+) -> None:
+    sandbox, _ = world
+    path = tmp_path / "auth.txt"
+    here = clients(kind)
+    auth = here("login", _user(sandbox), PASSWORD)
+    path.unlink()
+    path.mkdir()
+    assert here("token_status") == "not_sent"  # no error from a call that needs no login
+    assert "is a folder" in (here.sc.auth_file_problem or "")
+    path.rmdir()
+    path.write_text(auth)
+    assert here("token_status") == "ok"
+
+
+def test_threads_and_another_program_saving_at_once_end_with_memory_and_file_as_one(
+    tmp_path: Path,
+) -> None:
+    """Four threads share one client (calling, and setting credentials now
+    and then) while another program keeps saving its own: once all is done,
+    the next call leaves the client with what the file holds."""
+    import responses
+
+    path = tmp_path / "auth.txt"
+    written = {None, "a:start"}
+    path.write_text("a:start")
+    here = Scoreganizer(host="api.test", port=8443, auth_filename=path)
+    sent: list[str | None] = []
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        sent.append(request.headers.get(AUTH_HEADER))
+        return 200, {}, "[]"
+
+    def calls(worker: int) -> None:
+        for i in range(40):
+            if i % 10 == worker:
+                here.set_auth_str(f"a:{worker}-{i}")
+            else:
+                here.tournaments.all()
+
+    def elsewhere() -> None:
+        other = AuthFile(path)
+        for i in range(40):
+            other.write(f"b:{i}")
+
+    for worker in range(4):
+        written.update(f"a:{worker}-{i}" for i in range(worker, 40, 10))
+    written.update(f"b:{i}" for i in range(40))
+    with responses.RequestsMock() as mock:
+        mock.add_callback("GET", BASE + "tournaments/all", callback=answer)
+        threads = [threading.Thread(target=calls, args=(w,)) for w in range(4)]
+        threads.append(threading.Thread(target=elsewhere))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        here.tournaments.all()
+        assert here.auth_str == path.read_text()
+        AuthFile(path).write("b:last")
+        here.tournaments.all()
+    assert here.auth_str == "b:last"  # still following: its own saves were all recorded
+    assert set(sent) <= written | {"b:last"}  # never anything but credentials someone saved

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import PASSWORD, TEST_CONFIG, Clock
+from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock
 from scoreganizer_client_lib import RetryPolicy, Scoreganizer
 from scoreganizer_client_lib.cli import main
 from scoreganizer_client_lib.replays.testing import write_rmv
@@ -436,6 +436,71 @@ def test_logged_out_stops_and_keeps_the_file(player: Player) -> None:
     summary = player.play(player.watcher(), {}, end=5.0)
     assert summary.stopped is not None and summary.stopped.code == "not_logged_in"
     assert summary.pending == ["a.rmv"] and summary.accepted == []
+
+
+def _on_credentials_file(player: Player, tmp_path: Path) -> Path:
+    """Give the player's watcher a client on a credentials file, as the
+    command and the app do; the file's path."""
+    path = tmp_path / "auth.txt"
+    assert player.sc.auth_str is not None
+    path.write_text(player.sc.auth_str)
+    player.sc = Scoreganizer.from_url(player.sandbox.url, auth_filename=path, retry=FAST_RETRY)
+    return path
+
+
+def test_a_refresh_by_another_process_keeps_the_watcher_going(
+    player: Player, tmp_path: Path, server_clock: Clock
+) -> None:
+    """The other process (``scoreganizer status`` on a stale token, the app)
+    refreshes the token, which revokes the one the watcher started with."""
+    path = _on_credentials_file(player, tmp_path)
+    started_with = path.read_text()
+    refresh = (
+        "import sys; from scoreganizer_client_lib import Scoreganizer; "
+        "print(Scoreganizer.from_url(sys.argv[1], auth_filename=sys.argv[2]).refresh_login())"
+    )
+
+    def refresh_elsewhere() -> None:
+        server_clock.advance(TEST_CONFIG.refresh_cooldown + 1)
+        try:
+            command = [sys.executable, "-c", refresh, player.sandbox.url, str(path)]
+            subprocess.run(command, check=True, timeout=60, capture_output=True)
+        finally:
+            server_clock.advance(-TEST_CONFIG.refresh_cooldown - 1)
+
+    script = {
+        0.0: lambda: player.write("before.rmv", player.game(1)),
+        1.0: refresh_elsewhere,
+        2.0: lambda: player.write("after.rmv", player.game(2)),
+    }
+    summary = player.play(player.watcher(), script, end=4.0)
+    assert summary.accepted == ["before.rmv", "after.rmv"] and summary.pending == []
+    assert summary.stopped is not None and summary.stopped.code == "stopped"
+    assert path.read_text() != started_with and player.sc.auth_str == path.read_text()
+
+
+def test_another_player_logging_in_stops_the_watcher_and_keeps_the_file(
+    player: Player, tmp_path: Path, shared: SandboxServer
+) -> None:
+    """The client follows the credentials file; the watcher never sends this
+    player's replays as whoever logged in there since."""
+    path = _on_credentials_file(player, tmp_path)
+    other = f"other{player.number}"
+    scenario.add_user(shared.store, other, PASSWORD)
+
+    def log_in_elsewhere() -> None:
+        with Scoreganizer.from_url(shared.url, auth_filename=path) as elsewhere:
+            elsewhere.login(other, PASSWORD)
+
+    script = {
+        0.0: lambda: player.write("mine.rmv", player.game(1)),
+        1.0: log_in_elsewhere,
+        2.0: lambda: player.write("still mine.rmv", player.game(2)),
+    }
+    summary = player.play(player.watcher(), script, end=4.0)
+    assert summary.stopped is not None and summary.stopped.code == "other_player"
+    assert summary.accepted == ["mine.rmv"] and summary.pending == ["still mine.rmv"]
+    assert summary.refused == {} and player.scores() == 1
 
 
 def test_ctrl_c_saves_and_releases_then_goes_on(player: Player) -> None:

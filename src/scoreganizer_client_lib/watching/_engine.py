@@ -156,6 +156,8 @@ class FolderWatcher:
         self.key_expiry: datetime | None = None
         self.key_generated: datetime | None = None
         self.until = tournament.end
+        #: Who the replays are sent as (the client's login when :meth:`run` starts).
+        self.player: str | None = None
 
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -254,6 +256,7 @@ class FolderWatcher:
         self.key_expiry = key_expiry
         self.key_generated = key_generated
         self.until = min(self.tournament.end, key_expiry) if key_expiry else self.tournament.end
+        self.player = self.sc.username
         self.open()
         reason: StopReason | None = None
         try:
@@ -600,9 +603,22 @@ class FolderWatcher:
                 path=rel,
             )
 
+    def _another_player(self) -> bool:
+        """Whether another player logged in with the client's credentials
+        file (which the client follows) since the watcher started: their
+        login must not send this player's replays."""
+        if self.player is None:
+            return False
+        self.sc.reload_credentials()
+        return self.sc.username not in (None, self.player)
+
     def _upload(
         self, rel: str, pending: _Pending, digest: str, data: bytes, info: replays.ReplayInfo
     ) -> None:
+        if self._another_player():
+            self.summary.stopped = stop_reason("other_player")
+            self._stop.set()
+            return
         try:
             self.sc.scores.upload_file(io.BytesIO(data), rel, mime_type=info.mime_type, tries=1)
         except ScoreganizerNotLoggedIn:

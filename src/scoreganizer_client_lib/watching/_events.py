@@ -38,7 +38,8 @@ class EventKind(str, Enum):
 @dataclass(frozen=True)
 class StopReason:
     """Why a watcher stopped: ``code`` (``ended``, ``key_expired``,
-    ``not_logged_in``, ``stopped``, ``interrupted``) and the same in words."""
+    ``not_logged_in``, ``other_player``, ``stopped``, ``interrupted``) and the
+    same in words."""
 
     code: str
     reason: str
@@ -48,6 +49,7 @@ STOP_REASONS = {
     "ended": "the tournament has ended",
     "key_expired": "your playing time is over",
     "not_logged_in": "not logged in (or the login expired)",
+    "other_player": "another player logged in with the same credentials",
     "stopped": "stopped",
     "interrupted": "interrupted",
 }

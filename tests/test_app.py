@@ -17,7 +17,7 @@ import pytest
 
 from app_helpers import Browser, World, start_world, wait_for
 from conftest import PASSWORD, Clock, fresh_seed
-from scoreganizer_client_lib import Scoreganizer
+from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib.app import AppServer, Settings
 from scoreganizer_client_lib.app.folders import FolderMemory, suggest
 from scoreganizer_client_lib.replays.testing import write_rmv
@@ -420,7 +420,9 @@ def test_a_dropped_replay_while_the_server_is_away_says_to_drop_it_again(
     play = world.app.player.plays[cup]
     wait_for(lambda: play.key is not None)
     player = world.app.player
-    sc, player.sc = player.sc, player._client()
+    settings = player.settings
+    away = AsyncScoreganizer.from_url(settings.server, auth_filename=settings.credentials)
+    sc, player.sc = player.sc, away
     try:
         player.sc.port = 9  # the server is away
         answer = drop(browser, cup, "late.rmv", write_rmv(key=play.key))

@@ -123,9 +123,7 @@ class Play:
         self._key_task: asyncio.Task[None] | None = None
         self._watcher: FolderWatcher | None = None
         self._watch_thread: threading.Thread | None = None
-        self._watch_login: str | None = None  # the credentials the watcher runs with
         self._folder_gone = False
-        self._relogin: asyncio.Task[None] | None = None
 
     @property
     def id(self) -> int:
@@ -228,11 +226,12 @@ class Play:
             await asyncio.to_thread(thread.join, 5)
 
     async def login_changed(self) -> None:
-        """The credentials changed (a login, a refresh, here or by the
-        command): a watcher goes on with the new ones."""
+        """The player logged in again (here or with the command): a watcher
+        that stopped by itself (its login had expired, say) goes on. A
+        running one follows the credentials file by itself."""
         if self.folder is None or self.key is None or self._watcher is None or self.over:
             return
-        if self._watch_login != self.player.sc.auth_str:
+        if not self.watching:
             await self._end_watcher()
             self._start_watch()
             self.feed.notify(Change("watch"))
@@ -278,7 +277,6 @@ class Play:
             target=self._run_watch, args=(watcher, sc), name=f"watch-{self.id}", daemon=True
         )
         self._watcher, self._watch_thread = watcher, thread
-        self._watch_login = sc.auth_str
         thread.start()
 
     def _run_watch(self, watcher: FolderWatcher, sc: Scoreganizer) -> None:
@@ -302,20 +300,9 @@ class Play:
         self.watch_note = None
         if isinstance(why, str):
             self.stopped = f"The folder watcher failed ({why})."
-        elif why.code == "not_logged_in":
-            self._relogin = asyncio.create_task(self._logged_out(watcher))
-            return
-        else:
+        else:  # not logged in: the watcher's client looked for a newer login first
             self.stopped = STOPPED.get(why.code, sentence(why.reason))
         self.feed.notify(Change("watch"))
-
-    async def _logged_out(self, watcher: FolderWatcher) -> None:
-        """The watcher's login is no longer good: go on with a newer one if
-        the credentials file has it (a refresh by the command, say)."""
-        await self.player.follow_credentials()  # restarts the watcher if so
-        if self._watcher is watcher:
-            self.stopped = STOPPED["not_logged_in"]
-            self.feed.notify(Change("watch"))
 
     def _on_event(self, watcher: FolderWatcher, event: WatchEvent) -> None:
         """What ``watcher`` reports (on its thread) goes to the feed."""

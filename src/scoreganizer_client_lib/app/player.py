@@ -1,7 +1,7 @@
 """What the app knows and does for the player: the client for the chosen
-server, with the same credentials file as the command (followed: a login or
-logout by the command is seen here on the next page), and one
-:class:`~.play.Play` per tournament the player opened.
+server, with the same credentials file as the command (which the client
+follows: a login, refresh or logout by the command is seen here on the next
+page), and one :class:`~.play.Play` per tournament the player opened.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 
 from .. import RetryPolicy
 from ..aio import AsyncScoreganizer
-from ..authfile import AuthFile
 from ..config import auth_path, config_dir, parse_server_url
 from ..exceptions import AuthFileError, ScoreganizerError, TournamentNotFound
 from ..tournament import Tournament
@@ -73,22 +72,19 @@ class Player:
         self.folders = FolderMemory(settings.data_dir / "folders.json")
         self.plays: dict[int, Play] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.sc = self._client()
-        self._replaced: list[AsyncScoreganizer] = []  # closed when the app stops
+        self.sc = AsyncScoreganizer.from_url(
+            settings.server, auth_filename=settings.credentials, **client_options
+        )
         self._following = asyncio.Lock()
-        #: The credentials file as the app last saw it (time, size, file id).
-        self._stamp: tuple[int, int, int] | str | None = "unread"
         #: What the next page tells the player once (see :meth:`take_notice`).
         self.notice: str | None = None
 
-    def _client(self) -> AsyncScoreganizer:
-        return AsyncScoreganizer.from_url(
-            self.settings.server, auth_filename=self.settings.credentials, **self.client_options
-        )
-
     async def start(self) -> None:
-        """Bind to the running event loop (call once, from the app's startup)."""
+        """Bind to the running event loop (call once, from the app's startup)
+        and read the credentials file (off the loop)."""
         self.loop = asyncio.get_running_loop()
+        with contextlib.suppress(AuthFileError):  # said by the first page
+            await self.sc.reload_credentials()
 
     @property
     def username(self) -> str | None:
@@ -109,7 +105,6 @@ class Player:
                 f"{sentence(exc.message or exc.error)} The scoreganizer command does not "
                 "see this login, and the app forgets it when it stops."
             )
-        self._stamp = self._credentials_stamp()
         await self._login_changed(before)
 
     async def logout(self) -> None:
@@ -119,19 +114,11 @@ class Player:
             await self.sc.logout()
         except AuthFileError as exc:  # logged out here all the same
             self.notice = sentence(exc.message or exc.error)
-        self._stamp = self._credentials_stamp()
 
     def take_notice(self) -> str | None:
         """What the next page should tell the player once, if anything."""
         notice, self.notice = self.notice, None
         return notice
-
-    def _credentials_stamp(self) -> tuple[int, int, int] | None:
-        try:
-            found = self.settings.credentials.stat()
-        except OSError:
-            return None
-        return found.st_mtime_ns, found.st_size, found.st_ino
 
     async def _forget_plays(self) -> None:
         for play in self.plays.values():
@@ -139,24 +126,13 @@ class Player:
         self.plays.clear()
 
     async def follow_credentials(self) -> None:
-        """Take up what the credentials file holds now, if someone else (the
-        command, another app) logged in or out since: pages then show that
-        login, and watchers go on with it."""
+        """Take up a login or logout that someone else (the command, another
+        app) saved in the credentials file since: pages then show that login,
+        and a watcher that stopped for want of one goes on."""
         async with self._following:
-            stamp = self._credentials_stamp()
-            if stamp == self._stamp:
-                return  # as it was when the app last read or wrote it
-            self._stamp = stamp
-            try:
-                stored = AuthFile(self.settings.credentials).read()
-            except (AuthFileError, OSError):
-                return  # the client says why when it reads the file itself
-            if stored == self.sc.auth_str:
-                return
             before = self.username
-            self._replaced.append(self.sc)  # requests may still be on their way
-            self.sc = self._client()
-            await self._login_changed(before)
+            if await self.sc.reload_credentials():
+                await self._login_changed(before)
 
     async def _login_changed(self, before: str | None) -> None:
         if self.username != before:  # another player: their own tournaments
@@ -174,9 +150,7 @@ class Player:
         status = str(await self.sc.token_status())
         if status == "ok_stale":
             with contextlib.suppress(ScoreganizerError):  # stale is still usable
-                await self.sc.refresh_login()
-                self._stamp = self._credentials_stamp()
-                await self._login_changed(self.username)  # the old token is gone
+                await self.sc.refresh_login()  # watchers take up the new token
             return None
         if status == "ok":
             return None
@@ -214,5 +188,4 @@ class Player:
         """Stop everything (the app is shutting down)."""
         for play in self.plays.values():
             await play.close()
-        for sc in [*self._replaced, self.sc]:
-            await sc.aclose()
+        await self.sc.aclose()

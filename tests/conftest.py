@@ -71,6 +71,18 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(scope="module")
+def module_sandbox(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[SandboxServer, Clock]]:
+    """One running sandbox for a module's tests, and its clock (which tests
+    move forward, and back); each test makes its own users and cups."""
+    clock = Clock()
+    db = tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3"
+    with SandboxServer(db, config=TEST_CONFIG, clock=clock) as server:
+        yield server, clock
+
+
 @pytest.fixture
 def sandbox(tmp_path: Path, clock: Clock) -> Iterator[SandboxServer]:
     """A running sandbox on a loopback port, with a SQLite file."""

@@ -5,6 +5,7 @@ written. Every time the page says what happened."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 from collections.abc import Iterator
@@ -217,6 +218,24 @@ def test_a_login_or_logout_in_the_command_shows_on_the_next_page(
     assert world.app.player.plays == {}  # another player's tournaments start afresh
     command.logout()
     assert browser.get("/").headers["location"] == "/login"
+
+
+def test_another_player_s_login_taken_up_by_a_call_in_the_background_still_shows(
+    world: World, browser: Browser
+) -> None:
+    """The client follows the credentials file in any call (here: the app's
+    own, from a task of its own) before a page asks; the page still knows
+    that the tournaments it had open were another player's."""
+    playing(world, browser)
+    other = world.user("bg")
+    command = Scoreganizer.from_url(world.sandbox.url, auth_filename=world.app.settings.credentials)
+    command.login(other, PASSWORD)
+    player = world.app.player
+    assert player.loop is not None
+    asyncio.run_coroutine_threadsafe(player.sc.tournaments.active(), player.loop).result(5)
+    assert player.sc.username == other  # taken up already
+    assert f"Signed in as <strong>{other}</strong>" in browser.get("/").text
+    assert player.plays == {}
 
 
 def test_a_token_refreshed_elsewhere_keeps_the_folder_watched(

@@ -448,16 +448,19 @@ def test_a_cancelled_login_still_saves_what_it_logged_in_with(tmp_path: Path) ->
     asyncio.run(main())
 
 
-def test_set_auth_str_while_the_file_is_read_wins_over_the_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("read", ["first", "saved by another program"])
+def test_set_auth_str_while_the_file_is_read_wins_over_the_file(tmp_path: Path, read: str) -> None:
     path = tmp_path / "auth.txt"
     path.write_text("old:tok")
     reading, read_on = threading.Event(), threading.Event()
     real_read = AuthFile.read
+    slow = "old:tok" if read == "first" else "other:tok"
 
     def slow_read(self: AuthFile) -> str | None:
         found = real_read(self)
-        reading.set()
-        read_on.wait(5)
+        if found == slow:
+            reading.set()
+            read_on.wait(5)
         return found
 
     async def main() -> None:
@@ -465,9 +468,11 @@ def test_set_auth_str_while_the_file_is_read_wins_over_the_file(tmp_path: Path) 
             patch.setattr(AuthFile, "read", slow_read)
             route = mock.get("tournaments/all").respond(json=[])
             async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
-                listing = asyncio.ensure_future(sc.tournaments.all())  # reads the file first
-                while not reading.is_set():
-                    await asyncio.sleep(0.001)
+                if read != "first":
+                    await sc.tournaments.all()
+                    AuthFile(path).write("other:tok")
+                listing = asyncio.ensure_future(sc.tournaments.all())  # reads the file
+                assert await asyncio.to_thread(reading.wait, 5)
                 setting = asyncio.ensure_future(sc.set_auth_str("new:tok"))
                 await asyncio.sleep(0.01)
                 read_on.set()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock, fresh_seed
+from conftest import FAST_RETRY, PASSWORD, Clock, fresh_seed
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib import exceptions as exc
 from scoreganizer_client_lib.replays.testing import write_rmv
@@ -22,15 +21,6 @@ from scoreganizer_client_lib.sandbox import SandboxServer, scenario
 from scoreganizer_client_lib.score import UploadResult
 
 CLIENTS = ["sync", "async"]
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxServer, Clock]]:
-    """One sandbox for the module (each test makes its own users and cups)."""
-    clock = Clock()
-    db = tmp_path_factory.mktemp("e2e") / "sandbox.sqlite3"
-    with SandboxServer(db, config=TEST_CONFIG, clock=clock) as server:
-        yield server, clock
 
 
 _names = iter(range(1_000_000))
@@ -79,8 +69,8 @@ def run_as(kind: str, sandbox: SandboxServer, name: str, script: Any, **options:
 
 
 @pytest.mark.parametrize("kind", CLIENTS)
-def test_get_one_tournament(world: tuple[SandboxServer, Clock], kind: str) -> None:
-    sandbox, clock = world
+def test_get_one_tournament(module_sandbox: tuple[SandboxServer, Clock], kind: str) -> None:
+    sandbox, clock = module_sandbox
     host = _user(sandbox, "host")
     running = scenario.add_tournament(
         sandbox.store, "Running", host, start=at(clock, -60), end=at(clock, 3600)
@@ -107,9 +97,9 @@ def test_get_one_tournament(world: tuple[SandboxServer, Clock], kind: str) -> No
 
 
 def test_logout_removes_the_saved_credentials(
-    world: tuple[SandboxServer, Clock], tmp_path: Path
+    module_sandbox: tuple[SandboxServer, Clock], tmp_path: Path
 ) -> None:
-    sandbox, _ = world
+    sandbox, _ = module_sandbox
     name, path = _user(sandbox), tmp_path / "auth.txt"
     sc = Scoreganizer.from_url(sandbox.url, auth_filename=path)
     sc.login(name, PASSWORD)
@@ -121,9 +111,9 @@ def test_logout_removes_the_saved_credentials(
 
 @pytest.mark.parametrize("kind", CLIENTS)
 def test_wait_key_driven_by_the_injected_sleep(
-    world: tuple[SandboxServer, Clock], kind: str
+    module_sandbox: tuple[SandboxServer, Clock], kind: str
 ) -> None:
-    sandbox, clock = world
+    sandbox, clock = module_sandbox
     host, name = _user(sandbox, "host"), _user(sandbox)
     cup = scenario.add_tournament(
         sandbox.store, "Soon", host, start=at(clock, 30), end=at(clock, 3600)
@@ -159,8 +149,10 @@ def test_wait_key_driven_by_the_injected_sleep(
 
 
 @pytest.mark.parametrize("kind", CLIENTS)
-def test_upload_many(world: tuple[SandboxServer, Clock], kind: str, tmp_path: Path) -> None:
-    sandbox, clock = world
+def test_upload_many(
+    module_sandbox: tuple[SandboxServer, Clock], kind: str, tmp_path: Path
+) -> None:
+    sandbox, clock = module_sandbox
     host, name = _user(sandbox, "host"), _user(sandbox)
     cup = scenario.add_tournament(
         sandbox.store, "Many", host, start=at(clock, -60), end=at(clock, 3600)
@@ -214,9 +206,9 @@ def test_upload_many(world: tuple[SandboxServer, Clock], kind: str, tmp_path: Pa
     assert [type(r.error) for r in refused] == [exc.ReplayKeyMismatch] * 2
 
 
-def _player_with_key(world: tuple[SandboxServer, Clock]) -> tuple[str, int, str]:
+def _player_with_key(module_sandbox: tuple[SandboxServer, Clock]) -> tuple[str, int, str]:
     """A new player in a new running cup, with a key: (name, cup, key)."""
-    sandbox, clock = world
+    sandbox, clock = module_sandbox
     host, name = _user(sandbox, "host"), _user(sandbox)
     cup = scenario.add_tournament(
         sandbox.store, "C", host, start=at(clock, -60), end=at(clock, 3600)
@@ -229,10 +221,10 @@ def _player_with_key(world: tuple[SandboxServer, Clock]) -> tuple[str, int, str]
 
 @pytest.mark.parametrize("kind", CLIENTS)
 def test_upload_many_odd_lists(
-    world: tuple[SandboxServer, Clock], kind: str, tmp_path: Path
+    module_sandbox: tuple[SandboxServer, Clock], kind: str, tmp_path: Path
 ) -> None:
-    sandbox, clock = world
-    name, cup, key = _player_with_key(world)
+    sandbox, clock = module_sandbox
+    name, cup, key = _player_with_key(module_sandbox)
     replay = tmp_path / "game.rmv"
     replay.write_bytes(write_rmv(key=key, boardgen_time=at(clock, 1)))
     nul = str(tmp_path / "nul\0.rmv")  # os.open refuses it with ValueError
@@ -259,10 +251,10 @@ def test_upload_many_odd_lists(
 
 
 def test_one_sync_client_shared_by_threads(
-    world: tuple[SandboxServer, Clock], tmp_path: Path
+    module_sandbox: tuple[SandboxServer, Clock], tmp_path: Path
 ) -> None:
-    sandbox, clock = world
-    name, cup, key = _player_with_key(world)
+    sandbox, clock = module_sandbox
+    name, cup, key = _player_with_key(module_sandbox)
     sc = Scoreganizer.from_url(sandbox.url, auth_filename=tmp_path / "auth.txt", retry=FAST_RETRY)
     sc.login(name, PASSWORD)
 
@@ -289,10 +281,10 @@ def test_one_sync_client_shared_by_threads(
 
 @pytest.mark.parametrize("kind", CLIENTS)
 def test_upload_many_stops_cleanly_when_on_progress_raises(
-    world: tuple[SandboxServer, Clock], kind: str, tmp_path: Path
+    module_sandbox: tuple[SandboxServer, Clock], kind: str, tmp_path: Path
 ) -> None:
-    sandbox, clock = world
-    name, cup, key = _player_with_key(world)
+    sandbox, clock = module_sandbox
+    name, cup, key = _player_with_key(module_sandbox)
     paths = []
     for seed in range(24):
         paths.append(tmp_path / f"g{seed}.rmv")
@@ -325,9 +317,9 @@ def test_upload_many_stops_cleanly_when_on_progress_raises(
 @pytest.mark.timeout(20)  # a pipe once blocked upload_filename forever
 @pytest.mark.parametrize("method", ["upload_filename", "upload_replay"])
 def test_uploading_what_is_not_a_regular_file(
-    world: tuple[SandboxServer, Clock], kind: str, method: str, tmp_path: Path
+    module_sandbox: tuple[SandboxServer, Clock], kind: str, method: str, tmp_path: Path
 ) -> None:
-    sandbox, _ = world
+    sandbox, _ = module_sandbox
     paths: list[str | Path] = [str(tmp_path / "nul\0.rmv")]
     if hasattr(os, "mkfifo"):
         os.mkfifo(tmp_path / "pipe.rmv")
@@ -356,9 +348,9 @@ def test_uploading_what_is_not_a_regular_file(
 @pytest.mark.parametrize("kind", CLIENTS)
 @pytest.mark.parametrize("prefix", ["Łukasz", "日本", "jürgen"])
 def test_every_endpoint_with_a_user_name_outside_ascii(
-    world: tuple[SandboxServer, Clock], kind: str, prefix: str, tmp_path: Path
+    module_sandbox: tuple[SandboxServer, Clock], kind: str, prefix: str, tmp_path: Path
 ) -> None:
-    sandbox, clock = world
+    sandbox, clock = module_sandbox
     host, name = _user(sandbox, "host"), _user(sandbox, prefix)
     cup = scenario.add_tournament(
         sandbox.store, "Open", host, start=at(clock, -60), end=at(clock, 3600)

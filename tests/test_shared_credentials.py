@@ -11,30 +11,22 @@ import operator
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import responses
 import respx
 
 from cases import BASE
 from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock
-from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
+from scoreganizer_client_lib import AUTH_HEADER, AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib import exceptions as exc
-from scoreganizer_client_lib._protocol import AUTH_HEADER
 from scoreganizer_client_lib.authfile import AuthFile
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
 
 CLIENTS = ["sync", "async"]
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxServer, Clock]]:
-    """One sandbox for the module (each test makes its own users and cups)."""
-    clock = Clock()
-    db = tmp_path_factory.mktemp("shared") / "sandbox.sqlite3"
-    with SandboxServer(db, config=TEST_CONFIG, clock=clock) as server:
-        yield server, clock
 
 
 _numbers = iter(range(1_000_000))
@@ -74,12 +66,12 @@ class Client:
 
 
 @pytest.fixture
-def clients(world: tuple[SandboxServer, Clock], tmp_path: Path) -> Iterator[Any]:
+def clients(module_sandbox: tuple[SandboxServer, Clock], tmp_path: Path) -> Iterator[Any]:
     """Makes clients on the credentials file ``tmp_path / "auth.txt"``; closes them."""
     made: list[Client] = []
 
     def make(kind: str = "sync") -> Client:
-        made.append(Client(kind, world[0].url, tmp_path / "auth.txt"))
+        made.append(Client(kind, module_sandbox[0].url, tmp_path / "auth.txt"))
         return made[-1]
 
     yield make
@@ -87,16 +79,41 @@ def clients(world: tuple[SandboxServer, Clock], tmp_path: Path) -> Iterator[Any]
         client.close()
 
 
-def refresh_elsewhere(world: tuple[SandboxServer, Clock], path: Path) -> str:
-    """Refresh the token in ``path`` as another program does (once the
-    refresh cooldown is over); the new auth string."""
-    sandbox, clock = world
+@pytest.fixture(params=CLIENTS)
+def here(request: pytest.FixtureRequest, clients: Any) -> Client:
+    """The client that should follow the file (sync, then async)."""
+    return clients(request.param)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def elsewhere(clients: Any) -> Client:
+    """Another program on the same file (the command, say)."""
+    return clients("sync")  # type: ignore[no-any-return]
+
+
+def log_in(client: Client, module_sandbox: tuple[SandboxServer, Clock]) -> str:
+    """Log ``client`` in as a new user; the auth string."""
+    return str(client("login", _user(module_sandbox[0]), PASSWORD))
+
+
+@contextmanager
+def refresh_allowed(module_sandbox: tuple[SandboxServer, Clock]) -> Iterator[None]:
+    """The sandbox's clock past the cooldown after which a token may be refreshed."""
+    clock = module_sandbox[1]
     clock.advance(TEST_CONFIG.refresh_cooldown + 1)
     try:
-        with Scoreganizer.from_url(sandbox.url, auth_filename=path) as other:
-            return other.refresh_login()
+        yield
     finally:
         clock.advance(-TEST_CONFIG.refresh_cooldown - 1)
+
+
+def refresh_elsewhere(module_sandbox: tuple[SandboxServer, Clock], path: Path) -> str:
+    """Refresh the token in ``path`` as another program does; the new auth string."""
+    with (
+        refresh_allowed(module_sandbox),
+        Scoreganizer.from_url(module_sandbox[0].url, auth_filename=path) as other,
+    ):
+        return other.refresh_login()
 
 
 def status_of(sandbox: SandboxServer, auth_str: str) -> str:
@@ -109,34 +126,28 @@ def status_of(sandbox: SandboxServer, auth_str: str) -> str:
 # -- a refresh, a login, a logout made elsewhere ----------------------------------------
 
 
-@pytest.mark.parametrize("kind", CLIENTS)
 def test_a_refresh_made_elsewhere_is_followed(
-    world: tuple[SandboxServer, Clock], clients: Any, tmp_path: Path, kind: str
+    module_sandbox: tuple[SandboxServer, Clock], here: Client, tmp_path: Path
 ) -> None:
-    sandbox = world[0]
-    path, cup = tmp_path / "auth.txt", _cup(sandbox)
-    here = clients(kind)
-    old = here("login", _user(sandbox), PASSWORD)
-    new = refresh_elsewhere(world, path)
-    assert status_of(sandbox, old) == "nonexistent"  # revoked: sending it would fail
+    path, cup = tmp_path / "auth.txt", _cup(module_sandbox[0])
+    old = log_in(here, module_sandbox)
+    new = refresh_elsewhere(module_sandbox, path)
+    assert status_of(module_sandbox[0], old) == "nonexistent"  # revoked: sending it would fail
     here("tournaments.participate", cup)  # a POST, sent once, with the new token
     assert [t.status for t in here("tournaments.my_active")] == ["participating"]
     assert here("token_status") == "ok"
     assert here.sc.auth_str == new == path.read_text()
 
 
-@pytest.mark.parametrize("kind", CLIENTS)
 def test_a_refresh_the_file_s_stamp_does_not_show_is_found_when_the_server_refuses(
-    world: tuple[SandboxServer, Clock], clients: Any, tmp_path: Path, kind: str
+    module_sandbox: tuple[SandboxServer, Clock], here: Client, tmp_path: Path
 ) -> None:
     """Rewritten in place, same size, same time, same file: only the server's
     ``not_logged_in`` tells; the file is then read, the request sent again."""
-    sandbox = world[0]
-    path, aside, cup = tmp_path / "auth.txt", tmp_path / "aside.txt", _cup(sandbox)
-    here = clients(kind)
-    old = here("login", _user(sandbox), PASSWORD)
+    path, aside, cup = tmp_path / "auth.txt", tmp_path / "aside.txt", _cup(module_sandbox[0])
+    old = log_in(here, module_sandbox)
     aside.write_text(old)
-    new = refresh_elsewhere(world, aside)
+    new = refresh_elsewhere(module_sandbox, aside)
     assert len(new) == len(old)
     before = path.stat()
     with path.open("r+b") as handle:
@@ -148,103 +159,75 @@ def test_a_refresh_the_file_s_stamp_does_not_show_is_found_when_the_server_refus
     assert here("token_status") == "ok"
 
 
-@pytest.mark.parametrize("kind", CLIENTS)
 def test_token_status_of_a_revoked_token_asks_with_the_one_saved_since(
-    world: tuple[SandboxServer, Clock], clients: Any, tmp_path: Path, kind: str
+    module_sandbox: tuple[SandboxServer, Clock], here: Client, tmp_path: Path
 ) -> None:
-    sandbox, _ = world
-    path = tmp_path / "auth.txt"
-    here = clients(kind)
-    here("login", _user(sandbox), PASSWORD)
-    new = refresh_elsewhere(world, path)
+    log_in(here, module_sandbox)
+    new = refresh_elsewhere(module_sandbox, tmp_path / "auth.txt")
     with pytest.MonkeyPatch.context() as patch:  # the look before the request misses it
         patch.setattr(here.sc, "_file_changed", lambda: False)
         assert here("token_status") == "ok"  # "nonexistent" for the old one, then asked again
     assert here.sc.auth_str == new
 
 
-@pytest.mark.parametrize("kind", CLIENTS)
 def test_a_login_made_elsewhere_is_followed(
-    world: tuple[SandboxServer, Clock], clients: Any, tmp_path: Path, kind: str
+    module_sandbox: tuple[SandboxServer, Clock], here: Client, elsewhere: Client
 ) -> None:
-    sandbox, _ = world
-    here = clients(kind)
     assert here("token_status") == "not_sent"  # the file is empty
-    name = _user(sandbox)
-    clients("sync")("login", name, PASSWORD)
+    log_in(elsewhere, module_sandbox)
     assert here("tournaments.my_active") == []
-    assert here.sc.username == name
+    assert here.sc.username == elsewhere.sc.username
     assert here("refresh_login_if_stale") is None
 
 
-@pytest.mark.parametrize("kind", CLIENTS)
 def test_a_refresh_asked_here_after_a_login_made_elsewhere(
-    world: tuple[SandboxServer, Clock], clients: Any, tmp_path: Path, kind: str
+    module_sandbox: tuple[SandboxServer, Clock], here: Client, elsewhere: Client, tmp_path: Path
 ) -> None:
-    sandbox, clock = world
-    here = clients(kind)
-    clients("sync")("login", _user(sandbox), PASSWORD)
-    clock.advance(TEST_CONFIG.refresh_cooldown + 1)
-    try:
+    log_in(elsewhere, module_sandbox)
+    with refresh_allowed(module_sandbox):
         refreshed = here("refresh_login")  # not "log in first": the file has a login
-    finally:
-        clock.advance(-TEST_CONFIG.refresh_cooldown - 1)
     assert (tmp_path / "auth.txt").read_text() == refreshed
 
 
-@pytest.mark.parametrize("kind", CLIENTS)
 def test_a_logout_made_elsewhere_is_followed(
-    world: tuple[SandboxServer, Clock], clients: Any, tmp_path: Path, kind: str
+    module_sandbox: tuple[SandboxServer, Clock], here: Client, elsewhere: Client, tmp_path: Path
 ) -> None:
-    sandbox, _ = world
-    path = tmp_path / "auth.txt"
-    here = clients(kind)
-    here("login", _user(sandbox), PASSWORD)
-    clients("sync")("logout")
+    log_in(here, module_sandbox)
+    elsewhere("logout")
     with pytest.raises(exc.ScoreganizerNotLoggedIn):
         here("tournaments.my_active")
     assert here.sc.auth_str is None
-    assert not path.exists()  # not written back by the client that followed
+    assert not (tmp_path / "auth.txt").exists()  # not written back by the client that followed
 
 
-@pytest.mark.parametrize("kind", CLIENTS)
 def test_reload_credentials_shows_who_is_logged_in_without_a_call(
-    world: tuple[SandboxServer, Clock], clients: Any, kind: str
+    module_sandbox: tuple[SandboxServer, Clock], here: Client, elsewhere: Client
 ) -> None:
-    sandbox, _ = world
-    here = clients(kind)
     assert here("reload_credentials") is False
-    name = _user(sandbox)
-    clients("sync")("login", name, PASSWORD)
-    assert here("reload_credentials") is True and here.sc.username == name
+    log_in(elsewhere, module_sandbox)
+    assert here("reload_credentials") is True and here.sc.username == elsewhere.sc.username
     assert here("reload_credentials") is False
 
 
 def test_the_sync_session_carries_the_credentials_followed(
-    world: tuple[SandboxServer, Clock], clients: Any, tmp_path: Path
+    module_sandbox: tuple[SandboxServer, Clock], elsewhere: Client, tmp_path: Path
 ) -> None:
-    sandbox = world[0]
-    here = clients("sync")
-    here("login", _user(sandbox), PASSWORD)
-    new = refresh_elsewhere(world, tmp_path / "auth.txt")
-    here("tournaments.active")
-    assert here.sc.session.headers[AUTH_HEADER] == new  # for code that uses sc.session (0.3.1)
+    log_in(elsewhere, module_sandbox)
+    new = refresh_elsewhere(module_sandbox, tmp_path / "auth.txt")
+    elsewhere("tournaments.active")
+    assert elsewhere.sc.session.headers[AUTH_HEADER] == new  # for code using sc.session (0.3.1)
 
 
 # -- what is read, and where ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", CLIENTS)
 def test_an_unchanged_file_is_looked_at_and_not_read(
-    world: tuple[SandboxServer, Clock],
-    clients: Any,
+    module_sandbox: tuple[SandboxServer, Clock],
+    here: Client,
     tmp_path: Path,
-    kind: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sandbox = world[0]
-    here = clients(kind)
-    here("login", _user(sandbox), PASSWORD)
+    log_in(here, module_sandbox)
     reads: list[str] = []
     real_read = AuthFile.read
 
@@ -257,12 +240,12 @@ def test_an_unchanged_file_is_looked_at_and_not_read(
         here("tournaments.active")
     here("token_status")
     assert reads == []  # its own save is known: nothing to read
-    refresh_elsewhere(world, tmp_path / "auth.txt")
+    refresh_elsewhere(module_sandbox, tmp_path / "auth.txt")
     reads.clear()
     here("tournaments.active")
     here("tournaments.active")
     assert len(reads) == 1
-    if kind == "async":
+    if here.kind == "async":
         assert reads[0] != threading.current_thread().name  # off the event loop
 
 
@@ -332,40 +315,6 @@ def test_a_change_made_here_that_could_not_be_saved_wins_over_the_file(
     asyncio.run(main())
 
 
-def test_a_change_made_here_while_the_file_is_read_wins(tmp_path: Path) -> None:
-    path = tmp_path / "auth.txt"
-    path.write_text("old:tok")
-    reading, read_on = threading.Event(), threading.Event()
-    real_read = AuthFile.read
-
-    def slow_read(self: AuthFile) -> str | None:
-        found = real_read(self)
-        if found == "other:tok":
-            reading.set()
-            read_on.wait(5)
-        return found
-
-    async def main() -> None:
-        with pytest.MonkeyPatch.context() as patch, respx.mock(base_url=BASE) as mock:
-            patch.setattr(AuthFile, "read", slow_read)
-            route = mock.get("tournaments/all").respond(json=[])
-            async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
-                await sc.tournaments.all()
-                AuthFile(path).write("other:tok")  # saved elsewhere
-                listing = asyncio.ensure_future(sc.tournaments.all())  # reads it
-                assert await asyncio.to_thread(reading.wait, 5)
-                setting = asyncio.ensure_future(sc.set_auth_str("new:tok"))
-                await asyncio.sleep(0.01)
-                read_on.set()
-                await asyncio.gather(listing, setting)
-                assert sc.auth_str == "new:tok"
-                await sc.tournaments.all()
-            assert route.calls.last.request.headers[AUTH_HEADER] == "new:tok"
-
-    asyncio.run(main())
-    assert path.read_text() == "new:tok"
-
-
 @pytest.mark.parametrize("kind", CLIENTS)
 def test_auth_filename_assigned_later_is_not_read_but_followed_from_then_on(
     tmp_path: Path, kind: str
@@ -390,9 +339,7 @@ def test_auth_filename_assigned_later_is_not_read_but_followed_from_then_on(
         client.close()
 
 
-def _sync_mock() -> Any:
-    import responses
-
+def _sync_mock() -> responses.RequestsMock:
     return responses.RequestsMock(assert_all_requests_are_fired=False)
 
 
@@ -402,14 +349,11 @@ def _sent(kind: str, route: Any, sync_mock: Any) -> str:
     return str(sync_mock.calls[-1].request.headers[AUTH_HEADER])
 
 
-@pytest.mark.parametrize("kind", CLIENTS)
 def test_a_file_that_became_a_folder_means_logged_out_until_it_is_a_file_again(
-    world: tuple[SandboxServer, Clock], clients: Any, tmp_path: Path, kind: str
+    module_sandbox: tuple[SandboxServer, Clock], here: Client, tmp_path: Path
 ) -> None:
-    sandbox, _ = world
     path = tmp_path / "auth.txt"
-    here = clients(kind)
-    auth = here("login", _user(sandbox), PASSWORD)
+    auth = log_in(here, module_sandbox)
     path.unlink()
     path.mkdir()
     assert here("token_status") == "not_sent"  # no error from a call that needs no login
@@ -425,8 +369,6 @@ def test_threads_and_another_program_saving_at_once_end_with_memory_and_file_as_
     """Four threads share one client (calling, and setting credentials now
     and then) while another program keeps saving its own: once all is done,
     the next call leaves the client with what the file holds."""
-    import responses
-
     path = tmp_path / "auth.txt"
     written = {None, "a:start"}
     path.write_text("a:start")

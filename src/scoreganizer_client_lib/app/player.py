@@ -76,6 +76,8 @@ class Player:
             settings.server, auth_filename=settings.credentials, **client_options
         )
         self._following = asyncio.Lock()
+        #: The login the open tournaments belong to (``username:token``).
+        self._login: str | None = None
         #: What the next page tells the player once (see :meth:`take_notice`).
         self.notice: str | None = None
 
@@ -89,15 +91,17 @@ class Player:
     @property
     def username(self) -> str | None:
         """Who is logged in (as far as the credentials say)."""
+        return _player(self._current_login())
+
+    def _current_login(self) -> str | None:
         try:
-            return self.sc.username
+            return self.sc.auth_str
         except AuthFileError:  # said by the page that needs the login
             return None
 
     async def login(self, username: str, password: str) -> None:
         """Log in; the credentials file is the command's too (when it cannot
         be written, the app stays logged in and :attr:`notice` says so)."""
-        before = self.username
         try:
             await self.sc.login(username, password)
         except AuthFileError as exc:
@@ -105,7 +109,7 @@ class Player:
                 f"{sentence(exc.message or exc.error)} The scoreganizer command does not "
                 "see this login, and the app forgets it when it stops."
             )
-        await self._login_changed(before)
+        await self._login_changed()
 
     async def logout(self) -> None:
         """Forget the credentials (here and for the command) and stop watching."""
@@ -114,6 +118,7 @@ class Player:
             await self.sc.logout()
         except AuthFileError as exc:  # logged out here all the same
             self.notice = sentence(exc.message or exc.error)
+        self._login = None
 
     def take_notice(self) -> str | None:
         """What the next page should tell the player once, if anything."""
@@ -126,16 +131,21 @@ class Player:
         self.plays.clear()
 
     async def follow_credentials(self) -> None:
-        """Take up a login or logout that someone else (the command, another
-        app) saved in the credentials file since: pages then show that login,
-        and a watcher that stopped for want of one goes on."""
+        """Take up a login, refresh or logout that someone else (the command,
+        another app) saved in the credentials file: pages then show that
+        login (the client follows the file in every call too)."""
         async with self._following:
-            before = self.username
-            if await self.sc.reload_credentials():
-                await self._login_changed(before)
+            await self.sc.reload_credentials()
+            await self._login_changed()
 
-    async def _login_changed(self, before: str | None) -> None:
-        if self.username != before:  # another player: their own tournaments
+    async def _login_changed(self) -> None:
+        """Act on a login other than the one the open tournaments belong to:
+        another player's tournaments start afresh; for the same player, a
+        watcher that stopped for want of a login goes on."""
+        before, self._login = self._login, self._current_login()
+        if self._login == before:
+            return
+        if _player(self._login) != _player(before):
             await self._forget_plays()
             return
         for play in list(self.plays.values()):
@@ -189,3 +199,8 @@ class Player:
         for play in self.plays.values():
             await play.close()
         await self.sc.aclose()
+
+
+def _player(login: str | None) -> str | None:
+    """The user name of a ``username:token``."""
+    return login.partition(":")[0] if login else None

@@ -340,6 +340,73 @@ def test_bodiless_endpoints_refuse_a_body(sandbox: SandboxServer, method: str, p
     assert empty.status_code != 413
 
 
+def _multipart(*parts: bytes) -> bytes:
+    return b"".join(b"--b\r\n" + part for part in parts) + b"--b--\r\n"
+
+
+VIDEO = b'Content-Disposition: form-data; name="video"; filename="g.rmv"\r\n'
+MIME = b'Content-Disposition: form-data; name="mime_type"\r\n\r\n' + RMV.encode() + b"\r\n"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _multipart(*[b'Content-Disposition: form-data; name="f"\r\n\r\nv\r\n'] * 4000),
+        _multipart(
+            VIDEO + b"".join(b"X-%d: y\r\n" % n for n in range(20_000)) + b"\r\nx\r\n", MIME
+        ),
+        _multipart(VIDEO + b"X-Big: " + b"y" * 250_000 + b"\r\n\r\nx\r\n", MIME),
+        _multipart(VIDEO[:-2] + b"; filename*=" + b"a" * 200_000 + b"\r\n\r\nx\r\n", MIME),
+        _multipart(b"\r\n" * 100_000),
+    ],
+    ids=[
+        "4,000 parts",
+        "20,000 part headers",
+        "250 kB part header",
+        "200 kB file name",
+        "empty parts",
+    ],
+)
+def test_multipart_bodies_with_too_much_framing(
+    sandbox: SandboxServer, keyed: tuple[int, dict[str, bytes], str], body: bytes
+) -> None:
+    """Within the upload cap (here 320 KiB), framing is refused early and cheaply."""
+    _, auth, _ = keyed
+    started = time.monotonic()
+    answer = requests.post(
+        sandbox.url + "/api/scores/upload",
+        headers={**auth, "Content-Type": "multipart/form-data; boundary=b"},
+        data=body,
+        timeout=10,
+    )
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_data"
+    assert time.monotonic() - started < 5
+    assert sandbox.store.count("scores") == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        (b"username=ann&password=%FF%FE", 400, "invalid_data"),  # not UTF-8
+        (b"&".join(b"f%d=v" % n for n in range(20)), 400, "invalid_data"),  # no login has 20
+        (b"username=ann", 403, "invalid_login_data"),
+        (b"username=ann&password=" + b"x" * 9000, 413, "invalid_data"),
+        (b"username=%00&password=%00", 403, "invalid_login_data"),
+        (b"username=ann;password=x", 403, "invalid_login_data"),  # ';' separates nothing
+    ],
+)
+def test_login_form_edge_cases(
+    sandbox: SandboxServer, body: bytes, status: int, error: str
+) -> None:
+    answer = requests.post(
+        sandbox.url + "/api/obtain_token",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        data=body,
+        timeout=10,
+    )
+    assert (answer.status_code, answer.json()["error"]) == (status, error)
+
+
 # -- 4. login: no enumeration, limits ------------------------------------------
 
 

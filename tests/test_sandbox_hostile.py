@@ -58,20 +58,26 @@ def auth_for(sandbox: SandboxServer, name: str) -> dict[str, bytes]:
 def keyed(sandbox: SandboxServer) -> tuple[int, dict[str, bytes], str]:
     """A running tournament, a player's auth header and key."""
     scenario.add_user(sandbox.store, "host", PASSWORD)
-    scenario.add_user(sandbox.store, "ann", PASSWORD)
     cup = scenario.add_tournament(sandbox.store, "Cup", "host", start="-1m", end="+1h")
-    auth = auth_for(sandbox, "ann")
+    return (cup, *player_with_key(sandbox, "ann", cup))
+
+
+def player_with_key(sandbox: SandboxServer, name: str, cup: int) -> tuple[dict[str, bytes], str]:
+    """A new player in tournament ``cup``: their auth header and key."""
+    scenario.add_user(sandbox.store, name, PASSWORD)
+    auth = auth_for(sandbox, name)
     api = sandbox.url + "/api/tournaments/"
     assert requests.post(f"{api}participate/{cup}", headers=auth, timeout=5).ok
-    key = requests.post(f"{api}gen_key/{cup}", headers=auth, timeout=5).json()["key"]
-    return cup, auth, key
+    return auth, requests.post(f"{api}gen_key/{cup}", headers=auth, timeout=5).json()["key"]
 
 
-def upload(sandbox: SandboxServer, auth: dict[str, bytes], replay: bytes) -> requests.Response:
+def upload(
+    sandbox: SandboxServer, auth: dict[str, bytes], replay: bytes, name: str = "game.rmv"
+) -> requests.Response:
     return requests.post(
         sandbox.url + "/api/scores/upload",
         headers=auth,
-        files={"video": ("game.rmv", replay)},
+        files={"video": (name, replay)},
         data={"mime_type": RMV},
         timeout=10,
     )
@@ -607,11 +613,7 @@ def test_another_players_game_rekeyed_is_refused(
     sandbox: SandboxServer, keyed: tuple[int, dict[str, bytes], str], clock: Clock
 ) -> None:
     cup, ann_auth, ann_key = keyed
-    scenario.add_user(sandbox.store, "bob", PASSWORD)
-    bob_auth = auth_for(sandbox, "bob")
-    api = sandbox.url + "/api/tournaments/"
-    requests.post(f"{api}participate/{cup}", headers=bob_auth, timeout=5)
-    bob_key = requests.post(f"{api}gen_key/{cup}", headers=bob_auth, timeout=5).json()["key"]
+    bob_auth, bob_key = player_with_key(sandbox, "bob", cup)
     now = datetime.fromtimestamp(clock(), timezone.utc)
     assert upload(sandbox, ann_auth, write_rmv(seed=1, key=ann_key, boardgen_time=now)).ok
     copied = upload(sandbox, bob_auth, write_rmv(seed=1, key=bob_key, boardgen_time=now))
@@ -639,13 +641,7 @@ def test_file_names_are_kept_plain(
 ) -> None:
     _, auth, key = keyed
     replay = write_rmv(seed=fresh_seed(), key=key, boardgen_time=datetime.now(timezone.utc))
-    answer = requests.post(
-        sandbox.url + "/api/scores/upload",
-        headers=auth,
-        files={"video": (sent, replay)},
-        data={"mime_type": RMV},
-        timeout=10,
-    )
+    answer = upload(sandbox, auth, replay, sent)
     assert answer.status_code == 201, answer.text
     (stored,) = sandbox.store.conn.execute("SELECT filename FROM scores").fetchone()
     assert stored == kept
@@ -655,11 +651,7 @@ def test_one_game_raced_by_two_players_is_one_players(
     sandbox: SandboxServer, keyed: tuple[int, dict[str, bytes], str], clock: Clock
 ) -> None:
     cup, ann_auth, ann_key = keyed
-    scenario.add_user(sandbox.store, "bob", PASSWORD)
-    bob_auth = auth_for(sandbox, "bob")
-    api = sandbox.url + "/api/tournaments/"
-    requests.post(f"{api}participate/{cup}", headers=bob_auth, timeout=5)
-    bob_key = requests.post(f"{api}gen_key/{cup}", headers=bob_auth, timeout=5).json()["key"]
+    bob_auth, bob_key = player_with_key(sandbox, "bob", cup)
     now = datetime.fromtimestamp(clock(), timezone.utc)
     sends = [(ann_auth, write_rmv(seed=5, key=ann_key, boardgen_time=now))] * 6
     sends += [(bob_auth, write_rmv(seed=5, key=bob_key, boardgen_time=now))] * 6

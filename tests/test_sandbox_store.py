@@ -157,6 +157,16 @@ def _steps(store: Store, action: Callable[[], object]) -> int:
     return steps[0]
 
 
+def _running_cup(tmp_path: Path, modeparams: str = "1+1+1") -> tuple[Store, Rules, int]:
+    """A store whose host runs a tournament; the store, its rules, the id."""
+    store = Store(tmp_path / "db.sqlite3", TEST_CONFIG)
+    scenario.add_user(store, "host", PASSWORD)
+    tid = scenario.add_tournament(
+        store, "Cup", "host", start="-1m", end="+1h", modeparams=modeparams
+    )
+    return store, Rules(store), tid
+
+
 def _keyed_player(store: Store, name: str, tid: int) -> tuple[User, str]:
     rules = Rules(store)
     user = User(scenario.add_user(store, name, PASSWORD), name)
@@ -165,10 +175,7 @@ def _keyed_player(store: Store, name: str, tid: int) -> tuple[User, str]:
 
 
 def test_upload_work_does_not_grow_with_the_players_scores(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db.sqlite3", TEST_CONFIG)
-    rules = Rules(store)
-    scenario.add_user(store, "host", PASSWORD)
-    tid = scenario.add_tournament(store, "Cup", "host", start="-1m", end="+1h", modeparams="5+5+5")
+    store, rules, tid = _running_cup(tmp_path, "5+5+5")
     ann, key = _keyed_player(store, "ann", tid)
     now = datetime.now(timezone.utc)
 
@@ -192,21 +199,16 @@ def test_upload_work_does_not_grow_with_the_players_scores(tmp_path: Path) -> No
 
 
 def test_standings_are_read_in_rank_order_from_one_index(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db.sqlite3", TEST_CONFIG)
-    scenario.add_user(store, "host", PASSWORD)
-    tid = scenario.add_tournament(store, "Cup", "host", start="-1m", end="+1h")
+    store, rules, tid = _running_cup(tmp_path)
     for name in ("bo", "al"):
         _keyed_player(store, name, tid)
-    plans = _plans(store, lambda: Rules(store).standings_json(tid))
+    plans = _plans(store, lambda: rules.standings_json(tid))
     assert [p for p in plans if p.startswith("SEARCH standings USING COVERING INDEX")], plans
     assert not [p for p in plans if "TEMP B-TREE" in p or p.startswith("SCAN")], plans
 
 
 def test_standings_rebuilt_after_scores_written_elsewhere(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db.sqlite3", TEST_CONFIG)
-    rules = Rules(store)
-    scenario.add_user(store, "host", PASSWORD)
-    tid = scenario.add_tournament(store, "Cup", "host", start="-1m", end="+1h", modeparams="2+1+0")
+    store, rules, tid = _running_cup(tmp_path, "2+1+0")
     players = {}
     for name in ("cy", "bo", "al", "idle"):
         players[name] = scenario.add_user(store, name, PASSWORD)
@@ -240,10 +242,7 @@ def _ranked(rules: Rules, tid: int) -> list[tuple[str, int, float]]:
 
 
 def test_standings_follow_every_write_made_elsewhere(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db.sqlite3", TEST_CONFIG)
-    rules = Rules(store)
-    scenario.add_user(store, "host", PASSWORD)
-    tid = scenario.add_tournament(store, "Cup", "host", start="-1m", end="+1h", modeparams="1+0+0")
+    store, rules, tid = _running_cup(tmp_path, "1+0+0")
     al, _ = _keyed_player(store, "al", tid)
     bo, _ = _keyed_player(store, "bo", tid)
     _score(store, tid, al.id, 1, "beginner", 5.0, 1)
@@ -339,10 +338,7 @@ def test_migration_gives_old_scores_their_game(tmp_path: Path) -> None:
 @pytest.mark.parametrize("game_time", [-0.5, None, float("nan"), float("inf")])
 def test_a_game_time_below_zero_or_unknown_is_refused(tmp_path: Path, game_time: float) -> None:
     """An AVF's time is text (``T0.5`` reads as -0.5 s): it must not beat every real game."""
-    store = Store(tmp_path / "db.sqlite3", TEST_CONFIG)
-    rules = Rules(store)
-    scenario.add_user(store, "host", PASSWORD)
-    tid = scenario.add_tournament(store, "Cup", "host", start="-1m", end="+1h")
+    store, rules, tid = _running_cup(tmp_path)
     ann, key = _keyed_player(store, "ann", tid)
     replay = write_rmv(key=key, boardgen_time=datetime.now(timezone.utc))
     forged = replace(rules.read_replay(RMV, replay), game_time=game_time)

@@ -48,6 +48,21 @@ def _wire(row: str) -> str:
     'hide_results', json(CASE WHEN {row}hide_results THEN 'true' ELSE 'false' END)), '}}')"""
 
 
+def _counting_triggers(table: str) -> str:
+    """SQL: triggers that count each write to ``table`` (rows with a
+    ``tournament_id``) in their tournament's ``results_written``."""
+    return "\n".join(
+        f"CREATE TRIGGER {table}_{event.lower()} AFTER {event} ON {table} BEGIN"  # noqa: S608
+        " UPDATE tournaments SET results_written = results_written + 1"
+        f" WHERE id IN ({rows}); END;"
+        for event, rows in [
+            ("INSERT", "new.tournament_id"),
+            ("UPDATE", "old.tournament_id, new.tournament_id"),
+            ("DELETE", "old.tournament_id"),
+        ]
+    )
+
+
 def _identify_old_games(conn: sqlite3.Connection) -> None:
     """Give each stored score without a ``game`` the digest of its replay
     (left empty for a replay the reader refuses today)."""
@@ -172,7 +187,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # with a row for every participant. Every write to what standings are
     # made of counts in ``results_written``, whoever wrote it; the store
     # sets ``standings_written`` to it whenever the standings reflect it.
-    """
+    f"""
     DROP INDEX scores_game;
     CREATE INDEX scores_game ON scores(game);
     DROP INDEX scores_standings;
@@ -194,30 +209,8 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     ALTER TABLE tournaments RENAME COLUMN standings_scores TO standings_written;
     ALTER TABLE tournaments ADD COLUMN results_written INTEGER NOT NULL DEFAULT 0;
     UPDATE tournaments SET standings_written = 0, results_written = 1;
-    CREATE TRIGGER scores_insert AFTER INSERT ON scores BEGIN
-        UPDATE tournaments SET results_written = results_written + 1
-        WHERE id = new.tournament_id;
-    END;
-    CREATE TRIGGER scores_update AFTER UPDATE ON scores BEGIN
-        UPDATE tournaments SET results_written = results_written + 1
-        WHERE id IN (old.tournament_id, new.tournament_id);
-    END;
-    CREATE TRIGGER scores_delete AFTER DELETE ON scores BEGIN
-        UPDATE tournaments SET results_written = results_written + 1
-        WHERE id = old.tournament_id;
-    END;
-    CREATE TRIGGER participations_insert AFTER INSERT ON participations BEGIN
-        UPDATE tournaments SET results_written = results_written + 1
-        WHERE id = new.tournament_id;
-    END;
-    CREATE TRIGGER participations_update AFTER UPDATE ON participations BEGIN
-        UPDATE tournaments SET results_written = results_written + 1
-        WHERE id IN (old.tournament_id, new.tournament_id);
-    END;
-    CREATE TRIGGER participations_delete AFTER DELETE ON participations BEGIN
-        UPDATE tournaments SET results_written = results_written + 1
-        WHERE id = old.tournament_id;
-    END;
+    {_counting_triggers("scores")}
+    {_counting_triggers("participations")}
     CREATE TRIGGER tournaments_results_rules AFTER UPDATE OF mode, modeparams
         ON tournaments BEGIN
         UPDATE tournaments SET results_written = results_written + 1 WHERE id = new.id;
@@ -226,7 +219,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
         UPDATE tournaments SET results_written = results_written + 1
         WHERE id IN (SELECT tournament_id FROM participations WHERE user_id = new.id);
     END;
-    """,
+    """,  # noqa: S608 (fixed text)
     # Scores stored before games had an identity get theirs from their file.
     _identify_old_games,
 ]

@@ -725,7 +725,7 @@ class _Tuned(Exception):
 
 
 def test_serving_processes_are_tuned_first(tmp_path: Path, monkeypatch: Any) -> None:
-    def tune() -> None:
+    def tune(config: object) -> None:
         raise _Tuned
 
     monkeypatch.setattr(server_module, "tune_serving_process", tune)
@@ -740,13 +740,14 @@ def test_serving_processes_are_tuned_first(tmp_path: Path, monkeypatch: Any) -> 
 
 
 #: Hashes with Argon2 (8 MiB) in three threads at once, three times each, and
-#: prints how much the resident memory grew (MiB).
+#: prints how much the resident memory grew (MiB); tuned as ``serve`` is, or not.
 HASHING = """
 import sys, threading
 from argon2 import PasswordHasher
+from scoreganizer_client_lib.sandbox import SandboxConfig
 from scoreganizer_client_lib.sandbox.tuning import tune_serving_process
 if sys.argv[1] == "tuned":
-    tune_serving_process()
+    tune_serving_process(SandboxConfig(argon2_memory_kib=8 * 1024))
 hasher = PasswordHasher(time_cost=1, memory_cost=8 * 1024)
 digest = hasher.hash("pw")
 def rss():

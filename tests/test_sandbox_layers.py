@@ -15,7 +15,7 @@ PACKAGE = Path(sandbox_package.__file__).parent
 #: What each module may import from inside the sandbox package.
 ALLOWED = {
     "config": set(),
-    "tuning": set(),
+    "tuning": {"config"},
     "errors": set(),
     "pools": {"errors"},
     "bodies": {"errors"},

@@ -147,7 +147,7 @@ def _worker(
     ready: Any,
     write_lock: Any,
 ) -> None:  # pragma: no cover - runs in a worker process
-    tune_serving_process()
+    tune_serving_process(config)
     raise_descriptor_limit(limits)
     if isinstance(sock, tuple):  # a balanced port of its own (see BALANCED_PORTS)
         sock = _bind(*sock, reuse_port=True)
@@ -318,7 +318,7 @@ class SandboxServer:
         server process would, this raises the soft file-descriptor limit as
         far as ``limits.max_connections`` needs, and tunes the interpreter and
         the allocator for serving (:func:`.tuning.tune_serving_process`)."""
-        tune_serving_process()
+        tune_serving_process(self.config)
         raise_descriptor_limit(self.limits)
         self.bind()
         assert self._sock is not None

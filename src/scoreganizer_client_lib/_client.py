@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from ._protocol import Credentials, ProtocolCore, Request, RetryPolicy
 from .authfile import AuthFile, Stamp
 from .config import _url_host, parse_server_url
+from .digits import ascii_int
 from .exceptions import AuthFileError, ScoreganizerProtocolError
 
 #: Seconds to wait for a connection and for an answer, unless told otherwise.
@@ -88,6 +89,10 @@ class _Inflater:
             yield piece
 
 
+#: The largest declared answer length a message names as a number.
+MAX_SHOWN_LENGTH = 10**18
+
+
 class AnswerBody:
     """An answer's body as it arrives, refused past ``limit`` bytes once
     decoded: at once when its declared length (``Content-Length``) says so,
@@ -97,10 +102,11 @@ class AnswerBody:
     case-insensitive mapping (a lower-case dict will do)."""
 
     def __init__(self, limit: int, headers: Mapping[str, str]) -> None:
-        declared = headers.get("content-length") or ""
-        if declared.isdigit() and int(declared) > limit:
+        declared = ascii_int(headers.get("content-length") or "", MAX_SHOWN_LENGTH)
+        if declared is not None and declared > limit:
+            size = declared if declared <= MAX_SHOWN_LENGTH else f"over {MAX_SHOWN_LENGTH}"
             raise ScoreganizerProtocolError(
-                f"the answer is {int(declared)} bytes, more than the {limit} this client reads"
+                f"the answer is {size} bytes, more than the {limit} this client reads"
             )
         named = headers.get("content-encoding", "").split(",")
         codings = [c.strip().lower() for c in named if c.strip()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from ..digits import ascii_int
 from ..tournament import Tournament
 from .feed import FeedEntry
 from .folders import shown
@@ -47,16 +48,24 @@ def remaining(when: datetime, now: datetime | None = None) -> str:
     return duration((when - now).total_seconds())
 
 
+#: The largest count of games or seconds of a mode shown as a number.
+_LARGEST = 10**9
+
+
+def _number(text: str) -> int | None:
+    found = ascii_int(text, _LARGEST)
+    return found if found is not None and found <= _LARGEST else None
+
+
 def _counts(modeparams: str) -> list[int] | None:
-    parts = modeparams.split(";", 1)[0].split("+")
-    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+    counts = [_number(p) for p in modeparams.split(";", 1)[0].split("+")]
+    if len(counts) != 3 or None in counts:
         return None
-    return [int(p) for p in parts]
+    return counts  # type: ignore[return-value]
 
 
 def _seconds(modeparams: str) -> int | None:
-    _, _, tail = modeparams.partition(";")
-    return int(tail) if tail.strip().isdigit() else None
+    return _number(modeparams.partition(";")[2])
 
 
 def time_allowed(tournament: Tournament) -> str:

@@ -30,6 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..config import parse_server_url
+from ..digits import ascii_int
 from ..exceptions import (
     AuthFileError,
     NetworkException,
@@ -63,7 +64,8 @@ class TooLarge(Exception):
 async def read_body(request: Request, limit: int) -> bytes:
     """The request's body, refused past ``limit`` bytes."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    length = ascii_int(declared, limit)
+    if length is not None and length > limit:
         raise TooLarge
     body = bytearray()
     async for chunk in request.stream():
@@ -137,7 +139,7 @@ def create_app(player: Player) -> Starlette:
                 hint = f"If this server does not speak HTTPS, start the app for {plain_http}."
             return ("Cannot reach the server", f"{server} does not answer.", hint)
         not_scoreganizer = isinstance(exc, ScoreganizerProtocolError) or (
-            isinstance(exc, ScoreganizerError) and exc.error.isdigit()
+            isinstance(exc, ScoreganizerError) and ascii_int(exc.error, 999) in range(1000)
         )
         if not_scoreganizer:
             return (

@@ -44,7 +44,7 @@ HELP_MARK = "=== scoreganizer"
 def _columns() -> int:
     """The terminal's width as click measures it (80 when not a terminal)."""
     env = os.environ.get("COLUMNS", "")
-    if env.isdigit():
+    if env.isascii() and env.isdigit() and len(env) <= 5:  # int() takes other scripts' digits
         return int(env)
     try:
         return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]

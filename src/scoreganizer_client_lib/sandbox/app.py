@@ -22,13 +22,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import AUTH_HEADER, __version__
+from ..digits import ascii_int
 from ..exceptions import ErrorCode
 from ..replays import ReplayInfo
 from . import bodies, errors
 from .accounts import Accounts, User
 from .errors import SandboxError
 from .pools import WorkerPool
-from .rules import Rules
+from .rules import MAX_ID, Rules
 from .store import Busy, Store
 
 log = logging.getLogger(__name__)
@@ -152,9 +153,10 @@ async def client_address(request: Request) -> str | None:
 async def tournament_id(tournament: str) -> int:
     """The ``{tournament}`` path parameter: a positive decimal integer in
     ASCII digits, else ``not_found``."""
-    if not (tournament.isascii() and tournament.isdigit()) or len(tournament) > 19:
-        raise SandboxError(errors.NOT_FOUND, 404, reason=f"no tournament {tournament!r}")
-    return int(tournament)
+    found = ascii_int(tournament, MAX_ID)
+    if found is None or found > MAX_ID or tournament != tournament.strip():
+        raise SandboxError(errors.NOT_FOUND, 404, reason=f"no tournament {tournament[:40]!r}")
+    return found
 
 
 CallerDep = Annotated[Caller, Depends(caller)]

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from ..digits import ascii_int
 from ..exceptions import ErrorCode
 from .errors import SandboxError
 
@@ -24,6 +25,8 @@ MULTIPART = "multipart/form-data"
 
 #: Cap of a login form (a user name and a password, URL-encoded).
 MAX_FORM_BYTES = 8 * 1024
+#: Past every cap: a larger declared length is read as this one plus one.
+MAX_DECLARED_LENGTH = 2**40
 #: Room in an upload body for the multipart framing and the ``mime_type`` field.
 MULTIPART_OVERHEAD = 64 * 1024
 #: More parts than this in an upload is not a client of the protocol.
@@ -47,9 +50,10 @@ def _declared_length(request: Request) -> int | None:
     declared = request.headers.get("content-length")
     if declared is None:
         return None
-    if not (declared.isascii() and declared.isdigit()):
+    length = ascii_int(declared, MAX_DECLARED_LENGTH)
+    if length is None:
         raise refused(400, "Content-Length is not a number")
-    return int(declared)
+    return length
 
 
 async def require_no_body(request: Request) -> None:

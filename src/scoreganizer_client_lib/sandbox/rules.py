@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 from .. import replays
+from ..digits import ascii_int
 from ..exceptions import ErrorCode, ScoreganizerProtocolError
 from ..replays.formats import LEVEL_NAMES, MIME_TYPES
 from ..tournament import parse_datetime
@@ -101,12 +102,12 @@ def parse_modeparams(mode: str, modeparams: str) -> ModeParams:
     match = _COUNTS.fullmatch(counts_text.strip())
     if match is None:
         raise ValueError(f"modeparams {_shown(modeparams)}: expected B+I+E, e.g. 1+1+1")
-    # compared as text first: int() of thousands of digits is refused, and slow
-    if any(len(n.lstrip("0")) > 6 or int(n) > MAX_COUNTED for n in match.groups()):
+    numbers = [ascii_int(n, MAX_COUNTED) or 0 for n in match.groups()]
+    if max(numbers) > MAX_COUNTED:
         raise ValueError(
             f"modeparams {_shown(modeparams)}: at most {MAX_COUNTED} games of a level count"
         )
-    counts = dict(zip(LEVEL_NAMES, (int(n) for n in match.groups()), strict=True))
+    counts = dict(zip(LEVEL_NAMES, numbers, strict=True))
     if mode == "sum":
         if limit_text:
             raise ValueError(

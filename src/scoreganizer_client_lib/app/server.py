@@ -9,7 +9,7 @@ import socket
 from types import TracebackType
 from typing import Any
 
-from .._serving import ServerThread
+from .._serving import PromptStop, ServerThread
 from .guard import SECRET_PARAM, Guard
 from .player import Player, Settings
 
@@ -78,7 +78,11 @@ class AppServer:
             lifespan="on",
             timeout_graceful_shutdown=1,
         )
-        return uvicorn.Server(config)
+
+        class Server(PromptStop, uvicorn.Server):
+            pass
+
+        return Server(config)
 
     def start(self, timeout: float = 10.0) -> str:
         """Serve in a background thread; :attr:`open_url` once it accepts."""

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .._serving import ServerThread
+from .._serving import PromptStop, ServerThread
 from .config import SandboxConfig
 from .limits import ConnectionLimits, raise_descriptor_limit
 from .store import Store
@@ -117,7 +117,7 @@ def uvicorn_server(
         proxy_headers=False,
     )
 
-    class Server(uvicorn.Server):
+    class Server(PromptStop, uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             for sock in sockets or []:  # asyncio set the queue to the burst size

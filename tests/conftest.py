@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,14 @@ from scoreganizer_client_lib.sandbox import SandboxConfig, SandboxServer
 DATA = Path(__file__).parent / "data"
 REPLAYS = DATA / "replays"
 REAL_REPLAYS = sorted(REPLAYS.glob("test_subject*"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A shell starts its background jobs with Ctrl+C ignored, and programs
+    # inherit that: the tests that press Ctrl+C in a command they start need
+    # it to arrive, however the suite itself was started.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

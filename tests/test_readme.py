@@ -13,9 +13,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +27,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+
+#: The examples start together once per process: keep them in one.
+pytestmark = pytest.mark.xdist_group("readme")
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -129,13 +134,24 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Exa
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # a group of its own, servers included
         )
         started[name] = Example(process, folder)
     yield started
     for example in started.values():
         if example.process.poll() is None:
-            example.process.kill()
+            _kill_group(example.process)
         example.process.communicate()
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    """End an example that was not waited for, with whatever it started (a
+    killed shell runs no trap: its servers would outlive the tests)."""
+    if hasattr(os, "killpg"):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    else:  # pragma: no cover - Windows
+        process.kill()
 
 
 class Example(NamedTuple):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import signal
 import time
 from collections.abc import Iterator
@@ -16,6 +17,34 @@ from scoreganizer_client_lib.sandbox import SandboxConfig, SandboxServer
 DATA = Path(__file__).parent / "data"
 REPLAYS = DATA / "replays"
 REAL_REPLAYS = sorted(REPLAYS.glob("test_subject*"))
+
+
+#: The files that take longest (browsers, subprocesses, servers that stop and
+#: start), started first, so that none is left running alone at the end.
+LONGEST_FIRST = (
+    "test_readme.py",
+    "test_sandbox_server.py",
+    "test_app_browser.py",
+    "test_cli.py",
+    "test_transport.py",
+    "test_sandbox_hostile.py",
+    "test_app.py",
+    "test_sandbox_http.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a file stays
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    # Most end-to-end tests wait on a server or a program much of the time:
+    # one worker more than there are cores keeps the cores busy.
+    return (os.cpu_count() or 1) + 1
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from app_helpers import Browser, World, start_world, wait_for
-from conftest import PASSWORD, Clock, fresh_seed
+from conftest import FAST_RETRY, PASSWORD, Clock, fresh_seed
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib.app import AppServer, Settings
 from scoreganizer_client_lib.app.folders import FolderMemory, suggest
@@ -421,7 +421,9 @@ def test_a_dropped_replay_while_the_server_is_away_says_to_drop_it_again(
     wait_for(lambda: play.key is not None)
     player = world.app.player
     settings = player.settings
-    away = AsyncScoreganizer.from_url(settings.server, auth_filename=settings.credentials)
+    away = AsyncScoreganizer.from_url(
+        settings.server, auth_filename=settings.credentials, retry=FAST_RETRY
+    )
     sc, player.sc = player.sc, away
     try:
         player.sc.port = 9  # the server is away

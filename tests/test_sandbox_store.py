@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +23,13 @@ from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxError, Store, scenario
 from scoreganizer_client_lib.sandbox.accounts import User
 from scoreganizer_client_lib.sandbox.rules import Rules, iso
-from scoreganizer_client_lib.sandbox.store import LISTS, MIGRATIONS, list_query
+from scoreganizer_client_lib.sandbox.store import (
+    LISTS,
+    MIGRATIONS,
+    SAVE_STANDING,
+    TABLES,
+    list_query,
+)
 
 RMV = "application/x-viennasweeper"
 
@@ -124,18 +132,22 @@ def _score(store: Store, tid: int, uid: int, n: int, level: str, time: float, wo
     )
 
 
-def _plans(store: Store, action: Callable[[], object]) -> list[str]:
-    """The query plan steps of every SELECT that ``action`` runs on the store."""
+def _plans(
+    store: Store, action: Callable[[], object], kinds: tuple[str, ...] = ("SELECT",)
+) -> list[str]:
+    """The query plan steps of every statement of ``kinds`` that ``action`` runs on the store."""
     statements: list[str] = []
-    store.conn.set_trace_callback(statements.append)
+    for conn in (store.conn, store.writer):
+        conn.set_trace_callback(statements.append)
     try:
         action()
     finally:
-        store.conn.set_trace_callback(None)
+        for conn in (store.conn, store.writer):
+            conn.set_trace_callback(None)
     return [
         row["detail"]
         for statement in statements
-        if statement.lstrip().upper().startswith("SELECT")
+        if statement.lstrip().upper().startswith(kinds)
         for row in store.conn.execute("EXPLAIN QUERY PLAN " + statement)
     ]
 
@@ -149,11 +161,13 @@ def _steps(store: Store, action: Callable[[], object]) -> int:
         steps[0] += 1
         return 0
 
-    store.conn.set_progress_handler(tick, 100)
+    for conn in (store.conn, store.writer):
+        conn.set_progress_handler(tick, 100)
     try:
         action()
     finally:
-        store.conn.set_progress_handler(None, 0)
+        for conn in (store.conn, store.writer):
+            conn.set_progress_handler(None, 0)
     return steps[0]
 
 
@@ -196,6 +210,66 @@ def test_upload_work_does_not_grow_with_the_players_scores(tmp_path: Path) -> No
     (entry,) = rules.standings(tid).entries
     counted = sorted(t for t, won in store.conn.execute("SELECT game_time, won FROM scores") if won)
     assert entry.best["beginner"] == counted[:5]
+
+
+def test_every_statement_of_an_upload_finds_its_rows_by_index(tmp_path: Path) -> None:
+    store, rules, tid = _running_cup(tmp_path)
+    ann, key = _keyed_player(store, "ann", tid)
+    bob, _ = _keyed_player(store, "bob", tid)
+    replay = write_rmv(seed=1, key=key, boardgen_time=datetime.now(timezone.utc))
+    writes = ("SELECT", "INSERT", "UPDATE", "DELETE")
+    plans = _plans(store, lambda: rules.upload(ann, "g.rmv", RMV, replay), writes)
+    plans += _plans(store, lambda: rules.upload(ann, "g.rmv", RMV, replay), writes)  # stored
+    assert any("scores_game" in p for p in plans), plans
+    # what the scores_insert trigger runs (a trace names a trigger, not its statements)
+    for player in (ann, bob):
+        explained = store.conn.execute(
+            "EXPLAIN QUERY PLAN " + SAVE_STANDING, {"t": tid, "u": player.id}
+        )
+        plans += [row["detail"] for row in explained]
+    scans = [p for p in plans if p.startswith(tuple(f"SCAN {table}" for table in TABLES))]
+    assert not scans, plans
+
+
+def test_scores_sent_at_once_are_written_together_each_game_once(tmp_path: Path) -> None:
+    store, rules, tid = _running_cup(tmp_path, "9+0+0")
+    ann, ann_key = _keyed_player(store, "ann", tid)
+    bob, bob_key = _keyed_player(store, "bob", tid)
+    now = datetime.now(timezone.utc)
+    game = write_rmv(seed=9, key=ann_key, boardgen_time=now)
+    sends = [(ann, write_rmv(seed=n, key=ann_key, boardgen_time=now)) for n in range(1, 5)]
+    sends += [(ann, game), (ann, game), (ann, game + b"\0")]  # one game: stored once
+    sends += [(bob, write_rmv(seed=9, key=bob_key, boardgen_time=now))]  # and ann's
+
+    def upload(user: User, replay: bytes) -> bool | str:
+        try:
+            return rules.upload(user, "g.rmv", RMV, replay)
+        except SandboxError as exc:
+            return str(exc.reason)
+
+    # another writer holds the database: the first upload waits for it, and
+    # the others gather behind that one, to be written in one statement
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    first = write_rmv(seed=20, key=ann_key, boardgen_time=now)
+    with ThreadPoolExecutor(len(sends) + 1) as pool:
+        waiting = pool.submit(upload, ann, first)
+        answers = [pool.submit(upload, *sent) for sent in sends]
+        deadline = time.monotonic() + 10
+        while store._scores.waiting < len(sends):  # the first one is writing
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        other.execute("COMMIT")
+        other.close()
+        assert waiting.result() is True
+        found = [answer.result() for answer in answers]
+    assert found[:4] == [True] * 4
+    assert sorted(found[4:7], key=str) == [False, False, True]
+    assert found[7] == "this game was already uploaded by another player"
+    assert store.count("scores") == 6
+    (ann_entry, bob_entry) = rules.standings(tid).entries
+    assert (ann_entry.player, ann_entry.games, bob_entry.games) == ("ann", 6, 0)
+    assert store.standings_current(tid)
 
 
 def test_standings_are_read_in_rank_order_from_one_index(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ import secrets
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import partial
 from typing import Any
 
 from .. import replays
@@ -173,12 +172,13 @@ class Rules:
         """Create a tournament hosted by user ``host``; its id. ``ValueError``
         for mode parameters that do not fit the mode or an end before the
         start, ``LookupError`` for an unknown host."""
-        parse_modeparams(mode, modeparams)
+        counts = parse_modeparams(mode, modeparams).counts
         if not all(_EARLIEST <= when <= _LATEST for when in (start, end)):
             raise ValueError("tournament times must lie in the years 1 to 9999")
         if end <= start:
             raise ValueError("the tournament must end after it starts")
         return self.store.insert_tournament(
+            Ranking(counts),
             name=name,
             host_id=self._user(host).id,
             mode=mode,
@@ -213,34 +213,34 @@ class Rules:
             return
         joined = row["open_entry"] or current == "invited"
         status = "participating" if joined else "requested"
-        self.store.set_relation(tournament_id, user.id, status, _ranking(row))
+        self.store.set_relation(tournament_id, user.id, status)
 
     def player_confirm(self, user: User, tournament_id: int) -> None:
         """Accept the host's invitation (``not_invited`` without one: sandbox policy)."""
-        row = self._open(tournament_id)
+        self._open(tournament_id)
         current = self.store.relation(tournament_id, user.id)
         if current == "participating":
             return
         if current != "invited":
             raise SandboxError(ErrorCode.NOT_INVITED, reason="the host has not invited you")
-        self.store.set_relation(tournament_id, user.id, "participating", _ranking(row))
+        self.store.set_relation(tournament_id, user.id, "participating")
 
     def invite(self, tournament_id: int, name: str) -> str:
         """The host invites a user (a pending request is accepted instead)."""
-        row = self.tournament(tournament_id)
+        self.tournament(tournament_id)
         user = self._user(name)
         current = self.store.relation(tournament_id, user.id)
         new = "participating" if current in ("requested", "participating") else "invited"
-        self.store.set_relation(tournament_id, user.id, new, _ranking(row))
+        self.store.set_relation(tournament_id, user.id, new)
         return new
 
     def confirm(self, tournament_id: int, name: str) -> str:
         """The host accepts a user's request to join."""
-        row = self.tournament(tournament_id)
+        self.tournament(tournament_id)
         user = self._user(name)
         if self.store.relation(tournament_id, user.id) not in ("requested", "participating"):
             raise ValueError(f"{name} has not asked to join tournament {tournament_id}")
-        self.store.set_relation(tournament_id, user.id, "participating", _ranking(row))
+        self.store.set_relation(tournament_id, user.id, "participating")
         return "participating"
 
     # -- keys -----------------------------------------------------------------
@@ -362,7 +362,6 @@ class Rules:
                 ErrorCode.INVALID_DATA, reason="the board was generated in the future"
             )
         owner = self.store.insert_score(
-            _ranking(row),
             tournament_id=row["id"],
             user_id=user.id,
             sha256=hashlib.sha256(content).hexdigest(),
@@ -427,24 +426,7 @@ class Rules:
 
 def _ranking(row: sqlite3.Row) -> Ranking:
     """How tournament ``row`` ranks its players (see :meth:`Rules.standings_json`)."""
-    counts = parse_modeparams(row["mode"], row["modeparams"]).counts
-    return Ranking(counts, partial(_standing, counts))
-
-
-def _standing(
-    counts: dict[str, int], name: str, best: dict[str, list[float]]
-) -> tuple[bool, int, float, str]:
-    """A player's ``(complete, games, total, line)`` from their counted times."""
-    games = sum(map(len, best.values()))
-    complete = all(len(best[level]) == n for level, n in counts.items())
-    total = round(sum(map(sum, best.values())), 3)
-    entry = {"player": name, "complete": complete, "total": total, "games": games, "best": best}
-    return (
-        complete,
-        games,
-        total,
-        json.dumps(entry, ensure_ascii=False, separators=(",", ":"))[1:-1],
-    )
+    return Ranking(parse_modeparams(row["mode"], row["modeparams"]).counts)
 
 
 @dataclass(frozen=True)

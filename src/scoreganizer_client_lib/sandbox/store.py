@@ -4,23 +4,26 @@ The store reads and writes rows; it decides nothing (the policies are in
 :mod:`.rules` and :mod:`.accounts`). The schema is created and migrated by
 :meth:`Store.migrate` (``PRAGMA user_version`` counts the migrations applied).
 Connections use WAL mode (readers never wait for the writer), foreign keys,
-and a busy timeout; every change runs inside ``BEGIN IMMEDIATE`` so two
-requests cannot interleave. Times are stored as Unix seconds (UTC).
+and a busy timeout; every change is one transaction, ``BEGIN IMMEDIATE`` …
+``COMMIT`` or a single statement (uploads), so two requests cannot
+interleave. Times are stored as Unix seconds (UTC).
 """
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .batching import Batcher
 from .config import SandboxConfig
 
 
@@ -61,6 +64,96 @@ def _counting_triggers(table: str) -> str:
             ("DELETE", "old.tournament_id"),
         ]
     )
+
+
+#: Levels a tournament counts games of, at most (``B+I+E``): the positions
+#: of a tournament's rows in ``counted``.
+LEVELS = 3
+
+
+def _counted(tournament: str, position: int, column: str) -> str:
+    return (
+        f"(SELECT {column} FROM counted"  # noqa: S608 (fixed text)
+        f" WHERE tournament_id = {tournament} AND position = {position})"
+    )
+
+
+def _best_times(tournament: str, player: str, position: int) -> str:
+    """SQL: the JSON array of a player's counted times of the level at
+    ``position``, best first: a few rows read from the index, however many
+    games they played."""
+    level, games = (_counted(tournament, position, column) for column in ("level", "games"))
+    return f"""(SELECT json_group_array(game_time) FROM (SELECT game_time FROM scores
+        WHERE tournament_id = {tournament} AND user_id = {player} AND level = {level}
+        AND won IS NOT 0 ORDER BY game_time LIMIT coalesce({games}, 0)))"""  # noqa: S608
+
+
+def _standing(tournament: str, player: str, name: str) -> str:
+    """SQL: a player's entry in the standings but its rank, as a JSON object:
+    ``player``, ``complete`` (all counted games played), ``total`` (of the
+    counted times, to the millisecond), ``games`` and ``best`` (the counted
+    times by level); NULL while the tournament's ``counted`` levels are unknown."""
+    levels = " UNION ALL ".join(
+        f"SELECT {p} AS position, {_best_times(tournament, player, p)} AS times"
+        for p in range(LEVELS)
+    )
+    return f"""(SELECT json_object('player', {name},
+        'complete', json(CASE WHEN min(n = games) THEN 'true' ELSE 'false' END),
+        'total', round(total(s), 3), 'games', sum(n), 'best', json_group_object(level, json(times)))
+    FROM (SELECT c.level, c.games, b.times, json_array_length(b.times) AS n,
+            (SELECT total(value) FROM json_each(b.times)) AS s
+        FROM counted c JOIN ({levels}) b ON b.position = c.position
+        WHERE c.tournament_id = {tournament} ORDER BY c.position)
+    HAVING count(*))"""  # noqa: S608
+
+
+def _save_standings(tournament: str, which: str = "") -> str:
+    """SQL: keep the standings of tournament ``tournament``'s participants
+    (those for whom ``which``, a condition on ``p.user_id``, holds)."""
+    return f"""INSERT INTO standings (tournament_id, user_id, complete, games, total, name, line)
+    SELECT {tournament}, player, json_extract(entry, '$.complete'),
+        json_extract(entry, '$.games'), json_extract(entry, '$.total'), name,
+        substr(entry, 2, length(entry) - 2)
+    FROM (SELECT p.user_id AS player, u.name AS name,
+            {_standing(tournament, "p.user_id", "u.name")} AS entry
+        FROM participations p JOIN users u ON u.id = p.user_id
+        WHERE p.tournament_id = {tournament} AND p.status = 'participating' {which})
+    WHERE entry IS NOT NULL
+    ON CONFLICT (tournament_id, user_id) DO UPDATE SET complete = excluded.complete,
+        games = excluded.games, total = excluded.total, name = excluded.name,
+        line = excluded.line"""  # noqa: S608
+
+
+#: SQL: keep the standings of every participant of tournament ``:t``, or of one (``:u``).
+SAVE_STANDINGS = _save_standings(":t")
+SAVE_STANDING = _save_standings(":t", "AND p.user_id = :u")
+#: The columns of a score as :meth:`Store.insert_score` takes them.
+SCORE_COLUMNS = (
+    "tournament_id", "user_id", "sha256", "game", "filename", "mime_type", "level",
+    "game_time", "won", "uploaded", "replay",
+)  # fmt: skip
+#: Most scores written in one statement (their parameters stay within 999,
+#: the limit of older SQLite versions).
+LARGEST_BATCH = 64
+
+
+@functools.lru_cache(maxsize=LARGEST_BATCH)
+def _insert_scores(count: int) -> str:
+    """SQL: store ``count`` scores (their columns in order, one after the
+    other) but those whose game is stored (``ON CONFLICT`` does the same for
+    a file): a game belongs to one player, in one tournament. The statement
+    does not see its own rows: their games must differ."""
+    row = "(" + ", ".join("?" * len(SCORE_COLUMNS)) + ")"
+    game = f"column{SCORE_COLUMNS.index('game') + 1}"
+    return f"""INSERT INTO scores ({", ".join(SCORE_COLUMNS)})
+    SELECT * FROM (VALUES {", ".join([row] * count)})
+    WHERE NOT EXISTS (SELECT 1 FROM scores WHERE game = {game})
+    ON CONFLICT (sha256) DO NOTHING"""  # noqa: S608 (fixed text)
+
+
+#: SQL: whether the kept standings of tournament ``:t`` are current.
+STANDINGS_CURRENT = """SELECT standings_written = results_written
+    AND EXISTS (SELECT 1 FROM counted WHERE tournament_id = :t) FROM tournaments WHERE id = :t"""
 
 
 def _identify_old_games(conn: sqlite3.Connection) -> None:
@@ -222,7 +315,45 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,  # noqa: S608 (fixed text)
     # Scores stored before games had an identity get theirs from their file.
     _identify_old_games,
+    # Standings kept by SQLite as scores arrive, so that an upload is one
+    # statement: writers hold the lock for the time of one commit. The games
+    # that count of each level are kept per tournament (the rules decide them
+    # and the store writes them); the standings written before are rebuilt.
+    f"""
+    CREATE TABLE counted (
+        tournament_id INTEGER NOT NULL REFERENCES tournaments(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        level TEXT NOT NULL,
+        games INTEGER NOT NULL,
+        PRIMARY KEY (tournament_id, position)
+    ) WITHOUT ROWID;
+    DROP TRIGGER scores_insert;
+    CREATE TRIGGER scores_insert AFTER INSERT ON scores BEGIN
+        UPDATE tournaments SET results_written = results_written + 1,
+            standings_written = standings_written + (standings_written = results_written
+                AND EXISTS (SELECT 1 FROM counted WHERE tournament_id = new.tournament_id))
+            WHERE id = new.tournament_id;
+        {_save_standings("new.tournament_id", "AND p.user_id = new.user_id")};
+    END;
+    UPDATE tournaments SET results_written = results_written + 1;
+    """,  # noqa: S608 (fixed text)
 ]
+
+
+#: Pauses of a writer that finds the database locked (see ``Store._write_alone``).
+SHORTEST_PAUSE = 0.0001
+LONGEST_PAUSE = 0.002
+
+#: SQLite's result code of a database locked by another connection.
+SQLITE_BUSY = 5
+
+
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    """Whether ``exc`` is SQLite's ``SQLITE_BUSY`` (Python 3.10 says it in words only)."""
+    code: int | None = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return str(exc).startswith("database is locked")
+    return code & 0xFF == SQLITE_BUSY
 
 
 #: The tables, for :meth:`Store.count`.
@@ -234,6 +365,7 @@ TABLES = (
     "keys",
     "scores",
     "standings",
+    "counted",
     "login_failures",
 )
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -297,12 +429,18 @@ def _json_array(conn: sqlite3.Connection, query: str, params: dict[str, Any]) ->
 class Ranking:
     """How a tournament ranks its players (the rules decide; the store keeps
     the results): ``counts``, how many of a player's best times of each level
-    count, and ``standing``, which makes a player's ``(complete, games, total,
-    line)`` from their name and those times, best first, by level; ``line``
-    is the JSON members of their entry in the standings but its rank."""
+    count (at most :data:`LEVELS` levels, in the order the standings show them).
+    A player's standing is in :func:`_standing`."""
 
     counts: Mapping[str, int]
-    standing: Callable[[str, dict[str, list[float]]], tuple[bool, int, float, str]]
+
+    def rows(self, tournament_id: int) -> list[tuple[int, int, str, int]]:
+        """The tournament's rows of ``counted``."""
+        if len(self.counts) > LEVELS:
+            raise ValueError(f"a tournament counts games of at most {LEVELS} levels")
+        return [
+            (tournament_id, n, level, games) for n, (level, games) in enumerate(self.counts.items())
+        ]
 
 
 #: Whose a stored game is: the ``user_id`` and ``tournament_id`` of its score.
@@ -361,6 +499,7 @@ class Store:
         # Worker processes of one server pass one multiprocessing.Lock, so
         # that their writers queue too instead of polling SQLite's lock.
         self._write_lock = write_lock or threading.Lock()
+        self._scores = Batcher(self._insert_scores, LARGEST_BATCH)
         try:
             self.migrate()
         except sqlite3.DatabaseError as exc:
@@ -369,10 +508,10 @@ class Store:
 
     # -- connections and transactions ---------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, busy_timeout: float | None = None) -> sqlite3.Connection:
         conn = sqlite3.connect(
             self.path,
-            timeout=self.config.busy_timeout,
+            timeout=self.config.busy_timeout if busy_timeout is None else busy_timeout,
             isolation_level=None,
             check_same_thread=False,
         )
@@ -393,6 +532,42 @@ class Store:
         if conn is None:
             conn = self._local.conn = self._connect()
         return conn
+
+    @property
+    def writer(self) -> sqlite3.Connection:
+        """This thread's connection for single writing statements (SQLite's
+        busy timeout off: the store waits in its own way)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "writer", None)
+        if conn is None:
+            conn = self._local.writer = self._connect(busy_timeout=0)
+        return conn
+
+    def _write_alone(self, statement: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        """Run one writing ``statement`` as a transaction of its own; its
+        cursor (``rowcount``, ``lastrowid``).
+
+        SQLite takes the write lock and gives it back (after the commit's
+        flush to disk) inside the statement, where the interpreter lock is
+        free: a writer in another process waits for one commit, never for
+        this process's threads to get their turns (a lock of ours held across
+        the statement made each commit three to five times as long under
+        load). A lock held by another writer is tried again after a short
+        pause, at most :data:`LONGEST_PAUSE` (SQLite's own busy handler sleeps
+        1, 2, 5, 10, ... 100 ms), until the busy timeout: :class:`Busy`.
+        """
+        conn = self.writer
+        deadline = time.monotonic() + self.config.busy_timeout
+        pause = SHORTEST_PAUSE
+        while True:
+            try:
+                return conn.execute(statement, params)
+            except sqlite3.OperationalError as exc:
+                if not _locked(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise Busy from exc
+            time.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -530,7 +705,7 @@ class Store:
 
     # -- tournaments ------------------------------------------------------------
 
-    def insert_tournament(self, **fields: Any) -> int:
+    def insert_tournament(self, ranking: Ranking, **fields: Any) -> int:
         """A new tournament's id (``fields``: the columns but ``id``)."""
         with self.transaction() as conn:
             cur = conn.execute(
@@ -539,7 +714,9 @@ class Store:
                 " :location, :start, :end, :open_entry, :hide_results)",
                 fields,
             )
-        return int(cur.lastrowid or 0)
+            tournament_id = int(cur.lastrowid or 0)
+            conn.executemany("INSERT INTO counted VALUES (?, ?, ?, ?)", ranking.rows(tournament_id))
+        return tournament_id
 
     def tournament(self, tournament_id: int) -> sqlite3.Row | None:
         """The tournament's row."""
@@ -578,7 +755,7 @@ class Store:
         ).fetchone()
         return row["status"] if row else None
 
-    def set_relation(self, tournament_id: int, user_id: int, status: str, ranking: Ranking) -> None:
+    def set_relation(self, tournament_id: int, user_id: int, status: str) -> None:
         """Record ``user_id``'s relation to the tournament (and their standing:
         a participant has one, from their first game or none)."""
         with self.transaction() as conn:
@@ -589,7 +766,7 @@ class Store:
                 (tournament_id, user_id, status),
             )
             if status == "participating":
-                self._save_standing(conn, tournament_id, user_id, ranking)
+                conn.execute(SAVE_STANDING, {"t": tournament_id, "u": user_id})
             else:
                 conn.execute(
                     "DELETE FROM standings WHERE tournament_id = ? AND user_id = ?",
@@ -626,45 +803,51 @@ class Store:
             )
         return cur.rowcount == 1
 
-    def insert_score(self, ranking: Ranking, **fields: Any) -> Owner | None:
-        """Store a score (``fields``: the columns but ``id``) and, in the same
-        transaction, its player's standing; None once stored. If a score of
-        the same ``game`` (or file) is stored already, nothing changes and its
-        :data:`Owner` is returned (the uploader's own first, if several)."""
-        tournament_id, user_id = fields["tournament_id"], fields["user_id"]
-        with self.transaction() as conn:
-            owner = conn.execute(
-                "SELECT user_id, tournament_id FROM scores WHERE game = ?"
-                " ORDER BY user_id <> ?, tournament_id <> ? LIMIT 1",
-                (fields["game"], user_id, tournament_id),
-            ).fetchone()
-            if owner is not None:
-                return (owner[0], owner[1])
-            current = self._standings_current(conn, tournament_id)
-            cur = conn.execute(
-                "INSERT INTO scores (tournament_id, user_id, sha256, game, filename, mime_type,"
-                " level, game_time, won, uploaded, replay) VALUES (:tournament_id, :user_id,"
-                " :sha256, :game, :filename, :mime_type, :level, :game_time, :won, :uploaded,"
-                " :replay) ON CONFLICT (sha256) DO NOTHING",
+    def insert_score(self, **fields: Any) -> Owner | None:
+        """Store a score (``fields``: :data:`SCORE_COLUMNS`) and, in the same
+        statement, its player's standing (see the ``scores_insert`` trigger);
+        None once stored. If a score of the same ``game`` (or file) is stored
+        already, nothing changes and its :data:`Owner` is returned (the
+        uploader's own first, if several). Scores sent by several threads at
+        once are written together (see :mod:`.batching`)."""
+        while True:
+            if self._scores.submit(fields):
+                return None
+            owner = self.conn.execute(
+                "SELECT user_id, tournament_id FROM scores WHERE game = :game OR sha256 = :sha256"
+                " ORDER BY user_id <> :user_id, tournament_id <> :tournament_id LIMIT 1",
                 fields,
-            )
-            if cur.rowcount != 1:
-                owner = conn.execute(
-                    "SELECT user_id, tournament_id FROM scores WHERE sha256 = ?",
-                    (fields["sha256"],),
-                ).fetchone()
+            ).fetchone()
+            if owner is not None:  # else deleted since: try again
                 return (owner[0], owner[1])
-            self._save_standing(conn, tournament_id, user_id, ranking)
-            if current:
-                self._mark_standings_current(conn, tournament_id)
-        return None
+
+    def _insert_scores(self, scores: Sequence[Mapping[str, Any]]) -> list[bool]:
+        """Store ``scores`` in one statement (the batch's thread alone writes
+        them); whether each was stored (not: its game or file was stored
+        already, or came earlier in ``scores``)."""
+        first: dict[Any, int] = {}  # each game's first score here
+        for n, score in enumerate(scores):
+            first.setdefault(score["game"] or score["sha256"], n)
+        params = [scores[n][column] for n in first.values() for column in SCORE_COLUMNS]
+        cur = self._write_alone(_insert_scores(len(first)), params)
+        stored: set[str] = set()
+        if cur.rowcount > 0:  # the new rows took the ids after the largest one
+            last = int(cur.lastrowid or 0)
+            stored = {
+                sha256
+                for (sha256,) in self.conn.execute(
+                    "SELECT sha256 FROM scores WHERE id > ? AND id <= ?",
+                    (last - cur.rowcount, last),
+                )
+            }
+        return [
+            first[score["game"] or score["sha256"]] == n and score["sha256"] in stored
+            for n, score in enumerate(scores)
+        ]
 
     @staticmethod
     def _standings_current(conn: sqlite3.Connection, tournament_id: int) -> bool:
-        row = conn.execute(
-            "SELECT standings_written = results_written FROM tournaments WHERE id = ?",
-            (tournament_id,),
-        ).fetchone()
+        row = conn.execute(STANDINGS_CURRENT, {"t": tournament_id}).fetchone()
         return bool(row and row[0])
 
     @staticmethod
@@ -674,78 +857,21 @@ class Store:
             (tournament_id,),
         )
 
-    @staticmethod
-    def _save_standing(
-        conn: sqlite3.Connection, tournament_id: int, user_id: int, ranking: Ranking
-    ) -> None:
-        """Compute and keep one player's standing: a few rows read from the
-        best times up, however many games they played."""
-        best = {
-            level: [
-                time
-                for (time,) in conn.execute(
-                    "SELECT game_time FROM scores WHERE tournament_id = ? AND user_id = ?"
-                    " AND level = ? AND won IS NOT 0 ORDER BY game_time LIMIT ?",
-                    (tournament_id, user_id, level, count),
-                )
-            ]
-            for level, count in ranking.counts.items()
-        }
-        (name,) = conn.execute("SELECT name FROM users WHERE id = ?", (user_id,)).fetchone()
-        Store._save_standings(conn, tournament_id, {user_id: name}, ranking, {user_id: best})
-
-    @staticmethod
-    def _save_standings(
-        conn: sqlite3.Connection,
-        tournament_id: int,
-        names: dict[int, str],
-        ranking: Ranking,
-        best: dict[int, dict[str, list[float]]],
-    ) -> None:
-        """Keep the standings of the players ``names`` (by id) from their ``best`` times."""
-        rows = []
-        for player, name in names.items():
-            complete, games, total, line = ranking.standing(name, best[player])
-            rows.append((tournament_id, player, complete, games, total, name, line))
-        conn.executemany(
-            "INSERT INTO standings (tournament_id, user_id, complete, games, total, name, line)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tournament_id, user_id) DO UPDATE SET"
-            " complete = excluded.complete, games = excluded.games, total = excluded.total,"
-            " name = excluded.name, line = excluded.line",
-            rows,
-        )
-
     def standings_current(self, tournament_id: int) -> bool:
         """Whether the kept standings reflect every write to the tournament's
         scores, participants and mode (whoever made it)."""
         return self._standings_current(self.conn, tournament_id)
 
     def rebuild_standings(self, tournament_id: int, ranking: Ranking) -> None:
-        """Compute every participant's standing again (unless they are current)."""
+        """Compute every participant's standing again, with the games that
+        ``ranking`` counts (unless they are current)."""
         with self.transaction() as conn:
             if self._standings_current(conn, tournament_id):
                 return  # another request rebuilt them meanwhile
-            names: dict[int, str] = dict(
-                conn.execute(
-                    "SELECT p.user_id, u.name FROM participations p JOIN users u"
-                    " ON u.id = p.user_id WHERE p.tournament_id = ? AND p.status = ?",
-                    (tournament_id, "participating"),
-                ).fetchall()
-            )
-            counts = ranking.counts
-            best: dict[int, dict[str, list[float]]] = {
-                player: {level: [] for level in counts} for player in names
-            }
-            for player, level, time in conn.execute(
-                "SELECT user_id, level, game_time FROM scores WHERE tournament_id = ?"
-                " AND won IS NOT 0 ORDER BY user_id, level, game_time",
-                (tournament_id,),
-            ):
-                times = best.get(player, {}).get(level)
-                if times is not None and len(times) < counts[level]:
-                    times.append(time)
+            conn.execute("DELETE FROM counted WHERE tournament_id = ?", (tournament_id,))
+            conn.executemany("INSERT INTO counted VALUES (?, ?, ?, ?)", ranking.rows(tournament_id))
             conn.execute("DELETE FROM standings WHERE tournament_id = ?", (tournament_id,))
-            self._save_standings(conn, tournament_id, names, ranking, best)
+            conn.execute(SAVE_STANDINGS, {"t": tournament_id})
             self._mark_standings_current(conn, tournament_id)
 
     def standings_json(self, tournament_id: int) -> bytes:

@@ -1,0 +1,72 @@
+"""Writes of many threads gathered into batches (sandbox/batching.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from scoreganizer_client_lib.sandbox.batching import Batcher
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.001)
+
+
+class HeldWrites:
+    """A write function whose first call waits until released."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.batches: list[list[int]] = []
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.fail = fail
+
+    def __call__(self, items: Sequence[int]) -> list[int]:
+        if not self.batches:
+            self.started.set()
+            self.release.wait(10)
+        self.batches.append(list(items))
+        if self.fail and len(self.batches) == 2:
+            raise OSError("disk full")
+        return [item * 10 for item in items]
+
+
+def test_items_sent_during_a_write_are_written_together() -> None:
+    writes = HeldWrites()
+    batcher = Batcher(writes, largest=4)
+    with ThreadPoolExecutor(11) as pool:
+        first = pool.submit(batcher.submit, 0)
+        assert writes.started.wait(10)
+        later = [pool.submit(batcher.submit, n) for n in range(1, 11)]
+        wait_for(lambda: batcher.waiting == 10)
+        writes.release.set()
+        assert first.result() == 0
+        assert [f.result() for f in later] == [n * 10 for n in range(1, 11)]
+    assert writes.batches[0] == [0]
+    assert sorted(n for batch in writes.batches[1:] for n in batch) == list(range(1, 11))
+    assert [len(batch) for batch in writes.batches[1:]] == [4, 4, 2]
+
+
+def test_a_failed_write_fails_its_batch_only() -> None:
+    writes = HeldWrites(fail=True)
+    batcher = Batcher(writes, largest=3)
+    with ThreadPoolExecutor(7) as pool:
+        first = pool.submit(batcher.submit, 0)
+        assert writes.started.wait(10)
+        later = [pool.submit(batcher.submit, n) for n in range(1, 7)]
+        wait_for(lambda: batcher.waiting == 6)
+        writes.release.set()
+        assert first.result() == 0
+        failed = [f for f in later if f.exception() is not None]
+        assert len(failed) == 3
+        with pytest.raises(OSError, match="disk full"):
+            failed[0].result()
+        assert sorted(f.result() for f in later if f not in failed) == [40, 50, 60]
+    assert batcher.submit(7) == 70

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import server_slug
+from ..replays.formats import SUFFIXES
 
 #: clone -> (what its folder's name contains, lower case; its replay subfolders)
 CLONES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -37,7 +38,7 @@ CLONES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ViennaSweeper": (("viennasweeper", "vienna sweeper"), ("replays", "replay", "videos")),
     "Metasweeper": (("metasweeper", "metaminesweeper"), ("replay", "replays")),
 }
-REPLAY_SUFFIXES = (".rmv", ".avf", ".evf")
+REPLAY_SUFFIXES = tuple(SUFFIXES)
 MAX_ENTRIES = 500  # folder entries looked at per place
 MAX_COUNTED = 10_000  # replay files counted per suggested folder
 

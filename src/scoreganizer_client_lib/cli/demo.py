@@ -13,10 +13,11 @@ from typing import Any
 
 import click
 
+from ..replays.formats import Level
 from ._app import Settings
 from ._common import emit_json, local, relative, table
 
-LEVELS = ("beginner", "intermediate", "expert")
+LEVELS = (Level.BEGINNER.value, Level.INTERMEDIATE.value, Level.EXPERT.value)
 
 
 @click.command()

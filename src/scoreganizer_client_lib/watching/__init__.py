@@ -16,8 +16,9 @@ draw the same events.
 
 from __future__ import annotations
 
+from ..replays.formats import SUFFIXES
 from ._clock import Clock, ManualClock, SystemClock
-from ._engine import SUFFIXES, FolderWatcher, check_can_watch, check_participation, state_name
+from ._engine import FolderWatcher, check_can_watch, check_participation, state_name
 from ._events import (
     STOP_REASONS,
     CannotWatch,

@@ -24,6 +24,7 @@ from ..exceptions import (
     is_transient,
 )
 from ..refusals import Refusal, explain_refusal, refusal_before_upload
+from ..replays.formats import SUFFIXES
 from ..scoreganizer import Scoreganizer
 from ..tournament import Tournament
 from ._clock import Clock, SystemClock
@@ -40,7 +41,6 @@ from ._journal import Decision, Journal
 from ._lock import FolderBusy, FolderLock
 
 #: The replay file suffixes a watcher looks at (any case).
-SUFFIXES = frozenset({".rmv", ".avf", ".evf"})
 _SUFFIXES = tuple(SUFFIXES)
 MAX_DEPTH = 16  # of subfolders, with ``recursive``
 

@@ -251,7 +251,7 @@ def test_tournament_list_has_the_action_that_applies(world: World, browser: Brow
 def test_the_key_comes_by_itself_at_the_start(world: World, browser: Browser) -> None:
     name = logged_in(world, browser)
     cup = world.tournament(start="+1h", end="+2h")
-    world.start_in(cup, 0.2)
+    world.start_in(cup, 1.0)  # time enough to see the page before the start
     page = browser.post(f"/t/{cup}/join", follow_redirects=True).text
     assert "Your key appears here by itself when the tournament starts" in page
     play = world.app.player.plays[cup]

@@ -32,12 +32,9 @@ from pathlib import Path
 
 import _load
 from _servers import HERE, environment_note, free_port, sandbox_command, serving
-from bench_scale import RMV
+from bench_scale import COUNTED, RMV
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import Store
-from scoreganizer_client_lib.sandbox.store import Ranking
-
-COUNTED = Ranking({"beginner": 1, "intermediate": 1, "expert": 1})
 
 
 def populate(db: Path, players: int, now: float) -> list[dict[str, str]]:
@@ -202,9 +199,10 @@ def main() -> None:
             f"{rate / cores:5.0f} per core-second ({rate / cores / (one_rate / one_cores):.2f}x)"
         )
     print(
-        "target: 2 workers >= 1.6x one worker. With synchronous full (the default) every"
-        " upload's commit waits for the disk, one at a time, whatever the workers; the per"
-        " core-second figure shows whether the workers scale with the CPU they get."
+        "target: 2 workers >= 1.6x one worker. The uploads a worker receives while one is"
+        " being written are committed together (synchronous full: one flush to disk each"
+        " time); 'cores' is the CPU the server got: 2 cores less the generator's and the"
+        " machine's other work is all two workers can use."
     )
 
 

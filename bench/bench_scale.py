@@ -12,7 +12,8 @@ running) and the rest over; N scores in tournament 1, three per player (one per
 level); the measuring user takes part in every active tournament, has a key
 for tournaments 1 and 3 (running) and N scores of their own in tournament 3, so
 that ``scores/upload`` adds to a tournament of N scores and ``upload (own N)``
-to a player's N scores.
+to a player's N scores. Scores carry their game's digest and tournaments the
+games they count, as the sandbox writes them.
 
 Run: ``python bench/bench_scale.py [SIZES...]`` (default 10 1000 10000 100000).
 """
@@ -34,6 +35,7 @@ import _load
 from _servers import environment_note, free_port, sandbox_command, serving
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import Store
+from scoreganizer_client_lib.sandbox.store import Ranking
 
 ACTIVE = 13
 GEN_KEY_USERS = 40
@@ -43,6 +45,7 @@ AUTH = {"X-Scoreganizer-Authorization": f"u1:{TOKEN}"}
 KEY = "1_1_" + "ab" * 16
 OWN_KEY = "1_3_" + "cd" * 16
 RMV = "application/x-viennasweeper"
+COUNTED = Ranking({"beginner": 1, "intermediate": 1, "expert": 1})
 LEVELS = ("beginner", "intermediate", "expert")
 
 
@@ -82,6 +85,10 @@ def populate(db: Path, size: int, now: float) -> None:
         " open_entry, hide_results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         tournaments,
     )
+    conn.executemany(  # the games each counts, as the rules write them
+        "INSERT INTO counted VALUES (?, ?, ?, ?)",
+        [row for t in range(1, size + 1) for row in COUNTED.rows(t)],
+    )
 
     players = max(1, size // 3)
     parts = {(t, 1) for t in range(1, min(size, ACTIVE) + 1)}
@@ -100,15 +107,14 @@ def populate(db: Path, size: int, now: float) -> None:
     for i in range(size):
         player = 2 + (i // 3) % max(1, size - 1)
         game_time = 1.0 + (i * 7919 % 100_000) / 1000
-        scores.append(
-            (1, player, _digest(f"score {i}"), "g.rmv", RMV, LEVELS[i % 3], game_time, 1, now, b"")
-        )
-        scores.append(
-            (3, 1, _digest(f"own {i}"), "g.rmv", RMV, LEVELS[i % 3], game_time, i % 2, now, b"")
-        )
+        level = LEVELS[i % 3]
+        scores.append((1, player, _digest(f"score {i}"), _digest(f"game {i}"), "g.rmv", RMV,
+                       level, game_time, 1, now, b""))  # fmt: skip
+        scores.append((3, 1, _digest(f"own {i}"), _digest(f"own game {i}"), "g.rmv", RMV,
+                       level, game_time, i % 2, now, b""))  # fmt: skip
     conn.executemany(
-        "INSERT INTO scores (tournament_id, user_id, sha256, filename, mime_type, level,"
-        " game_time, won, uploaded, replay) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO scores (tournament_id, user_id, sha256, game, filename, mime_type, level,"
+        " game_time, won, uploaded, replay) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         scores,
     )
     conn.execute("COMMIT")

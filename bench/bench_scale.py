@@ -85,10 +85,6 @@ def populate(db: Path, size: int, now: float) -> None:
         " open_entry, hide_results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         tournaments,
     )
-    conn.executemany(  # the games each counts, as the rules write them
-        "INSERT INTO counted VALUES (?, ?, ?, ?)",
-        [row for t in range(1, size + 1) for row in COUNTED.rows(t)],
-    )
 
     players = max(1, size // 3)
     parts = {(t, 1) for t in range(1, min(size, ACTIVE) + 1)}
@@ -116,6 +112,12 @@ def populate(db: Path, size: int, now: float) -> None:
         "INSERT INTO scores (tournament_id, user_id, sha256, game, filename, mime_type, level,"
         " game_time, won, uploaded, replay) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         scores,
+    )
+    # the games each tournament counts, as the rules write them; written last,
+    # so that the scores' trigger leaves the standings to the first request
+    conn.executemany(
+        "INSERT INTO counted VALUES (?, ?, ?, ?)",
+        [row for t in range(1, size + 1) for row in COUNTED.rows(t)],
     )
     conn.execute("COMMIT")
     conn.close()

@@ -272,6 +272,21 @@ def test_scores_sent_at_once_are_written_together_each_game_once(tmp_path: Path)
     assert store.standings_current(tid)
 
 
+def test_standings_kept_as_scores_arrive_are_those_built_again(tmp_path: Path) -> None:
+    store, rules, tid = _running_cup(tmp_path, "2+1+0")
+    players = [_keyed_player(store, name, tid) for name in ("ann", "bob", "cy", "idle")]
+    now = datetime.now(timezone.utc)
+    for n, level in enumerate(["beginner", "intermediate", "beginner", "expert", "beginner"] * 2):
+        user, key = players[n % 3]
+        rules.upload(user, "g.rmv", RMV, write_rmv(seed=n, key=key, level=level, boardgen_time=now))
+    assert store.standings_current(tid)
+    kept = rules.standings_json(tid)
+    store.conn.execute("UPDATE tournaments SET results_written = results_written + 1")
+    assert not store.standings_current(tid)
+    assert rules.standings_json(tid) == kept
+    assert [e.games for e in rules.standings(tid).entries] == [3, 3, 2, 0]
+
+
 def test_standings_are_read_in_rank_order_from_one_index(tmp_path: Path) -> None:
     store, rules, tid = _running_cup(tmp_path)
     for name in ("bo", "al"):

@@ -66,8 +66,8 @@ def _counting_triggers(table: str) -> str:
     )
 
 
-#: Levels a tournament counts games of, at most (``B+I+E``): the positions
-#: of a tournament's rows in ``counted``.
+#: Levels a tournament counts games of (``B+I+E``): the positions of a
+#: tournament's rows in ``counted``.
 LEVELS = 3
 
 
@@ -93,18 +93,18 @@ def _standing(tournament: str, player: str, name: str) -> str:
     ``player``, ``complete`` (all counted games played), ``total`` (of the
     counted times, to the millisecond), ``games`` and ``best`` (the counted
     times by level); NULL while the tournament's ``counted`` levels are unknown."""
-    levels = " UNION ALL ".join(
-        f"SELECT {p} AS position, {_best_times(tournament, player, p)} AS times"
-        for p in range(LEVELS)
-    )
+    positions = range(LEVELS)
+    level = [_counted(tournament, p, "level") for p in positions]
+    games = [_counted(tournament, p, "games") for p in positions]
+    times = ", ".join(f"{_best_times(tournament, player, p)} AS t{p}" for p in positions)
+    played = [f"json_array_length(t{p})" for p in positions]
+    complete = " AND ".join(f"{played[p]} = {games[p]}" for p in positions)
+    total = " + ".join(f"(SELECT total(value) FROM json_each(t{p}))" for p in positions)  # noqa: S608
+    best = ", ".join(f"{level[p]}, json(t{p})" for p in positions)
     return f"""(SELECT json_object('player', {name},
-        'complete', json(CASE WHEN min(n = games) THEN 'true' ELSE 'false' END),
-        'total', round(total(s), 3), 'games', sum(n), 'best', json_group_object(level, json(times)))
-    FROM (SELECT c.level, c.games, b.times, json_array_length(b.times) AS n,
-            (SELECT total(value) FROM json_each(b.times)) AS s
-        FROM counted c JOIN ({levels}) b ON b.position = c.position
-        WHERE c.tournament_id = {tournament} ORDER BY c.position)
-    HAVING count(*))"""  # noqa: S608
+        'complete', json(CASE WHEN {complete} THEN 'true' ELSE 'false' END),
+        'total', round({total}, 3), 'games', {" + ".join(played)}, 'best', json_object({best}))
+    FROM (SELECT {times}) WHERE {level[0]} IS NOT NULL)"""  # noqa: S608
 
 
 def _save_standings(tournament: str, which: str = "") -> str:
@@ -117,7 +117,8 @@ def _save_standings(tournament: str, which: str = "") -> str:
     FROM (SELECT p.user_id AS player, u.name AS name,
             {_standing(tournament, "p.user_id", "u.name")} AS entry
         FROM participations p JOIN users u ON u.id = p.user_id
-        WHERE p.tournament_id = {tournament} AND p.status = 'participating' {which})
+        WHERE p.tournament_id = {tournament} AND p.status = 'participating' {which}
+        LIMIT -1 OFFSET 0)  -- kept apart (an OFFSET is never flattened): each entry made once
     WHERE entry IS NOT NULL
     ON CONFLICT (tournament_id, user_id) DO UPDATE SET complete = excluded.complete,
         games = excluded.games, total = excluded.total, name = excluded.name,
@@ -429,15 +430,15 @@ def _json_array(conn: sqlite3.Connection, query: str, params: dict[str, Any]) ->
 class Ranking:
     """How a tournament ranks its players (the rules decide; the store keeps
     the results): ``counts``, how many of a player's best times of each level
-    count (at most :data:`LEVELS` levels, in the order the standings show them).
+    count (of :data:`LEVELS` levels, in the order the standings show them).
     A player's standing is in :func:`_standing`."""
 
     counts: Mapping[str, int]
 
     def rows(self, tournament_id: int) -> list[tuple[int, int, str, int]]:
         """The tournament's rows of ``counted``."""
-        if len(self.counts) > LEVELS:
-            raise ValueError(f"a tournament counts games of at most {LEVELS} levels")
+        if len(self.counts) != LEVELS:
+            raise ValueError(f"a tournament counts games of {LEVELS} levels")
         return [
             (tournament_id, n, level, games) for n, (level, games) in enumerate(self.counts.items())
         ]

@@ -714,6 +714,7 @@ def test_on_windows_the_apps_port_is_its_own(monkeypatch: pytest.MonkeyPatch) ->
     take its connections, the secret with them, unless it is exclusive."""
     import socket
 
+    from scoreganizer_client_lib import _serving
     from scoreganizer_client_lib.app import server
 
     options: list[tuple[int, int, int]] = []
@@ -722,7 +723,7 @@ def test_on_windows_the_apps_port_is_its_own(monkeypatch: pytest.MonkeyPatch) ->
         def setsockopt(self, *option: object) -> None:  # type: ignore[override]
             options.append(option)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(server, "EXCLUSIVE_PORT", True)
+    monkeypatch.setattr(_serving, "EXCLUSIVE_PORT", True)
     monkeypatch.setattr(socket, "SO_EXCLUSIVEADDRUSE", -5, raising=False)
     monkeypatch.setattr(socket, "socket", Recording)
     server.listen(0).close()

@@ -1,5 +1,6 @@
-"""A uvicorn server run in a background thread of this process: the
-sandbox's and the web app's in-process servers (tests, demos, programs).
+"""What the sandbox's and the web app's servers share: their listening
+sockets, and a uvicorn server run in a background thread of this process
+(tests, demos, programs).
 
 Kept in the library, out of both, so that neither imports the other; it
 imports nothing from uvicorn itself (the server is handed in).
@@ -9,10 +10,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import threading
 import time
 from typing import TYPE_CHECKING, Any
+
+#: On Windows a program may bind a port that another one listens on (with
+#: SO_REUSEADDR) and receive its connections: there a server's port is its own.
+EXCLUSIVE_PORT = os.name == "nt"
+
+
+def bind_tcp(host: str, port: int, backlog: int | None, reuse_port: bool = False) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` (0: a free port), listening
+    with ``backlog`` unless it is None; ``OSError`` as binding raised it.
+
+    Named as TCP (``IPPROTO_TCP``): asyncio turns Nagle off only on sockets
+    that say so, and without it every keep-alive answer waits 40 ms for a
+    delayed ACK."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        if EXCLUSIVE_PORT:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)  # type: ignore[attr-defined]
+        else:  # a restarted server gets its port back at once
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        if backlog is not None:
+            sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
 
 #: How often a stopping server looks whether its last answers are sent.
 _SHUTDOWN_POLL = 0.005

@@ -3,37 +3,21 @@ in the foreground (``scoreganizer app``)."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import socket
 from types import TracebackType
 from typing import Any
 
-from .._serving import PromptStop, ServerThread
+from .._serving import PromptStop, ServerThread, bind_tcp
 from .guard import SECRET_PARAM, Guard
 from .player import Player, Settings
 
 HOST = "127.0.0.1"  # never another interface: the app acts as the player
-#: On Windows a program may bind a port that another one listens on (with
-#: SO_REUSEADDR) and receive its connections: the app's port is its own.
-EXCLUSIVE_PORT = os.name == "nt"
 
 
 def listen(port: int) -> socket.socket:
-    """A listening TCP socket on the loopback interface (``port`` 0: a free one).
-
-    Named as TCP so that asyncio turns Nagle off (no 40 ms delayed-ACK wait
-    on keep-alive answers)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        if EXCLUSIVE_PORT:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)  # type: ignore[attr-defined]
-        sock.bind((HOST, port))
-        sock.listen(64)
-    except OSError:
-        sock.close()
-        raise
-    return sock
+    """A listening TCP socket on the loopback interface (``port`` 0: a free one)."""
+    return bind_tcp(HOST, port, backlog=64)
 
 
 class AppServer:

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .._serving import PromptStop, ServerThread
+from .._serving import PromptStop, ServerThread, bind_tcp
 from .config import SandboxConfig
 from .limits import ConnectionLimits, raise_descriptor_limit
 from .store import Store
@@ -59,27 +59,12 @@ BALANCED_PORTS = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEP
 
 
 def _bind(host: str, port: int, listen: bool = True, reuse_port: bool = False) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP named explicitly: asyncio only turns Nagle off (TCP_NODELAY)
-    # on sockets that say they are TCP, and without it every keep-alive answer
-    # waits 40 ms for a delayed ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    if os.name == "nt":  # there SO_REUSEADDR would let two servers share a port
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)  # type: ignore[attr-defined]
-    else:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
-        sock.bind((host, port))
+        return bind_tcp(host, port, LISTEN_BACKLOG if listen else None, reuse_port)
     except OSError as exc:
-        sock.close()
         if port and exc.errno in _IN_USE:
             raise PortInUse(exc.errno, f"port {port} on {host} is in use") from None
         raise
-    if listen:
-        sock.listen(LISTEN_BACKLOG)
-    return sock
 
 
 #: "Address in use" (POSIX), and Windows' WSAEADDRINUSE and WSAEACCES (a port

@@ -85,9 +85,9 @@ class StandingsSource:
         url = f"{self.server}/sandbox/standings/{tournament_id}"
         try:
             async with self.client.stream("GET", url, timeout=5.0) as answer:
-                body = b""
+                body = bytearray()
                 async for chunk in answer.aiter_bytes():
-                    body += chunk
+                    body += chunk  # in place: no copy of what came before
                     if len(body) > MAX_BYTES:
                         self.offered = False
                         return None

@@ -179,17 +179,19 @@ def create_app(player: Player) -> Starlette:
     async def play_of(request: Request) -> Play | None:
         return await player.play(int(request.path_params["tid"]))
 
-    async def play_context(play: Play) -> dict[str, Any]:
-        standings = await standings_source.fetch(play.id)
-        return {
-            "t": play.tournament,
-            "play": play,
-            "feed": play.feed.newest_first(),
-            "remembered": player.folders.get(server),
-            "suggestions": await suggestions(),
-            "standings": standings,
-            "results_link": results.tournament_page(server, play.id),
-        }
+    async def play_context(play: Play, *sections: str) -> dict[str, Any]:
+        """What the tournament page's ``sections`` show (all of them when none
+        is named): a live update of one section asks nothing for the others."""
+        context: dict[str, Any] = {"t": play.tournament, "play": play}
+        if not sections:
+            context["feed"] = play.feed.newest_first()
+        if not sections or "watch" in sections:
+            context["remembered"] = player.folders.get(server)
+            context["suggestions"] = await suggestions()
+        if not sections or "results" in sections:
+            context["standings"] = await standings_source.fetch(play.id)
+            context["results_link"] = results.tournament_page(server, play.id)
+        return context
 
     # -- pages ---------------------------------------------------------------
 
@@ -315,7 +317,7 @@ def create_app(player: Player) -> Starlette:
         play = await play_of(request)
         if play is None:
             return Response("", 404)
-        return render("_results.html", **await play_context(play))
+        return render("_results.html", **await play_context(play, "results"))
 
     # -- live updates ----------------------------------------------------------
 
@@ -325,7 +327,7 @@ def create_app(player: Player) -> Starlette:
             html = str(macro(change.entry))
             return {"kind": "entry", "id": f"entry-{change.entry.id}", "html": html}
         template = {"key": "_key.html", "watch": "_watch.html", "results": "_results.html"}
-        context = base(await play_context(play))
+        context = base(await play_context(play, change.kind))
         html = env.get_template(template[change.kind]).render(**context)
         return {"kind": "section", "id": change.kind, "html": html}
 

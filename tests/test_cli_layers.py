@@ -15,9 +15,10 @@ PACKAGE = Path(__file__).parent.parent / "src" / "scoreganizer_client_lib"
 #: The layers above the library, each allowed its own private modules.
 CLIENTS = [PACKAGE / name for name in ("cli", "app") if (PACKAGE / name).is_dir()]
 MODULES = sorted(path for folder in CLIENTS for path in folder.rglob("*.py"))
-#: Library-private modules a layer may use all the same: the in-process
-#: server runner, which the app shares with the sandbox (not a client API).
-SHARED = {f"{PACKAGE.name}._serving"}
+#: Library-private modules a layer may use all the same (not client APIs):
+#: the in-process server runner, which the app shares with the sandbox, and
+#: the one way to replace a file whole.
+SHARED = {f"{PACKAGE.name}._serving", f"{PACKAGE.name}._files"}
 
 
 def _private(name: str) -> bool:

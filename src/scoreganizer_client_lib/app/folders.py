@@ -24,11 +24,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._files import atomic_write
 from ..config import server_slug
 from ..replays.formats import SUFFIXES
 
@@ -169,11 +169,4 @@ class FolderMemory:
         data = self._read()
         data[server_slug(server)] = str(folder)
         with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(prefix=".folders-", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(data, handle, indent=1)
-                Path(temporary).replace(self.path)
-            finally:
-                Path(temporary).unlink(missing_ok=True)
+            atomic_write(self.path, json.dumps(data, indent=1).encode("utf-8"))

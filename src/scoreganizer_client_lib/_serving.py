@@ -112,8 +112,9 @@ class PromptStop:
 
 
 class ServerThread:
-    """``server`` (a ``uvicorn.Server``) serving ``sock`` in a daemon thread
-    named ``name``; ``what`` names it in errors (``the sandbox on URL``)."""
+    """``server`` (a ``uvicorn.Server`` with :class:`PromptStop`) serving
+    ``sock`` in a daemon thread named ``name``; ``what`` names it in errors
+    (``the sandbox on URL``)."""
 
     def __init__(self, server: Any, sock: socket.socket, name: str, what: str) -> None:
         self.server = server
@@ -134,8 +135,5 @@ class ServerThread:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the server to end (it finishes its requests) and wait for it."""
-        if isinstance(self.server, PromptStop):
-            self.server.request_exit()
-        else:
-            self.server.should_exit = True
+        self.server.request_exit()
         self._thread.join(timeout)

@@ -23,9 +23,9 @@ from ..exceptions import NetworkException, ScoreganizerError, ScoreganizerNotLog
 from ..refusals import explain_refusal, refusal_before_upload
 from ..scoreganizer import Scoreganizer
 from ..tournament import Tournament
-from ..watching import SUFFIXES, CannotWatch, EventKind, FolderWatcher, StopReason, WatchEvent
+from ..watching import CannotWatch, EventKind, FolderWatcher, StopReason, WatchEvent
 from .feed import Change, Feed, FeedEntry, Verdict
-from .folders import is_folder, shown
+from .folders import REPLAY_SUFFIXES, is_folder, shown
 
 if TYPE_CHECKING:
     from .player import Player
@@ -354,7 +354,7 @@ class Play:
         name = safe_name(name)
         info: replays.ReplayInfo | None = None
         try:
-            if not name.lower().endswith(tuple(SUFFIXES)):
+            if not name.lower().endswith(REPLAY_SUFFIXES):
                 return self.record_dropped(name, "refused", NOT_A_REPLAY_FILE)
             info = await asyncio.to_thread(replays.inspect, content)
             refusal = refusal_before_upload(info, self.tournament, key=self.key)

@@ -39,7 +39,7 @@ EXPLAIN = {
 }
 
 
-def _login_hint(server: str | None) -> str:
+def login_hint(server: str | None) -> str:
     """``'scoreganizer login USER'``, with ``--server`` when it is not the default."""
     option = f"--server {server} " if server and server != DEFAULT_SERVER else ""
     return f"run 'scoreganizer {option}login USER'"
@@ -72,7 +72,7 @@ def describe_server_error(error: str, message: str | None, server: str | None) -
         return f"this does not look like a Scoreganizer server at {server or '?'} ({message})"
     text = EXPLAIN.get(error, "the server refused the request")
     if error == "not_logged_in":
-        text = text.replace("run 'scoreganizer login USER'", _login_hint(server))
+        text = text.replace("run 'scoreganizer login USER'", login_hint(server))
     if message and message not in text:
         text = f"{text}: {message}" if error == "auth_file_error" else f"{text} ({message})"
     return text

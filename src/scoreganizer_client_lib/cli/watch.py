@@ -28,21 +28,27 @@ from ..watching import (
 )
 from ._app import Settings
 from ._common import emit_json, local, logged_in_client, relative
+from ._errors import login_hint
 from .play import obtain_key
 
-#: What to do, for the reasons a watcher cannot start.
+#: What to do, for the reasons a watcher cannot start (logging in: see
+#: :func:`._errors.login_hint`).
 HINTS = {
     "not_joined": "run 'scoreganizer join {id}'",
     "invited": "run 'scoreganizer confirm {id}'",
-    "not_logged_in": "run 'scoreganizer login USER'",
     "folder_missing": "check the name, or add --create to create it",
     "folder_busy": "stop that watcher first",
 }
 
 
-def cannot_watch(exc: CannotWatch, tournament_id: int) -> click.ClickException:
-    """The error to show for ``exc``, with what to do."""
-    hint = HINTS.get(exc.error, "").format(id=tournament_id)
+def cannot_watch(
+    exc: CannotWatch, tournament_id: int, server: str | None = None
+) -> click.ClickException:
+    """The error to show for ``exc``, with what to do (logging in to ``server``)."""
+    if exc.error == "not_logged_in":
+        hint = login_hint(server)
+    else:
+        hint = HINTS.get(exc.error, "").format(id=tournament_id)
     return click.ClickException(f"{exc}: {hint}" if hint else str(exc))
 
 
@@ -178,7 +184,7 @@ def watch(
         check_can_watch(tournament, datetime.now(timezone.utc))
         watcher.open()
     except CannotWatch as exc:
-        raise cannot_watch(exc, tournament_id) from None
+        raise cannot_watch(exc, tournament_id, settings.server) from None
     try:
         key, expiry = obtain_key(sc, tournament_id, wait, quiet=settings.json)
         if not settings.json:

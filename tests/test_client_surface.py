@@ -140,6 +140,29 @@ def test_importing_the_async_client_does_not_import_requests() -> None:
     assert not (ROOT / "tests" / "not-read-yet.txt").exists()  # no file I/O in __init__
 
 
+def test_what_the_async_client_uses_imports_no_sync_client() -> None:
+    """The model and the refusals in words serve both clients: importing them,
+    or explaining a refusal that is no OSError (the network failures are),
+    loads neither requests nor the sync client."""
+    code = (
+        "import sys\n"
+        "from scoreganizer_client_lib.refusals import explain_refusal\n"
+        "from scoreganizer_client_lib.tournament import Tournament\n"
+        "from scoreganizer_client_lib.exceptions import ReplayHasNoKey\n"
+        "assert explain_refusal(ReplayHasNoKey('no_key', 'x')).code == 'no_key'\n"
+        "sync = {'requests', 'scoreganizer_client_lib._api_sync'} & set(sys.modules)\n"
+        "assert not sync, sync\n"
+        "assert explain_refusal(OSError(2, 'gone')).code == 'cannot_open'\n"
+        "from scoreganizer_client_lib.tournament import Tournaments\n"
+        "import requests\n"
+        "assert explain_refusal(requests.ConnectionError()).code == 'network'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT / "tests"
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_importing_the_package_imports_no_client() -> None:
     code = (
         "import sys, scoreganizer_client_lib as s\n"

@@ -21,7 +21,6 @@ from datetime import datetime, timezone
 
 from . import replays
 from .exceptions import (
-    NetworkException,
     ReplayHasNoKey,
     ReplayKeyMismatch,
     ReplayUnreadable,
@@ -119,9 +118,11 @@ def explain_refusal(
             str(error.__cause__ or error) if isinstance(error, ReplayUnreadable) else str(error)
         )
         return Refusal("unreadable", f"the file is not a readable replay ({detail})")
-    if isinstance(error, NetworkException):
-        return Refusal("network", "the server could not be reached", "it is tried again later")
-    if isinstance(error, OSError):  # after NetworkException, which is one
+    if isinstance(error, OSError):
+        from .exceptions import NetworkException  # (requests): only for what may be one
+
+        if isinstance(error, NetworkException):
+            return Refusal("network", "the server could not be reached", "it is tried again later")
         return Refusal("cannot_open", f"the file could not be opened ({error.strerror or error})")
     if isinstance(error, ReplayHasNoKey):
         return facts.no_key()

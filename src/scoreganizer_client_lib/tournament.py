@@ -7,11 +7,24 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._api_sync import Tournaments
 from ._protocol import TournamentRef, format_datetime, parse_datetime, tournament_id
 from .exceptions import ScoreganizerProtocolError
+
+if TYPE_CHECKING:
+    from ._api_sync import Tournaments
+
+
+def __getattr__(name: str) -> Any:
+    # The sync client's namespace at its 0.3.1 path, imported when asked for:
+    # the model alone (all the async client needs) imports no sync client.
+    if name == "Tournaments":
+        from ._api_sync import Tournaments
+
+        return Tournaments
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: The values of :attr:`Tournament.status` that PROTOCOL.md names (others may come).
 KNOWN_STATUSES = ("not_logged_in", "not_participating", "requested", "invited", "participating")

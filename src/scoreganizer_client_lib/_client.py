@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from ._protocol import Credentials, ProtocolCore, Request, RetryPolicy
 from .authfile import AuthFile, Stamp
-from .config import _url_host, parse_server_url
+from .config import ServerAddress, parse_server_url
 from .digits import ascii_int
 from .exceptions import AuthFileError, ScoreganizerProtocolError
 
@@ -198,8 +198,7 @@ class BaseClient:
     # -- where the server is ----------------------------------------------------
 
     def _update_base_url(self) -> None:
-        scheme = "https" if self._https else "http"
-        self._core.base_url = f"{scheme}://{_url_host(self._host)}:{self._port}/api/"
+        self._core.base_url = ServerAddress(self._host, self._port, self._https).url + "/api/"
 
     @property
     def host(self) -> str:

@@ -56,10 +56,9 @@ def _failure(exc: requests.exceptions.RequestException) -> TransportFailure:
     if isinstance(exc, requests.exceptions.SSLError):
         return TransportFailure(exc, FailureKind.OTHER)
     if isinstance(exc, requests.exceptions.ConnectionError):
-        from urllib3.exceptions import NewConnectionError  # name resolution too
-
         reason = getattr(exc.args[0] if exc.args else None, "reason", None)
-        connect = isinstance(reason, NewConnectionError) or isinstance(
+        # NewConnectionError: a name that did not resolve too
+        connect = isinstance(reason, urllib3_errors.NewConnectionError) or isinstance(
             exc, requests.exceptions.ProxyError
         )
         return TransportFailure(exc, FailureKind.CONNECT if connect else FailureKind.DROPPED)

@@ -431,3 +431,24 @@ def test_retry_after_header_in_any_case_is_honoured(mock: responses.RequestsMock
     mock.get(BASE + "tournaments/all", json=[])
     assert sc.tournaments.all() == []
     assert slept == [7.0]
+
+
+def test_a_refused_check_carries_what_it_read() -> None:
+    """Callers explain a refusal from what the check read, without reading
+    the replay again; a replay that cannot be read has nothing to carry."""
+    import pickle
+
+    from scoreganizer_client_lib.replays.testing import write_rmv
+    from scoreganizer_client_lib.score import check_replay
+
+    with pytest.raises(exc.ReplayHasNoKey) as no_key:
+        check_replay(write_rmv(seed=3, name="Ann"), "a.rmv")
+    assert no_key.value.info is not None and no_key.value.info.player.name == "Ann"
+    assert pickle.loads(pickle.dumps(no_key.value)).info == no_key.value.info  # noqa: S301 - our own bytes
+    with pytest.raises(exc.ReplayKeyMismatch) as mismatch:
+        check_replay(write_rmv(seed=3, key=KEY), "b.rmv", tournament=999)
+    assert mismatch.value.info is not None and mismatch.value.info.key is not None
+    assert mismatch.value.info.key.tournament_id != 999
+    with pytest.raises(exc.ReplayUnreadable) as unreadable:
+        check_replay(b"not a replay", "c.rmv")
+    assert unreadable.value.info is None

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from ._protocol import TournamentRef, mime_type_for, tournament_id
-from .exceptions import ReplayHasNoKey, ReplayKeyMismatch, ReplayUnreadable
+from .exceptions import ReplayCheckError, ReplayHasNoKey, ReplayKeyMismatch, ReplayUnreadable
 
 if TYPE_CHECKING:
     from .replays import ReplayInfo
@@ -104,20 +104,24 @@ def check_replay(
         info = replays.inspect(content)
     except replays.ReplayError as exc:
         raise ReplayUnreadable("replay_unreadable", f"{filename}: {exc}", filename) from exc
+    refusal: ReplayCheckError | None = None
     if info.key is None:
-        raise ReplayHasNoKey(
+        refusal = ReplayHasNoKey(
             "replay_has_no_key",
             f"{filename}: no tournament key in the replay ({info.clone}); "
             "put the key in the player name before playing",
             filename,
         )
-    if tournament is not None and info.key.tournament_id != tournament_id(tournament):
-        raise ReplayKeyMismatch(
+    elif tournament is not None and info.key.tournament_id != tournament_id(tournament):
+        refusal = ReplayKeyMismatch(
             "replay_key_mismatch",
             f"{filename}: the key is for tournament {info.key.tournament_id}, "
             f"not {tournament_id(tournament)}",
             filename,
         )
+    if refusal is not None:
+        refusal.info = info  # what was read tells the player more, without reading again
+        raise refusal
     return info
 
 

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from requests.exceptions import RequestException as NetworkException
 
+    from .replays import ReplayInfo
+
 
 def __getattr__(name: str) -> Any:
     # ``NetworkException`` is requests' RequestException (as in 0.3.1), looked
@@ -243,7 +245,10 @@ class TournamentNotFound(ScoreganizerClientError):
 
 
 class ReplayCheckError(ScoreganizerClientError):
-    """A replay failed the pre-upload check; ``path`` names the file."""
+    """A replay failed the pre-upload check; ``path`` names the file, and
+    ``info`` is what the check read of it (None when it could not read it)."""
+
+    info: ReplayInfo | None = None
 
     def __init__(self, error: str, message: str, path: str | None = None) -> None:
         super().__init__(error, message)

@@ -158,7 +158,7 @@ def demo(settings: Settings, start_in: float, in_app: bool) -> None:
             try:
                 alice.scores.upload_replay(unkeyed, cup)
             except ReplayHasNoKey as exc:
-                why = explain_refusal(exc, replay=replays.inspect(unkeyed))
+                why = explain_refusal(exc, replay=exc.info)
                 say(f"8. alice uploading a replay without a key: refused unsent: {why}")
 
             result = scenario.standings(store, cup)

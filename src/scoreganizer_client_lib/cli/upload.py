@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -125,16 +125,12 @@ class Uploader:
             self._context[tid] = facts
         return self._context[tid]
 
-    def _reason(self, exc: Exception, path: Path, info: replays.ReplayInfo | None) -> str:
-        from .. import replays
+    def _reason(self, exc: Exception, info: replays.ReplayInfo | None) -> str:
         from ..refusals import explain_refusal
 
         unreadable = _unreadable_reason(exc)
         if unreadable is not None:
             return unreadable
-        if info is None:  # refused by the local check: what it read tells more
-            with suppress(replays.ReplayError, OSError):
-                info = replays.inspect(path)
         return str(explain_refusal(exc, replay=info, **self._facts(info)))
 
     def one(self, path: Path) -> FileResult:
@@ -152,7 +148,7 @@ class Uploader:
         try:
             upload = prepare_replay(path, self.tournament, self.check)
         except ReplayCheckError as exc:
-            return FileResult(name, NOT_UPLOADED, self._reason(exc, path, None), exc.error)
+            return FileResult(name, NOT_UPLOADED, self._reason(exc, exc.info), exc.error)
         if self.blocked is not None:
             return FileResult(name, NOT_UPLOADED, *self.blocked, info=upload.info)
         try:
@@ -164,7 +160,7 @@ class Uploader:
             self.blocked = (describe(exc, self.settings), code)
             return FileResult(name, NOT_UPLOADED, *self.blocked)
         except ScoreganizerError as exc:
-            return FileResult(name, REFUSED, self._reason(exc, path, upload.info), exc.error)
+            return FileResult(name, REFUSED, self._reason(exc, upload.info), exc.error)
         return FileResult(name, ACCEPTED, info=upload.info)
 
 

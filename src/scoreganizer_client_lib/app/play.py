@@ -23,7 +23,14 @@ from ..exceptions import NetworkException, ScoreganizerError, ScoreganizerNotLog
 from ..refusals import explain_refusal, refusal_before_upload
 from ..scoreganizer import Scoreganizer
 from ..tournament import Tournament
-from ..watching import CannotWatch, EventKind, FolderWatcher, StopReason, WatchEvent
+from ..watching import (
+    CannotWatch,
+    EventKind,
+    FolderWatcher,
+    StopReason,
+    WatchEvent,
+    playing_until,
+)
 from .feed import Change, Feed, FeedEntry, Verdict
 from .folders import REPLAY_SUFFIXES, is_folder, shown
 
@@ -149,8 +156,7 @@ class Play:
     def over(self) -> bool:
         """Whether nothing more can be played: the tournament (or the
         player's own time) is over."""
-        now = datetime.now(timezone.utc)
-        return now >= self.tournament.end or (self.expiry is not None and now >= self.expiry)
+        return datetime.now(timezone.utc) >= playing_until(self.tournament, self.expiry)
 
     @property
     def folder_shown(self) -> str:

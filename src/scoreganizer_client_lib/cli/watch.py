@@ -25,6 +25,7 @@ from ..watching import (
     WatchEvent,
     WatchSummary,
     check_can_watch,
+    playing_until,
 )
 from ._app import Settings
 from ._common import emit_json, local, logged_in_client, relative
@@ -188,7 +189,7 @@ def watch(
     try:
         key, expiry = obtain_key(sc, tournament_id, wait, quiet=settings.json)
         if not settings.json:
-            until = min(tournament.end, expiry) if expiry else tournament.end
+            until = playing_until(tournament, expiry)
             click.echo(
                 f'Watching {folder} for "{tournament.name}" ({tournament_id}) with key {key}; '
                 f"until {local(until)} ({relative(until)}). Ctrl+C stops."

@@ -18,7 +18,13 @@ from __future__ import annotations
 
 from ..replays.formats import SUFFIXES
 from ._clock import Clock, ManualClock, SystemClock
-from ._engine import FolderWatcher, check_can_watch, check_participation, state_name
+from ._engine import (
+    FolderWatcher,
+    check_can_watch,
+    check_participation,
+    playing_until,
+    state_name,
+)
 from ._events import (
     STOP_REASONS,
     CannotWatch,
@@ -44,5 +50,6 @@ __all__ = [
     "WatchSummary",
     "check_can_watch",
     "check_participation",
+    "playing_until",
     "state_name",
 ]

@@ -255,7 +255,7 @@ class FolderWatcher:
         self.key = replays.TournamentKey.parse(key) if isinstance(key, str) else key
         self.key_expiry = key_expiry
         self.key_generated = key_generated
-        self.until = min(self.tournament.end, key_expiry) if key_expiry else self.tournament.end
+        self.until = playing_until(self.tournament, key_expiry)
         self.player = self.sc.username
         self.open()
         reason: StopReason | None = None
@@ -769,6 +769,12 @@ NOT_IN = {
     "requested": ("join_requested", 'you asked to join "{name}"; the host has not let you in yet'),
     "invited": ("invited", 'you are invited to "{name}" but have not accepted'),
 }
+
+
+def playing_until(tournament: Tournament, key_expiry: datetime | None) -> datetime:
+    """When a player's games stop counting: the tournament's end, or their
+    key's expiry (a time-limited mode) when that comes first."""
+    return min(tournament.end, key_expiry) if key_expiry else tournament.end
 
 
 def check_participation(tournament: Tournament) -> None:

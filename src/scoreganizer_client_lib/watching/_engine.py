@@ -497,10 +497,9 @@ class FolderWatcher:
             self._pending.pop(rel, None)  # played before the start: not for this tournament
             return
         decided = self._journal.decisions.get(rel)
-        if decided is not None and (decided.size, decided.mtime_ns, decided.file_id) == (
-            sig.size,
-            sig.mtime_ns,
-            sig.file_id,
+        if (
+            decided is not None
+            and _Signature(decided.size, decided.mtime_ns, decided.file_id) == sig
         ):
             self._pending.pop(rel, None)
             return
@@ -514,8 +513,7 @@ class FolderWatcher:
         if sig.size > self.max_size:
             self._decide(rel, pending, None, explain_refusal(replays.ReplayTooLarge("too large")))
             return
-        age = self.clock.now().timestamp() - sig.mtime_ns / 1e9
-        ready_at = min(pending.seen_at + self.settle, mono + self.settle - age)
+        ready_at = min(pending.seen_at + self.settle, mono + self.settle - self._age(pending))
         pending.check_at = max(pending.check_at, ready_at)
         if mono >= pending.check_at and mono >= self._retry_at:
             self._judge(rel, pending)

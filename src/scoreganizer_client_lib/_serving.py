@@ -95,7 +95,12 @@ class PromptStop:
         for sock in sockets or []:
             sock.close()
         for connection in list(self.server_state.connections):
-            connection.shutdown()
+            try:
+                connection.shutdown()
+            except Exception:  # broken already (h11 in its error state): no goodbye
+                transport = getattr(connection, "transport", None)
+                if transport is not None:
+                    transport.close()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.timeout_graceful_shutdown
         state = self.server_state

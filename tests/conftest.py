@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,6 +65,25 @@ def anyio_backend() -> str:
 @pytest.fixture(params=[p.name for p in REAL_REPLAYS])
 def real_replay(request: pytest.FixtureRequest) -> Path:
     return REPLAYS / request.param
+
+
+@pytest.fixture(autouse=True)
+def _programs_end_with_their_test(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A program a test starts does not outlive it, even when the test fails
+    before it could stop the program (a ``watch`` would run on for minutes)."""
+    started: list[subprocess.Popen[Any]] = []
+
+    class Tracked(subprocess.Popen):  # type: ignore[type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr(subprocess, "Popen", Tracked)
+    yield
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
 
 
 # -- the sandbox ---------------------------------------------------------------

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import io
 import sqlite3
-import threading
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from conftest import FAST_RETRY, PASSWORD, Clock
+from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib import exceptions as exc
 from scoreganizer_client_lib.replays.testing import write_rmv
@@ -85,7 +85,8 @@ def test_open_sum_workflow(sandbox: SandboxServer, host: str, clock: Clock, tmp_
 
     bob.tournaments.participate(cup)
     bob_key = bob.tournaments.wait_key(cup)
-    bob.scores.upload_replay(replay(tmp_path, bob_key, 7, boardgen_time=when), cup)
+    bob_played = datetime.fromtimestamp(clock(), timezone.utc)  # after his key, however late
+    bob.scores.upload_replay(replay(tmp_path, bob_key, 7, boardgen_time=bob_played), cup)
 
     result = scenario.standings(sandbox.store, cup)
     assert [(s.player, s.complete, s.games) for s in result.entries] == [
@@ -243,25 +244,32 @@ def test_upload_refusals(sandbox: SandboxServer, host: str, clock: Clock, tmp_pa
     assert sandbox.store.count("scores") == 0
 
 
-def test_retry_under_lock_contention(
-    sandbox: SandboxServer, host: str, clock: Clock, tmp_path: Path
-) -> None:
-    cup = scenario.add_tournament(sandbox.store, "Cup", host, start="-1m", end="+1h")
-    jo = player(sandbox, "jo")
-    jo.tournaments.participate(cup)
-    key = jo.tournaments.gen_key(cup)
-    path = replay(tmp_path, key, boardgen_time=datetime.fromtimestamp(clock(), timezone.utc))
+def test_retry_under_lock_contention(clock: Clock, tmp_path: Path) -> None:
+    # the lock is surely held: a short busy timeout is as sure a 503 as a long one
+    config = replace(TEST_CONFIG, busy_timeout=0.05)
+    db = tmp_path / "sandbox.sqlite3"
+    blocker = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    waits: list[float] = []
 
-    blocker = sqlite3.connect(
-        tmp_path / "sandbox.sqlite3", isolation_level=None, check_same_thread=False
-    )
-    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
-    with pytest.raises(exc.ScoreganizerRetry):
-        jo.scores.upload_replay(path, cup, tries=1)
-    threading.Timer(0.5, lambda: blocker.execute("COMMIT")).start()
-    jo.scores.upload_replay(path, cup)  # retried until the lock is gone
-    blocker.close()
-    assert sandbox.store.count("scores") == 1
+    def sleep(seconds: float) -> None:  # the other writer commits while the client waits
+        waits.append(seconds)
+        if blocker.in_transaction:
+            blocker.execute("COMMIT")
+
+    with SandboxServer(db, config=config, clock=clock) as sandbox:
+        scenario.add_user(sandbox.store, "hostess", PASSWORD)
+        cup = scenario.add_tournament(sandbox.store, "Cup", "hostess", start="-1m", end="+1h")
+        jo = player(sandbox, "jo", sleep=sleep)
+        jo.tournaments.participate(cup)
+        key = jo.tournaments.gen_key(cup)
+        path = replay(tmp_path, key, boardgen_time=datetime.fromtimestamp(clock(), timezone.utc))
+
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        with pytest.raises(exc.ScoreganizerRetry):
+            jo.scores.upload_replay(path, cup, tries=1)
+        jo.scores.upload_replay(path, cup)  # retried until the lock is gone
+        blocker.close()
+        assert len(waits) == 1 and sandbox.store.count("scores") == 1
 
 
 @pytest.mark.anyio

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 import re
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -248,14 +249,29 @@ def test_tournament_list_has_the_action_that_applies(world: World, browser: Brow
     assert "Joined" in browser.get(f"/t/{invited_cup}").text
 
 
-def test_the_key_comes_by_itself_at_the_start(world: World, browser: Browser) -> None:
+def test_the_key_comes_by_itself_at_the_start(
+    world: World, browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
     name = logged_in(world, browser)
     cup = world.tournament(start="+1h", end="+2h")
-    world.start_in(cup, 1.0)  # time enough to see the page before the start
-    page = browser.post(f"/t/{cup}/join", follow_redirects=True).text
-    assert "Your key appears here by itself when the tournament starts" in page
-    play = world.app.player.plays[cup]
+    waits: list[float] = []
+    started = threading.Event()
+
+    async def sleep(seconds: float) -> None:  # until the test has seen the page
+        waits.append(seconds)
+        await asyncio.to_thread(started.wait, 10)
+
+    monkeypatch.setattr(world.app.player.sc, "_sleep_function", sleep)
+    try:
+        page = browser.post(f"/t/{cup}/join", follow_redirects=True).text
+        assert "Your key appears here by itself when the tournament starts" in page
+        play = world.app.player.plays[cup]
+        wait_for(lambda: waits != [])  # the app waits for the start...
+        world.start_in(cup, -1)  # ...which comes
+    finally:
+        started.set()
     wait_for(lambda: play.key is not None)
+    assert 3500 < waits[0] <= 3600
     page = browser.get(f"/t/{cup}").text
     assert play.key is not None and play.key.split("_")[1] == str(cup)
     assert f'<p id="key-text" class="key">{play.key}</p>' in page

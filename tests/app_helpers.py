@@ -8,7 +8,8 @@ import itertools
 import ssl
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -17,8 +18,20 @@ from conftest import PASSWORD, TEST_CONFIG, Clock
 from scoreganizer_client_lib import RetryPolicy
 from scoreganizer_client_lib.app import AppServer, Settings
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
+from scoreganizer_client_lib.watching import SystemClock
 
 _names = itertools.count(1)
+
+
+class PlayerClock(SystemClock):
+    """The clock of the player's computer: the real one, moved forward by
+    the ``offset`` seconds a test makes pass."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> datetime:
+        return super().now() + timedelta(seconds=self.offset)
 
 
 def unique(prefix: str) -> str:
@@ -27,12 +40,14 @@ def unique(prefix: str) -> str:
 
 @dataclass
 class World:
-    """A sandbox, and an app logged in nowhere yet, sharing one clock."""
+    """A sandbox, and an app logged in nowhere yet, sharing one clock (the
+    sandbox's; the app's own, ``player_clock``, moves alone)."""
 
     sandbox: SandboxServer
     app: AppServer
     clock: Clock
     home: Path
+    player_clock: PlayerClock = field(default_factory=PlayerClock)
 
     def user(self, prefix: str = "p") -> str:
         name = unique(prefix)
@@ -60,8 +75,9 @@ def start_world(
         settings = Settings(server_url or sandbox.url, tmp / "credentials.txt", tmp / "app")
         app_options.setdefault("retry", RetryPolicy(attempts=1))
         app_options.setdefault("timeout", 5.0)
-        with AppServer(settings, **app_options) as app:
-            yield World(sandbox, app, clock, tmp / "home")
+        player_clock = PlayerClock()
+        with AppServer(settings, clock=player_clock, **app_options) as app:
+            yield World(sandbox, app, clock, tmp / "home", player_clock)
 
 
 @functools.cache

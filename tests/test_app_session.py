@@ -166,16 +166,20 @@ def test_a_watch_that_ends_by_itself_says_why(
 ) -> None:
     """The tournament ends, or the player's own time runs out, while the
     folder is watched: the page says so and offers no watching any more."""
-    name, timed, timed_play = playing(world, browser, mode="sum_timelimit", modeparams="1+0+0;1")
+    name, timed, timed_play = playing(world, browser, mode="sum_timelimit", modeparams="1+0+0;60")
     _, ending, ending_play = playing(world, browser, name)
-    with world.sandbox.store.transaction() as conn:  # ends in a second
-        conn.execute("UPDATE tournaments SET end = ? WHERE id = ?", (world.clock() + 1, ending))
+    with world.sandbox.store.transaction() as conn:  # ends in a minute
+        conn.execute("UPDATE tournaments SET end = ? WHERE id = ?", (world.clock() + 60, ending))
     browser.get(f"/t/{ending}")
     for cup in (ending, timed):
         (tmp_path / str(cup)).mkdir()
         browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path / str(cup))})
-    wait_for(lambda: ending_play.stopped is not None and timed_play.stopped is not None)
-    ended, expired = watch_section(browser, ending), watch_section(browser, timed)
+    world.player_clock.offset = 61  # a minute passes for the player
+    try:
+        wait_for(lambda: ending_play.stopped is not None and timed_play.stopped is not None)
+        ended, expired = watch_section(browser, ending), watch_section(browser, timed)
+    finally:
+        world.player_clock.offset = 0
     assert "Stopped watching" in ended and "The tournament has ended." in ended
     assert "Stopped watching" in expired and "Your playing time is over." in expired
     for section in (ended, expired):

@@ -14,7 +14,7 @@ import io
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -156,7 +156,7 @@ class Play:
     def over(self) -> bool:
         """Whether nothing more can be played: the tournament (or the
         player's own time) is over."""
-        return datetime.now(timezone.utc) >= playing_until(self.tournament, self.expiry)
+        return self.player.clock.now() >= playing_until(self.tournament, self.expiry)
 
     @property
     def folder_shown(self) -> str:
@@ -263,7 +263,7 @@ class Play:
             self.tournament,
             state_dir=settings.watch_dir,
             holder="the Scoreganizer app",
-            **self.player.watch_options,
+            **{"clock": self.player.clock, **self.player.watch_options},
         )
         watcher.on_event = functools.partial(self._on_event, watcher)
         try:

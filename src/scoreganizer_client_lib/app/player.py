@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from ..aio import AsyncScoreganizer
 from ..config import auth_path, config_dir, parse_server_url
 from ..exceptions import AuthFileError, ScoreganizerError, TournamentNotFound
 from ..tournament import Tournament
+from ..watching import Clock, SystemClock
 from .folders import FolderMemory
 from .play import Play, sentence
 
@@ -57,12 +57,16 @@ class Player:
         settings: Settings,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock | None = None,
         watch_options: dict[str, Any] | None = None,
         **client_options: Any,
     ) -> None:
         self.settings = settings
         self.sleep = sleep
-        #: Extra options for the folder watcher (e.g. ``settle``, ``clock``).
+        #: The time of the player's computer: when a tournament (or the
+        #: player's own time) is over, for the pages and the folder watchers.
+        self.clock: Clock = clock or SystemClock()
+        #: Extra options for the folder watcher (e.g. ``settle``, ``poll``).
         self.watch_options = watch_options or {}
         #: Pages wait for the server a little, not a minute: a failure is
         #: shown with a "try again" link instead.
@@ -184,7 +188,7 @@ class Player:
         else:
             play.tournament = found
         await play.load_key()
-        now = datetime.now(timezone.utc)
+        now = self.clock.now()
         if (
             found.status == "participating"
             and play.key is None

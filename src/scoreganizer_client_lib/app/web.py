@@ -10,7 +10,6 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -108,7 +107,7 @@ def create_app(player: Player) -> Starlette:
         return {
             "server_label": server_label,
             "username": player.username,
-            "now": datetime.now(timezone.utc),
+            "now": player.clock.now(),
             "example_folder": example_folder,
             **context,
         }

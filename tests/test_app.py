@@ -744,3 +744,17 @@ def test_on_windows_the_apps_port_is_its_own(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(socket, "socket", Recording)
     server.listen(0).close()
     assert options == [(socket.SOL_SOCKET, -5, 1)]
+
+
+def test_an_app_that_stops_ends_its_pages_live_updates(world: World) -> None:
+    """An open page's event stream ends properly when the app stops (the
+    page then says the app is gone), instead of the stop waiting for it and
+    cutting it off."""
+    cup = world.tournament(start="-1m", end="+2h")
+    with AppServer(world.app.settings) as app, Browser(app) as client:
+        logged_in(world, client)
+        with client.stream("GET", f"/t/{cup}/events") as events:
+            lines = events.iter_lines()
+            assert next(lines) == "retry: 1000"
+            app.stop()
+            assert list(lines) == [""]  # and no error: the stream ended whole

@@ -63,11 +63,18 @@ class Feed:
         """A queue that receives every change from now on (call on the loop)."""
         queue: asyncio.Queue[Change] = asyncio.Queue(QUEUE_SIZE)
         while len(self._listeners) >= MAX_LISTENERS:
-            oldest = next(iter(self._listeners))
-            self.forget(oldest)
-            _put(oldest, Change("closed"))
+            self._dismiss(next(iter(self._listeners)))
         self._listeners[queue] = None
         return queue
+
+    def close(self) -> None:
+        """Tell every listener to go (call on the loop)."""
+        for queue in list(self._listeners):
+            self._dismiss(queue)
+
+    def _dismiss(self, queue: asyncio.Queue[Change]) -> None:
+        self.forget(queue)
+        _put(queue, Change("closed"))
 
     def forget(self, queue: asyncio.Queue[Change]) -> None:
         """Stop sending to ``queue``."""

@@ -198,6 +198,12 @@ class Player:
             play.want_key()
         return play
 
+    def end_live_updates(self) -> None:
+        """End the open pages' event streams (the app is stopping: the pages
+        say so instead of the server waiting for them); call on the loop."""
+        for play in self.plays.values():
+            play.feed.close()
+
     async def close(self) -> None:
         """Stop everything (the app is shutting down)."""
         for play in self.plays.values():

@@ -63,8 +63,12 @@ class AppServer:
             timeout_graceful_shutdown=1,
         )
 
+        player = self.player
+
         class Server(PromptStop, uvicorn.Server):
-            pass
+            async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+                player.end_live_updates()  # open pages would hold the shutdown up
+                await super().shutdown(sockets)
 
         return Server(config)
 

@@ -62,6 +62,7 @@ class Player:
         **client_options: Any,
     ) -> None:
         self.settings = settings
+        #: How the app waits: for a tournament's start, between tries.
         self.sleep = sleep
         #: The time of the player's computer: when a tournament (or the
         #: player's own time) is over, for the pages and the folder watchers.
@@ -77,7 +78,7 @@ class Player:
         self.plays: dict[int, Play] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sc = AsyncScoreganizer.from_url(
-            settings.server, auth_filename=settings.credentials, **client_options
+            settings.server, auth_filename=settings.credentials, sleep=sleep, **client_options
         )
         self._following = asyncio.Lock()
         #: The login the open tournaments belong to (``username:token``).

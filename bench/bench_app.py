@@ -13,7 +13,7 @@ verdict is on the page.
    Target: median under one second.
 
 Run: ``flock /tmp/bench.lock python bench/bench_app.py [FILES]``. Needs
-Debian's chromium (``apt-get install chromium``).
+Debian's chromium (``apt-get install chromium-headless-shell``).
 """
 
 from __future__ import annotations

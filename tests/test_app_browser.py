@@ -4,11 +4,12 @@ page by accessible role and name."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +24,10 @@ from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import scenario
 
 if chromium_path() is None and not os.environ.get("CI"):
-    pytest.skip("Debian's chromium is not installed (.ci/run installs it)", allow_module_level=True)
+    pytest.skip(
+        "Debian's chromium-headless-shell is not installed (.ci/run installs it)",
+        allow_module_level=True,
+    )
 
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -31,8 +35,31 @@ from playwright.sync_api import Page, expect, sync_playwright
 SHOWN_WITHIN_MS = 1000
 
 
+class Alarm:
+    """How the app waits here: as long as it asks, or until the test says
+    that what it waits for has come (:meth:`ring`)."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._rung = asyncio.Event()
+
+    async def __call__(self, seconds: float) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._rung.wait(), seconds)
+        self._rung.clear()  # one ring ends one wait (or the next one)
+
+    def ring(self) -> None:
+        assert self.loop is not None
+        self.loop.call_soon_threadsafe(self._rung.set)
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def alarm() -> Alarm:
+    return Alarm()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, alarm: Alarm) -> Iterator[World]:
     """The sandbox and the app, for a player whose home folder holds
     Minesweeper Arbiter's replay folder (the app suggests it)."""
     tmp = tmp_path_factory.mktemp("browser")
@@ -40,7 +67,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HOME", str(tmp / "home"))
         patch.setenv("USERPROFILE", str(tmp / "home"))
-        yield from start_world(tmp, Clock())
+        for world in start_world(tmp, Clock(), sleep=alarm):
+            alarm.loop = world.app.player.loop
+            yield world
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +103,13 @@ def drop_file(page: Page, name: str, content: bytes) -> None:
     )
 
 
-def test_a_whole_tournament_in_the_browser(world: World, page: Page, tmp_path: Path) -> None:
+def test_a_whole_tournament_in_the_browser(world: World, alarm: Alarm, page: Page) -> None:
     alice, bob = world.user("alice"), world.user("bob")
     cup = world.tournament(name="Browser Cup", start="+1h", end="+2h")
     invitation = world.tournament(name="Invitation Cup", start="+1h", end="+2h", closed=True)
     scenario.invite(world.sandbox.store, invitation, alice)
 
+    page.clock.install()  # the page's time runs, and the test moves it on
     page.goto(world.app.open_url)
     expect(page).to_have_url(world.app.url + "login")  # the secret left the address
     page.get_by_role("textbox", name="Username").fill(alice)
@@ -94,11 +124,14 @@ def test_a_whole_tournament_in_the_browser(world: World, page: Page, tmp_path: P
 
     card = page.get_by_role("listitem").filter(has_text="Browser Cup")
     expect(card).to_contain_text(re.compile(r"Starts in (1:00:00|0:59:\d\d)"))
-    world.start_in(cup, 1.0)
+    world.start_in(cup, 60.0)
     card.get_by_role("button", name="Join").click()
     expect(page.get_by_role("heading", name="Browser Cup")).to_be_visible()
     expect(page.get_by_text("Your key appears here by itself")).to_be_visible()
 
+    world.start_in(cup, 0.0)  # a minute later the tournament starts: on the server,
+    page.clock.fast_forward("01:00")  # on the page's clock,
+    alarm.ring()  # and for the app, which waits for it
     copy = page.get_by_role("button", name="Copy key")  # arrives when the tournament starts
     expect(copy).to_be_visible(timeout=5000)
     expect(page.get_by_text("Ends in")).to_be_visible()  # the countdown went on by itself

@@ -172,11 +172,18 @@ def test_empty_fields(browser: Browser) -> None:
 def test_dead_server_on_login_and_pages(tmp_path: Path) -> None:
     settings = Settings("http://127.0.0.1:9", tmp_path / "c.txt", tmp_path / "app")
     settings.credentials.write_text("ghost:token")
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
     with AppServer(settings, timeout=2.0) as app, Browser(app) as client:
+        app.player.sc._sleep_function = sleep
         page = client.get("/")
         assert page.status_code == 502
         assert "Cannot reach the server" in page.text and "http://127.0.0.1:9" in page.text
         assert "http://127.0.0.1:9 does not answer." in client.login("a", "b").text
+    assert waits == []  # nothing listens there: said at once
 
 
 @pytest.fixture(scope="module")

@@ -244,9 +244,11 @@ def test_https_to_a_plain_http_server_suggests_http(
     )
 
 
-def test_dead_server_is_one_line(config_dir: Path) -> None:
+def test_dead_server_is_one_line(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(time, "sleep", waits.append)
     result = CliRunner().invoke(main, ["--server", "http://127.0.0.1:9", "tournaments"])
-    assert result.exit_code == 1
+    assert result.exit_code == 1 and waits == []  # nothing listens there: said at once
     assert result.output == "error: cannot reach http://127.0.0.1:9: could not connect " + (
         "(is the address right, is it running?)\n"
     )

@@ -231,6 +231,7 @@ def test_jitter_comes_from_the_policy_s_own_random_source() -> None:
     ("method", "idempotent", "outcome", "retried"),
     [
         ("POST", False, failure(p.FailureKind.CONNECT), True),  # nothing was sent
+        ("POST", False, failure(p.FailureKind.REFUSED), True),
         ("GET", True, failure(p.FailureKind.DROPPED), True),
         ("POST", False, failure(p.FailureKind.DROPPED), False),  # might have been done
         ("GET", True, failure(p.FailureKind.TIMEOUT), False),  # the server may still work on it
@@ -254,6 +255,12 @@ def test_what_is_retried(
 ) -> None:
     request = p.Request(method, BASE, idempotent=idempotent)
     assert (NO_JITTER.delay(1, 0.0, request, outcome) is not None) is retried
+
+
+def test_a_refused_connection_is_retried_unless_the_policy_says_not() -> None:
+    get, never = p.Request("GET", BASE), NO_JITTER.replace(refused=False)
+    assert never.delay(1, 0.0, get, failure(p.FailureKind.REFUSED)) is None
+    assert never.delay(1, 0.0, get, failure(p.FailureKind.CONNECT)) == 0.5  # a timeout, say
 
 
 def test_attempts_and_budget_bound_the_retries() -> None:

@@ -354,6 +354,23 @@ def test_dead_server_is_network_exception(kind: str) -> None:
     assert info.value.__class__.__name__ == "ConnectionError"
 
 
+@pytest.mark.parametrize("kind", CLIENTS)
+@pytest.mark.parametrize("refused", [True, False])
+def test_a_refused_connection_is_tried_again_as_the_policy_says(kind: str, refused: bool) -> None:
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def async_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    retry, wait = FAST.replace(refused=refused), sleep if kind == "sync" else async_sleep
+    with pytest.raises(NetworkException):
+        call(kind, _free_port(), all_tournaments, retry=retry, sleep=wait)
+    assert len(waits) == (FAST.attempts - 1 if refused else 0)
+
+
 # -- a deadline that holds -------------------------------------------------------------
 
 
@@ -724,7 +741,7 @@ def test_sync_failures_say_whether_the_request_went_out() -> None:
 
     with pytest.raises(requests.exceptions.ConnectionError) as refused:
         requests.get(f"http://127.0.0.1:{_free_port()}/", timeout=1)
-    assert _failure(refused.value).kind is FailureKind.CONNECT  # nothing was sent
+    assert _failure(refused.value).kind is FailureKind.REFUSED  # nothing was sent
     dropped = requests.exceptions.ConnectionError("Connection aborted.")
     assert _failure(dropped).kind is FailureKind.DROPPED
     assert _failure(requests.exceptions.ReadTimeout()).kind is FailureKind.TIMEOUT
@@ -741,8 +758,11 @@ def test_async_failures_say_whether_the_request_went_out() -> None:
     from scoreganizer_client_lib._protocol import FailureKind
     from scoreganizer_client_lib.aio import _failure
 
+    refused = httpx.ConnectError("[Errno 111] Connection refused")
+    refused.__cause__ = ConnectionRefusedError(111, "Connection refused")
     cases = [
-        (httpx.ConnectError("refused"), FailureKind.CONNECT, requests.exceptions.ConnectionError),
+        (refused, FailureKind.REFUSED, requests.exceptions.ConnectionError),
+        (httpx.ConnectError("no route"), FailureKind.CONNECT, requests.exceptions.ConnectionError),
         (httpx.ConnectTimeout("slow"), FailureKind.CONNECT, requests.exceptions.ConnectTimeout),
         (httpx.PoolTimeout("busy"), FailureKind.CONNECT, requests.exceptions.ConnectTimeout),
         (httpx.ReadTimeout("slow"), FailureKind.TIMEOUT, requests.exceptions.ReadTimeout),

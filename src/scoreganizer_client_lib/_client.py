@@ -10,7 +10,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
-from ._protocol import Credentials, ProtocolCore, Request, RetryPolicy
+from ._protocol import Credentials, FailureKind, ProtocolCore, Request, RetryPolicy
 from .authfile import AuthFile, Stamp
 from .config import ServerAddress, parse_server_url
 from .digits import ascii_int
@@ -42,6 +42,18 @@ def normalize_timeout(timeout: TimeoutSpec) -> tuple[float | None, float | None]
             raise ValueError("timeout must be seconds or a (connect, read) pair")
         return (timeout[0], timeout[1])
     return (float(timeout), float(timeout))
+
+
+def connect_failure(exc: BaseException) -> FailureKind:
+    """:attr:`~FailureKind.REFUSED` when the cause of a failed connection was
+    a refusal, else :attr:`~FailureKind.CONNECT`."""
+    cause: BaseException | None = exc
+    for _ in range(10):  # the libraries wrap the socket's error two or three times
+        if cause is None or isinstance(cause, ConnectionRefusedError):
+            break
+        cause = cause.__cause__ or cause.__context__
+    refused = isinstance(cause, ConnectionRefusedError)
+    return FailureKind.REFUSED if refused else FailureKind.CONNECT
 
 
 def too_slow(request: Request, budget: float) -> str:

@@ -143,6 +143,9 @@ class FailureKind(str, Enum):
 
     #: no connection was made: nothing was sent, sending again is harmless
     CONNECT = "connect"
+    #: the server's host refused the connection (nothing listens on the
+    #: port): nothing was sent
+    REFUSED = "refused"
     #: the connection broke after the request went out, before a whole answer
     DROPPED = "dropped"
     #: no whole answer in time: the server may still be working on it
@@ -291,7 +294,9 @@ class RetryPolicy:
 
     Retried, at most ``attempts`` sends in all:
 
-    - a connection that could not be made (nothing was sent);
+    - a connection that could not be made (nothing was sent), a refused one
+      only when ``refused`` is true (false where a person waits for the
+      answer: nothing listens there, which a second try seldom changes);
     - for requests the server handles the same when it gets them twice
       (every GET, logging in, uploads): a connection dropped before the
       answer, and the HTTP statuses in ``statuses`` (500, 502, 503, 504);
@@ -307,7 +312,16 @@ class RetryPolicy:
     is not made and the last failure is raised.
     """
 
-    __slots__ = ("attempts", "backoff", "budget", "jitter", "max_backoff", "rng", "statuses")
+    __slots__ = (
+        "attempts",
+        "backoff",
+        "budget",
+        "jitter",
+        "max_backoff",
+        "refused",
+        "rng",
+        "statuses",
+    )
 
     def __init__(
         self,
@@ -318,6 +332,7 @@ class RetryPolicy:
         statuses: frozenset[int] = frozenset({500, 502, 503, 504}),
         jitter: bool = True,
         rng: random.Random | None = None,
+        refused: bool = True,
     ) -> None:
         self.attempts = attempts
         self.backoff = backoff
@@ -326,6 +341,7 @@ class RetryPolicy:
         self.statuses = frozenset(statuses)
         self.jitter = jitter
         self.rng = rng if rng is not None else random.Random()
+        self.refused = refused
 
     @classmethod
     def none(cls) -> RetryPolicy:
@@ -371,8 +387,10 @@ class RetryPolicy:
             return None
         seconds: float | None = None
         if isinstance(outcome, TransportFailure):
-            if outcome.kind is FailureKind.CONNECT or (
-                outcome.kind is FailureKind.DROPPED and request.idempotent
+            if (
+                outcome.kind is FailureKind.CONNECT
+                or (outcome.kind is FailureKind.REFUSED and self.refused)
+                or (outcome.kind is FailureKind.DROPPED and request.idempotent)
             ):
                 seconds = self._backoff_delay(attempt)
         else:

@@ -36,6 +36,7 @@ from ._client import (
     DEFAULT_TIMEOUT,
     AnswerBody,
     TimeoutSpec,
+    connect_failure,
     normalize_timeout,
     too_slow,
 )
@@ -87,7 +88,7 @@ async def _failure(
         wrapped = rex.ReadTimeout(str(exc) or "timed out waiting for the server")
         kind = FailureKind.TIMEOUT
     elif isinstance(exc, httpx.ConnectError):
-        wrapped, kind = rex.ConnectionError(str(exc)), FailureKind.CONNECT
+        wrapped, kind = rex.ConnectionError(str(exc)), connect_failure(exc)
     elif isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError)):
         wrapped, kind = rex.ConnectionError(str(exc)), FailureKind.DROPPED
     elif isinstance(exc, httpx.InvalidURL):

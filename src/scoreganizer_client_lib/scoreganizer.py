@@ -23,6 +23,7 @@ from ._client import (
     DEFAULT_TIMEOUT,
     AnswerBody,
     TimeoutSpec,
+    connect_failure,
     too_slow,
 )
 from ._deadline import WATCHDOG, Adapter, watch
@@ -61,7 +62,7 @@ def _failure(exc: requests.exceptions.RequestException) -> TransportFailure:
         connect = isinstance(reason, urllib3_errors.NewConnectionError) or isinstance(
             exc, requests.exceptions.ProxyError
         )
-        return TransportFailure(exc, FailureKind.CONNECT if connect else FailureKind.DROPPED)
+        return TransportFailure(exc, connect_failure(exc) if connect else FailureKind.DROPPED)
     if isinstance(exc, requests.exceptions.Timeout):
         return TransportFailure(exc, FailureKind.TIMEOUT)
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):

@@ -69,9 +69,11 @@ class Player:
         self.clock: Clock = clock or SystemClock()
         #: Extra options for the folder watcher (e.g. ``settle``, ``poll``).
         self.watch_options = watch_options or {}
-        #: Pages wait for the server a little, not a minute: a failure is
-        #: shown with a "try again" link instead.
-        client_options.setdefault("retry", RetryPolicy(attempts=2, backoff=0.3, budget=1.0))
+        #: Pages wait for the server a little, not a minute (not at all when
+        #: nothing listens there): a failure is shown with a "try again" link.
+        client_options.setdefault(
+            "retry", RetryPolicy(attempts=2, backoff=0.3, budget=1.0, refused=False)
+        )
         client_options.setdefault("timeout", (5.0, 20.0))
         self.client_options = client_options
         self.folders = FolderMemory(settings.data_dir / "folders.json")

@@ -177,8 +177,7 @@ def test_dead_server_on_login_and_pages(tmp_path: Path) -> None:
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    with AppServer(settings, timeout=2.0) as app, Browser(app) as client:
-        app.player.sc._sleep_function = sleep
+    with AppServer(settings, timeout=2.0, sleep=sleep) as app, Browser(app) as client:
         page = client.get("/")
         assert page.status_code == 502
         assert "Cannot reach the server" in page.text and "http://127.0.0.1:9" in page.text

@@ -659,8 +659,13 @@ def test_subprocess_version_and_demo(tmp_path: Path) -> None:
     env = {**os.environ, "SCOREGANIZER_CONFIG_DIR": str(tmp_path)}
     version = subprocess.run([*COMMAND, "--version"], capture_output=True, text=True, env=env)
     assert version.returncode == 0 and "0.4.0" in version.stdout
-    demo = subprocess.run(  # the README's first command (starting sooner)
-        [*COMMAND, "demo", "--start-in", "0.5"], capture_output=True, text=True, env=env, timeout=60
+    demo = subprocess.run(  # the README's first command, starting at once (the wait for
+        # the start is test_demo_in_process's)
+        [*COMMAND, "demo", "--start-in", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert demo.returncode == 0, demo.stderr
     assert "Standings of Demo Cup" in demo.stdout and "alice" in demo.stdout

@@ -185,7 +185,7 @@ def _play(
     proc.stdin.write(PASSWORD + "\n")
     proc.stdin.flush()
     assert proc.stdout.readline() == "too early\n", proc.stderr.read() if proc.stderr else ""
-    clock.advance(start - clock() - 0.3)  # a minute later: 0.3 s before the start
+    clock.advance(start - clock() - 0.1)  # a minute later: 0.1 s before the start
     proc.stdin.write("\n")
     proc.stdin.flush()
     first = json.loads(proc.stdout.readline() or "{}")

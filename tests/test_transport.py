@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import io
 import socket
+import ssl
 import threading
 import time
 import tracemalloc
@@ -29,6 +30,7 @@ from scoreganizer_client_lib.exceptions import (
     ScoreganizerError,
     ScoreganizerProtocolError,
     ScoreganizerRedirectRefused,
+    is_transient,
 )
 from scoreganizer_client_lib.replays.testing import write_rmv
 
@@ -354,10 +356,8 @@ def test_dead_server_is_network_exception(kind: str) -> None:
     assert info.value.__class__.__name__ == "ConnectionError"
 
 
-@pytest.mark.parametrize("kind", CLIENTS)
-@pytest.mark.parametrize("refused", [True, False])
-def test_a_refused_connection_is_tried_again_as_the_policy_says(kind: str, refused: bool) -> None:
-    waits: list[float] = []
+def recording_sleep(kind: str, waits: list[float]) -> Any:
+    """A client's sleep (sync or async) that notes each wait and returns at once."""
 
     def sleep(seconds: float) -> None:
         waits.append(seconds)
@@ -365,10 +365,25 @@ def test_a_refused_connection_is_tried_again_as_the_policy_says(kind: str, refus
     async def async_sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    retry, wait = FAST.replace(refused=refused), sleep if kind == "sync" else async_sleep
+    return sleep if kind == "sync" else async_sleep
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+@pytest.mark.parametrize("refused", [True, False])
+def test_a_refused_connection_is_tried_again_as_the_policy_says(kind: str, refused: bool) -> None:
+    waits: list[float] = []
+    retry, sleep = FAST.replace(refused=refused), recording_sleep(kind, waits)
     with pytest.raises(NetworkException):
-        call(kind, _free_port(), all_tournaments, retry=retry, sleep=wait)
+        call(kind, _free_port(), all_tournaments, retry=retry, sleep=sleep)
     assert len(waits) == (FAST.attempts - 1 if refused else 0)
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_https_to_a_plain_http_server_is_final(server: tuple[Script, int], kind: str) -> None:
+    waits: list[float] = []
+    with pytest.raises(NetworkException) as info:
+        call(kind, server[1], all_tournaments, https=True, sleep=recording_sleep(kind, waits))
+    assert waits == [] and not is_transient(info.value)  # a second handshake fails the same
 
 
 # -- a deadline that holds -------------------------------------------------------------
@@ -760,8 +775,11 @@ def test_async_failures_say_whether_the_request_went_out() -> None:
 
     refused = httpx.ConnectError("[Errno 111] Connection refused")
     refused.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    no_tls = httpx.ConnectError("[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    no_tls.__cause__ = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
     cases = [
         (refused, FailureKind.REFUSED, requests.exceptions.ConnectionError),
+        (no_tls, FailureKind.OTHER, requests.exceptions.SSLError),  # final, as for sync
         (httpx.ConnectError("no route"), FailureKind.CONNECT, requests.exceptions.ConnectionError),
         (httpx.ConnectTimeout("slow"), FailureKind.CONNECT, requests.exceptions.ConnectTimeout),
         (httpx.PoolTimeout("busy"), FailureKind.CONNECT, requests.exceptions.ConnectTimeout),

@@ -5,6 +5,7 @@ timeouts and limits."""
 from __future__ import annotations
 
 import os
+import ssl
 import threading
 import zlib
 from collections.abc import Iterator, Mapping
@@ -45,15 +46,19 @@ def normalize_timeout(timeout: TimeoutSpec) -> tuple[float | None, float | None]
 
 
 def connect_failure(exc: BaseException) -> FailureKind:
-    """:attr:`~FailureKind.REFUSED` when the cause of a failed connection was
-    a refusal, else :attr:`~FailureKind.CONNECT`."""
+    """How a connection was not made, from the causes of ``exc``:
+    :attr:`~FailureKind.REFUSED`, :attr:`~FailureKind.OTHER` for a failed TLS
+    handshake (final), else :attr:`~FailureKind.CONNECT`."""
     cause: BaseException | None = exc
     for _ in range(10):  # the libraries wrap the socket's error two or three times
-        if cause is None or isinstance(cause, ConnectionRefusedError):
+        if cause is None:
             break
+        if isinstance(cause, ConnectionRefusedError):
+            return FailureKind.REFUSED
+        if isinstance(cause, ssl.SSLError):
+            return FailureKind.OTHER
         cause = cause.__cause__ or cause.__context__
-    refused = isinstance(cause, ConnectionRefusedError)
-    return FailureKind.REFUSED if refused else FailureKind.CONNECT
+    return FailureKind.CONNECT
 
 
 def too_slow(request: Request, budget: float) -> str:

@@ -88,7 +88,8 @@ async def _failure(
         wrapped = rex.ReadTimeout(str(exc) or "timed out waiting for the server")
         kind = FailureKind.TIMEOUT
     elif isinstance(exc, httpx.ConnectError):
-        wrapped, kind = rex.ConnectionError(str(exc)), connect_failure(exc)
+        kind = connect_failure(exc)  # a TLS failure is final, as for the sync client
+        wrapped = (rex.SSLError if kind is FailureKind.OTHER else rex.ConnectionError)(str(exc))
     elif isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError)):
         wrapped, kind = rex.ConnectionError(str(exc)), FailureKind.DROPPED
     elif isinstance(exc, httpx.InvalidURL):

@@ -286,6 +286,7 @@ print(json.dumps(out))
 
 class _Probed(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # a head and its body in two writes, without a pause
     hits: ClassVar[dict[str, int]] = {}
 
     def log_message(self, *args: object) -> None:

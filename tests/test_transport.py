@@ -94,6 +94,7 @@ def _digest_ok(method: str, uri: str, header: str) -> bool:
 def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # a head and its body in two writes, without a pause
 
         def log_message(self, *args: object) -> None:
             pass

@@ -257,10 +257,29 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def recording_sleep(kind: str, waits: list[float]) -> Any:
+    """A client's sleep (sync or async) that notes each wait and returns at once."""
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def async_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    return sleep if kind == "sync" else async_sleep
+
+
 def call(kind: str, port: int, operation: Callable[[Any], Any], **options: Any) -> Any:
     """Build a client of ``kind`` for the local server and run ``operation``
     on it (awaiting it for the async client)."""
-    options = {"host": "127.0.0.1", "port": port, "https": False, "retry": FAST, **options}
+    options = {
+        "host": "127.0.0.1",
+        "port": port,
+        "https": False,
+        "retry": FAST,
+        "sleep": recording_sleep(kind, []),  # the back-off is policy: no waiting for it
+        **options,
+    }
     if kind == "sync":
         with Scoreganizer(**options) as sc:
             return operation(sc)
@@ -355,18 +374,6 @@ def test_dead_server_is_network_exception(kind: str) -> None:
     with pytest.raises(NetworkException) as info:
         call(kind, _free_port(), all_tournaments)
     assert info.value.__class__.__name__ == "ConnectionError"
-
-
-def recording_sleep(kind: str, waits: list[float]) -> Any:
-    """A client's sleep (sync or async) that notes each wait and returns at once."""
-
-    def sleep(seconds: float) -> None:
-        waits.append(seconds)
-
-    async def async_sleep(seconds: float) -> None:
-        waits.append(seconds)
-
-    return sleep if kind == "sync" else async_sleep
 
 
 @pytest.mark.parametrize("kind", CLIENTS)

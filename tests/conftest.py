@@ -30,17 +30,25 @@ REPLAYS = DATA / "replays"
 REAL_REPLAYS = sorted(REPLAYS.glob("test_subject*"))
 
 
-#: The files that take longest (browsers, subprocesses, servers that stop and
-#: start), started first, so that none is left running alone at the end.
+#: The files that take longest, longest first as measured on two cores
+#: (each runs whole on one worker): the workers finish together when the
+#: long ones start first and the short ones fill in at the end.
 LONGEST_FIRST = (
     "test_readme.py",
     "test_sandbox_server.py",
+    "test_sandbox_hostile.py",
+    "test_transport.py",
     "test_app_browser.py",
     "test_cli.py",
-    "test_transport.py",
-    "test_sandbox_hostile.py",
+    "test_client_e2e.py",
+    "test_app_session.py",
     "test_app.py",
+    "test_watch.py",
     "test_sandbox_http.py",
+    "test_replays_hostile.py",
+    "test_compat_031.py",
+    "test_sandbox_e2e.py",
+    "test_replays_fuzz.py",
 )
 
 

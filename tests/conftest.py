@@ -7,7 +7,7 @@ import sys
 
 # The suite starts Python again and again (its workers, the command, servers,
 # the README's examples). Without bytecode caches each of them compiles every
-# module it imports from source, which was a fifth of the suite's CPU time: so
+# module it imports from source, which was a sixth of the suite's CPU time: so
 # the caches are written even where PYTHONDONTWRITEBYTECODE asks otherwise.
 sys.dont_write_bytecode = False
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)

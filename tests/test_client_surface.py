@@ -122,6 +122,12 @@ def test_typed_returns_everywhere() -> None:
                     assert "Any" not in str(annotation), f"{cls.__name__}.{name}"
 
 
+def assert_runs(code: str, cwd: Path | None = None) -> None:
+    """``code`` succeeds in a fresh interpreter (what it imports is all its own)."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+
+
 def test_importing_the_async_client_does_not_import_requests() -> None:
     code = (
         "import sys\n"
@@ -133,10 +139,7 @@ def test_importing_the_async_client_does_not_import_requests() -> None:
         "import requests\n"
         "assert NetworkException is requests.exceptions.RequestException\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT / "tests"
-    )
-    assert result.returncode == 0, result.stderr
+    assert_runs(code, cwd=ROOT / "tests")
     assert not (ROOT / "tests" / "not-read-yet.txt").exists()  # no file I/O in __init__
 
 
@@ -157,10 +160,7 @@ def test_what_the_async_client_uses_imports_no_sync_client() -> None:
         "import requests\n"
         "assert explain_refusal(requests.ConnectionError()).code == 'network'\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT / "tests"
-    )
-    assert result.returncode == 0, result.stderr
+    assert_runs(code, cwd=ROOT / "tests")
 
 
 def test_importing_the_package_imports_no_client() -> None:
@@ -172,8 +172,7 @@ def test_importing_the_package_imports_no_client() -> None:
         "assert 'httpx' not in sys.modules and 'dataclasses' not in sys.modules, 'lazy'\n"
         "assert 'scoreganizer_client_lib.replays._inspect' not in sys.modules\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    assert_runs(code)
 
 
 def test_submodules_are_package_attributes_as_in_031() -> None:
@@ -185,8 +184,7 @@ def test_submodules_are_package_attributes_as_in_031() -> None:
         "assert s.scoreganizer.DEFAULT_RETRY is not None and s.scoreganizer.build_exception\n"
         "assert s.version.__version__ == s.__version__\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    assert_runs(code)
     with pytest.raises(AttributeError):
         _ = scoreganizer_client_lib.nothing_here  # type: ignore[attr-defined]
 

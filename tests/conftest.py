@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from scoreganizer_client_lib import RetryPolicy
-from scoreganizer_client_lib.sandbox import SandboxConfig, SandboxServer
+from scoreganizer_client_lib.sandbox import SandboxConfig, SandboxServer, scenario
 
 DATA = Path(__file__).parent / "data"
 REPLAYS = DATA / "replays"
@@ -146,6 +146,17 @@ def fresh_seed() -> int:
     """A board seed no other test used: the sandbox takes a game from one
     player only, and the tests of a module share a sandbox."""
     return next(_seeds)
+
+
+_users = itertools.count()
+
+
+def new_user(sandbox: SandboxServer, prefix: str = "p") -> str:
+    """A user of ``sandbox`` (password ``PASSWORD``) named as no other test's
+    user: the tests of a module share a sandbox."""
+    name = f"{prefix}{next(_users)}"
+    scenario.add_user(sandbox.store, name, PASSWORD)
+    return name
 
 
 class Clock:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import FAST_RETRY, PASSWORD, Clock, fresh_seed
+from conftest import FAST_RETRY, PASSWORD, Clock, fresh_seed, new_user
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib import exceptions as exc
 from scoreganizer_client_lib.replays.testing import write_rmv
@@ -21,15 +21,6 @@ from scoreganizer_client_lib.sandbox import SandboxServer, scenario
 from scoreganizer_client_lib.score import UploadResult
 
 CLIENTS = ["sync", "async"]
-
-
-_names = iter(range(1_000_000))
-
-
-def _user(sandbox: SandboxServer, prefix: str = "p") -> str:
-    name = f"{prefix}{next(_names)}"
-    scenario.add_user(sandbox.store, name, PASSWORD)
-    return name
 
 
 def at(clock: Clock, seconds: float) -> datetime:
@@ -71,7 +62,7 @@ def run_as(kind: str, sandbox: SandboxServer, name: str, script: Any, **options:
 @pytest.mark.parametrize("kind", CLIENTS)
 def test_get_one_tournament(module_sandbox: tuple[SandboxServer, Clock], kind: str) -> None:
     sandbox, clock = module_sandbox
-    host = _user(sandbox, "host")
+    host = new_user(sandbox, "host")
     running = scenario.add_tournament(
         sandbox.store, "Running", host, start=at(clock, -60), end=at(clock, 3600)
     )
@@ -100,7 +91,7 @@ def test_logout_removes_the_saved_credentials(
     module_sandbox: tuple[SandboxServer, Clock], tmp_path: Path
 ) -> None:
     sandbox, _ = module_sandbox
-    name, path = _user(sandbox), tmp_path / "auth.txt"
+    name, path = new_user(sandbox), tmp_path / "auth.txt"
     sc = Scoreganizer.from_url(sandbox.url, auth_filename=path)
     sc.login(name, PASSWORD)
     assert Scoreganizer.from_url(sandbox.url, auth_filename=path).token_status() == "ok"
@@ -114,7 +105,7 @@ def test_wait_key_driven_by_the_injected_sleep(
     module_sandbox: tuple[SandboxServer, Clock], kind: str
 ) -> None:
     sandbox, clock = module_sandbox
-    host, name = _user(sandbox, "host"), _user(sandbox)
+    host, name = new_user(sandbox, "host"), new_user(sandbox)
     cup = scenario.add_tournament(
         sandbox.store, "Soon", host, start=at(clock, 30), end=at(clock, 3600)
     )
@@ -153,7 +144,7 @@ def test_upload_many(
     module_sandbox: tuple[SandboxServer, Clock], kind: str, tmp_path: Path
 ) -> None:
     sandbox, clock = module_sandbox
-    host, name = _user(sandbox, "host"), _user(sandbox)
+    host, name = new_user(sandbox, "host"), new_user(sandbox)
     cup = scenario.add_tournament(
         sandbox.store, "Many", host, start=at(clock, -60), end=at(clock, 3600)
     )
@@ -209,7 +200,7 @@ def test_upload_many(
 def _player_with_key(module_sandbox: tuple[SandboxServer, Clock]) -> tuple[str, int, str]:
     """A new player in a new running cup, with a key: (name, cup, key)."""
     sandbox, clock = module_sandbox
-    host, name = _user(sandbox, "host"), _user(sandbox)
+    host, name = new_user(sandbox, "host"), new_user(sandbox)
     cup = scenario.add_tournament(
         sandbox.store, "C", host, start=at(clock, -60), end=at(clock, 3600)
     )
@@ -351,7 +342,7 @@ def test_every_endpoint_with_a_user_name_outside_ascii(
     module_sandbox: tuple[SandboxServer, Clock], kind: str, prefix: str, tmp_path: Path
 ) -> None:
     sandbox, clock = module_sandbox
-    host, name = _user(sandbox, "host"), _user(sandbox, prefix)
+    host, name = new_user(sandbox, "host"), new_user(sandbox, prefix)
     cup = scenario.add_tournament(
         sandbox.store, "Open", host, start=at(clock, -60), end=at(clock, 3600)
     )

@@ -20,7 +20,7 @@ import responses
 import respx
 
 from cases import BASE
-from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock
+from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock, new_user
 from scoreganizer_client_lib import AUTH_HEADER, AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib import exceptions as exc
 from scoreganizer_client_lib.authfile import AuthFile
@@ -29,17 +29,8 @@ from scoreganizer_client_lib.sandbox import SandboxServer, scenario
 CLIENTS = ["sync", "async"]
 
 
-_numbers = iter(range(1_000_000))
-
-
-def _user(sandbox: SandboxServer) -> str:
-    name = f"s{next(_numbers)}"
-    scenario.add_user(sandbox.store, name, PASSWORD)
-    return name
-
-
 def _cup(sandbox: SandboxServer) -> int:
-    host = _user(sandbox)
+    host = new_user(sandbox)
     return scenario.add_tournament(sandbox.store, f"Cup {host}", host, start="+1h", end="+2h")
 
 
@@ -93,7 +84,7 @@ def elsewhere(clients: Any) -> Client:
 
 def log_in(client: Client, module_sandbox: tuple[SandboxServer, Clock]) -> str:
     """Log ``client`` in as a new user; the auth string."""
-    return str(client("login", _user(module_sandbox[0]), PASSWORD))
+    return str(client("login", new_user(module_sandbox[0]), PASSWORD))
 
 
 @contextmanager

@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import itertools
 import ssl
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -106,13 +105,6 @@ class Browser(httpx.Client):
 
     def login(self, username: str, password: str = PASSWORD) -> httpx.Response:
         return self.post("/login", data={"username": username, "password": password})
-
-
-def wait_for(condition: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 # -- a real browser ----------------------------------------------------------------

@@ -17,7 +17,7 @@ import itertools
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +157,14 @@ def new_user(sandbox: SandboxServer, prefix: str = "p") -> str:
     name = f"{prefix}{next(_users)}"
     scenario.add_user(sandbox.store, name, PASSWORD)
     return name
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 5.0) -> None:
+    """Return once ``condition()`` is true; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 class Clock:

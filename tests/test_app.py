@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app_helpers import Browser, World, start_world, wait_for
-from conftest import FAST_RETRY, PASSWORD, Clock, fresh_seed
+from app_helpers import Browser, World, start_world
+from conftest import FAST_RETRY, PASSWORD, Clock, fresh_seed, wait_for
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib.app import AppServer, Settings
 from scoreganizer_client_lib.app.folders import FolderMemory, suggest

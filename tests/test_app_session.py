@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from app_helpers import Browser, World, start_world, wait_for
-from conftest import PASSWORD, TEST_CONFIG, Clock, fresh_seed
+from app_helpers import Browser, World, start_world
+from conftest import PASSWORD, TEST_CONFIG, Clock, fresh_seed, wait_for
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.app import AppServer, Settings
 from scoreganizer_client_lib.app.folders import shown

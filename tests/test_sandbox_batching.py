@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
+from conftest import wait_for
 from scoreganizer_client_lib.sandbox.batching import Batcher
-
-
-def wait_for(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline, "never happened"
-        time.sleep(0.001)
 
 
 class HeldWrites:
@@ -45,7 +38,7 @@ def sent_during_a_write(writes: HeldWrites, largest: int, count: int) -> list[Fu
     first = pool.submit(batcher.submit, 0)
     assert writes.started.wait(10)
     later = [pool.submit(batcher.submit, n) for n in range(1, count + 1)]
-    wait_for(lambda: batcher.waiting == count)
+    wait_for(lambda: batcher.waiting == count, timeout=10)
     writes.release.set()
     assert first.result() == 0
     pool.shutdown()

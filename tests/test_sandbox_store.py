@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -17,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import PASSWORD, TEST_CONFIG
+from conftest import PASSWORD, TEST_CONFIG, wait_for
 from scoreganizer_client_lib.replays import inspect
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxError, Store, scenario
@@ -255,10 +254,8 @@ def test_scores_sent_at_once_are_written_together_each_game_once(tmp_path: Path)
     with ThreadPoolExecutor(len(sends) + 1) as pool:
         waiting = pool.submit(upload, ann, first)
         answers = [pool.submit(upload, *sent) for sent in sends]
-        deadline = time.monotonic() + 10
-        while store._scores.waiting < len(sends):  # the first one is writing
-            assert time.monotonic() < deadline
-            time.sleep(0.001)
+        # the first one is writing
+        wait_for(lambda: store._scores.waiting >= len(sends), timeout=10)
         other.execute("COMMIT")
         other.close()
         assert waiting.result() is True

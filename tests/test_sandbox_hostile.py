@@ -593,14 +593,10 @@ def test_one_game_counts_once_however_its_file_is_padded(
     sandbox: SandboxServer, clock: Clock
 ) -> None:
     scenario.add_user(sandbox.store, "host", PASSWORD)
-    scenario.add_user(sandbox.store, "ann", PASSWORD)
     cup = scenario.add_tournament(
         sandbox.store, "Three", "host", start="-1m", end="+1h", modeparams="3+0+0"
     )
-    auth = auth_for(sandbox, "ann")
-    api = sandbox.url + "/api/tournaments/"
-    requests.post(f"{api}participate/{cup}", headers=auth, timeout=5)
-    key = requests.post(f"{api}gen_key/{cup}", headers=auth, timeout=5).json()["key"]
+    auth, key = player_with_key(sandbox, "ann", cup)
     game = write_rmv(key=key, boardgen_time=datetime.fromtimestamp(clock(), timezone.utc))
     for padding in (b"", b"\0", b"\0\0"):
         assert upload(sandbox, auth, game + padding).status_code == 201

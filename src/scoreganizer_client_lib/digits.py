@@ -16,3 +16,10 @@ def ascii_int(text: str, largest: int) -> int | None:
     if len(digits) > len(str(largest)):
         return largest + 1
     return min(int(digits), largest + 1)
+
+
+def ascii_int_at_most(text: str, largest: int) -> int | None:
+    """``text`` as an int (see :func:`ascii_int`); None for other text and
+    for a number above ``largest``."""
+    found = ascii_int(text, largest)
+    return found if found is not None and found <= largest else None

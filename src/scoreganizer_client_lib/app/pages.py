@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ..digits import ascii_int
+from ..digits import ascii_int_at_most
 from ..tournament import Tournament
 from .feed import FeedEntry
 from .folders import shown
@@ -52,20 +52,15 @@ def remaining(when: datetime, now: datetime | None = None) -> str:
 _LARGEST = 10**9
 
 
-def _number(text: str) -> int | None:
-    found = ascii_int(text, _LARGEST)
-    return found if found is not None and found <= _LARGEST else None
-
-
 def _counts(modeparams: str) -> list[int] | None:
-    counts = [_number(p) for p in modeparams.split(";", 1)[0].split("+")]
+    counts = [ascii_int_at_most(p, _LARGEST) for p in modeparams.split(";", 1)[0].split("+")]
     if len(counts) != 3 or None in counts:
         return None
     return counts  # type: ignore[return-value]
 
 
 def _seconds(modeparams: str) -> int | None:
-    return _number(modeparams.partition(";")[2])
+    return ascii_int_at_most(modeparams.partition(";")[2], _LARGEST)
 
 
 def time_allowed(tournament: Tournament) -> str:

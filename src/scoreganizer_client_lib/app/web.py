@@ -29,7 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..config import parse_server_url
-from ..digits import ascii_int
+from ..digits import ascii_int, ascii_int_at_most
 from ..exceptions import (
     AuthFileError,
     NetworkException,
@@ -138,7 +138,7 @@ def create_app(player: Player) -> Starlette:
                 hint = f"If this server does not speak HTTPS, start the app for {plain_http}."
             return ("Cannot reach the server", f"{server} does not answer.", hint)
         not_scoreganizer = isinstance(exc, ScoreganizerProtocolError) or (
-            isinstance(exc, ScoreganizerError) and ascii_int(exc.error, 999) in range(1000)
+            isinstance(exc, ScoreganizerError) and ascii_int_at_most(exc.error, 999) is not None
         )
         if not_scoreganizer:
             return (

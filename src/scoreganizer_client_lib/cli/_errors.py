@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..config import DEFAULT_SERVER
-from ..digits import ascii_int
+from ..digits import ascii_int_at_most
 from ._app import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 
 if TYPE_CHECKING:
@@ -63,8 +63,8 @@ def _network(exc: BaseException, server: str | None) -> str:
 
 def describe_server_error(error: str, message: str | None, server: str | None) -> str:
     """A server's error answer in words (no raw code)."""
-    status = ascii_int(error, 999)
-    if status is not None and status <= 999:  # an HTTP status without a Scoreganizer error body
+    status = ascii_int_at_most(error, 999)
+    if status is not None:  # an HTTP status without a Scoreganizer error body
         if status >= 500 and status != 501:
             return f"the server at {server or '?'} is failing (HTTP {status}); try again later"
         return f"this does not look like a Scoreganizer server at {server or '?'} (HTTP {status})"

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import AUTH_HEADER, __version__
-from ..digits import ascii_int
+from ..digits import ascii_int_at_most
 from ..exceptions import ErrorCode
 from ..replays import ReplayInfo
 from . import bodies, errors
@@ -153,8 +153,8 @@ async def client_address(request: Request) -> str | None:
 async def tournament_id(tournament: str) -> int:
     """The ``{tournament}`` path parameter: a positive decimal integer in
     ASCII digits, else ``not_found``."""
-    found = ascii_int(tournament, MAX_ID)
-    if found is None or found > MAX_ID or tournament != tournament.strip():
+    found = ascii_int_at_most(tournament, MAX_ID)
+    if found is None or tournament != tournament.strip():
         raise SandboxError(errors.NOT_FOUND, 404, reason=f"no tournament {tournament[:40]!r}")
     return found
 

@@ -716,8 +716,14 @@ class Store:
                 fields,
             )
             tournament_id = int(cur.lastrowid or 0)
-            conn.executemany("INSERT INTO counted VALUES (?, ?, ?, ?)", ranking.rows(tournament_id))
+            self._keep_counted(conn, tournament_id, ranking)
         return tournament_id
+
+    @staticmethod
+    def _keep_counted(conn: sqlite3.Connection, tournament_id: int, ranking: Ranking) -> None:
+        """Keep the games of each level that ``ranking`` counts as the tournament's."""
+        conn.execute("DELETE FROM counted WHERE tournament_id = ?", (tournament_id,))
+        conn.executemany("INSERT INTO counted VALUES (?, ?, ?, ?)", ranking.rows(tournament_id))
 
     def tournament(self, tournament_id: int) -> sqlite3.Row | None:
         """The tournament's row."""
@@ -869,8 +875,7 @@ class Store:
         with self.transaction() as conn:
             if self._standings_current(conn, tournament_id):
                 return  # another request rebuilt them meanwhile
-            conn.execute("DELETE FROM counted WHERE tournament_id = ?", (tournament_id,))
-            conn.executemany("INSERT INTO counted VALUES (?, ?, ?, ?)", ranking.rows(tournament_id))
+            self._keep_counted(conn, tournament_id, ranking)
             conn.execute("DELETE FROM standings WHERE tournament_id = ?", (tournament_id,))
             conn.execute(SAVE_STANDINGS, {"t": tournament_id})
             self._mark_standings_current(conn, tournament_id)

@@ -785,3 +785,15 @@ def test_interrupting_the_password_prompt(server: SandboxServer, config_dir: Pat
     rest = process.stderr.read()
     assert rest.strip() == "stopped", rest
     assert not any(config_dir.rglob("*.txt"))
+
+
+def test_a_login_the_server_no_longer_knows_says_what_to_run(
+    run: Run, server: SandboxServer, player: str, config_dir: Path
+) -> None:
+    cup = _cup(server)
+    _login(run, player)
+    (credentials,) = config_dir.rglob("*.txt")
+    credentials.write_text(f"{player}:{'0' * 32}\n")  # a token the server never issued
+    result = run("key", str(cup))
+    assert result.exit_code == 1
+    assert f"run 'scoreganizer --server {server.url} login USER'" in result.stderr

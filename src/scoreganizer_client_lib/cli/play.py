@@ -109,8 +109,9 @@ def confirm(settings: Settings, tournament_id: int) -> None:
         click.echo(f"Confirmed: you play in tournament {tournament_id}.")
 
 
-def check_participation(tournament: Tournament) -> None:
-    """A clear error, with what to run, unless the player is in ``tournament``."""
+def check_participation(tournament: Tournament, server: str | None) -> None:
+    """A clear error, with what to run (logging in to ``server``), unless the
+    player is in ``tournament``."""
     from ..watching import CannotWatch
     from ..watching import check_participation as check
     from .watch import cannot_watch
@@ -118,15 +119,15 @@ def check_participation(tournament: Tournament) -> None:
     try:
         check(tournament)
     except CannotWatch as exc:
-        raise cannot_watch(exc, tournament.id) from None
+        raise cannot_watch(exc, tournament.id, server) from None
 
 
 def obtain_key(
-    sc: Scoreganizer, tournament_id: int, wait: bool, quiet: bool = False
+    sc: Scoreganizer, tournament_id: int, wait: bool, server: str | None, quiet: bool = False
 ) -> tuple[str, datetime | None]:
     """The key for a tournament the player is in: fetched, generated, or (with
     ``wait``) generated the moment the tournament starts, with a countdown on
-    stderr."""
+    stderr. ``server`` is named in the hint to log in."""
     from ..exceptions import (
         ScoreganizerKeyExists,
         ScoreganizerNotGenerated,
@@ -134,7 +135,7 @@ def obtain_key(
         ScoreganizerTooEarly,
     )
 
-    check_participation(sc.tournaments.get(tournament_id))
+    check_participation(sc.tournaments.get(tournament_id), server)
     if not wait:
         try:
             return sc.tournaments.get_key(tournament_id, with_expiry=True)
@@ -191,7 +192,7 @@ class Countdown:
 def key(settings: Settings, tournament_id: int, wait: bool) -> None:
     """Your key for TOURNAMENT_ID, and what to type into each clone."""
     sc = logged_in_client(settings)
-    value, expiry = obtain_key(sc, tournament_id, wait, quiet=settings.json)
+    value, expiry = obtain_key(sc, tournament_id, wait, settings.server, quiet=settings.json)
     name = f"{sc.username or 'yourname'}#{value}"
     if settings.json:
         emit_json(

@@ -42,9 +42,7 @@ HINTS = {
 }
 
 
-def cannot_watch(
-    exc: CannotWatch, tournament_id: int, server: str | None = None
-) -> click.ClickException:
+def cannot_watch(exc: CannotWatch, tournament_id: int, server: str | None) -> click.ClickException:
     """The error to show for ``exc``, with what to do (logging in to ``server``)."""
     if exc.error == "not_logged_in":
         hint = login_hint(server)
@@ -187,7 +185,7 @@ def watch(
     except CannotWatch as exc:
         raise cannot_watch(exc, tournament_id, settings.server) from None
     try:
-        key, expiry = obtain_key(sc, tournament_id, wait, quiet=settings.json)
+        key, expiry = obtain_key(sc, tournament_id, wait, settings.server, quiet=settings.json)
         if not settings.json:
             until = playing_until(tournament, expiry)
             click.echo(

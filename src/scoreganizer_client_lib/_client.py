@@ -335,7 +335,7 @@ class BaseClient:
         not seen (one ``stat``; no file: False)."""
         return self._auth_file is not None and self._auth_file.current_stamp() != self._seen
 
-    def _follow_file(self, thorough: bool = False) -> None:
+    def _follow_file(self, thorough: bool) -> None:
         """Take up what the credentials file holds, if it changed since this
         client last read or wrote it (``thorough``: whatever its stamp says).
         A file that is no longer a regular file means logged out, as a

@@ -87,6 +87,56 @@ def test_get_one_tournament(module_sandbox: tuple[SandboxServer, Clock], kind: s
     assert first.location is None or isinstance(first.location, str)
 
 
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_standings_where_the_sandbox_offers_them(
+    module_sandbox: tuple[SandboxServer, Clock], kind: str, tmp_path: Path
+) -> None:
+    sandbox, clock = module_sandbox
+    host, player = new_user(sandbox, "host"), new_user(sandbox, "ranked")
+    running = scenario.add_tournament(
+        sandbox.store, "Ranked", host, start=at(clock, -60), end=at(clock, 3600)
+    )
+    hidden = scenario.add_tournament(
+        sandbox.store, "Hidden", host, start=at(clock, -60), end=at(clock, 60), hide_results=True
+    )
+    replay = tmp_path / "game.rmv"
+
+    def script(sc: Any) -> Any:
+        if kind == "sync":
+            sc.tournaments.participate(running)
+            key = sc.tournaments.gen_key(running)
+            replay.write_bytes(write_rmv(seed=fresh_seed(), key=key, boardgen_time=at(clock, 0)))
+            sc.scores.upload_replay(replay, running)
+            found = sc.tournaments.standings(running)
+            with pytest.raises(exc.ScoreganizerResultsHidden):
+                sc.tournaments.standings(hidden)
+            with pytest.raises(exc.StandingsNotOffered) as missing:
+                sc.tournaments.standings(10**9)
+            return found, missing.value
+
+        async def go() -> Any:
+            await sc.tournaments.participate(running)
+            key = await sc.tournaments.gen_key(running)
+            replay.write_bytes(write_rmv(seed=fresh_seed(), key=key, boardgen_time=at(clock, 0)))
+            await sc.scores.upload_replay(replay, running)
+            found = await sc.tournaments.standings(running)
+            with pytest.raises(exc.ScoreganizerResultsHidden):
+                await sc.tournaments.standings(hidden)
+            with pytest.raises(exc.StandingsNotOffered) as missing:
+                await sc.tournaments.standings(10**9)
+            return found, missing.value
+
+        return go()
+
+    found, missing = run_as(kind, sandbox, player, script)
+    assert (found.tournament_id, found.name, found.mode) == (running, "Ranked", "sum")
+    (row,) = found.rows
+    assert (row.rank, row.player, row.games, row.complete) == (1, player, 1, False)
+    assert row.best["beginner"] == (row.total,) and row.best["expert"] == ()
+    assert found.of(player) == row and found.of("nobody") is None
+    assert missing.page == f"{sandbox.url}/tournaments/{10**9}/"
+
+
 def test_logout_removes_the_saved_credentials(
     module_sandbox: tuple[SandboxServer, Clock], tmp_path: Path
 ) -> None:

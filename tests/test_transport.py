@@ -181,6 +181,8 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
             elif action == "deep":
                 self._send(200, b"[" * 100_000)
+            elif action == "infinite-rank":
+                self._send(200, b'{"standings": [{"rank": Infinity, "player": "x"}]}')
             elif action == "huge-wait":
                 self._send(403, b'{"error": "too_early", "wait": 1e308}')
             elif action in BOMBS:
@@ -411,6 +413,27 @@ def test_a_dripping_server_cannot_hold_the_client(
         call(kind, port, all_tournaments, timeout=(0.2, 0.3), **digest)
     assert "no complete answer" in str(info.value)
     assert len(script.seen) == 1  # not re-sent
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("kind", CLIENTS)
+@pytest.mark.parametrize("action", ["gzip, gzip", "deep", "infinite-rank", "drip-body"])
+def test_hostile_standings_are_refused_within_bounds(
+    server: tuple[Script, int], kind: str, action: str
+) -> None:
+    script, port = server
+    script.actions = [action]
+    expected = NetworkException if action == "drip-body" else ScoreganizerProtocolError
+    with pytest.raises(expected):
+        call(
+            kind,
+            port,
+            lambda sc: sc.tournaments.standings(1),
+            timeout=(0.2, 0.3),
+            max_answer_size=256 * 1024,
+            retry=RetryPolicy.none(),
+        )
+    assert [path for path, _, _ in script.seen] == ["/sandbox/standings/1"]
 
 
 def test_a_finished_attempt_s_connection_is_left_alone(

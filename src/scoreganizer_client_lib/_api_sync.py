@@ -32,6 +32,7 @@ from .exceptions import ScoreganizerError
 
 if TYPE_CHECKING:
     from .replays import ReplayInfo
+    from .standings import Standings
     from .tournament import Tournament
 
 T = TypeVar("T")
@@ -318,6 +319,19 @@ class Tournaments:
         operation = self._sc._core.wait_key(tournament_id(tournament), 1.0 if on_wait else None)
         key = self._sc._run(operation, on_wait)
         return key if with_expiry else key[0]
+
+    def standings(self, tournament: TournamentRef) -> Standings:
+        """The tournament's standings (:class:`~.standings.Standings`), where
+        the server offers them: the sandbox does, the production site does
+        not. Read like every answer (bounded in size and time, retried as the
+        policy says) and checked line by line.
+
+        Raises ``StandingsNotOffered`` (its ``page`` is the tournament's page
+        on the server, which shows the results), ``ScoreganizerResultsHidden``
+        while the host hides them, ``ScoreganizerProtocolError`` for an answer
+        that is not standings.
+        """
+        return self._sc._run(self._sc._core.standings(tournament_id(tournament)))
 
 
 class Scores:

@@ -37,11 +37,13 @@ from .exceptions import (
     ScoreganizerRetry,
     ScoreganizerTooEarly,
     ScoreganizerWait,
+    StandingsNotOffered,
     TournamentNotFound,
     exception_for,
 )
 
 if TYPE_CHECKING:
+    from .standings import Standings
     from .tournament import Tournament
 
 #: The header that carries ``username:token`` (public as
@@ -57,6 +59,8 @@ MIN_START_WAIT = 0.25
 MAX_REDIRECTS = 5
 #: The longest token, key, status or error code taken from a server.
 MAX_FIELD_LENGTH = 4096
+#: The HTTP statuses that say a server has no standings to offer.
+NOT_OFFERED = frozenset({404, 405, 410, 501})
 
 T = TypeVar("T")
 
@@ -691,12 +695,13 @@ class ProtocolCore:
         another program saved, when the server refused the ones sent) and
         return the HTTP answer, whatever its status. ``idempotent`` defaults
         to true for GET; ``checked`` says the credentials file was just looked
-        at (see :class:`CheckCredentials`)."""
+        at (see :class:`CheckCredentials`). ``path`` is under the API's base
+        URL, or, starting with ``/``, under the server's origin."""
         if not checked:
             yield from self._check_credentials()
         request = Request(
             method,
-            self.base_url + path,
+            urljoin(self.base_url, path) if path.startswith("/") else self.base_url + path,
             data,
             file,
             self.credentials.headers(),
@@ -873,6 +878,19 @@ class ProtocolCore:
                     remaining -= step
             except ScoreganizerKeyExists:
                 return (yield from self.get_key(pk))
+
+    def standings(self, pk: int) -> Operation[Standings]:
+        """The tournament's standings, where the server offers them (the
+        sandbox, outside the API); :class:`StandingsNotOffered` where it
+        answers that it has none (the production site)."""
+        response = yield from self.exchange("GET", f"/sandbox/standings/{pk}")
+        from .standings import parse_standings, tournament_page  # on first use: startup time
+
+        if response.status in NOT_OFFERED:
+            raise StandingsNotOffered(pk, tournament_page(urljoin(self.base_url, "/"), pk))
+        if not 200 <= response.status < 300:
+            raise error_from_response(response.status, response.body, response.elapsed)
+        return parse_standings(_json(response.body), pk)
 
     # -- scores ---------------------------------------------------------------------
 

@@ -61,6 +61,7 @@ class ErrorCode(str, Enum):
     # answered by the sandbox where PROTOCOL.md leaves the code open
     NOT_PARTICIPATING = "not_participating"
     NOT_INVITED = "not_invited"
+    RESULTS_HIDDEN = "results_hidden"
     # the client's own (never sent by a server)
     INVALID_RESPONSE = "invalid_response"
     REDIRECT_REFUSED = "redirect_refused"
@@ -69,6 +70,7 @@ class ErrorCode(str, Enum):
     REPLAY_HAS_NO_KEY = "replay_has_no_key"
     REPLAY_KEY_MISMATCH = "replay_key_mismatch"
     TOURNAMENT_NOT_FOUND = "tournament_not_found"
+    STANDINGS_NOT_OFFERED = "standings_not_offered"
 
     def __str__(self) -> str:
         return self.value
@@ -200,6 +202,27 @@ class ScoreganizerModeConstraintViolated(ScoreganizerError):
     """``mode_constraint_violated``: the tournament's mode forbids this (e.g. key expired)."""
 
 
+class ScoreganizerResultsHidden(ScoreganizerError):
+    """``results_hidden``: the host hides the standings until the tournament ends."""
+
+
+class StandingsNotOffered(ScoreganizerError):
+    """``standings_not_offered``: the server offers no standings for this
+    tournament (the production site has no endpoint for them; the sandbox
+    has no such tournament). ``page`` is the tournament's page on the
+    server, where the site shows its results."""
+
+    def __init__(self, tournament_id: int, page: str) -> None:
+        super().__init__(
+            ErrorCode.STANDINGS_NOT_OFFERED.value,
+            f"the server offers no standings for tournament {tournament_id}; "
+            f"its results are on {page}",
+        )
+        self.args = (tournament_id, page)
+        self.tournament_id = tournament_id
+        self.page = page
+
+
 class ScoreganizerProtocolError(ScoreganizerError):
     """The server answered something that does not follow the protocol
     (error code ``invalid_response``), e.g. a success body that is not JSON."""
@@ -281,6 +304,7 @@ EXCEPTION_CLS_MAP: dict[str, type[ScoreganizerError]] = {
     "tournament_over": ScoreganizerTournamentOver,
     "mode_constraint_violated": ScoreganizerModeConstraintViolated,
     "token_too_recent": ScoreganizerTokenTooRecent,
+    "results_hidden": ScoreganizerResultsHidden,
 }
 
 
@@ -370,11 +394,13 @@ __all__ = [
     "ScoreganizerNotLoggedIn",
     "ScoreganizerProtocolError",
     "ScoreganizerRedirectRefused",
+    "ScoreganizerResultsHidden",
     "ScoreganizerRetry",
     "ScoreganizerTokenTooRecent",
     "ScoreganizerTooEarly",
     "ScoreganizerTournamentOver",
     "ScoreganizerWait",
+    "StandingsNotOffered",
     "TokenTooRecent",
     "TooEarly",
     "TournamentNotFound",

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..exceptions import ErrorCode
+
 #: The results of a running ``hide_results`` tournament (sandbox policy).
-RESULTS_HIDDEN = "results_hidden"
+RESULTS_HIDDEN = ErrorCode.RESULTS_HIDDEN
 #: No such path or tournament, a wrong method, a bug.
 NOT_FOUND = "not_found"
 METHOD_NOT_ALLOWED = "method_not_allowed"

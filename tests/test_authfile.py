@@ -276,6 +276,33 @@ def test_readable_by_others_warns_once_and_is_tightened_on_write(
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+@posix_only
+@pytest.mark.parametrize("mode", [0o777, 0o1777])  # sticky or not: the path can be taken
+def test_a_folder_every_user_can_write_to_warns_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, mode: int
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(mode)
+    path = shared / "auth.txt"
+    with caplog.at_level(logging.WARNING):
+        Scoreganizer(auth_filename=path).set_auth_str("ann:tok")
+        assert Scoreganizer(auth_filename=path).auth_str == "ann:tok"
+    assert caplog.text.count("every user can write to") == 1
+    assert f"{mode:03o}" in caplog.text
+
+
+@posix_only
+def test_a_private_folder_gives_no_folder_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    with caplog.at_level(logging.WARNING):
+        Scoreganizer(auth_filename=private / "auth.txt").set_auth_str("ann:tok")
+    assert caplog.text == ""
+
+
 def test_no_mode_warning_where_modes_do_not_apply(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -283,6 +310,8 @@ def test_no_mode_warning_where_modes_do_not_apply(
     monkeypatch.setattr(os, "name", "nt")  # Windows: the folder's ACL decides, not a mode
     with caplog.at_level(logging.WARNING):
         file._warn_if_readable_by_others(stat.S_IFREG | 0o644)
+        tmp_path.chmod(0o777)
+        file._warn_if_folder_open_to_all()
     assert caplog.text == ""
 
 

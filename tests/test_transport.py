@@ -44,6 +44,7 @@ class Script:
     def __init__(self) -> None:
         self.actions: list[str] = ["ok"]
         self.seen: list[tuple[str, str, bytes]] = []  # path, raw auth header, body
+        self.headers: list[dict[str, str]] = []  # every header of each request, lower-cased
         self.release = threading.Event()
         self.redirect_to = ""
         self.sent = 0
@@ -121,6 +122,7 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
             # headers arrive decoded as Latin-1: encode back to get the bytes sent
             auth = self.headers.get("X-Scoreganizer-Authorization", "")
             script.seen.append((self.path, auth.encode("latin-1").decode("utf-8"), body))
+            script.headers.append({name.lower(): value for name, value in self.headers.items()})
             action = script.actions.pop(0) if len(script.actions) > 1 else script.actions[0]
             if action == "drop":
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -705,6 +707,109 @@ def test_a_location_that_url_parsers_read_differently_goes_nowhere_else(
         call(kind, port, all_tournaments_as_alice)
     assert elsewhere.seen == []
     assert len(script.seen) in (1, 2) and all(auth == "alice:tok" for _, auth, _ in script.seen)
+
+
+#: What a program that uses the client's public session adds itself.
+OWN_CREDENTIALS = {"Authorization": "Bearer own", "Cookie": "session=own"}
+
+
+def test_the_sync_session_keeps_the_token_home(
+    server: tuple[Script, int], other_server: tuple[Script, int]
+) -> None:
+    """0.3.1's public ``sc.session`` carries the token as a session header: a
+    plain ``sc.session.get()`` redirected elsewhere (or sent there) leaves it
+    behind, and the other credential headers too, while the configured
+    server still gets it."""
+    script, port = server
+    elsewhere, other_port = other_server
+    script.actions = ["redirect302", "ok"]
+    script.redirect_to = f"http://127.0.0.1:{other_port}/api/tournaments/all"
+    with Scoreganizer("127.0.0.1", port, False) as sc:
+        sc.set_auth_str("alice:tok")
+        answer = sc.session.get(f"{sc.base_url}tournaments/all", headers=OWN_CREDENTIALS)
+        assert answer.status_code == 200
+        sc.session.get(f"http://127.0.0.1:{other_port}/direct")
+    assert script.seen[0][1] == "alice:tok"
+    assert [path for path, _, _ in elsewhere.seen] == ["/api/tournaments/all", "/direct"]
+    for headers in elsewhere.headers:
+        assert not {"x-scoreganizer-authorization", "authorization", "cookie"} & set(headers)
+
+
+def test_the_async_session_keeps_the_token_home(
+    server: tuple[Script, int], other_server: tuple[Script, int]
+) -> None:
+    """The async client's ``sc.session`` carries no token itself; one a
+    program sets on a request stays home when the request is redirected."""
+    from scoreganizer_client_lib import AUTH_HEADER
+
+    script, port = server
+    elsewhere, other_port = other_server
+    script.actions = ["redirect302", "ok"]
+    script.redirect_to = f"http://127.0.0.1:{other_port}/api/tournaments/all"
+
+    async def main() -> None:
+        async with AsyncScoreganizer("127.0.0.1", port, False) as sc:
+            headers = {AUTH_HEADER: "alice:tok", **OWN_CREDENTIALS}
+            url = f"{sc.base_url}tournaments/all"
+            answer = await sc.session.get(url, headers=headers, follow_redirects=True)
+            assert answer.status_code == 200
+
+    asyncio.run(main())
+    assert script.seen[0][1] == "alice:tok"
+    assert [path for path, _, _ in elsewhere.seen] == ["/api/tournaments/all"]
+    assert not {"x-scoreganizer-authorization", "authorization", "cookie"} & set(
+        elsewhere.headers[0]
+    )
+
+
+def test_a_digest_challenge_from_elsewhere_is_not_answered(
+    server: tuple[Script, int], other_server: tuple[Script, int]
+) -> None:
+    """The digest password answers only the configured server's challenge,
+    also through ``sc.session`` following a redirect."""
+    script, port = server
+    elsewhere, other_port = other_server
+    script.actions = ["redirect302"]
+    script.redirect_to = f"http://127.0.0.1:{other_port}/api/tournaments/all"
+    elsewhere.actions = ["digest"]
+    with Scoreganizer("127.0.0.1", port, False, DIGEST_USER, DIGEST_PASSWORD) as sc:
+        assert sc.session.get(f"{sc.base_url}tournaments/all").status_code == 401
+    assert [auth_of.get("authorization", "") for auth_of in elsewhere.headers] == [""]
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+@pytest.mark.parametrize(
+    "bad", ["alice:s3cr3t\r\nX-Evil: 1", "alice:s3cr3t\n", "ali\x00ce:s3cr3t", " alice:s3cr3t"]
+)
+def test_a_header_value_with_a_line_break_is_the_librarys_error(
+    server: tuple[Script, int], kind: str, bad: str
+) -> None:
+    """CR, LF and other control characters never reach the HTTP library (whose
+    own ``InvalidHeader`` a caller would not expect): the credentials, a user
+    name at login and a digest user name are refused before anything is sent."""
+    from scoreganizer_client_lib.exceptions import InvalidHeaderValue
+
+    script, port = server
+    with pytest.raises(InvalidHeaderValue, match="credentials") as info:
+        call(kind, port, lambda sc: sc.set_auth_str(bad))
+    assert "s3cr3t" not in str(info.value)
+    user = bad.partition(":")[0] + "\r\n"
+    with pytest.raises(InvalidHeaderValue, match="user name"):
+        call(kind, port, lambda sc: sc.login(user, "pw"))
+    with pytest.raises(InvalidHeaderValue, match="digest user name"):
+        call(kind, port, all_tournaments, digest_auth_username=user, digest_auth_password="pw")
+    assert script.seen == []
+
+
+def test_a_header_value_refused_leaves_the_credentials_as_they_were(tmp_path: Any) -> None:
+    from scoreganizer_client_lib.exceptions import InvalidHeaderValue
+
+    sc = Scoreganizer("127.0.0.1", 1, False, auth_filename=tmp_path / "auth")
+    sc.set_auth_str("alice:tok")
+    with pytest.raises(InvalidHeaderValue):
+        sc.set_auth_str("bob:tok\r\nX: y")
+    assert sc.auth_str == "alice:tok"
+    assert (tmp_path / "auth").read_text() == "alice:tok"
 
 
 @pytest.mark.parametrize("kind", CLIENTS)

@@ -182,6 +182,8 @@ class ClientBase(BaseClient):
         credentials file, if there is one. None or "" logs out (the file is
         then left empty; :meth:`logout` removes it). When the file cannot be
         written, raises ``AuthFileError`` and uses ``auth_str`` all the same.
+        A value that an HTTP header cannot carry (a line break, a control
+        character) raises ``InvalidHeaderValue`` and changes nothing.
         """
         self._use(auth_str)
         self._write(self._save_credentials)

@@ -313,8 +313,8 @@ class BaseClient:
 
     def _use(self, auth_str: str | None) -> None:
         """Use ``auth_str`` from now on (what is set wins over what the file held)."""
+        self._credentials.set(auth_str)  # a value no header can carry: refused here
         self._loaded = True
-        self._credentials.set(auth_str)
         self._apply_auth(self._credentials.auth_str)
 
     def _ensure_loaded(self) -> None:

@@ -29,6 +29,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from .exceptions import (
     EXCEPTION_CLS_MAP,
+    InvalidHeaderValue,
     ScoreganizerError,
     ScoreganizerKeyExists,
     ScoreganizerNotLoggedIn,
@@ -528,6 +529,20 @@ def _field(data: Any, name: str) -> str:
 # -- credentials ------------------------------------------------------------------
 
 
+def check_header_value(value: str, what: str) -> str:
+    """``value``, if an HTTP header can carry it as it is; else
+    :class:`InvalidHeaderValue` naming ``what`` (never showing the value,
+    which may hold a token). A control character (CR and LF would end the
+    header and start another), a lone surrogate (not text) or white space at
+    either end is refused."""
+    if not value.isprintable() or value != value.strip():
+        raise InvalidHeaderValue(
+            f"{what} holds a character that an HTTP header cannot carry "
+            "(a line break or another control character, or white space at either end)"
+        )
+    return value
+
+
 class Credentials:
     """The auth string ``username:token``, and the user name that a refresh
     puts in front of a new token (assignable, as ``username`` was in 0.3.1).
@@ -547,6 +562,8 @@ class Credentials:
             self._set(auth_str)
 
     def _set(self, auth_str: str | None) -> None:
+        if auth_str:
+            check_header_value(auth_str, "the credentials (username:token)")
         self.auth_str = auth_str or None
         self.username = self.auth_str.partition(":")[0] if self.auth_str else None
         self.version += 1
@@ -616,6 +633,12 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     except ValueError:
         port = -1  # not a port: never the configured origin
     return scheme, (parts.hostname or ""), port
+
+
+def same_origin(url: str, base_url: str) -> bool:
+    """Whether ``url`` is on the origin (scheme, host, port) of ``base_url``:
+    the only place the client's credentials go."""
+    return _origin(url) == _origin(base_url)
 
 
 # -- the operations -----------------------------------------------------------------
@@ -752,7 +775,10 @@ class ProtocolCore:
     # -- authentication --------------------------------------------------------------
 
     def login(self, username: str, password: str) -> Operation[str]:
-        """``obtain_token``; sets and returns the new auth string."""
+        """``obtain_token``; sets and returns the new auth string. A user name
+        that cannot go in the credentials header is refused before anything
+        is sent (:class:`InvalidHeaderValue`)."""
+        check_header_value(f"{username}:", "the user name")
         data = yield from self.call(
             "POST",
             "obtain_token",
@@ -934,10 +960,12 @@ __all__ = [
     "TransportFailure",
     "UploadFile",
     "WaitReason",
+    "check_header_value",
     "error_from_response",
     "format_datetime",
     "mime_type_for",
     "parse_datetime",
+    "same_origin",
     "token_status_ok",
     "tournament_id",
 ]

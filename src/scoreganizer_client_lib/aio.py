@@ -40,7 +40,16 @@ from ._client import (
     normalize_timeout,
     too_slow,
 )
-from ._protocol import FailureKind, Request, Response, RetryPolicy, TransportFailure
+from ._protocol import (
+    AUTH_HEADER,
+    FailureKind,
+    Request,
+    Response,
+    RetryPolicy,
+    TransportFailure,
+    check_header_value,
+    same_origin,
+)
 from ._uploads import PathLike, UploadResult
 
 R = TypeVar("R")
@@ -150,11 +159,13 @@ class AsyncScoreganizer(AsyncClientBase):
     ) -> None:
         self._digest = None
         if digest_auth_username is not None and digest_auth_password is not None:
+            check_header_value(digest_auth_username, "the digest user name")
             self._digest = httpx.DigestAuth(digest_auth_username, digest_auth_password)
         connect, read = normalize_timeout(timeout)
         self._pool_options: dict[str, Any] = {
             "verify": _tls_context(),
             "headers": {"Accept-Encoding": ACCEPT_ENCODING},
+            "event_hooks": {"request": [self._credentials_stay_home]},
             "timeout": httpx.Timeout(connect=connect, read=read, write=read, pool=None),
             "limits": httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
@@ -169,6 +180,13 @@ class AsyncScoreganizer(AsyncClientBase):
         self._init_namespaces()
 
     # -- the driver ----------------------------------------------------------
+
+    async def _credentials_stay_home(self, request: httpx.Request) -> None:
+        """The credentials header goes only to the configured server, also
+        when code using ``sc.session`` sets it and follows a redirect
+        elsewhere (httpx itself drops ``Authorization`` and cookies there)."""
+        if AUTH_HEADER in request.headers and not same_origin(str(request.url), self.base_url):
+            del request.headers[AUTH_HEADER]
 
     async def _send(self, request: Request) -> Response | TransportFailure:
         budget = self._attempt_budget(request)

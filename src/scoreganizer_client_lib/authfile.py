@@ -10,7 +10,12 @@ Only ever a regular file: anything else at the path (a pipe, a device, a
 folder, a link to one) is refused with :class:`AuthFileError` before it is
 opened, and at most :data:`MAX_AUTH_FILE_SIZE` bytes are read. An existing file
 that other users may read is reported once (a warning) and made private the
-next time it is written.
+next time it is written. A file in a folder that every user may write to
+(``/tmp``) is reported once too: another user can put a file or a link of
+their own at its path (even with the sticky bit, whenever the file is not
+there, e.g. after a logout), and the client would then log in as them or read
+what they chose. Windows has no such mode: there the folder's ACL decides,
+and the per-user config folder is private; no warning is given.
 
 An empty file means "not logged in"; a garbled one (not one ``user:token``
 line, not UTF-8, too large) is ignored with a warning that says so, and never
@@ -47,11 +52,14 @@ Stamp = tuple[int, int, int, int] | str | None
 _AUTH_STR = re.compile(r"[^\s:]+:\S+")
 #: Paths already warned about for being readable by others (once per process).
 _warned_readable: set[str] = set()
+#: Paths already warned about for being in a folder anyone may write to.
+_warned_open_folder: set[str] = set()
 
 
 def is_valid_auth_str(auth_str: str) -> bool:
-    """True for a plausible ``username:token`` (no spaces, both parts present)."""
-    return _AUTH_STR.fullmatch(auth_str) is not None
+    """True for a plausible ``username:token`` (no spaces or control
+    characters, both parts present)."""
+    return _AUTH_STR.fullmatch(auth_str) is not None and auth_str.isprintable()
 
 
 def _stamp(info: os.stat_result) -> Stamp:
@@ -149,11 +157,32 @@ class AuthFile:
                 stat.S_IMODE(mode),
             )
 
+    def _warn_if_folder_open_to_all(self) -> None:
+        """POSIX: warn (once per path) when every user may write to the folder
+        that holds the file (see the module's doc)."""
+        key = str(self.path.absolute())
+        if os.name != "posix" or key in _warned_open_folder:
+            return
+        try:
+            mode = self.path.absolute().parent.stat().st_mode
+        except OSError:
+            return
+        if mode & stat.S_IWOTH:
+            _warned_open_folder.add(key)
+            log.warning(
+                "credentials file %s is in a folder that every user can write to "
+                "(mode %03o): another user could put their own file or a link there; "
+                "keep it in a private folder",
+                self.path,
+                stat.S_IMODE(mode),
+            )
+
     def read(self) -> str | None:
         """The stored auth string; None when missing, empty or garbled
         (:attr:`problem` then says why). Raises :class:`AuthFileError` when
         the path is not a regular file."""
         self.problem = None
+        self._warn_if_folder_open_to_all()
         try:
             raw = self._read_bytes()
         except OSError as exc:
@@ -200,6 +229,7 @@ class AuthFile:
         Raises :class:`AuthFileError` when it cannot be written; the old file
         is then untouched.
         """
+        self._warn_if_folder_open_to_all()
         try:
             written = atomic_write(self.path, (auth_str or "").encode("utf-8"), private=True)
         except OSError as exc:

@@ -66,6 +66,7 @@ class ErrorCode(str, Enum):
     INVALID_RESPONSE = "invalid_response"
     REDIRECT_REFUSED = "redirect_refused"
     AUTH_FILE_ERROR = "auth_file_error"
+    INVALID_HEADER_VALUE = "invalid_header_value"
     REPLAY_UNREADABLE = "replay_unreadable"
     REPLAY_HAS_NO_KEY = "replay_has_no_key"
     REPLAY_KEY_MISMATCH = "replay_key_mismatch"
@@ -258,6 +259,18 @@ class AuthFileError(ScoreganizerClientError):
         self.args = (message,)
 
 
+class InvalidHeaderValue(ScoreganizerClientError):
+    """``invalid_header_value``: a value meant for an HTTP header (the
+    credentials, a digest user name) holds a character that a header cannot
+    carry (CR, LF or another control character, white space at either end):
+    sent as it is, it would end the header and start another. Nothing was
+    sent; the message names the value without showing it (it may be a token)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid_header_value", message)
+        self.args = (message,)
+
+
 class TournamentNotFound(ScoreganizerClientError):
     """``tournament_not_found``: no tournament has this id (``tournaments.get``)."""
 
@@ -369,6 +382,7 @@ __all__ = [
     "AuthFileError",
     "ErrorCode",
     "InvalidData",
+    "InvalidHeaderValue",
     "InvalidLoginData",
     "KeyExists",
     "ModeConstraintViolated",

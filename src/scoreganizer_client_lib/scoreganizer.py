@@ -27,7 +27,16 @@ from ._client import (
     too_slow,
 )
 from ._deadline import WATCHDOG, Adapter, watch
-from ._protocol import AUTH_HEADER, FailureKind, Request, Response, RetryPolicy, TransportFailure
+from ._protocol import (
+    AUTH_HEADER,
+    FailureKind,
+    Request,
+    Response,
+    RetryPolicy,
+    TransportFailure,
+    check_header_value,
+    same_origin,
+)
 from ._uploads import PathLike, UploadResult
 from .exceptions import build_exception
 
@@ -86,6 +95,26 @@ def _read_body(answer: requests.Response, limit: int) -> bytes:
     return body.whole()
 
 
+class _Session(requests.Session):
+    """requests' session, which sends the client's credentials header only
+    to the configured server (``home()`` gives its address): 0.3.1 kept the
+    header on the public ``sc.session``, so a request made with it directly
+    and redirected elsewhere would carry the token there. requests itself
+    drops ``Authorization`` (and rebuilds cookies and proxy credentials) on
+    such a redirect."""
+
+    def __init__(self, home: Callable[[], str]) -> None:
+        super().__init__()
+        self._home = home
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """Send ``request``, without the credentials header when it goes to
+        another origin (a redirect followed, or a direct call)."""
+        if AUTH_HEADER in request.headers and not same_origin(request.url or "", self._home()):
+            del request.headers[AUTH_HEADER]
+        return super().send(request, **kwargs)
+
+
 class _DigestAuth(HTTPDigestAuth):
     """requests' digest authentication, reading the 401 answer that it
     answers no further than the client's cap (requests reads it whole)."""
@@ -95,6 +124,8 @@ class _DigestAuth(HTTPDigestAuth):
         self._client = client
 
     def handle_401(self, r: requests.Response, **kwargs: Any) -> Any:
+        if not same_origin(r.url or "", self._client.base_url):
+            return r  # a redirect elsewhere asks for the password: not answered
         if 400 <= r.status_code < 500 and "digest" in r.headers.get("www-authenticate", "").lower():
             # requests reads this answer (r.content) before answering the challenge
             try:
@@ -143,8 +174,9 @@ class Scoreganizer(ClientBase):
         sleep: Callable[[float], None] | None = None,
         max_answer_size: int = DEFAULT_MAX_ANSWER_SIZE,
     ) -> None:
-        self.session = requests.Session()
+        self.session: requests.Session = _Session(lambda: self.base_url)
         if digest_auth_username is not None and digest_auth_password is not None:
+            check_header_value(digest_auth_username, "the digest user name")
             self.session.auth = _DigestAuth(digest_auth_username, digest_auth_password, self)
         adapter = http_adapter if http_adapter is not None else Adapter(max_retries=DEFAULT_RETRY)
         watch(getattr(adapter, "poolmanager", None))

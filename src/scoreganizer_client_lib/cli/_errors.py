@@ -34,6 +34,7 @@ EXPLAIN = {
     "not_invited": "the host has not invited you to this tournament",
     "too_many_attempts": "too many failed attempts; wait a little and try again",
     "auth_file_error": "the credentials could not be saved",
+    "invalid_header_value": "this cannot be sent to a server",
     "invalid_response": "the server's answer is not one Scoreganizer gives",
     "tournament_not_found": "no such tournament",
 }

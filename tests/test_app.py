@@ -589,6 +589,37 @@ def test_demo_app_serves_the_demo_cup() -> None:
     assert not thread.is_alive()
 
 
+def test_the_demo_rivals_games_all_count(caplog: pytest.LogCaptureFixture) -> None:
+    """Each demo player plays boards of their own: no rival's game is refused
+    as one another player uploaded already, and a refused game (the one
+    without a key) does not end a player's play."""
+    from scoreganizer_client_lib.cli.demo_app import run_demo
+
+    caplog.set_level(logging.INFO, logger="scoreganizer_client_lib.cli.demo_app")
+    lines: list[str] = []
+    stop = threading.Event()
+    options = {"start_in": 0.1, "open_browser": False, "say": lines.append, "stop": stop}
+    thread = threading.Thread(target=run_demo, kwargs={**options, "pause": 0.01})
+    thread.start()
+    try:
+        wait_for(lambda: any(line.startswith("Sandbox at ") for line in lines), timeout=10)
+        line = next(line for line in lines if line.startswith("Sandbox at "))
+        url = line.removeprefix("Sandbox at ").split(";", 1)[0]
+
+        def counted() -> dict[str, int]:
+            body = httpx.get(f"{url}/sandbox/standings/1").json()
+            return {row["player"]: row["games"] for row in body["standings"]}
+
+        # tkolar plays Beg, Int and the game without a key; kharad Beg and Int
+        wait_for(lambda: counted() == {"tkolar": 2, "kharad": 2, "alice": 0}, timeout=10)
+    finally:
+        stop.set()
+        thread.join(15)
+    assert not thread.is_alive()
+    refused = [r.getMessage() for r in caplog.records if "not uploaded" in r.getMessage()]
+    assert len(refused) == 1 and "key" in refused[0]  # only the game without a key
+
+
 def test_a_folder_picked_early_is_watched_from_the_key_on(
     world: World, browser: Browser, tmp_path: Path
 ) -> None:

@@ -438,10 +438,9 @@ def test_refusals_are_in_words(
     refused = run("upload", str(early))
     assert refused.exit_code == 1
     assert refused.stdout.splitlines()[0] == (
-        f"{early}: refused: the server refused this replay although its key is yours; most "
-        "likely the game was started before you got the key; start a new game now that the "
-        "key is set"
-    )
+        f"{early}: refused: the server refused this replay: the board was generated before "
+        "the key was"
+    )  # the server's own words, where the client could only guess
     thief = f"p{next(_names)}"
     scenario.add_user(server.store, thief, PASSWORD)
     _login(run, thief)

@@ -334,6 +334,39 @@ def test_error_answers_without_a_usable_code(status: int, body: bytes, code: str
     assert type(error) is exc.ScoreganizerError and error.error == code
 
 
+def test_the_servers_reason_is_carried_by_the_exception() -> None:
+    body = b'{"error": "invalid_data", "reason": "already uploaded by another player"}'
+    error = p.error_from_response(403, body, timedelta(0))
+    assert type(error) is exc.ScoreganizerInvalidData
+    assert error.message == "already uploaded by another player"
+    assert str(error) == "invalid_data: already uploaded by another player"
+    body = b'{"error": "too_early", "wait": 5, "reason": "starts at six"}'
+    error = p.error_from_response(403, body, timedelta(0))
+    assert isinstance(error, exc.ScoreganizerTooEarly) and error.message == "starts at six"
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        ("null", None),
+        ("42", None),
+        ('["a"]', None),
+        ('"   "', None),
+        ('"two\\n  lines"', "two lines"),  # one line, whatever the server sent
+        (
+            '"\\u001b]0;owned\\u0007 \\u202ereversed"',
+            "\N{REPLACEMENT CHARACTER}]0;owned"
+            "\N{REPLACEMENT CHARACTER} \N{REPLACEMENT CHARACTER}reversed",
+        ),
+        ('"' + "x" * 100_000 + '"', "x" * (p.MAX_REASON_LENGTH - 1) + "\N{HORIZONTAL ELLIPSIS}"),
+    ],
+)
+def test_a_reason_is_inert_and_bounded(reason: str, expected: str | None) -> None:
+    body = b'{"error": "invalid_data", "reason": ' + reason.encode() + b"}"
+    error = p.error_from_response(403, body, timedelta(0))
+    assert type(error) is exc.ScoreganizerInvalidData and error.message == expected
+
+
 @pytest.mark.parametrize(
     "wait", [b'"soon"', b"[5]", b"true", b"NaN", b"1e999", b'"' + b"9" * 100 + b'"']
 )

@@ -154,3 +154,23 @@ def test_str_joins_reason_and_advice() -> None:
     assert str(Refusal("x", "why", "what to do")) == "why; what to do"
     assert str(Refusal("x", "why")) == "why"
     assert Refusal("x", "why", "", "c").as_json()["server_code"] == "c"
+
+
+def test_the_servers_reason_beats_a_guess() -> None:
+    """A refusal the client cannot explain from the replay and the key is
+    told in the server's own words, not guessed."""
+    said = ScoreganizerInvalidData(
+        "invalid_data", "this game was already uploaded by another player"
+    )
+    refusal = explain(said, replay())
+    assert refusal.code == "server_refused"
+    assert refusal.reason == (
+        "the server refused this replay: this game was already uploaded by another player"
+    )
+    assert "most likely" not in str(refusal)
+    rules = ScoreganizerModeConstraintViolated(
+        "mode_constraint_violated", "custom boards do not count"
+    )
+    assert explain(rules, None).reason.endswith("(custom boards do not count)")
+    # what the client knows for sure still comes first, with its advice
+    assert explain(ScoreganizerInvalidData("invalid_data", "no"), replay(key=None)).code == "no_key"

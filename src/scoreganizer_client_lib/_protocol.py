@@ -42,6 +42,7 @@ from .exceptions import (
     TournamentNotFound,
     exception_for,
 )
+from .text import inert
 
 if TYPE_CHECKING:
     from .standings import Standings
@@ -62,6 +63,8 @@ MAX_REDIRECTS = 5
 MAX_FIELD_LENGTH = 4096
 #: The HTTP statuses that say a server has no standings to offer.
 NOT_OFFERED = frozenset({404, 405, 410, 501})
+#: The longest reason for an error taken from a server, in characters.
+MAX_REASON_LENGTH = 300
 
 T = TypeVar("T")
 
@@ -491,7 +494,7 @@ def error_from_response(status: int, body: bytes, elapsed: timedelta) -> Scorega
     code gives the HTTP status as the code; a malformed code or wait gives a
     :class:`ScoreganizerProtocolError`.
     """
-    error, wait = str(status), None
+    error, wait, reason = str(status), None, None
     try:
         data = _json(body) if body else None
     except ScoreganizerProtocolError:
@@ -504,7 +507,16 @@ def error_from_response(status: int, body: bytes, elapsed: timedelta) -> Scorega
                 wait = _wait_seconds(data.get("wait"))
         except ScoreganizerProtocolError as exc:
             return exc
-    return exception_for(error, wait, elapsed)
+        reason = _reason(data.get("reason"))
+    return exception_for(error, wait, elapsed, reason)
+
+
+def _reason(value: Any) -> str | None:
+    """A server's reason for an error, made inert and bounded (None when it
+    gave none, or something other than text)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return inert(" ".join(value[: MAX_REASON_LENGTH * 2].split()), MAX_REASON_LENGTH)
 
 
 def _refuses_credentials(response: Response) -> bool:

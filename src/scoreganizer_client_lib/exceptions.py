@@ -108,7 +108,9 @@ class ScoreganizerError(Exception):
     """An error answer of the server (or a client-side check).
 
     ``error`` holds the server's error code, e.g. ``"invalid_login_data"``;
-    ``str()`` of the exception names it. As in 0.3.1, ``args`` is
+    ``message`` the server's reason in words, when it gave one (made inert
+    and bounded: no control characters, at most 300 characters);
+    ``str()`` of the exception names both. As in 0.3.1, ``args`` is
     ``(error,)``, and every exception of this module survives pickling.
     """
 
@@ -326,8 +328,13 @@ EXCEPTION_CLS_MAP: dict[str, type[ScoreganizerError]] = {
 MAX_WAIT_SECONDS = 10 * 366 * 86400.0
 
 
-def exception_for(error: str, wait: float | None, elapsed: timedelta) -> ScoreganizerError:
+def exception_for(
+    error: str, wait: float | None, elapsed: timedelta, reason: str | None = None
+) -> ScoreganizerError:
     """Build the exception for an error ``code`` and optional server ``wait`` (seconds).
+
+    ``reason`` is the server's own words for the refusal, if it gave any (its
+    ``message``, e.g. "this game was already uploaded by another player").
 
     The wait is compensated by the request's ``elapsed`` time, never below
     zero. A wait that is not a number between 0 and :data:`MAX_WAIT_SECONDS`
@@ -336,14 +343,14 @@ def exception_for(error: str, wait: float | None, elapsed: timedelta) -> Scorega
     """
     cls = EXCEPTION_CLS_MAP.get(error, ScoreganizerWait if wait is not None else ScoreganizerError)
     if not issubclass(cls, ScoreganizerWait):
-        return cls(error)
+        return cls(error, reason)
     wait = 0.0 if wait is None else wait
     if not wait <= MAX_WAIT_SECONDS:  # also NaN
         return ScoreganizerProtocolError(
             f"{error!r} with a wait of {wait!r} s is not a sane answer"
         )
     wait_time = max(timedelta(seconds=max(wait, 0.0)) - elapsed, timedelta(0))
-    return cls(error, wait_time)
+    return cls(error, wait_time, reason)
 
 
 class _ResponseLike(Protocol):

@@ -7,7 +7,9 @@ key, another tournament's key, a board generated before the start or before
 the key, a game after the end, a time limit that ran out. :func:`explain_refusal`
 turns an exception from a check or an upload into a :class:`Refusal`: a stable
 machine code, the reason in plain words, and what to do about it. Raw server
-codes stay in :attr:`Refusal.server_code` (for a ``--verbose`` display).
+codes stay in :attr:`Refusal.server_code` (for a ``--verbose`` display). Where
+the client cannot tell the cause and the server said it in words (its
+``reason``, carried by the exception's ``message``), those words are the reason.
 
 >>> from scoreganizer_client_lib.exceptions import ScoreganizerInvalidData
 >>> explain_refusal(ScoreganizerInvalidData("invalid_data")).reason
@@ -150,7 +152,11 @@ def explain_refusal(
     if found is not None:
         return found
     if isinstance(error, ScoreganizerModeConstraintViolated):
-        return facts.mode_problem(code)
+        return facts.mode_problem(code, error.message)
+    if error.message:  # the server's own words beat a guess
+        return Refusal(
+            "server_refused", f"the server refused this replay: {error.message}", "", code
+        )
     if code == "invalid_data" and replay is not None and replay.key is not None:
         return facts.probably_before_key(code)
     return Refusal("server_refused", "the server refused this replay", "", code)
@@ -309,7 +315,7 @@ class _Facts:
         ended = f" at {_when(tournament.end, self.now)}" if tournament is not None else ""
         return Refusal("after_end", f"the tournament ended{ended}", "", server_code)
 
-    def mode_problem(self, server_code: str) -> Refusal:
+    def mode_problem(self, server_code: str, said: str | None) -> Refusal:
         if self.replay is not None and self.replay.board.level == "custom":
             board = self.replay.board
             return Refusal(
@@ -321,8 +327,12 @@ class _Facts:
             )
         if self.key_expiry is not None:  # the one other thing a mode forbids
             return self.expired(server_code)
+        because = f" ({said})" if said else ""
         return Refusal(
-            "server_refused", "the tournament's rules do not allow this replay", "", server_code
+            "server_refused",
+            f"the tournament's rules do not allow this replay{because}",
+            "",
+            server_code,
         )
 
     def probably_before_key(self, server_code: str) -> Refusal:

@@ -9,6 +9,7 @@ standings move as the rivals play. Ctrl+C ends it and removes everything.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import tempfile
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from ..app import AppServer, Settings
 from ..app.folders import FolderMemory
+from ..exceptions import ScoreganizerError
 from ..replays.testing import write_rmv
 from ..scoreganizer import Scoreganizer
 from .app import open_browser as open_in_browser
@@ -29,33 +31,45 @@ GAMES = (  # (file name, level, keyed)
     ("Exp_1.rmv", "expert", True),
 )
 PAUSE = 4.0  # seconds between two games of one player
+log = logging.getLogger(__name__)
 Save = Callable[[str, bytes], None]
 
 
 class Players:
     """Players who play by themselves, each in a thread, until stopped."""
 
-    def __init__(self, cup: int, stop: threading.Event) -> None:
+    def __init__(self, cup: int, stop: threading.Event, pause: float = PAUSE) -> None:
         self.cup = cup
         self.stop = stop
+        self.pause = pause
         self.threads: list[threading.Thread] = []
 
     def add(self, sc: Scoreganizer, save: Save, games: int) -> None:
-        """A player who saves ``games`` games with ``save`` once the key is there."""
+        """A player who saves ``games`` games with ``save`` once the key is there.
+        Each player plays boards of their own: the sandbox refuses a game that
+        another player uploaded already."""
+        first_seed = len(self.threads) * len(GAMES)
         self.threads.append(
-            threading.Thread(target=self._play, args=(sc, save, games), daemon=True)
+            threading.Thread(target=self._play, args=(sc, save, games, first_seed), daemon=True)
         )
 
-    def _play(self, sc: Scoreganizer, save: Save, games: int) -> None:
-        key = sc.tournaments.wait_key(self.cup)
-        for seed, (name, level, keyed) in enumerate(GAMES[:games]):
-            if self.stop.wait(PAUSE):
+    def _play(self, sc: Scoreganizer, save: Save, games: int, first_seed: int) -> None:
+        try:
+            key = sc.tournaments.wait_key(self.cup)
+        except (ScoreganizerError, OSError) as exc:  # the demo goes on without this player
+            log.warning("a demo player got no key: %s", exc)
+            return
+        for seed, (name, level, keyed) in enumerate(GAMES[:games], start=first_seed):
+            if self.stop.wait(self.pause):
                 return
             when = datetime.now(timezone.utc)
-            save(
-                name,
-                write_rmv(level=level, seed=seed, key=key if keyed else None, boardgen_time=when),
+            replay = write_rmv(
+                level=level, seed=seed, key=key if keyed else None, boardgen_time=when
             )
+            try:
+                save(name, replay)
+            except (ScoreganizerError, OSError) as exc:  # as a player's refused game
+                log.info("a demo game was not uploaded: %s", exc)
 
     def start(self) -> None:
         for thread in self.threads:
@@ -74,8 +88,10 @@ def run_demo(
     open_browser: bool = True,
     say: Callable[[str], None] = print,
     stop: threading.Event | None = None,
+    pause: float = PAUSE,
 ) -> None:
-    """Run the demo until Ctrl+C (or until ``stop`` is set)."""
+    """Run the demo until Ctrl+C (or until ``stop`` is set); each player
+    plays a game every ``pause`` seconds."""
     from ..sandbox import SandboxServer, scenario
 
     stop = stop or threading.Event()
@@ -97,7 +113,7 @@ def run_demo(
             folder.mkdir()
             FolderMemory(settings.data_dir / "folders.json").set(settings.server, folder)
 
-            players = Players(cup, stop)
+            players = Players(cup, stop, pause)
             alice = Scoreganizer.from_url(sandbox.url, auth_filename=settings.credentials)
             alice.login("alice", passwords["alice"])
             alice.tournaments.participate(cup)
@@ -125,7 +141,7 @@ def run_demo(
                 players.start()
                 say(f"Sandbox at {sandbox.url}; you are alice, already logged in.")
                 say(f"Demo Cup starts in {start_in:g} s. Open {app.open_url}")
-                say(f"Click 'Watch folder' ({folder}): your games land there every {PAUSE:g} s.")
+                say(f"Click 'Watch folder' ({folder}): your games land there every {pause:g} s.")
                 say("Ctrl+C ends the demo and removes everything.")
                 if open_browser and not open_in_browser(app.open_url):
                     say("No browser could be opened here: open the address above in yours.")

@@ -6,8 +6,10 @@ written. Every time the page says what happened."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -392,3 +394,21 @@ def test_a_login_that_cannot_be_saved_still_logs_in_and_says_so(
     again = browser.get("/").text  # said once; still logged in
     assert "No space left on device" not in again and f"<strong>{name}</strong>" in again
     monkeypatch.undo()
+
+
+def test_a_watched_name_that_is_not_utf8_is_uploaded_and_shown(
+    world: World, browser: Browser, tmp_path: Path
+) -> None:
+    """The watcher's thread went on, and the page still renders, with the
+    name's bytes shown as escapes."""
+    if sys.platform in ("win32", "darwin"):
+        pytest.skip("names here are always Unicode")
+    _, cup, play = playing(world, browser)
+    browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)})
+    save_game(tmp_path, os.fsdecode(b"\xe9t\xe9\x1b[2J.rmv"), play.key)
+    wait_for(lambda: verdict(play, "\\xe9t\\xe9\\x1b[2J.rmv") == "accepted")
+    save_game(tmp_path, "after.rmv", play.key)
+    wait_for(lambda: verdict(play, "after.rmv") == "accepted")
+    page = browser.get(f"/t/{cup}")
+    assert page.status_code == 200 and "\\xe9t\\xe9\\x1b[2J.rmv" in page.text
+    browser.post(f"/t/{cup}/unwatch")

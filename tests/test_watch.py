@@ -914,3 +914,63 @@ def test_command_interrupted_prints_its_summary(
     assert proc.returncode == status, err
     assert "Stopped: interrupted. 1 accepted, 0 refused, 0 not uploaded." in out
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
+
+
+# -- names the file system allows ---------------------------------------------------------
+
+
+#: A file name that is not UTF-8 (Latin-1 bytes, as an old game or archive
+#: writes them), with an escape sequence in it: any name the file system allows.
+RAW_NAME = b"partie \xe9t\xe9 \x1b]0;owned\x07.rmv"
+
+
+def test_a_name_that_is_not_utf8_is_uploaded_and_watching_goes_on(player: Player) -> None:
+    if sys.platform in ("win32", "darwin"):
+        pytest.skip("names here are always Unicode")
+    odd = os.fsdecode(RAW_NAME)
+    script = {
+        0.0: lambda: player.write(odd, player.game(1)),
+        2.0: lambda: player.write("good.rmv", player.game(2)),
+    }
+    summary = player.play(player.watcher(), script, end=5.0)
+    assert sorted(summary.accepted) == sorted([odd, "good.rmv"])
+    assert player.scores() == 2
+    restarted = player.play(player.watcher(), {}, end=7.0)  # the journal kept the name
+    assert restarted.accepted == [] and restarted.pending == []
+
+
+def test_the_command_prints_names_inert(
+    player: Player, command: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name's escape sequences (window title, clear screen, cursor moves)
+    and its bytes that are not UTF-8 reach the terminal as visible escapes."""
+    if sys.platform in ("win32", "darwin"):
+        pytest.skip("names here are always Unicode")
+    odd = os.fsdecode(RAW_NAME)
+    nasty = "\x1b[2J\x1b[H\x9b1A\u202egnp.rmv"
+    script = {
+        0.0: lambda: player.write(odd, player.game(1)),
+        1.0: lambda: player.write(nasty, b"junk"),
+    }
+    on_manual_clock(monkeypatch, script, end=20.0)
+    result = command("watch", str(player.folder), "-t", str(player.cup))
+    assert result.exit_code == 0, result.output
+    shown = result.stdout
+    assert "partie \\xe9t\\xe9 \\x1b]0;owned\\x07.rmv: accepted" in shown
+    assert "\\x1b[2J\\x1b[H\\x9b1A\\u202egnp.rmv: refused" in shown
+    assert not set(shown) & {"\x1b", "\x07", "\x9b", "\u202e"}
+    shown.encode("utf-8")  # no lone surrogate
+
+    on_manual_clock(monkeypatch, {}, end=1.0)
+    printed = command("--json", "watch", str(player.folder), "-t", str(player.cup)).stdout
+    assert printed.isascii() and json.loads(printed)["stopped"]["code"] == "stopped"
+
+
+def test_inert_leaves_text_alone_and_escapes_what_a_terminal_acts_on() -> None:
+    from scoreganizer_client_lib.inert import inert
+
+    assert inert("Łukasz 日本\u3000x") == "Łukasz 日本\u3000x"
+    assert inert("a\x1b[31mb\x07\x9b\x7f") == "a\\x1b[31mb\\x07\\x9b\\x7f"
+    assert inert("\u202e\u2028\U000e0041") == "\\u202e\\u2028\\U000e0041"
+    assert inert(os.fsdecode(b"\xe9")) == "\\xe9"
+    assert inert(42) == "42"

@@ -42,6 +42,17 @@ class UploadResult(NamedTuple):
         return self.error is None
 
 
+def upload_name(filename: PathLike) -> str:
+    """The name a replay is sent under: the base name of ``filename``, with
+    each character an upload cannot carry as text made ``_``: a byte of a name
+    that is not UTF-8 (which Python holds as a lone surrogate and no HTTP
+    library can encode), a control character. Any name the file system
+    allows can be sent; the file itself is read by its own name."""
+    name = Path(os.fspath(filename)).name
+    safe = "".join(c if c.isprintable() else "_" for c in name)
+    return safe or "replay"
+
+
 def read_content(file: IO[Any], name: str) -> bytes:
     """All bytes of ``file`` from its position, read once (each try re-sends
     them); :class:`ReplayUnreadable` past the replay size cap."""
@@ -61,7 +72,7 @@ def prepare_file(
 ) -> PreparedUpload:
     """The 0.3.1 upload: base name of ``filename``, MIME type from
     ``mime_type`` > ``ext`` > suffix, no check."""
-    name = Path(os.fspath(filename)).name
+    name = upload_name(filename)
     return PreparedUpload(name, read_content(file, name), mime_type_for(name, ext, mime_type), None)
 
 
@@ -73,7 +84,7 @@ def prepare_filename(
     :class:`ReplayUnreadable`). A file that cannot be opened raises the
     ``OSError`` that 0.3.1 raised."""
     content = _read_replay(filename, os_errors=True)
-    name = Path(os.fspath(filename)).name
+    name = upload_name(filename)
     return PreparedUpload(name, content, mime_type_for(name, ext, mime_type), None)
 
 
@@ -132,7 +143,7 @@ def prepare_replay(
     refused without being read); check it (unless ``check`` is false) and
     pick the MIME type from its content, falling back to its suffix."""
     content = _read_replay(path)
-    name = Path(os.fspath(path)).name
+    name = upload_name(path)
     if not check:
         return PreparedUpload(name, content, mime_type_for(name), None)
     info = check_replay(content, name, tournament)
@@ -147,4 +158,5 @@ __all__ = [
     "prepare_file",
     "prepare_filename",
     "prepare_replay",
+    "upload_name",
 ]

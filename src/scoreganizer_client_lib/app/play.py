@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import RetryPolicy, replays
 from ..exceptions import NetworkException, ScoreganizerError, ScoreganizerNotLoggedIn
+from ..inert import inert
 from ..refusals import explain_refusal, refusal_before_upload
 from ..scoreganizer import Scoreganizer
 from ..tournament import Tournament
@@ -313,21 +314,22 @@ class Play:
     def _on_event(self, watcher: FolderWatcher, event: WatchEvent) -> None:
         """What ``watcher`` reports (on its thread) goes to the feed."""
         replay = event.replay
+        name = inert(event.path or "")  # a name that is not UTF-8 could not go in a page
         facts: dict[str, Any] = {}
         if replay is not None:
             facts = {"level": replay.board.level, "game_time": replay.game_time}
         if event.kind is EventKind.ACCEPTED and event.path:
-            self.feed.record(FeedEntry(event.path, "accepted", **facts))
+            self.feed.record(FeedEntry(name, "accepted", **facts))
             self.feed.notify(Change("results"))
         elif event.kind is EventKind.REFUSED and event.path and event.refusal:
             refusal = event.refusal
             self.feed.record(
-                FeedEntry(event.path, "refused", refusal.reason, advice=refusal.advice, **facts)
+                FeedEntry(name, "refused", inert(refusal.reason), advice=refusal.advice, **facts)
             )
         elif event.kind is EventKind.WAITING and event.path:
-            self.feed.record(FeedEntry(event.path, "waiting", event.message, **facts))
+            self.feed.record(FeedEntry(name, "waiting", inert(event.message), **facts))
         elif event.kind in (EventKind.SERVER_UNAVAILABLE, EventKind.WARNING):
-            self.watch_note = sentence(event.message)
+            self.watch_note = sentence(inert(event.message))
             self.feed.notify(Change("watch"))
         elif event.kind is EventKind.SERVER_BACK:
             self.watch_note = None

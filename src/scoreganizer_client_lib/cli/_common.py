@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..config import ServerAddress, auth_path, config_dir, parse_server_url, server_slug
+from ..inert import inert
 from ._app import Settings
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def client(
         retry=retry or quick,
     )
     if sc.auth_file_problem and not settings.verbose:
-        click.echo(f"warning: {sc.auth_file_problem}", err=True)
+        click.echo(f"warning: {inert(sc.auth_file_problem)}", err=True)
     return sc
 
 
@@ -73,6 +74,12 @@ def logged_in_client(settings: Settings, retry: RetryPolicy | None = None) -> Sc
     return sc
 
 
+def say(text: str, err: bool = False) -> None:
+    """Print one line that holds text from outside (a name, a server's
+    words, a replay's fields), made inert (see :func:`scoreganizer_client_lib.inert.inert`)."""
+    click.echo(inert(text), err=err)
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return iso(value)
@@ -80,8 +87,10 @@ def _json_default(value: Any) -> Any:
 
 
 def emit_json(data: Any) -> None:
-    """Print ``data`` as JSON; datetimes as ISO 8601 with their offset."""
-    click.echo(json.dumps(data, indent=2, default=_json_default, ensure_ascii=False))
+    """Print ``data`` as JSON; datetimes as ISO 8601 with their offset. Only
+    ASCII goes out (``\\u`` escapes for the rest): a name's control
+    characters and the bytes of a name that is not UTF-8 stay inert."""
+    click.echo(json.dumps(data, indent=2, default=_json_default))
 
 
 def iso(when: datetime) -> str:
@@ -129,9 +138,9 @@ def _clip(text: str, width: int) -> str:
 def table(headers: list[str], rows: list[list[str]], width: int | None = None) -> str:
     """A plain text table that fits ``width`` columns (the terminal's by
     default; no limit when output is not a terminal): the widest column is
-    shortened, with an ellipsis, until it fits."""
+    shortened, with an ellipsis, until it fits. Cells are made inert."""
     width = width or terminal_width() or 1_000_000
-    rows = [[_clip(str(cell), width) for cell in row] for row in rows]
+    rows = [[_clip(inert(cell), width) for cell in row] for row in rows]
     widths = [max(len(c) for c in column) for column in zip(headers, *rows, strict=False)]
     floor = [max(len(h), 6) for h in headers]
     excess = sum(widths) + 2 * (len(widths) - 1) - width
@@ -165,6 +174,7 @@ __all__ = [
     "local",
     "logged_in_client",
     "relative",
+    "say",
     "server_address",
     "server_slug",
     "table",

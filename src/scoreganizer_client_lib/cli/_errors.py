@@ -10,6 +10,7 @@ import click
 
 from ..config import DEFAULT_SERVER
 from ..digits import ascii_int_at_most
+from ..inert import inert
 from ._app import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ def show_click_error(exc: click.ClickException) -> None:
     if isinstance(exc, click.UsageError) and ctx is not None:
         click.echo(ctx.get_usage(), err=True)
         click.echo(f"Try '{ctx.command_path} --help' for help.\n", err=True)
-    click.echo(f"error: {exc.format_message()}", err=True)
+    click.echo(f"error: {inert(exc.format_message())}", err=True)
 
 
 def stopped(exc: BaseException) -> int:
@@ -134,5 +135,5 @@ def run_reporting_errors(ctx: click.Context, invoke: Callable[[click.Context], A
         settings = ctx.obj
         if settings is not None and settings.verbose:
             raise
-        click.echo(f"error: {describe(exc, settings)}", err=True)
+        click.echo(f"error: {inert(describe(exc, settings))}", err=True)
         ctx.exit(1)

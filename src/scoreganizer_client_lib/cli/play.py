@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .. import replays
+from ..inert import inert
 from ._app import Settings
 from ._common import (
     client,
@@ -18,6 +19,7 @@ from ._common import (
     local,
     logged_in_client,
     relative,
+    say,
     table,
     tournament_json,
 )
@@ -92,9 +94,9 @@ def join(settings: Settings, tournament_id: int) -> None:
     if settings.json:
         emit_json({"tournament": tournament_id, "name": found.name, "status": found.status})
     elif found.status == "requested":
-        click.echo(f'Asked to join "{found.name}" ({tournament_id}); the host must confirm.')
+        say(f'Asked to join "{found.name}" ({tournament_id}); the host must confirm.')
     else:
-        click.echo(f'Joined "{found.name}" ({tournament_id}); status: {found.status}.')
+        say(f'Joined "{found.name}" ({tournament_id}); status: {found.status}.')
 
 
 @click.command()
@@ -239,7 +241,7 @@ def info_json(path: Path, info: replays.ReplayInfo) -> dict[str, Any]:
 
 
 def describe_replay(path: Path, info: replays.ReplayInfo) -> str:
-    """A replay's metadata as readable lines."""
+    """A replay's metadata as readable lines (what the file says, made inert)."""
     player = ", ".join(f"{k} {v!r}" for k, v in vars(info.player).items() if v)
     when = info.boardgen_time.strftime("%Y-%m-%d %H:%M:%S") if info.boardgen_time else "?"
     clock = "local clock" if info.boardgen_time_is_local else "UTC"
@@ -249,8 +251,8 @@ def describe_replay(path: Path, info: replays.ReplayInfo) -> str:
     version = f"{info.format.name} v{info.format_version}"
     return "\n".join(
         [
-            str(path),
-            f"  {' '.join(filter(None, [info.clone, info.clone_version]))} ({version})",
+            inert(path),
+            f"  {inert(' '.join(filter(None, [info.clone, info.clone_version])))} ({version})",
             f"  player: {player or '-'}",
             f"  key: {info.key or 'none'}{found_in}",
             f"  board: {board.width}x{board.height}, {board.mines} mines ({board.level})",
@@ -281,7 +283,7 @@ def inspect_cmd(settings: Settings, files: tuple[Path, ...]) -> None:
             reason = unreadable_reason(exc)
             out.append({"file": str(path), "error": reason})
             if not settings.json:
-                click.echo(f"{path}: {reason}")
+                say(f"{path}: {reason}")
             continue
         out.append(info_json(path, info))
         if not settings.json:

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from ._app import Settings
-from ._common import emit_json, table
+from ._common import emit_json, say, table
 
 DB_HELP = (
     "Database file (default: $SCOREGANIZER_SANDBOX_DB, else one in your data folder; "
@@ -339,7 +339,7 @@ def standings(
     if as_json or settings.json:
         emit_json(result.as_json())
     else:
-        click.echo(f"{result.name} ({result.mode} {result.modeparams})")
+        say(f"{result.name} ({result.mode} {result.modeparams})")
         click.echo(standings_table(result) if result.entries else "No players yet.")
 
 

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..inert import inert
 from ._app import Settings
-from ._common import client, emit_json
+from ._common import client, emit_json, say
 
 if TYPE_CHECKING:
     from .. import replays
@@ -194,9 +195,9 @@ class _Lines:
             return
         line = result.line(self.settings.verbose)
         if self.progress is None:
-            click.echo(line)
+            say(line)
             return
-        self.progress.console.print(line, markup=False)
+        self.progress.console.print(inert(line), markup=False)
         self.progress.advance(self.task)
 
     def __exit__(self, *exc_info: object) -> None:

@@ -17,6 +17,7 @@ import click
 
 from .. import RetryPolicy
 from ..config import config_dir
+from ..inert import inert
 from ..refusals import Refusal
 from ..watching import (
     CannotWatch,
@@ -28,7 +29,7 @@ from ..watching import (
     playing_until,
 )
 from ._app import Settings
-from ._common import emit_json, local, logged_in_client, relative
+from ._common import emit_json, local, logged_in_client, relative, say
 from ._errors import login_hint
 from .play import obtain_key
 
@@ -71,13 +72,13 @@ class TerminalView:
         if event.kind is EventKind.STOPPED:
             return
         if event.kind is EventKind.WARNING:
-            self._line(f"warning: {event.message}", err=True)
+            self.say(f"warning: {event.message}", err=True)
         elif not self.settings.json:
             refusal = event.refusal
             if event.kind is EventKind.REFUSED and refusal is not None:
-                self._line(f"{event.path}: refused: {self.words(refusal)}")
+                self.say(f"{event.path}: refused: {self.words(refusal)}")
             else:
-                self._line(event.message)
+                self.say(event.message)
 
     def words(self, refusal: Refusal) -> str:
         """A refusal in words, with its codes when ``--verbose``."""
@@ -93,14 +94,16 @@ class TerminalView:
         if self.live is None:
             self.live = Live(console=self.console, auto_refresh=False, transient=True)
             self.live.start()
-        line = Text(f"watching {self.folder}: {text}", no_wrap=True, overflow="ellipsis")
+        line = Text(inert(f"watching {self.folder}: {text}"), no_wrap=True, overflow="ellipsis")
         self.live.update(line, refresh=True)
 
-    def _line(self, text: str, err: bool = False) -> None:
+    def say(self, text: str, err: bool = False) -> None:
+        """Print one line; what it holds from outside (names, the server's
+        words) is made inert."""
         if self.live is not None and not err:
-            self.live.console.print(text, markup=False, highlight=False, soft_wrap=True)
+            self.live.console.print(inert(text), markup=False, highlight=False, soft_wrap=True)
         else:
-            click.echo(text, err=err)
+            say(text, err=err)
 
     def close(self) -> None:
         """Take the status line away (for good)."""
@@ -116,14 +119,14 @@ class TerminalView:
             emit_json(summary.as_json())
             return
         reason = summary.stopped.reason if summary.stopped else "stopped"
-        click.echo(
+        self.say(
             f"Stopped: {reason}. {len(summary.accepted)} accepted, "
             f"{len(summary.refused)} refused, {len(summary.pending)} not uploaded."
         )
         for path, refusal in summary.refused.items():
-            click.echo(f"  refused {path}: {self.words(refusal)}")
+            self.say(f"  refused {path}: {self.words(refusal)}")
         for path in summary.pending:
-            click.echo(f"  not uploaded: {path}")
+            self.say(f"  not uploaded: {path}")
 
 
 def terminal_console() -> Any:
@@ -188,7 +191,7 @@ def watch(
         key, expiry = obtain_key(sc, tournament_id, wait, settings.server, quiet=settings.json)
         if not settings.json:
             until = playing_until(tournament, expiry)
-            click.echo(
+            view.say(
                 f'Watching {folder} for "{tournament.name}" ({tournament_id}) with key {key}; '
                 f"until {local(until)} ({relative(until)}). Ctrl+C stops."
             )

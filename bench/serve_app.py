@@ -29,7 +29,7 @@ def run_uvicorn(target: str, port: int, guarded: bool, own_socket: bool = False)
     """Plain uvicorn (h11), or uvicorn exactly as the sandbox runs it."""
     import uvicorn
 
-    from scoreganizer_client_lib.sandbox.limits import ConnectionLimits
+    from scoreganizer_client_lib.sandbox import ConnectionLimits
     from scoreganizer_client_lib.sandbox.server import _bind, uvicorn_server
 
     if not guarded:

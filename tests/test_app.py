@@ -60,8 +60,8 @@ def test_no_secret_is_403(world: World) -> None:
 def test_the_secret_becomes_a_cookie_and_leaves_the_url(world: World) -> None:
     with Browser(world.app, let_in=False) as client:
         answer = client.get("/login", params={"secret": world.app.secret, "expired": "1"})
-        assert answer.status_code == 303
-        assert answer.headers["location"] == "/login?expired=1"
+        assert answer.status_code == 200
+        assert 'content="0;url=/login?expired=1"' in answer.text
         cookie = answer.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
         assert client.get("/login").status_code == 200
@@ -83,9 +83,26 @@ def test_a_change_without_origin_is_403(world: World, browser: Browser) -> None:
 
 
 def test_wrong_host_is_403(world: World, browser: Browser) -> None:
-    for host in ("evil.example", f"evil.example:{world.app.port}", "127.0.0.1:1", "localhost"):
+    port = world.app.port
+    for host in ("evil.example", f"evil.example:{port}", "127.0.0.1:1", "localhost"):
         assert browser.get("/login", headers={"host": host}).status_code == 403, host
-    assert browser.get("/login", headers={"host": f"localhost:{world.app.port}"}).status_code == 200
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}"):  # the cookie's, but not its name
+        assert browser.get("/login", headers={"host": host}).status_code == 403, host
+    assert browser.get("/login").status_code == 200
+
+
+def test_each_run_has_a_private_host_name(tmp_path: Path) -> None:
+    settings = Settings("http://127.0.0.1:9", tmp_path / "c.txt", tmp_path / "app")
+    first, second = AppServer(settings), AppServer(settings)
+    plain = AppServer(settings, plain_address=True)
+    try:
+        assert re.fullmatch(r"app-[0-9a-f]{16}\.localhost", first.host_name)
+        assert first.host_name != second.host_name
+        assert first.url == f"http://{first.host_name}:{first.port}/"
+        assert plain.url == f"http://127.0.0.1:{plain.port}/"
+    finally:
+        for app in (first, second, plain):
+            app.stop()
 
 
 def test_cross_site_fetch_is_403_even_with_the_cookie(browser: Browser) -> None:
@@ -122,7 +139,7 @@ def test_no_file_outside_the_apps_own_is_served(world: World, browser: Browser, 
     with socket.create_connection(("127.0.0.1", world.app.port), timeout=5) as raw:
         cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
         raw.sendall(
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{world.app.port}\r\n"
+            f"GET {path} HTTP/1.1\r\nHost: {world.app.authority}\r\n"
             f"Cookie: {cookie}\r\nConnection: close\r\n\r\n".encode()
         )
         answer = b""
@@ -580,8 +597,12 @@ def test_demo_app_serves_the_demo_cup() -> None:
     try:
         wait_for(lambda: any("Open http" in line for line in lines), timeout=10)
         url = next(line for line in lines if "Open http" in line).split("Open ", 1)[1]
-        with httpx.Client(follow_redirects=True) as client:
-            page = client.get(url).text
+        address, query = url.split("?", 1)
+        name = address.removeprefix("http://").strip("/")
+        listening = f"http://127.0.0.1:{name.rsplit(':', 1)[1]}/"
+        with httpx.Client(follow_redirects=True, headers={"host": name}) as client:
+            assert client.get(f"{listening}?{query}").status_code == 200  # let in
+            page = client.get(listening).text
         assert "Signed in as <strong>alice</strong>" in page and "Demo Cup" in page
     finally:
         stop.set()
@@ -711,9 +732,13 @@ def test_the_command_prints_the_address_and_stops_on_ctrl_c(tmp_path: Path) -> N
         assert process.stdout is not None
         assert process.stdout.readline().strip() == "Scoreganizer app for http://127.0.0.1:9"
         opened = process.stdout.readline().strip()
-        assert re.fullmatch(r"Open http://127\.0\.0\.1:\d+/\?secret=[\w-]{43}", opened)
+        found = re.fullmatch(
+            r"Open http://(app-[0-9a-f]{16}\.localhost:(\d+))/\?secret=[\w-]{43}", opened
+        )
+        assert found is not None, opened
         with httpx.Client() as client:  # serving already: the guard answers
-            assert client.get(opened.removeprefix("Open ").split("?")[0]).status_code == 403
+            answer = client.get(f"http://127.0.0.1:{found[2]}/", headers={"host": found[1]})
+            assert answer.status_code == 403
     finally:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=20)

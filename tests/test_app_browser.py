@@ -6,16 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.server
+import json
 import os
 import re
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
 from app_helpers import Browser, World, chromium_path, launch_chromium, start_world
-from conftest import PASSWORD, Clock
+from conftest import PASSWORD, Clock, wait_for
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.app import AppServer
 from scoreganizer_client_lib.app.feed import Change
@@ -226,3 +235,99 @@ def test_a_page_that_loses_the_app_says_so(world: World, page: Page) -> None:
         expect(page.get_by_role("heading", name="Leaving Cup")).to_be_visible()
         expect(page.get_by_role("alert")).to_be_hidden()
     expect(page.get_by_role("alert")).to_contain_text("app")  # stopped: the page says so
+
+
+class Listener(http.server.BaseHTTPRequestHandler):
+    """Another program on this computer's loopback interface (another user's,
+    say): it keeps the cookies browsers send it."""
+
+    cookies: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.cookies.append(self.headers.get("cookie", ""))
+        body = b"<!doctype html><title>elsewhere</title><p>elsewhere</p>"
+        self.send_response(200)
+        self.send_header("content-type", "text/html")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_the_apps_cookie_goes_to_no_other_local_port(world: World, page: Page) -> None:
+    """Browsers keep cookies per host name, whatever the port: the app's
+    cookie must not reach a server on another port of 127.0.0.1 or localhost."""
+    with Browser(world.app) as client:  # logged in, so that the app shows its list
+        client.login(world.user("neighbour"))
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Listener)
+    thread = threading.Thread(target=other.serve_forever, daemon=True)
+    thread.start()
+    try:
+        page.goto(world.app.open_url)
+        expect(page).to_have_url(world.app.url)  # let in: the cookie is set
+        expect(page.get_by_role("heading", name="Not allowed")).to_be_hidden()
+        assert re.fullmatch(r"app-[0-9a-f]{16}\.localhost", world.app.host_name)
+        for host in ("127.0.0.1", "localhost"):
+            page.goto(f"http://{host}:{other.server_address[1]}/")
+            expect(page.get_by_text("elsewhere")).to_be_visible()
+        page.goto(world.app.url)
+        expect(page.get_by_role("heading", name="Tournaments")).to_be_visible()  # still let in
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert len(Listener.cookies) == 2
+    assert not any(world.app.secret in cookie for cookie in Listener.cookies)
+
+
+BROWSER_SCRIPT = """#!{python}
+import json, sys
+with open({record!r}, "a") as out:
+    out.write(json.dumps(sys.argv) + "\\n")
+"""
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the opener is a script run by its #! line")
+def test_no_secret_is_on_the_command_line_of_what_the_app_starts(
+    world: World, page: Page, tmp_path: Path
+) -> None:
+    """``scoreganizer app`` starts the browser on a private launch file: the
+    browser's command line (which every user can read) holds neither the
+    secret nor the run's host name, and the file lets a real browser in."""
+    record = tmp_path / "argv.jsonl"
+    opener = tmp_path / "browser"
+    opener.write_text(BROWSER_SCRIPT.format(python=sys.executable, record=str(record)))
+    opener.chmod(0o700)
+    env = {
+        **os.environ,
+        "SCOREGANIZER_CONFIG_DIR": str(tmp_path / "config"),
+        "BROWSER": str(opener),
+    }
+    command = [sys.executable, "-m", "scoreganizer_client_lib"]
+    process = subprocess.Popen(
+        [*command, "--server", world.sandbox.url, "app"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(3)]
+        opened = re.search(r"http://(app-[0-9a-f]{16}\.localhost):\d+/\?secret=([\w-]+)", lines[1])
+        assert opened is not None, lines
+        name, secret = opened[1], opened[2]
+        wait_for(lambda: record.exists() and record.read_text().endswith("\n"), timeout=20)
+        argv = json.loads(record.read_text().splitlines()[0])
+        assert not any(secret in arg or name in arg for arg in argv), argv
+        launch = Path(urllib.request.url2pathname(argv[-1].removeprefix("file://")))
+        assert launch.is_file() and secret in launch.read_text()
+        assert stat.S_IMODE(launch.stat().st_mode) == 0o600
+        page.goto(argv[-1])
+        expect(page).to_have_url(re.compile(rf"http://{re.escape(name)}:\d+/login"))
+        expect(page.get_by_role("button", name="Log in")).to_be_visible()  # let in
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    assert not launch.exists()  # gone with the app

@@ -4,6 +4,8 @@ rebinding, cross-site requests of every kind, the secret and its cookie."""
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 from typing import Any
 
 import pytest
@@ -11,9 +13,10 @@ import pytest
 from scoreganizer_client_lib.app.guard import Guard
 
 PORT = 48123
+NAME = "app-0123456789abcdef.localhost"
 SECRET = "s3cret-s3cret-s3cret-s3cret-s3cret-s3cret-0"
 COOKIE = f"scoreganizer_app_{PORT}={SECRET}"
-OWN = f"http://127.0.0.1:{PORT}"
+OWN = f"http://{NAME}:{PORT}"
 
 
 async def _reached(scope: Any, receive: Any, send: Any) -> None:
@@ -21,16 +24,22 @@ async def _reached(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"reached"})
 
 
-def call(
+def call(*args: Any, **kwargs: Any) -> tuple[int, dict[str, bytes]]:
+    """The status and headers the guard answers a request with."""
+    status, headers, _ = answer(*args, **kwargs)
+    return status, headers
+
+
+def answer(
     method: str = "GET",
     path: str = "/",
     query: str = "",
-    host: str | None = f"127.0.0.1:{PORT}",
+    host: str | None = f"{NAME}:{PORT}",
     cookie: str | bytes | None = COOKIE,
     raw_path: bytes | None = None,
     **headers: str,
-) -> tuple[int, dict[str, bytes]]:
-    """The status and headers the guard answers a request with."""
+) -> tuple[int, dict[str, bytes], bytes]:
+    """The status, headers and body the guard answers a request with."""
     listed: list[tuple[bytes, bytes]] = []
     if host is not None:
         listed.append((b"host", host.encode("latin-1")))
@@ -54,19 +63,34 @@ def call(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(Guard(_reached, SECRET, PORT)(scope, receive, send))
+    asyncio.run(Guard(_reached, SECRET, f"{NAME}:{PORT}")(scope, receive, send))
     start = sent[0]
-    return start["status"], {k.decode(): v for k, v in start["headers"]}
+    body = b"".join(message.get("body", b"") for message in sent[1:])
+    return start["status"], {k.decode(): v for k, v in start["headers"]}, body
+
+
+def moves_on_to(body: bytes) -> bytes:
+    """Where a let-in page sends the browser (its refresh, and its link)."""
+    found = re.search(rb'content="0;url=([^"]*)".*<a href="([^"]*)"', body, re.DOTALL)
+    assert found is not None and found[1] == found[2], body
+    return html.unescape(found[1].decode()).encode("latin-1")
 
 
 @pytest.mark.parametrize(
     "host",
     [
-        f"127.0.0.1.:{PORT}",  # the same address, spelled as a rebinding page could
+        # The same port under another name is another cookie jar: a cookie
+        # the browser keeps for that name goes to every port of it.
+        f"127.0.0.1:{PORT}",
+        f"localhost:{PORT}",
+        f"app-0123456789abcdee.localhost:{PORT}",  # another run's name
+        f"{NAME}.:{PORT}",  # the same name, spelled as a rebinding page could
+        f"x.{NAME}:{PORT}",
+        f"127.0.0.1.:{PORT}",
         f"localhost.:{PORT}",
-        f"LOCALHOST:{PORT}",
-        f"Localhost:{PORT}",
         f"[::1]:{PORT}",  # the app does not listen there
+        f"{NAME}:{PORT + 1}",
+        NAME,
         f"127.0.0.1:{PORT + 1}",
         "127.0.0.1",
         "localhost",
@@ -81,9 +105,9 @@ def test_any_other_host_is_refused(host: str | None) -> None:
     assert call(host=host)[0] == 403
 
 
-def test_the_apps_own_hosts_pass() -> None:
-    assert call(host=f"127.0.0.1:{PORT}")[0] == 200
-    assert call(host=f"localhost:{PORT}")[0] == 200
+def test_the_apps_own_host_passes_in_any_case() -> None:
+    assert call(host=f"{NAME}:{PORT}")[0] == 200
+    assert call(host=f"{NAME.upper()}:{PORT}")[0] == 200
 
 
 @pytest.mark.parametrize("path", ["/login", "/logout", "/t/1/join", "/t/1/watch", "/t/1/upload"])
@@ -94,7 +118,9 @@ def test_the_apps_own_hosts_pass() -> None:
         {"origin": "null"},  # a form in a sandboxed frame or a data: page
         {"origin": "http://evil.example"},
         {"origin": f"http://127.0.0.1:{PORT + 1}"},  # another local server: same site
-        {"origin": f"https://127.0.0.1:{PORT}"},
+        {"origin": f"http://127.0.0.1:{PORT}"},  # the same port, another name
+        {"origin": f"http://{NAME}:{PORT + 1}"},
+        {"origin": f"https://{NAME}:{PORT}"},
         {"sec_fetch_site": "cross-site", "sec_fetch_mode": "navigate"},  # a form post, no Origin
         {"sec_fetch_site": "same-site", "sec_fetch_mode": "no-cors"},
         {"origin": OWN, "sec_fetch_site": "cross-site", "sec_fetch_mode": "no-cors"},
@@ -107,7 +133,7 @@ def test_a_change_from_anywhere_else_is_refused(path: str, headers: dict[str, st
 
 def test_a_change_from_the_apps_own_page_passes() -> None:
     assert call("POST", "/logout", origin=OWN, sec_fetch_site="same-origin")[0] == 200
-    assert call("POST", "/logout", origin=f"http://localhost:{PORT}")[0] == 200
+    assert call("POST", "/logout", origin=OWN.upper())[0] == 200
 
 
 @pytest.mark.parametrize("path", ["/", "/t/1", "/t/1/events", "/t/1/results", "/static/app.js"])
@@ -165,9 +191,9 @@ def test_the_secret_twice_is_403() -> None:
 
 
 def test_the_secret_sets_a_strict_cookie_and_leaves_the_address() -> None:
-    status, headers = call(path="/t/3", query=f"secret={SECRET}&x=1", cookie=None)
-    assert status == 303
-    assert headers["location"] == b"/t/3?x=1"
+    status, headers, body = answer(path="/t/3", query=f"secret={SECRET}&x=1", cookie=None)
+    assert status == 200 and "location" not in headers
+    assert moves_on_to(body) == b"/t/3?x=1"  # a page, not a redirect: see the guard
     cookie = headers["set-cookie"].decode()
     assert cookie.startswith(f"{COOKIE};")
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
@@ -183,11 +209,11 @@ def test_the_secret_sets_a_strict_cookie_and_leaves_the_address() -> None:
         (b"/t/%C3%A9", b"/t/%C3%A9"),  # any path: no crash on what is not Latin-1
     ],
 )
-def test_the_redirect_after_the_secret_stays_on_the_app(raw_path: bytes, location: bytes) -> None:
-    status, headers = call(
+def test_the_page_after_the_secret_stays_on_the_app(raw_path: bytes, location: bytes) -> None:
+    status, _, body = answer(
         path=raw_path.decode("latin-1"), raw_path=raw_path, query=f"secret={SECRET}", cookie=None
     )
-    assert status == 303 and headers["location"] == location
+    assert status == 200 and moves_on_to(body) == location
 
 
 def test_every_answer_forbids_framing_sniffing_and_referrers() -> None:

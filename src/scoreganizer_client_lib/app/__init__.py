@@ -7,7 +7,7 @@ sees every upload's verdict, without a terminal. In a program::
     from scoreganizer_client_lib.app import AppServer, Settings
 
     with AppServer(Settings(server, credentials_file, data_dir)) as app:
-        webbrowser.open(app.open_url)
+        webbrowser.open(app.write_launch_file().as_uri())  # no secret in its argv
 
 The app is a layer above the library (like the command): it uses only the
 library's public API, and the library never imports it. Its web stack

@@ -5,13 +5,18 @@ A web app on a loopback port is reachable by every web page the player
 visits (a page can send requests to ``http://127.0.0.1:PORT``) and, through
 DNS rebinding, can even read the answers. So every request must pass:
 
-- **Host**: exactly ``127.0.0.1:PORT`` or ``localhost:PORT`` (a rebinding
-  attack arrives with the attacker's host name);
+- **Host**: exactly the app's own ``HOST:PORT``, where HOST is the run's
+  private ``app-<random>.localhost`` name (see :mod:`.server`; a rebinding
+  attack arrives with the attacker's host name, and the same port under
+  ``127.0.0.1`` or ``localhost`` is another cookie jar);
 - **Origin** / ``Sec-Fetch-Site``: a request another site started is refused,
   and a request that changes something (not GET/HEAD) must name our origin;
 - **the secret**: a random value made for this run, in the URL the app opens
   (``?secret=...``), exchanged at once for a cookie (HttpOnly,
-  SameSite=Strict) and a redirect to the same page without it.
+  SameSite=Strict) and a page that moves on to the same address without it.
+  A page, not a redirect: the browser comes from the app's launch file (see
+  :mod:`.launch`), another site to it, and a redirect would keep that
+  navigation cross-site, without its SameSite=Strict cookie.
 
 Refusals are a plain 403 page that says what to do. No CORS header is ever
 sent. Every answer also carries headers that keep the pages from being framed,
@@ -22,6 +27,7 @@ own script and style).
 from __future__ import annotations
 
 import hmac
+import html
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -49,6 +55,12 @@ SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
 ]
 
+LET_IN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="0;url={location}"><title>Scoreganizer app</title></head>
+<body><p><a href="{location}">Continue to the app</a></p></body></html>
+"""
+
 FORBIDDEN_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Not allowed</title></head>
 <body><h1>Not allowed</h1><p>{reason}</p>
@@ -62,28 +74,24 @@ class Guard:
     """ASGI middleware that refuses every request that does not come from the
     app's own page (see the module's docstring)."""
 
-    def __init__(self, app: ASGIApp, secret: str, port: int) -> None:
+    def __init__(self, app: ASGIApp, secret: str, authority: str) -> None:
         self.app = app
         self.secret = secret
-        self.port = port
+        self.authority = authority.lower()
 
     @property
     def cookie_name(self) -> str:
-        """Per port, so that two apps on one computer do not overwrite each other."""
-        return f"scoreganizer_app_{self.port}"
-
-    @property
-    def hosts(self) -> frozenset[str]:
-        """The ``Host`` values accepted."""
-        return frozenset({f"127.0.0.1:{self.port}", f"localhost:{self.port}"})
+        """Per port, so that two apps on one host name (``--plain-address``)
+        do not overwrite each other."""
+        return f"scoreganizer_app_{self.authority.rsplit(':', 1)[-1]}"
 
     def refusal(self, scope: Scope) -> str | None:
         """Why the request must be refused, or None."""
         headers = _headers(scope)
-        if headers.get("host") not in self.hosts:
+        if headers.get("host", "").lower() != self.authority:
             return "This address is not the app's (wrong Host)."
         origin = headers.get("origin")
-        if origin is not None and origin not in {f"http://{host}" for host in self.hosts}:
+        if origin is not None and origin.lower() != f"http://{self.authority}":
             return "Another web site tried to use the app."
         if scope["method"] not in SAFE_METHODS and origin is None:
             return "A change was requested without saying where it came from (no Origin)."
@@ -130,7 +138,7 @@ class Guard:
         await self.app(scope, receive, send_with_headers)
 
     async def _exchange_secret(self, scope: Scope, send: Send) -> bool:
-        """A GET with ``?secret=...``: set the cookie and redirect to the same
+        """A GET with ``?secret=...``: set the cookie and move on to the same
         page without the secret in its URL. False when there is no good secret."""
         if scope["method"] != "GET":
             return False
@@ -146,12 +154,8 @@ class Guard:
         if rest:
             location += f"?{rest}".encode()
         cookie = f"{self.cookie_name}={self.secret}; Path=/; HttpOnly; SameSite=Strict"
-        await _respond(
-            send,
-            303,
-            b"",
-            [(b"location", location), (b"set-cookie", cookie.encode())],
-        )
+        page = LET_IN_PAGE.format(location=html.escape(location.decode("latin-1"), quote=True))
+        await _respond(send, 200, page.encode(), [(b"set-cookie", cookie.encode())])
         return True
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ._app import Settings
+
+if TYPE_CHECKING:
+    from ..app import AppServer
 
 
 @click.command()
@@ -12,8 +17,14 @@ from ._app import Settings
     "--port", type=click.IntRange(0, 65535), default=0, help="Port (default: a free one)."
 )
 @click.option("--no-browser", is_flag=True, help="Only print the address; do not open a browser.")
+@click.option(
+    "--plain-address",
+    is_flag=True,
+    help="Serve on http://127.0.0.1:PORT/ instead of a private *.localhost name, for a browser "
+    "that cannot open those (the app's cookie then also reaches other programs' local ports).",
+)
 @click.pass_obj
-def app(settings: Settings, port: int, no_browser: bool) -> None:
+def app(settings: Settings, port: int, no_browser: bool, plain_address: bool) -> None:
     """Play tournaments in your browser: log in, join, get your key, and have
     your replay folder watched, on a page served by this computer only
     (127.0.0.1). Ctrl+C stops it."""
@@ -25,15 +36,26 @@ def app(settings: Settings, port: int, no_browser: bool) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--server") from None
     try:
-        server = AppServer(app_settings, port)
+        server = AppServer(app_settings, port, plain_address=plain_address)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
     click.echo(f"Scoreganizer app for {app_settings.server}")
     click.echo(f"Open {server.open_url}")
     click.echo("(the address holds a secret that lets only your browser in). Ctrl+C stops the app.")
-    if not no_browser and not open_browser(server.open_url):
+    if not no_browser and not open_app(server):
         click.echo("No browser could be opened here: open the address above in yours.")
     server.serve_forever()  # Ctrl+C ends it as it ends every command: "stopped", 130
+
+
+def open_app(server: AppServer) -> bool:
+    """Open the app in the player's browser through its launch file, so that
+    the secret is on no command line (the browser's is readable by every user
+    of the computer); False when no browser could be opened."""
+    try:
+        launch = server.write_launch_file()
+    except OSError:
+        return False
+    return open_browser(launch.as_uri())
 
 
 def open_browser(url: str) -> bool:

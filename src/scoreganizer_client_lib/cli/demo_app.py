@@ -22,7 +22,7 @@ from ..app.folders import FolderMemory
 from ..exceptions import ScoreganizerError
 from ..replays.testing import write_rmv
 from ..scoreganizer import Scoreganizer
-from .app import open_browser as open_in_browser
+from .app import open_app
 
 GAMES = (  # (file name, level, keyed)
     ("Beg_1.rmv", "beginner", True),
@@ -143,7 +143,7 @@ def run_demo(
                 say(f"Demo Cup starts in {start_in:g} s. Open {app.open_url}")
                 say(f"Click 'Watch folder' ({folder}): your games land there every {pause:g} s.")
                 say("Ctrl+C ends the demo and removes everything.")
-                if open_browser and not open_in_browser(app.open_url):
+                if open_browser and not open_app(app):
                     say("No browser could be opened here: open the address above in yours.")
                 try:
                     while not stop.wait(0.5):  # a plain wait() ignores Ctrl+C on Windows

@@ -2,7 +2,8 @@
 the demo), in the foreground (``scoreganizer sandbox serve``), or in several
 worker processes sharing one port and one database file.
 
-The HTTP server is uvicorn with :mod:`._guard` on its h11 protocol: uvicorn
+The HTTP server is uvicorn with the library's connection guard
+(:mod:`.._connection_guard`, which the app shares) on its h11 protocol: uvicorn
 embeds in a thread, starts fast and runs on Windows; the guard adds what it
 lacks against slow clients (header and body timeouts, a connection bound).
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import functools
 import multiprocessing
 import os
 import signal
@@ -26,25 +26,22 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._connection_limits import ConnectionLimits, raise_descriptor_limit
 from .._serving import PromptStop, ServerThread, bind_tcp
 from .config import SandboxConfig
-from .limits import ConnectionLimits, raise_descriptor_limit
 from .store import Store
 from .tuning import tune_serving_process
 
 if TYPE_CHECKING:
     import uvicorn
 
-    from ._guard import ConnectionGuard
+    from .._connection_guard import ConnectionGuard
 
 __all__ = ["ConnectionLimits", "PortInUse", "SandboxServer"]
 
-#: How many connections asyncio accepts per turn of its loop (uvicorn's
-#: ``backlog``), so that a burst never takes more descriptors than the guard
-#: keeps in reserve (running out pauses accepting for a whole second)...
-ACCEPT_BURST = 32
-#: ...and how many the kernel queues meanwhile: a queue that overflows drops
-#: new connections, which then wait a second or more to try again.
+#: How many connections the kernel queues while the guard's server accepts
+#: them a burst at a time (``ACCEPT_BURST``): a queue that overflows drops new
+#: connections, which then wait a second or more to try again.
 LISTEN_BACKLOG = 1024
 
 
@@ -83,23 +80,16 @@ def uvicorn_server(
     accepts connections."""
     import uvicorn
 
-    from ._guard import ConnectionGuard, GuardedH11Protocol
+    from .._connection_guard import ConnectionGuard
 
     guard = ConnectionGuard(limits)
     config = uvicorn.Config(
         app,
-        http=functools.partial(GuardedH11Protocol, guard=guard),  # type: ignore[arg-type]
-        ws="none",
         lifespan="off",
         log_level="info" if access_log else "warning",
         access_log=access_log,
-        timeout_keep_alive=int(max(1, limits.keep_alive)),
         timeout_graceful_shutdown=2,
-        backlog=ACCEPT_BURST,
-        # A client's address is its connection's: believing X-Forwarded-For
-        # (uvicorn does from 127.0.0.1 by default) would let any local process
-        # name a new address per request and escape the per-address limits.
-        proxy_headers=False,
+        **guard.uvicorn_options(),
     )
 
     class Server(PromptStop, uvicorn.Server):

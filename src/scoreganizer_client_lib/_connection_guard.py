@@ -1,5 +1,10 @@
-"""Slow clients cannot hold the sandbox: uvicorn's HTTP/1.1 protocol (h11) with
-timeouts on the client's side of each request and a bound on connections.
+"""Slow clients cannot hold a server of this package (the sandbox, the
+player's app): uvicorn's HTTP/1.1 protocol (h11) with timeouts on the client's
+side of each request and a bound on connections.
+
+Both servers get it from :meth:`ConnectionGuard.uvicorn_options`; it lives in
+the library, out of both, so that neither imports the other (uvicorn and its
+h11 come with the base install, for the app). Only a server imports it.
 
 uvicorn closes idle keep-alive connections but never times out a request that
 is still arriving, so a client that sends half its headers keeps a connection
@@ -32,31 +37,69 @@ a whole request at once, gets served.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import OrderedDict, deque
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .limits import ConnectionLimits, connection_cap
+from ._connection_limits import ConnectionLimits, connection_cap
 
 #: The phases in which a connection has a request in flight.
 IN_FLIGHT = ("body", "app")
 
+#: How many connections asyncio accepts per turn of its loop (uvicorn's
+#: ``backlog``), so that a burst never takes more descriptors than the guard
+#: keeps in reserve (running out pauses accepting for a whole second).
+ACCEPT_BURST = 32
+
+
+class Cancellable(Protocol):
+    """What a :data:`Timer` returns (``asyncio.TimerHandle`` is one)."""
+
+    def cancel(self) -> None:
+        """Never call the callback."""
+
+
+#: ``timer(seconds, callback)`` calls ``callback`` on the server's loop after
+#: ``seconds``. The default is the loop's ``call_later``; tests pass their
+#: own, to make the time pass.
+Timer = Callable[[float, Callable[[], None]], Cancellable]
+
 
 class ConnectionGuard:
     """The connections of one server process, and which of them wait on their
-    clients, oldest first."""
+    clients, oldest first. ``timer`` runs the client timeouts (default: the
+    loop's clock)."""
 
-    def __init__(self, limits: ConnectionLimits, cap: int | None = None) -> None:
+    def __init__(
+        self, limits: ConnectionLimits, cap: int | None = None, timer: Timer | None = None
+    ) -> None:
         self.limits = limits
         self.cap = connection_cap(limits) if cap is None else cap
+        self.timer = timer
         self.open = 0
         self.timed_out = 0
         self.evicted = 0
         self._waiting: OrderedDict[GuardedH11Protocol, None] = OrderedDict()
         self._in_flight: dict[str, int] = {}
         self._queued: dict[str, deque[GuardedH11Protocol]] = {}
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        """The ``uvicorn.Config`` options that put this guard on a server."""
+        return {
+            "http": functools.partial(GuardedH11Protocol, guard=self),
+            "ws": "none",
+            "timeout_keep_alive": int(max(1, self.limits.keep_alive)),
+            "backlog": ACCEPT_BURST,
+            # A client's address is its connection's: believing X-Forwarded-For
+            # (uvicorn does from 127.0.0.1 by default) would let any local
+            # process name a new address per request and escape the
+            # per-address limits.
+            "proxy_headers": False,
+        }
 
     def opened(self, conn: GuardedH11Protocol) -> None:
         self.open += 1
@@ -121,7 +164,7 @@ class ConnectionGuard:
 
 
 class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with the phases and limits of :mod:`._guard`.
+    """uvicorn's h11 protocol with the phases and limits of this module.
 
     uvicorn builds one per connection (``uvicorn.Config(http=...)`` takes a
     factory: bind ``guard`` with :func:`functools.partial`)."""
@@ -131,7 +174,7 @@ class GuardedH11Protocol(H11Protocol):
         self.guard = guard
         self.phase = "new"
         self.address = ""
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Cancellable | None = None
         self._held: bytearray | None = None  # a request waiting for its turn
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -225,7 +268,8 @@ class GuardedH11Protocol(H11Protocol):
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
-        self._timer = self.loop.call_later(seconds, self._expired)
+        later = self.guard.timer or self.loop.call_later
+        self._timer = later(seconds, self._expired)
 
     def _disarm(self) -> None:
         if self._timer is not None:

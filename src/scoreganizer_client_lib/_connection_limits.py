@@ -1,5 +1,5 @@
 """How long a client may take and how many connections a server process keeps
-(the policy; :mod:`._guard` applies it to uvicorn's connections)."""
+(the policy; :mod:`._connection_guard` applies it to uvicorn's connections)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ class ConnectionLimits:
     """How long a client may take and how many connections a server process
     keeps open: the request's headers within ``header_timeout`` seconds of its
     start, each part of its body within ``body_timeout`` seconds of the last,
-    the next request within ``keep_alive`` seconds (see :mod:`._guard`). At
+    the next request within ``keep_alive`` seconds (see :mod:`._connection_guard`). At
     most ``requests_per_address`` requests of one client address are worked
     on at once (0: no limit; behind a proxy every client has its address);
     its further requests wait their turn, so that one client's flood does not

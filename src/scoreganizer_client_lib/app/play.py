@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from .. import RetryPolicy, replays
 from ..exceptions import NetworkException, ScoreganizerError, ScoreganizerNotLoggedIn
-from ..inert import inert
 from ..refusals import explain_refusal, refusal_before_upload
 from ..scoreganizer import Scoreganizer
+from ..text import inert
 from ..tournament import Tournament
 from ..watching import (
     CannotWatch,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..config import ServerAddress, auth_path, config_dir, parse_server_url, server_slug
-from ..inert import inert
+from ..text import inert
 from ._app import Settings
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def logged_in_client(settings: Settings, retry: RetryPolicy | None = None) -> Sc
 
 def say(text: str, err: bool = False) -> None:
     """Print one line that holds text from outside (a name, a server's
-    words, a replay's fields), made inert (see :func:`scoreganizer_client_lib.inert.inert`)."""
+    words, a replay's fields), made inert (see :func:`scoreganizer_client_lib.text.inert`)."""
     click.echo(inert(text), err=err)
 
 
@@ -140,7 +140,7 @@ def table(headers: list[str], rows: list[list[str]], width: int | None = None) -
     default; no limit when output is not a terminal): the widest column is
     shortened, with an ellipsis, until it fits. Cells are made inert."""
     width = width or terminal_width() or 1_000_000
-    rows = [[_clip(inert(cell), width) for cell in row] for row in rows]
+    rows = [[_clip(inert(str(cell)), width) for cell in row] for row in rows]
     widths = [max(len(c) for c in column) for column in zip(headers, *rows, strict=False)]
     floor = [max(len(h), 6) for h in headers]
     excess = sum(widths) + 2 * (len(widths) - 1) - width

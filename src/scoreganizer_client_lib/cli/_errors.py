@@ -10,7 +10,7 @@ import click
 
 from ..config import DEFAULT_SERVER
 from ..digits import ascii_int_at_most
-from ..inert import inert
+from ..text import inert
 from ._app import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .. import replays
-from ..inert import inert
+from ..text import inert
 from ._app import Settings
 from ._common import (
     client,
@@ -251,7 +251,7 @@ def describe_replay(path: Path, info: replays.ReplayInfo) -> str:
     version = f"{info.format.name} v{info.format_version}"
     return "\n".join(
         [
-            inert(path),
+            inert(str(path)),
             f"  {inert(' '.join(filter(None, [info.clone, info.clone_version])))} ({version})",
             f"  player: {player or '-'}",
             f"  key: {info.key or 'none'}{found_in}",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..inert import inert
+from ..text import inert
 from ._app import Settings
 from ._common import client, emit_json, say
 

@@ -17,8 +17,8 @@ import click
 
 from .. import RetryPolicy
 from ..config import config_dir
-from ..inert import inert
 from ..refusals import Refusal
+from ..text import inert
 from ..watching import (
     CannotWatch,
     EventKind,

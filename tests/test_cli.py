@@ -270,7 +270,8 @@ def test_tournaments_join_key(run: Run, server: SandboxServer, player: str) -> N
         assert ISO_WITH_OFFSET.fullmatch(tournament["start"]), tournament
         assert ISO_WITH_OFFSET.fullmatch(tournament["end"]), tournament
     text = run("tournaments").output
-    assert "CLI Cup" in text and "ago" in text and "in 60 min" in text
+    assert "CLI Cup" in text and "running, ends" in text and "starts" in text
+    assert "(in 60 min)" in text
     assert _json(run("--json", "join", str(cup)))["status"] == "participating"
     assert 'Asked to join "Closed"' in run("join", str(closed)).output
     assert [t["id"] for t in _json(run("--json", "tournaments", "--mine"))] == [cup, closed]
@@ -308,8 +309,69 @@ def test_key_expiry_in_json_has_an_offset(run: Run, server: SandboxServer, playe
     cup = _cup(server, mode="sum_timelimit", modeparams="1+1+1;600")
     _login(run, player)
     run("join", str(cup))
-    key = _json(run("--json", "key", str(cup)))
+    key = _json(run("--json", "key", str(cup), "--yes"))
     assert ISO_WITH_OFFSET.fullmatch(key["key_expiry"])  # type: ignore[index]
+
+
+def test_the_list_keeps_what_a_player_needs_at_80_columns(
+    run: Run, server: SandboxServer, player: str
+) -> None:
+    """Time of day, how far off, whether it runs: never cut, however long the
+    names; the name gives way."""
+    now = datetime.now(timezone.utc)
+    soon = _cup(server, name="Soon " * 20, start=now + timedelta(minutes=3), end="+2h")
+    running = _cup(server, name="Running " * 20, mode="sum_timelimit", modeparams="1+1+1;600")
+    _login(run, player)
+    run("join", str(running))
+    lines = run("tournaments", env={"COLUMNS": "80"}).output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert lines[0].split() == ["ID", "NAME", "MODE", "WHEN", "(LOCAL", "TIME)", "ENTRY", "YOU"]
+    rows = {line.split()[0]: line for line in lines[2:]}
+    start = (now + timedelta(minutes=3)).astimezone().strftime("%H:%M")
+    assert f"starts {start} (in 3 min)" in rows[str(soon)]
+    assert rows[str(soon)].split()[-3:] == ["open", "not", "joined"]
+    assert "running, ends " in rows[str(running)] and "(in 60 min)" in rows[str(running)]
+    assert rows[str(running)].split()[-2:] == ["open", "joined"]
+
+
+def test_key_in_a_time_limited_tournament_asks_first(
+    run: Run, server: SandboxServer, player: str
+) -> None:
+    cup = _cup(server, name="Timed", mode="sum_timelimit", modeparams="1+1+1;600")
+    _login(run, player)
+    run("join", str(cup))
+    unasked = run("key", str(cup))  # nobody at a terminal to ask: nothing starts
+    assert unasked.exit_code == 1
+    assert unasked.stderr == (
+        'error: getting your key for "Timed" starts your 10 min of play now; add --yes to '
+        "start it\n"
+    )
+    assert "of play the moment the tournament starts" in run("key", str(cup), "--wait").stderr
+    key = run("key", str(cup), "--yes")
+    assert key.exit_code == 0 and "Uploads count until" in key.stderr
+    again = run("key", str(cup))  # the time runs already: nothing to ask
+    assert again.exit_code == 0 and again.stdout == key.stdout
+
+
+def test_key_after_the_end_says_uploads_no_longer_count(
+    sandbox: SandboxServer, clock: Clock, config_dir: Path
+) -> None:
+    scenario.add_user(sandbox.store, "host", PASSWORD)
+    scenario.add_user(sandbox.store, "ann", PASSWORD)
+    now = datetime.now(timezone.utc)
+    over = scenario.add_tournament(
+        sandbox.store, "Over", "host", start=now - timedelta(hours=2), end=now - timedelta(hours=1)
+    )
+    clock.advance(-90 * 60)  # the server: mid-tournament; this computer: an hour after it
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(main, ["--server", sandbox.url, *args], input=PASSWORD)
+
+    run("login", "ann", "--password-stdin")
+    run("join", str(over))
+    got = run("key", str(over))
+    assert got.exit_code == 0 and got.stdout.count("_") == 2  # the key itself
+    assert got.stderr == "  the tournament ended 1 h ago: uploads no longer count.\n"
 
 
 def test_tables_fit_the_terminal(run: Run, server: SandboxServer) -> None:
@@ -479,7 +541,7 @@ def test_refusals_after_the_time_is_up(
     keys = {}
     for tid in (limited, ending):
         run("join", str(tid))
-        keys[tid] = _json(run("--json", "key", str(tid)))["key"]  # type: ignore[index]
+        keys[tid] = _json(run("--json", "key", str(tid), "--yes"))["key"]  # type: ignore[index]
     clock.advance(600)  # past the time limit and the end
     games = {tid: tmp_path / f"game{tid}.rmv" for tid in keys}
     later = datetime.fromtimestamp(clock(), timezone.utc)

@@ -382,10 +382,11 @@ def test_refusals_say_why(player: Player, shared: SandboxServer, tmp_path: Path)
         "nokey.rmv": "no_key",
         "rival.rmv": "someone_elses_key",
         "other_cup.rmv": "other_tournament_key",
-        "early.rmv": "before_key",
+        "early.rmv": "server_refused",  # told in the server's words
     }
     assert "'Tommy'" in summary.refused["nokey.rmv"].reason
     assert summary.refused["early.rmv"].server_code == "invalid_data"
+    assert summary.refused["early.rmv"].reason.endswith("generated before the key was")
     for sure in ("nokey.rmv", "rival.rmv", "other_cup.rmv"):
         assert summary.refused[sure].server_code is None  # refused before sending
     assert player.scores() == 0

@@ -42,7 +42,7 @@ from .exceptions import (
     TournamentNotFound,
     exception_for,
 )
-from .text import inert
+from .inert import inert
 
 if TYPE_CHECKING:
     from .standings import Standings

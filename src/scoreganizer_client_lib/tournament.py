@@ -6,10 +6,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from ._protocol import TournamentRef, format_datetime, parse_datetime, tournament_id
+from .digits import ascii_int_at_most
 from .exceptions import ScoreganizerProtocolError
 
 if TYPE_CHECKING:
@@ -25,6 +26,9 @@ def __getattr__(name: str) -> Any:
         return Tournaments
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
+#: The longest time limit read from a tournament's modeparams (a year).
+MAX_TIME_LIMIT = 366 * 86400
 
 #: The values of :attr:`Tournament.status` that PROTOCOL.md names (others may come).
 KNOWN_STATUSES = ("not_logged_in", "not_participating", "requested", "invited", "participating")
@@ -113,6 +117,20 @@ class Tournament:
         """True while ``start <= now < end``."""
         now = now or datetime.now(timezone.utc)
         return self.start <= now < self.end
+
+    def is_over(self, now: datetime | None = None) -> bool:
+        """True once ``end`` has come."""
+        return (now or datetime.now(timezone.utc)) >= self.end
+
+    @property
+    def time_limit(self) -> timedelta | None:
+        """How long each player has from getting the key, in a time-limited
+        mode (``sum_timelimit``, modeparams ``B+I+E;SECONDS``); None in any
+        other mode, or when the server's modeparams say no sane time."""
+        if self.mode != "sum_timelimit":
+            return None
+        seconds = ascii_int_at_most(self.modeparams.partition(";")[2], MAX_TIME_LIMIT)
+        return timedelta(seconds=seconds) if seconds else None
 
 
 _WIRE_FIELDS = frozenset(f.name for f in dataclasses.fields(Tournament) if f.name != "extra")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..digits import ascii_int_at_most
+from ..timetext import time_span
 from ..tournament import Tournament
 from .feed import FeedEntry
 from .folders import shown
@@ -59,19 +60,10 @@ def _counts(modeparams: str) -> list[int] | None:
     return counts  # type: ignore[return-value]
 
 
-def _seconds(modeparams: str) -> int | None:
-    return ascii_int_at_most(modeparams.partition(";")[2], _LARGEST)
-
-
 def time_allowed(tournament: Tournament) -> str:
     """How long a player of a ``sum_timelimit`` tournament has."""
-    seconds = _seconds(tournament.modeparams)
-    if seconds is None:
-        return "a limited time"
-    minutes, rest = divmod(seconds, 60)
-    if rest:
-        return f"{minutes} min {rest} s" if minutes else f"{rest} s"
-    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 120 else f"{minutes} min"
+    limit = tournament.time_limit
+    return "a limited time" if limit is None else time_span(limit)
 
 
 def mode_words(tournament: Tournament) -> str:

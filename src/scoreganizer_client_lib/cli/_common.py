@@ -123,6 +123,18 @@ def local(when: datetime) -> str:
     return when.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
+def moment(when: datetime, now: datetime | None = None) -> str:
+    """``when`` in the local time zone as short as is still clear next to
+    ``now``: ``14:05`` today, ``12-24 18:00`` this year, else the whole date."""
+    here = when.astimezone()
+    today = (now or datetime.now(timezone.utc)).astimezone()
+    if here.date() == today.date():
+        return here.strftime("%H:%M")
+    if here.year == today.year:
+        return here.strftime("%m-%d %H:%M")
+    return here.strftime("%Y-%m-%d %H:%M")
+
+
 def terminal_width() -> int | None:
     """Columns of the terminal (``$COLUMNS`` wins); None when output is not a
     terminal, where lines are not cut."""
@@ -135,17 +147,29 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
-def table(headers: list[str], rows: list[list[str]], width: int | None = None) -> str:
+def table(
+    headers: list[str],
+    rows: list[list[str]],
+    width: int | None = None,
+    keep: frozenset[int] = frozenset(),
+) -> str:
     """A plain text table that fits ``width`` columns (the terminal's by
     default; no limit when output is not a terminal): the widest column is
-    shortened, with an ellipsis, until it fits. Cells are made inert."""
+    shortened, with an ellipsis, until it fits. Cells are made inert. The columns numbered in
+    ``keep`` (the facts a reader needs whole) are shortened only when no
+    other column can give more."""
     width = width or terminal_width() or 1_000_000
     rows = [[_clip(inert(str(cell)), width) for cell in row] for row in rows]
     widths = [max(len(c) for c in column) for column in zip(headers, *rows, strict=False)]
     floor = [max(len(h), 6) for h in headers]
     excess = sum(widths) + 2 * (len(widths) - 1) - width
     while excess > 0:  # at most columns x width rounds: every cell is clipped to width
-        widest = max(range(len(widths)), key=lambda i: widths[i] - floor[i])
+        widest = max(
+            range(len(widths)),
+            key=lambda i: (
+                (i not in keep, widths[i] - floor[i]) if widths[i] > floor[i] else (False, -1)
+            ),
+        )
         if widths[widest] <= floor[widest]:
             break  # nothing left to shorten
         widths[widest] -= 1
@@ -173,6 +197,7 @@ __all__ = [
     "iso",
     "local",
     "logged_in_client",
+    "moment",
     "relative",
     "say",
     "server_address",

@@ -11,6 +11,7 @@ import click
 
 from .. import replays
 from ..text import inert
+from ..timetext import time_span
 from ._app import Settings
 from ._common import (
     client,
@@ -18,6 +19,7 @@ from ._common import (
     emit_json,
     local,
     logged_in_client,
+    moment,
     relative,
     say,
     table,
@@ -36,6 +38,7 @@ LISTS = {
     "archive": "Ended.",
     "mine": "Active ones you joined or were invited to.",
 }
+YES_HELP = "Start your time without asking (time-limited tournaments)."
 #: Which method of ``sc.tournaments`` each list comes from.
 METHODS = {"mine": "my_active"}
 
@@ -63,24 +66,41 @@ def tournaments(settings: Settings, /, **chosen: bool) -> None:
     if not found:
         click.echo("No tournaments.")
         return
+    now = datetime.now(timezone.utc)
     rows = [
         [
             str(t.id),
-            t.name,
-            f"{t.mode} {t.modeparams}",
-            f"{local(t.start)} ({relative(t.start)})",
-            f"{local(t.end)} ({_ends(t.end)})",
+            inert(t.name),
+            inert(f"{t.mode} {t.modeparams}"),
+            when(t, now),
             "open" if t.open_entry else "closed",
-            t.status.replace("_", " "),
+            YOU.get(t.status, inert(t.status.replace("_", " "))),
         ]
         for t in found
     ]
-    click.echo(table(["ID", "NAME", "MODE", "START", "END", "ENTRY", "YOU"], rows))
+    headers = ["ID", "NAME", "MODE", "WHEN (LOCAL TIME)", "ENTRY", "YOU"]
+    click.echo(table(headers, rows, keep=frozenset({0, 3, 4, 5})))
 
 
-def _ends(end: datetime) -> str:
-    text = relative(end)
-    return f"ended {text}" if text.endswith("ago") else f"ends {text}"
+#: The player's relation to a tournament, as the list shows it.
+YOU = {
+    "participating": "joined",
+    "not_participating": "not joined",
+    "requested": "asked to join",
+    "invited": "invited",
+    "not_logged_in": "(not logged in)",
+}
+
+
+def when(tournament: Tournament, now: datetime) -> str:
+    """Where a tournament stands in time, with the time of day and how far
+    off it is: ``starts 14:05 (in 3 min)``, ``running, ends 16:00 (in 2 h)``,
+    ``ended 12-06 20:00 (1 d ago)``."""
+    if now < tournament.start:
+        return f"starts {moment(tournament.start, now)} ({relative(tournament.start, now)})"
+    if now < tournament.end:
+        return f"running, ends {moment(tournament.end, now)} ({relative(tournament.end, now)})"
+    return f"ended {moment(tournament.end, now)} ({relative(tournament.end, now)})"
 
 
 @click.command()
@@ -125,11 +145,18 @@ def check_participation(tournament: Tournament, server: str | None) -> None:
 
 
 def obtain_key(
-    sc: Scoreganizer, tournament_id: int, wait: bool, server: str | None, quiet: bool = False
+    sc: Scoreganizer,
+    tournament: Tournament,
+    wait: bool,
+    server: str | None,
+    quiet: bool = False,
+    yes: bool = False,
 ) -> tuple[str, datetime | None]:
     """The key for a tournament the player is in: fetched, generated, or (with
     ``wait``) generated the moment the tournament starts, with a countdown on
-    stderr. ``server`` is named in the hint to log in."""
+    stderr. ``server`` is named in the hint to log in. In a time-limited
+    tournament, where getting the key starts the player's time, the player is
+    asked first (unless ``yes``)."""
     from ..exceptions import (
         ScoreganizerKeyExists,
         ScoreganizerNotGenerated,
@@ -137,16 +164,18 @@ def obtain_key(
         ScoreganizerTooEarly,
     )
 
-    check_participation(sc.tournaments.get(tournament_id), server)
+    check_participation(tournament, server)
+    try:
+        return sc.tournaments.get_key(tournament.id, with_expiry=True)
+    except (ScoreganizerNotGenerated, ScoreganizerNotGeneratedYet):
+        pass
+    if not yes:
+        confirm_clock(tournament, wait)
     if not wait:
         try:
-            return sc.tournaments.get_key(tournament_id, with_expiry=True)
-        except (ScoreganizerNotGenerated, ScoreganizerNotGeneratedYet):
-            pass
-        try:
-            return sc.tournaments.gen_key(tournament_id, with_expiry=True)
+            return sc.tournaments.gen_key(tournament.id, with_expiry=True)
         except ScoreganizerKeyExists:
-            return sc.tournaments.get_key(tournament_id, with_expiry=True)
+            return sc.tournaments.get_key(tournament.id, with_expiry=True)
         except ScoreganizerTooEarly as exc:
             start = countdown(exc.wait_time.total_seconds())
             raise click.ClickException(
@@ -154,9 +183,27 @@ def obtain_key(
             ) from None
     with Countdown(enabled=not quiet) as show:
         key: tuple[str, datetime | None] = sc.tournaments.wait_key(
-            tournament_id, with_expiry=True, on_wait=show
+            tournament.id, with_expiry=True, on_wait=show
         )
     return key
+
+
+def confirm_clock(tournament: Tournament, wait: bool) -> None:
+    """In a time-limited tournament, where getting the key starts the
+    player's time, ask before it starts; a clear error (what to add) where
+    nobody can answer. Nothing happens in other modes."""
+    limit = tournament.time_limit
+    if limit is None:
+        return
+    when = "the moment the tournament starts" if wait else "now"
+    text = (
+        f'Getting your key for "{inert(tournament.name, 40)}" starts your '
+        f"{time_span(limit)} of play {when}"
+    )
+    if not sys.stdin.isatty():
+        raise click.ClickException(f"{text[:1].lower()}{text[1:]}; add --yes to start it")
+    if not click.confirm(f"{text}. Start?", default=False, err=True):
+        raise click.ClickException("no key taken: your time has not started")
 
 
 class Countdown:
@@ -190,11 +237,13 @@ class Countdown:
 @click.command()
 @click.argument("tournament_id", type=int)
 @click.option("--wait", is_flag=True, help="Wait for the start, then get the key at once.")
+@click.option("--yes", "-y", is_flag=True, help=YES_HELP)
 @click.pass_obj
-def key(settings: Settings, tournament_id: int, wait: bool) -> None:
+def key(settings: Settings, tournament_id: int, wait: bool, yes: bool) -> None:
     """Your key for TOURNAMENT_ID, and what to type into each clone."""
     sc = logged_in_client(settings)
-    value, expiry = obtain_key(sc, tournament_id, wait, settings.server, quiet=settings.json)
+    tournament = sc.tournaments.get(tournament_id)
+    value, expiry = obtain_key(sc, tournament, wait, settings.server, settings.json, yes)
     name = f"{sc.username or 'yourname'}#{value}"
     if settings.json:
         emit_json(
@@ -207,6 +256,14 @@ def key(settings: Settings, tournament_id: int, wait: bool) -> None:
         )
         return
     click.echo(value)
+    from ..watching import playing_until
+
+    now = datetime.now(timezone.utc)
+    until = playing_until(tournament, expiry)
+    if now >= until:
+        ended = "your playing time ended" if until < tournament.end else "the tournament ended"
+        click.echo(f"  {ended} {relative(until, now)}: uploads no longer count.", err=True)
+        return
     click.echo(f"  ViennaSweeper: set the nickname to {value}", err=True)
     click.echo(f"  Arbiter / Metasweeper: set the name to {name}", err=True)
     if expiry:

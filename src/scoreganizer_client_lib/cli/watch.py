@@ -31,7 +31,7 @@ from ..watching import (
 from ._app import Settings
 from ._common import emit_json, local, logged_in_client, relative, say
 from ._errors import login_hint
-from .play import obtain_key
+from .play import YES_HELP, obtain_key
 
 #: What to do, for the reasons a watcher cannot start (logging in: see
 #: :func:`._errors.login_hint`).
@@ -154,6 +154,7 @@ def terminal_console() -> Any:
     help="Where to keep what was sent, and the folder's lock (default: the config folder).",
 )
 @click.option("--wait", is_flag=True, help="Wait for the tournament to start if it has not.")
+@click.option("--yes", "-y", is_flag=True, help=YES_HELP)
 @click.pass_obj
 def watch(
     settings: Settings,
@@ -164,6 +165,7 @@ def watch(
     follow_symlinks: bool,
     state_dir: Path | None,
     wait: bool,
+    yes: bool,
 ) -> None:
     """Upload every new or changed replay that appears in FOLDER during the
     tournament, as soon as it is completely written; stops at the end."""
@@ -188,7 +190,7 @@ def watch(
     except CannotWatch as exc:
         raise cannot_watch(exc, tournament_id, settings.server) from None
     try:
-        key, expiry = obtain_key(sc, tournament_id, wait, settings.server, quiet=settings.json)
+        key, expiry = obtain_key(sc, tournament, wait, settings.server, settings.json, yes)
         if not settings.json:
             until = playing_until(tournament, expiry)
             view.say(

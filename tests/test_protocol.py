@@ -353,7 +353,7 @@ def test_the_servers_reason_is_carried_by_the_exception() -> None:
         ('["a"]', None),
         ('"   "', None),
         ('"two\\n  lines"', "two lines"),  # one line, whatever the server sent
-        ('"\\u001b]0;owned\\u0007 \\u202ereversed"', "\\x1b]0;owned\\x07 \\u202ereversed"),
+        ('"\\u001b]0;owned\\u0007 \\u202ereversed"', "\ufffd]0;owned\ufffd \ufffdreversed"),
         ('"' + "x" * 100_000 + '"', "x" * (p.MAX_REASON_LENGTH - 1) + "\N{HORIZONTAL ELLIPSIS}"),
     ],
 )
@@ -903,3 +903,48 @@ def test_reload_credentials_says_whether_they_changed() -> None:
     assert script.run(sharing.reload_credentials()) is True
     assert script.run(sharing.reload_credentials()) is True  # logged out elsewhere
     assert script.steps == ["thorough check"] * 3 and script.requests == []
+
+
+# -- standings, header values, origins ------------------------------------------------
+
+
+def test_standings_are_read_and_checked() -> None:
+    line = {"rank": 1, "player": "ann", "complete": False, "total": 4.2, "games": 1}
+    body = {"name": "Cup", "standings": [{**line, "best": {"beginner": [4.2]}}]}
+    script = Script(answer(200, body))
+    standings = script.run(core().standings(35))
+    assert [r.url for r in script.requests] == [
+        BASE.removesuffix("/api/") + "/sandbox/standings/35"
+    ]
+    assert standings.name == "Cup" and standings.of("ann").best == {"beginner": (4.2,)}
+    with pytest.raises(exc.ScoreganizerProtocolError):
+        run(core().standings(35), answer(200, {"standings": [{**line, "total": "fast"}]}))
+
+
+@pytest.mark.parametrize("status", [404, 405, 410, 501])
+def test_a_server_without_standings_names_the_tournaments_page(status: int) -> None:
+    with pytest.raises(exc.StandingsNotOffered) as raised:
+        run(core().standings(35), answer(status, b"<html>not here</html>"))
+    assert raised.value.tournament_id == 35
+
+
+def test_hidden_standings_are_an_error_answer() -> None:
+    with pytest.raises(exc.ScoreganizerError) as raised:
+        run(core().standings(35), answer(403, {"error": "results_hidden"}))
+    assert raised.value.error == "results_hidden"
+
+
+@pytest.mark.parametrize("value", ["zq9\r\nX-Evil: 1", "zq9\n", " zq9", "zq9\x00", "\udc80"])
+def test_a_header_value_that_would_break_the_header_is_refused(value: str) -> None:
+    with pytest.raises(exc.InvalidHeaderValue) as raised:
+        p.check_header_value(value, "the user name")
+    assert "zq9" not in str(raised.value)  # never shown: it may hold a token
+    assert p.check_header_value("ann:tok-1", "x") == "ann:tok-1"
+
+
+def test_same_origin_compares_scheme_host_and_port() -> None:
+    base = "https://scoreganizer.net:443/api/"
+    assert p.same_origin("https://scoreganizer.net/x", base)
+    assert not p.same_origin("http://scoreganizer.net:443/x", base)
+    assert not p.same_origin("https://evil.example/x", base)
+    assert not p.same_origin("https://scoreganizer.net:8443/x", base)

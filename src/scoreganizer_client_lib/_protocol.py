@@ -42,7 +42,7 @@ from .exceptions import (
     TournamentNotFound,
     exception_for,
 )
-from .inert import inert
+from .text import inert
 
 if TYPE_CHECKING:
     from .standings import Standings

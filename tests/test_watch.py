@@ -965,3 +965,38 @@ def test_the_command_prints_names_inert(
     on_manual_clock(monkeypatch, {}, end=1.0)
     printed = command("--json", "watch", str(player.folder), "-t", str(player.cup)).stdout
     assert printed.isascii() and json.loads(printed)["stopped"]["code"] == "stopped"
+
+
+def test_native_notifications_do_not_follow_a_linked_subfolder(
+    player: Player, tmp_path: Path
+) -> None:
+    """A linked subfolder present at the start is watched by the system's
+    notifications, which follow links: what they report through it is left
+    alone, as the scans leave it."""
+    pytest.importorskip("watchfiles")
+    away = tmp_path / "private"
+    away.mkdir(mode=0o700)
+    (away / "deeper").mkdir()
+    try:
+        (player.folder / "sub").symlink_to(away, target_is_directory=True)
+    except OSError:
+        pytest.skip("no symbolic links here")
+    (player.folder / "real").mkdir()
+    watcher = player.watcher(clock=None, notifications=True, recursive=True)
+    results: list[WatchSummary] = []
+    thread = threading.Thread(target=lambda: results.append(watcher.run(player.key)))
+    thread.start()
+    try:
+        time.sleep(0.5)  # the notifier is set up
+        (away / "far.rmv").write_bytes(player.game(1))
+        (away / "deeper" / "farther.rmv").write_bytes(player.game(2))
+        time.sleep(0.3)  # reported first
+        (player.folder / "real" / "near.rmv").write_bytes(player.game(3))
+        deadline = time.monotonic() + 10
+        while not player.said(EventKind.ACCEPTED) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        watcher.stop()
+        thread.join(10)
+    assert results[0].accepted == ["real/near.rmv"]
+    assert results[0].pending == [] and player.scores() == 1

@@ -375,12 +375,24 @@ class FolderWatcher:
 
     def _changed_path(self, path: Path) -> None:
         rel = self._relative(path)
-        if rel is None:
+        if rel is None or not self._reached_without_links(path):
             return
         if path.suffix.lower() in SUFFIXES:
             self._look(rel, path)
         elif self.recursive and path.is_dir() and not path.is_symlink():
             self._scan_dir(path, judge=True)
+
+    def _reached_without_links(self, path: Path) -> bool:
+        """Whether the folder that holds ``path`` (a path a notification
+        reported) is the watched folder or a subfolder of it reached through
+        no link: the system's notifications follow linked subfolders, which
+        the scans never enter."""
+        lexical = self._real_root / path.parent.relative_to(self.folder)
+        try:
+            real = os.path.realpath(path.parent)
+        except (OSError, ValueError):
+            return False
+        return os.path.normcase(real) == os.path.normcase(lexical)
 
     def _scan_all(self, judge: bool = True) -> None:
         mono = self.clock.monotonic()

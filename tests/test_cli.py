@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from conftest import PASSWORD, REPLAYS, TEST_CONFIG, Clock, fresh_seed
-from scoreganizer_client_lib.cli import main
+from scoreganizer_client_lib.cli import Settings, main
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
 
@@ -99,9 +99,12 @@ def _replay(folder: Path, name: str, key: str | None = None) -> Path:
 
 
 def test_login_status_logout(
-    run: Run, player: str, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+    run: Run, server: SandboxServer, player: str, config_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert "Not logged in" in run("status").output
+    assert run("status").output == (
+        f"Not logged in on {server.url}: no login is stored for this server; "
+        f"run 'scoreganizer --server {server.url} login USER'.\n"
+    )
     result = run("login", player, input=PASSWORD + "\n")  # the prompt, no echo
     assert result.exit_code == 0 and f"Logged in as {player}" in result.output
     assert PASSWORD not in result.output
@@ -237,11 +240,31 @@ def test_https_to_a_plain_http_server_suggests_http(
     server: SandboxServer, config_dir: Path
 ) -> None:
     address = server.url.removeprefix("http://")
-    result = CliRunner().invoke(main, ["--server", address, "tournaments"])
-    assert result.exit_code == 1
-    assert result.stderr == (
-        f"error: could not speak HTTPS to {address}; did you mean http://{address}?\n"
+    for typed in (address, f"https://{address}"):  # with the scheme or without
+        result = CliRunner().invoke(main, ["--server", typed, "tournaments"])
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"error: could not speak HTTPS to {address}; did you mean http://{address}?\n"
+        )
+
+
+def test_an_untrusted_certificate_is_not_taken_for_plain_http() -> None:
+    import ssl
+
+    from requests.exceptions import SSLError
+    from urllib3.exceptions import MaxRetryError
+    from urllib3.exceptions import SSLError as Urllib3SSLError
+
+    from scoreganizer_client_lib.cli._errors import describe
+
+    inner = Urllib3SSLError(ssl.SSLCertVerificationError(1, "certificate verify failed"))
+    failure = SSLError(MaxRetryError(None, "/api/", reason=inner))  # type: ignore[arg-type]
+    settings = Settings("https://example.test:443", as_json=False, verbose=False)
+    assert describe(failure, settings) == (
+        "could not speak HTTPS to example.test:443: its certificate is not one to trust"
     )
+    plain = SSLError(MaxRetryError(None, "/api/", reason=Urllib3SSLError("wrong version")))  # type: ignore[arg-type]
+    assert describe(plain, settings).endswith("did you mean http://example.test:443?")
 
 
 def test_dead_server_is_one_line(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -436,7 +459,7 @@ def test_upload_when_logged_out_gives_every_file_its_line(
     assert result.exit_code == 1
     hint = f"run 'scoreganizer --server {server.url} login USER'"
     assert result.stdout.splitlines() == [
-        f"{good}: not uploaded: not logged in (or the login expired): {hint}",
+        f"{good}: not uploaded: not logged in on {server.url} (or the login expired): {hint}",
         f"{unkeyed}: not uploaded: this replay has no tournament key (player name 'Player'); put "
         "your key in the player name before the next game (ViennaSweeper: the nickname; Arbiter "
         "and Metasweeper: name#KEY)",
@@ -456,7 +479,8 @@ def test_upload_with_an_expired_login(
     result = run("upload", *files)
     assert result.exit_code == 1
     out = result.stdout.splitlines()
-    assert all("not uploaded: not logged in (or the login expired)" in line for line in out[:3])
+    said = f"not uploaded: not logged in on {server.url} (or the login expired)"
+    assert all(said in line for line in out[:3])
     assert out[3] == "0 accepted, 3 not uploaded."
 
 
@@ -858,3 +882,6 @@ def test_a_login_the_server_no_longer_knows_says_what_to_run(
     result = run("key", str(cup))
     assert result.exit_code == 1
     assert f"run 'scoreganizer --server {server.url} login USER'" in result.stderr
+    assert run("status").stdout.startswith(
+        f"Not logged in on {server.url}: the server no longer knows this login; run "
+    )  # in words, not a token status

@@ -55,12 +55,30 @@ def _network(exc: BaseException, server: str | None) -> str:
         from ._common import server_address
 
         address = server_address(server) if server else where
-        if server and "://" not in server:
-            return f"could not speak HTTPS to {address}; did you mean http://{address}?"
-        return f"could not speak HTTPS to {address} (the TLS handshake failed)"
+        if _certificate_refused(exc):
+            return f"could not speak HTTPS to {address}: its certificate is not one to trust"
+        return f"could not speak HTTPS to {address}; did you mean http://{address}?"
     if isinstance(exc, Timeout):
         return f"cannot reach {where}: no answer in time"
     return f"cannot reach {where}: could not connect (is the address right, is it running?)"
+
+
+def _certificate_refused(exc: BaseException) -> bool:
+    """Whether a TLS failure is a certificate that was not trusted (rather
+    than a server that does not speak TLS at all, a plain HTTP one)."""
+    import ssl
+
+    seen: list[object] = [exc]
+    for _ in range(20):  # the causes of a failure, a few deep (bounded: never a cycle)
+        if not seen:
+            break
+        current = seen.pop()
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        if isinstance(current, BaseException):
+            seen += [current.__cause__, current.__context__, getattr(current, "reason", None)]
+            seen += [arg for arg in current.args if isinstance(arg, BaseException)]
+    return False
 
 
 def describe_server_error(error: str, message: str | None, server: str | None) -> str:
@@ -74,6 +92,8 @@ def describe_server_error(error: str, message: str | None, server: str | None) -
         return f"this does not look like a Scoreganizer server at {server or '?'} ({message})"
     text = EXPLAIN.get(error, "the server refused the request")
     if error == "not_logged_in":
+        where = f"not logged in on {server or DEFAULT_SERVER}"
+        text = text.replace("not logged in", where, 1)
         text = text.replace("run 'scoreganizer login USER'", login_hint(server))
     if message and message not in text:
         text = f"{text}: {message}" if error == "auth_file_error" else f"{text} ({message})"

@@ -1000,3 +1000,74 @@ def test_native_notifications_do_not_follow_a_linked_subfolder(
         thread.join(10)
     assert results[0].accepted == ["real/near.rmv"]
     assert results[0].pending == [] and player.scores() == 1
+
+
+# -- one watcher per folder, whatever the path or the state folder ------------------------
+
+
+@pytest.fixture
+def bind_mount(tmp_path: Path) -> Iterator[Callable[[Path], Path]]:
+    """Mount a folder a second time elsewhere (where the system lets us)."""
+    mounted: list[Path] = []
+
+    def mount(folder: Path) -> Path:
+        alias = tmp_path / f"alias{len(mounted)}"
+        alias.mkdir()
+        done = subprocess.run(
+            ["mount", "--bind", str(folder), str(alias)], capture_output=True, check=False
+        )
+        if done.returncode != 0:
+            pytest.skip("no bind mounts here")
+        mounted.append(alias)
+        return alias
+
+    yield mount
+    for alias in mounted:
+        subprocess.run(["umount", str(alias)], check=False)
+
+
+def test_the_folder_is_locked_whatever_the_state_folder_or_the_path(
+    player: Player, tmp_path: Path, bind_mount: Callable[[Path], Path]
+) -> None:
+    first = player.watcher()
+    first.open()
+    try:
+        with pytest.raises(CannotWatch, match="already being watched"):
+            player.watcher(state_dir=tmp_path / "other-state").open()
+        alias = bind_mount(player.folder)
+        through = FolderWatcher(
+            player.sc, alias, player.tournament, state_dir=tmp_path / "third-state"
+        )
+        with pytest.raises(CannotWatch) as caught:
+            through.open()
+        assert caught.value.error == "folder_busy"
+    finally:
+        first.close()
+    through.open()  # free again
+    through.close()
+
+
+@pytest.mark.parametrize("on_folder", [True, False], ids=["folder handle", "lock file"])
+def test_a_lock_follows_the_folder_not_its_path(
+    tmp_path: Path, bind_mount: Callable[[Path], Path], on_folder: bool
+) -> None:
+    """Both ways of locking (the folder's handle; the lock file named by the
+    folder's device and file id, as on Windows) refuse a second holder that
+    came by another path."""
+    from scoreganizer_client_lib.watching._lock import FolderBusy, FolderLock
+
+    folder = tmp_path / "replays"
+    folder.mkdir()
+    alias = bind_mount(folder)
+    notes = tmp_path / "notes"
+    first = FolderLock(notes, folder, on_folder=on_folder)
+    first.acquire("first")
+    try:
+        with pytest.raises(FolderBusy) as caught:
+            FolderLock(notes, alias, on_folder=on_folder).acquire("second")
+        assert f"process {os.getpid()}" in caught.value.holder and "(first," in caught.value.holder
+    finally:
+        first.release()
+    again = FolderLock(notes, alias, on_folder=on_folder)
+    again.acquire("again")
+    again.release()

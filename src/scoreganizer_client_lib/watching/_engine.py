@@ -100,8 +100,10 @@ class FolderWatcher:
     before the tournament's start are left alone. A file larger than
     ``max_size`` is refused from its size, without reading it.
 
-    ``state_dir`` also holds the folder's lock: one watcher per folder on
-    this computer. Without ``state_dir`` nothing is saved and no lock taken.
+    With a ``state_dir``, the folder itself is locked: one watcher per folder
+    on this computer, whatever path leads to it and whatever state folder
+    each keeps (the holder's name, and on Windows the lock file, are kept in
+    ``state_dir``). Without ``state_dir`` nothing is saved and no lock taken.
 
     Changes are noticed through the operating system's notifications when
     the ``watch`` extra (watchfiles) is installed and ``notifications`` is

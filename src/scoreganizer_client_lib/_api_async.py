@@ -388,6 +388,31 @@ class AsyncScores:
         upload = await self._sc._blocking(prepare_filename, filename, ext, mime_type)
         await self._send(upload, tries)
 
+    @overload
+    async def upload_replay(
+        self,
+        path: PathLike,
+        tournament: TournamentRef | None = ...,
+        check: Literal[True] = ...,
+        tries: int = ...,
+    ) -> ReplayInfo: ...
+    @overload
+    async def upload_replay(
+        self,
+        path: PathLike,
+        tournament: TournamentRef | None = ...,
+        *,
+        check: Literal[False],
+        tries: int = ...,
+    ) -> None: ...
+    @overload
+    async def upload_replay(
+        self,
+        path: PathLike,
+        tournament: TournamentRef | None = ...,
+        check: bool = ...,
+        tries: int = ...,
+    ) -> ReplayInfo | None: ...
     async def upload_replay(
         self,
         path: PathLike,

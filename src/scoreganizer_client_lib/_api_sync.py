@@ -380,6 +380,31 @@ class Scores:
         upload = self._sc._blocking(prepare_filename, filename, ext, mime_type)
         self._send(upload, tries)
 
+    @overload
+    def upload_replay(
+        self,
+        path: PathLike,
+        tournament: TournamentRef | None = ...,
+        check: Literal[True] = ...,
+        tries: int = ...,
+    ) -> ReplayInfo: ...
+    @overload
+    def upload_replay(
+        self,
+        path: PathLike,
+        tournament: TournamentRef | None = ...,
+        *,
+        check: Literal[False],
+        tries: int = ...,
+    ) -> None: ...
+    @overload
+    def upload_replay(
+        self,
+        path: PathLike,
+        tournament: TournamentRef | None = ...,
+        check: bool = ...,
+        tries: int = ...,
+    ) -> ReplayInfo | None: ...
     def upload_replay(
         self,
         path: PathLike,

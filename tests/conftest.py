@@ -6,8 +6,8 @@ import os
 import sys
 
 # The suite starts Python again and again (its workers, the command, servers,
-# the README's examples). Without bytecode caches each of them compiles every
-# module it imports from source, which was a sixth of the suite's CPU time: so
+# the documentation's examples). Without bytecode caches each of them compiles
+# every module it imports from source, which was a sixth of the suite's CPU time: so
 # the caches are written even where PYTHONDONTWRITEBYTECODE asks otherwise.
 sys.dont_write_bytecode = False
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -33,10 +33,10 @@ REAL_REPLAYS = sorted(REPLAYS.glob("test_subject*"))
 
 #: The files that take longest, longest first as measured on two cores
 #: (each runs whole on one worker): the workers finish together when the
-#: long ones start first and the short ones fill in at the end. The README's
-#: examples (a burst of processes) start beside the two that mostly wait.
+#: long ones start first and the short ones fill in at the end. The
+#: documentation's examples (a burst of processes) start beside the two that mostly wait.
 LONGEST_FIRST = (
-    "test_readme.py",
+    "test_docs.py",
     "test_transport.py",
     "test_sandbox_server.py",
     "test_sandbox_hostile.py",

@@ -4,7 +4,7 @@ ms-toollib 1.5.20 agree on player fields, key, board and board-generation time.
 Known faults of the reference readers (and so not compared):
 - sweeping-view names an EVF 30x16/99 board "custom" (its expert entry says
   40 mines); ms-toollib and we say expert.
-- sweeping-view's EVF key source is the race identifier; PROTOCOL.md (and we)
+- sweeping-view's EVF key source is the race identifier; docs/protocol.md (and we)
   use the player identifier.
 - sweeping-view's ``get_boardgen_time`` uses the reading machine's time zone;
   we compare the raw timestamps instead.

@@ -1,5 +1,5 @@
 """Our clients against a running sandbox, over real HTTP, with a SQLite file:
-the whole workflow, and every error code of PROTOCOL.md from a real situation."""
+the whole workflow, and every error code of docs/protocol.md from a real situation."""
 
 from __future__ import annotations
 

@@ -128,7 +128,7 @@ class TokenStatus(str, Enum):
 
 
 def token_status_ok(status: str) -> bool:
-    """True exactly for ``ok`` and ``ok_stale`` (PROTOCOL.md)."""
+    """True exactly for ``ok`` and ``ok_stale`` (docs/protocol.md)."""
     return status in (TokenStatus.OK, TokenStatus.OK_STALE)
 
 
@@ -488,7 +488,7 @@ def _wait_seconds(value: Any) -> float | None:
 
 
 def error_from_response(status: int, body: bytes, elapsed: timedelta) -> ScoreganizerError:
-    """The exception for a non-2xx answer (PROTOCOL.md, "Errors").
+    """The exception for a non-2xx answer (docs/protocol.md, "Errors").
 
     A body that is not a JSON object (a proxy's HTML page) or has no error
     code gives the HTTP status as the code; a malformed code or wait gives a

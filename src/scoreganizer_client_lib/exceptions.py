@@ -41,7 +41,7 @@ def __getattr__(name: str) -> Any:
 
 
 class ErrorCode(str, Enum):
-    """The error codes of the protocol (PROTOCOL.md, "Errors") and of the
+    """The error codes of the protocol (docs/protocol.md, "Errors") and of the
     client's own checks; each equals its plain string (``ErrorCode.RETRY ==
     "retry"``). Servers may send codes not listed here."""
 
@@ -58,7 +58,7 @@ class ErrorCode(str, Enum):
     INVALID_DATA = "invalid_data"
     RETRY = "retry"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
-    # answered by the sandbox where PROTOCOL.md leaves the code open
+    # answered by the sandbox where docs/protocol.md leaves the code open
     NOT_PARTICIPATING = "not_participating"
     NOT_INVITED = "not_invited"
     RESULTS_HIDDEN = "results_hidden"

@@ -30,7 +30,7 @@ def __getattr__(name: str) -> Any:
 #: The longest time limit read from a tournament's modeparams (a year).
 MAX_TIME_LIMIT = 366 * 86400
 
-#: The values of :attr:`Tournament.status` that PROTOCOL.md names (others may come).
+#: The values of :attr:`Tournament.status` that docs/protocol.md names (others may come).
 KNOWN_STATUSES = ("not_logged_in", "not_participating", "requested", "invited", "participating")
 
 

@@ -29,7 +29,7 @@ class ReplayFormat(str, Enum):
 
     @property
     def mime_type(self) -> str:
-        """The upload MIME type of this format (PROTOCOL.md)."""
+        """The upload MIME type of this format (docs/protocol.md)."""
         return MIME_TYPES[self]
 
     @property
@@ -38,7 +38,7 @@ class ReplayFormat(str, Enum):
         return f".{self.value}"
 
 
-#: The upload MIME type of each format (PROTOCOL.md).
+#: The upload MIME type of each format (docs/protocol.md).
 MIME_TYPES: Mapping[ReplayFormat, str] = {
     ReplayFormat.RMV: "application/x-viennasweeper",
     ReplayFormat.AVF: "application/x-minesweeper-arbiter",

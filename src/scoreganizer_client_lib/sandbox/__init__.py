@@ -1,6 +1,6 @@
 """The sandbox: a local Scoreganizer-compatible server on SQLite.
 
-Every ``/api/`` endpoint of PROTOCOL.md with the same wire format and rules,
+Every ``/api/`` endpoint of docs/protocol.md with the same wire format and rules,
 so that clients (ours, the published 0.3.1, anyone's) can be developed and
 tested on one machine::
 
@@ -13,7 +13,7 @@ tested on one machine::
         sc.login("alice", "secret")
 
 Needs the ``sandbox`` extra (``pip install scoreganizer-client-lib[sandbox]``).
-The policies PROTOCOL.md leaves open are in :class:`SandboxConfig` and the
+The policies docs/protocol.md leaves open are in :class:`SandboxConfig` and the
 docstrings of :mod:`.rules` and :mod:`.accounts`. Layers: :mod:`.app` (HTTP)
 calls :mod:`.rules` and :mod:`.accounts` (every policy), which call
 :mod:`.store` (rows in SQLite).

@@ -105,7 +105,7 @@ AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 
 async def auth_header(raw: Annotated[str | None, Header(alias=AUTH_HEADER)] = None) -> str | None:
     """The ``X-Scoreganizer-Authorization`` header, if sent. Clients send it
-    as UTF-8 bytes (PROTOCOL.md); the server hands it over as Latin-1 text. A
+    as UTF-8 bytes (docs/protocol.md, Authentication); the server hands it over as Latin-1 text. A
     value that is not UTF-8 is sent but names no token (``":"``)."""
     if raw is None:
         return None

@@ -1,4 +1,4 @@
-"""The sandbox's policies: every choice PROTOCOL.md leaves to the sandbox."""
+"""The sandbox's policies: every choice docs/protocol.md leaves to the sandbox."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 The codes of the protocol (and the sandbox's ``not_participating`` and
 ``not_invited``) are the library's :class:`ErrorCode`, so that the client and
 the sandbox cannot disagree on a spelling; the HTTP-level codes the sandbox
-adds (PROTOCOL.md: "any other code") are named here.
+adds (docs/protocol.md: "any other code") are named here.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The rules of Scoreganizer tournaments, as the sandbox applies them
-(PROTOCOL.md, and the sandbox policies it leaves open, documented here)."""
+(docs/protocol.md, and the sandbox policies it leaves open, documented here)."""
 
 from __future__ import annotations
 
@@ -191,7 +191,7 @@ class Rules:
         )
 
     def tournaments(self, which: str, user: User | None) -> bytes:
-        """A tournament list of PROTOCOL.md (``all``, ``archive``,
+        """A tournament list of docs/protocol.md (``all``, ``archive``,
         ``in_progress``, ``upcoming``, ``active``, ``my_active``) for ``user``,
         as JSON."""
         return self.store.tournaments_json(which, self.clock(), user.id if user else None)
@@ -246,7 +246,7 @@ class Rules:
     # -- keys -----------------------------------------------------------------
 
     def gen_key(self, user: User, tournament_id: int) -> dict[str, Any]:
-        """Generate the user's key (PROTOCOL.md, Keys).
+        """Generate the user's key (docs/protocol.md, Keys).
 
         Sandbox policies: only participants get keys (``not_participating``);
         in ``sum_timelimit`` the key expires after the time limit, and a key
@@ -315,7 +315,7 @@ class Rules:
         content: bytes,
         info: replays.ReplayInfo | None = None,
     ) -> bool:
-        """Accept a replay (PROTOCOL.md, Uploads); True if newly stored.
+        """Accept a replay (docs/protocol.md, Uploads); True if newly stored.
         ``info``: the replay as :meth:`read_replay` read it (read here if None).
 
         Sandbox policies: the content decides the format (a known but different

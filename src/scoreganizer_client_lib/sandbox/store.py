@@ -42,7 +42,7 @@ def _iso(seconds: str) -> str:
 
 def _wire(row: str) -> str:
     """SQL for the wire form of tournament ``row`` (``new.`` in a trigger)
-    (PROTOCOL.md, Tournament) but its last field, the user's ``status``, and
+    (docs/protocol.md, Tournament) but its last field, the user's ``status``, and
     the closing brace (the one ``}`` after the last value, a boolean)."""
     return f"""rtrim(json_object('id', {row}id, 'mode', {row}mode,
     'modeparams', {row}modeparams, 'name', {row}name, 'location', {row}location,
@@ -371,7 +371,7 @@ TABLES = (
 )
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
-#: The tournament lists of PROTOCOL.md, as conditions on ``t`` (a tournament)
+#: The tournament lists of docs/protocol.md, as conditions on ``t`` (a tournament)
 #: and ``p`` (the user's participation), at time ``:now``.
 LISTS = {
     "all": "1",
@@ -734,7 +734,7 @@ class Store:
 
     def tournaments_json(self, which: str, now: float, user_id: int | None) -> bytes:
         """The tournaments of list ``which`` (see :data:`LISTS`) at ``now``, in
-        the wire's JSON form (PROTOCOL.md, Tournament) with ``user_id``'s
+        the wire's JSON form (docs/protocol.md, Tournament) with ``user_id``'s
         status (None: not logged in), by start. Built by SQLite: a Python loop
         over 100k tournaments costs three times as much."""
         query = list_query(which, logged_in=user_id is not None)

@@ -1,35 +1,49 @@
-"""The README's examples run as written, from a folder that is not the checkout.
+"""Every code block of the README and of ``docs/`` is run or checked here.
 
-- Every ``python`` block runs on its own, in a fresh empty folder, as
-  ``python -c BLOCK`` in a player's environment would run it. Where there is
-  ``fork``, its process is forked from a server that has imported the
-  package, the sandbox and their dependencies once, instead of paying about
-  0.3 s of CPU for those imports per block (``tests/example_forkserver.py``
-  says what a child keeps of the server, and the tests at the end hold it to
-  that); elsewhere (Windows) it is started as a process of its own.
-- Every ``sh`` block runs, in the README's order, as one shell session in one
-  fresh folder (``$HOME`` too): an ``export`` holds for the blocks after it.
-  ``scoreganizer sandbox serve`` is started in the background (as in a second
-  terminal) and the session waits until it answers. Each port 8000-8099
-  the README names is replaced by a free port, so that the test does not
-  depend on those being free.
-- The first block, the two commands, is what CI runs itself (the test below
-  checks that it is there and that ``.ci/run`` runs the second).
-- A block right after ``<!-- illustration: WHY -->`` is not run (installs
-  from PyPI, runs the whole test suite...); there are only a few.
+How to write a block that the tests take (the kind is the fence's language):
+
+- ``python``: runs on its own, in a fresh empty folder, as ``python -c BLOCK``
+  in a player's environment would run it; it must exit 0 and needs no network
+  but loopback (start a ``SandboxServer``). CI also type-checks every python
+  block with ``mypy --strict`` (``tests/docs_examples.py`` writes them out).
+- ``sh``: a page's ``sh`` blocks run, in the page's order, as one bash session
+  (``set -euo pipefail``) in one fresh folder, which is ``$HOME`` too: an
+  ``export`` holds for the page's later blocks, never for another page.
+  ``scoreganizer sandbox serve --port N`` is started in the background (as in
+  a second terminal) and the session waits until it answers. Each port
+  8000-8099 a page names is replaced by a free port.
+- ``http``: in ``docs/protocol.md`` only, a request and the server's answer,
+  which ``tests/test_protocol_doc.py`` sends to a sandbox and compares.
+- ``json``: must parse as JSON.
+- An illustration (installs from PyPI, serves until Ctrl+C, runs the whole
+  suite...) says so on the page, in the paragraph right before its block:
+  ``_Illustration: WHY._``. It is not run but checked: python is compiled
+  (and type-checked in CI), sh is parsed by ``bash -n``, every ``scoreganizer``
+  command in it is parsed with ``--help`` added (its subcommand and options
+  exist), and every ``*.py`` file it names exists.
+- The README's first block, the two commands, is what CI runs itself (a test
+  below checks that ``.ci/run`` does).
+
+Where there is ``fork``, each python block's process is forked from a server
+that has imported the package, the sandbox and their dependencies once,
+instead of paying about 0.3 s of CPU for those imports per block
+(``tests/example_forkserver.py`` says what a child keeps of the server, and
+the tests at the end hold it to that); elsewhere (Windows) it is started as a
+process of its own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
@@ -37,26 +51,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from docs_examples import README, ROOT, Block, all_blocks
 from example_forkserver import CWD_AT_IMPORT
 
 #: The examples start together once per process: keep them in one.
-pytestmark = pytest.mark.xdist_group("readme")
+pytestmark = pytest.mark.xdist_group("docs")
 
-ROOT = Path(__file__).parent.parent
 FORKSERVER = Path(__file__).parent / "example_forkserver.py"
-README = (ROOT / "README.md").read_text(encoding="utf-8")
-BLOCK = re.compile(
-    r"(?:^[ ]*<!-- illustration: (?P<why>[^>\n]+) -->\n)?"
-    r"^[ ]*```(?P<lang>\w*)\n(?P<code>.*?)^[ ]*```",
-    flags=re.DOTALL | re.MULTILINE,
-)
-#: Every block but the first: the two commands, which CI runs itself.
-BLOCKS = [(m["lang"], m["code"], m["why"]) for m in BLOCK.finditer(README)][1:]
-PYTHON = [code for lang, code, why in BLOCKS if lang == "python" and not why]
-SHELL = [code for lang, code, why in BLOCKS if lang == "sh" and not why]
-#: The ports the README gives local servers.
-README_PORT = re.compile(r"\b80\d\d\b")
+#: Every block but the README's first: the two commands, which CI runs itself.
+BLOCKS = all_blocks()[1:]
+PYTHON = [block for block in BLOCKS if block.lang == "python" and not block.why]
+SHELL_PAGES = sorted({block.page for block in BLOCKS if block.lang == "sh" and not block.why})
+ILLUSTRATIONS = [block for block in BLOCKS if block.why]
+JSON = [block for block in BLOCKS if block.lang == "json"]
+#: The ports the pages give local servers.
+LOCAL_PORT = re.compile(r"\b80\d\d\b")
 #: The shell session's own pieces: stop on the first failure, stop the
 #: background servers at the end, and wait for each one to answer.
 PROLOGUE = """set -euo pipefail
@@ -72,20 +83,71 @@ wait_for_port() {
 """
 
 
-def test_starts_with_the_two_commands() -> None:
-    first_block = re.search(r"```sh\n(.*?)```", README, flags=re.DOTALL)
-    assert first_block is not None and README.index(first_block.group(0)) < README.index("---")
-    demo, tests = first_block.group(1).strip().splitlines()
-    assert demo.endswith("python3 -m scoreganizer_client_lib demo")
-    assert tests.endswith("python3 -m pytest")
-    assert tests in (ROOT / ".ci" / "run").read_text().splitlines()
+def the_two_commands() -> tuple[str, str]:
+    """The README's first block: the demo, then the tests."""
+    first = all_blocks()[0]
+    assert first.page == "README.md" and first.lang == "sh" and not first.why
+    text = README.read_text(encoding="utf-8")
+    assert text.index(first.code) < text.index("\n---\n"), "the two commands come first"
+    demo, tests = first.code.strip().splitlines()
+    return demo, tests
 
 
-def test_every_block_is_run_or_says_why_not() -> None:
-    assert all(lang in ("python", "sh") for lang, _, _ in BLOCKS), [b[0] for b in BLOCKS]
-    illustrations = [why for _, _, why in BLOCKS if why]
-    assert len(illustrations) <= 3, illustrations
-    assert PYTHON and SHELL
+def test_the_readme_starts_with_the_two_commands_that_ci_runs() -> None:
+    demo, tests = the_two_commands()
+    assert demo.endswith("-m scoreganizer_client_lib demo")
+    assert tests.endswith("-m pytest")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert shlex.quote(demo) in ci and shlex.quote(tests) in ci
+
+
+def test_every_block_is_run_or_checked() -> None:
+    assert {block.lang for block in BLOCKS} <= {"python", "sh", "http", "json"}
+    http = [block for block in BLOCKS if block.lang == "http"]
+    assert all(block.page == "docs/protocol.md" and not block.why for block in http)
+    assert len(ILLUSTRATIONS) <= 6, [block.id for block in ILLUSTRATIONS]
+    assert PYTHON and SHELL_PAGES
+
+
+def test_the_code_cites_the_projects_own_protocol_page() -> None:
+    assert (ROOT / "docs" / "protocol.md").is_file()
+    cites = [
+        path.relative_to(ROOT).as_posix()
+        for path in sorted((ROOT / "src").rglob("*.py"))
+        if "PROTOCOL.md" in path.read_text(encoding="utf-8")
+    ]
+    assert cites == [], "cite docs/protocol.md, the project's page"
+
+
+@pytest.mark.parametrize("block", JSON, ids=[block.id for block in JSON])
+def test_json_blocks_parse(block: Block) -> None:
+    json.loads(block.code)
+
+
+def _commands(code: str) -> list[str]:
+    """A shell block's commands, one a line, continuations joined."""
+    return [line.strip() for line in code.replace("\\\n", " ").splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("block", ILLUSTRATIONS, ids=[block.id for block in ILLUSTRATIONS])
+def test_illustrations_are_checked(block: Block) -> None:
+    if block.lang == "python":
+        compile(block.code, block.id, "exec")
+        return
+    assert block.lang == "sh", block.id
+    if shutil.which("bash") is not None:
+        parsed = subprocess.run(["bash", "-n"], input=block.code, capture_output=True, text=True)
+        assert parsed.returncode == 0, parsed.stderr
+    from scoreganizer_client_lib.cli import main
+
+    for command in _commands(block.code):
+        words = shlex.split(command, comments=True)
+        if words[:1] == ["scoreganizer"]:
+            parsed = CliRunner().invoke(main, [*words[1:], "--help"])
+            assert parsed.exit_code == 0, f"{command}: {parsed.output}"
+        for word in words:
+            if word.endswith(".py") and "/" in word:
+                assert (ROOT / word).is_file(), f"{command}: no {word}"
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -108,17 +170,19 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def shell_session(blocks: list[str]) -> str:
-    """The README's shell blocks as one script: ``serve`` in the background."""
+def shell_session(page: str) -> str:
+    """A page's shell blocks as one script: ``serve`` in the background."""
     ports: dict[str, str] = {}
 
     def free(match: re.Match[str]) -> str:
         return ports.setdefault(match.group(0), str(_free_port()))
 
     lines = [PROLOGUE]
-    for block in blocks:
-        for command in block.replace("\\\n", " ").splitlines():
-            command = README_PORT.sub(free, command)
+    for block in BLOCKS:
+        if block.page != page or block.lang != "sh" or block.why:
+            continue
+        for command in block.code.replace("\\\n", " ").splitlines():
+            command = LOCAL_PORT.sub(free, command)
             if re.match(r"\s*scoreganizer sandbox serve\b", command):
                 port = re.search(r"--port (\d+)", command)
                 assert port is not None, f"say which port: {command}"
@@ -149,17 +213,18 @@ def examples(
     test then waits for its own."""
     started: dict[str, Started] = {}
     try:
-        for i, code in enumerate(PYTHON):
-            folder = tmp_path_factory.mktemp(f"python{i}")
+        for block in PYTHON:
+            folder = tmp_path_factory.mktemp("python")
             if fork_server is not None:
-                output = tmp_path_factory.mktemp(f"python{i}-output")
-                started[f"python{i}"] = fork_server.run(textwrap.dedent(code), folder, output)
+                output = tmp_path_factory.mktemp("python-output")
+                started[block.id] = fork_server.run(block.code, folder, output)
             else:  # pragma: no cover - Windows
-                command = [sys.executable, "-c", textwrap.dedent(code)]
-                started[f"python{i}"] = Started.popen(command, folder)
+                started[block.id] = Started.popen([sys.executable, "-c", block.code], folder)
         if shutil.which("bash") is not None:
-            folder = tmp_path_factory.mktemp("shell")
-            started["shell"] = Started.popen(["bash", "-c", shell_session(SHELL)], folder)
+            for page in SHELL_PAGES:
+                folder = tmp_path_factory.mktemp("shell")
+                script = shell_session(page)
+                started[f"sh:{page}"] = Started.popen(["bash", "-c", script], folder)
         yield started
     finally:
         for example in started.values():
@@ -310,18 +375,17 @@ class ForkServer:
             self.process.wait()
 
 
-@pytest.mark.parametrize(
-    "index", range(len(PYTHON)), ids=[f"python{i}" for i in range(len(PYTHON))]
-)
-def test_python_examples_run(index: int, examples: dict[str, Started]) -> None:
-    status, output = examples[f"python{index}"].finish()
-    assert status == 0, output
+@pytest.mark.parametrize("block", PYTHON, ids=[block.id for block in PYTHON])
+def test_python_examples_run(block: Block, examples: dict[str, Started]) -> None:
+    status, output = examples[block.id].finish()
+    assert status == 0, f"{block.page}, line {block.line}:\n{output}"
 
 
-@pytest.mark.skipif(shutil.which("bash") is None, reason="the README's shell is bash")
-def test_shell_examples_run(examples: dict[str, Started]) -> None:
-    status, output = examples["shell"].finish()
-    assert status == 0, output
+@pytest.mark.skipif(shutil.which("bash") is None, reason="the pages' shell is bash")
+@pytest.mark.parametrize("page", SHELL_PAGES)
+def test_shell_examples_run(page: str, examples: dict[str, Started]) -> None:
+    status, output = examples[f"sh:{page}"].finish()
+    assert status == 0, f"{page}:\n{output}"
 
 
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork server without fork")

@@ -1,4 +1,4 @@
-"""Screenshots of the player's app, light and dark, for the README.
+"""Screenshots of the player's app, light and dark, for docs/app.md.
 
 Starts a sandbox with a small scenario and the app in front of it, drives
 Debian's headless Chromium through each page and saves PNGs next to this

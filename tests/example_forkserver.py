@@ -1,6 +1,6 @@
-"""A fork server for the README's python examples (POSIX only).
+"""A fork server for the documentation's python examples (POSIX only).
 
-``tests/test_readme.py`` starts this file's text as ``python -c SOURCE`` in a
+``tests/test_docs.py`` starts this file's text as ``python -c SOURCE`` in a
 player's environment, once. It imports what the examples import (``PRELOAD``:
 the sandbox's FastAPI app alone costs 0.15 s of CPU per process), then forks a
 child per example. Each child takes the example's own environment, folder and

@@ -20,12 +20,19 @@ ALLOWED = {
     "pools": {"errors"},
     "batching": set(),
     "bodies": {"errors"},
-    "store": {"config", "batching"},
+    "clock": set(),
+    "store": {"config", "batching", "clock"},
     "accounts": {"config", "errors", "store", "pools"},
-    "rules": {"config", "errors", "store", "accounts"},
+    "rules": {"config", "errors", "store", "accounts", "clock"},
     "scenario": {"config", "errors", "store", "accounts", "rules"},
-    "app": {"config", "errors", "store", "accounts", "rules", "bodies", "pools"},
-}
+    "faults": {"store"},
+    "recording": {"store"},
+    "scripting": {"store", "faults", "recording"},
+    "control": {"store", "rules", "scenario", "faults", "recording", "bodies"},
+    "app": {
+        "config", "errors", "store", "accounts", "rules", "bodies", "pools", "scripting", "control"
+    },
+}  # fmt: skip
 
 
 def _sandbox_imports(module: str) -> set[str]:

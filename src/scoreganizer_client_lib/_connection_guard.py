@@ -50,6 +50,11 @@ from ._connection_limits import ConnectionLimits, connection_cap
 #: The phases in which a connection has a request in flight.
 IN_FLIGHT = ("body", "app")
 
+#: The ASGI extension (in ``scope["extensions"]``) through which the guarded
+#: protocol lets the application close a connection without answering (the
+#: sandbox's dropped-connection fault).
+DROP = "scoreganizer.drop"
+
 #: How many connections asyncio accepts per turn of its loop (uvicorn's
 #: ``backlog``), so that a burst never takes more descriptors than the guard
 #: keeps in reserve (running out pauses accepting for a whole second).
@@ -222,6 +227,15 @@ class GuardedH11Protocol(H11Protocol):
         self._arm(self.guard.limits.header_timeout)  # its headers' time starts now
         super().data_received(data)
         self._follow(progress=True)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_started:
+            # A request just began (its application runs on the loop's next
+            # turn): it may close the connection unanswered.
+            extensions = cycle.scope.setdefault("extensions", {})
+            extensions[DROP] = self.close
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

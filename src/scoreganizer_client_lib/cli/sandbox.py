@@ -134,6 +134,12 @@ def init(settings: Settings, db: str | None) -> None:
     "(no flush to disk per change), the last changes may be lost then.",
 )
 @click.option("--access-log", is_flag=True, help="Log every request.")
+@click.option(
+    "--control",
+    is_flag=True,
+    help="Serve the control endpoints /_sandbox/ (clock, faults, request log, users, "
+    "tournaments) for scripts and tests; prints the token they need.",
+)
 @_db_option
 def serve(
     host: str,
@@ -145,10 +151,12 @@ def serve(
     requests_per_address: int,
     synchronous: str,
     access_log: bool,
+    control: bool,
     db: str | None,
 ) -> None:
     """Serve the API until Ctrl+C."""
     import os
+    import secrets
 
     from ..sandbox import (
         ConnectionLimits,
@@ -160,6 +168,7 @@ def serve(
 
     path = db or default_db_path()
     workers = workers or os.cpu_count() or 1
+    token = secrets.token_urlsafe(32) if control else None
     limits = ConnectionLimits(
         header_timeout=header_timeout,
         body_timeout=body_timeout,
@@ -170,7 +179,11 @@ def serve(
         path,
         host=host,
         port=port,
-        config=SandboxConfig(synchronous=synchronous.upper()),
+        config=SandboxConfig(
+            synchronous=synchronous.upper(),
+            record_requests=control,
+            control_token=token,
+        ),
         access_log=access_log,
         limits=limits,
         workers=workers,
@@ -191,7 +204,38 @@ def serve(
         f"worker{'s' if workers > 1 else ''}); API at /api/, OpenAPI at /openapi.json. "
         "Ctrl+C stops."
     )
+    if token is not None:
+        banner += (
+            f"\nControl token: {token}\n(control endpoints at {url}/_sandbox/ with"
+            " 'Authorization: Bearer TOKEN')"
+        )
     server.serve_forever(on_ready=lambda _: click.echo(banner))
+
+
+# -1h is a step back, not options: no -h for help here, and no option takes it
+@sandbox.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
+@click.argument("when", required=False)
+@_db_option
+@click.pass_obj
+def clock(settings: Settings, when: str | None, db: str | None) -> None:
+    """Show or move the sandbox's clock.
+
+    WHEN moves it: +10m, -1h, +2d, +30s, an ISO time (UTC), or 'reset' (back
+    to the real time). Tournaments, keys and tokens follow it; a running server
+    on the same database sees the change at once."""
+    from ..sandbox import scenario
+
+    with _hosting(db) as store:
+        if when == "reset":
+            store.clock.reset()
+        elif when is not None:
+            scenario.move_clock(store, when)
+        now, offset = store.clock.now(), store.clock.offset
+    if settings.json:
+        emit_json({"now": now.isoformat(), "offset": offset})
+    else:
+        ahead = f"{abs(offset):.0f} s {'ahead of' if offset >= 0 else 'behind'} the real time"
+        click.echo(f"Sandbox time: {now:%Y-%m-%d %H:%M:%S} UTC ({ahead})")
 
 
 @sandbox.command("add-user")

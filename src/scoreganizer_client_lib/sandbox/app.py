@@ -25,11 +25,12 @@ from .. import AUTH_HEADER, __version__
 from ..digits import ascii_int_at_most
 from ..exceptions import ErrorCode
 from ..replays import ReplayInfo
-from . import bodies, errors
+from . import bodies, control, errors
 from .accounts import Accounts, User
 from .errors import SandboxError
 from .pools import WorkerPool
 from .rules import MAX_ID, Rules
+from .scripting import Scripted
 from .store import Busy, Store
 
 log = logging.getLogger(__name__)
@@ -360,4 +361,8 @@ def create_app(store: Store) -> FastAPI:
     app.state.accounts = Accounts(store)
     app.include_router(router)
     app.include_router(bodiless)
+    if store.config.control_token:
+        app.include_router(control.router)
+        app.add_exception_handler(control.ControlError, control.control_error)
+    app.add_middleware(Scripted, store=store)
     return app

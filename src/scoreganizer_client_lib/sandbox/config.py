@@ -45,6 +45,11 @@ class SandboxConfig:
     - ``synchronous``: SQLite's ``synchronous`` for a database file: ``FULL``
       (an acknowledged change survives an OS crash or power loss) or
       ``NORMAL`` (faster; the last changes may be lost then).
+    - ``record_requests``: log every answered request (method, path, status,
+      time) in the database, for :class:`~.recording.RequestLog`.
+    - ``control_token``: serve the control endpoints ``/_sandbox/`` (clock,
+      faults, request log, users, tournaments) to requests that send
+      ``Authorization: Bearer`` this token; None: they do not exist (404).
     """
 
     token_stale_after: float = 24 * 3600
@@ -65,6 +70,8 @@ class SandboxConfig:
     refused_login_delay: float = 1.0
     busy_timeout: float = 5.0
     synchronous: str = "FULL"
+    record_requests: bool = False
+    control_token: str | None = field(default=None, repr=False)
 
 
 def default_db_path() -> Path:

@@ -20,6 +20,7 @@ from ..replays.formats import LEVEL_NAMES, MIME_TYPES
 from ..tournament import parse_datetime
 from . import errors
 from .accounts import User
+from .clock import EARLIEST, LATEST
 from .errors import SandboxError
 from .store import Ranking, Store
 
@@ -28,9 +29,6 @@ MAX_ID = 2**63 - 1
 
 
 _EPOCH = datetime(1970, 1, 1)
-#: The Unix seconds of Python's first and last datetimes (years 1 and 9999).
-_EARLIEST = datetime.min.replace(tzinfo=timezone.utc).timestamp()
-_LATEST = datetime.max.replace(tzinfo=timezone.utc).timestamp()
 
 
 def iso(ts: float) -> str:
@@ -173,7 +171,7 @@ class Rules:
         for mode parameters that do not fit the mode or an end before the
         start, ``LookupError`` for an unknown host."""
         counts = parse_modeparams(mode, modeparams).counts
-        if not all(_EARLIEST <= when <= _LATEST for when in (start, end)):
+        if not all(EARLIEST <= when <= LATEST for when in (start, end)):
             raise ValueError("tournament times must lie in the years 1 to 9999")
         if end <= start:
             raise ValueError("the tournament must end after it starts")

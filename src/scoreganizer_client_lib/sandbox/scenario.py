@@ -18,8 +18,9 @@ from .store import Store
 When = str | datetime
 
 
-def _timestamp(when: When) -> float:
-    return (parse_when(when) if isinstance(when, str) else when).timestamp()
+def _timestamp(when: When, now: datetime) -> float:
+    """``when`` in Unix seconds; relative text counts from ``now``."""
+    return (parse_when(when, now) if isinstance(when, str) else when).timestamp()
 
 
 def add_user(store: Store, name: str, password: str) -> int:
@@ -41,18 +42,28 @@ def add_tournament(
     location: str = "",
 ) -> int:
     """Create a tournament hosted by user ``host``; returns its id. ``start``
-    and ``end`` are aware datetimes or ``now``/``+5m``/``-1h``/ISO text."""
+    and ``end`` are aware datetimes or ``now``/``+5m``/``-1h``/ISO text (relative
+    to the sandbox's clock)."""
+    now = store.clock.now()  # one time for both: +1h and +1h are the same
     return Rules(store).add_tournament(
         name,
         host,
-        start=_timestamp(start),
-        end=_timestamp(end),
+        start=_timestamp(start, now),
+        end=_timestamp(end, now),
         mode=mode,
         modeparams=modeparams,
         location=location,
         open_entry=not closed,
         hide_results=hide_results,
     )
+
+
+def move_clock(store: Store, when: str) -> datetime:
+    """Move the sandbox's clock to ``when``: ``+10m``, ``-1h``, ``+2d``, ``now``
+    or an ISO time (UTC if no offset), for every process on the database; the
+    new time. ``ValueError`` naming anything else."""
+    now = store.clock.now()
+    return store.clock.advance(parse_when(when, now) - now)
 
 
 def invite(store: Store, tournament_id: int, user: str) -> str:

@@ -28,7 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from .._connection_limits import ConnectionLimits, raise_descriptor_limit
 from .._serving import PromptStop, ServerThread, bind_tcp
+from . import scenario
+from .clock import SandboxClock
 from .config import SandboxConfig
+from .faults import Faults
+from .recording import RequestLog
 from .store import Store
 from .tuning import tune_serving_process
 
@@ -231,6 +235,37 @@ class SandboxServer:
         self._thread: ServerThread | None = None
         self._processes: list[BaseProcess] = []
         self._write_lock: Any = None
+
+    # -- scripting (see .clock, .faults, .recording, .scenario) -------------------
+
+    @property
+    def clock(self) -> SandboxClock:
+        """The sandbox's clock: ``now()``, ``advance(seconds or timedelta)``, ``set(datetime)``."""
+        return self.store.clock
+
+    @property
+    def faults(self) -> Faults:
+        """The faults waiting for the next requests: ``add(path, ...)``, ``clear()``."""
+        return Faults(self.store)
+
+    @property
+    def requests(self) -> RequestLog:
+        """The requests answered, oldest first (``config.record_requests`` must be on)."""
+        if not self.store.config.record_requests:
+            raise RuntimeError(
+                "this sandbox does not record requests (SandboxConfig.record_requests)"
+            )
+        return RequestLog(self.store)
+
+    def add_user(self, name: str, password: str) -> int:
+        """Create a user; their id (``ValueError`` if the name is taken)."""
+        return scenario.add_user(self.store, name, password)
+
+    def add_tournament(self, name: str, host: str, **options: Any) -> int:
+        """Create a tournament hosted by user ``host``; its id. ``options``:
+        those of :func:`.scenario.add_tournament` (``start``, ``end``, ``mode``,
+        ``modeparams``, ``closed``, ``hide_results``, ``location``)."""
+        return scenario.add_tournament(self.store, name, host, **options)
 
     @property
     def url(self) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .batching import Batcher
+from .clock import SandboxClock
 from .config import SandboxConfig
 
 
@@ -338,6 +339,30 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     END;
     UPDATE tournaments SET results_written = results_written + 1;
     """,  # noqa: S608 (fixed text)
+    # A sandbox you script (see .clock, .faults, .recording): its clock's
+    # offset from the real time, the faults waiting for requests, and the
+    # requests answered; in the database, so that every worker shares them.
+    """
+    CREATE TABLE clock (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        offset REAL NOT NULL
+    );
+    INSERT INTO clock VALUES (1, 0);
+    CREATE TABLE faults (
+        id INTEGER PRIMARY KEY,
+        method TEXT,
+        path TEXT NOT NULL,
+        times INTEGER NOT NULL CHECK (times > 0),
+        answer TEXT NOT NULL
+    );
+    CREATE TABLE requests (
+        id INTEGER PRIMARY KEY,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        status INTEGER,
+        at REAL NOT NULL
+    );
+    """,
 ]
 
 
@@ -368,6 +393,8 @@ TABLES = (
     "standings",
     "counted",
     "login_failures",
+    "faults",
+    "requests",
 )
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -482,7 +509,8 @@ class Store:
         create: bool = True,
     ) -> None:
         self.config = config or SandboxConfig()
-        self.clock = clock
+        #: The sandbox's time: ``clock`` plus the offset kept in the database.
+        self.clock = SandboxClock(self, clock)
         if self.config.synchronous not in SYNCHRONOUS:
             raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}")
         self._scratch: Path | None = None

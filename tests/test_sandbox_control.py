@@ -1,0 +1,312 @@
+"""The sandbox scripted over HTTP (``/_sandbox/``, for tests in any language)
+and from the command line (``sandbox clock``, ``sandbox serve --control``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from conftest import PASSWORD, TEST_CONFIG
+from scoreganizer_client_lib import Scoreganizer
+from scoreganizer_client_lib import exceptions as exc
+from scoreganizer_client_lib.cli import main
+from scoreganizer_client_lib.sandbox import SandboxServer, Store
+from scoreganizer_client_lib.sandbox.control import MAX_CONTROL_BYTES
+
+TOKEN = "control-token-for-tests"
+
+
+@pytest.fixture
+def controlled(tmp_path: Path) -> Iterator[SandboxServer]:
+    config = replace(TEST_CONFIG, record_requests=True, control_token=TOKEN)
+    with SandboxServer(tmp_path / "sandbox.sqlite3", config=config) as server:
+        yield server
+
+
+class Control:
+    """Requests to a sandbox's control endpoints, with the token."""
+
+    def __init__(self, url: str, token: str = TOKEN) -> None:
+        self.url = url + "/_sandbox"
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def __call__(
+        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: object
+    ) -> requests.Response:
+        return requests.request(
+            method,
+            self.url + path,
+            headers={**self.headers, **(headers or {})},
+            timeout=5,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+@pytest.fixture
+def control(controlled: SandboxServer) -> Control:
+    return Control(controlled.url)
+
+
+def test_a_scenario_built_over_http(controlled: SandboxServer, control: Control) -> None:
+    alice = control("POST", "/users", json={"name": "alice", "password": PASSWORD})
+    assert alice.status_code == 201 and alice.json()["name"] == "alice"
+    cup = control(
+        "POST", "/tournaments", json={"name": "Cup", "host": "alice", "start": "+1h", "end": "+2h"}
+    )
+    assert cup.status_code == 201
+    cup_id = cup.json()["id"]
+    sc = Scoreganizer.from_url(controlled.url, auth_filename=None)
+    sc.login("alice", PASSWORD)
+    sc.tournaments.participate(cup_id)
+    with pytest.raises(exc.ScoreganizerTooEarly):
+        sc.tournaments.gen_key(cup_id)
+
+    moved = control("POST", "/clock", json={"advance": 3600})
+    assert moved.status_code == 200
+    assert sc.tournaments.gen_key(cup_id)
+    now = datetime.fromisoformat(moved.json()["now"]).replace(tzinfo=timezone.utc)
+    assert abs(now - controlled.clock.now()) < timedelta(seconds=5)
+
+    sprint = control(
+        "POST",
+        "/tournaments",
+        json={
+            "name": "Sprint",
+            "host": "alice",
+            "start": "now",
+            "end": "+1d",
+            "mode": "sum_timelimit",
+            "modeparams": "1+1+1;600",
+            "closed": True,
+            "hide_results": True,
+            "location": "online",
+        },
+    )
+    assert sprint.status_code == 201
+    (listed,) = [t for t in sc.tournaments.in_progress() if t.id == sprint.json()["id"]]
+    assert (listed.mode, listed.open_entry, listed.hide_results) == ("sum_timelimit", False, True)
+
+
+def test_the_clock_over_http(control: Control) -> None:
+    answer = control("POST", "/clock", json={"set": "2026-12-24T18:00:00Z"})
+    assert answer.json()["now"].startswith("2026-12-24T18:00:0")
+    assert control("GET", "/clock").json()["now"].startswith("2026-12-24T18:00:0")
+    assert control("POST", "/clock", json={"set": "+1d"}).json()["now"].startswith("2026-12-25")
+    real = datetime.now(timezone.utc).replace(tzinfo=None)
+    reset = datetime.fromisoformat(control("POST", "/clock", json={"reset": True}).json()["now"])
+    assert abs(reset - real) < timedelta(minutes=1)
+
+
+def test_faults_and_the_log_over_http(controlled: SandboxServer, control: Control) -> None:
+    added = control(
+        "POST", "/faults", json={"path": "/api/upload_score", "status": 503, "times": 2}
+    )
+    assert added.status_code == 201 and added.json()["times"] == 2
+    control("POST", "/faults", json={"path": "/api/tournaments/all", "drop": True})
+    assert [f["path"] for f in control("GET", "/faults").json()] == [
+        "/api/upload_score",
+        "/api/tournaments/all",
+    ]
+    with pytest.raises(requests.ConnectionError):
+        requests.get(controlled.url + "/api/tournaments/all", timeout=5)
+    assert requests.get(controlled.url + "/api/tournaments/all", timeout=5).status_code == 200
+    assert control("DELETE", "/faults").json() == {"cleared": 1}
+    assert control("GET", "/faults").json() == []
+
+    logged = control("GET", "/requests").json()
+    assert [(r["method"], r["path"], r["status"]) for r in logged] == [
+        ("GET", "/api/tournaments/all", None),
+        ("GET", "/api/tournaments/all", 200),
+    ]  # the control requests themselves are not logged
+    assert logged[0]["at"].endswith("Z")
+    assert control("DELETE", "/requests").json() == {"cleared": 2}
+    assert control("GET", "/requests").json() == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "reason"),
+    [
+        ("/clock", {"advance": "10m"}, "advance must be a number"),
+        ("/clock", {"advance": True}, "advance must be a number"),
+        ("/clock", {"advance": 1, "set": "now"}, "give one of advance, set or reset"),
+        ("/clock", {"set": "tomorrow"}, "not a time"),
+        ("/clock", {"advance": 1e300}, "years 1 to 9999"),
+        ("/clock", {"speed": 2}, "unknown argument 'speed'"),
+        ("/faults", {"path": "/x", "status": 503, "times": 0}, "times must be 1 to 1000"),
+        ("/faults", {"status": 503}, "path is missing"),
+        ("/faults", ["/x"], "expected a JSON object"),
+        ("/users", {"name": "bob"}, "password is missing"),
+        ("/users", {"name": "bob", "password": 5}, "password must be a str"),
+        ("/tournaments", {"name": "Cup", "host": "nobody"}, "no user 'nobody'"),
+        ("/tournaments", {"name": "Cup", "host": "x", "start": 5}, "start must be a str"),
+        ("/tournaments", {"name": "C", "host": "x", "mode": "race"}, "unknown mode"),
+    ],
+)
+def test_a_wrong_control_request_says_why(
+    control: Control, path: str, body: object, reason: str
+) -> None:
+    answer = control("POST", path, json=body)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_data" and reason in answer.json()["reason"]
+
+
+def test_control_bodies_are_json_and_bounded(control: Control) -> None:
+    answer = control("POST", "/clock", data=b"advance=5")
+    assert answer.status_code == 415
+    answer = control("POST", "/clock", data=b"{", headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400 and answer.json()["reason"] == "the body is not JSON"
+    big = b'{"path": "/x", "status": 502, "body": "' + b"x" * MAX_CONTROL_BYTES + b'"}'
+    answer = control("POST", "/faults", data=big, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer", "Bearer wrong", f"Basic {TOKEN}", f"Bearer {TOKEN}x", "Bearer é"],
+)
+def test_without_the_token_the_answer_is_401(
+    controlled: SandboxServer, authorization: str | None
+) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization.encode()}
+    for method, path in [("GET", "/clock"), ("POST", "/clock"), ("DELETE", "/faults")]:
+        answer = requests.request(
+            method,
+            controlled.url + "/_sandbox" + path,
+            headers=headers,
+            json={"advance": 9},
+            timeout=5,
+        )
+        assert answer.status_code == 401, (method, path)
+        assert answer.headers["www-authenticate"] == "Bearer"
+        assert answer.json()["error"] == "unauthorized"
+    assert controlled.clock.offset == 0
+
+
+def test_without_control_the_endpoints_do_not_exist(sandbox: SandboxServer) -> None:
+    for method, path in [("GET", "/clock"), ("POST", "/faults"), ("GET", "/requests")]:
+        answer = requests.request(
+            method,
+            sandbox.url + "/_sandbox" + path,
+            headers={"Authorization": "Bearer anything"},
+            timeout=5,
+        )
+        assert answer.status_code == 404 and answer.json() == {"error": "not_found"}
+
+
+def test_the_control_token_is_not_in_the_openapi_description(controlled: SandboxServer) -> None:
+    described = requests.get(controlled.url + "/openapi.json", timeout=5).text
+    assert "/_sandbox" not in described and TOKEN not in described
+    assert TOKEN not in repr(controlled.config)
+
+
+# -- the command ---------------------------------------------------------------------
+
+
+def clock_command(db: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["sandbox", "clock", *args, "--db", str(db)])
+    return result.exit_code, result.output
+
+
+def test_the_clock_command_moves_a_running_servers_clock(
+    controlled: SandboxServer,
+) -> None:
+    db = controlled.store.path
+    controlled.add_user("host", PASSWORD)
+    cup = controlled.add_tournament("Cup", "host", start="+10m", end="+1h")
+    assert [
+        t["id"]
+        for t in requests.get(controlled.url + "/api/tournaments/upcoming", timeout=5).json()
+    ] == [cup]
+
+    code, output = clock_command(db, "+10m")
+    assert code == 0 and output.startswith("Sandbox time: ") and "600 s ahead" in output
+    listed = requests.get(controlled.url + "/api/tournaments/in_progress", timeout=5).json()
+    assert [t["id"] for t in listed] == [cup]
+
+    code, output = clock_command(db, "-1h")  # not an option: a step back
+    assert code == 0 and "3000 s behind" in output
+    code, output = clock_command(db, "2030-06-01T12:00:00")
+    assert code == 0 and "Sandbox time: 2030-06-01 12:00:0" in output
+    code, output = clock_command(db, "reset")
+    assert code == 0 and "0 s ahead" in output
+    code, output = clock_command(db)
+    assert code == 0 and "0 s ahead" in output
+
+
+def test_the_clock_command_refuses_nonsense(tmp_path: Path) -> None:
+    db = tmp_path / "sandbox.sqlite3"
+    Store(db).close()
+    code, output = clock_command(db, "next tuesday")
+    assert code == 1 and "not a time: 'next tuesday'" in output
+    code, output = clock_command(db, "+99999999999d")
+    assert code == 1 and "years 1 to 9999" in output
+    code, output = clock_command(tmp_path / "none.sqlite3", "+1h")
+    assert code == 1 and "no sandbox database" in output
+
+
+def test_the_clock_command_speaks_json(tmp_path: Path) -> None:
+    db = tmp_path / "sandbox.sqlite3"
+    Store(db).close()
+    result = CliRunner().invoke(main, ["--json", "sandbox", "clock", "+1h", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    import json
+
+    found = json.loads(result.output)
+    assert abs(found["offset"] - 3600) < 1e-6 and found["now"].endswith("+00:00")
+
+
+@pytest.mark.slow
+def test_serve_control_with_workers_shares_clock_and_faults(tmp_path: Path) -> None:
+    db = tmp_path / "sandbox.sqlite3"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scoreganizer_client_lib", "sandbox", "serve", "--port", "0",
+         "--db", str(db), "--workers", "2", "--control"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        url = banner.split()[3]
+        token_line = proc.stdout.readline()
+        assert token_line.startswith("Control token: ")
+        token = token_line.split()[2]
+        control = Control(url, token)
+        assert requests.get(url + "/_sandbox/clock", timeout=5).status_code == 401
+
+        control("POST", "/users", json={"name": "alice", "password": PASSWORD})
+        cup = control(
+            "POST",
+            "/tournaments",
+            json={"name": "Cup", "host": "alice", "start": "+1h", "end": "+2h"},
+        )
+        assert cup.status_code == 201
+        control("POST", "/faults", json={"path": "/api/tournaments/all", "status": 503, "times": 3})
+        # new connections, so that both workers answer
+        statuses = [
+            requests.get(
+                url + "/api/tournaments/all", timeout=5, headers={"Connection": "close"}
+            ).status_code
+            for _ in range(8)
+        ]
+        assert statuses == [503] * 3 + [200] * 5
+
+        assert clock_command(db, "+1h")[0] == 0  # the command, on the same file
+        sc = Scoreganizer.from_url(url, auth_filename=None)
+        sc.login("alice", PASSWORD)
+        for _ in range(4):  # whichever worker answers, the tournament has started
+            assert [t.id for t in sc.tournaments.in_progress()] == [cup.json()["id"]]
+        logged = control("GET", "/requests").json()
+        assert [r["status"] for r in logged[:8]] == statuses
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=15)

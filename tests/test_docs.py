@@ -10,8 +10,9 @@ How to write a block that the tests take (the kind is the fence's language):
   (``set -euo pipefail``) in one fresh folder, which is ``$HOME`` too: an
   ``export`` holds for the page's later blocks, never for another page.
   ``scoreganizer sandbox serve --port N`` is started in the background (as in
-  a second terminal) and the session waits until it answers. Each port
-  8000-8099 a page names is replaced by a free port.
+  a second terminal) and the session waits until it answers; what it prints
+  goes to ``serve.log`` in the session's folder. Each port 8000-8099 a page
+  names is replaced by a free port. Needs bash, curl and Python, nothing else.
 - ``http``: in ``docs/protocol.md`` only, a request and the server's answer,
   which ``tests/test_protocol_doc.py`` sends to a sandbox and compares.
 - ``json``: must parse as JSON.

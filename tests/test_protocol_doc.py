@@ -13,7 +13,8 @@ the sandbox's now. On a mismatch, the failure shows the real exchange in the
 page's form, to paste.
 
 The page's endpoint table, the exchanges and the sandbox's OpenAPI description
-must all name the same ``/api/`` endpoints.
+must all name the same ``/api/`` endpoints, and each ``json`` example of the
+page must be one of the answers of its exchanges.
 """
 
 from __future__ import annotations
@@ -192,6 +193,18 @@ def test_the_pages_exchanges_are_what_the_sandbox_answers() -> None:
         session = Session(sandbox, clock)
         differ = [problem for block in EXCHANGES if (problem := compare(block, session))]
     assert not differ, "\n\n".join(differ)
+
+
+def test_the_pages_json_examples_are_answers_of_its_exchanges() -> None:
+    answered = []
+    for block in EXCHANGES:
+        body = parse_exchange(block.code)[1].body
+        value = json.loads(body) if body else None
+        answered.extend(value if isinstance(value, list) else [value])
+    examples = [json.loads(block.code) for block in blocks(PAGE) if block.lang == "json"]
+    assert examples
+    for example in examples:
+        assert example in answered, example
 
 
 def _endpoint(path: str) -> str:

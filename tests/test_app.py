@@ -330,7 +330,7 @@ def test_timelimit_key_before_the_start_says_when_it_can_be_had(
 def test_unknown_tournament(world: World, browser: Browser) -> None:
     logged_in(world, browser)
     page = browser.get("/t/99999")
-    assert page.status_code == 502 and "No such tournament" in page.text
+    assert page.status_code == 404 and "No such tournament" in page.text
 
 
 # -- uploads -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .._allocator import return_large_blocks
 from .._connection_guard import ConnectionGuard, Timer
 from .._connection_limits import ConnectionLimits, connection_cap, raise_descriptor_limit
 from .._serving import PromptStop, ServerThread, bind_tcp
@@ -31,6 +32,10 @@ HOST = "127.0.0.1"  # never another interface: the app acts as the player
 #: share of everything), and each open page's live updates are a request in
 #: flight for as long as the page is open.
 APP_LIMITS = ConnectionLimits(requests_per_address=0)
+
+#: Blocks of this size or more go back to the system when freed (a dropped
+#: file's body, its copies while it is read, checked and sent).
+LARGE_BLOCK = 1024 * 1024
 
 
 def private_host_name() -> str:
@@ -145,7 +150,10 @@ class AppServer:
 
     def serve_forever(self) -> None:
         """Serve in this thread until Ctrl+C, as this process's server: its
-        file-descriptor limit is raised as far as the guard's bound needs."""
+        file-descriptor limit is raised as far as the guard's bound needs,
+        and the memory of each dropped file goes back to the system once the
+        file is answered (with glibc, which would otherwise keep it)."""
+        return_large_blocks(LARGE_BLOCK, keep_free=LARGE_BLOCK)
         raise_descriptor_limit(self.guard.limits)
         self.guard.cap = connection_cap(self.guard.limits)
         try:

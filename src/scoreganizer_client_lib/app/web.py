@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import (
     HTMLResponse,
@@ -44,7 +45,7 @@ from .feed import Change, FeedEntry
 from .folders import Suggestion, shown, suggest
 from .pages import FILTERS
 from .play import MAX_DROPPED_BYTES, NotAFolder, Play, as_folder, sentence
-from .player import Player
+from .player import Player, shown_tournaments
 
 HERE = Path(__file__).parent
 MAX_FORM_BYTES = 64 * 1024
@@ -54,6 +55,23 @@ UPLOADS_AT_ONCE = 2  # dropped files read and sent at once (each up to MAX_DROPP
 LOGGED_OUT = "You are not logged in any more: reload the page and log in again."
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+class TournamentId(Convertor[int]):
+    """A tournament's id in a path: 1 to 18 digits, so that it is always a
+    number a server (and SQLite, and any 64-bit field) can hold. A longer one
+    matches no page: a plain 404, and nothing is asked of the server."""
+
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("tournament_id", TournamentId())
 
 
 class TooLarge(Exception):
@@ -199,7 +217,9 @@ def create_app(player: Player) -> Starlette:
         why = await player.check_login()
         if why is not None:
             return to_login(expired=bool(why))
-        return render("tournaments.html", tournaments=await player.tournaments())
+        found = await player.tournaments()
+        shown = shown_tournaments(found)
+        return render("tournaments.html", tournaments=shown, not_shown=len(found) - len(shown))
 
     async def login_page(request: Request) -> Response:
         expired = request.query_params.get("expired") == "1"
@@ -241,7 +261,9 @@ def create_app(player: Player) -> Starlette:
     async def tournament(request: Request) -> Response:
         play = await play_of(request)
         if play is None:
-            return problem("No such tournament", "The server has no such tournament.", retry="/")
+            return problem(
+                "No such tournament", "The server has no such tournament.", retry="/", status=404
+            )
         if play.tournament.status == "not_logged_in":
             return to_login(expired=bool(player.username))
         return render("tournament.html", **await play_context(play))
@@ -368,7 +390,7 @@ def create_app(player: Player) -> Starlette:
             closing.set()
             await player.close()
 
-    tid = "/t/{tid:int}"
+    tid = "/t/{tid:tournament_id}"
     routes = [
         Route("/", index),
         Route("/login", login_page, methods=["GET"]),

@@ -1,0 +1,127 @@
+"""What the app does with what no page of its own sends and no honest server
+answers: ids no server can hold, a flood of large dropped files, a list of
+100,000 tournaments. Each is bounded, and says so."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app_helpers import Browser, World, start_world
+from conftest import PASSWORD, Clock
+from scoreganizer_client_lib.app.player import SHOWN_TOURNAMENTS
+from scoreganizer_client_lib.replays import MAX_REPLAY_SIZE
+from scoreganizer_client_lib.sandbox import scenario
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    yield from start_world(tmp_path_factory.mktemp("bounds"), Clock())
+
+
+@pytest.fixture
+def browser(world: World) -> Iterator[Browser]:
+    with Browser(world.app) as client:
+        client.login(world.user())
+        yield client
+
+
+# -- ids -----------------------------------------------------------------------------
+
+PAGES = ["", "/results", "/events"]
+ACTIONS = ["/join", "/confirm", "/key", "/watch", "/unwatch", "/upload"]
+
+
+@pytest.mark.parametrize("tid", ["9" * 37, "9" * 19, "1" + "0" * 18, "9" * 5000])
+def test_an_id_no_server_can_hold_is_a_plain_404(browser: Browser, tid: str) -> None:
+    for page in PAGES:
+        answer = browser.get(f"/t/{tid}{page}")
+        assert answer.status_code == 404, page
+        assert "No such page" in answer.text and "Traceback" not in answer.text
+    for action in ACTIONS:
+        assert browser.post(f"/t/{tid}{action}", content=b"x").status_code == 404, action
+
+
+def test_a_tournament_the_server_does_not_have_is_a_404(browser: Browser) -> None:
+    answer = browser.get(f"/t/{'9' * 18}")
+    assert answer.status_code == 404 and "No such tournament" in answer.text
+
+
+# -- a long list of tournaments -------------------------------------------------------
+
+
+def test_a_long_list_of_tournaments_is_cut_and_says_so(world: World, browser: Browser) -> None:
+    host = world.user("host")
+    for number in range(SHOWN_TOURNAMENTS + 50):
+        scenario.add_tournament(
+            world.sandbox.store, f"Flood {number}", host, start="+1h", end="+2h"
+        )
+    mine = scenario.add_tournament(
+        world.sandbox.store, "Mine, last of all", host, start="+9h", end="+10h"
+    )
+    browser.post(f"/t/{mine}/join")
+    page = browser.get("/").text
+    assert page.count('<li class="card tournament">') == SHOWN_TOURNAMENTS
+    assert "Mine, last of all" in page  # the player's own, however late
+    not_shown = re.search(r"(\d+) more tournaments on \S+ are not listed here", page)
+    assert not_shown is not None and int(not_shown[1]) >= 51
+
+
+# -- dropped files --------------------------------------------------------------------
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_concurrent_large_drops_leave_no_memory_behind(world: World, tmp_path: Path) -> None:
+    """30 files of the largest size a replay may have, dropped at once on
+    ``scoreganizer app``: once answered, the app holds no more memory than
+    after the first one (it kept 16 MiB and more per drop)."""
+    cup = world.tournament(start="-1m", end="+2h")
+    name = world.user("dropper")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scoreganizer_client_lib", "--server", world.sandbox.url,
+         "app", "--no-browser"],
+        env={**os.environ, "SCOREGANIZER_CONFIG_DIR": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        process.stdout.readline()
+        opened = re.search(r"http://([\w.-]+:(\d+))/\?secret=([\w-]+)", process.stdout.readline())
+        assert opened is not None
+        own = {"host": opened[1], "origin": f"http://{opened[1]}"}
+        base = f"http://127.0.0.1:{opened[2]}"
+        with httpx.Client(base_url=base, headers=own, timeout=60) as page:
+            page.get("/", params={"secret": opened[3]})
+            page.post("/login", data={"username": name, "password": PASSWORD})
+            page.post(f"/t/{cup}/join")
+            body = b"\0" * MAX_REPLAY_SIZE
+
+            def drop(number: int) -> int:
+                headers = {"x-file-name": f"drop{number}.rmv"}
+                return page.post(f"/t/{cup}/upload", content=body, headers=headers).status_code
+
+            assert drop(0) == 200  # everything a drop needs is loaded now
+            settled = _rss_mib(process.pid)
+            with ThreadPoolExecutor(30) as pool:
+                assert set(pool.map(drop, range(1, 31))) == {200}
+            assert _rss_mib(process.pid) < settled + MAX_REPLAY_SIZE / 2**20
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)

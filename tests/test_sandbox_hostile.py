@@ -4,6 +4,7 @@ and never blocks the others (issue: hostile input, server side)."""
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import socket
 import sqlite3
 import subprocess
@@ -729,10 +730,10 @@ def test_serving_processes_are_tuned_first(tmp_path: Path, monkeypatch: Any) -> 
     with pytest.raises(_Tuned):
         sandbox.serve_forever()
     sandbox.stop()
-    with pytest.raises(_Tuned):  # a worker process, before it serves
-        server_module._worker(
-            ("127.0.0.1", 0), ":memory:", None, ConnectionLimits(), False, None, None
-        )
+    report, sender = multiprocessing.Pipe(duplex=False)
+    with pytest.raises(SystemExit):  # a worker process, before it serves
+        server_module._worker(("127.0.0.1", 0), ":memory:", None, ConnectionLimits(), False, sender)
+    assert report.recv() == "_Tuned"  # the reason it did not start, for its supervisor
 
 
 #: Hashes with Argon2 (8 MiB) in three threads at once, three times each, and

@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import random
+import signal
 import socket
 import subprocess
 import sys
@@ -21,10 +23,18 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG
+from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, new_user, wait_for
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import ConnectionLimits, PortInUse, SandboxServer, scenario
+from scoreganizer_client_lib.sandbox.supervising import (
+    FIRST_PAUSE,
+    HEALTHY_AFTER,
+    LONGEST_PAUSE,
+    START_ATTEMPTS,
+    Restarts,
+    WorkerFailed,
+)
 
 SHORT = ConnectionLimits(header_timeout=0.2, body_timeout=0.2, keep_alive=1, max_connections=40)
 HALF_REQUEST = b"GET /api/tournaments/all HTTP/1.1\r\nHost: x\r\n"
@@ -253,7 +263,7 @@ def test_workers_share_one_database(tmp_path: Path) -> None:
             digests = [d for batch in pool.map(play, range(players)) for d in batch]
         stored = [r[0] for r in sandbox.store.conn.execute("SELECT sha256 FROM scores")]
         assert sorted(stored) == sorted(digests)
-        assert len(sandbox._processes) == 2 and all(p.is_alive() for p in sandbox._processes)
+        assert len(sandbox.worker_pids) == 2
 
 
 # -- sandbox serve ------------------------------------------------------------------
@@ -356,3 +366,104 @@ def test_workers_exit_when_their_server_is_killed(tmp_path: Path) -> None:
     proc.kill()
     proc.wait(15)
     assert _gone(workers)
+
+
+# -- workers that die ------------------------------------------------------------------
+
+posix_kill = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="SIGKILL is POSIX")
+
+
+def _replaced(sandbox: SandboxServer, killed: int) -> bool:
+    """Whether ``sandbox`` has all its workers again, none of them ``killed``."""
+    pids = sandbox.worker_pids
+    return len(pids) == sandbox.workers and killed not in pids
+
+
+@posix_kill
+def test_a_worker_killed_at_once_is_started_again(tmp_path: Path) -> None:
+    """A worker that dies in its first seconds (here at once) is replaced; the
+    server serves on (it used to give up: exit 1 for the whole server)."""
+    with SandboxServer(tmp_path / "db.sqlite3", config=TEST_CONFIG, workers=2) as sandbox:
+        for _ in range(2):
+            killed = sandbox.worker_pids[0]
+            os.kill(killed, signal.SIGKILL)
+            wait_for(lambda killed=killed: _replaced(sandbox, killed), timeout=60)
+        assert sandbox.failure is None
+        assert all(_get_ok(sandbox) for _ in range(4))
+
+
+@posix_kill
+def test_workers_that_cannot_start_end_the_server_with_the_reason(tmp_path: Path) -> None:
+    """The database is damaged under a running server: its workers started
+    again fail on it, and after a few the server gives up, saying why in
+    one line."""
+    db = tmp_path / "db.sqlite3"
+    with SandboxServer(db, config=TEST_CONFIG, workers=2) as sandbox:
+        for path in (db, db.with_name(db.name + "-wal")):
+            with contextlib.suppress(FileNotFoundError), path.open("r+b") as file:
+                file.write(b"not a database, " * 64)
+        os.kill(sandbox.worker_pids[0], signal.SIGKILL)
+        wait_for(lambda: sandbox.failure is not None, timeout=60)
+        message = str(sandbox.failure)
+        assert "\n" not in message
+        assert message.startswith("a sandbox worker failed to start 3 times in a row: ")
+        assert f"{db} is not a sandbox database" in message
+        wait_for(lambda: not sandbox.worker_pids, timeout=30)
+
+
+def test_restarts_back_off_and_give_up_only_on_one_start_failure_repeated() -> None:
+    restarts = Restarts()
+    pauses = [restarts.died(served=1.0, reason=None) for _ in range(10)]
+    assert pauses[:4] == [FIRST_PAUSE, 2 * FIRST_PAUSE, 4 * FIRST_PAUSE, 8 * FIRST_PAUSE]
+    assert max(pauses) == pauses[-1] == LONGEST_PAUSE
+    assert restarts.died(served=HEALTHY_AFTER, reason=None) == FIRST_PAUSE
+    for reason in ["disk full", "no database", "disk full", "no database"]:
+        restarts.died(served=None, reason=reason)  # failures that differ: no end
+    restarts.started()
+    for _ in range(START_ATTEMPTS - 1):
+        restarts.died(served=None, reason="no database")
+        restarts.died(served=None, reason=None)  # killed while starting: says nothing
+    with pytest.raises(WorkerFailed, match=f"{START_ATTEMPTS} times in a row: no database$"):
+        restarts.died(served=None, reason="no database")
+
+
+def _login(url: str, name: str, password: str = PASSWORD) -> requests.Response:
+    return requests.post(
+        url + "/api/obtain_token", data={"username": name, "password": password}, timeout=30
+    )
+
+
+@posix_kill
+def test_workers_killed_at_random_points_never_wedge_the_others(tmp_path: Path) -> None:
+    """Rounds of logins (each a write transaction) through two workers, one
+    of them killed with SIGKILL at a random moment of each round: once it is
+    replaced, every login is answered, never ``retry`` (a worker killed
+    holding the writers' lock used to keep it for good)."""
+    rounds, players = 6, 4
+    rng = random.Random(22)
+    with SandboxServer(tmp_path / "db.sqlite3", config=TEST_CONFIG, workers=2) as sandbox:
+        names = [new_user(sandbox) for _ in range(players)]
+        stop = threading.Event()
+
+        def log_in_again_and_again(name: str) -> None:
+            while not stop.is_set():
+                with contextlib.suppress(requests.RequestException):  # a killed worker's
+                    _login(sandbox.url, name)
+
+        wedged = 0
+        with ThreadPoolExecutor(players) as pool:
+            loads = [pool.submit(log_in_again_and_again, name) for name in names]
+            try:
+                for _ in range(rounds):
+                    time.sleep(rng.uniform(0.05, 0.3))
+                    killed = rng.choice(sandbox.worker_pids)
+                    os.kill(killed, signal.SIGKILL)
+                    wait_for(lambda killed=killed: _replaced(sandbox, killed), timeout=60)
+                    answers = [_login(sandbox.url, names[0]) for _ in range(4)]
+                    wedged += any(answer.status_code != 200 for answer in answers)
+            finally:
+                stop.set()
+            for load in loads:
+                load.result()
+        assert wedged == 0
+        assert sandbox.failure is None

@@ -165,6 +165,7 @@ def serve(
         SandboxServer,
         default_db_path,
     )
+    from ..sandbox.server import WorkerFailed
 
     path = db or default_db_path()
     workers = workers or os.cpu_count() or 1
@@ -209,7 +210,10 @@ def serve(
             f"\nControl token: {token}\n(control endpoints at {url}/_sandbox/ with"
             " 'Authorization: Bearer TOKEN')"
         )
-    server.serve_forever(on_ready=lambda _: click.echo(banner))
+    try:
+        server.serve_forever(on_ready=lambda _: click.echo(banner))
+    except WorkerFailed as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 # -1h is a step back, not options: no -h for help here, and no option takes it

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_for_processes
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -34,6 +35,7 @@ from .config import SandboxConfig
 from .faults import Faults
 from .recording import RequestLog
 from .store import Store
+from .supervising import Restarts, WorkerFailed, one_line
 from .tuning import tune_serving_process
 
 if TYPE_CHECKING:
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
 
     from .._connection_guard import ConnectionGuard
 
-__all__ = ["ConnectionLimits", "PortInUse", "SandboxServer"]
+__all__ = ["ConnectionLimits", "PortInUse", "SandboxServer", "WorkerFailed"]
 
 #: How many connections the kernel queues while the guard's server accepts
 #: them a burst at a time (``ACCEPT_BURST``): a queue that overflows drops new
@@ -123,15 +125,22 @@ def _worker(
     config: SandboxConfig | None,
     limits: ConnectionLimits,
     access_log: bool,
-    ready: Any,
-    write_lock: Any,
+    report: Connection,
 ) -> None:  # pragma: no cover - runs in a worker process
-    tune_serving_process(config)
-    raise_descriptor_limit(limits)
-    if isinstance(sock, tuple):  # a balanced port of its own (see BALANCED_PORTS)
-        sock = _bind(*sock, reuse_port=True)
-    store = Store(db, config, write_lock=write_lock)
-    server = _sandbox_server(store, limits, access_log, ready)
+    """Serve ``db`` on ``sock``; ``report`` gets None once serving, or the
+    one-line reason the worker could not start (then it exits with 1)."""
+    try:
+        tune_serving_process(config)
+        raise_descriptor_limit(limits)
+        # The database first: a worker that cannot open it never takes a
+        # connection (a balanced port's queued connections die with it).
+        store = Store(db, config)
+        if isinstance(sock, tuple):  # a balanced port of its own (see BALANCED_PORTS)
+            sock = _bind(*sock, reuse_port=True)
+        server = _sandbox_server(store, limits, access_log, _Ready(report))
+    except Exception as exc:
+        report.send(one_line(exc))
+        sys.exit(1)
     threading.Thread(target=_exit_with_parent, args=(server,), daemon=True).start()
     try:
         server.run(sockets=[sock])
@@ -139,6 +148,16 @@ def _worker(
         pass
     finally:
         store.close()
+
+
+class _Ready:
+    """A worker's ``ready`` event: tells its supervisor that it serves."""
+
+    def __init__(self, report: Connection) -> None:
+        self.report = report
+
+    def set(self) -> None:
+        self.report.send(None)
 
 
 def _exit_with_parent(server: uvicorn.Server) -> None:  # pragma: no cover - in a worker
@@ -196,6 +215,28 @@ class _Announce:
             self.callback = None
 
 
+class _Worker:
+    """A worker process, and what it reported: since when it serves
+    (monotonic seconds), or why it failed to start."""
+
+    def __init__(self, process: BaseProcess, report: Connection) -> None:
+        self.process, self.report = process, report
+        self.serving: float | None = None
+        self.failure: str | None = None
+
+    def read(self) -> bool:
+        """Take in what the worker reported; whether it began serving now."""
+        began = False
+        with contextlib.suppress(EOFError, OSError):
+            while self.serving is None and self.failure is None and self.report.poll():
+                message = self.report.recv()
+                if message is None:
+                    self.serving, began = time.monotonic(), True
+                else:
+                    self.failure = str(message)
+        return began
+
+
 class SandboxServer:
     """A sandbox served on ``host``:``port`` (0: a free port).
 
@@ -206,8 +247,8 @@ class SandboxServer:
     :attr:`store` gives tests direct access to the same database. ``limits``
     bounds slow clients and connections (:class:`ConnectionLimits`). With
     ``workers`` > 1, that many processes serve the same socket and database
-    file; :meth:`start` and :meth:`serve_forever` start
-    them, :meth:`stop` ends them.
+    file; :meth:`start` and :meth:`serve_forever` start them and start
+    again one that dies (see :mod:`.supervising`), :meth:`stop` ends them.
     """
 
     def __init__(
@@ -233,8 +274,12 @@ class SandboxServer:
         self._sock: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: ServerThread | None = None
-        self._processes: list[BaseProcess] = []
-        self._write_lock: Any = None
+        self._workers: list[_Worker] = []
+        self._stopping = threading.Event()
+        self._spawning = threading.Lock()
+        self._supervisor: threading.Thread | None = None
+        #: Why the workers started by :meth:`start` were given up, if they were.
+        self.failure: WorkerFailed | None = None
 
     # -- scripting (see .clock, .faults, .recording, .scenario) -------------------
 
@@ -304,6 +349,10 @@ class SandboxServer:
         assert self._sock is not None
         if self.workers > 1:
             self._start_workers(timeout)
+            self._supervisor = threading.Thread(
+                target=self._supervise_in_background, name="sandbox-supervisor", daemon=True
+            )
+            self._supervisor.start()
             return self.url
         server = _sandbox_server(self.store, self.limits, self.access_log)
         self._server = server
@@ -317,6 +366,9 @@ class SandboxServer:
             self._thread.stop()
             self._thread = None
         self._stop_workers()
+        if self._supervisor is not None:
+            self._supervisor.join(15)
+            self._supervisor = None
         if self._sock is not None:
             self._sock.close()
             self._sock = None
@@ -350,9 +402,15 @@ class SandboxServer:
 
     # -- worker processes -------------------------------------------------------
 
-    def _spawn(self) -> tuple[BaseProcess, Any]:
+    @property
+    def worker_pids(self) -> list[int]:
+        """The process ids of the worker processes serving now."""
+        serving = [w.process for w in self._workers if w.serving and w.process.is_alive()]
+        return [process.pid for process in serving if process.pid is not None]
+
+    def _spawn(self) -> _Worker:
         context = multiprocessing.get_context("spawn")
-        ready = context.Event()
+        report, sender = context.Pipe(duplex=False)
         process = context.Process(
             target=_worker,
             args=(
@@ -361,56 +419,88 @@ class SandboxServer:
                 self.config,
                 self.limits,
                 self.access_log,
-                ready,
-                self._write_lock,
+                sender,
             ),
             name="sandbox-worker",
             daemon=True,
         )
         process.start()
-        return process, ready
+        sender.close()  # the worker's end: a worker that dies reads as the end
+        return _Worker(process, report)
 
     def _start_workers(self, timeout: float) -> None:
-        # One lock for every worker's writers: they queue on it and wake as
-        # soon as it is free, where SQLite's busy handler would poll (sleeping
-        # 1, 2, 5, 10... ms) and halve the upload rate of two workers.
-        self._write_lock = multiprocessing.get_context("spawn").Lock()
-        started = [self._spawn() for _ in range(self.workers)]
-        self._processes = [process for process, _ in started]
+        self._stopping.clear()
+        self._workers = [self._spawn() for _ in range(self.workers)]
         deadline = time.monotonic() + timeout
-        for process, ready in started:
-            while not ready.wait(0.05):
-                if not process.is_alive() or time.monotonic() > deadline:
+        while not all(worker.serving for worker in self._workers):
+            starting = [w for w in self._workers if not w.serving]
+            wait_for_processes(
+                [w.process.sentinel for w in starting] + [w.report for w in starting],
+                max(0.0, deadline - time.monotonic()),
+            )
+            for worker in starting:
+                worker.read()
+                if worker.serving:
+                    continue
+                if not worker.process.is_alive() or time.monotonic() > deadline:
                     self._stop_workers()
-                    raise RuntimeError(f"a sandbox worker did not start on {self.url}")
+                    why = f": {worker.failure}" if worker.failure else ""
+                    raise WorkerFailed(f"a sandbox worker did not start on {self.url}{why}")
 
     def _supervise(self) -> None:
-        """Wait on the workers; one that dies is replaced (a crash costs its
-        requests in flight, never the others), unless it stopped on purpose
-        or died within seconds of starting (then something is wrong for all)."""
-        born = [time.monotonic()] * len(self._processes)
-        while self._processes:
-            wait_for_processes([p.sentinel for p in self._processes], timeout=1.0)
-            for index, process in enumerate(self._processes):
-                if process.is_alive():
+        """Wait on the workers until one stops on purpose (Ctrl+C, SIGTERM)
+        or :meth:`stop`; one that dies is started again, after a pause, unless
+        starting is clearly broken (:class:`WorkerFailed`, see
+        :mod:`.supervising`)."""
+        restarts = Restarts()
+        due: dict[int, float] = {}  # the workers to start again, and when
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            with self._spawning:  # not once stop() began
+                for index, when in list(due.items()):
+                    if when <= now and not self._stopping.is_set():
+                        self._workers[index] = self._spawn()
+                        del due[index]
+            alive = [w for i, w in enumerate(self._workers) if i not in due]
+            starting = [w for w in alive if not (w.serving or w.failure)]
+            nearest = min(due.values(), default=now + 1.0)
+            wait_for_processes(
+                [w.process.sentinel for w in alive] + [w.report for w in starting],
+                min(1.0, max(0.0, nearest - time.monotonic())),
+            )
+            for index, worker in enumerate(self._workers):
+                if index in due:
                     continue
-                if process.exitcode in (0, -15):  # stopped (Ctrl+C, SIGTERM)
-                    return
-                if time.monotonic() - born[index] < 5:
-                    raise RuntimeError(f"a sandbox worker exited with {process.exitcode}")
-                self._processes[index], _ = self._spawn()
-                born[index] = time.monotonic()
+                if worker.read():
+                    restarts.started()
+                if worker.process.is_alive():
+                    continue
+                worker.process.join()
+                if worker.process.exitcode in (0, -15) or self._stopping.is_set():
+                    return  # stopped (Ctrl+C, SIGTERM)
+                served = time.monotonic() - worker.serving if worker.serving else None
+                due[index] = time.monotonic() + restarts.died(served, worker.failure)
+
+    def _supervise_in_background(self) -> None:
+        try:
+            self._supervise()
+        except WorkerFailed as exc:
+            self.failure = exc
+            self._stop_workers()
 
     def _stop_workers(self) -> None:
-        for process in self._processes:
-            if process.is_alive():
-                process.terminate()
-        for process in self._processes:
-            process.join(10)
-            if process.is_alive():  # pragma: no cover - a worker stuck in shutdown
-                process.kill()
-                process.join(5)
-        self._processes = []
+        self._stopping.set()
+        with self._spawning:
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            if worker.process.is_alive():
+                worker.process.terminate()
+        for worker in workers:
+            worker.process.join(10)
+            if worker.process.is_alive():  # pragma: no cover - a worker stuck in shutdown
+                worker.process.kill()
+                worker.process.join(5)
+            worker.report.close()
 
     def __enter__(self) -> SandboxServer:
         self.start()

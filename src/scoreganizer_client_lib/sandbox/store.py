@@ -504,7 +504,6 @@ class Store:
         path: str | Path,
         config: SandboxConfig | None = None,
         clock: Callable[[], float] = time.time,
-        write_lock: Any = None,
         *,
         create: bool = True,
     ) -> None:
@@ -525,9 +524,7 @@ class Store:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
-        # Worker processes of one server pass one multiprocessing.Lock, so
-        # that their writers queue too instead of polling SQLite's lock.
-        self._write_lock = write_lock or threading.Lock()
+        self._write_lock = threading.Lock()
         self._scores = Batcher(self._insert_scores, LARGEST_BATCH)
         try:
             self.migrate()
@@ -604,8 +601,11 @@ class Store:
 
         Writers of this process queue on a lock (SQLite's own busy handler
         polls, and under load a polling writer can starve); the database lock
-        then only waits for other processes. Waiting past the busy timeout for
-        either raises :class:`Busy`."""
+        then only waits for other processes (SQLite's busy timeout). Waiting
+        past the busy timeout for either raises :class:`Busy`. The lock
+        between processes is SQLite's own: the system releases it when its
+        holder dies, however it dies (a lock of Python's shared by worker
+        processes stayed taken for good when one was killed in a transaction)."""
         if not self._write_lock.acquire(timeout=self.config.busy_timeout):
             raise Busy
         try:

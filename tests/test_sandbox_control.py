@@ -3,6 +3,7 @@ and from the command line (``sandbox clock``, ``sandbox serve --control``)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from conftest import PASSWORD, TEST_CONFIG
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib import exceptions as exc
 from scoreganizer_client_lib.cli import main
-from scoreganizer_client_lib.sandbox import SandboxServer, Store
+from scoreganizer_client_lib.sandbox import CONTROL_TOKEN_ENV, SandboxServer, Store
 from scoreganizer_client_lib.sandbox.control import MAX_CONTROL_BYTES
 
 TOKEN = "control-token-for-tests"
@@ -263,23 +264,56 @@ def test_the_clock_command_speaks_json(tmp_path: Path) -> None:
     assert abs(found["offset"] - 3600) < 1e-6 and found["now"].endswith("+00:00")
 
 
-@pytest.mark.slow
-def test_serve_control_with_workers_shares_clock_and_faults(tmp_path: Path) -> None:
-    db = tmp_path / "sandbox.sqlite3"
-    proc = subprocess.Popen(
+def test_a_chosen_control_token_must_be_long(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CONTROL_TOKEN_ENV, "short")
+    result = CliRunner().invoke(
+        main, ["sandbox", "serve", "--control", "--port", "0", "--db", str(tmp_path / "s.db")]
+    )
+    assert result.exit_code == 1
+    assert f"${CONTROL_TOKEN_ENV} is too short: give at least 16 characters" in result.output
+
+
+def _serve(db: Path, *options: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [sys.executable, "-m", "scoreganizer_client_lib", "sandbox", "serve", "--port", "0",
-         "--db", str(db), "--workers", "2", "--control"],
+         "--db", str(db), *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, **(env or {})},
     )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_serve_control_prints_a_new_token(tmp_path: Path) -> None:
+    proc = _serve(tmp_path / "sandbox.sqlite3", "--workers", "1", "--control")
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split()[3]
+        token_line = proc.stdout.readline()
+        assert token_line.startswith("Control token: ")
+        token = token_line.split()[2]
+        assert len(token) >= 32
+        assert Control(url, token)("GET", "/clock").status_code == 200
+        assert Control(url, token[:-1])("GET", "/clock").status_code == 401
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=15)
+
+
+@pytest.mark.slow
+def test_serve_control_with_workers_shares_clock_and_faults(tmp_path: Path) -> None:
+    db = tmp_path / "sandbox.sqlite3"
+    token = "a-token-the-script-chose"
+    proc = _serve(db, "--workers", "2", "--control", env={CONTROL_TOKEN_ENV: token})
     try:
         assert proc.stdout is not None
         banner = proc.stdout.readline()
         url = banner.split()[3]
         token_line = proc.stdout.readline()
-        assert token_line.startswith("Control token: ")
-        token = token_line.split()[2]
+        assert token_line == f"Control token: the one in ${CONTROL_TOKEN_ENV}\n"
         control = Control(url, token)
         assert requests.get(url + "/_sandbox/clock", timeout=5).status_code == 401
 

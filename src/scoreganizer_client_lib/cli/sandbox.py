@@ -138,7 +138,8 @@ def init(settings: Settings, db: str | None) -> None:
     "--control",
     is_flag=True,
     help="Serve the control endpoints /_sandbox/ (clock, faults, request log, users, "
-    "tournaments) for scripts and tests; prints the token they need.",
+    "tournaments) for scripts and tests, with the token in "
+    "$SCOREGANIZER_SANDBOX_CONTROL_TOKEN, else a new one, printed.",
 )
 @_db_option
 def serve(
@@ -159,6 +160,8 @@ def serve(
     import secrets
 
     from ..sandbox import (
+        CONTROL_TOKEN_ENV,
+        MIN_CONTROL_TOKEN,
         ConnectionLimits,
         PortInUse,
         SandboxConfig,
@@ -169,7 +172,12 @@ def serve(
 
     path = db or default_db_path()
     workers = workers or os.cpu_count() or 1
-    token = secrets.token_urlsafe(32) if control else None
+    chosen = os.environ.get(CONTROL_TOKEN_ENV) if control else None
+    if chosen is not None and len(chosen) < MIN_CONTROL_TOKEN:
+        raise click.ClickException(
+            f"${CONTROL_TOKEN_ENV} is too short: give at least {MIN_CONTROL_TOKEN} characters"
+        )
+    token = (chosen or secrets.token_urlsafe(32)) if control else None
     limits = ConnectionLimits(
         header_timeout=header_timeout,
         body_timeout=body_timeout,
@@ -206,8 +214,9 @@ def serve(
         "Ctrl+C stops."
     )
     if token is not None:
+        shown = f"the one in ${CONTROL_TOKEN_ENV}" if chosen else token
         banner += (
-            f"\nControl token: {token}\n(control endpoints at {url}/_sandbox/ with"
+            f"\nControl token: {shown}\n(control endpoints at {url}/_sandbox/ with"
             " 'Authorization: Bearer TOKEN')"
         )
     try:

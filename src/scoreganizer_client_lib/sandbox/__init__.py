@@ -22,13 +22,15 @@ calls :mod:`.rules` and :mod:`.accounts` (every policy), which call
 from __future__ import annotations
 
 from .accounts import Accounts, User
-from .config import SandboxConfig, default_db_path
+from .config import CONTROL_TOKEN_ENV, MIN_CONTROL_TOKEN, SandboxConfig, default_db_path
 from .errors import SandboxError
 from .rules import Rules, Standings, parse_when
 from .server import ConnectionLimits, PortInUse, SandboxServer
 from .store import Busy, NoDatabase, Store
 
 __all__ = [
+    "CONTROL_TOKEN_ENV",
+    "MIN_CONTROL_TOKEN",
     "Accounts",
     "Busy",
     "ConnectionLimits",

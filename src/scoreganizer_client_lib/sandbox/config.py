@@ -8,6 +8,10 @@ from pathlib import Path
 
 #: Environment variable naming the default database file.
 DB_ENV = "SCOREGANIZER_SANDBOX_DB"
+#: Environment variable holding the control token of ``serve --control``
+#: (a script that starts the server then knows it), and its shortest length.
+CONTROL_TOKEN_ENV = "SCOREGANIZER_SANDBOX_CONTROL_TOKEN"  # noqa: S105 (a name)
+MIN_CONTROL_TOKEN = 16
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ EXPECTED = {
         boardgen=datetime(2021, 5, 22, 16, 39, 5, 912000, tzinfo=timezone.utc),
         local=True,
         game_time=5.41,
-        won=None,
+        won=True,
         bbbv=28,
     ),
     "test_subject.rmv": dict(

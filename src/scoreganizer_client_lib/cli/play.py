@@ -302,7 +302,7 @@ def describe_replay(path: Path, info: replays.ReplayInfo) -> str:
     player = ", ".join(f"{k} {v!r}" for k, v in vars(info.player).items() if v)
     when = info.boardgen_time.strftime("%Y-%m-%d %H:%M:%S") if info.boardgen_time else "?"
     clock = "local clock" if info.boardgen_time_is_local else "UTC"
-    result = {True: "won", False: "lost", None: "result not recorded"}[info.won]
+    result = info.outcome
     found_in = f" (in {info.key_field})" if info.key else ""
     board = info.board
     version = f"{info.format.name} v{info.format_version}"

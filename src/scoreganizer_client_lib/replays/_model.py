@@ -112,6 +112,23 @@ class PlayerFields:
 
 
 @dataclass(frozen=True)
+class Clicks:
+    """The clicks of a game, counted as the reference analyser (ms_toollib)
+    counts them: every left release and right press over the board or beside
+    it, and every chord (``double``), wasted ones included."""
+
+    left: int
+    right: int
+    double: int
+    total: int
+
+    @classmethod
+    def of(cls, left: int, right: int, double: int) -> Clicks:
+        """The clicks, with their ``total``."""
+        return cls(left, right, double, left + right + double)
+
+
+@dataclass(frozen=True)
 class ReplayInfo:
     """What :func:`~scoreganizer_client_lib.replays.inspect` read from a replay.
 
@@ -121,8 +138,15 @@ class ReplayInfo:
     reader labels that reading UTC, so it can be off by the player's UTC offset
     (``boardgen_time_is_local`` is True then).
 
-    ``game_time`` is in seconds; ``won`` is None where the format does not
-    record the result (AVF).
+    The judgement comes from replaying the game's mouse events on its board
+    with its clone's rules, not from what the file says about itself:
+    ``outcome`` is ``"won"``, ``"lost"`` or ``"unfinished"``; ``game_time``
+    is in seconds, timed from the events as the clone times its games;
+    ``bbbv`` is the board's 3BV computed from the mines, ``bbbv_solved`` what
+    the game solved of it, ``clicks`` the clicks it took. ``claimed_time`` is
+    what the file's own fields say (None where they say nothing), and
+    ``problems`` has a sentence for each way the file's claims disagree with
+    its game (empty for a genuine file).
 
     ``game_digest`` identifies the game itself: a SHA-256 (hex) of the format,
     the board (its size and where its mines are) and the bytes of the recorded
@@ -143,17 +167,36 @@ class ReplayInfo:
     board: Board
     boardgen_time: datetime | None
     boardgen_time_is_local: bool
-    game_time: float | None
-    won: bool | None
-    bbbv: int | None
+    game_time: float
+    bbbv: int
     mode: str | None
     size: int
     game_digest: str
+    outcome: str
+    claimed_time: float | None
+    bbbv_solved: int
+    clicks: Clicks
+    problems: tuple[str, ...]
 
     @property
     def mime_type(self) -> str:
         """The upload MIME type of the detected format."""
         return self.format.mime_type
+
+    @property
+    def won(self) -> bool:
+        """The replayed game was won (``outcome == "won"``)."""
+        return self.outcome == "won"
+
+    @property
+    def bbbv_per_second(self) -> float | None:
+        """3BV solved per second of game time (None for a game of no time)."""
+        return self.bbbv_solved / self.game_time if self.game_time > 0 else None
+
+    @property
+    def ioe(self) -> float | None:
+        """Efficiency: 3BV solved per click (None for a game of no clicks)."""
+        return self.bbbv_solved / self.clicks.total if self.clicks.total else None
 
 
 def find_key(fields: list[tuple[str, str | None]]) -> tuple[TournamentKey | None, str | None]:

@@ -16,6 +16,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from . import _game
+from ._game import Game
+from ._judge import Claims, judge
 from ._model import (
     Board,
     CorruptReplay,
@@ -43,7 +46,27 @@ _EVENT = 8
 _TIMESTAMP = re.compile(
     r"(?P<d>\d{1,2})(?:\.(?P<m>\d{1,2})\.(?P<y>\d{4}))?\.(?P<H>\d{1,2}):(?P<M>\d{1,2}):(?P<S>\d{1,2}):(?P<ms>\d+)"
 )
-_SCORE = re.compile(r"B(\d{1,5})T(\d{1,7}(?:[.,]\d{1,6})?)")  # 3BV, game time + 1 (s)
+#: The score field: 3BV, then the game time + 1 (s). Arbiter 0.49 writes it
+#: right after the end time, without a ``|`` before it.
+_SCORE = re.compile(r"B(\d{1,5})T(\d{1,7}(?:[.,]\d{1,6})?)$")
+#: The first mouse event: its seconds field reads 1 (x's high byte 0 or 1).
+_FIRST_EVENT = re.compile(rb"[\x00\x01]\x01")
+_NOT_A_MOVE = re.compile(rb"[^\x01]")
+#: Arbiter's mouse event codes.
+_BUTTONS = {
+    3: _game.LEFT_DOWN,
+    5: _game.LEFT_UP,
+    21: _game.LEFT_UP,
+    9: _game.RIGHT_DOWN,
+    17: _game.RIGHT_UP,
+    145: _game.RIGHT_UP,
+    33: _game.MIDDLE_DOWN,
+    65: _game.MIDDLE_UP,
+    193: _game.MIDDLE_UP,
+}
+_SQUARE = 16
+#: The byte two before the text block says whether question marks are on.
+_QUESTION_MARKS_ON = 17
 
 
 def looks_like_avf(data: bytes) -> bool:
@@ -103,13 +126,21 @@ def parse(data: bytes) -> ReplayInfo:
         raise _missing("end of the text block", data, start + _BLOCK_MAX, start)
     block = data[start + 1 : close].decode("cp1252", errors="replace").split("|")
     boardgen = next(filter(None, (_local_time(f) for f in block[1:3])), None)
-    score = _SCORE.fullmatch(block[-1])
+    score = _SCORE.search(block[-1])
     if score is None:
         raise CorruptReplay("AVF: the text block lacks its B…T… score field", start)
     bbbv = int(score[1])
-    game_time = round(float(score[2].replace(",", ".")) - 1, 3)
+    claimed_time = round(float(score[2].replace(",", ".")) - 1, 3)
 
-    events_at, events_end = _skip_events(data, close + 1)
+    mine_cells = (
+        (row - 1) * cols + col - 1
+        for row, col in zip(positions[0::2], positions[1::2], strict=True)
+    )
+    game = Game(
+        _game.Board(cols, rows, mine_cells), question_marks=data[start - 2] == _QUESTION_MARKS_ON
+    )
+    problems: list[str] = []
+    events_at, events_end, game_ms = _replay(data, close + 1, game, problems)
     cs = data.find(b"cs=", events_end)
     if cs < 0:
         raise TruncatedReplay("AVF: file ends before the checksum", events_end)
@@ -136,9 +167,6 @@ def parse(data: bytes) -> ReplayInfo:
         board=board,
         boardgen_time=boardgen,
         boardgen_time_is_local=True,
-        game_time=game_time,
-        won=None,
-        bbbv=bbbv,
         mode=None,
         size=len(data),
         game_digest=game_digest(
@@ -146,6 +174,12 @@ def parse(data: bytes) -> ReplayInfo:
             board,
             ((col - 1, row - 1) for row, col in zip(positions[0::2], positions[1::2], strict=True)),
             data[events_at:events_end],
+        ),
+        **judge(
+            game,
+            game_ms,
+            Claims(time=claimed_time, time_tolerance=0.0105, bbbv=bbbv, mines=mines),
+            problems,
         ),
     )
 
@@ -156,23 +190,62 @@ def _missing(what: str, data: bytes, window_end: int, offset: int) -> Exception:
     return CorruptReplay(f"AVF: no {what} where it belongs", offset)
 
 
-def _skip_events(data: bytes, pos: int) -> tuple[int, int]:
-    """Where the mouse events that follow the text block start and end.
+def _replay(data: bytes, pos: int, game: Game, problems: list[str]) -> tuple[int, int, int]:
+    """Replay the mouse events that follow the text block on ``game``: where
+    they start and end, and the game's time from them (ms).
 
-    The first event is the first record whose seconds field reads 1 (a zero
-    high byte of x, then seconds byte 1); records are 8 bytes and the list ends
-    with a record whose two seconds bytes are zero.
+    The first event is the first record whose seconds field reads 1; records
+    are 8 bytes (code, x high, seconds low, x low, hundredths, y high,
+    seconds high, y low; the seconds count from 1) and the list ends with a
+    record whose two seconds bytes are zero. Moves (code 1) are found and
+    stepped over by bytes operations; only the button events are replayed.
     """
-    first = data.find(b"\x00\x01", pos)
-    if first < 1:
+    first = _FIRST_EVENT.search(data, pos + 1)
+    if first is None:
         raise TruncatedReplay("AVF: file ends before the mouse events", pos)
-    pos = first - 1
-    end = len(data)
-    while pos + _EVENT <= end:
-        if data[pos + 2] == 0 and data[pos + 6] == 0:
-            return first - 1, pos + _EVENT
-        pos += _EVENT
-    raise TruncatedReplay("AVF: file ends inside the mouse events", pos)
+    start = first.start() - 1
+    end = _events_end(data, start)
+    cols, rows = game.board.width, game.board.height
+    width, height = cols * _SQUARE, rows * _SQUARE
+    last_ms = 0
+    after_end = backwards = False
+    for match in _NOT_A_MOVE.finditer(data[start:end:_EVENT]):
+        at = start + match.start() * _EVENT
+        code, x_high, s_low, x_low, hundredths, y_high, s_high, y_low = data[at : at + _EVENT]
+        button = _BUTTONS.get(code)
+        if button is None:
+            raise CorruptReplay(f"AVF: unknown mouse event {code}", at)
+        time_ms = ((s_high << 8 | s_low) - 1) * 1000 + hundredths * 10
+        x, y = x_high << 8 | x_low, y_high << 8 | y_low
+        cell = (y // _SQUARE) * cols + x // _SQUARE if x < width and y < height else -1
+        started = game.start_ms is not None  # before it, Arbiter's clock is not running
+        backwards = backwards or (started and time_ms < last_ms)
+        after_end = after_end or game.over
+        game.step(button, cell, time_ms)
+        last_ms = max(last_ms, time_ms) if started else time_ms
+    if backwards:
+        problems.append("the events' times run backwards")
+    if after_end:
+        problems.append("mouse buttons are pressed after the game ended")
+    game_ms = game.elapsed_ms(last_ms)
+    return start, end + _EVENT, game_ms
+
+
+def _events_end(data: bytes, start: int) -> int:
+    """Where the record that ends the events (both seconds bytes zero)
+    starts; the records are searched a chunk at a time, so that a long file
+    is not copied whole."""
+    chunk = _EVENT * 8192
+    for at in range(start, len(data) - _EVENT + 1, chunk):
+        stop = min(at + chunk, len(data) - _EVENT + 1)
+        seconds_low = data[at + 2 : stop + 2 : _EVENT]
+        seconds_high = data[at + 6 : stop + 6 : _EVENT]
+        k = seconds_low.find(0)
+        while k >= 0 and seconds_high[k]:
+            k = seconds_low.find(0, k + 1)
+        if k >= 0:
+            return at + k * _EVENT
+    raise TruncatedReplay("AVF: file ends inside the mouse events", len(data))
 
 
 def _footer(footer: bytes, offset: int) -> tuple[str, str]:

@@ -9,8 +9,12 @@ events up to the termination event (blast, win, other) with the game time.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
+from . import _game
+from ._game import Game
+from ._judge import Claims, judge
 from ._model import (
     Board,
     CorruptReplay,
@@ -41,23 +45,21 @@ CLONES = {
 PLAYER_FIELDS = ("name", "nickname", "country", "token")
 
 WIN, BLAST, OTHER = 16, 15, 17
-
-
-def _event_sizes(version: int) -> bytes:
-    """Bytes after the code byte, by event code (0 = not a valid code)."""
-    sizes = bytearray(256)
-    for code in range(1, 8):
-        sizes[code] = 8  # gametime u24, nFlags u8, x, y (u16 / s16)
-    for code in [*range(9, 15), *range(18, 28)]:
-        sizes[code] = 2  # col, row
-    if version == 1:
-        sizes[0] = 4  # timestampchange (old v1 files only)
-    else:
-        sizes[28] = 2  # reduced mouse move
-    return bytes(sizes)
-
-
-_SIZES = {1: _event_sizes(1), 2: _event_sizes(2)}
+_RESULTS = {WIN: "won", BLAST: "lost", OTHER: "unfinished"}
+_MOVE, _REDUCED_MOVE, _TIMESTAMP_CHANGE = 1, 28, 0
+#: Runs of the events that move the mouse and nothing else, stepped over at
+#: C speed: moves (code 1), reduced moves (28, v2) and the old timestamp
+#: changes (0, v1).
+_MOVES = {
+    1: re.compile(rb"(?:\x01[\x00-\xff]{8}|\x00[\x00-\xff]{4})*"),
+    2: re.compile(rb"(?:\x01[\x00-\xff]{8}|\x1c[\x00-\xff]{2})*"),
+}
+#: Board events: what a square shows once the event happened (RMV's open_0
+#: to open_8 are 18 to 26; 14 and 27 open a mine).
+_OPENED = {code: code - 18 for code in range(18, 27)} | {14: _game.BLAST, 27: _game.BLAST}
+_BOARD_EVENTS = frozenset(range(9, 15)) | frozenset(range(18, 28))
+#: ViennaSweeper v1 writes positions in its window: the board starts here.
+_V1_OFFSET = (12, 56)
 
 
 def split_version_info(text: str, clone_id: int | None) -> tuple[str, str | None]:
@@ -120,8 +122,9 @@ def parse(data: bytes) -> ReplayInfo:
     if any(c >= cols for c in positions[0::2]) or any(w >= rows for w in positions[1::2]):
         raise CorruptReplay("RMV: a mine lies outside the board", r.pos)
     board = Board(cols, rows, mines)
+    preflags = b""
     if preflag_size:
-        r.skip(2 * r.u16("preflag count"), "preflags")
+        preflags = r.take(2 * r.u16("preflag count"), "preflags")
 
     if properties_size < 4:
         raise CorruptReplay(f"RMV: {properties_size} properties, at least 4 needed", r.pos)
@@ -130,11 +133,15 @@ def parse(data: bytes) -> ReplayInfo:
     if mode_id >= (4 if version == 1 else len(GAME_MODES)):
         raise CorruptReplay(f"RMV: unknown game mode {mode_id}", r.pos - properties_size + 2)
     bbbv = None
+    square = 16
     clone_name_raw: bytes | None = None
     if version == 2:
         if properties_size < 7:
             raise CorruptReplay("RMV v2: fewer than 7 properties", r.pos)
         bbbv = properties[4] | (properties[5] << 8)
+        square = properties[6]
+        if not square:
+            raise CorruptReplay("RMV v2: squares of 0 pixels", r.pos - properties_size + 6)
         for _ in range(r.u16("extension property count")):
             name = decode(
                 r.take(r.u8("extension name size"), "extension name"),
@@ -149,22 +156,42 @@ def parse(data: bytes) -> ReplayInfo:
     encoding = "utf-8" if version == 2 or (properties_size > 4 and properties[4]) else "cp1252"
 
     events_at = r.pos
-    won, game_ms = _walk_events(r, version)
+    game = Game(
+        _game.Board(
+            cols,
+            rows,
+            (row * cols + col for col, row in zip(positions[0::2], positions[1::2], strict=True)),
+        ),
+        question_marks=bool(properties[0]),
+    )
+    problems: list[str] = []
+    for col, row in zip(preflags[0::2], preflags[1::2], strict=True):
+        if col < cols and row < rows:
+            game.step(_game.PREFLAG, row * cols + col, 0)
+        else:
+            problems.append("a flag placed before the game lies off the board")
+    result, claimed_ms, game_ms = _replay(r, version, square, game, problems)
 
     text = [decode(raw, encoding, "player field", "RMV") for raw in player_raw]
     fields = dict(zip(PLAYER_FIELDS, text, strict=False))
-    result = parse_result_string(decode(result_raw, encoding, "result string", "RMV"))
+    result_fields = parse_result_string(decode(result_raw, encoding, "result string", "RMV"))
     version_info = decode(version_raw, encoding, "version info", "RMV").strip("\0 \r\n")
     clone, clone_version = split_version_info(version_info, clone_id)
     if clone_id == 0 and clone_name_raw is not None:
         clone = decode(clone_name_raw, "utf-8", "clone_name", "RMV")
     if bbbv is None:
-        bbbv = small_number(result.get("3BV", ""))
+        bbbv = small_number(result_fields.get("3BV", ""))
+    claims = Claims(
+        time=claimed_ms / 1000,
+        bbbv=bbbv if bbbv or game.outcome == "won" else None,
+        outcome=result,
+        mines=mines,
+    )
     key, key_field = find_key(
         [
             ("token", fields.get("token")),
             ("nickname", fields.get("nickname")),
-            ("result_string.NICK", result.get("NICK")),
+            ("result_string.NICK", result_fields.get("NICK")),
         ]
     )
     return ReplayInfo(
@@ -179,9 +206,6 @@ def parse(data: bytes) -> ReplayInfo:
         board=board,
         boardgen_time=datetime.fromtimestamp(boardgen_ts, timezone.utc),
         boardgen_time_is_local=False,
-        game_time=game_ms / 1000,
-        won=won,
-        bbbv=bbbv,
         mode=GAME_MODES[mode_id],
         size=len(data),
         game_digest=game_digest(
@@ -190,22 +214,93 @@ def parse(data: bytes) -> ReplayInfo:
             zip(positions[0::2], positions[1::2], strict=True),
             data[events_at : r.pos],
         ),
+        **judge(game, game_ms, claims, problems),
     )
 
 
-def _walk_events(r: ByteReader, version: int) -> tuple[bool, int]:
-    """Step over the events to the termination event: (won, game time in ms)."""
-    sizes = _SIZES[version]
-    data, pos, end = r.data, r.pos, len(r.data)
-    while pos < end:
+def _replay(
+    r: ByteReader, version: int, square: int, game: Game, problems: list[str]
+) -> tuple[str, int, int]:
+    """Replay the events up to the termination event on ``game``: the result
+    the file claims, the time it claims (ms) and the game's time from its
+    events (ms). Each disagreement found on the way goes into ``problems``.
+
+    Moves are stepped over by a regular expression; only the button and
+    board events are looked at one by one. ViennaSweeper does not record the
+    first left press: it is replayed at the first mouse event.
+    """
+    data, end = r.data, len(r.data)
+    moves = _MOVES[version].match
+    cols, rows = game.board.width, game.board.height
+    width, height = cols * square, rows * square
+    dx, dy = _V1_OFFSET if version == 1 else (0, 0)
+    signed = version == 2
+    shown = bytearray([_game.CLOSED]) * (cols * rows)  # what the board events show
+    pos, last_ms, first = r.pos, 0, True
+    after_end = backwards = off_board = False
+    while True:
+        if not first:
+            pos = moves(data, pos).end()  # type: ignore[union-attr]  # matches empty
+        if pos >= end:
+            raise TruncatedReplay("RMV: file ends before the end-of-game event", end)
         code = data[pos]
-        if 15 <= code <= 17:
+        if 1 <= code <= 7:
+            if pos + 9 > end:
+                raise TruncatedReplay("RMV: file ends inside a mouse event", pos)
+            time_ms = int.from_bytes(data[pos + 1 : pos + 4], "big")
+            x = int.from_bytes(data[pos + 5 : pos + 7], "big", signed=signed) - dx
+            y = int.from_bytes(data[pos + 7 : pos + 9], "big", signed=signed) - dy
+            cell = (y // square) * cols + x // square if 0 <= x < width and 0 <= y < height else -1
+            started = game.start_ms is not None
+            backwards = backwards or (started and time_ms < last_ms)
+            if first:
+                first = False
+                game.step(_game.LEFT_DOWN, cell, time_ms)
+            if code != _MOVE:
+                after_end = after_end or game.over
+                game.step(code, cell, time_ms)
+            last_ms = max(last_ms, time_ms) if started else time_ms
+            pos += 9
+        elif code in _BOARD_EVENTS:
+            if pos + 3 > end:
+                raise TruncatedReplay("RMV: file ends inside a board event", pos)
+            col, row = data[pos + 1], data[pos + 2]
+            if col >= cols or row >= rows:
+                off_board = True
+            else:
+                shown[row * cols + col] = _OPENED.get(code, _game.CLOSED)
+            pos += 3
+        elif WIN >= code >= BLAST or code == OTHER:
             if pos + 4 > end:
-                break
+                raise TruncatedReplay("RMV: file ends inside the end-of-game event", pos)
             r.pos = pos + 4
-            return code == WIN, int.from_bytes(data[pos + 1 : pos + 4], "big")
-        size = sizes[code]
-        if not size:
+            claimed_ms = int.from_bytes(data[pos + 1 : pos + 4], "big")
+            backwards = backwards or claimed_ms < last_ms
+            break
+        elif code == (_REDUCED_MOVE if version == 2 else _TIMESTAMP_CHANGE):
+            if first:
+                raise CorruptReplay(f"RMV: event {code} before the first mouse event", pos)
+            raise TruncatedReplay("RMV: file ends inside a mouse event", pos)
+        else:
             raise CorruptReplay(f"RMV: unknown event code {code}", pos)
-        pos += 1 + size
-    raise TruncatedReplay("RMV: file ends before the end-of-game event", min(pos, end))
+    if backwards:
+        problems.append("the events' times run backwards")
+    if after_end:
+        problems.append("mouse buttons are pressed after the game ended")
+    if off_board:
+        problems.append("a board event lies off the board")
+    if _disagree(shown, game):
+        problems.append("the board events do not show what the mouse events opened")
+    return _RESULTS[code], claimed_ms, game.elapsed_ms(last_ms)
+
+
+def _disagree(shown: bytearray, game: Game) -> bool:
+    """The board events opened other cells, or showed other numbers, than
+    the replayed game."""
+    for cell, value in enumerate(shown):
+        opened = game.shown[cell]
+        if (value <= 8 or value == _game.BLAST) != (opened <= 8 or opened == _game.BLAST):
+            return True
+        if value <= 8 and value != opened:
+            return True
+    return False

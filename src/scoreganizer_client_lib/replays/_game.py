@@ -1,0 +1,435 @@
+"""The game engine: a board, and the mouse buttons that play it.
+
+Every format's reader turns its file into the same things: the board (where
+the mines are) and the button events (a press or release of the left, right
+or middle button over a cell, with its time). :class:`Game` replays them with
+the rules the clones share, and counts what happened as the reference
+analyser, ms_toollib, counts it:
+
+- A left press and release on a closed cell opens it (a zero opens its whole
+  opening). The first opening starts the game's clock.
+- A right press flags a closed cell, or unflags a flagged one (with question
+  marks on, a flag becomes a question mark, and a question mark closes).
+- Both buttons held, or the middle button, released over an opened number whose
+  flags around it match it, open its other closed neighbours (a chord).
+- Opening a mine loses; opening every safe cell wins. Nothing counts after.
+- ``left``, ``right`` and ``double`` count the releases and presses that act
+  on the board as ms_toollib's mouse state machine does, wasted ones included;
+  ``bbbv_solved`` counts the 3BV the openings and numbers opened were worth.
+
+The board is a flat list, cell ``row * width + col``; every step costs time
+proportional to the cells it touches, so a game costs time linear in its
+events and its board.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# Button events, numbered as RMV and EVF number them.
+LEFT_DOWN, LEFT_UP, RIGHT_DOWN, RIGHT_UP, MIDDLE_DOWN, MIDDLE_UP = 2, 3, 4, 5, 6, 7
+PREFLAG, BOTH_DOWN, LEFT, RIGHT, MIDDLE = 8, 9, 10, 11, 12
+#: Where a button event that is not over the board happened.
+OFF_BOARD = -1
+
+# What a cell shows: 0 to 8 once opened, else one of these.
+CLOSED, FLAG, QUESTION, BLAST = 10, 11, 12, 15
+MINE = -1
+
+# The game, as ms_toollib's states name it.
+READY, PREFLAGGING, PLAYING, WON, LOST = 0, 1, 2, 3, 4
+OUTCOMES = {WON: "won", LOST: "lost"}
+
+# The buttons, as ms_toollib's mouse states name them.
+UP_UP, UP_DOWN, UP_DOWN_NOT_FLAG, DOWN_UP, CHORDING, CHORDING_NOT_FLAG, DOWN_UP_AFTER_CHORD = range(
+    7
+)
+
+
+class Board:
+    """Where the mines are, the numbers around them, the openings and the 3BV."""
+
+    __slots__ = ("bbbv", "height", "isolated", "mines", "numbers", "opening", "openings", "width")
+
+    def __init__(self, width: int, height: int, mine_cells: Iterable[int]) -> None:
+        self.width, self.height = width, height
+        cells = width * height
+        numbers = [0] * cells
+        mines = 0
+        for cell in set(mine_cells):
+            numbers[cell] = MINE
+            mines += 1
+        self.mines = mines
+        for cell in range(cells):
+            if numbers[cell] == MINE:
+                for n in self.around(cell):
+                    if numbers[n] != MINE:
+                        numbers[n] += 1
+        self.numbers = numbers
+        # Each zero's opening (its connected zeros), numbered from 0.
+        opening = [-1] * cells
+        count = 0
+        for cell in range(cells):
+            if numbers[cell] or opening[cell] >= 0:
+                continue
+            opening[cell] = count
+            todo = [cell]
+            while todo:
+                for n in self.around(todo.pop()):
+                    if numbers[n] == 0 and opening[n] < 0:
+                        opening[n] = count
+                        todo.append(n)
+            count += 1
+        self.opening, self.openings = opening, count
+        # A number is worth a click of its own when no zero touches it.
+        self.isolated = bytearray(cells)
+        for cell in range(cells):
+            if numbers[cell] > 0 and all(numbers[n] != 0 for n in self.around(cell)):
+                self.isolated[cell] = 1
+        self.bbbv = count + sum(self.isolated)
+
+    def around(self, cell: int) -> list[int]:
+        """The up to eight cells around ``cell``."""
+        width, height = self.width, self.height
+        row, col = divmod(cell, width)
+        rows = range(max(row - 1, 0), min(row + 2, height))
+        cols = range(max(col - 1, 0), min(col + 2, width))
+        return [r * width + c for r in rows for c in cols if r != row or c != col]
+
+
+class Game:
+    """A game on ``board``, replayed one button event at a time by :meth:`step`.
+
+    ``question_marks``: the clone was set to mark cells with ``?`` on a second
+    right click of a flag.
+    """
+
+    __slots__ = (
+        "bbbv_solved",
+        "board",
+        "double",
+        "end_ms",
+        "flagged_zeros",
+        "left",
+        "middle_held",
+        "mouse",
+        "preflags",
+        "question_marks",
+        "right",
+        "shown",
+        "start_ms",
+        "state",
+        "unopened_safe",
+    )
+
+    def __init__(self, board: Board, *, question_marks: bool = False) -> None:
+        self.board = board
+        self.question_marks = question_marks
+        self.shown = bytearray([CLOSED]) * (board.width * board.height)
+        self.unopened_safe = board.width * board.height - board.mines
+        self.flagged_zeros = [0] * board.openings  # flags on each opening's zeros
+        self.left = self.right = self.double = self.bbbv_solved = 0
+        self.state, self.mouse = READY, UP_UP
+        self.preflags = 0
+        self.middle_held = False
+        self.start_ms: int | None = None
+        self.end_ms: int | None = None
+
+    @property
+    def outcome(self) -> str:
+        """``won``, ``lost`` or ``unfinished``."""
+        return OUTCOMES.get(self.state, "unfinished")
+
+    @property
+    def over(self) -> bool:
+        """The game was won or lost: no event changes it any more."""
+        return self.state >= WON
+
+    def elapsed_ms(self, last_ms: int) -> int:
+        """The game's time (ms): from the event that started it (the first
+        opening) to the one that ended it, or to ``last_ms`` (the time of
+        the last event) if it did not end; 0 if it never started."""
+        if self.start_ms is None:
+            return 0
+        return (self.end_ms if self.end_ms is not None else last_ms) - self.start_ms
+
+    # The board's own moves ------------------------------------------------
+
+    def _open(self, cells: list[int]) -> None:
+        """Open ``cells`` (and the openings of the zeros among them)."""
+        numbers, shown = self.board.numbers, self.shown
+        around = self.board.around
+        while cells:
+            cell = cells.pop()
+            if shown[cell] != CLOSED and shown[cell] != QUESTION:
+                continue
+            number = numbers[cell]
+            if number == MINE:
+                shown[cell] = BLAST
+                self.state = LOST
+                continue
+            shown[cell] = number
+            self.unopened_safe -= 1
+            if number == 0:
+                cells.extend(n for n in around(cell) if shown[n] == CLOSED or shown[n] == QUESTION)
+        if self.unopened_safe == 0 and self.state != LOST:
+            self.state = WON
+
+    def _opening_complete(self, cell: int) -> bool:
+        return self.flagged_zeros[self.board.opening[cell]] == 0
+
+    def _set_shown(self, cell: int, value: int) -> None:
+        before = self.shown[cell]
+        self.shown[cell] = value
+        opening = self.board.opening[cell]
+        if opening >= 0:
+            self.flagged_zeros[opening] += (value == FLAG) - (before == FLAG)
+
+    def _left_click(self, cell: int) -> None:
+        self.left += 1
+        shown = self.shown[cell]
+        if shown != CLOSED and shown != QUESTION:
+            return
+        number = self.board.numbers[cell]
+        if number == 0:
+            if self._opening_complete(cell):
+                self.bbbv_solved += 1
+        elif number > 0 and self.board.isolated[cell]:
+            self.bbbv_solved += 1
+        self._open([cell])
+
+    def _right_click(self, cell: int) -> None:
+        self.right += 1
+        shown = self.shown[cell]
+        if shown == CLOSED:
+            self._set_shown(cell, FLAG)
+        elif shown == FLAG:
+            self._set_shown(cell, QUESTION if self.question_marks else CLOSED)
+        elif shown == QUESTION:
+            self._set_shown(cell, CLOSED)
+
+    def _chord(self, cell: int) -> None:
+        self.double += 1
+        if cell == OFF_BOARD:
+            return
+        number = self.shown[cell]
+        if number > 8:
+            return
+        board, shown = self.board, self.shown
+        flags, closed = 0, []
+        for n in board.around(cell):
+            if shown[n] == FLAG:
+                flags += 1
+            elif shown[n] == CLOSED:
+                closed.append(n)
+        if flags != number or not closed:
+            return
+        openings = set()
+        for n in closed:
+            value = board.numbers[n]
+            if value > 0 and board.isolated[n]:
+                self.bbbv_solved += 1
+            elif value == 0 and self._opening_complete(n):
+                openings.add(board.opening[n])
+        self.bbbv_solved += len(openings)
+        self._open(closed)
+
+    # The buttons ------------------------------------------------------------
+
+    def step(self, event: int, cell: int, time_ms: int) -> None:
+        """Replay one button event over ``cell`` (or :data:`OFF_BOARD`) at
+        ``time_ms``: the state machine of ms_toollib's MinesweeperBoard."""
+        state = self.state
+        if state >= WON:
+            return
+        if state == READY:
+            self._step_ready(event, cell)
+        elif state == PREFLAGGING:
+            if self._step_preflagging(event, cell):
+                self._step_playing(event, cell)
+        else:
+            self._step_playing(event, cell)
+        if (self.state == PLAYING and state != PLAYING) or (self.state >= WON and state < PLAYING):
+            self.start_ms = time_ms
+        if self.state >= WON:
+            self.end_ms = time_ms
+
+    def _step_ready(self, event: int, cell: int) -> None:
+        mouse = self.mouse
+        if event == LEFT_DOWN:
+            if mouse == UP_UP:
+                self.mouse = DOWN_UP
+                if cell != OFF_BOARD:
+                    self.state = PREFLAGGING
+            elif mouse == UP_DOWN:
+                self.mouse = CHORDING
+            elif mouse == UP_DOWN_NOT_FLAG:
+                self.mouse = CHORDING_NOT_FLAG
+        elif event == PREFLAG:
+            self.preflags += 1
+            self.state = PREFLAGGING
+            self._right_click(cell)
+        elif event == RIGHT_DOWN:
+            if mouse == UP_UP:
+                self.mouse = UP_DOWN
+                if cell != OFF_BOARD:
+                    self.preflags = 1
+                    self.state = PREFLAGGING
+                    self._right_click(cell)
+            elif mouse == DOWN_UP_AFTER_CHORD:
+                self.mouse = CHORDING
+        elif event == LEFT_UP:
+            if mouse in (CHORDING, CHORDING_NOT_FLAG):
+                self.mouse = UP_DOWN
+            elif mouse in (DOWN_UP_AFTER_CHORD, DOWN_UP, UP_UP):
+                self.mouse = UP_UP
+        elif event == RIGHT_UP:
+            if mouse == UP_DOWN:
+                self.mouse = UP_UP
+            elif mouse == CHORDING:
+                self.mouse = DOWN_UP_AFTER_CHORD
+        elif event == BOTH_DOWN:
+            if mouse in (DOWN_UP, DOWN_UP_AFTER_CHORD, UP_DOWN, UP_UP):
+                self.mouse = CHORDING
+            elif mouse == UP_DOWN_NOT_FLAG:
+                self.mouse = CHORDING_NOT_FLAG
+
+    def _step_preflagging(self, event: int, cell: int) -> bool:
+        """One event before the first opening; True when it is handled as
+        in a game under way."""
+        mouse = self.mouse
+        if event in (LEFT_DOWN, RIGHT_UP, MIDDLE_DOWN, MIDDLE_UP):
+            return True
+        if event == LEFT_UP:
+            if mouse != DOWN_UP:
+                return True
+            if cell == OFF_BOARD:
+                self.mouse = UP_UP
+                if self.preflags == 0:
+                    self.state = READY
+                    self.left = self.right = self.double = 0
+                else:
+                    self.left += 1
+            elif self.shown[cell] == CLOSED:
+                self.mouse = UP_UP
+                self.state = PLAYING
+                self._left_click(cell)
+            else:  # released on a flag: the button stays down for the state machine
+                self.left += 1
+        elif event == PREFLAG:
+            self.preflags += 1
+            self._right_click(cell)
+        elif event == RIGHT_DOWN:
+            if mouse == UP_UP:
+                if cell == OFF_BOARD:
+                    self.mouse = UP_DOWN_NOT_FLAG
+                    self.right += 1
+                    return False
+                self.mouse = UP_DOWN
+                if self.shown[cell] == CLOSED:
+                    self.preflags += 1
+                else:
+                    self.preflags -= 1
+                    if self.preflags == 0:
+                        self.state = READY
+                        self.left = self.right = self.double = 0
+                        self._set_shown(cell, CLOSED)
+                        return False
+                self._right_click(cell)
+            elif mouse == DOWN_UP:
+                self.mouse = CHORDING
+                if cell != OFF_BOARD and self.preflags == 0:
+                    self.state = READY
+            elif mouse == DOWN_UP_AFTER_CHORD:
+                self.mouse = CHORDING
+        elif event == BOTH_DOWN:
+            if mouse == DOWN_UP:
+                if cell != OFF_BOARD and self.preflags == 0:
+                    self.state = READY
+                self.mouse = CHORDING
+            elif mouse in (DOWN_UP_AFTER_CHORD, UP_DOWN, UP_UP):
+                self.mouse = CHORDING
+            elif mouse == UP_DOWN_NOT_FLAG:
+                self.mouse = CHORDING_NOT_FLAG
+        return False
+
+    def _step_playing(self, event: int, cell: int) -> None:
+        mouse = self.mouse
+        if event == LEFT_DOWN:
+            if mouse in (UP_UP, DOWN_UP):
+                self.mouse = DOWN_UP
+            elif mouse == UP_DOWN:
+                self.mouse = CHORDING
+            elif mouse == UP_DOWN_NOT_FLAG:
+                self.mouse = CHORDING_NOT_FLAG
+        elif event == LEFT_UP or (
+            event == LEFT and mouse not in (UP_UP, UP_DOWN, UP_DOWN_NOT_FLAG)
+        ):
+            self._left_up(cell, counted=event == LEFT_UP)
+        elif event == LEFT:
+            self.mouse = {UP_UP: DOWN_UP, UP_DOWN: CHORDING}.get(mouse, CHORDING_NOT_FLAG)
+        elif event == RIGHT_DOWN:
+            if mouse == UP_UP:
+                if cell == OFF_BOARD:
+                    self.mouse = UP_DOWN_NOT_FLAG
+                    self.right += 1
+                else:
+                    self.mouse = UP_DOWN_NOT_FLAG if self.shown[cell] < CLOSED else UP_DOWN
+                    self._right_click(cell)
+            elif mouse in (DOWN_UP, DOWN_UP_AFTER_CHORD):
+                self.mouse = CHORDING
+        elif event == RIGHT_UP or (
+            event == RIGHT and mouse not in (UP_UP, DOWN_UP, DOWN_UP_AFTER_CHORD)
+        ):
+            self._right_up(cell)
+        elif event == RIGHT:
+            if mouse != UP_UP:
+                self.mouse = CHORDING
+            elif cell == OFF_BOARD:
+                self.mouse = UP_DOWN_NOT_FLAG
+                self.right += 1
+            else:
+                self.mouse = UP_DOWN_NOT_FLAG if self.shown[cell] < CLOSED else UP_DOWN
+                self._right_click(cell)
+        elif event == MIDDLE_DOWN:
+            self.middle_held = True
+        elif event == MIDDLE_UP:
+            self.middle_held = False
+            self._chord(cell)
+        elif event == MIDDLE:
+            self.middle_held = not self.middle_held
+            if not self.middle_held:
+                self._chord(cell)
+        elif event == BOTH_DOWN:
+            if mouse == UP_DOWN_NOT_FLAG:
+                self.mouse = CHORDING_NOT_FLAG
+            elif mouse in (DOWN_UP, DOWN_UP_AFTER_CHORD, UP_DOWN, UP_UP):
+                self.mouse = CHORDING
+
+    def _left_up(self, cell: int, *, counted: bool) -> None:
+        mouse = self.mouse
+        if mouse == DOWN_UP:
+            self.mouse = UP_UP
+            if cell == OFF_BOARD:
+                self.left += counted
+            else:
+                self._left_click(cell)
+        elif mouse in (CHORDING, CHORDING_NOT_FLAG):
+            self.mouse = UP_DOWN
+            if mouse == CHORDING_NOT_FLAG:
+                self.right -= 1
+            if cell != OFF_BOARD:
+                self._chord(cell)
+        elif mouse == DOWN_UP_AFTER_CHORD:
+            self.mouse = UP_UP
+
+    def _right_up(self, cell: int) -> None:
+        mouse = self.mouse
+        if mouse in (UP_DOWN, UP_DOWN_NOT_FLAG):
+            self.mouse = UP_UP
+        elif mouse in (CHORDING, CHORDING_NOT_FLAG):
+            self.mouse = DOWN_UP_AFTER_CHORD
+            if mouse == CHORDING_NOT_FLAG:
+                self.right -= 1
+            if cell != OFF_BOARD:
+                self._chord(cell)

@@ -1,0 +1,71 @@
+"""The judgement of a replayed game: its figures, and where the file's own
+claims disagree with them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ._game import Game
+from ._model import Clicks
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What a file says about its own game (None where it says nothing).
+
+    ``time`` is in seconds, and may be off the events' time by up to
+    ``time_tolerance`` seconds (the format's rounding). ``mines`` is the mine
+    count the file's header gives.
+    """
+
+    time: float | None = None
+    time_tolerance: float = 0.0005
+    bbbv: int | None = None
+    outcome: str | None = None
+    won: bool | None = None
+    mines: int | None = None
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".") + " s"
+
+
+def judge(game: Game, game_ms: int, claims: Claims, problems: list[str]) -> dict[str, Any]:
+    """The judgement fields of :class:`~.ReplayInfo` for ``game``, replayed to
+    its end, which took ``game_ms`` as its clone times it. ``problems`` are
+    the disagreements the format's reader found itself; the ones between
+    ``claims`` and the game are added to them."""
+    board = game.board
+    game_time = game_ms / 1000
+    outcome = game.outcome
+    if claims.mines is not None and claims.mines != board.mines:
+        problems.append(
+            f"the file says the board has {claims.mines} mines, "
+            f"but its mine list holds {board.mines}"
+        )
+    if claims.bbbv is not None and claims.bbbv != board.bbbv:
+        problems.append(
+            f"the file claims a 3BV of {claims.bbbv}, but its board's 3BV is {board.bbbv}"
+        )
+    if claims.outcome is not None and claims.outcome != outcome:
+        problems.append(
+            f"the file claims the game was {claims.outcome}, but its events show it {outcome}"
+        )
+    if claims.won is not None and claims.won != (outcome == "won"):
+        claimed = "won" if claims.won else "not won"
+        problems.append(f"the file claims the game was {claimed}, but its events show it {outcome}")
+    if claims.time is not None and abs(claims.time - game_time) > claims.time_tolerance:
+        problems.append(
+            f"the file claims a time of {_seconds(claims.time)}, "
+            f"but its events take {_seconds(game_time)}"
+        )
+    return {
+        "outcome": outcome,
+        "game_time": game_time,
+        "claimed_time": claims.time,
+        "bbbv": board.bbbv,
+        "bbbv_solved": game.bbbv_solved,
+        "clicks": Clicks.of(game.left, game.right, game.double),
+        "problems": tuple(problems),
+    }

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import PASSWORD, REPLAYS, TEST_CONFIG, Clock, fresh_seed
+from conftest import PASSWORD, REAL_REPLAYS, REPLAYS, TEST_CONFIG, Clock, fresh_seed
 from scoreganizer_client_lib.cli import Settings, main
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
@@ -704,7 +704,7 @@ def test_hidden_results(run: Run, tmp_path: Path) -> None:
 
 
 def test_inspect(run: Run, tmp_path: Path) -> None:
-    files = sorted(str(p) for p in REPLAYS.iterdir())
+    files = [str(p) for p in REAL_REPLAYS]
     data = _json(run("--json", "inspect", *files))
     by_name = {Path(d["file"]).name: d for d in data}  # type: ignore[union-attr]
     assert by_name["test_subject.rmv"]["key"] == "2_1_517cce9419171fee58a550067fed65ed"

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     )
     from ._model import (
         Board,
+        Clicks,
         CorruptReplay,
         PlayerFields,
         ReplayError,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 _INSPECT = ("MAX_REPLAY_SIZE", "ReplaySource", "detect_format", "inspect", "parse", "read_bounded")
 _MODEL = (
     "Board",
+    "Clicks",
     "CorruptReplay",
     "PlayerFields",
     "ReplayError",
@@ -88,6 +90,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "MAX_REPLAY_SIZE",
     "Board",
+    "Clicks",
     "CorruptReplay",
     "PlayerFields",
     "ReplayError",

@@ -275,7 +275,6 @@ def _replay(
                 raise TruncatedReplay("RMV: file ends inside the end-of-game event", pos)
             r.pos = pos + 4
             claimed_ms = int.from_bytes(data[pos + 1 : pos + 4], "big")
-            backwards = backwards or claimed_ms < last_ms
             break
         elif code == (_REDUCED_MOVE if version == 2 else _TIMESTAMP_CHANGE):
             if first:

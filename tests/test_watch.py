@@ -885,6 +885,50 @@ def test_the_status_line_fits_the_terminal(tmp_path: Path) -> None:
     assert all(len(line) <= 40 and line.endswith("…") for line in status_lines), lines
 
 
+def test_refusals_fit_80_columns_and_their_advice_is_given_once(tmp_path: Path) -> None:
+    """On a terminal, a long line breaks between words; a kind of refusal
+    gives its advice the first time only, and the summary names each kind
+    once with its files."""
+    from rich.console import Console
+
+    from scoreganizer_client_lib.cli._app import Settings
+    from scoreganizer_client_lib.cli.watch import TerminalView
+    from scoreganizer_client_lib.refusals import Refusal
+    from scoreganizer_client_lib.watching import WatchStatus, WatchSummary
+
+    screen = io.StringIO()
+    console = Console(file=screen, width=80, force_terminal=True, color_system=None)
+    view = TerminalView(tmp_path, Settings("http://x", False, False), console)
+    now = datetime.now(timezone.utc)
+    status = WatchStatus(0, 0, 0, None, now + timedelta(hours=1), True)
+    view.event(WatchEvent(EventKind.STATUS, now, "0 accepted", status=status))
+    advice = "put your key in the player name before the next game (ViennaSweeper: the nickname)"
+    refused = {}
+    for n in range(7):
+        name = f"Beginner_game_number_{n}.rmv"
+        refusal = Refusal(
+            "no_key", "this replay has no tournament key (player name 'Player')", advice
+        )
+        refused[name] = refusal
+        view.event(WatchEvent(EventKind.REFUSED, now, "", path=name, refusal=refusal))
+    view.summary(WatchSummary(accepted=[], refused=refused, pending=[], stopped=None))
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "\n", screen.getvalue())
+    lines = [line.rstrip() for line in re.split(r"[\r\n]", shown) if line.strip()]
+    lines = [line for line in lines if not line.startswith("watching ")]  # the status line
+    assert all(len(line) <= 80 for line in lines), lines
+    text = " ".join(line.strip() for line in lines)
+    words = set(re.findall(r"[\w'#()]+", " ".join([advice, *refused, refusal.reason])))
+    assert words <= set(re.findall(r"[\w'#()]+", text))  # no word was cut in two
+    assert text.count("before the next game") == 1  # the advice, once
+    start = next(i for i, line in enumerate(lines) if line.startswith("Watched"))
+    files = ", ".join(f"Beginner_game_number_{n}.rmv" for n in range(5))
+    assert " ".join(line.strip() for line in lines[start:]) == (
+        f"Watched {tmp_path}: 0 accepted, 7 refused, 0 not uploaded. "
+        f"refused, the replay carries no tournament key: {files} and 2 more"
+    )
+    assert sum(line.startswith("  refused, ") for line in lines) == 1  # one line a kind
+
+
 @pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_command_interrupted_prints_its_summary(
@@ -913,7 +957,8 @@ def test_command_interrupted_prints_its_summary(
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == status, err
-    assert "Stopped: interrupted. 1 accepted, 0 refused, 0 not uploaded." in out
+    assert f"Watched {player.folder}: 1 accepted, 0 refused, 0 not uploaded." in out
+    assert "Stopped" not in out and err.count("stopped") == 1  # said once, at the top level
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
 
 

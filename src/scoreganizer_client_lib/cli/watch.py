@@ -17,7 +17,7 @@ import click
 
 from .. import RetryPolicy
 from ..config import config_dir
-from ..refusals import Refusal
+from ..refusals import CODES, Refusal
 from ..text import inert
 from ..watching import (
     CannotWatch,
@@ -29,7 +29,7 @@ from ..watching import (
     playing_until,
 )
 from ._app import Settings
-from ._common import emit_json, local, logged_in_client, relative, say
+from ._common import emit_json, fit, local, logged_in_client, relative, say
 from ._errors import login_hint
 from .play import YES_HELP, obtain_key
 
@@ -62,11 +62,13 @@ class TerminalView:
         self.settings = settings
         self.console = console
         self.live: Any = None  # started with the first status line
+        self.closed = False  # no status line any more
+        self.advised: set[str] = set()  # the kinds of refusal whose advice was shown
 
     def event(self, event: WatchEvent) -> None:
         """Show one event."""
         if event.kind is EventKind.STATUS:
-            if self.console is not None and event.status is not None:
+            if self.console is not None and not self.closed and event.status is not None:
                 self._status(f"{event.message}; ends {relative(event.status.until)}")
             return
         if event.kind is EventKind.STOPPED:
@@ -81,8 +83,12 @@ class TerminalView:
                 self.say(event.message)
 
     def words(self, refusal: Refusal) -> str:
-        """A refusal in words, with its codes when ``--verbose``."""
+        """A refusal in words: its advice only the first time a refusal of
+        its kind is shown (unless ``--verbose``, which also shows codes)."""
         if not self.settings.verbose:
+            if refusal.code in self.advised:
+                return refusal.reason
+            self.advised.add(refusal.code)
             return str(refusal)
         codes = "/".join(c for c in (refusal.code, refusal.server_code) if c)
         return f"{refusal} [{codes}]"
@@ -100,14 +106,15 @@ class TerminalView:
     def say(self, text: str, err: bool = False) -> None:
         """Print one line; what it holds from outside (names, the server's
         words) is made inert."""
-        if self.live is not None and not err:
-            self.live.console.print(inert(text), markup=False, highlight=False, soft_wrap=True)
+        if self.console is not None and not err:
+            line = fit(inert(text), self.console.width)
+            self.console.print(line, markup=False, highlight=False, soft_wrap=True)
         else:
             say(text, err=err)
 
     def close(self) -> None:
         """Take the status line away (for good)."""
-        self.console = None
+        self.closed = True
         if self.live is not None:
             self.live.stop()
             self.live = None
@@ -118,15 +125,33 @@ class TerminalView:
         if self.settings.json:
             emit_json(summary.as_json())
             return
-        reason = summary.stopped.reason if summary.stopped else "stopped"
-        self.say(
-            f"Stopped: {reason}. {len(summary.accepted)} accepted, "
-            f"{len(summary.refused)} refused, {len(summary.pending)} not uploaded."
+        counts = (
+            f"{len(summary.accepted)} accepted, {len(summary.refused)} refused, "
+            f"{len(summary.pending)} not uploaded."
         )
+        stopped = summary.stopped
+        if stopped is None or stopped.code == "interrupted":  # the top level says "stopped"
+            self.say(f"Watched {self.folder}: {counts}")
+        else:
+            self.say(f"Stopped: {stopped.reason}. {counts}")
+        kinds: dict[str, list[str]] = {}
         for path, refusal in summary.refused.items():
-            self.say(f"  refused {path}: {self.words(refusal)}")
-        for path in summary.pending:
-            self.say(f"  not uploaded: {path}")
+            kinds.setdefault(refusal.code, []).append(str(path))
+        for code, paths in kinds.items():  # one line a kind of refusal, not one a file
+            self.say(f"  refused, {CODES.get(code, code)}: {listed(paths)}")
+        if summary.pending:
+            self.say(f"  not uploaded: {listed([str(p) for p in summary.pending])}")
+
+
+#: The most file names one summary line lists.
+MAX_LISTED = 5
+
+
+def listed(names: list[str]) -> str:
+    """``a.rmv, b.rmv and 3 more``."""
+    shown = ", ".join(names[:MAX_LISTED])
+    more = len(names) - MAX_LISTED
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def terminal_console() -> Any:

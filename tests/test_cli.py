@@ -267,6 +267,38 @@ def test_an_untrusted_certificate_is_not_taken_for_plain_http() -> None:
     assert describe(plain, settings).endswith("did you mean http://example.test:443?")
 
 
+def test_standings_of_a_tournament(
+    run: Run, server: SandboxServer, player: str, tmp_path: Path
+) -> None:
+    cup, key = _keyed_player(run, server, player)
+    game = _replay(tmp_path, "mine.rmv", key)
+    assert run("upload", str(game)).exit_code == 0
+    shown = run("standings", str(cup), env={"COLUMNS": "100"})
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert lines[0].endswith("(sum 1+1+1)")
+    assert lines[1].split() == ["#", "PLAYER", "TOTAL", "GAMES", "COMPLETE", "BEST", "TIMES"]
+    mine = next(line for line in lines if f"{player} (you)" in line)
+    assert mine.split()[0] == "1" and " beg " in f" {mine} "
+    listed = _json(run("--json", "standings", str(cup)))
+    assert listed["rows"][0]["player"] == player  # type: ignore[index]
+    assert listed["rows"][0]["games"] == 1  # type: ignore[index]
+
+    hidden = _cup(server, name="Secret", hide_results=True)
+    refused = run("standings", str(hidden))
+    assert refused.exit_code == 1
+    assert refused.stderr == "error: the host hides the results until the tournament ends\n"
+
+
+def test_standings_where_the_server_shows_none(not_scoreganizer: str, config_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["--server", not_scoreganizer, "standings", "7"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {not_scoreganizer} shows no standings to programs; see "
+        f"{not_scoreganizer}/tournaments/7/\n"
+    )
+
+
 def test_dead_server_is_one_line(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     waits: list[float] = []
     monkeypatch.setattr(time, "sleep", waits.append)

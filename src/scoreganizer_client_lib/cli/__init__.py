@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "key": ("play", "key", "Get your tournament key (and the name to type)."),
     "upload": ("upload", "upload", "Check and upload replay files."),
     "inspect": ("play", "inspect_cmd", "Show what is in replay files."),
+    "standings": ("standings", "standings", "Show a tournament's ranking."),
     "watch": ("watch", "watch", "Upload every new replay in a folder during a tournament."),
     "sandbox": ("sandbox", "sandbox", "Run and manage a local sandbox server."),
     "demo": ("demo", "demo", "Play a whole tournament against an embedded sandbox."),

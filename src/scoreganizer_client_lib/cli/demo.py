@@ -4,6 +4,7 @@ sandbox started for the occasion (temporary database, free loopback port)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 import tempfile
 import time
@@ -49,7 +50,7 @@ def demo(settings: Settings, start_in: float, in_app: bool) -> None:
     from ..replays.testing import write_rmv
     from ..sandbox import SandboxServer, scenario
     from ..scoreganizer import Scoreganizer
-    from .sandbox import standings_table
+    from .standings import standings_table
 
     quiet = settings.json
     started = time.monotonic()
@@ -161,7 +162,7 @@ def demo(settings: Settings, start_in: float, in_app: bool) -> None:
                 why = explain_refusal(exc, replay=exc.info)
                 say(f"8. alice uploading a replay without a key: refused unsent: {why}")
 
-            result = scenario.standings(store, cup)
+            result = alice.tournaments.standings(cup)
             say("9. Standings of Demo Cup (bob has no expert game yet, so he ranks after alice):")
             say(standings_table(result))
             elapsed = time.monotonic() - started
@@ -169,7 +170,7 @@ def demo(settings: Settings, start_in: float, in_app: bool) -> None:
             summary: dict[str, Any] = {
                 "tournament": cup,
                 "accepted": accepted,
-                "standings": result.as_json()["standings"],
+                "standings": [dataclasses.asdict(row) for row in result.rows],
                 "seconds": round(elapsed, 2),
             }
             alice.close()

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from ._app import Settings
-from ._common import emit_json, say, table
+from ._common import emit_json, table
 
 DB_HELP = (
     "Database file (default: $SCOREGANIZER_SANDBOX_DB, else one in your data folder; "
@@ -359,26 +359,6 @@ def confirm(settings: Settings, tournament_id: int, user: str, db: str | None) -
     _host_action("confirm", tournament_id, user, db, settings.json)
 
 
-def standings_table(result: Any) -> str:
-    """The standings as a text table."""
-    rows = [
-        [
-            str(i),
-            s.player,
-            f"{s.total:.3f}" if s.games else "-",
-            str(s.games),
-            "yes" if s.complete else "no",
-            "  ".join(
-                f"{lvl[:3]} {', '.join(f'{t:.3f}' for t in times)}"
-                for lvl, times in s.best.items()
-                if times
-            ),
-        ]
-        for i, s in enumerate(result.entries, start=1)
-    ]
-    return table(["#", "PLAYER", "TOTAL", "GAMES", "COMPLETE", "BEST TIMES"], rows)
-
-
 @sandbox.command()
 @click.argument("tournament_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -396,8 +376,10 @@ def standings(
     if as_json or settings.json:
         emit_json(result.as_json())
     else:
-        say(f"{result.name} ({result.mode} {result.modeparams})")
-        click.echo(standings_table(result) if result.entries else "No players yet.")
+        from ..standings import parse_standings
+        from .standings import show
+
+        show(parse_standings(result.as_json(), tournament_id))
 
 
 @sandbox.command("list")

@@ -27,7 +27,6 @@ from app_helpers import Browser, World, chromium_path, launch_chromium, start_wo
 from conftest import PASSWORD, Clock, wait_for
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.app import AppServer
-from scoreganizer_client_lib.app.feed import Change
 from scoreganizer_client_lib.app.folders import shown
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import scenario
@@ -98,6 +97,13 @@ def page(chromium: Any) -> Iterator[Page]:
     context.close()
 
 
+def let_in(page: Page, app: AppServer) -> None:
+    """Open the app's address with its secret, and wait until the app's
+    page that takes it has moved on (without the secret)."""
+    page.goto(app.open_url)
+    page.wait_for_url(lambda url: "secret=" not in url)
+
+
 def drop_file(page: Page, name: str, content: bytes) -> None:
     """Drop a file on the page the way a file manager does."""
     page.evaluate(
@@ -141,15 +147,23 @@ def test_a_whole_tournament_in_the_browser(world: World, alarm: Alarm, page: Pag
     world.start_in(cup, 0.0)  # a minute later the tournament starts: on the server,
     page.clock.fast_forward("01:00")  # on the page's clock,
     alarm.ring()  # and for the app, which waits for it
-    copy = page.get_by_role("button", name="Copy key")  # arrives when the tournament starts
-    expect(copy).to_be_visible(timeout=5000)
+    clones = page.get_by_role("list", name="Where your key goes")  # when the tournament starts
+    expect(clones).to_be_visible(timeout=5000)
     expect(page.get_by_text("Ends in")).to_be_visible()  # the countdown went on by itself
     key = world.app.player.plays[cup].key
     assert key is not None
-    copy.click()
-    expect(page.get_by_role("status")).to_have_text("Copied")
-    assert page.evaluate("navigator.clipboard.readText()") == key
-    expect(page.get_by_text(f"{alice}#{key}").first).to_be_visible()
+    for clone, field, copied in (  # one button per clone, each copying what its field takes
+        ("ViennaSweeper", "Nickname", key),
+        ("Minesweeper Arbiter", "Name", f"{alice}#{key}"),
+        ("Metasweeper", "Player identifier", f"{alice}#{key}"),
+    ):
+        line = clones.get_by_role("listitem").filter(has_text=clone)
+        expect(line).to_contain_text(field)
+        line.get_by_role("button", name=f"Copy for {clone}").click()
+        expect(line.get_by_role("status")).to_have_text("Copied")
+        assert page.evaluate("navigator.clipboard.readText()") == copied
+        page.clock.fast_forward("00:03")  # and "Copied" fades away
+        expect(line.get_by_role("status")).to_have_text("")
 
     rival = Scoreganizer.from_url(world.sandbox.url)
     rival.login(bob, PASSWORD)
@@ -157,14 +171,16 @@ def test_a_whole_tournament_in_the_browser(world: World, alarm: Alarm, page: Pag
     bob_key = rival.tournaments.gen_key(cup)
     folder = world.home / "Desktop" / "Minesweeper Arbiter" / "Videos"
     # suggested (a button), yet the text box is a text box
-    expect(page.get_by_role("button", name=re.compile("Minesweeper Arbiter"))).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^Minesweeper Arbiter"))).to_be_visible()
     page.get_by_role("textbox", name="Replay folder").fill(str(folder))
     page.get_by_role("button", name="Watch folder").click()
     expect(page.get_by_role("button", name="Stop watching")).to_be_visible()
     expect(page.get_by_text("every replay saved there is uploaded")).to_be_visible()
 
     now = datetime.now(timezone.utc)
-    uploads = page.get_by_role("region", name="Uploads")
+    uploads = page.get_by_role("region", name="Uploads").get_by_role(
+        "list", name="Uploaded replays"
+    )
     games = [
         ("good.avf", write_rmv(key=key, boardgen_time=now), "Accepted", "beginner"),
         ("nokey.rmv", write_rmv(seed=1, boardgen_time=now), "Refused", "no tournament key"),
@@ -217,7 +233,7 @@ def test_what_the_player_types_survives_a_live_update(world: World, page: Page) 
     box.evaluate("input => { input.dataset.before = 'yes'; }")
     play = world.app.player.plays[cup]
     assert play.feed.loop is not None
-    play.feed.loop.call_soon_threadsafe(play.feed.notify, Change("watch"))  # drawn again
+    play.feed.loop.call_soon_threadsafe(play.feed.touch, "watch")  # drawn again
     expect(page.locator("#folder:not([data-before])")).to_be_attached()
     expect(box).to_have_value("C:\\Users\\me\\Vid")
     expect(box).to_be_focused()
@@ -331,3 +347,59 @@ def test_no_secret_is_on_the_command_line_of_what_the_app_starts(
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=20)
     assert not launch.exists()  # gone with the app
+
+
+def test_the_key_reaches_the_page_after_join_every_time(world: World, page: Page) -> None:
+    """*Join* on a running tournament: the key is there by itself, whether
+    it arrives before the page is drawn, before its live stream connects, or
+    after (the page stayed on "Getting your key…" in 3 runs of 5)."""
+    name = world.user("joiner")
+    let_in(page, world.app)
+    page.get_by_role("textbox", name="Username").fill(name)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    for run in range(5):
+        cup = world.tournament(name=f"Running Cup {run}", start="-1m", end="+2h")
+        page.goto(world.app.url)
+        card = page.get_by_role("listitem").filter(has_text=f"Running Cup {run}")
+        card.get_by_role("button", name="Join").click()
+        expect(page.get_by_role("list", name="Where your key goes")).to_be_visible()
+        key = world.app.player.plays[cup].key
+        assert key is not None
+        expect(page.locator("#key-text")).to_have_text(key)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_page_fits_a_phone(world: World, chromium: Any, scheme: str) -> None:
+    """At 390 px: the header keeps each of its pieces on one line, the key
+    and the clones' codes run the width of the card, nothing scrolls
+    sideways."""
+    name = world.user("phone")
+    cup = world.tournament(name="Pocket Cup", start="-1m", end="+2h")
+    with Browser(world.app) as client:
+        client.login(name)
+        client.post(f"/t/{cup}/join", follow_redirects=True)
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, color_scheme=scheme)
+    try:
+        phone = context.new_page()
+        phone.set_default_timeout(5000)
+        let_in(phone, world.app)
+        phone.goto(f"{world.app.url}t/{cup}")
+        expect(phone.get_by_role("list", name="Where your key goes")).to_be_visible()
+
+        def lines(locator: Any) -> float:
+            box = locator.bounding_box()
+            height = locator.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)")
+            return float(box["height"]) / float(height)
+
+        log_out = phone.get_by_role("button", name="Log out")
+        assert lines(phone.locator(".brand")) < 1.5
+        assert lines(phone.locator(".who strong")) < 1.5
+        assert lines(log_out) < 2  # its padding, one line of text
+        assert phone.locator(".who").bounding_box()["height"] < 50
+        card = phone.locator("#key").bounding_box()
+        for code in phone.locator(".clone-text").all():
+            assert code.bounding_box()["width"] > card["width"] * 0.7
+        assert phone.evaluate("document.scrollingElement.scrollWidth") <= 390
+    finally:
+        context.close()

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..digits import ascii_int_at_most
+from ..standings import Standing, Standings
 from ..timetext import time_span
 from ..tournament import Tournament
 from .feed import FeedEntry
 from .folders import shown
 from .play import sentence
+from .results import SHOWN_ROWS
 
 LEVEL_NAMES = ("beginner", "intermediate", "expert")
 
@@ -78,12 +80,39 @@ def mode_words(tournament: Tournament) -> str:
     return text
 
 
+def ago(when: datetime, now: datetime) -> str:
+    """How long ago ``when`` was: ``12 s``, ``3 min``, ``2 h 5 min``, ``3 d``."""
+    seconds = max(0, int((now - when).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes // 1440} d"
+
+
+def shown_rows(standings: Standings, player: str | None) -> list[Standing]:
+    """The lines a page shows: the first :data:`SHOWN_ROWS`, and the
+    player's own line when it comes later."""
+    rows = list(standings.rows[:SHOWN_ROWS])
+    own = standings.of(player)
+    if own is not None and own not in rows:
+        rows.append(own)
+    return rows
+
+
+#: Where a replay came from, as its small print says it (the folder: nothing).
+SOURCES = {"dropped": "dropped on the page", "picked": "chosen from your files"}
+
+
 def entry_facts(entry: FeedEntry) -> str:
     """The small print of a feed entry: level, time, where from, when."""
     facts = [entry.level or ""]
     if entry.game_time is not None:
         facts.append(f"{entry.game_time:.3f} s")
-    facts.append("dropped on the page" if entry.source == "dropped" else "")
+    facts.append(SOURCES.get(entry.source, ""))
     facts.append(clock(entry.at))
     return " · ".join(fact for fact in facts if fact)
 
@@ -97,6 +126,8 @@ FILTERS = {
     "mode_words": mode_words,
     "time_allowed": time_allowed,
     "entry_facts": entry_facts,
+    "ago": ago,
+    "shown_rows": shown_rows,
     "shown": shown,
     "sentence": sentence,
 }

@@ -14,13 +14,14 @@ import io
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import RetryPolicy, replays
 from ..exceptions import NetworkException, ScoreganizerError, ScoreganizerNotLoggedIn
-from ..refusals import explain_refusal, refusal_before_upload
+from ..refusals import Refusal, explain_refusal, refusal_before_upload
 from ..scoreganizer import Scoreganizer
 from ..text import inert
 from ..tournament import Tournament
@@ -32,8 +33,9 @@ from ..watching import (
     WatchEvent,
     playing_until,
 )
-from .feed import Change, Feed, FeedEntry, Verdict
+from .feed import Feed, FeedEntry, Source, Verdict
 from .folders import REPLAY_SUFFIXES, is_folder, shown
+from .results import Results
 
 if TYPE_CHECKING:
     from .player import Player
@@ -94,15 +96,30 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
+#: What the server's refusals mean, as the pages say them.
+REFUSALS = {
+    "not_participating": "You have not joined this tournament.",
+    "tournament_over": "The tournament is over.",
+    "never_generated": "The tournament is over; you never got a key.",
+    "mode_constraint_violated": "Your time would not fit before the end of the tournament.",
+    "not_logged_in": "You are not logged in any more: log in again.",
+    "not_invited": "The host has not invited you to this tournament.",
+}
+
+
+def refusal_words(exc: ScoreganizerError) -> str:
+    """A refusal of the server in words (its own reason, when it gave one
+    this app has no words for)."""
+    known = REFUSALS.get(exc.error)
+    if known is not None:
+        return known
+    said = f": {exc.message[:300]}" if exc.message else ""
+    return sentence(f"The server refused this ({exc.error}{said})")
+
+
 def key_problem(exc: ScoreganizerError) -> str:
     """Why there is no key, in words."""
-    return {
-        "not_participating": "You have not joined this tournament.",
-        "tournament_over": "The tournament is over.",
-        "never_generated": "The tournament is over; you never got a key.",
-        "mode_constraint_violated": "Your time would not fit before the end of the tournament.",
-        "not_logged_in": "You are not logged in any more: log in again.",
-    }.get(exc.error, f"The server gave no key ({exc.error}).")
+    return REFUSALS.get(exc.error, f"The server gave no key ({exc.error}).")
 
 
 #: Why a watcher stopped by itself, as the page says it.
@@ -113,6 +130,22 @@ STOPPED = {
 }
 
 
+def feed_entry(
+    name: str,
+    verdict: Verdict,
+    info: replays.ReplayInfo | None,
+    refusal: Refusal | None = None,
+    source: Source = "folder",
+) -> FeedEntry:
+    """The feed's entry for a replay: its verdict, why, and what it holds."""
+    entry = FeedEntry(name, verdict, source=source)
+    if refusal is not None:
+        entry.reason, entry.advice, entry.code = refusal.reason, refusal.advice, refusal.code
+    if info is not None:
+        entry.level, entry.game_time, entry.won = info.board.level, info.game_time, info.won
+    return entry
+
+
 class Play:
     """One tournament, as the player plays it in the app."""
 
@@ -120,12 +153,21 @@ class Play:
         self.player = player
         self.tournament = tournament
         self.feed = Feed(player.loop)
+        self.results = Results(
+            lambda: player.sc.tournaments.standings(self.id),
+            lambda: self.feed.touch("results"),
+            player.clock,
+            player.standings_offered,
+            player.results_every,
+        )
         self.key: str | None = None
         self.expiry: datetime | None = None
         self.key_problem: str | None = None
         #: The folder chosen: watched, or to watch once the key is there.
         self.folder: Path | None = None
         self.watch_problem: str | None = None  # why the folder cannot be watched
+        self.typed: str | None = None  # the folder typed that could not be watched
+        self._drawn_problem: tuple[str | None, str | None] | None = None
         self.watch_note: str | None = None  # a passing trouble (server away, folder gone)
         self.stopped: str | None = None  # why the watcher stopped by itself
         self._key_task: asyncio.Task[None] | None = None
@@ -164,6 +206,20 @@ class Play:
         """The folder as the page shows it."""
         return shown(self.folder) if self.folder is not None else ""
 
+    def drawn(self) -> None:
+        """A page of the tournament was drawn whole: a folder problem is said
+        on one page (and its live updates); drawn again (a reload), it goes,
+        with what was typed."""
+        problem = (self.watch_problem, self.typed)
+        if problem == self._drawn_problem:
+            self.watch_problem = self.typed = None
+        self._drawn_problem = problem if self.watch_problem else None
+
+    def refuse_folder(self, problem: str, typed: str | None = None) -> None:
+        """Say why the folder typed cannot be watched (keeping what was typed)."""
+        self.watch_problem, self.typed, self._drawn_problem = problem, typed, None
+        self.feed.touch("watch")
+
     # -- the key -----------------------------------------------------------
 
     async def load_key(self) -> None:
@@ -192,19 +248,19 @@ class Play:
                 found = await self.player.sc.tournaments.wait_key(self.id, with_expiry=True)
             except NetworkException:
                 self.key_problem = "Cannot reach the server to get your key; trying again."
-                self.feed.notify(Change("key"))
+                self.feed.touch("key", "watch")
                 await self.player.sleep(next(pauses, KEY_RETRY_PAUSES[-1]))
                 continue
             except ScoreganizerError as exc:
                 self.key_problem = key_problem(exc)
-                self.feed.notify(Change("key"))
+                self.feed.touch("key", "watch")
                 return
             break
         assert isinstance(found, tuple)
         (self.key, self.expiry), self.key_problem = found, None
         if self.folder is not None:
             self._start_watch()
-        self.feed.notify(Change("key"))
+        self.feed.touch("key", "watch")
 
     # -- the folder --------------------------------------------------------
 
@@ -212,17 +268,17 @@ class Play:
         """Watch ``folder`` (now, or from the moment the key is there);
         remembered for this server."""
         await self.stop_watching()
-        self.folder = folder
+        self.folder, self.watch_problem, self.typed = folder, None, None
         self.player.folders.set(self.player.settings.server, folder)
         if self.key is not None:
             self._start_watch()
-        self.feed.notify(Change("watch"))
+        self.feed.touch("watch")
 
     async def stop_watching(self) -> None:
         """Stop watching (the folder stays suggested)."""
         self.folder = self.stopped = self.watch_note = None
         await self._end_watcher()
-        self.feed.notify(Change("watch"))
+        self.feed.touch("watch")
 
     async def _end_watcher(self) -> None:
         watcher, thread = self._watcher, self._watch_thread
@@ -241,13 +297,13 @@ class Play:
         if not self.watching:
             await self._end_watcher()
             self._start_watch()
-            self.feed.notify(Change("watch"))
+            self.feed.touch("watch")
 
     def _start_watch(self) -> None:
         """Run the library's folder watcher (the command's own) in a thread."""
         assert self.folder is not None
         settings = self.player.settings
-        self.stopped = self.watch_note = self.watch_problem = None
+        self.stopped = self.watch_note = self.watch_problem = self.typed = None
         self._folder_gone = False
         try:
             sc = Scoreganizer.from_url(
@@ -309,31 +365,26 @@ class Play:
             self.stopped = f"The folder watcher failed ({why})."
         else:  # not logged in: the watcher's client looked for a newer login first
             self.stopped = STOPPED.get(why.code, sentence(why.reason))
-        self.feed.notify(Change("watch"))
+        self.feed.touch("watch")
 
     def _on_event(self, watcher: FolderWatcher, event: WatchEvent) -> None:
         """What ``watcher`` reports (on its thread) goes to the feed."""
-        replay = event.replay
         name = inert(event.path or "")  # a name that is not UTF-8 could not go in a page
-        facts: dict[str, Any] = {}
-        if replay is not None:
-            facts = {"level": replay.board.level, "game_time": replay.game_time}
         if event.kind is EventKind.ACCEPTED and event.path:
-            self.feed.record(FeedEntry(name, "accepted", **facts))
-            self.feed.notify(Change("results"))
+            self.feed.record(feed_entry(name, "accepted", event.replay))
+            self._on_loop(self.results.poke)
         elif event.kind is EventKind.REFUSED and event.path and event.refusal:
-            refusal = event.refusal
-            self.feed.record(
-                FeedEntry(name, "refused", inert(refusal.reason), advice=refusal.advice, **facts)
-            )
+            refusal = replace(event.refusal, reason=inert(event.refusal.reason))
+            self.feed.record(feed_entry(name, "refused", event.replay, refusal))
         elif event.kind is EventKind.WAITING and event.path:
-            self.feed.record(FeedEntry(name, "waiting", inert(event.message), **facts))
+            waiting = Refusal("network", inert(event.message))
+            self.feed.record(feed_entry(name, "waiting", event.replay, waiting))
         elif event.kind in (EventKind.SERVER_UNAVAILABLE, EventKind.WARNING):
             self.watch_note = sentence(inert(event.message))
-            self.feed.notify(Change("watch"))
+            self.feed.touch("watch")
         elif event.kind is EventKind.SERVER_BACK:
             self.watch_note = None
-            self.feed.notify(Change("watch"))
+            self.feed.touch("watch")
         elif event.kind is EventKind.STATUS:
             self._check_folder()
         elif event.kind is EventKind.STOPPED and event.stopped is not None:
@@ -352,57 +403,49 @@ class Play:
                 if gone and folder is not None
                 else None
             )
-            self.feed.notify(Change("watch"))
+            self.feed.touch("watch")
 
     # -- dropped replays ---------------------------------------------------
 
-    async def upload_dropped(self, name: str, content: bytes) -> FeedEntry:
-        """Check and upload a replay dropped on the page (in memory: nothing
-        is written to disk); its feed entry."""
+    async def upload_dropped(
+        self, name: str, content: bytes, source: Source = "dropped"
+    ) -> FeedEntry:
+        """Check and upload a replay dropped on the page, or picked with
+        *choose files* (``source``), in memory: nothing is written to disk;
+        its feed entry."""
         name = safe_name(name)
         info: replays.ReplayInfo | None = None
+        verdict: Verdict = "refused"
         try:
             if not name.lower().endswith(REPLAY_SUFFIXES):
-                return self.record_dropped(name, "refused", NOT_A_REPLAY_FILE)
-            info = await asyncio.to_thread(replays.inspect, content)
-            refusal = refusal_before_upload(info, self.tournament, key=self.key)
-            if refusal is None:
+                refusal: Refusal | None = Refusal("unreadable", NOT_A_REPLAY_FILE)
+            else:
+                info = await asyncio.to_thread(replays.inspect, content)
+                refusal = refusal_before_upload(info, self.tournament, key=self.key)
+            if refusal is None and info is not None:
                 await self.player.sc.scores.upload_file(
                     io.BytesIO(content), name, mime_type=info.mime_type
                 )
+                verdict = "accepted"
         except (replays.ReplayError, ScoreganizerError, NetworkException) as exc:
             refusal = explain_refusal(
                 exc, replay=info, key=self.key, key_expiry=self.expiry, tournament=self.tournament
             )
             if isinstance(exc, NetworkException):  # a dropped file is not tried again
-                return self.record_dropped(name, "waiting", refusal.reason, DROP_AGAIN, info)
-        if refusal is not None:
-            return self.record_dropped(name, "refused", refusal.reason, refusal.advice, info)
-        entry = self.record_dropped(name, "accepted", info=info)
-        self.feed.notify(Change("results"))
+                verdict, refusal = "waiting", replace(refusal, advice=DROP_AGAIN)
+        entry = self.feed.record(feed_entry(name, verdict, info, refusal, source))
+        if verdict == "accepted":
+            self.results.poke()
         return entry
 
-    def refuse_too_large(self, name: str) -> FeedEntry:
+    def refuse_too_large(self, name: str, source: Source = "dropped") -> FeedEntry:
         """A dropped file larger than any replay (not read)."""
         refusal = explain_refusal(replays.ReplayTooLarge("too large"))
-        return self.record_dropped(safe_name(name), "refused", refusal.reason)
-
-    def record_dropped(
-        self,
-        name: str,
-        verdict: Verdict,
-        reason: str = "",
-        advice: str = "",
-        info: replays.ReplayInfo | None = None,
-    ) -> FeedEntry:
-        """Put a dropped file's verdict in the feed."""
-        entry = FeedEntry(name, verdict, reason, advice=advice, source="dropped")
-        if info is not None:
-            entry.level, entry.game_time = info.board.level, info.game_time
-        return self.feed.record(entry)
+        return self.feed.record(feed_entry(safe_name(name), "refused", None, refusal, source))
 
     async def close(self) -> None:
-        """Stop the key task and the watcher."""
+        """Stop the key task, the watcher and the standings."""
         if self._key_task is not None:
             self._key_task.cancel()
+        self.results.close()
         await self.stop_watching()

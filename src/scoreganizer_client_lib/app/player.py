@@ -21,6 +21,7 @@ from ..tournament import Tournament
 from ..watching import Clock, SystemClock
 from .folders import FolderMemory
 from .play import Play, sentence
+from .results import FOLLOW_EVERY
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Player:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Clock | None = None,
         watch_options: dict[str, Any] | None = None,
+        results_every: float = FOLLOW_EVERY,
         **client_options: Any,
     ) -> None:
         self.settings = settings
@@ -88,6 +90,11 @@ class Player:
         self.clock: Clock = clock or SystemClock()
         #: Extra options for the folder watcher (e.g. ``settle``, ``poll``).
         self.watch_options = watch_options or {}
+        #: Seconds between two readings of the standings while a page is open.
+        self.results_every = results_every
+        #: Whether the server may offer standings (one answer that it does
+        #: not, and none of its tournaments asks again).
+        self.standings_offered = [True]
         #: Pages wait for the server a little, not a minute (not at all when
         #: nothing listens there): a failure is shown with a "try again" link.
         client_options.setdefault(

@@ -40,11 +40,12 @@ from ..exceptions import (
     ScoreganizerProtocolError,
     ScoreganizerWait,
 )
-from . import results
-from .feed import Change, FeedEntry
+from ..replays.formats import KEY_FIELDS
+from ..standings import tournament_page
+from .feed import Catch, FeedEntry, Source
 from .folders import Suggestion, shown, suggest
 from .pages import FILTERS
-from .play import MAX_DROPPED_BYTES, NotAFolder, Play, as_folder, sentence
+from .play import MAX_DROPPED_BYTES, NotAFolder, Play, as_folder, refusal_words, sentence
 from .player import Player, shown_tournaments
 
 HERE = Path(__file__).parent
@@ -115,7 +116,6 @@ def create_app(player: Player) -> Starlette:
     server = player.settings.server
     server_label = server.split("://", 1)[-1].removesuffix(":443")
     example_folder = shown(Path.home() / "Minesweeper Arbiter" / "Videos")
-    standings_source = results.StandingsSource(player.sc.client, server)
 
     def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         page = env.get_template(name).render(**base(context), notice=player.take_notice())
@@ -127,6 +127,7 @@ def create_app(player: Player) -> Starlette:
             "username": player.username,
             "now": player.clock.now(),
             "example_folder": example_folder,
+            "key_fields": KEY_FIELDS,
             **context,
         }
 
@@ -166,6 +167,11 @@ def create_app(player: Player) -> Starlette:
             )
         return None
 
+    def refused(exc: BaseException) -> tuple[str, str, str]:
+        """(heading, what the server said, what to do) for any other refusal."""
+        assert isinstance(exc, ScoreganizerError)
+        return ("The server said no", refusal_words(exc), "Go back and try something else.")
+
     def to_login(expired: bool = False) -> RedirectResponse:
         return RedirectResponse("/login?expired=1" if expired else "/login", 303)
 
@@ -178,9 +184,7 @@ def create_app(player: Player) -> Starlette:
             except ScoreganizerNotLoggedIn:
                 return to_login(expired=True)
             except (NetworkException, ScoreganizerError) as exc:
-                found = trouble(exc)
-                if found is None:
-                    raise
+                found = trouble(exc) or refused(exc)
                 retry = request.url.path if request.method == "GET" else "/"
                 return problem(*found, retry=retry)
             except TooLarge:
@@ -202,12 +206,16 @@ def create_app(player: Player) -> Starlette:
         context: dict[str, Any] = {"t": play.tournament, "play": play}
         if not sections:
             context["feed"] = play.feed.newest_first()
+        if not sections or "summary" in sections:
+            context["summary"] = play.feed.summary()
         if not sections or "watch" in sections:
             context["remembered"] = player.folders.get(server)
             context["suggestions"] = await suggestions()
         if not sections or "results" in sections:
-            context["standings"] = await standings_source.fetch(play.id)
-            context["results_link"] = results.tournament_page(server, play.id)
+            if not sections:
+                await play.results.first()
+            context["results"] = play.results
+            context["results_link"] = play.results.elsewhere or tournament_page(server, play.id)
         return context
 
     # -- pages ---------------------------------------------------------------
@@ -266,7 +274,10 @@ def create_app(player: Player) -> Starlette:
             )
         if play.tournament.status == "not_logged_in":
             return to_login(expired=bool(player.username))
-        return render("tournament.html", **await play_context(play))
+        drawn_at = play.feed.version  # the page's live stream sends what comes after
+        play.drawn()
+        context = await play_context(play)
+        return render("tournament.html", **context, feed_id=play.feed.id, version=drawn_at)
 
     # -- actions -------------------------------------------------------------
 
@@ -279,7 +290,12 @@ def create_app(player: Player) -> Starlette:
             play = await play_of(request)
             if play is None:
                 return RedirectResponse("/", 303)
-            await do(play, request)
+            try:
+                await do(play, request)
+            except ScoreganizerError as exc:  # a refusal: said on the page it goes back to
+                if isinstance(exc, ScoreganizerNotLoggedIn) or trouble(exc) is not None:
+                    raise
+                player.notice = refusal_words(exc)
             return back(play)
 
         return run
@@ -296,14 +312,13 @@ def create_app(player: Player) -> Starlette:
     async def watch(play: Play, request: Request) -> None:
         form = await read_form(request)
         folder = (form.get("pick") or form.get("folder") or "").strip()
-        play.watch_problem = None
         if not folder:
-            play.watch_problem = "Type the folder your Minesweeper program saves replays to."
+            play.refuse_folder("Type the folder your Minesweeper program saves replays to.")
             return
         try:
             await play.watch(await run_in_threadpool(as_folder, folder))
         except NotAFolder as exc:
-            play.watch_problem = str(exc)
+            play.refuse_folder(str(exc), folder)
 
     async def unwatch(play: Play, request: Request) -> None:
         await play.stop_watching()
@@ -312,6 +327,7 @@ def create_app(player: Player) -> Starlette:
         """A file dropped on the page (its name in ``X-File-Name``): its
         verdict as JSON; a failure says in ``error`` what to do."""
         name = unquote(request.headers.get("x-file-name", "replay"))
+        source: Source = "picked" if request.headers.get("x-source") == "picked" else "dropped"
         try:
             play = player.plays.get(int(request.path_params["tid"])) or await play_of(request)
         except ScoreganizerNotLoggedIn:
@@ -327,8 +343,8 @@ def create_app(player: Player) -> Starlette:
             try:
                 content = await read_body(request, MAX_DROPPED_BYTES)
             except TooLarge:
-                return JSONResponse(verdict(play.refuse_too_large(name)), 413)
-            return JSONResponse(verdict(await play.upload_dropped(name, content)))
+                return JSONResponse(verdict(play.refuse_too_large(name, source)), 413)
+            return JSONResponse(verdict(await play.upload_dropped(name, content, source)))
 
     def verdict(entry: FeedEntry) -> dict[str, str]:
         return {k: getattr(entry, k) for k in ("file", "verdict", "reason", "advice")}
@@ -342,40 +358,60 @@ def create_app(player: Player) -> Starlette:
 
     # -- live updates ----------------------------------------------------------
 
-    async def fragment(play: Play, change: Change) -> dict[str, Any]:
-        if change.kind == "feed" and change.entry is not None:
-            macro = env.get_template("_macros.html").module.feed_entry  # type: ignore[attr-defined]
-            html = str(macro(change.entry))
-            return {"kind": "entry", "id": f"entry-{change.entry.id}", "html": html}
-        template = {"key": "_key.html", "watch": "_watch.html", "results": "_results.html"}
-        context = base(await play_context(play, change.kind))
-        html = env.get_template(template[change.kind]).render(**context)
-        return {"kind": "section", "id": change.kind, "html": html}
+    async def catch_up(play: Play, catch: Catch, reset: bool) -> bytes:
+        """One event of a page's stream: the sections and feed entries that
+        changed (oldest entry first), and the version the page is at then."""
+        sections = []
+        if catch.sections:
+            context = base(await play_context(play, *catch.sections))
+            for name in catch.sections:
+                html = env.get_template(f"_{name}.html").render(**context)
+                sections.append({"id": name, "html": html})
+        macro = env.get_template("_macros.html").module.feed_entry  # type: ignore[attr-defined]
+        entries = [{"id": f"entry-{e.id}", "html": str(macro(e))} for e in catch.entries]
+        message = {"reset": reset, "sections": sections, "entries": entries}
+        return f"id: {play.feed.id}.{catch.version}\ndata: {json.dumps(message)}\n\n".encode()
+
+    def drawn_at(request: Request) -> tuple[int | None, int]:
+        """The feed and version a page was drawn at: the last event it
+        received (``Last-Event-ID``, on a reconnection), else its address."""
+        last = request.headers.get("last-event-id", "")
+        feed, _, version = (
+            last.partition(".")
+            if last
+            else (
+                request.query_params.get("feed", ""),
+                "",
+                request.query_params.get("since", ""),
+            )
+        )
+        return ascii_int_at_most(feed, 2**62), ascii_int_at_most(version, 2**62) or 0
 
     @guarded
     async def events(request: Request) -> Response:
         play = player.plays.get(int(request.path_params["tid"])) or await play_of(request)
         if play is None:
             return Response("", 404)
-        queue = play.feed.listen()
+        feed_id, since = drawn_at(request)
+        dismissed = play.feed.listen()
+        play.results.follow()
 
         async def stream() -> AsyncIterator[bytes]:
+            nonlocal since, feed_id
             try:
                 yield b"retry: 1000\n\n"
-                while not closing.is_set():
-                    try:
-                        change = await asyncio.wait_for(queue.get(), KEEPALIVE)
-                    except asyncio.TimeoutError:
+                while not (closing.is_set() or dismissed.is_set()):
+                    reset = feed_id != play.feed.id
+                    catch = play.feed.since(since, feed_id)
+                    if reset or catch.sections or catch.entries:
+                        yield await catch_up(play, catch, reset)
+                    feed_id, since = play.feed.id, catch.version
+                    await play.feed.wait(since, KEEPALIVE)
+                    if play.feed.version == since and not dismissed.is_set():
                         yield b": still here\n\n"
-                        continue
-                    if change.kind == "closed":  # too many pages open: the oldest goes
-                        return
-                    kinds = ["key", "watch"] if change.kind == "key" else [change.kind]
-                    for kind in kinds:
-                        message = await fragment(play, Change(kind, change.entry))
-                        yield f"data: {json.dumps(message)}\n\n".encode()
             finally:
-                play.feed.forget(queue)
+                play.feed.forget(dismissed)
+                play.results.unfollow()
 
         return StreamingResponse(
             stream(), media_type="text/event-stream", headers={"cache-control": "no-store"}

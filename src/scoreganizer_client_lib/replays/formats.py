@@ -13,6 +13,7 @@ Importing this module is cheap: it loads no reader.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (startup time)
@@ -48,6 +49,31 @@ MIME_TYPES: Mapping[ReplayFormat, str] = {
 MIME_TYPES_BY_EXTENSION: Mapping[str, str] = {fmt.value: mime for fmt, mime in MIME_TYPES.items()}
 #: The lower-case file name suffixes of replays, with the dot (``".rmv"``).
 SUFFIXES: frozenset[str] = frozenset(fmt.suffix for fmt in ReplayFormat)
+
+
+@dataclass(frozen=True)
+class KeyField:
+    """Where a clone takes the tournament key: the field of its player
+    name that the key goes in, alone or after the player's name."""
+
+    clone: str
+    format: ReplayFormat
+    field: str
+    after_name: bool  # ``name#KEY`` rather than the key alone
+
+    def text(self, username: str, key: str) -> str:
+        """What the player types into the field."""
+        return f"{username}#{key}" if self.after_name else key
+
+
+#: Each clone's key field: ViennaSweeper's nickname holds the key alone;
+#: Minesweeper Arbiter's name and Metasweeper's player identifier hold
+#: ``name#KEY`` (the readers look after the last ``#`` first).
+KEY_FIELDS: tuple[KeyField, ...] = (
+    KeyField("ViennaSweeper", ReplayFormat.RMV, "nickname", after_name=False),
+    KeyField("Minesweeper Arbiter", ReplayFormat.AVF, "name", after_name=True),
+    KeyField("Metasweeper", ReplayFormat.EVF, "player identifier", after_name=True),
+)
 
 
 class Level(str, Enum):
@@ -104,11 +130,13 @@ GAME_MODES: tuple[str, ...] = (
 __all__ = [
     "CUSTOM",
     "GAME_MODES",
+    "KEY_FIELDS",
     "LEVEL_NAMES",
     "LEVEL_SIZES",
     "MIME_TYPES",
     "MIME_TYPES_BY_EXTENSION",
     "SUFFIXES",
+    "KeyField",
     "Level",
     "ReplayFormat",
     "level_name",

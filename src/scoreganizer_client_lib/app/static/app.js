@@ -30,12 +30,24 @@
     }
   }
 
+  function ago(ms) {
+    var s = Math.max(0, Math.floor(ms / 1000));
+    if (s < 60) return s + " s";
+    var m = Math.floor(s / 60);
+    if (m < 60) return m + " min";
+    if (m < 48 * 60) return Math.floor(m / 60) + " h " + (m % 60) + " min";
+    return Math.floor(m / 1440) + " d";
+  }
+
   function tick() {
     var now = Date.now();
     document.querySelectorAll("time[data-until]").forEach(function (el) {
       var left = Number(el.dataset.until) - now;
       el.textContent = duration(left);
       if (left <= 0) atZero(el);
+    });
+    document.querySelectorAll("time[data-since]").forEach(function (el) {
+      el.textContent = ago(now - Number(el.dataset.since));
     });
   }
 
@@ -46,11 +58,23 @@
     el.hidden = !text;
   }
 
-  function copyKey(button) {
+  // Says "Copied" beside the button, then fades it out.
+  function copied(status, text) {
+    if (!status) return;
+    clearTimeout(status.fading);
+    status.classList.remove("faded");
+    status.textContent = text;
+    status.fading = setTimeout(function () {
+      status.classList.add("faded");
+      status.fading = setTimeout(function () { status.textContent = ""; status.classList.remove("faded"); }, 600);
+    }, 2000);
+  }
+
+  function copyText(button) {
     var source = document.querySelector(button.dataset.copy);
     var status = button.parentElement.querySelector(".copied");
     var text = source ? source.textContent.trim() : "";
-    function done(ok) { if (status) status.textContent = ok ? "Copied" : "Select the key and copy it"; }
+    function done(ok) { copied(status, ok ? "Copied" : "Select the text and copy it"); }
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(false); });
     } else {
@@ -79,35 +103,46 @@
     if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
   }
 
-  function apply(message) {
-    if (message.kind === "entry") {
-      var feed = document.getElementById("feed");
-      if (!feed) return;
-      var holder = document.createElement("template");
-      holder.innerHTML = message.html.trim();
-      var entry = holder.content.firstElementChild;
-      entry.classList.add("fresh");
-      var old = document.getElementById(message.id);
-      if (old) old.replaceWith(entry); else feed.prepend(entry);
-      while (feed.children.length > MAX_ENTRIES) feed.lastElementChild.remove();
-      var empty = document.getElementById("feed-empty");
-      if (empty) empty.hidden = true;
-    } else if (message.kind === "section") {
-      var section = document.getElementById(message.id);
-      if (section) keepTyping(section, message.html);
-      tick();
-    }
+  function entryOf(html) {
+    var holder = document.createElement("template");
+    holder.innerHTML = html.trim();
+    return holder.content.firstElementChild;
   }
 
+  // One catch-up from the app: the sections drawn again, and the feed
+  // entries recorded since the page last heard (oldest first; an entry
+  // recorded again moves to the top). "reset": the feed is drawn whole.
+  function apply(message) {
+    message.sections.forEach(function (part) {
+      var section = document.getElementById(part.id);
+      if (section) keepTyping(section, part.html);
+    });
+    var feed = document.getElementById("feed");
+    if (feed) {
+      if (message.reset) feed.textContent = "";
+      message.entries.forEach(function (part) {
+        var entry = entryOf(part.html);
+        var old = document.getElementById(part.id);
+        if (old) old.remove();
+        if (!message.reset) entry.classList.add("fresh");
+        feed.prepend(entry);
+      });
+      while (feed.children.length > MAX_ENTRIES) feed.lastElementChild.remove();
+    }
+    tick();
+  }
+
+  // The app sends what changed since the version the page was drawn at,
+  // and, after a reconnection, since the last catch-up it sent (the
+  // browser says which): nothing is missed, whatever the timing.
   function listen(page) {
     var source = new EventSource(page.dataset.events);
-    var lost = false;
-    source.onmessage = function (event) { apply(JSON.parse(event.data)); };
-    source.onopen = function () {
-      if (lost) location.reload(); // what happened meanwhile is on the page again
+    source.onmessage = function (event) {
+      apply(JSON.parse(event.data));
+      page.dataset.live = "1";
     };
+    source.onopen = function () { say("lost", ""); };
     source.onerror = function () {
-      lost = true;
       if (source.readyState === EventSource.CLOSED) {
         say("lost", "This page no longer reaches the app (it was stopped or started again). " +
           "Start the app again if needed, and open the address it shows.");
@@ -123,7 +158,7 @@
   }
 
   // One file at a time: dropping a thousand files never sends them all at once.
-  function upload(zone, files) {
+  function upload(zone, files, source) {
     var queue = Array.prototype.slice.call(files);
     var problems = [];
     function next() {
@@ -134,7 +169,11 @@
       fetch(zone.dataset.upload, {
         method: "POST",
         body: body,
-        headers: { "X-File-Name": encodeURIComponent(file.name), "Content-Type": "application/octet-stream" },
+        headers: {
+          "X-File-Name": encodeURIComponent(file.name),
+          "X-Source": source,
+          "Content-Type": "application/octet-stream",
+        },
         credentials: "same-origin",
       }).then(function (answer) {
         if (answer.ok || answer.status === 413) return; // the verdict is in the feed
@@ -168,15 +207,15 @@
       if (files.length < transfer.files.length) {
         say("drop-status", "A folder cannot be dropped: drop the replay files, or watch the folder above.");
       }
-      if (files.length) upload(zone, files);
+      if (files.length) upload(zone, files, "dropped");
     });
     var input = document.getElementById("files");
-    if (input) input.addEventListener("change", function () { upload(zone, input.files); input.value = ""; });
+    if (input) input.addEventListener("change", function () { upload(zone, input.files, "picked"); input.value = ""; });
   }
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy]");
-    if (button) copyKey(button);
+    if (button) copyText(button);
   });
 
   document.addEventListener("DOMContentLoaded", function () {

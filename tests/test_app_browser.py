@@ -353,11 +353,9 @@ def test_the_key_reaches_the_page_after_join_every_time(world: World, page: Page
     """*Join* on a running tournament: the key is there by itself, whether
     it arrives before the page is drawn, before its live stream connects, or
     after (the page stayed on "Getting your key…" in 3 runs of 5)."""
-    name = world.user("joiner")
+    with Browser(world.app) as client:  # the player, logged in by the command
+        client.login(world.user("joiner"))
     let_in(page, world.app)
-    page.get_by_role("textbox", name="Username").fill(name)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
     for run in range(5):
         cup = world.tournament(name=f"Running Cup {run}", start="-1m", end="+2h")
         page.goto(world.app.url)

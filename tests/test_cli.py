@@ -62,6 +62,17 @@ def run(server: SandboxServer, config_dir: Path) -> Run:
 
 
 @pytest.fixture
+def host(config_dir: Path) -> Run:
+    """The command in-process, as a host runs its sandbox commands (no --server)."""
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None, **kwargs: object) -> Result:
+        return runner.invoke(main, args, input=input, prog_name="scoreganizer", **kwargs)
+
+    return invoke
+
+
+@pytest.fixture
 def player(server: SandboxServer) -> str:
     """A new user, with PASSWORD."""
     name = f"p{next(_names)}"
@@ -674,15 +685,16 @@ def test_upload_progress_bar_keeps_lines_whole(
 # -- hosting (the sandbox subcommands) ------------------------------------------
 
 
-def test_sandbox_commands(run: Run, tmp_path: Path) -> None:
+def test_sandbox_commands(host: Run, tmp_path: Path) -> None:
     db = str(tmp_path / "hosted.sqlite3")
-    assert run("sandbox", "init", "--db", db).exit_code == 0
-    assert "created" in run("sandbox", "add-user", "hal", "--password", "pw", "--db", db).output
-    run("sandbox", "add-user", "ida", "--db", db, input="pw\npw\n")
-    run("sandbox", "add-user", "joe", "--password", "pw", "--db", db)
-    duplicate = run("sandbox", "add-user", "hal", "--password", "pw", "--db", db)
+    assert host("sandbox", "init", "--db", db).exit_code == 0
+    assert "created" in host("sandbox", "add-user", "hal", "--password", "pw", "--db", db).output
+    host("sandbox", "add-user", "ida", "--db", db, input="pw\npw\n")
+    host("sandbox", "add-user", "joe", "--password", "pw", "--db", db)
+    duplicate = host("sandbox", "add-user", "hal", "--password", "pw", "--db", db)
     assert duplicate.exit_code == 1 and "exists" in duplicate.output
-    made = run(
+    made = host(
+        "--json",
         "sandbox",
         "add-tournament",
         "Hosted",
@@ -701,35 +713,57 @@ def test_sandbox_commands(run: Run, tmp_path: Path) -> None:
         db,
     )
     assert made.exit_code == 0, made.output
-    tid = made.stdout.strip()
-    bad = run(
+    tid = str(_json(made)["id"])  # type: ignore[index]
+    bad = host(
         "sandbox", "add-tournament", "X", "--host-user", "hal", "--modeparams", "1+1", "--db", db
     )
     assert bad.exit_code == 1 and "B+I+E" in bad.output
-    nobody = run("sandbox", "add-tournament", "X", "--host-user", "nobody", "--db", db)
+    nobody = host("sandbox", "add-tournament", "X", "--host-user", "nobody", "--db", db)
     assert nobody.exit_code == 1 and nobody.stderr == "error: no user 'nobody'\n"
-    assert _json(run("--json", "sandbox", "invite", tid, "ida", "--db", db))["status"] == "invited"
-    refused = run("sandbox", "confirm", tid, "joe", "--db", db)
+    assert _json(host("--json", "sandbox", "invite", tid, "ida", "--db", db))["status"] == "invited"
+    refused = host("sandbox", "confirm", tid, "joe", "--db", db)
     assert refused.exit_code == 1 and "has not asked" in refused.output
-    listed = _json(run("sandbox", "list", "--json", "--db", db))
+    listed = _json(host("sandbox", "list", "--json", "--db", db))
     assert listed[0]["mode"] == "sum_timelimit" and listed[0]["open_entry"] is False  # type: ignore[index]
     assert ISO_WITH_OFFSET.fullmatch(listed[0]["start"])  # type: ignore[index]
-    assert not re.search(r"\d\d:\d\d:\d\d", run("sandbox", "list", "--db", db).stdout)
-    standings = _json(run("sandbox", "standings", tid, "--json", "--db", db))
+    assert not re.search(r"\d\d:\d\d:\d\d", host("sandbox", "list", "--db", db).stdout)
+    standings = _json(host("sandbox", "standings", tid, "--json", "--db", db))
     assert standings["standings"] == []  # type: ignore[index]
-    assert "No players yet" in run("sandbox", "standings", tid, "--db", db).output
+    assert "No players yet" in host("sandbox", "standings", tid, "--db", db).output
 
 
-def test_hidden_results(run: Run, tmp_path: Path) -> None:
+def test_hidden_results(host: Run, tmp_path: Path) -> None:
     db = str(tmp_path / "hidden.sqlite3")
-    run("sandbox", "init", "--db", db)
-    run("sandbox", "add-user", "hal", "--password", "pw", "--db", db)
-    tid = run(
+    host("sandbox", "init", "--db", db)
+    host("sandbox", "add-user", "hal", "--password", "pw", "--db", db)
+    made = host(
         "sandbox", "add-tournament", "Secret", "--host-user", "hal", "--hide-results", "--db", db
-    ).stdout.strip()
-    hidden = run("sandbox", "standings", tid, "--db", db)
+    )
+    assert made.stdout == 'Tournament "Secret" created (id 1).\n'
+    tid = "1"
+    hidden = host("sandbox", "standings", tid, "--db", db)
     assert hidden.exit_code == 1 and "hidden" in hidden.output
-    assert run("sandbox", "standings", tid, "--reveal", "--db", db).exit_code == 0
+    assert host("sandbox", "standings", tid, "--reveal", "--db", db).exit_code == 0
+
+
+def test_sandbox_commands_refuse_a_server_they_would_ignore(
+    host: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = str(tmp_path / "hosted.sqlite3")
+    host("sandbox", "init", "--db", db)
+    for args in (
+        ["--server", "http://127.0.0.1:9", "sandbox", "add-user", "hal", "--password", "p"],
+        ["sandbox", "add-user", "hal", "--password", "p", "--server", "http://127.0.0.1:9"],
+    ):
+        refused = host(*args, "--db", db)
+        assert refused.exit_code == 2
+        assert refused.stderr.endswith(
+            "error: the sandbox commands work on a database file (--db), not through a server: "
+            "drop --server (to serve one: 'scoreganizer sandbox serve --port PORT')\n"
+        )
+    assert "hal" not in host("sandbox", "list", "--db", db).output
+    monkeypatch.setenv("SCOREGANIZER_SERVER", "http://127.0.0.1:9")  # set for other commands
+    assert host("sandbox", "add-user", "hal", "--password", "p", "--db", db).exit_code == 0
 
 
 # -- inspect, demo, help, pipes ----------------------------------------------------

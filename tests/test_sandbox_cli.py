@@ -65,7 +65,8 @@ def test_init_then_hosting(run: Run, tmp_path: Path) -> None:
     assert run("init", "--db", db).stdout == f"Sandbox database created: {db}\n"
     assert run("init", "--db", db).stdout == f"Sandbox database ready: {db}\n"
     assert run("add-user", "ann", "--password", "pw", "--db", db).exit_code == 0
-    assert run("add-tournament", "Cup", "--host-user", "ann", "--db", db).stdout == "1\n"
+    made = run("add-tournament", "Cup", "--host-user", "ann", "--db", db)
+    assert made.stdout == 'Tournament "Cup" created (id 1).\n'  # not a bare 1
     assert "Cup" in run("list", "--db", db).stdout
 
 

@@ -79,10 +79,37 @@ def _set_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> Non
         settings.set_verbose()
 
 
-def _global_options() -> list[click.Option]:
-    """The global options as a subcommand takes them (after its name)."""
+#: Said when ``--server`` is given to a command that works on a database file.
+NO_SERVER = (
+    "the sandbox commands work on a database file (--db), not through a server: "
+    "drop --server (to serve one: 'scoreganizer sandbox serve --port PORT')"
+)
+
+
+def _refuse_server(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        raise click.UsageError(NO_SERVER, ctx)
+
+
+def refuse_root_server(ctx: click.Context) -> None:
+    """A usage error when ``--server`` was given before the subcommand of a
+    command that takes none (``$SCOREGANIZER_SERVER`` is no mistake)."""
+    from click.core import ParameterSource
+
+    if ctx.find_root().get_parameter_source("server") is ParameterSource.COMMANDLINE:
+        raise click.UsageError(NO_SERVER, ctx)
+
+
+def _global_options(server: bool = True) -> list[click.Option]:
+    """The global options as a subcommand takes them (after its name); with
+    ``server`` false, ``--server`` is refused with a reason."""
     return [
-        click.Option(["--server"], callback=_set_server, expose_value=False, help=SERVER_HELP),
+        click.Option(
+            ["--server"],
+            callback=_set_server if server else _refuse_server,
+            expose_value=False,
+            help=SERVER_HELP if server else "Not taken here (see --db).",
+        ),
         click.Option(
             ["--json"], is_flag=True, callback=_set_json, expose_value=False, help=JSON_HELP
         ),
@@ -96,16 +123,18 @@ def _global_options() -> list[click.Option]:
     ]
 
 
-def add_global_options(command: click.Command) -> click.Command:
+def add_global_options(command: click.Command, server: bool = True) -> click.Command:
     """Give ``command`` (and, for a group, its subcommands) the global options
-    it does not define itself."""
+    it does not define itself. A command marked ``takes_no_server`` (and its
+    subcommands) refuses ``--server`` instead of ignoring it."""
+    server = server and not getattr(command, "takes_no_server", False)
     if not getattr(command, "_has_global_options", False):
         taken = {name for param in command.params for name in param.opts}
-        command.params += [o for o in _global_options() if not taken & set(o.opts)]
+        command.params += [o for o in _global_options(server) if not taken & set(o.opts)]
         command._has_global_options = True  # type: ignore[attr-defined]
     if isinstance(command, click.Group):
         for sub in command.commands.values():
-            add_global_options(sub)
+            add_global_options(sub, server)
     return command
 
 

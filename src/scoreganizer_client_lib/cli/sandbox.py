@@ -17,7 +17,8 @@ from typing import Any
 
 import click
 
-from ._app import Settings
+from ..text import inert
+from ._app import Settings, refuse_root_server
 from ._common import emit_json, table
 
 DB_HELP = (
@@ -61,8 +62,13 @@ def _hosting(db: str | None) -> Iterator[Any]:
 
 
 @click.group()
-def sandbox() -> None:
+@click.pass_context
+def sandbox(ctx: click.Context) -> None:
     """A local Scoreganizer-compatible server on SQLite, and its hosting tools."""
+    refuse_root_server(ctx)
+
+
+sandbox.takes_no_server = True  # type: ignore[attr-defined]
 
 
 @sandbox.command()
@@ -320,7 +326,7 @@ def add_tournament(
     if settings.json:
         emit_json({"id": tournament_id})
     else:
-        click.echo(tournament_id)
+        click.echo(f'Tournament "{inert(name)}" created (id {tournament_id}).')
 
 
 def _host_action(action: str, tournament_id: int, user: str, db: str | None, as_json: bool) -> None:

@@ -60,9 +60,11 @@ class FolderLock:
     def acquire(self, what: str) -> None:
         """Take the lock (at once, or :class:`FolderBusy`); ``what`` names
         this holder for others (e.g. ``scoreganizer watch``). Raises
-        ``OSError`` when the folder cannot be looked at."""
+        ``OSError`` when the folder cannot be looked at, or ``notes_dir``
+        cannot be made."""
         if self._fd is not None:
             return
+        self.notes_dir.mkdir(parents=True, exist_ok=True)  # a state folder that cannot be used
         info = self.folder.stat()
         name = f"{info.st_dev}-{info.st_ino}"
         owner_path = self.notes_dir / f"{name}.owner"
@@ -100,7 +102,6 @@ class FolderLock:
 
     def _lock_file(self, path: Path) -> int:
         """The lock file ``path``, locked (-1: held by another)."""
-        self.notes_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOINHERIT, 0o600)
         try:
             locked = _try_lock(fd)

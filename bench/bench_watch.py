@@ -10,13 +10,18 @@
    happens, with notifications and when polling (target: < 1% of a core);
    and the start of a watcher over them (journal read and compacted, folder
    scanned, no file read).
+4. Junk: a real replay saved a second after a watcher starts beside
+   20,000 junk ``.rmv`` files, against an empty folder: how soon it is
+   accepted (target < 1 s), the CPU to decide the junk (once), and the idle
+   CPU afterwards (target: within 1.5x of an empty folder's).
 
-Run: ``flock /tmp/bench.lock python bench/bench_watch.py [latency|drain|idle]``.
+Run: ``flock /tmp/bench.lock python bench/bench_watch.py [latency|drain|idle|junk]``.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -224,7 +229,63 @@ def idle(count: int = 3000, seconds: float = 10.0) -> None:
             )
 
 
+def junk_once(count: int, seconds: float) -> tuple[float, float, float, int]:
+    """A watcher started beside ``count`` junk ``.rmv`` files (written a
+    minute ago, after the tournament's start), and a real replay saved a
+    second after the start: seconds from the replay's write to its
+    acceptance, CPU seconds until every junk file is decided, the share of
+    a core used afterwards (over ``seconds``), and the peak memory (KiB)."""
+    with setup() as s:
+        real = s.games(1)[0]
+        moment = time.time() - 60
+        for n in range(count):
+            path = s.folder / f"junk{n:06d}.rmv"
+            path.write_bytes(b"not a replay %d" % n)
+            os.utime(path, (moment, moment))
+        accepted: dict[str, float] = {}
+        decided = Decisions(count + 1)
+
+        def on_event(event: WatchEvent) -> None:
+            if event.kind is EventKind.ACCEPTED and event.path:
+                accepted[event.path] = time.perf_counter()
+            decided(event)
+
+        watcher = s.watcher(on_event)
+        cpu = time.process_time()
+        with running(watcher, s.key):
+            time.sleep(1.0)
+            written = time.perf_counter()
+            (s.folder / "real.rmv").write_bytes(real)
+            wait_until(lambda: "real.rmv" in accepted, timeout=600)
+            if not decided.done.wait(600):
+                raise TimeoutError("the junk was not decided")
+            spent = time.process_time() - cpu
+            time.sleep(1.0)
+            share = cpu_share(seconds)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return accepted["real.rmv"] - written, spent, share, peak
+
+
+def junk(count: int = 20_000, seconds: float = 10.0) -> None:
+    """A real replay beside many junk files: latency and idle CPU against
+    an empty folder (targets: the replay up in < 1 s; idle within 1.5x of
+    an empty folder's; CPU until decided grows with the junk, once)."""
+    empty_latency, _, empty_idle, _ = junk_once(0, seconds)
+    latency, spent, share, peak = junk_once(count, seconds)
+    print(
+        f"watch beside {count} junk files: real replay up in {latency * 1e3:.0f} ms "
+        f"(empty folder {empty_latency * 1e3:.0f} ms, ratio {latency / empty_latency:.1f})  "
+        "target < 1 s"
+    )
+    print(
+        f"  CPU until all decided {spent:.1f} s ({spent / max(count, 1) * 1e6:.0f} us per junk "
+        f"file); idle afterwards {share * 100:.2f}% of a core (empty folder "
+        f"{empty_idle * 100:.2f}%, ratio {share / max(empty_idle, 1e-4):.1f})  target ratio <= 1.5;"
+        f"  peak memory {peak / 1024:.0f} MiB"
+    )
+
+
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["latency", "drain", "idle"]
+    which = sys.argv[1:] or ["latency", "drain", "idle", "junk"]
     for name in which:
-        {"latency": latency, "drain": drain, "idle": idle}[name]()
+        {"latency": latency, "drain": drain, "idle": idle, "junk": junk}[name]()

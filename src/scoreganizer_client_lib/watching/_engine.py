@@ -4,6 +4,7 @@ tournament, once it is completely written, and tells what it decided."""
 from __future__ import annotations
 
 import hashlib
+import heapq
 import io
 import os
 import stat
@@ -43,6 +44,12 @@ from ._lock import FolderBusy, FolderLock
 #: The replay file suffixes a watcher looks at (any case).
 _SUFFIXES = tuple(SUFFIXES)
 MAX_DEPTH = 16  # of subfolders, with ``recursive``
+#: The longest a round of judging files goes on before the watcher looks for
+#: new files again (a replay just saved is not kept behind a backlog).
+BATCH_SECONDS = 0.2
+#: The share of the time full scans may take: a folder of 100,000 files is
+#: scanned less often than one of 100, so that idle cost stays flat.
+SCAN_SHARE = 0.005
 
 _BINARY = getattr(os, "O_BINARY", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in after the check cannot block us
@@ -67,6 +74,9 @@ class _Pending:
     check_at: float = 0.0
     open_failing_since: float | None = None
     reported_waiting: bool = False
+    #: What reading it found, when it was not a readable replay (its digest
+    #: and why): read again only once it changes.
+    unreadable: tuple[str, Refusal] | None = None
 
 
 @dataclass
@@ -110,6 +120,13 @@ class FolderWatcher:
     true, with a full scan every ``rescan`` seconds in case one is missed;
     otherwise by looking for new files every ``poll`` seconds, with a full
     scan (which also finds files rewritten in place) every ``rescan / 3``.
+    Full scans are spaced further apart when they take long (a huge folder),
+    so that they use at most :data:`SCAN_SHARE` of the time.
+
+    Files are judged newest first, at most ``batch`` of them (and for at
+    most :data:`BATCH_SECONDS`) before the watcher looks for new files
+    again: a replay just saved goes up at once, whatever lies beside it. A
+    file that does not read as a replay is read again only once it changes.
 
     ``clock`` gives the time and the waits (:class:`ManualClock` in tests).
     :meth:`stop` may be called from any thread.
@@ -135,6 +152,7 @@ class FolderWatcher:
         notifications: bool = True,
         clock: Clock | None = None,
         holder: str = "a folder watcher",
+        batch: int = 1000,
     ) -> None:
         self.sc = sc
         self.folder = Path(folder).absolute()
@@ -153,6 +171,7 @@ class FolderWatcher:
         self.notifications = notifications
         self.clock: Clock = clock or SystemClock()
         self.holder = holder
+        self.batch = batch
         self.summary = WatchSummary()
         self.key: replays.TournamentKey | None = None
         self.key_expiry: datetime | None = None
@@ -314,7 +333,7 @@ class FolderWatcher:
         self.summary.stopped = reason
         try:
             if self._opened:
-                self._scan_all(judge=False)
+                self._scan_all()
         except KeyboardInterrupt:
             pass
         finally:
@@ -382,7 +401,7 @@ class FolderWatcher:
         if path.suffix.lower() in SUFFIXES:
             self._look(rel, path)
         elif self.recursive and path.is_dir() and not path.is_symlink():
-            self._scan_dir(path, judge=True)
+            self._scan_dir(path)
 
     def _reached_without_links(self, path: Path) -> bool:
         """Whether the folder that holds ``path`` (a path a notification
@@ -396,17 +415,25 @@ class FolderWatcher:
             return False
         return os.path.normcase(real) == os.path.normcase(lexical)
 
-    def _scan_all(self, judge: bool = True) -> None:
-        mono = self.clock.monotonic()
-        self._next_rescan = mono + (self.rescan if self._native else self.rescan / 3)
-        self._next_poll = mono + self.poll
+    def _scan_all(self) -> None:
+        started = self.clock.monotonic()
         self._dirs = {}
         seen: set[str] = set()
-        self._scan_dir(self.folder, judge, seen)
+        self._scan_dir(self.folder, seen)
         for rel in [r for r in self._pending if r not in seen]:
             del self._pending[rel]  # gone
+        mono = self.clock.monotonic()
+        every = self.rescan if self._native else self.rescan / 3
+        self._next_rescan = mono + max(every, (mono - started) / SCAN_SHARE)
+        self._next_poll = mono + self.poll
 
-    def _scan_dir(self, folder: Path, judge: bool, seen: set[str] | None = None) -> None:
+    def _scan_dir(self, folder: Path, seen: set[str] | None = None, new_only: bool = False) -> None:
+        """Look at the replays in ``folder`` (and its subfolders, with
+        ``recursive``), noting in ``seen`` the paths found. ``new_only``
+        (a folder whose list of names changed) looks only at names not
+        known yet, or known with another file id (replaced): no ``stat``
+        for the others, so that a new file costs the same in a folder of
+        100,000."""
         base = self._relative(folder) if folder != self.folder else ""
         if base is None:
             return
@@ -425,10 +452,15 @@ class FolderWatcher:
                     rel = prefix + name
                     if seen is not None:
                         seen.add(rel)
+                    if new_only and self._known(rel, entry):
+                        continue
                     if not self._unchanged(rel, entry, decisions.get(rel)):
-                        self._look(rel, Path(entry.path), entry, judge)
+                        self._look(rel, Path(entry.path), entry)
                 elif (
-                    self.recursive and prefix.count("/") < MAX_DEPTH - 1 and self._subfolder(entry)
+                    self.recursive
+                    and prefix.count("/") < MAX_DEPTH - 1
+                    and not (new_only and Path(entry.path) in self._dirs)
+                    and self._subfolder(entry)
                 ):
                     stack.append((Path(entry.path), f"{prefix}{name}/"))
 
@@ -441,6 +473,22 @@ class FolderWatcher:
         except OSError:
             return False
         return self.follow_symlinks or _inside(Path(os.path.realpath(entry.path)), self._real_root)
+
+    def _known(self, rel: str, entry: os.DirEntry[str]) -> bool:
+        """Whether ``rel`` is decided, waiting or skipped, as the same file
+        (its file id, which the folder's listing gives without a ``stat``
+        on POSIX): one replaced under the same name is not known."""
+        if rel in self._skipped:
+            return True
+        decided = self._journal.decisions.get(rel)
+        pending = self._pending.get(rel)
+        file_id = decided.file_id if decided is not None else None
+        if pending is not None:
+            file_id = pending.sig.file_id
+        try:
+            return file_id is not None and entry.inode() == file_id
+        except OSError:
+            return False
 
     def _unchanged(self, rel: str, entry: os.DirEntry[str], decided: Decision | None) -> bool:
         """The quick path of a scan: a decided regular file, as it was."""
@@ -468,7 +516,7 @@ class FolderWatcher:
                 del self._dirs[folder]
                 continue
             if current != mtime_ns or now_ns - current < 2_000_000_000:
-                self._scan_dir(folder, judge=True)
+                self._scan_dir(folder, new_only=True)
 
     # -- looking at one file ------------------------------------------------
 
@@ -495,8 +543,10 @@ class FolderWatcher:
         return _Entry(_Signature(st.st_size, st.st_mtime_ns, file_id), is_link)
 
     def _look(
-        self, rel: str, path: Path, entry: os.DirEntry[str] | None = None, judge: bool = True
+        self, rel: str, path: Path, entry: os.DirEntry[str] | None = None, judge: bool = False
     ) -> None:
+        """Take note of ``rel`` as it is now (waiting, skipped, gone,
+        unchanged since decided); with ``judge``, judge it when it is due."""
         found = self._entry(path, entry)
         if found is None:
             self._pending.pop(rel, None)
@@ -541,18 +591,23 @@ class FolderWatcher:
         self._emit(EventKind.SKIPPED, f"{rel}: skipped: {reason}", path=rel)
 
     def _judge_due(self) -> None:
+        """Judge the files that are due, newest first: at most ``batch`` of
+        them, for at most :data:`BATCH_SECONDS` (the loop comes back at once
+        for the rest, after looking for new files)."""
         mono = self.clock.monotonic()
         if mono < self._retry_at:
             return
-        due = sorted(
-            (p.sig.mtime_ns, rel) for rel, p in self._pending.items() if p.check_at <= mono
+        due = heapq.nlargest(
+            self.batch,
+            ((p.sig.mtime_ns, rel) for rel, p in self._pending.items() if p.check_at <= mono),
         )
         for _, rel in due:
-            if self._stop.is_set() or self.clock.monotonic() < self._retry_at:
+            now = self.clock.monotonic()
+            if self._stop.is_set() or now < self._retry_at or now > mono + BATCH_SECONDS:
                 return
             pending = self._pending.get(rel)
             if pending is not None:
-                self._look(rel, pending.path)
+                self._look(rel, pending.path, judge=True)
 
     def _read(self, pending: _Pending) -> bytes | None:
         """The file's bytes, if it is still the file that was looked at."""
@@ -570,6 +625,9 @@ class FolderWatcher:
 
     def _judge(self, rel: str, pending: _Pending) -> None:
         mono = self.clock.monotonic()
+        if pending.unreadable is not None:  # unchanged since: not read again
+            self._unreadable(rel, pending, *pending.unreadable)
+            return
         try:
             data = self._read(pending)
         except OSError as exc:
@@ -586,17 +644,25 @@ class FolderWatcher:
         try:
             info = replays.inspect(data, max_size=self.max_size)
         except replays.ReplayError as exc:
-            stable_for = max(mono - pending.seen_at, self._age(pending))
-            if stable_for < self.unreadable_grace:
-                pending.check_at = mono + min(1.0, self.unreadable_grace - stable_for)
-                return  # probably still being written
-            self._decide(rel, pending, digest, self._explain(exc, None))
+            self._unreadable(rel, pending, digest, self._explain(exc, None))
             return
         refusal = refusal_before_upload(info, self.tournament, key=self.key)
         if refusal is not None:
             self._decide(rel, pending, digest, refusal, info)
             return
         self._upload(rel, pending, digest, data, info)
+
+    def _unreadable(self, rel: str, pending: _Pending, digest: str, refusal: Refusal) -> None:
+        """``rel`` does not read as a replay: refused once it has not changed
+        for ``unreadable_grace`` (else it is probably still being written:
+        looked at again within a second)."""
+        mono = self.clock.monotonic()
+        stable_for = max(mono - pending.seen_at, self._age(pending))
+        if stable_for >= self.unreadable_grace:
+            self._decide(rel, pending, digest, refusal)
+            return
+        pending.unreadable = (digest, refusal)
+        pending.check_at = mono + min(1.0, self.unreadable_grace - stable_for)
 
     def _age(self, pending: _Pending) -> float:
         return self.clock.now().timestamp() - pending.sig.mtime_ns / 1e9

@@ -24,6 +24,7 @@ events and its board.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 # Button events, numbered as RMV and EVF number them.
@@ -46,28 +47,57 @@ UP_UP, UP_DOWN, UP_DOWN_NOT_FLAG, DOWN_UP, CHORDING, CHORDING_NOT_FLAG, DOWN_UP_
 )
 
 
+def _neighbours(width: int, height: int) -> tuple[tuple[int, ...], ...]:
+    """The up to eight cells around each cell of a ``width`` x ``height`` board."""
+    table = []
+    for row in range(height):
+        rows = range(max(row - 1, 0), min(row + 2, height))
+        for col in range(width):
+            cols = range(max(col - 1, 0), min(col + 2, width))
+            table.append(tuple(r * width + c for r in rows for c in cols if r != row or c != col))
+    return tuple(table)
+
+
+#: The standard levels' tables, and other small boards', are made once.
+_cached_neighbours = functools.lru_cache(maxsize=8)(_neighbours)
+_CACHED_CELLS = 2048
+
+
 class Board:
     """Where the mines are, the numbers around them, the openings and the 3BV."""
 
-    __slots__ = ("bbbv", "height", "isolated", "mines", "numbers", "opening", "openings", "width")
+    __slots__ = (
+        "around",
+        "bbbv",
+        "height",
+        "isolated",
+        "mines",
+        "numbers",
+        "opening",
+        "openings",
+        "width",
+    )
 
     def __init__(self, width: int, height: int, mine_cells: Iterable[int]) -> None:
         self.width, self.height = width, height
         cells = width * height
+        #: ``around[cell]``: the up to eight cells around ``cell``.
+        self.around = (_cached_neighbours if cells <= _CACHED_CELLS else _neighbours)(width, height)
+        around = self.around
         numbers = [0] * cells
-        mines = 0
-        for cell in set(mine_cells):
+        mine_set = set(mine_cells)
+        self.mines = len(mine_set)
+        for cell in mine_set:
             numbers[cell] = MINE
-            mines += 1
-        self.mines = mines
-        for cell in range(cells):
-            if numbers[cell] == MINE:
-                for n in self.around(cell):
-                    if numbers[n] != MINE:
-                        numbers[n] += 1
+        for cell in mine_set:
+            for n in around[cell]:
+                if numbers[n] != MINE:
+                    numbers[n] += 1
         self.numbers = numbers
-        # Each zero's opening (its connected zeros), numbered from 0.
+        # Each zero's opening (its connected zeros), numbered from 0; and the
+        # numbers no zero touches, each worth a click of its own.
         opening = [-1] * cells
+        touched = bytearray(cells)
         count = 0
         for cell in range(cells):
             if numbers[cell] or opening[cell] >= 0:
@@ -75,26 +105,18 @@ class Board:
             opening[cell] = count
             todo = [cell]
             while todo:
-                for n in self.around(todo.pop()):
+                for n in around[todo.pop()]:
+                    touched[n] = 1
                     if numbers[n] == 0 and opening[n] < 0:
                         opening[n] = count
                         todo.append(n)
             count += 1
         self.opening, self.openings = opening, count
-        # A number is worth a click of its own when no zero touches it.
-        self.isolated = bytearray(cells)
-        for cell in range(cells):
-            if numbers[cell] > 0 and all(numbers[n] != 0 for n in self.around(cell)):
-                self.isolated[cell] = 1
+        self.isolated = bytearray(
+            1 if number > 0 and not near_zero else 0
+            for number, near_zero in zip(numbers, touched, strict=True)
+        )
         self.bbbv = count + sum(self.isolated)
-
-    def around(self, cell: int) -> list[int]:
-        """The up to eight cells around ``cell``."""
-        width, height = self.width, self.height
-        row, col = divmod(cell, width)
-        rows = range(max(row - 1, 0), min(row + 2, height))
-        cols = range(max(col - 1, 0), min(col + 2, width))
-        return [r * width + c for r in rows for c in cols if r != row or c != col]
 
 
 class Game:
@@ -171,7 +193,7 @@ class Game:
             shown[cell] = number
             self.unopened_safe -= 1
             if number == 0:
-                cells.extend(n for n in around(cell) if shown[n] == CLOSED or shown[n] == QUESTION)
+                cells.extend(n for n in around[cell] if shown[n] == CLOSED or shown[n] == QUESTION)
         if self.unopened_safe == 0 and self.state != LOST:
             self.state = WON
 
@@ -217,7 +239,7 @@ class Game:
             return
         board, shown = self.board, self.shown
         flags, closed = 0, []
-        for n in board.around(cell):
+        for n in board.around[cell]:
             if shown[n] == FLAG:
                 flags += 1
             elif shown[n] == CLOSED:

@@ -209,3 +209,17 @@ def test_the_engine_counts_3bv_and_chords_as_the_rules_say() -> None:
     game.step(_game.MIDDLE_UP, 1, 30)
     assert (game.outcome, game.bbbv_solved, game.double) == ("won", 2, 1)
     assert (game.left, game.right, game.elapsed_ms(0)) == (1, 4, 30)
+
+
+def test_more_button_events_than_any_real_game_are_refused_and_moves_are_not_counted() -> None:
+    data = _corpus("arbiter-0.52.3_beg_won.avf")
+    start, _ = _avf_events(data)
+    second = data[start + 8 : start + 16]
+    click = bytes([3]) + second[1:] + bytes([5]) + second[1:]  # on the cell the game opened
+    move = bytes([1]) + second[1:]
+    before, after = data[: start + 16], data[start + 16 :]
+    pairs = _game.MAX_BUTTON_EVENTS // 2 - 100  # the game itself has under 200
+    info = replays.inspect(before + click * pairs + move * 500_000 + after)
+    assert info.problems == () and info.clicks.left == replays.inspect(data).clicks.left + pairs
+    with pytest.raises(replays.CorruptReplay, match="more than 100,000 mouse button events"):
+        replays.inspect(before + click * (_game.MAX_BUTTON_EVENTS // 2) + after)

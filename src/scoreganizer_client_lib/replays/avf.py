@@ -51,6 +51,7 @@ _TIMESTAMP = re.compile(
 _SCORE = re.compile(r"B(\d{1,5})T(\d{1,7}(?:[.,]\d{1,6})?)$")
 #: The first mouse event: its seconds field reads 1 (x's high byte 0 or 1).
 _FIRST_EVENT = re.compile(rb"[\x00\x01]\x01")
+_MOVE = 1
 _NOT_A_MOVE = re.compile(rb"[^\x01]")
 #: Arbiter's mouse event codes.
 _BUTTONS = {
@@ -209,7 +210,9 @@ def _replay(data: bytes, pos: int, game: Game, problems: list[str]) -> tuple[int
     width, height = cols * _SQUARE, rows * _SQUARE
     last_ms = 0
     after_end = backwards = False
-    for match in _NOT_A_MOVE.finditer(data[start:end:_EVENT]):
+    codes = data[start:end:_EVENT]
+    _game.check_button_events(len(codes) - codes.count(_MOVE), "AVF", start)
+    for match in _NOT_A_MOVE.finditer(codes):
         at = start + match.start() * _EVENT
         code, x_high, s_low, x_low, hundredths, y_high, s_high, y_low = data[at : at + _EVENT]
         button = _BUTTONS.get(code)

@@ -41,7 +41,7 @@ from ._model import (
     find_key,
     mine_map_digest,
 )
-from ._reader import ByteReader, decode
+from ._reader import ByteReader, decode, runs_of
 from ._text import dotted_version, small_number
 from .formats import GAME_MODES, ReplayFormat
 
@@ -67,7 +67,7 @@ _COMPLETED, _TRANSLATED, _QUESTION_MARKS = 0x80, 0x08, 0x80
 _NOT_A_MOUSE_OP = re.compile(rb"[^\x01-\x0c]")
 _NOT_A_MOVE = re.compile(rb"[^\x01]")
 #: v4: runs of moves (operation 1, time delta, x and y deltas).
-_V4_MOVES = re.compile(rb"(?:\x01[\x00-\xff]{5})*")
+_V4_MOVES = runs_of(rb"\x01[\x00-\xff]{5}")
 _V4_PAUSE, _V4_END = 255, 0
 
 
@@ -214,7 +214,9 @@ def _replay(r: ByteReader, square: int, game: Game, problems: list[str]) -> tupl
         r.skip(_CHECKSUM, "checksum")
     last_ms = 0
     backwards = after_end = False
-    for match in _NOT_A_MOVE.finditer(ops[: stop.start()]):
+    ops = ops[: stop.start()]
+    _game.check_button_events(len(ops) - ops.count(_MOVE), "EVF", start)
+    for match in _NOT_A_MOVE.finditer(ops):
         pos = start + match.start() * _EVENT
         op, t1, t2, t3, x1, x2, y1, y2 = data[pos : pos + _EVENT]
         time_ms = t1 << 16 | t2 << 8 | t3
@@ -237,7 +239,7 @@ def _replay_v4(r: ByteReader, square: int, game: Game, problems: list[str]) -> t
     x, y = r.u16("first event x"), r.u16("first event y")
     if op != _MOVE:
         game.step(op, _cell(x, y, square, game), time_ms)
-    pos, pause, last_ms = r.pos, 0, time_ms
+    pos, pause, last_ms, buttons = r.pos, 0, time_ms, 0
     after_end = False
     moves = _V4_MOVES.match
     while True:
@@ -266,6 +268,9 @@ def _replay_v4(r: ByteReader, square: int, game: Game, problems: list[str]) -> t
             after_end = after_end or game.over
             game.step(op, _cell(x, y, square, game), time_ms)
             last_ms, pause = time_ms, 0
+            buttons += 1
+            if buttons > _game.MAX_BUTTON_EVENTS:
+                _game.check_button_events(buttons, "EVF", pos)
             pos += 6
         elif op <= 99:
             if op > 80 and pos + 2 <= end:

@@ -9,7 +9,6 @@ events up to the termination event (blast, win, other) with the game time.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 
 from . import _game
@@ -25,7 +24,7 @@ from ._model import (
     find_key,
     game_digest,
 )
-from ._reader import ByteReader, decode
+from ._reader import ByteReader, decode, runs_of
 from ._text import clone_name, dotted_version, small_number
 from .formats import GAME_MODES, ReplayFormat
 
@@ -47,17 +46,18 @@ PLAYER_FIELDS = ("name", "nickname", "country", "token")
 WIN, BLAST, OTHER = 16, 15, 17
 _RESULTS = {WIN: "won", BLAST: "lost", OTHER: "unfinished"}
 _MOVE, _REDUCED_MOVE, _TIMESTAMP_CHANGE = 1, 28, 0
-#: Runs of the events that move the mouse and nothing else, stepped over at
-#: C speed: moves (code 1), reduced moves (28, v2) and the old timestamp
-#: changes (0, v1).
+#: Runs of the events that change nothing the judge checks, stepped over at
+#: C speed: moves (code 1), reduced moves (28, v2), the old timestamp changes
+#: (0, v1), and the board events that show a square pressed, closed, marked or
+#: flagged (9 to 13: ViennaSweeper writes them as a held button is dragged).
 _MOVES = {
-    1: re.compile(rb"(?:\x01[\x00-\xff]{8}|\x00[\x00-\xff]{4})*"),
-    2: re.compile(rb"(?:\x01[\x00-\xff]{8}|\x1c[\x00-\xff]{2})*"),
+    1: runs_of(rb"\x01[\x00-\xff]{8}|\x00[\x00-\xff]{4}|[\x09-\x0d][\x00-\xff]{2}"),
+    2: runs_of(rb"\x01[\x00-\xff]{8}|\x1c[\x00-\xff]{2}|[\x09-\x0d][\x00-\xff]{2}"),
 }
 #: Board events: what a square shows once the event happened (RMV's open_0
 #: to open_8 are 18 to 26; 14 and 27 open a mine).
 _OPENED = {code: code - 18 for code in range(18, 27)} | {14: _game.BLAST, 27: _game.BLAST}
-_BOARD_EVENTS = frozenset(range(9, 15)) | frozenset(range(18, 28))
+_OPEN_EVENTS = frozenset(_OPENED)
 #: ViennaSweeper v1 writes positions in its window: the board starts here.
 _V1_OFFSET = (12, 56)
 
@@ -238,7 +238,11 @@ def _replay(
     shown = bytearray([_game.CLOSED]) * (cols * rows)  # what the board events show
     pos, last_ms, first = r.pos, 0, True
     after_end = backwards = off_board = False
+    # The button events and the opening board events (a cell opens once) are
+    # each looked at in Python: they are bounded.
+    steps, most_steps = 0, _game.MAX_BUTTON_EVENTS + cols * rows
     while True:
+        _game.check_button_events(steps, "RMV", pos, most_steps)
         if not first:
             pos = moves(data, pos).end()  # type: ignore[union-attr]  # matches empty
         if pos >= end:
@@ -259,17 +263,19 @@ def _replay(
             if code != _MOVE:
                 after_end = after_end or game.over
                 game.step(code, cell, time_ms)
+                steps += 1
             last_ms = max(last_ms, time_ms) if started else time_ms
             pos += 9
-        elif code in _BOARD_EVENTS:
+        elif code in _OPEN_EVENTS:
             if pos + 3 > end:
                 raise TruncatedReplay("RMV: file ends inside a board event", pos)
             col, row = data[pos + 1], data[pos + 2]
             if col >= cols or row >= rows:
                 off_board = True
             else:
-                shown[row * cols + col] = _OPENED.get(code, _game.CLOSED)
+                shown[row * cols + col] = _OPENED[code]
             pos += 3
+            steps += 1
         elif WIN >= code >= BLAST or code == OTHER:
             if pos + 4 > end:
                 raise TruncatedReplay("RMV: file ends inside the end-of-game event", pos)

@@ -201,6 +201,7 @@ def test_the_standings_follow_the_server_while_the_page_is_open(
     rival.login(rival_name, PASSWORD)
     rival.tournaments.participate(cup)
     rival_key = rival.tournaments.gen_key(cup)
+    now = datetime.now(timezone.utc)  # the rival's games come after the rival's key
     for level in ("beginner", "intermediate"):  # two games that count rank above one
         replay = Path(world.home.parent) / f"{rival_name}-{level}.rmv"
         replay.write_bytes(

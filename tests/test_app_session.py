@@ -420,3 +420,26 @@ def test_a_watched_name_that_is_not_utf8_is_uploaded_and_shown(
     page = browser.get(f"/t/{cup}")
     assert page.status_code == 200 and "\ufffdt\ufffd\ufffd[2J.rmv" in page.text
     browser.post(f"/t/{cup}/unwatch")
+
+
+def test_logging_out_and_in_again_in_the_command_resumes_watching_and_the_feed(
+    world: World, browser: Browser, tmp_path: Path
+) -> None:
+    name, cup, play = playing(world, browser)
+    browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)})
+    save_game(tmp_path, "before.rmv", play.key)
+    wait_for(lambda: verdict(play, "before.rmv") == "accepted")
+    command = Scoreganizer.from_url(world.sandbox.url, auth_filename=world.app.settings.credentials)
+    command.logout()
+    assert browser.get("/").headers["location"] == "/login"
+    assert not play.watching  # nothing is sent while no one is logged in
+    other = world.user("meanwhile")  # another player in between sees nothing of it
+    command.login(other, PASSWORD)
+    assert "before.rmv" not in browser.get(f"/t/{cup}").text
+    command.login(name, PASSWORD)
+    page = browser.get(f"/t/{cup}").text
+    assert "before.rmv" in page and "Stop watching" in page
+    assert world.app.player.plays[cup] is play and play.watching
+    save_game(tmp_path, "after.rmv", play.key)
+    wait_for(lambda: verdict(play, "after.rmv") == "accepted")
+    browser.post(f"/t/{cup}/unwatch")

@@ -290,14 +290,23 @@ class Play:
 
     async def login_changed(self) -> None:
         """The player logged in again (here or with the command): a watcher
-        that stopped by itself (its login had expired, say) goes on. A
-        running one follows the credentials file by itself."""
-        if self.folder is None or self.key is None or self._watcher is None or self.over:
+        that stopped by itself (its login had expired, say), or was paused
+        while the player was logged out, goes on. A running one follows the
+        credentials file by itself."""
+        if self.folder is None or self.key is None or self.over:
             return
         if not self.watching:
             await self._end_watcher()
             self._start_watch()
             self.feed.touch("watch")
+
+    async def pause(self) -> None:
+        """The player logged out: stop watching (the folder is kept, to
+        watch again at the next login) and stop reading the standings."""
+        if self._key_task is not None:
+            self._key_task.cancel()
+        self.results.close()
+        await self._end_watcher()
 
     def _start_watch(self) -> None:
         """Run the library's folder watcher (the command's own) in a thread."""

@@ -23,6 +23,9 @@ from .folders import FolderMemory
 from .play import Play, sentence
 from .results import FOLLOW_EVERY
 
+#: Players whose tournaments are kept while they are logged out.
+KEPT_PLAYERS = 4
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -104,6 +107,9 @@ class Player:
         self.client_options = client_options
         self.folders = FolderMemory(settings.data_dir / "folders.json")
         self.plays: dict[int, Play] = {}
+        #: The tournaments of players logged out (in the app or with the
+        #: command), for when they log in again: watching and the feed go on.
+        self._kept: dict[str, dict[int, Play]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sc = AsyncScoreganizer.from_url(
             settings.server, auth_filename=settings.credentials, sleep=sleep, **client_options
@@ -145,23 +151,32 @@ class Player:
         await self._login_changed()
 
     async def logout(self) -> None:
-        """Forget the credentials (here and for the command) and stop watching."""
-        await self._forget_plays()
+        """Forget the credentials (here and for the command); watching stops
+        until the player logs in again."""
         try:
             await self.sc.logout()
         except AuthFileError as exc:  # logged out here all the same
             self.notice = sentence(exc.message or exc.error)
-        self._login = None
+        await self._login_changed()
 
     def take_notice(self) -> str | None:
         """What the next page should tell the player once, if anything."""
         notice, self.notice = self.notice, None
         return notice
 
-    async def _forget_plays(self) -> None:
+    async def _put_aside(self, player: str | None) -> None:
+        """The tournaments open now stop watching and are kept for
+        ``player``'s next login (the feed with them); the oldest player's
+        go past :data:`KEPT_PLAYERS`."""
         for play in self.plays.values():
-            await play.close()
-        self.plays.clear()
+            await play.pause()
+        if player is not None and self.plays:
+            self._kept.pop(player, None)
+            self._kept[player] = self.plays
+            while len(self._kept) > KEPT_PLAYERS:
+                for play in self._kept.pop(next(iter(self._kept))).values():
+                    await play.close()
+        self.plays = {}
 
     async def follow_credentials(self) -> None:
         """Take up a login, refresh or logout that someone else (the command,
@@ -173,14 +188,16 @@ class Player:
 
     async def _login_changed(self) -> None:
         """Act on a login other than the one the open tournaments belong to:
-        another player's tournaments start afresh; for the same player, a
-        watcher that stopped for want of a login goes on."""
+        the tournaments open stop watching and are put aside for their player;
+        the player logged in now finds theirs again (watching goes on, the
+        feed is there); for the same player, a watcher that stopped for want
+        of a login goes on."""
         before, self._login = self._login, self._current_login()
         if self._login == before:
             return
         if _player(self._login) != _player(before):
-            await self._forget_plays()
-            return
+            await self._put_aside(_player(before))
+            self.plays = self._kept.pop(_player(self._login) or "", {})
         for play in list(self.plays.values()):
             await play.login_changed()
 
@@ -235,8 +252,9 @@ class Player:
 
     async def close(self) -> None:
         """Stop everything (the app is shutting down)."""
-        for play in self.plays.values():
-            await play.close()
+        for plays in (self.plays, *self._kept.values()):
+            for play in plays.values():
+                await play.close()
         await self.sc.aclose()
 
 

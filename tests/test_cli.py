@@ -473,6 +473,7 @@ def test_upload(run: Run, server: SandboxServer, player: str, tmp_path: Path) ->
     lines = json.loads(result.stdout)
     assert [line["accepted"] for line in lines] == [True, False, False, False]
     assert [line["outcome"] for line in lines] == ["accepted"] + ["not_uploaded"] * 3
+    assert lines[0]["already_uploaded"] is False
     assert [line.get("error") for line in lines[1:]] == ["replay_has_no_key"] + [
         "replay_unreadable"
     ] * 2
@@ -480,7 +481,8 @@ def test_upload(run: Run, server: SandboxServer, player: str, tmp_path: Path) ->
     text = run("upload", *files)
     assert text.exit_code == 1
     out = text.stdout.splitlines()
-    assert out[0] == f"{good}: accepted (beginner {lines[0]['summary'].split()[1]} s)"
+    # the same game again: the server had it (and counts it once)
+    assert out[0] == f"{good}: already uploaded (beginner {lines[0]['summary'].split()[1]} s)"
     assert out[1].startswith(f"{unkeyed}: not uploaded: this replay has no tournament key (")
     assert out[2].startswith(f"{broken}: not uploaded: not a readable replay")
     assert out[3].startswith(f"{missing}: not uploaded: cannot read the file (")

@@ -723,9 +723,16 @@ def test_upload() -> None:
     assert (request.file.filename, request.file.content) == ("g.rmv", b"RMV-BYTES")
 
 
-@pytest.mark.parametrize("body", [b"", b"created", b'{"id": 5}', b"\xff"])
+@pytest.mark.parametrize(
+    "body", [b"", b"  ", b"created", b'{"id": 5}', b"\xff", b"[1]", b'{"stored": "no"}']
+)
 def test_upload_takes_any_2xx_as_success(body: bytes) -> None:
-    assert run(core().upload("g.rmv", b"x", "m"), answer(201, body)) is None
+    assert run(core().upload("g.rmv", b"x", "m"), answer(201, body)) is None  # it says nothing
+
+
+@pytest.mark.parametrize(("body", "stored"), [({"stored": True}, True), ({"stored": False}, False)])
+def test_upload_says_whether_the_game_was_new(body: object, stored: bool) -> None:
+    assert run(core().upload("g.rmv", b"x", "m"), answer(201, body)) is stored
 
 
 def test_upload_retry_answers() -> None:

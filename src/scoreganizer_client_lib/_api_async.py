@@ -355,9 +355,10 @@ class AsyncScores:
         """The client's HTTP session."""
         return self._sc.session
 
-    async def _send(self, upload: PreparedUpload, tries: int) -> None:
+    async def _send(self, upload: PreparedUpload, tries: int) -> bool | None:
         operation = self._sc._core.upload(upload.filename, upload.content, upload.mime_type, tries)
-        await self._sc._run(operation)
+        stored: bool | None = await self._sc._run(operation)
+        return stored
 
     async def upload_file(
         self,
@@ -366,16 +367,20 @@ class AsyncScores:
         ext: str | None = None,
         mime_type: str | None = None,
         tries: int = 10,
-    ) -> None:
+    ) -> bool | None:
         """Upload the replay in the file object ``file`` under the name
         ``filename`` (its base name is sent).
 
         ``mime_type`` wins over ``ext``, which wins over the suffix of
         ``filename`` (``rmv``, ``avf``, ``evf``). A ``retry`` answer re-sends the
         whole file, up to ``tries`` sends in all; ``invalid_data`` is final.
+
+        Returns whether the server stored the game as new: False when it says
+        it had this game already (the sandbox says so), None when it does not
+        say (the production service answers with an empty body).
         """
         upload = await self._sc._blocking(prepare_file, file, filename, ext, mime_type)
-        await self._send(upload, tries)
+        return await self._send(upload, tries)
 
     async def upload_filename(
         self,

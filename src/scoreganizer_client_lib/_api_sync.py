@@ -347,9 +347,10 @@ class Scores:
         """The client's HTTP session."""
         return self._sc.session
 
-    def _send(self, upload: PreparedUpload, tries: int) -> None:
+    def _send(self, upload: PreparedUpload, tries: int) -> bool | None:
         operation = self._sc._core.upload(upload.filename, upload.content, upload.mime_type, tries)
-        self._sc._run(operation)
+        stored: bool | None = self._sc._run(operation)
+        return stored
 
     def upload_file(
         self,
@@ -358,16 +359,20 @@ class Scores:
         ext: str | None = None,
         mime_type: str | None = None,
         tries: int = 10,
-    ) -> None:
+    ) -> bool | None:
         """Upload the replay in the file object ``file`` under the name
         ``filename`` (its base name is sent).
 
         ``mime_type`` wins over ``ext``, which wins over the suffix of
         ``filename`` (``rmv``, ``avf``, ``evf``). A ``retry`` answer re-sends the
         whole file, up to ``tries`` sends in all; ``invalid_data`` is final.
+
+        Returns whether the server stored the game as new: False when it says
+        it had this game already (the sandbox says so), None when it does not
+        say (the production service answers with an empty body).
         """
         upload = self._sc._blocking(prepare_file, file, filename, ext, mime_type)
-        self._send(upload, tries)
+        return self._send(upload, tries)
 
     def upload_filename(
         self,

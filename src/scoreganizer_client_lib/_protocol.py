@@ -519,6 +519,21 @@ def _reason(value: Any) -> str | None:
     return inert(" ".join(value[: MAX_REASON_LENGTH * 2].split()), MAX_REASON_LENGTH)
 
 
+def stored_as_new(body: bytes) -> bool | None:
+    """What an upload's success answer says of the game: ``{"stored": false}``
+    (the sandbox, for a game it had already) gives False, ``{"stored": true}``
+    True; any other body (empty, as the production service answers) None.
+    The body is not required to be JSON: success is the status."""
+    if not body.strip():
+        return None
+    try:
+        data = _json(body)
+    except ScoreganizerProtocolError:
+        return None
+    stored = data.get("stored") if isinstance(data, dict) else None
+    return stored if isinstance(stored, bool) else None
+
+
 def _refuses_credentials(response: Response) -> bool:
     """Whether the server refused a request for its credentials
     (``not_logged_in``): it did nothing else with it."""
@@ -934,23 +949,29 @@ class ProtocolCore:
 
     def upload(
         self, filename: str, content: bytes, mime_type: str, tries: int = 10
-    ) -> Operation[None]:
+    ) -> Operation[bool | None]:
         """``scores/upload``; a ``retry`` answer sends the whole file again, up to
         ``tries`` sends in all; ``invalid_data`` and every other error are final.
-        Sending the same replay twice is safe: the server stores it once."""
+        Sending the same replay twice is safe: the server stores it once.
+
+        Returns whether the server stored the game as new: False where it says
+        it had this game already, True where it says it stored it, None where
+        it says neither (an empty body: the production service; see
+        :func:`stored_as_new`)."""
         done = 0
         while True:
             done += 1
             try:
-                yield from self.call(
+                response = yield from self.exchange(
                     "POST",
                     "scores/upload",
                     data={"mime_type": mime_type},
                     file=UploadFile("video", filename, content, mime_type),
                     idempotent=True,
-                    may_be_empty=True,
                 )
-                return
+                if not 200 <= response.status < 300:
+                    raise error_from_response(response.status, response.body, response.elapsed)
+                return stored_as_new(response.body)
             except ScoreganizerRetry:
                 if done >= tries:
                     raise

@@ -40,11 +40,13 @@ class FileResult:
     reason: str = ""
     error: str | None = None  # the error code, for --json and --verbose
     info: replays.ReplayInfo | None = None
+    already: bool = False  # accepted, and the server says it had this game already
 
     def line(self, verbose: bool = False) -> str:
         """``game.rmv: accepted (beginner 3.456 s)``, ``x.rmv: refused: ...``."""
         if self.outcome == ACCEPTED:
-            return f"{self.file}: accepted{_summary(self.info)}"
+            said = "already uploaded" if self.already else "accepted"
+            return f"{self.file}: {said}{_summary(self.info)}"
         code = f" [{self.error}]" if verbose and self.error else ""
         return f"{self.file}: {self.outcome}: {self.reason}{code}"
 
@@ -57,6 +59,7 @@ class FileResult:
         }
         if self.outcome == ACCEPTED:
             out["summary"] = _summary(self.info).strip(" ()")
+            out["already_uploaded"] = self.already
         else:
             out.update(reason=self.reason, error=self.error)
         return out
@@ -153,7 +156,7 @@ class Uploader:
         if self.blocked is not None:
             return FileResult(name, NOT_UPLOADED, *self.blocked, info=upload.info)
         try:
-            self.sc.scores.upload_file(
+            stored = self.sc.scores.upload_file(
                 io.BytesIO(upload.content), upload.filename, mime_type=upload.mime_type
             )
         except (NetworkException, ScoreganizerNotLoggedIn) as exc:
@@ -162,7 +165,7 @@ class Uploader:
             return FileResult(name, NOT_UPLOADED, *self.blocked)
         except ScoreganizerError as exc:
             return FileResult(name, REFUSED, self._reason(exc, upload.info), exc.error)
-        return FileResult(name, ACCEPTED, info=upload.info)
+        return FileResult(name, ACCEPTED, info=upload.info, already=stored is False)
 
 
 class _Lines:

@@ -271,7 +271,11 @@ async def get_key(rules: RulesDep, caller: CallerDep, tournament: TournamentId) 
     openapi_extra=UPLOAD,
 )
 async def upload(request: Request, rules: RulesDep, caller: CallerDep) -> Response:
-    """Upload a keyed replay (multipart: file ``video``, field ``mime_type``)."""
+    """Upload a keyed replay (multipart: file ``video``, field ``mime_type``).
+
+    Sandbox extension: the answer says whether the game was stored as new
+    (``{"stored": false}`` when its player had uploaded it already); the
+    production service answers with an empty body."""
     user = await run_in_threadpool(caller.user)  # before a byte of the body is read
     limit = rules.config.max_upload_bytes
     body, params = await bodies.read_body(
@@ -279,8 +283,10 @@ async def upload(request: Request, rules: RulesDep, caller: CallerDep) -> Respon
     )
     parsing: WorkerPool = request.app.state.parsing
     sent, info = await parsing.run(_read_upload, rules, body, params)
-    await run_in_threadpool(rules.upload, user, sent.filename, sent.mime_type, sent.content, info)
-    return Response(status_code=201)
+    stored = await run_in_threadpool(
+        rules.upload, user, sent.filename, sent.mime_type, sent.content, info
+    )
+    return JSONResponse({"stored": stored}, status_code=201)
 
 
 def _read_upload(

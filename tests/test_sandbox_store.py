@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from conftest import PASSWORD, TEST_CONFIG, wait_for
 from scoreganizer_client_lib.replays import inspect
-from scoreganizer_client_lib.replays.testing import write_rmv
+from scoreganizer_client_lib.replays.testing import write_avf, write_evf, write_rmv
 from scoreganizer_client_lib.sandbox import SandboxError, Store, scenario
 from scoreganizer_client_lib.sandbox.accounts import User
 from scoreganizer_client_lib.sandbox.rules import Rules, iso
@@ -434,3 +434,84 @@ def test_a_game_time_below_zero_or_unknown_is_refused(tmp_path: Path, game_time:
         rules.upload(ann, "g.avf", RMV, replay, forged)
     assert refused.value.code == "invalid_data"
     assert store.count("scores") == 0
+
+
+WRITERS: dict[str, Callable[..., bytes]] = {
+    "application/x-viennasweeper": write_rmv,
+    "application/x-minesweeper-arbiter": write_avf,
+    "application/x-metasweeper": write_evf,
+}
+
+
+@pytest.mark.parametrize("mime_type", sorted(WRITERS))
+def test_a_replay_whose_claims_disagree_with_its_game_is_refused_with_the_reason(
+    tmp_path: Path, mime_type: str
+) -> None:
+    store, rules, tid = _running_cup(tmp_path)
+    _ann, key = _keyed_player(store, "ann", tid)
+    edited = WRITERS[mime_type](key=key, seed=4, claimed_time=1.07)
+    with pytest.raises(SandboxError) as refused:
+        rules.read_replay(mime_type, edited)
+    assert refused.value.code == "invalid_data"
+    assert refused.value.reason is not None
+    assert refused.value.reason.startswith("the replay disagrees with its own game: ")
+    assert "the file claims a time of 1.07 s" in refused.value.reason
+    assert store.count("scores") == 0
+
+
+@pytest.mark.parametrize("outcome", ["lost", "unfinished"])
+def test_a_lost_or_unfinished_game_is_stored_but_never_counted(
+    tmp_path: Path, outcome: str
+) -> None:
+    store, rules, tid = _running_cup(tmp_path)
+    ann, key = _keyed_player(store, "ann", tid)
+    now = datetime.now(timezone.utc)
+    for writer, mime_type in [(write_avf, "application/x-minesweeper-arbiter"), (write_rmv, RMV)]:
+        replay = writer(key=key, seed=len(mime_type), boardgen_time=now, outcome=outcome)
+        assert rules.upload(ann, "g", mime_type, replay) is True
+    assert store.count("scores") == 2
+    assert _ranked(rules, tid) == [("ann", 0, 0.0)]
+    won = write_evf(key=key, seed=9, boardgen_time=now)
+    assert rules.upload(ann, "w.evf", "application/x-metasweeper", won) is True
+    assert _ranked(rules, tid) == [("ann", 1, inspect(won).game_time)]
+
+
+def test_migration_judges_stored_scores_again_by_their_events(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(db, isolation_level=None)
+    judging = next(
+        i for i, step in enumerate(MIGRATIONS) if callable(step) and "judge" in (step.__name__)
+    )
+    for step in MIGRATIONS[:judging]:  # the sandbox before it judged games
+        if callable(step):
+            step(conn)
+        else:
+            conn.executescript(step)
+    conn.execute(f"PRAGMA user_version = {judging}")
+    conn.execute("INSERT INTO users VALUES (1, 'host', 'x', 0), (2, 'ann', 'x', 0)")
+    conn.execute(
+        "INSERT INTO tournaments (id, name, host_id, mode, modeparams, start, end,"
+        " open_entry, hide_results) VALUES (1, 'Old', 1, 'sum', '3+0+0', 0, 7200, 1, 0)"
+    )
+    conn.execute("INSERT INTO participations VALUES (1, 2, 'participating')")
+    honest = write_rmv(seed=1, key="2_1_old")
+    edited = write_avf(seed=2, key="2_1_old", claimed_time=1.07)  # claims 1.07 s
+    lost = write_avf(seed=3, key="2_1_old", outcome="lost")  # AVF records no result
+    stored = [(honest, 1, 1.0), (edited, 1, 1.07), (lost, None, 2.5), (b"not a replay", 1, 0.5)]
+    for n, (content, won, claimed) in enumerate(stored):
+        conn.execute(
+            "INSERT INTO scores (tournament_id, user_id, sha256, filename, mime_type, level,"
+            " game_time, won, uploaded, replay) VALUES (1, 2, ?, 'g', ?, 'beginner', ?, ?, 0, ?)",
+            (f"file {n}", RMV, claimed, won, content),
+        )
+    conn.close()
+    store = Store(db, TEST_CONFIG)
+    rows = store.conn.execute("SELECT game_time, won FROM scores ORDER BY id").fetchall()
+    assert [tuple(row) for row in rows] == [
+        (inspect(honest).game_time, 1),
+        (inspect(edited).game_time, 0),  # the events' time, and it no longer counts
+        (inspect(lost).game_time, 0),
+        (0.5, 0),  # unreadable today: kept, not counted
+    ]
+    assert _ranked(Rules(store), 1) == [("ann", 1, inspect(honest).game_time)]
+    store.close()

@@ -4,7 +4,8 @@
 of a game on a board from a seed. By default the game is really played to a
 win: every opening and every remaining safe cell clicked once (the board's
 3BV in clicks), with the mouse events (and, in RMV, the board events) a clone
-would record. Pass ``game=`` (from :func:`play`) for any other game: losses,
+would record; ``outcome="lost"`` or ``"unfinished"`` stops half way (and
+opens a mine). Pass ``game=`` (from :func:`play`) for any other game: losses,
 chords, flags, misclicks, clicks off the board, unfinished games. The files
 claim what the game did (time, 3BV, result) unless told to claim otherwise
 (``claimed_time=`` and the like), which makes edited files for tests of the
@@ -60,17 +61,33 @@ def _level(level: str | tuple[int, int, int]) -> tuple[int, int, int]:
 
 
 def _game(
-    game: Game | None, level: str | tuple[int, int, int], seed: int | None, key: str | None
+    game: Game | None,
+    level: str | tuple[int, int, int],
+    seed: int | None,
+    key: str | None,
+    outcome: str,
 ) -> Game:
-    """``game``, or a won game on the board of ``level`` and ``seed`` (by
-    default one drawn from ``key``, so that the games of two players differ as
-    a server that gives each game to one player needs; 0 without a key)."""
+    """``game``, or a game on the board of ``level`` and ``seed`` (by default
+    one drawn from ``key``, so that the games of two players differ as a
+    server that gives each game to one player needs; 0 without a key) that
+    ends with ``outcome``: ``won`` (every solving click), ``unfinished`` (half
+    of them) or ``lost`` (half of them, then a mine)."""
     if game is not None:
         return game
     if seed is None:
         seed = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") if key else 0
     board = SimulatedBoard(*_level(level), seed)
-    return play(board, solving_actions(board, CLICK_MS))
+    actions = solving_actions(board, CLICK_MS)
+    if outcome == "won":
+        return play(board, actions)
+    if outcome not in ("lost", "unfinished"):
+        raise ValueError(f"unknown outcome {outcome!r}; use won, lost or unfinished")
+    if len(actions) < 2 or not board.mines:
+        raise ValueError(f"a game on this board cannot end {outcome}")
+    actions = actions[: len(actions) // 2]
+    if outcome == "lost":
+        actions.append(Action("left", board.mines[0], CLICK_MS - 50, 50))
+    return play(board, actions)
 
 
 def _when(boardgen_time: datetime | None) -> datetime:
@@ -98,6 +115,7 @@ def write_rmv(
     key: str | None = None,
     boardgen_time: datetime | None = None,
     game: Game | None = None,
+    outcome: str = "won",
     version: int = 2,
     claimed_time: float | None = None,
     claimed_bbbv: int | None = None,
@@ -107,14 +125,15 @@ def write_rmv(
 
     ``level`` is ``beginner``, ``intermediate``, ``expert`` or a
     ``(width, height, mines)`` triple; ``seed`` picks the board (see the
-    module); ``game`` replaces the won game. ``key`` is put into the nickname
+    module) and ``outcome`` how its game ends (``won``, ``lost`` or
+    ``unfinished``); ``game`` replaces that game. ``key`` is put into the nickname
     and token fields (as ViennaSweeper does; v1: the result string's NICK);
     ``nickname`` defaults to the key. ``boardgen_time`` must be aware
     (default: now). The ``claimed_*`` values replace what the file claims:
     the time (seconds) and result of its end event (``won``, ``lost`` or
     ``unfinished``), and its 3BV.
     """
-    played = _game(game, level, seed, key)
+    played = _game(game, level, seed, key, outcome)
     return _rmv_writer.encode(
         played,
         version=version,
@@ -138,6 +157,7 @@ def write_avf(
     key: str | None = None,
     boardgen_time: datetime | None = None,
     game: Game | None = None,
+    outcome: str = "won",
     claimed_time: float | None = None,
     claimed_bbbv: int | None = None,
 ) -> bytes:
@@ -147,7 +167,7 @@ def write_avf(
     must be in Windows-1252. ``boardgen_time`` is written as the local clock
     reads it. AVF records hundredths of a second: times are cut to them.
     """
-    played = _game(game, level, seed, key)
+    played = _game(game, level, seed, key, outcome)
     return _avf_writer.encode(
         played,
         version=52,
@@ -167,6 +187,7 @@ def write_evf(
     key: str | None = None,
     boardgen_time: datetime | None = None,
     game: Game | None = None,
+    outcome: str = "won",
     claimed_time: float | None = None,
     claimed_bbbv: int | None = None,
     claimed_won: bool | None = None,
@@ -176,7 +197,7 @@ def write_evf(
     As :func:`write_rmv`; the player identifier is ``name#key`` (or
     ``name``); ``claimed_won`` replaces the summary's completed flag.
     """
-    played = _game(game, level, seed, key)
+    played = _game(game, level, seed, key, outcome)
     return _evf_writer.encode(
         played,
         software=EVF_SOFTWARE,

@@ -291,14 +291,18 @@ class Rules:
     # -- uploads --------------------------------------------------------------
 
     def read_replay(self, mime_type: str, content: bytes) -> replays.ReplayInfo:
-        """An uploaded replay, read (CPU work only: no database); ``invalid_data``
-        for an unknown MIME type, an unreadable replay or one without a key."""
+        """An uploaded replay, read and judged (CPU work only: no database);
+        ``invalid_data`` for an unknown MIME type, an unreadable replay, one
+        whose claims disagree with its replayed game (the reason says how) or
+        one without a key."""
         if mime_type not in MIME_TYPES.values():
             raise SandboxError(ErrorCode.INVALID_DATA, reason=f"unknown MIME type {mime_type!r}")
         try:
             info = replays.inspect(content, max_size=self.config.max_upload_bytes)
         except replays.ReplayError as exc:
             raise SandboxError(ErrorCode.INVALID_DATA, reason=str(exc)) from None
+        if info.problems:
+            raise SandboxError(ErrorCode.INVALID_DATA, reason=problems_reason(info.problems))
         if info.key is None:
             raise SandboxError(
                 ErrorCode.INVALID_DATA, reason="the replay carries no tournament key"
@@ -322,7 +326,9 @@ class Rules:
         generated after the key was (with ``local_clock_slack`` for formats that
         record local time) and not in the future (beyond ``clock_slack``, or
         ``local_clock_slack``); a game time must be known and not below zero
-        (``invalid_data``); a game is stored once, however its file was
+        (``invalid_data``); a lost or unfinished game is stored but never
+        counted, and a game counts for its replayed events' time, never for
+        what its file claims; a game is stored once, however its file was
         touched up (``game_digest``: the board and events as the reader sees
         them): its player uploading it again is answered as a success, while
         the same game under another player's key (or in another tournament) is
@@ -391,10 +397,11 @@ class Rules:
         (the counted times per level).
 
         Sandbox policy: a player's best times of each level count, as many as
-        the mode parameters say; lost games never count (games of unknown
-        outcome do). Complete players rank first by total, then the others
-        by how many games count (more first) and total; players without a
-        counted game rank last."""
+        the mode parameters say; only won games count (a lost or unfinished
+        game is stored, never counted), each for its replayed events' time.
+        Complete players rank first by total, then the others by how many
+        games count (more first) and total; players without a counted game
+        rank last."""
         row = self.tournament(tournament_id)
         if row["hide_results"] and self.clock() < row["end"] and not reveal:
             raise SandboxError(errors.RESULTS_HIDDEN, reason="results are hidden until the end")
@@ -420,6 +427,17 @@ class Rules:
             for s in found["standings"]
         ]
         return Standings(tournament_id, found["name"], found["mode"], found["modeparams"], entries)
+
+
+#: The longest reason the sandbox gives for a replay's problems.
+MAX_PROBLEMS_REASON = 500
+
+
+def problems_reason(problems: tuple[str, ...]) -> str:
+    """The ``invalid_data`` reason for a replay whose claims disagree with its
+    game: its problems in words, bounded."""
+    text = "the replay disagrees with its own game: " + "; ".join(problems)
+    return text if len(text) <= MAX_PROBLEMS_REASON else text[: MAX_PROBLEMS_REASON - 1] + "…"
 
 
 def _ranking(row: sqlite3.Row) -> Ranking:

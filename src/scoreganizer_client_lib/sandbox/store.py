@@ -172,6 +172,23 @@ def _identify_old_games(conn: sqlite3.Connection) -> None:
     conn.executemany("UPDATE scores SET game = ? WHERE id = ?", found)
 
 
+def _judge_stored_games(conn: sqlite3.Connection) -> None:
+    """Judge every stored score again by its replayed game: its time becomes
+    the events' time, and it counts only when the game was won and its file's
+    claims agree with it (an unreadable replay no longer counts either)."""
+    from ..replays import ReplayError, inspect
+
+    judged = []
+    for row_id, replay, game_time in conn.execute("SELECT id, replay, game_time FROM scores"):
+        try:
+            info = inspect(bytes(replay))
+        except ReplayError:
+            judged.append((game_time, 0, row_id))
+            continue
+        judged.append((info.game_time, int(info.won and not info.problems), row_id))
+    conn.executemany("UPDATE scores SET game_time = ?, won = ? WHERE id = ?", judged)
+
+
 #: The schema's migrations in order: SQL scripts, or steps in Python.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
@@ -363,6 +380,8 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
         at REAL NOT NULL
     );
     """,
+    # Games are judged by their replayed events, not by their files' claims.
+    _judge_stored_games,
 ]
 
 

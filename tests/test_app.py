@@ -21,7 +21,7 @@ from conftest import FAST_RETRY, PASSWORD, Clock, fresh_seed, wait_for
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib.app import AppServer, Settings
 from scoreganizer_client_lib.app.folders import FolderMemory, suggest
-from scoreganizer_client_lib.replays.testing import write_rmv
+from scoreganizer_client_lib.replays.testing import write_avf, write_evf, write_rmv
 
 ROOT = Path(__file__).parent.parent
 TOURNAMENT_35 = {
@@ -397,6 +397,29 @@ def test_dropped_replays_get_verdicts_in_words(world: World, browser: Browser) -
     assert "another player&#39;s key" in feed
     assert "1 beginner" in page  # the results table is there too
     assert re.search(r'<tr class="me"><td>1</td>', page)
+
+
+def test_the_feed_says_a_lost_game_does_not_count_and_refuses_an_edited_one(
+    world: World, browser: Browser
+) -> None:
+    logged_in(world, browser)
+    cup = world.tournament(start="-1m", end="+2h")
+    browser.post(f"/t/{cup}/join", follow_redirects=True)
+    play = world.app.player.plays[cup]
+    wait_for(lambda: play.key is not None)
+    now = datetime.now(timezone.utc)
+    lost = write_evf(seed=fresh_seed(), key=play.key, boardgen_time=now, outcome="lost")
+    assert drop(browser, cup, "lost.evf", lost)["verdict"] == "accepted"
+    edited = write_avf(seed=fresh_seed(), key=play.key, boardgen_time=now, claimed_time=1.07)
+    refused = drop(browser, cup, "edited.avf", edited)
+    assert refused["verdict"] == "refused"
+    assert refused["reason"].startswith("this replay disagrees with its own game: the file claims")
+    page = browser.get(f"/t/{cup}").text
+    feed = page[page.index('id="feed"') :]
+    lost_entry = feed[feed.index("lost.evf") :]
+    assert "lost: does not count" in lost_entry[: lost_entry.index("</li>")]
+    assert "disagrees with its own game" in feed
+    assert "3BV/s" not in lost_entry[: lost_entry.index("</li>")]
 
 
 def test_too_large_drop_is_refused_in_the_feed(world: World, browser: Browser) -> None:

@@ -21,8 +21,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from conftest import PASSWORD, REAL_REPLAYS, REPLAYS, TEST_CONFIG, Clock, fresh_seed
+from scoreganizer_client_lib import replays
 from scoreganizer_client_lib.cli import Settings, main
-from scoreganizer_client_lib.replays.testing import write_rmv
+from scoreganizer_client_lib.replays.testing import write_avf, write_evf, write_rmv
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
 
 Run = Callable[..., Result]
@@ -482,7 +483,8 @@ def test_upload(run: Run, server: SandboxServer, player: str, tmp_path: Path) ->
     assert text.exit_code == 1
     out = text.stdout.splitlines()
     # the same game again: the server had it (and counts it once)
-    assert out[0] == f"{good}: already uploaded (beginner {lines[0]['summary'].split()[1]} s)"
+    assert re.fullmatch(r"beginner, \d+\.\d{3} s, \d+\.\d\d 3BV/s", lines[0]["summary"])
+    assert out[0] == f"{good}: already uploaded ({lines[0]['summary']})"
     assert out[1].startswith(f"{unkeyed}: not uploaded: this replay has no tournament key (")
     assert out[2].startswith(f"{broken}: not uploaded: not a readable replay")
     assert out[3].startswith(f"{missing}: not uploaded: cannot read the file (")
@@ -584,6 +586,85 @@ def test_refusals_are_in_words(
     assert "invalid_data" not in stolen.output  # no raw codes...
     verbose = run("upload", str(mine), "--verbose")
     assert verbose.stdout.splitlines()[0].endswith(" [invalid_data]")  # ... unless asked for
+
+
+def test_upload_shows_the_judged_game_and_refuses_an_edited_file(
+    run: Run, server: SandboxServer, player: str, tmp_path: Path
+) -> None:
+    cup, key = _keyed_player(run, server, player)
+    now = datetime.now(timezone.utc)
+    won, lost, edited = tmp_path / "won.evf", tmp_path / "lost.avf", tmp_path / "edited.avf"
+    won.write_bytes(write_evf(key=key, seed=fresh_seed(), boardgen_time=now))
+    lost.write_bytes(write_avf(key=key, seed=fresh_seed(), boardgen_time=now, outcome="lost"))
+    edited.write_bytes(write_avf(key=key, seed=fresh_seed(), boardgen_time=now, claimed_time=1.07))
+    judged = replays.inspect(won)
+    assert judged.bbbv_per_second is not None
+
+    result = run("upload", str(won), str(lost), str(edited))
+    assert result.exit_code == 1
+    out = result.stdout.splitlines()
+    assert out[0] == (
+        f"{won}: accepted (beginner, {judged.game_time:.3f} s, {judged.bbbv_per_second:.2f} 3BV/s)"
+    )
+    assert out[1] == f"{lost}: accepted (beginner, lost: does not count)"
+    assert out[2].startswith(
+        f"{edited}: not uploaded: this replay disagrees with its own game: the file claims "
+        "a time of 1.07 s"
+    )
+    assert out[2].endswith("send it anyway ('scoreganizer upload --force') and the server decides")
+    assert out[3] == "2 accepted, 1 not uploaded."
+    as_json = _json(run("--json", "upload", str(won)))[0]  # type: ignore[index]
+    assert as_json["game"]["outcome"] == "won" and as_json["game"]["problems"] == []
+
+    forced = run("upload", "--force", str(edited))
+    assert forced.exit_code == 1
+    assert forced.stdout.splitlines()[0].startswith(
+        f"{edited}: refused: the server refused this replay: the replay disagrees with its "
+        "own game: the file claims a time of 1.07 s"
+    )  # the server judges it as the command did, and says why in words
+    (mine,) = [e for e in scenario.standings(server.store, cup).entries if e.player == player]
+    assert mine.games == 1 and mine.best["beginner"] == [judged.game_time]  # the lost game: no
+
+
+def test_inspect_shows_outcome_time_3bv_clicks_and_problems(run: Run, tmp_path: Path) -> None:
+    lost, edited = tmp_path / "lost.evf", tmp_path / "edited.rmv"
+    lost.write_bytes(write_evf(seed=5, outcome="lost"))
+    edited.write_bytes(write_rmv(seed=6, claimed_time=1.07))
+    text = run("inspect", str(lost), str(edited))
+    assert text.exit_code == 0
+    info = replays.inspect(lost)
+    clicks = info.clicks
+    lines = text.stdout.splitlines()
+    assert lines[6:10] == [
+        f"  game: lost in {info.game_time:.3f} s, does not count",
+        f"  3BV: {info.bbbv_solved} of {info.bbbv} solved, {info.bbbv_per_second:.2f} 3BV/s",
+        f"  clicks: {clicks.total} (left {clicks.left}, right {clicks.right}, double "
+        f"{clicks.double}), IOE {info.ioe:.2f}",
+        "  problems: none",
+    ]
+    edited_lines = lines[lines.index(str(edited)) :]
+    assert (
+        edited_lines[6].startswith("  game: won in ")
+        and "(the file claims 1.070 s)" in (edited_lines[6])
+    )
+    assert edited_lines[9].startswith("  problem: the file claims a time of 1.07 s")
+    data = _json(run("--json", "inspect", str(lost), str(edited)))
+    first, second = data  # type: ignore[misc]
+    assert {k: first[k] for k in ("outcome", "won", "bbbv", "bbbv_solved")} == {
+        "outcome": "lost",
+        "won": False,
+        "bbbv": info.bbbv,
+        "bbbv_solved": info.bbbv_solved,
+    }
+    assert first["clicks"] == {
+        "left": clicks.left,
+        "right": clicks.right,
+        "double": clicks.double,
+        "total": clicks.total,
+    }
+    assert first["bbbv_per_second"] == info.bbbv_per_second and first["ioe"] == info.ioe
+    assert first["problems"] == [] and second["claimed_time"] == 1.07
+    assert second["problems"] and "1.07 s" in second["problems"][0]
 
 
 def test_refusals_after_the_time_is_up(

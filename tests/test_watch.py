@@ -840,15 +840,21 @@ def test_command_lines_and_summary(
     script = {
         0.0: lambda: player.write("good.rmv", player.game(1)),
         1.0: lambda: player.write("nokey.rmv", write_rmv(seed=2, name="Tommy")),
+        1.5: lambda: player.write("lost.rmv", player.game(3, outcome="lost")),
+        2.0: lambda: player.write("edited.rmv", player.game(4, claimed_time=1.07)),
     }
-    on_manual_clock(monkeypatch, script, end=3.0)
+    on_manual_clock(monkeypatch, script, end=4.0)
     result = command("watch", str(player.folder), "-t", str(player.cup))
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert f'Watching {player.folder} for "{player.tournament.name}"' in out
-    assert "good.rmv: accepted (beginner, " in out
+    assert re.search(r"good\.rmv: accepted \(beginner, \d+\.\d{3} s, \d+\.\d\d 3BV/s\)", out)
     assert "nokey.rmv: refused: this replay has no tournament key (player name 'Tommy')" in out
-    assert "Stopped: stopped. 1 accepted, 1 refused, 0 not uploaded." in out
+    assert "lost.rmv: accepted (beginner, lost: does not count)" in out
+    (edited,) = [line for line in out.splitlines() if line.startswith("edited.rmv: ")]
+    assert edited.startswith("edited.rmv: refused: this replay disagrees with its own game: ")
+    assert "the file claims a time of 1.07 s" in edited
+    assert "Stopped: stopped. 2 accepted, 2 refused, 0 not uploaded." in out
     assert "\r" not in result.output  # not a terminal: plain lines, no status line
     assert "no_key" not in out  # raw codes only with --verbose
 

@@ -400,6 +400,7 @@ class AsyncScores:
         tournament: TournamentRef | None = ...,
         check: Literal[True] = ...,
         tries: int = ...,
+        allow_problems: bool = ...,
     ) -> ReplayInfo: ...
     @overload
     async def upload_replay(
@@ -409,6 +410,7 @@ class AsyncScores:
         *,
         check: Literal[False],
         tries: int = ...,
+        allow_problems: bool = ...,
     ) -> None: ...
     @overload
     async def upload_replay(
@@ -417,6 +419,7 @@ class AsyncScores:
         tournament: TournamentRef | None = ...,
         check: bool = ...,
         tries: int = ...,
+        allow_problems: bool = ...,
     ) -> ReplayInfo | None: ...
     async def upload_replay(
         self,
@@ -424,16 +427,19 @@ class AsyncScores:
         tournament: TournamentRef | None = None,
         check: bool = True,
         tries: int = 10,
+        allow_problems: bool = False,
     ) -> ReplayInfo | None:
         """Check the replay at ``path``, then upload it with the MIME type of its
         detected format; returns what the check read (None with ``check=False``).
 
         Refuses before sending anything when the replay cannot be read
         (``ReplayUnreadable``; also for a path that is not a regular file), has
-        no key (``ReplayHasNoKey``) or is keyed for another tournament than
-        ``tournament`` (``ReplayKeyMismatch``).
+        no key (``ReplayHasNoKey``), is keyed for another tournament than
+        ``tournament`` (``ReplayKeyMismatch``), or (unless ``allow_problems``:
+        the server has the last word) its claims disagree with its replayed
+        game (``ReplayHasProblems``).
         """
-        upload = await self._sc._blocking(prepare_replay, path, tournament, check)
+        upload = await self._sc._blocking(prepare_replay, path, tournament, check, allow_problems)
         await self._send(upload, tries)
         return upload.info
 

@@ -392,6 +392,7 @@ class Scores:
         tournament: TournamentRef | None = ...,
         check: Literal[True] = ...,
         tries: int = ...,
+        allow_problems: bool = ...,
     ) -> ReplayInfo: ...
     @overload
     def upload_replay(
@@ -401,6 +402,7 @@ class Scores:
         *,
         check: Literal[False],
         tries: int = ...,
+        allow_problems: bool = ...,
     ) -> None: ...
     @overload
     def upload_replay(
@@ -409,6 +411,7 @@ class Scores:
         tournament: TournamentRef | None = ...,
         check: bool = ...,
         tries: int = ...,
+        allow_problems: bool = ...,
     ) -> ReplayInfo | None: ...
     def upload_replay(
         self,
@@ -416,16 +419,19 @@ class Scores:
         tournament: TournamentRef | None = None,
         check: bool = True,
         tries: int = 10,
+        allow_problems: bool = False,
     ) -> ReplayInfo | None:
         """Check the replay at ``path``, then upload it with the MIME type of its
         detected format; returns what the check read (None with ``check=False``).
 
         Refuses before sending anything when the replay cannot be read
         (``ReplayUnreadable``; also for a path that is not a regular file), has
-        no key (``ReplayHasNoKey``) or is keyed for another tournament than
-        ``tournament`` (``ReplayKeyMismatch``).
+        no key (``ReplayHasNoKey``), is keyed for another tournament than
+        ``tournament`` (``ReplayKeyMismatch``), or (unless ``allow_problems``:
+        the server has the last word) its claims disagree with its replayed
+        game (``ReplayHasProblems``).
         """
-        upload = self._sc._blocking(prepare_replay, path, tournament, check)
+        upload = self._sc._blocking(prepare_replay, path, tournament, check, allow_problems)
         self._send(upload, tries)
         return upload.info
 

@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from ._protocol import TournamentRef, mime_type_for, tournament_id
-from .exceptions import ReplayCheckError, ReplayHasNoKey, ReplayKeyMismatch, ReplayUnreadable
+from .exceptions import (
+    ReplayCheckError,
+    ReplayHasNoKey,
+    ReplayHasProblems,
+    ReplayKeyMismatch,
+    ReplayUnreadable,
+)
 
 if TYPE_CHECKING:
     from .replays import ReplayInfo
@@ -105,10 +111,15 @@ def _read_replay(path: PathLike, os_errors: bool = False) -> bytes:
 
 
 def check_replay(
-    content: bytes, filename: str, tournament: TournamentRef | None = None
+    content: bytes,
+    filename: str,
+    tournament: TournamentRef | None = None,
+    allow_problems: bool = False,
 ) -> ReplayInfo:
-    """Read a replay and check that it can be uploaded: readable, keyed, and
-    keyed for ``tournament`` when one is given. Raises a ``ReplayCheckError``."""
+    """Read a replay and check that it can be uploaded: readable, keyed,
+    keyed for ``tournament`` when one is given, and (unless
+    ``allow_problems``) with claims that agree with its replayed game.
+    Raises a ``ReplayCheckError``."""
     from . import replays
 
     try:
@@ -130,6 +141,12 @@ def check_replay(
             f"not {tournament_id(tournament)}",
             filename,
         )
+    elif info.problems and not allow_problems:
+        refusal = ReplayHasProblems(
+            "replay_has_problems",
+            f"{filename}: the replay disagrees with its own game: {'; '.join(info.problems)}",
+            filename,
+        )
     if refusal is not None:
         refusal.info = info  # what was read tells the player more, without reading again
         raise refusal
@@ -137,16 +154,20 @@ def check_replay(
 
 
 def prepare_replay(
-    path: PathLike, tournament: TournamentRef | None = None, check: bool = True
+    path: PathLike,
+    tournament: TournamentRef | None = None,
+    check: bool = True,
+    allow_problems: bool = False,
 ) -> PreparedUpload:
     """Read the replay at ``path`` (a regular file: a pipe or a device is
-    refused without being read); check it (unless ``check`` is false) and
-    pick the MIME type from its content, falling back to its suffix."""
+    refused without being read); check it (unless ``check`` is false; see
+    :func:`check_replay` for ``allow_problems``) and pick the MIME type from
+    its content, falling back to its suffix."""
     content = _read_replay(path)
     name = upload_name(path)
     if not check:
         return PreparedUpload(name, content, mime_type_for(name), None)
-    info = check_replay(content, name, tournament)
+    info = check_replay(content, name, tournament, allow_problems)
     return PreparedUpload(name, content, info.mime_type, info)
 
 

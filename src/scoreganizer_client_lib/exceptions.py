@@ -70,6 +70,7 @@ class ErrorCode(str, Enum):
     REPLAY_UNREADABLE = "replay_unreadable"
     REPLAY_HAS_NO_KEY = "replay_has_no_key"
     REPLAY_KEY_MISMATCH = "replay_key_mismatch"
+    REPLAY_HAS_PROBLEMS = "replay_has_problems"
     TOURNAMENT_NOT_FOUND = "tournament_not_found"
     STANDINGS_NOT_OFFERED = "standings_not_offered"
 
@@ -306,6 +307,11 @@ class ReplayKeyMismatch(ReplayCheckError):
     """``replay_key_mismatch``: the replay's key is for another tournament."""
 
 
+class ReplayHasProblems(ReplayCheckError):
+    """``replay_has_problems``: the replay's own claims (time, 3BV, result)
+    disagree with its replayed game (``info.problems`` says how)."""
+
+
 EXCEPTION_CLS_MAP: dict[str, type[ScoreganizerError]] = {
     "too_early": ScoreganizerTooEarly,
     "key_exists": ScoreganizerKeyExists,
@@ -400,6 +406,7 @@ __all__ = [
     "NotLoggedIn",
     "ReplayCheckError",
     "ReplayHasNoKey",
+    "ReplayHasProblems",
     "ReplayKeyMismatch",
     "ReplayUnreadable",
     "Retry",

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from . import replays
 from .exceptions import (
     ReplayHasNoKey,
+    ReplayHasProblems,
     ReplayKeyMismatch,
     ReplayUnreadable,
     ScoreganizerError,
@@ -39,6 +40,7 @@ CODES = {
     "too_large": "the file is larger than any replay",
     "cannot_open": "the file could not be opened",
     "no_key": "the replay carries no tournament key",
+    "problems": "the replay's own claims (time, 3BV, result) disagree with its replayed game",
     "someone_elses_key": "the replay carries another player's key",
     "other_tournament_key": "the replay's key is for another tournament",
     "wrong_key": "the replay's key is the player's, but not their key for this tournament",
@@ -128,6 +130,8 @@ def explain_refusal(
         return Refusal("cannot_open", f"the file could not be opened ({error.strerror or error})")
     if isinstance(error, ReplayHasNoKey):
         return facts.no_key()
+    if isinstance(error, ReplayHasProblems):
+        return facts.problems()
     if isinstance(error, ReplayKeyMismatch):
         return facts.key_problem() or Refusal(
             "other_tournament_key", "the replay's key is for another tournament", _OLD_GAME
@@ -170,13 +174,20 @@ def refusal_before_upload(
 ) -> Refusal | None:
     """What the client can refuse for sure without asking the server: a
     replay without a key, or keyed for another tournament than
-    ``tournament`` (or another player than ``key``'s); None if it may go."""
+    ``tournament`` (or another player than ``key``'s), or one whose claims
+    disagree with its replayed game; None if it may go."""
     facts = _Facts(replay, _as_key(key), None, None, tournament, datetime.now(timezone.utc))
     found = facts.key_problem()
-    return found if found is not None and found.code != "wrong_key" else None
+    if found is not None and found.code != "wrong_key":
+        return found
+    return facts.problems() if replay.problems else None
 
 
 _OLD_GAME = "an old game? Set this tournament's key in the clone before playing"
+PROBLEMS_ADVICE = (
+    "only a file as the clone saved it can count; if this one is, send it anyway "
+    "('scoreganizer upload --force') and the server decides"
+)
 
 
 def _as_key(key: replays.TournamentKey | str | None) -> replays.TournamentKey | None:
@@ -233,6 +244,11 @@ class _Facts:
             [n for n in (player.nickname, player.name, player.identifier) if n] if player else []
         )
         return f" (player name {names[0][:40]!r})" if names else ""
+
+    def problems(self) -> Refusal:
+        said = "; ".join(self.replay.problems) if self.replay else ""
+        reason = "this replay disagrees with its own game" + (f": {said}" if said else "")
+        return Refusal("problems", reason, PROBLEMS_ADVICE)
 
     def no_key(self) -> Refusal:
         return Refusal("no_key", f"this replay has no tournament key{self._player()}", KEY_HOWTO)

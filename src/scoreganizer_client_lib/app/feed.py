@@ -61,6 +61,7 @@ class FeedEntry:
     level: str | None = None
     game_time: float | None = None
     won: bool | None = None  # None: not known
+    game: str = ""  # the judged game in words (verdicts.game_summary)
     source: Source = "folder"
     #: The refusal's code (one of ``refusals.CODES``), for the advice given once per kind.
     code: str = ""

@@ -108,9 +108,12 @@ SOURCES = {"dropped": "dropped on the page", "picked": "chosen from your files"}
 
 
 def entry_facts(entry: FeedEntry) -> str:
-    """The small print of a feed entry: level, time, where from, when."""
+    """The small print of a feed entry: level, time and speed (or that the
+    game does not count), where from, when."""
     facts = [entry.level or ""]
-    if entry.game_time is not None:
+    if entry.game:
+        facts.append(entry.game)
+    elif entry.game_time is not None:
         facts.append(f"{entry.game_time:.3f} s")
     facts.append(SOURCES.get(entry.source, ""))
     facts.append(clock(entry.at))

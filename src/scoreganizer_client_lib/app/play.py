@@ -25,6 +25,7 @@ from ..refusals import Refusal, explain_refusal, refusal_before_upload
 from ..scoreganizer import Scoreganizer
 from ..text import inert
 from ..tournament import Tournament
+from ..verdicts import game_summary
 from ..watching import (
     CannotWatch,
     EventKind,
@@ -143,6 +144,7 @@ def feed_entry(
         entry.reason, entry.advice, entry.code = refusal.reason, refusal.advice, refusal.code
     if info is not None:
         entry.level, entry.game_time, entry.won = info.board.level, info.game_time, info.won
+        entry.game = game_summary(info)
     return entry
 
 

@@ -17,7 +17,7 @@ from ..text import inert
 from ._app import Settings
 
 if TYPE_CHECKING:
-    from .. import RetryPolicy
+    from .. import RetryPolicy, replays
     from ..scoreganizer import Scoreganizer
     from ..tournament import Tournament
 
@@ -113,6 +113,30 @@ def emit_json(data: Any) -> None:
     ASCII goes out (``\\u`` escapes for the rest): a name's control
     characters and the bytes of a name that is not UTF-8 stay inert."""
     click.echo(json.dumps(data, indent=2, default=_json_default))
+
+
+def judgement_json(info: replays.ReplayInfo) -> dict[str, Any]:
+    """How a replay's game was judged, as JSON: ``outcome``, ``won``,
+    ``game_time`` and ``claimed_time`` (seconds), ``bbbv``, ``bbbv_solved``,
+    ``bbbv_per_second``, ``ioe``, ``clicks`` and ``problems`` (sentences)."""
+    clicks = info.clicks
+    return {
+        "outcome": info.outcome,
+        "won": info.won,
+        "game_time": info.game_time,
+        "claimed_time": info.claimed_time,
+        "bbbv": info.bbbv,
+        "bbbv_solved": info.bbbv_solved,
+        "bbbv_per_second": info.bbbv_per_second,
+        "ioe": info.ioe,
+        "clicks": {
+            "left": clicks.left,
+            "right": clicks.right,
+            "double": clicks.double,
+            "total": clicks.total,
+        },
+        "problems": list(info.problems),
+    }
 
 
 def iso(when: datetime) -> str:

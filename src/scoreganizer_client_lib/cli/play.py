@@ -17,6 +17,7 @@ from ._common import (
     client,
     countdown,
     emit_json,
+    judgement_json,
     local,
     logged_in_client,
     moment,
@@ -291,9 +292,7 @@ def info_json(path: Path, info: replays.ReplayInfo) -> dict[str, Any]:
         },
         "boardgen_time": info.boardgen_time.isoformat() if info.boardgen_time else None,
         "boardgen_time_is_local": info.boardgen_time_is_local,
-        "game_time": info.game_time,
-        "won": info.won,
-        "bbbv": info.bbbv,
+        **judgement_json(info),
     }
 
 
@@ -302,7 +301,6 @@ def describe_replay(path: Path, info: replays.ReplayInfo) -> str:
     player = ", ".join(f"{k} {v!r}" for k, v in vars(info.player).items() if v)
     when = info.boardgen_time.strftime("%Y-%m-%d %H:%M:%S") if info.boardgen_time else "?"
     clock = "local clock" if info.boardgen_time_is_local else "UTC"
-    result = info.outcome
     found_in = f" (in {info.key_field})" if info.key else ""
     board = info.board
     version = f"{info.format.name} v{info.format_version}"
@@ -314,9 +312,32 @@ def describe_replay(path: Path, info: replays.ReplayInfo) -> str:
             f"  key: {info.key or 'none'}{found_in}",
             f"  board: {board.width}x{board.height}, {board.mines} mines ({board.level})",
             f"  board generated: {when} {clock}",
-            f"  game: {info.game_time} s, {result}, 3BV {info.bbbv}",
+            *_game_lines(info),
         ]
     )
+
+
+def _game_lines(info: replays.ReplayInfo) -> list[str]:
+    """The judged game: outcome and time, 3BV and speed, clicks, problems."""
+    clicks = info.clicks
+    claimed = (
+        f" (the file claims {info.claimed_time:.3f} s)"
+        if info.claimed_time is not None and info.problems
+        else ""
+    )
+    rate = info.bbbv_per_second
+    ioe = info.ioe
+    lines = [
+        f"  game: {info.outcome} in {info.game_time:.3f} s{claimed}"
+        + ("" if info.won else ", does not count"),
+        f"  3BV: {info.bbbv_solved} of {info.bbbv} solved"
+        + (f", {rate:.2f} 3BV/s" if rate is not None else ""),
+        f"  clicks: {clicks.total} (left {clicks.left}, right {clicks.right}, "
+        f"double {clicks.double})" + (f", IOE {ioe:.2f}" if ioe is not None else ""),
+    ]
+    if not info.problems:
+        return [*lines, "  problems: none"]
+    return lines + [f"  problem: {inert(problem)}" for problem in info.problems]
 
 
 def unreadable_reason(exc: replays.ReplayError) -> str:

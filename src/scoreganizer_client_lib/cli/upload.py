@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..text import inert
+from ..verdicts import game_summary
 from ._app import Settings
-from ._common import client, emit_json, say
+from ._common import client, emit_json, judgement_json, say
 
 if TYPE_CHECKING:
     from .. import replays
@@ -43,7 +44,7 @@ class FileResult:
     already: bool = False  # accepted, and the server says it had this game already
 
     def line(self, verbose: bool = False) -> str:
-        """``game.rmv: accepted (beginner 3.456 s)``, ``x.rmv: refused: ...``."""
+        """``game.rmv: accepted (beginner, 3.456 s, 5.20 3BV/s)``, ``x.rmv: refused: ...``."""
         if self.outcome == ACCEPTED:
             said = "already uploaded" if self.already else "accepted"
             return f"{self.file}: {said}{_summary(self.info)}"
@@ -60,16 +61,18 @@ class FileResult:
         if self.outcome == ACCEPTED:
             out["summary"] = _summary(self.info).strip(" ()")
             out["already_uploaded"] = self.already
+            if self.info is not None:
+                out["game"] = judgement_json(self.info)
         else:
             out.update(reason=self.reason, error=self.error)
         return out
 
 
 def _summary(info: replays.ReplayInfo | None) -> str:
+    """`` (beginner, 4.250 s, 6.12 3BV/s)``, `` (expert, lost: does not count)``."""
     if info is None:
         return ""
-    time_text = f" {info.game_time:.3f} s" if info.game_time is not None else ""
-    return f" ({info.board.level}{time_text})"
+    return f" ({info.board.level}, {game_summary(info)})"
 
 
 def _unreadable_reason(exc: Exception) -> str | None:
@@ -95,11 +98,19 @@ class Uploader:
     and (asked of the server only when something is refused) the tournament
     and the player's key for it."""
 
-    def __init__(self, settings: Settings, sc: Scoreganizer, tournament: int | None, check: bool):
+    def __init__(
+        self,
+        settings: Settings,
+        sc: Scoreganizer,
+        tournament: int | None,
+        check: bool,
+        force: bool = False,
+    ):
         self.settings = settings
         self.sc = sc
         self.tournament = tournament
         self.check = check
+        self.force = force  # send replays with problems: the server has the last word
         self.blocked: tuple[str, str] | None = None  # (reason, code) every later file gets
         if sc.auth_str is None:
             self.blocked = (self._describe_code("not_logged_in"), "not_logged_in")
@@ -150,7 +161,7 @@ class Uploader:
 
         name = str(path)
         try:
-            upload = prepare_replay(path, self.tournament, self.check)
+            upload = prepare_replay(path, self.tournament, self.check, self.force)
         except ReplayCheckError as exc:
             return FileResult(name, NOT_UPLOADED, self._reason(exc, exc.info), exc.error)
         if self.blocked is not None:
@@ -241,13 +252,23 @@ def _reporting(settings: Settings, results: list[FileResult], total: int) -> Ite
     help="Refuse replays keyed for other tournaments.",
 )
 @click.option("--no-check", is_flag=True, help="Send without reading the replay first.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send replays whose claims disagree with their game anyway (the server decides).",
+)
 @click.pass_obj
 def upload(
-    settings: Settings, files: tuple[Path, ...], tournament_id: int | None, no_check: bool
+    settings: Settings,
+    files: tuple[Path, ...],
+    tournament_id: int | None,
+    no_check: bool,
+    force: bool,
 ) -> None:
-    """Check each replay (readable, keyed, for the tournament) and upload it;
-    one line per file. Exits non-zero if any file was not accepted."""
-    uploader = Uploader(settings, client(settings), tournament_id, check=not no_check)
+    """Check each replay (readable, keyed, for the tournament, its claims
+    true to its game) and upload it; one line per file. Exits non-zero if
+    any file was not accepted."""
+    uploader = Uploader(settings, client(settings), tournament_id, check=not no_check, force=force)
     results: list[FileResult] = []
     with _reporting(settings, results, len(files)), _Lines(settings, len(files)) as lines:
         for path in files:

@@ -28,6 +28,7 @@ from ..refusals import Refusal, explain_refusal, refusal_before_upload
 from ..replays.formats import SUFFIXES
 from ..scoreganizer import Scoreganizer
 from ..tournament import Tournament
+from ..verdicts import game_summary
 from ._clock import Clock, SystemClock
 from ._events import (
     CannotWatch,
@@ -821,10 +822,10 @@ class FolderWatcher:
 
 
 def _brief(info: replays.ReplayInfo | None) -> str:
+    """`` (beginner, 4.250 s, 6.12 3BV/s)``, `` (expert, lost: does not count)``."""
     if info is None:
         return ""
-    time_text = f", {info.game_time:.3f} s" if info.game_time is not None else ""
-    return f" ({info.board.level}{time_text})"
+    return f" ({info.board.level}, {game_summary(info)})"
 
 
 def _status_words(status: WatchStatus) -> str:

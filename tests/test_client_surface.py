@@ -228,3 +228,21 @@ def test_args_as_in_031() -> None:
     assert exc.ScoreganizerTooEarly("too_early", wait).args == ("too_early", wait)
     assert exc.ScoreganizerKeyExists("key_exists").args == ("key_exists",)
     assert exc.ScoreganizerWait("x", wait, "message").args == ("x", wait)
+
+
+@pytest.mark.parametrize("client", [Scoreganizer, AsyncScoreganizer])
+def test_from_url_takes_the_constructors_arguments_by_name_and_no_others(client: type) -> None:
+    """A misspelt argument is an error (for the type checker too: no
+    ``**kwargs``), not something silently passed on."""
+    from_url = inspect.signature(client.from_url).parameters
+    made = inspect.signature(client.__init__).parameters
+    assert not any(p.kind is p.VAR_KEYWORD for p in from_url.values())
+    assert set(from_url) == {"url"} | set(made) - {"self", "host", "port", "https"}
+    for name, parameter in from_url.items():
+        if name != "url":
+            assert parameter.default == made[name].default, name
+            assert parameter.annotation == made[name].annotation, name
+    with pytest.raises(TypeError, match="timout"):
+        client.from_url("http://127.0.0.1:9", timout=5)
+    sc = client.from_url("http://127.0.0.1:9", timeout=5)
+    assert (sc.host, sc.port, sc.https, sc.timeout) == ("127.0.0.1", 9, False, (5.0, 5.0))

@@ -574,7 +574,11 @@ def test_login_error() -> None:
 
 def test_token_status() -> None:
     assert run(core().token_status(), answer(200, {"status": "ok_stale"})) is p.TokenStatus.OK_STALE
-    assert run(core().token_status(), answer(200, {"status": "okay_but_new"})) == "okay_but_new"
+    new = run(core().token_status(), answer(200, {"status": "okay_but_new"}))
+    assert isinstance(new, p.TokenStatus) and new == "okay_but_new" and str(new) == "okay_but_new"
+    assert not new.is_ok  # typed as a status, known or not
+    with pytest.raises(ValueError, match="not a valid TokenStatus"):
+        p.TokenStatus(5)  # type: ignore[arg-type]
     assert run(core().token_status_ok(), answer(200, {"status": "ok"})) is True
     assert run(core().token_status_ok(), answer(200, {"status": "okay_but_new"})) is False
     with pytest.raises(exc.ScoreganizerProtocolError):

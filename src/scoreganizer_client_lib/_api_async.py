@@ -150,10 +150,11 @@ class AsyncClientBase(BaseClient):
         """
         return await self._run(self._core.login(username, password))
 
-    async def token_status(self) -> TokenStatus | str:
+    async def token_status(self) -> TokenStatus:
         """The state of the current token: ``ok``, ``ok_stale``, ``expired``,
         ``nonexistent`` or ``not_sent`` (a :class:`TokenStatus`, equal to
-        those strings; a value this version does not know comes as a str)."""
+        those strings; a value this version does not know is a
+        ``TokenStatus`` too, equal to its string and never ``is_ok``)."""
         return await self._run(self._core.token_status())
 
     async def token_status_ok(self) -> bool:

@@ -142,10 +142,11 @@ class ClientBase(BaseClient):
         """
         return self._run(self._core.login(username, password))
 
-    def token_status(self) -> TokenStatus | str:
+    def token_status(self) -> TokenStatus:
         """The state of the current token: ``ok``, ``ok_stale``, ``expired``,
         ``nonexistent`` or ``not_sent`` (a :class:`TokenStatus`, equal to
-        those strings; a value this version does not know comes as a str)."""
+        those strings; a value this version does not know is a
+        ``TokenStatus`` too, equal to its string and never ``is_ok``)."""
         return self._run(self._core.token_status())
 
     def token_status_ok(self) -> bool:

@@ -9,11 +9,11 @@ import ssl
 import threading
 import zlib
 from collections.abc import Iterator, Mapping
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ._protocol import Credentials, FailureKind, ProtocolCore, Request, RetryPolicy
 from .authfile import AuthFile, Stamp
-from .config import ServerAddress, parse_server_url
+from .config import ServerAddress
 from .digits import ascii_int
 from .exceptions import AuthFileError, ScoreganizerProtocolError
 
@@ -204,13 +204,6 @@ class BaseClient:
         self._seen: Stamp = _UNREAD
         self._synced = self._credentials.version
         self.auth_filename = auth_filename
-
-    @classmethod
-    def from_url(cls: type[_Client], url: str, **kwargs: Any) -> _Client:
-        """A client for the server at ``url``, e.g. ``http://127.0.0.1:8000``
-        (other keyword arguments as for the constructor)."""
-        host, port, https = parse_server_url(url)
-        return cls(host=host, port=port, https=https, **kwargs)
 
     # -- where the server is ----------------------------------------------------
 

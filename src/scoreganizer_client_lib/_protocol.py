@@ -110,7 +110,11 @@ def format_datetime(value: datetime) -> str:
 
 
 class TokenStatus(str, Enum):
-    """The values of ``token_status`` (equal to the plain strings)."""
+    """The values of ``token_status`` (equal to the plain strings).
+
+    A value this version does not know (a newer server's) is kept as a
+    status of its own, equal to its string, that is not ``is_ok``: so a
+    status is always a :class:`TokenStatus`, as its type says."""
 
     OK = "ok"
     OK_STALE = "ok_stale"
@@ -120,6 +124,15 @@ class TokenStatus(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+    @classmethod
+    def _missing_(cls, value: object) -> TokenStatus | None:
+        if not isinstance(value, str):
+            return None
+        unknown = str.__new__(cls, value)
+        unknown._name_ = "UNKNOWN"
+        unknown._value_ = value
+        return unknown
 
     @property
     def is_ok(self) -> bool:
@@ -816,9 +829,9 @@ class ProtocolCore:
         self.credentials.set(auth_str)
         return auth_str
 
-    def token_status(self) -> Operation[TokenStatus | str]:
-        """``token_status``: a :class:`TokenStatus` (or the plain string for a
-        value this version does not know). A token the server does not know
+    def token_status(self) -> Operation[TokenStatus]:
+        """``token_status``: a :class:`TokenStatus` (also for a value this
+        version does not know, which it keeps). A token the server does not know
         or that expired is asked about once more when the credentials file
         holds another one (a refresh made elsewhere)."""
         status = yield from self._token_status()
@@ -829,13 +842,9 @@ class ProtocolCore:
                 status = yield from self._token_status(checked=True)
         return status
 
-    def _token_status(self, checked: bool = False) -> Operation[TokenStatus | str]:
+    def _token_status(self, checked: bool = False) -> Operation[TokenStatus]:
         data = yield from self.call("GET", "token_status", checked=checked)
-        status = _field(data, "status")
-        try:
-            return TokenStatus(status)
-        except ValueError:
-            return status
+        return TokenStatus(_field(data, "status"))
 
     def token_status_ok(self) -> Operation[bool]:
         """Whether the current token can be used (``ok`` or ``ok_stale``)."""

@@ -51,6 +51,7 @@ from ._protocol import (
     same_origin,
 )
 from ._uploads import PathLike, UploadResult
+from .config import parse_server_url
 
 R = TypeVar("R")
 
@@ -152,7 +153,7 @@ class AsyncScoreganizer(AsyncClientBase):
         *,
         timeout: TimeoutSpec = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
+        sleep: Callable[[float], Awaitable[object]] | None = None,
         max_answer_size: int = DEFAULT_MAX_ANSWER_SIZE,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
@@ -178,6 +179,40 @@ class AsyncScoreganizer(AsyncClientBase):
         self._sleep_function = sleep if sleep is not None else asyncio.sleep
         super().__init__(host, port, https, auth_filename, timeout, retry, max_answer_size)
         self._init_namespaces()
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        digest_auth_username: str | None = None,
+        digest_auth_password: str | None = None,
+        auth_filename: str | os.PathLike[str] | None = None,
+        timeout: TimeoutSpec = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[object]] | None = None,
+        max_answer_size: int = DEFAULT_MAX_ANSWER_SIZE,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    ) -> AsyncScoreganizer:
+        """A client for the server at ``url``, e.g. ``http://127.0.0.1:8000``
+        (``host:port`` alone means HTTPS); the other arguments are the
+        constructor's."""
+        host, port, https = parse_server_url(url)
+        return cls(
+            host,
+            port,
+            https,
+            digest_auth_username,
+            digest_auth_password,
+            auth_filename,
+            timeout=timeout,
+            retry=retry,
+            sleep=sleep,
+            max_answer_size=max_answer_size,
+            transport=transport,
+            max_connections=max_connections,
+        )
 
     # -- the driver ----------------------------------------------------------
 

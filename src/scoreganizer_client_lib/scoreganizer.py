@@ -38,6 +38,7 @@ from ._protocol import (
     same_origin,
 )
 from ._uploads import PathLike, UploadResult
+from .config import parse_server_url
 from .exceptions import build_exception
 
 R = TypeVar("R")
@@ -171,7 +172,7 @@ class Scoreganizer(ClientBase):
         *,
         timeout: TimeoutSpec = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] | None = None,
+        sleep: Callable[[float], object] | None = None,
         max_answer_size: int = DEFAULT_MAX_ANSWER_SIZE,
     ) -> None:
         self.session: requests.Session = _Session(lambda: self.base_url)
@@ -187,6 +188,38 @@ class Scoreganizer(ClientBase):
         super().__init__(host, port, https, auth_filename, timeout, retry, max_answer_size)
         self._init_namespaces()
         self._load_credentials()
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        digest_auth_username: str | None = None,
+        digest_auth_password: str | None = None,
+        http_adapter: HTTPAdapter | None = None,
+        auth_filename: str | os.PathLike[str] | None = None,
+        timeout: TimeoutSpec = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], object] | None = None,
+        max_answer_size: int = DEFAULT_MAX_ANSWER_SIZE,
+    ) -> Scoreganizer:
+        """A client for the server at ``url``, e.g. ``http://127.0.0.1:8000``
+        (``host:port`` alone means HTTPS); the other arguments are the
+        constructor's."""
+        host, port, https = parse_server_url(url)
+        return cls(
+            host,
+            port,
+            https,
+            digest_auth_username,
+            digest_auth_password,
+            http_adapter,
+            auth_filename,
+            timeout=timeout,
+            retry=retry,
+            sleep=sleep,
+            max_answer_size=max_answer_size,
+        )
 
     # -- the driver ----------------------------------------------------------
 

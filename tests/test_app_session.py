@@ -443,3 +443,27 @@ def test_logging_out_and_in_again_in_the_command_resumes_watching_and_the_feed(
     save_game(tmp_path, "after.rmv", play.key)
     wait_for(lambda: verdict(play, "after.rmv") == "accepted")
     browser.post(f"/t/{cup}/unwatch")
+
+
+def test_one_folder_for_two_tournaments_sends_each_replay_where_its_key_says(
+    world: World, browser: Browser, tmp_path: Path
+) -> None:
+    name, first_cup, first = playing(world, browser)
+    _, second_cup, second = playing(world, browser, name)
+    for cup in (first_cup, second_cup):  # one folder, the app's one watcher
+        browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)})
+        assert "already being watched" not in watch_section(browser, cup)
+    assert first.watching and second.watching
+    save_game(tmp_path, "first.rmv", first.key)
+    save_game(tmp_path, "second.rmv", second.key)
+    wait_for(lambda: verdict(first, "first.rmv") == verdict(second, "second.rmv") == "accepted")
+    assert verdict(first, "second.rmv") is None and verdict(second, "first.rmv") is None
+    for cup, other in ((first_cup, "second.rmv"), (second_cup, "first.rmv")):
+        assert other not in browser.get(f"/t/{cup}").text  # never listed, in red or otherwise
+    browser.post(f"/t/{first_cup}/unwatch")  # the second tournament's watching goes on
+    assert second.watching and not first.watching
+    save_game(tmp_path, "second again.rmv", second.key)
+    wait_for(lambda: verdict(second, "second again.rmv") == "accepted")
+    assert verdict(second, "first.rmv") in (None, "elsewhere")  # not in red
+    assert 'class="entry refused"' not in browser.get(f"/t/{second_cup}").text
+    browser.post(f"/t/{second_cup}/unwatch")

@@ -426,6 +426,42 @@ def test_refusals_say_why(player: Player, shared: SandboxServer, tmp_path: Path)
     assert player.scores() == 0
 
 
+def test_one_watcher_for_two_tournaments_sends_each_replay_where_its_key_says(
+    player: Player, shared: SandboxServer, tmp_path: Path
+) -> None:
+    other = Player(shared, tmp_path / "other")  # a second tournament, the same player
+    player.sc.tournaments.participate(other.cup)
+    second_key, second_expiry = player.sc.tournaments.gen_key(other.cup, with_expiry=True)
+    now = datetime.now(timezone.utc)
+    watcher = player.watcher()
+    watcher.also_for(other.tournament, second_key, second_expiry)
+    script = {
+        0.0: lambda: player.write("first.rmv", player.game(1)),
+        1.0: lambda: player.write("second.rmv", player.game(2, key=second_key, boardgen_time=now)),
+        2.0: lambda: player.write("nokey.rmv", write_rmv(seed=player.number * 1000 + 3)),
+        3.0: lambda: watcher.no_longer_for(other.cup),
+        4.0: lambda: player.write("late.rmv", player.game(4, key=second_key, boardgen_time=now)),
+    }
+    summary = player.play(watcher, script, end=8.0)
+    assert summary.accepted == ["first.rmv", "second.rmv"]
+    assert {p: r.code for p, r in summary.refused.items()} == {
+        "nokey.rmv": "no_key",
+        "late.rmv": "other_tournament_key",  # no longer watched for
+    }
+    judged = {e.path: e.tournament for e in player.events if e.kind in JUDGED}
+    assert judged == {
+        "first.rmv": player.cup,
+        "second.rmv": other.cup,
+        "nokey.rmv": player.cup,
+        "late.rmv": player.cup,
+    }
+    standings = player.sc.tournaments.standings(other.cup)
+    assert standings.of(player.name).games == 1  # type: ignore[union-attr]
+
+
+JUDGED = (EventKind.ACCEPTED, EventKind.REFUSED)
+
+
 def test_expired_key_and_tournament_over(
     shared: SandboxServer, tmp_path: Path, server_clock: Clock
 ) -> None:

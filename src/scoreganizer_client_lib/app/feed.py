@@ -31,7 +31,8 @@ from typing import Literal
 
 from ..refusals import CODES
 
-Verdict = Literal["accepted", "refused", "waiting"]
+#: ``elsewhere``: a replay of the player's for another tournament (left alone).
+Verdict = Literal["accepted", "refused", "waiting", "elsewhere"]
 #: Where a replay came from: the watched folder, dropped on the page, or
 #: picked with *choose files*.
 Source = Literal["folder", "dropped", "picked"]
@@ -90,6 +91,7 @@ class Summary:
     lost: int = 0
     refused: int = 0
     waiting: int = 0
+    elsewhere: int = 0
     advice: tuple[Advice, ...] = ()
 
 
@@ -193,7 +195,7 @@ class Feed:
         lost = sum(e.verdict == "accepted" and e.won is False for e in entries)
         kinds: dict[str, list[FeedEntry]] = {}
         for entry in reversed(entries):  # newest first: its words are the ones given
-            if entry.verdict != "accepted" and entry.advice:
+            if entry.verdict in ("refused", "waiting") and entry.advice:
                 kinds.setdefault(entry.code or entry.advice, []).append(entry)
         advice = tuple(
             Advice(CODES.get(e[0].code, e[0].reason), e[0].advice, len(e)) for e in kinds.values()
@@ -203,6 +205,7 @@ class Feed:
             lost,
             verdicts.count("refused"),
             verdicts.count("waiting"),
+            verdicts.count("elsewhere"),
             advice,
         )
 

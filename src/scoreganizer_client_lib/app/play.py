@@ -123,6 +123,11 @@ def key_problem(exc: ScoreganizerError) -> str:
     return REFUSALS.get(exc.error, f"The server gave no key ({exc.error}).")
 
 
+#: What a watcher says about its folder rather than about one replay.
+FOLDER_EVENTS = frozenset(
+    {EventKind.SERVER_UNAVAILABLE, EventKind.WARNING, EventKind.SERVER_BACK, EventKind.STATUS}
+)
+
 #: Why a watcher stopped by itself, as the page says it.
 STOPPED = {
     "ended": "The tournament has ended.",
@@ -176,6 +181,10 @@ class Play:
         self._watcher: FolderWatcher | None = None
         self._watch_thread: threading.Thread | None = None
         self._folder_gone = False
+        #: The tournament whose watcher watches this one's folder for it too
+        #: (one watcher per folder), and the tournaments this one's watches for.
+        self._host: Play | None = None
+        self._guests: list[Play] = []
 
     @property
     def id(self) -> int:
@@ -189,7 +198,10 @@ class Play:
 
     @property
     def watching(self) -> bool:
-        """Whether the folder is being watched now."""
+        """Whether the folder is being watched now (by this tournament's
+        watcher, or by another tournament's that watches the same folder)."""
+        if self._host is not None:
+            return self._host.watching
         return self._watch_thread is not None and self._watch_thread.is_alive()
 
     @property
@@ -282,13 +294,42 @@ class Play:
         await self._end_watcher()
         self.feed.touch("watch")
 
-    async def _end_watcher(self) -> None:
+    async def _end_watcher(self, hand_over: bool = True) -> None:
+        """Stop this tournament's watching; the tournaments whose replays
+        its watcher also uploaded get a watcher of their own (``hand_over``)."""
+        host, self._host = self._host, None
+        if host is not None:  # watched by another tournament's watcher: leave it
+            if self in host._guests:
+                host._guests.remove(self)
+            if host._watcher is not None:
+                host._watcher.no_longer_for(self.id)
+            return
         watcher, thread = self._watcher, self._watch_thread
         self._watcher = self._watch_thread = None
         if watcher is not None:
             watcher.stop()
         if thread is not None:  # its folder lock is free once it has ended
             await asyncio.to_thread(thread.join, 5)
+        guests, self._guests = self._guests, []
+        for guest in guests:  # the first watches the folder, the others join it
+            guest._host = None
+            if hand_over and guest.folder is not None and guest.key is not None:
+                guest._start_watch()
+            guest.feed.touch("watch")
+
+    def _folder_host(self) -> Play | None:
+        """Another tournament of the player whose watcher watches this
+        one's folder now."""
+        for play in list(self.player.plays.values()):
+            if (
+                play is not self
+                and play._host is None
+                and play._watcher is not None
+                and play.watching
+                and play.folder == self.folder
+            ):
+                return play
+        return None
 
     async def login_changed(self) -> None:
         """The player logged in again (here or with the command): a watcher
@@ -308,14 +349,22 @@ class Play:
         if self._key_task is not None:
             self._key_task.cancel()
         self.results.close()
-        await self._end_watcher()
+        await self._end_watcher(hand_over=False)
 
     def _start_watch(self) -> None:
-        """Run the library's folder watcher (the command's own) in a thread."""
+        """Run the library's folder watcher (the command's own) in a thread;
+        or, when another of the player's tournaments watches the folder
+        already, have its watcher upload this one's replays too."""
         assert self.folder is not None
         settings = self.player.settings
         self.stopped = self.watch_note = self.watch_problem = self.typed = None
         self._folder_gone = False
+        host = self._folder_host()
+        if host is not None and host._watcher is not None:
+            host._watcher.also_for(self.tournament, self.key, self.expiry)
+            host._guests.append(self)
+            self._host = host
+            return
         try:
             sc = Scoreganizer.from_url(
                 settings.server,
@@ -377,16 +426,31 @@ class Play:
         else:  # not logged in: the watcher's client looked for a newer login first
             self.stopped = STOPPED.get(why.code, sentence(why.reason))
         self.feed.touch("watch")
+        for guest in self._guests:  # they stopped with it
+            guest.stopped, guest.watch_note = self.stopped, None
+            guest.feed.touch("watch")
 
     def _on_event(self, watcher: FolderWatcher, event: WatchEvent) -> None:
-        """What ``watcher`` reports (on its thread) goes to the feed."""
+        """What ``watcher`` reports (on its thread) goes to the feed: of the
+        tournament a replay was judged for; what concerns the folder, to
+        every tournament it is watched for."""
+        if event.tournament not in (None, self.id):
+            for guest in list(self._guests):
+                if guest.id == event.tournament:
+                    guest._on_event(watcher, event)
+            return
+        if event.kind in FOLDER_EVENTS:
+            for guest in list(self._guests):
+                guest._on_event(watcher, event)
         name = inert(event.path or "")  # a name that is not UTF-8 could not go in a page
         if event.kind is EventKind.ACCEPTED and event.path:
             self.feed.record(feed_entry(name, "accepted", event.replay))
             self._on_loop(self.results.poke)
         elif event.kind is EventKind.REFUSED and event.path and event.refusal:
             refusal = replace(event.refusal, reason=inert(event.refusal.reason))
-            self.feed.record(feed_entry(name, "refused", event.replay, refusal))
+            mine_elsewhere = refusal.code == "other_tournament_key"  # not in red: not wrong here
+            verdict: Verdict = "elsewhere" if mine_elsewhere else "refused"
+            self.feed.record(feed_entry(name, verdict, event.replay, refusal))
         elif event.kind is EventKind.WAITING and event.path:
             waiting = Refusal("network", inert(event.message))
             self.feed.record(feed_entry(name, "waiting", event.replay, waiting))

@@ -80,6 +80,20 @@ class _Pending:
     unreadable: tuple[str, Refusal] | None = None
 
 
+@dataclass(frozen=True)
+class _Route:
+    """One tournament a watcher uploads for, and the player's key for it."""
+
+    tournament: Tournament
+    key: replays.TournamentKey | None
+    key_expiry: datetime | None
+    key_generated: datetime | None
+
+    @property
+    def until(self) -> datetime:
+        return playing_until(self.tournament, self.key_expiry)
+
+
 @dataclass
 class _Entry:
     """What a look at one path found."""
@@ -180,6 +194,9 @@ class FolderWatcher:
         self.until = tournament.end
         #: Who the replays are sent as (the client's login when :meth:`run` starts).
         self.player: str | None = None
+        #: Other tournaments this watcher uploads for (see :meth:`also_for`).
+        self._others: dict[int, _Route] = {}
+        self._others_lock = threading.Lock()
 
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -256,6 +273,52 @@ class FolderWatcher:
         self._stop.set()
         self._wake.set()
 
+    # -- other tournaments, one folder ---------------------------------------
+
+    def also_for(
+        self,
+        tournament: Tournament,
+        key: replays.TournamentKey | str | None,
+        key_expiry: datetime | None = None,
+        key_generated: datetime | None = None,
+    ) -> None:
+        """Also upload the replays keyed for ``tournament`` (``key`` is the
+        player's key for it): a player in several tournaments at once plays
+        into one folder, which one watcher watches. Each replay is checked
+        against the tournament its key names (a replay without a key, or
+        keyed for a tournament not watched, against the watcher's own), and
+        its events name that tournament (:attr:`WatchEvent.tournament`). The
+        watcher runs until the last of them ends. Callable from any thread,
+        before or while the watcher runs."""
+        parsed = replays.TournamentKey.parse(key) if isinstance(key, str) else key
+        with self._others_lock:
+            self._others[tournament.id] = _Route(tournament, parsed, key_expiry, key_generated)
+        self._wake.set()
+
+    def no_longer_for(self, tournament_id: int) -> None:
+        """Stop uploading for a tournament given to :meth:`also_for` (from
+        any thread); its replays are then judged as the watcher's own."""
+        with self._others_lock:
+            self._others.pop(tournament_id, None)
+        self._wake.set()
+
+    def _routes(self) -> list[_Route]:
+        """Every tournament watched for, the watcher's own first."""
+        own = _Route(self.tournament, self.key, self.key_expiry, self.key_generated)
+        with self._others_lock:
+            return [own, *self._others.values()]
+
+    def _route(self, info: replays.ReplayInfo | None) -> _Route:
+        """The tournament a replay is judged for: the one its key names, if
+        watched for; else the watcher's own."""
+        routes = self._routes()
+        found = info.key.tournament_id if info is not None and info.key is not None else None
+        return next((r for r in routes if r.tournament.id == found), routes[0])
+
+    def _until(self) -> datetime:
+        """When the last tournament watched for stops counting games."""
+        return max([self.until, *(r.until for r in self._routes()[1:])])
+
     # -- the loop ---------------------------------------------------------
 
     def run(
@@ -300,8 +363,9 @@ class FolderWatcher:
         self._wake.clear()
         if self._stop.is_set():
             return self.summary.stopped or stop_reason("stopped")
-        if self.clock.now() >= self.until:
-            return stop_reason("ended" if self.until >= self.tournament.end else "key_expired")
+        until = self._until()
+        if self.clock.now() >= until:
+            return stop_reason("ended" if until >= self.tournament.end else "key_expired")
         if self._notifier_failed is not None:
             self._emit(EventKind.WARNING, self._notifier_failed)
             self._notifier_failed = None
@@ -326,7 +390,7 @@ class FolderWatcher:
         if self._pending:
             earliest = min(p.check_at for p in self._pending.values())
             times.append(max(earliest, self._retry_at))
-        seconds_left = (self.until - self.clock.now()).total_seconds()
+        seconds_left = (self._until() - self.clock.now()).total_seconds()
         return max(0.0, min(min(times) - mono, seconds_left))
 
     def _finish(self, reason: StopReason) -> None:
@@ -558,7 +622,8 @@ class FolderWatcher:
         if self._skipped.pop(rel, None) is not None:
             del self.summary.skipped[rel]
         sig = found.sig
-        if sig.mtime_ns < self.tournament.start.timestamp() * 1e9:
+        earliest = min(r.tournament.start for r in self._routes())
+        if sig.mtime_ns < earliest.timestamp() * 1e9:
             self._pending.pop(rel, None)  # played before the start: not for this tournament
             return
         decided = self._journal.decisions.get(rel)
@@ -647,11 +712,12 @@ class FolderWatcher:
         except replays.ReplayError as exc:
             self._unreadable(rel, pending, digest, self._explain(exc, None))
             return
-        refusal = refusal_before_upload(info, self.tournament, key=self.key)
+        route = self._route(info)
+        refusal = refusal_before_upload(info, route.tournament, key=route.key)
         if refusal is not None:
-            self._decide(rel, pending, digest, refusal, info)
+            self._decide(rel, pending, digest, refusal, info, route)
             return
-        self._upload(rel, pending, digest, data, info)
+        self._upload(rel, pending, digest, data, info, route)
 
     def _unreadable(self, rel: str, pending: _Pending, digest: str, refusal: Refusal) -> None:
         """``rel`` does not read as a replay: refused once it has not changed
@@ -692,7 +758,13 @@ class FolderWatcher:
         return self.sc.username not in (None, self.player)
 
     def _upload(
-        self, rel: str, pending: _Pending, digest: str, data: bytes, info: replays.ReplayInfo
+        self,
+        rel: str,
+        pending: _Pending,
+        digest: str,
+        data: bytes,
+        info: replays.ReplayInfo,
+        route: _Route,
     ) -> None:
         if self._another_player():
             self.summary.stopped = stop_reason("other_player")
@@ -704,27 +776,31 @@ class FolderWatcher:
             self.summary.stopped = stop_reason("not_logged_in")
             self._stop.set()
         except ScoreganizerTournamentOver as exc:
-            self._decide(rel, pending, digest, self._explain(exc, info), info)
-            self.summary.stopped = stop_reason("ended")
-            self._stop.set()
+            self._decide(rel, pending, digest, self._explain(exc, info, route), info, route)
+            if len(self._routes()) == 1:  # else the others go on, until the last one ends
+                self.summary.stopped = stop_reason("ended")
+                self._stop.set()
         except (NetworkException, ScoreganizerError) as exc:
             if isinstance(exc, ScoreganizerError) and not is_transient(exc):
-                self._decide(rel, pending, digest, self._explain(exc, info), info)
+                self._decide(rel, pending, digest, self._explain(exc, info, route), info, route)
                 return
             self._server_unavailable(exc)  # any network failure: the files wait
             pending.check_at = self._retry_at
         else:
             self._server_back()
-            self._decide(rel, pending, digest, None, info)
+            self._decide(rel, pending, digest, None, info, route)
 
-    def _explain(self, exc: BaseException, info: replays.ReplayInfo | None) -> Refusal:
+    def _explain(
+        self, exc: BaseException, info: replays.ReplayInfo | None, route: _Route | None = None
+    ) -> Refusal:
+        route = route or self._routes()[0]
         return explain_refusal(
             exc,
             replay=info,
-            key=self.key,
-            key_expiry=self.key_expiry,
-            key_generated=self.key_generated,
-            tournament=self.tournament,
+            key=route.key,
+            key_expiry=route.key_expiry,
+            key_generated=route.key_generated,
+            tournament=route.tournament,
             now=self.clock.now(),
         )
 
@@ -755,14 +831,22 @@ class FolderWatcher:
         digest: str | None,
         refusal: Refusal | None,
         info: replays.ReplayInfo | None = None,
+        route: _Route | None = None,
     ) -> None:
         verdict = "accepted" if refusal is None else "refused"
         self._record(rel, pending, digest, verdict, "" if refusal is None else refusal.code)
+        tournament = (route or self._routes()[0]).tournament.id
         if refusal is None:
             self.summary.refused.pop(rel, None)
             if rel not in self.summary.accepted:
                 self.summary.accepted.append(rel)
-            self._emit(EventKind.ACCEPTED, f"{rel}: accepted{_brief(info)}", path=rel, replay=info)
+            self._emit(
+                EventKind.ACCEPTED,
+                f"{rel}: accepted{_brief(info)}",
+                path=rel,
+                replay=info,
+                tournament=tournament,
+            )
         else:
             self.summary.refused[rel] = refusal
             self._emit(
@@ -771,6 +855,7 @@ class FolderWatcher:
                 path=rel,
                 replay=info,
                 refusal=refusal,
+                tournament=tournament,
             )
 
     def _record(

@@ -124,6 +124,8 @@ class WatchEvent:
     status: WatchStatus | None = None
     stopped: StopReason | None = None
     summary: WatchSummary | None = None
+    #: The tournament a replay was judged for (accepted and refused events).
+    tournament: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (the replay reduced to what a feed shows)."""
@@ -148,6 +150,7 @@ class WatchEvent:
             "status": None if self.status is None else self.status.as_json(),
             "stopped": None if self.stopped is None else vars(self.stopped),
             "summary": None if self.summary is None else self.summary.as_json(),
+            "tournament": self.tournament,
         }
 
 

@@ -32,6 +32,7 @@ REFUSED = {
 WRONG_CLAIMS = {
     "arbiter-0.52.3_beg_claims-2.61s-events-14.52s.avf": (
         "the file claims a time of 2.61 s, but its events take 14.52 s",
+        "the file's RealTime line claims 2.61 s, but its events take 14.52 s",
     )
 }
 

@@ -15,12 +15,14 @@ class Claims:
     """What a file says about its own game (None where it says nothing).
 
     ``time`` is in seconds, and may be off the events' time by up to
-    ``time_tolerance`` seconds (the format's rounding). ``mines`` is the mine
-    count the file's header gives.
+    ``time_tolerance`` seconds (the format's rounding); ``real_time`` is the
+    time of AVF's ``RealTime`` line. ``mines`` is the mine count the file's
+    header gives.
     """
 
     time: float | None = None
     time_tolerance: float = 0.0005
+    real_time: float | None = None
     bbbv: int | None = None
     outcome: str | None = None
     won: bool | None = None
@@ -58,6 +60,11 @@ def judge(game: Game, game_ms: int, claims: Claims, problems: list[str]) -> dict
     if claims.time is not None and abs(claims.time - game_time) > claims.time_tolerance:
         problems.append(
             f"the file claims a time of {_seconds(claims.time)}, "
+            f"but its events take {_seconds(game_time)}"
+        )
+    if claims.real_time is not None and abs(claims.real_time - game_time) > claims.time_tolerance:
+        problems.append(
+            f"the file's RealTime line claims {_seconds(claims.real_time)}, "
             f"but its events take {_seconds(game_time)}"
         )
     return {

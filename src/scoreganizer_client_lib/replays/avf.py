@@ -66,6 +66,11 @@ _BUTTONS = {
     193: _game.MIDDLE_UP,
 }
 _SQUARE = 16
+#: The events' times are in hundredths: a claim may be off by that, and a
+#: little more for the binary fractions.
+_TIME_ROUNDING = 0.0105
+#: The footer's ``RealTime:`` line, the game time Arbiter shows.
+_REAL_TIME = re.compile(rb"(?:^|\r)RealTime: ?(\d{1,7}(?:[.,]\d{1,6})?)\r")
 #: The byte two before the text block says whether question marks are on.
 _QUESTION_MARKS_ON = 17
 
@@ -152,7 +157,9 @@ def parse(data: bytes) -> ReplayInfo:
         footer_at = line_end + 1 if line_end >= 0 else len(data)
     if footer_at > len(data):
         raise TruncatedReplay("AVF: file ends inside the checksum", cs)
-    name, version_info = _footer(data[footer_at : footer_at + _FOOTER_MAX], footer_at)
+    footer = data[footer_at : footer_at + _FOOTER_MAX]
+    name, version_info = _footer(footer, footer_at)
+    real_time = _REAL_TIME.search(footer)
 
     clone = "Freesweeper" if version == 0 else "Minesweeper Arbiter"
     key, key_field = find_key([("name", name)])
@@ -179,7 +186,13 @@ def parse(data: bytes) -> ReplayInfo:
         **judge(
             game,
             game_ms,
-            Claims(time=claimed_time, time_tolerance=0.0105, bbbv=bbbv, mines=mines),
+            Claims(
+                time=claimed_time,
+                time_tolerance=_TIME_ROUNDING,
+                real_time=float(real_time[1].replace(b",", b".")) if real_time else None,
+                bbbv=bbbv,
+                mines=mines,
+            ),
             problems,
         ),
     )

@@ -13,7 +13,6 @@ Importing this module is cheap: it loads no reader.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (startup time)
@@ -51,15 +50,24 @@ MIME_TYPES_BY_EXTENSION: Mapping[str, str] = {fmt.value: mime for fmt, mime in M
 SUFFIXES: frozenset[str] = frozenset(fmt.suffix for fmt in ReplayFormat)
 
 
-@dataclass(frozen=True)
 class KeyField:
     """Where a clone takes the tournament key: the field of its player
-    name that the key goes in, alone or after the player's name."""
+    name that the key goes in, alone or after the player's name (a plain
+    class: :mod:`dataclasses` would load :mod:`re` and :mod:`inspect` into
+    every program that imports this cheap module)."""
 
-    clone: str
-    format: ReplayFormat
-    field: str
-    after_name: bool  # ``name#KEY`` rather than the key alone
+    __slots__ = ("after_name", "clone", "field", "format")
+
+    def __init__(self, clone: str, format: ReplayFormat, field: str, *, after_name: bool) -> None:
+        self.clone = clone
+        self.format = format
+        self.field = field
+        self.after_name = after_name  # ``name#KEY`` rather than the key alone
+
+    def __repr__(self) -> str:
+        return (
+            f"KeyField({self.clone!r}, {self.format}, {self.field!r}, after_name={self.after_name})"
+        )
 
     def text(self, username: str, key: str) -> str:
         """What the player types into the field."""

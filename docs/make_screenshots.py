@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
-from app_helpers import Browser, launch_chromium, start_world, wait_for  # noqa: E402
-from conftest import PASSWORD, Clock  # noqa: E402
+from app_helpers import Browser, launch_chromium, start_world  # noqa: E402
+from conftest import PASSWORD, Clock, wait_for  # noqa: E402
 from scoreganizer_client_lib import Scoreganizer  # noqa: E402
 from scoreganizer_client_lib.replays import inspect  # noqa: E402
 from scoreganizer_client_lib.replays.testing import write_rmv  # noqa: E402
@@ -30,6 +30,8 @@ from scoreganizer_client_lib.sandbox import scenario  # noqa: E402
 
 OUT = Path(__file__).parent / "screenshots"
 VIEWPORT = {"width": 1000, "height": 760}
+#: A phone held upright (the width of most phones' browsers, in CSS pixels).
+PHONE = {"width": 390, "height": 844}
 
 
 def shoot(page: Page, name: str) -> None:
@@ -159,6 +161,17 @@ def main() -> None:
                 for name, path in shots.items():
                     page.goto(world.app.url.rstrip("/") + path)
                     shoot(page, f"{name}-{scheme}")
+                context.close()
+            for scheme in ("light", "dark"):  # the same player on a phone
+                context = chromium.new_context(
+                    color_scheme=scheme, viewport=PHONE, device_scale_factor=1
+                )
+                page = context.new_page()
+                page.goto(world.app.open_url)
+                page.wait_for_url(lambda url: "secret=" not in url)
+                for name in ("tournaments", "tournament-playing"):
+                    page.goto(world.app.url.rstrip("/") + shots[name])
+                    shoot(page, f"{name}-phone-{scheme}")
                 context.close()
             chromium.close()
         world_run.close()

@@ -292,7 +292,7 @@ def test_the_feed_sums_up_and_advises_once_per_kind_of_refusal(
     advice = re.findall(r"<li><strong>(.*?)</strong>(.*?)</li>", summary)
     assert advice == [
         (
-            "The replay carries no tournament key.",
+            "The replay carries no tournament key",
             " (3 replays): Put your key in the player"
             " name before the next game (ViennaSweeper: the nickname; Arbiter and Metasweeper:"
             " name#KEY).",

@@ -26,7 +26,9 @@ PAIRS = [
     ("accent", "soft"),  # the drop zone while a file is over it
     ("accent-text", "accent"),  # primary buttons
     ("ok", "ok-soft"),  # "Accepted"
-    ("ok", "card"),  # "Copied"
+    ("ok", "card"),  # "Copied", the summary's accepted
+    ("bad", "card"),  # the summary's refused
+    ("wait", "card"),  # the summary's not sent yet
     ("muted", "ok-soft"),  # an entry's small print
     ("bad", "bad-soft"),  # "Refused", problems
     ("muted", "bad-soft"),

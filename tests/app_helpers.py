@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
+import re
 import ssl
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -146,3 +150,53 @@ def launch_chromium(playwright: object) -> object:
     return playwright.chromium.launch(  # type: ignore[attr-defined]
         executable_path=path, headless=True, args=CHROMIUM_ARGS
     )
+
+
+# -- the command ---------------------------------------------------------------------
+
+
+@dataclass
+class AppCommand:
+    """``scoreganizer app`` in a subprocess, and what its window printed."""
+
+    process: subprocess.Popen[str]
+    lines: list[str]  # the first three lines it printed
+    authority: str  # the Host a browser names it by
+    port: int
+    secret: str
+
+    def client(self, **options: object) -> httpx.Client:
+        """An HTTP client that reaches it as a browser names it (not let in yet)."""
+        own = {"host": self.authority, "origin": f"http://{self.authority}"}
+        return httpx.Client(base_url=f"http://127.0.0.1:{self.port}", headers=own, **options)  # type: ignore[arg-type]
+
+    def stop(self) -> str:
+        """Ctrl+C, and what it wrote to stderr."""
+        import signal
+
+        self.process.send_signal(signal.SIGINT)
+        return self.process.communicate(timeout=20)[1]
+
+
+def start_app_command(
+    config_dir: Path,
+    server: str,
+    *options: str,
+    env: dict[str, str] | None = None,
+    preexec: Callable[[], None] | None = None,
+) -> AppCommand:
+    """Start ``scoreganizer --server SERVER app OPTIONS`` with its own config
+    folder; once it has printed its address."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scoreganizer_client_lib", "--server", server, "app", *options],
+        env={**os.environ, "SCOREGANIZER_CONFIG_DIR": str(config_dir), **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=preexec,
+    )
+    assert process.stdout is not None
+    lines = [process.stdout.readline() for _ in range(3)]
+    opened = re.search(r"http://([\w.-]+:(\d+))/\?secret=([\w-]+)", lines[1])
+    assert opened is not None, lines
+    return AppCommand(process, lines, opened[1], int(opened[2]), opened[3])

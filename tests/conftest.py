@@ -15,6 +15,7 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 import gc
 import itertools
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -157,6 +158,23 @@ def new_user(sandbox: SandboxServer, prefix: str = "p") -> str:
     name = f"{prefix}{next(_users)}"
     scenario.add_user(sandbox.store, name, PASSWORD)
     return name
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    """Read until the server closes (True) or 10 s pass without it (False);
+    the socket is closed either way."""
+    sock.settimeout(10)
+    try:
+        while True:
+            data = sock.recv(4096)
+            if not data:
+                return True
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+    finally:
+        sock.close()
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 5.0) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app_helpers import Browser, World, start_world
+from app_helpers import Browser, World, start_app_command, start_world
 from conftest import FAST_RETRY, PASSWORD, Clock, fresh_seed, wait_for
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib.app import AppServer, Settings
@@ -757,34 +757,18 @@ def test_a_server_without_standings_gets_a_link_and_is_not_asked_again(tmp_path:
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
 def test_the_command_prints_the_address_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    import signal
-    import subprocess
-    import sys
-
-    env = {**os.environ, "SCOREGANIZER_CONFIG_DIR": str(tmp_path)}
-    command = [sys.executable, "-m", "scoreganizer_client_lib"]
-    process = subprocess.Popen(
-        [*command, "--server", "http://127.0.0.1:9", "app", "--no-browser"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    app = start_app_command(tmp_path, "http://127.0.0.1:9", "--no-browser")
     try:
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == "Scoreganizer app for http://127.0.0.1:9"
-        opened = process.stdout.readline().strip()
-        found = re.fullmatch(
-            r"Open http://(app-[0-9a-f]{16}\.localhost:(\d+))/\?secret=[\w-]{43}", opened
+        assert app.lines[0].strip() == "Scoreganizer app for http://127.0.0.1:9"
+        opened = app.lines[1].strip()
+        assert re.fullmatch(
+            r"Open http://app-[0-9a-f]{16}\.localhost:\d+/\?secret=[\w-]{43}", opened
         )
-        assert found is not None, opened
-        with httpx.Client() as client:  # serving already: the guard answers
-            answer = client.get(f"http://127.0.0.1:{found[2]}/", headers={"host": found[1]})
-            assert answer.status_code == 403
+        with app.client() as client:  # serving already: the guard answers
+            assert client.get("/").status_code == 403
     finally:
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=20)
-    assert process.returncode == 130 and err.strip().endswith("stopped"), err
+        err = app.stop()
+    assert app.process.returncode == 130 and err.strip().endswith("stopped"), err
 
 
 @pytest.mark.parametrize(

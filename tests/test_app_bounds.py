@@ -4,18 +4,15 @@ answers: ids no server can hold, a flood of large dropped files, a list of
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import pytest
 
-from app_helpers import Browser, World, start_world
+from app_helpers import Browser, World, start_app_command, start_world
 from conftest import PASSWORD, Clock
 from scoreganizer_client_lib.app.player import SHOWN_TOURNAMENTS
 from scoreganizer_client_lib.replays import MAX_REPLAY_SIZE
@@ -92,23 +89,10 @@ def test_concurrent_large_drops_leave_no_memory_behind(world: World, tmp_path: P
     after the first one (it kept 16 MiB and more per drop)."""
     cup = world.tournament(start="-1m", end="+2h")
     name = world.user("dropper")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scoreganizer_client_lib", "--server", world.sandbox.url,
-         "app", "--no-browser"],
-        env={**os.environ, "SCOREGANIZER_CONFIG_DIR": str(tmp_path)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    app = start_app_command(tmp_path, world.sandbox.url, "--no-browser")
     try:
-        assert process.stdout is not None
-        process.stdout.readline()
-        opened = re.search(r"http://([\w.-]+:(\d+))/\?secret=([\w-]+)", process.stdout.readline())
-        assert opened is not None
-        own = {"host": opened[1], "origin": f"http://{opened[1]}"}
-        base = f"http://127.0.0.1:{opened[2]}"
-        with httpx.Client(base_url=base, headers=own, timeout=60) as page:
-            page.get("/", params={"secret": opened[3]})
+        with app.client(timeout=60) as page:
+            page.get("/", params={"secret": app.secret})
             page.post("/login", data={"username": name, "password": PASSWORD})
             page.post(f"/t/{cup}/join")
             body = b"\0" * MAX_REPLAY_SIZE
@@ -118,10 +102,9 @@ def test_concurrent_large_drops_leave_no_memory_behind(world: World, tmp_path: P
                 return page.post(f"/t/{cup}/upload", content=body, headers=headers).status_code
 
             assert drop(0) == 200  # everything a drop needs is loaded now
-            settled = _rss_mib(process.pid)
+            settled = _rss_mib(app.process.pid)
             with ThreadPoolExecutor(30) as pool:
                 assert set(pool.map(drop, range(1, 31))) == {200}
-            assert _rss_mib(process.pid) < settled + MAX_REPLAY_SIZE / 2**20
+            assert _rss_mib(app.process.pid) < settled + MAX_REPLAY_SIZE / 2**20
     finally:
-        process.terminate()
-        process.communicate(timeout=20)
+        app.stop()

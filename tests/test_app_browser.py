@@ -10,9 +10,7 @@ import http.server
 import json
 import os
 import re
-import signal
 import stat
-import subprocess
 import sys
 import threading
 import urllib.request
@@ -23,7 +21,14 @@ from typing import Any, ClassVar
 
 import pytest
 
-from app_helpers import Browser, World, chromium_path, launch_chromium, start_world
+from app_helpers import (
+    Browser,
+    World,
+    chromium_path,
+    launch_chromium,
+    start_app_command,
+    start_world,
+)
 from conftest import PASSWORD, Clock, wait_for
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.app import AppServer
@@ -315,37 +320,20 @@ def test_no_secret_is_on_the_command_line_of_what_the_app_starts(
     opener = tmp_path / "browser"
     opener.write_text(BROWSER_SCRIPT.format(python=sys.executable, record=str(record)))
     opener.chmod(0o700)
-    env = {
-        **os.environ,
-        "SCOREGANIZER_CONFIG_DIR": str(tmp_path / "config"),
-        "BROWSER": str(opener),
-    }
-    command = [sys.executable, "-m", "scoreganizer_client_lib"]
-    process = subprocess.Popen(
-        [*command, "--server", world.sandbox.url, "app"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    app = start_app_command(tmp_path / "config", world.sandbox.url, env={"BROWSER": str(opener)})
     try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(3)]
-        opened = re.search(r"http://(app-[0-9a-f]{16}\.localhost):\d+/\?secret=([\w-]+)", lines[1])
-        assert opened is not None, lines
-        name, secret = opened[1], opened[2]
+        name = app.authority.rsplit(":", 1)[0]
         wait_for(lambda: record.exists() and record.read_text().endswith("\n"), timeout=20)
         argv = json.loads(record.read_text().splitlines()[0])
-        assert not any(secret in arg or name in arg for arg in argv), argv
+        assert not any(app.secret in arg or name in arg for arg in argv), argv
         launch = Path(urllib.request.url2pathname(argv[-1].removeprefix("file://")))
-        assert launch.is_file() and secret in launch.read_text()
+        assert launch.is_file() and app.secret in launch.read_text()
         assert stat.S_IMODE(launch.stat().st_mode) == 0o600
         page.goto(argv[-1])
-        expect(page).to_have_url(re.compile(rf"http://{re.escape(name)}:\d+/login"))
+        expect(page).to_have_url(f"http://{app.authority}/login")
         expect(page.get_by_role("button", name="Log in")).to_be_visible()  # let in
     finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=20)
+        app.stop()
     assert not launch.exists()  # gone with the app
 
 

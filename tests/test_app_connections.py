@@ -6,19 +6,15 @@ test, not waited for)."""
 from __future__ import annotations
 
 import contextlib
-import os
-import re
 import socket
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from app_helpers import Browser
-from conftest import wait_for
+from app_helpers import Browser, start_app_command
+from conftest import closed_by_server, wait_for
 from scoreganizer_client_lib.app import AppServer, Settings
 
 HALF_REQUEST = b"GET / HTTP/1.1\r\nHost: x\r\n"
@@ -68,18 +64,6 @@ def _half_requests(app: AppServer, count: int) -> list[socket.socket]:
     return sockets
 
 
-def _closed_by_server(sock: socket.socket) -> bool:
-    """Whether the server closed ``sock`` (False if it says nothing for 10 s)."""
-    try:
-        return sock.recv(4096) == b""
-    except ConnectionResetError:
-        return True
-    except TimeoutError:
-        return False
-    finally:
-        sock.close()
-
-
 def test_idle_half_requests_are_closed_when_their_time_is_up(settings: Settings) -> None:
     timer = ManualTimer()
     with AppServer(settings, timer=timer) as app:
@@ -88,7 +72,7 @@ def test_idle_half_requests_are_closed_when_their_time_is_up(settings: Settings)
         assert app.guard.timed_out == 0  # no time has passed: all still open
         assert app.player.loop is not None
         app.player.loop.call_soon_threadsafe(timer.pass_time)
-        assert all(_closed_by_server(sock) for sock in slow)
+        assert all(closed_by_server(sock) for sock in slow)
         assert app.guard.timed_out == 50
         with Browser(app) as browser:  # the player's page is not among them
             assert browser.get("/login").status_code == 200
@@ -129,40 +113,23 @@ def test_1100_half_requests_at_512_descriptors_leave_the_page_answering(
         resource.setrlimit(resource.RLIMIT_NOFILE, (512, 512))
 
     with _descriptors(1400):
-        process = subprocess.Popen(
-            [sys.executable, "-m", "scoreganizer_client_lib", "--server", "http://127.0.0.1:9",
-             "app", "--no-browser"],
-            env={**os.environ, "SCOREGANIZER_CONFIG_DIR": str(tmp_path)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            preexec_fn=limit,
-        )  # fmt: skip
+        app = start_app_command(tmp_path, "http://127.0.0.1:9", "--no-browser", preexec=limit)
         slow: list[socket.socket] = []
         try:
-            assert process.stdout is not None
-            process.stdout.readline()
-            opened = re.search(
-                r"http://([\w.-]+:(\d+))/\?secret=([\w-]+)", process.stdout.readline()
-            )
-            assert opened is not None
-            authority, port, secret = opened[1], int(opened[2]), opened[3]
             for _ in range(1100):
                 sock = socket.socket()
                 sock.setblocking(False)
-                sock.connect_ex(("127.0.0.1", port))
+                sock.connect_ex(("127.0.0.1", app.port))
                 slow.append(sock)
             for sock in slow:  # on loopback, connected at once unless the queue was full
                 with contextlib.suppress(OSError):  # not connected yet, or already evicted
                     sock.send(HALF_REQUEST)
-            own = {"host": authority, "origin": f"http://{authority}"}
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=own, timeout=15) as page:
-                assert page.get("/", params={"secret": secret}).status_code == 200  # let in
+            with app.client(timeout=15) as page:
+                assert page.get("/", params={"secret": app.secret}).status_code == 200  # let in
                 for _ in range(5):
                     assert page.get("/login").status_code == 200
-            assert process.poll() is None
+            assert app.process.poll() is None
         finally:
             for sock in slow:
                 sock.close()
-            process.terminate()
-            process.communicate(timeout=20)
+            app.stop()

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, new_user, wait_for
+from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, closed_by_server, new_user, wait_for
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import ConnectionLimits, PortInUse, SandboxServer, scenario
@@ -53,21 +53,6 @@ def _connect(server: SandboxServer) -> socket.socket:
     return sock
 
 
-def _closed_by_server(sock: socket.socket) -> bool:
-    """Read until the server closes (True) or 10 s pass without it (False)."""
-    try:
-        while True:
-            data = sock.recv(4096)
-            if not data:
-                return True
-    except TimeoutError:
-        return False
-    except ConnectionResetError:
-        return True
-    finally:
-        sock.close()
-
-
 def _get_ok(server: SandboxServer) -> bool:
     return requests.get(server.url + "/api/tournaments/all", timeout=10).status_code == 200
 
@@ -75,7 +60,7 @@ def _get_ok(server: SandboxServer) -> bool:
 def test_stalled_headers_are_closed(guarded: SandboxServer) -> None:
     sock = _connect(guarded)
     sock.sendall(HALF_REQUEST)
-    assert _closed_by_server(sock)
+    assert closed_by_server(sock)
 
 
 def test_trickled_headers_are_closed(guarded: SandboxServer) -> None:
@@ -95,7 +80,7 @@ def test_trickled_headers_are_closed(guarded: SandboxServer) -> None:
 
 
 def test_a_connection_that_says_nothing_is_closed(guarded: SandboxServer) -> None:
-    assert _closed_by_server(_connect(guarded))
+    assert closed_by_server(_connect(guarded))
 
 
 def test_stalled_body_is_closed(guarded: SandboxServer) -> None:
@@ -105,7 +90,7 @@ def test_stalled_body_is_closed(guarded: SandboxServer) -> None:
         b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
         b"username=a"
     )
-    assert _closed_by_server(sock)
+    assert closed_by_server(sock)
 
 
 def test_kept_alive_connection_serves_requests(guarded: SandboxServer) -> None:

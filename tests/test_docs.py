@@ -103,6 +103,19 @@ def test_the_readme_starts_with_the_two_commands_that_ci_runs() -> None:
     assert shlex.quote(demo) in ci and shlex.quote(tests) in ci
 
 
+def test_the_install_section_says_what_is_published_and_how_to_install_this_version() -> None:
+    from scoreganizer_client_lib import __version__
+
+    readme = README.read_text(encoding="utf-8")
+    install = readme[readme.index("\n## Install\n") :]
+    install = install[: install.index("\n## ", 1)]
+    assert "**What is on PyPI is 0.3.1, the library only**" in install
+    assert f"**This version, {__version__}, is not published yet.**" in install
+    for missing in ("async client", "`scoreganizer` command", "app", "sandbox", "`[all]`"):
+        assert missing in install
+    assert "_Illustration: " in install and "python3 -m venv .venv" in install
+
+
 def test_every_block_is_run_or_checked() -> None:
     assert {block.lang for block in BLOCKS} <= {"python", "sh", "http", "json"}
     http = [block for block in BLOCKS if block.lang == "http"]

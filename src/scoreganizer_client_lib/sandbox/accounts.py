@@ -5,15 +5,24 @@ Sandbox policies (the numbers are in :class:`SandboxConfig`):
 - Passwords are hashed with Argon2id. A login for a user that does not exist
   costs the same hash as one with a wrong password, so the answer's timing
   does not tell which names exist.
-- Failed logins are limited per user name (known or not) and per client
-  address (an IPv6 client by its /64 network, which one host commonly holds
-  whole), as leaky buckets: ``login_attempts_per_name`` failures in a row,
-  then one more every ``login_name_refill`` seconds (the same per address).
-  Past the limit, a login is answered HTTP 429 ``too_many_attempts`` with the
+- Failed logins are limited as leaky buckets (``limit`` failures in a row,
+  then one more every ``refill`` seconds), per client address (an IPv6
+  client by its /64 network, which one host commonly holds whole):
+  ``login_attempts_per_address``; per user name (known or not) from that
+  address: ``login_attempts_per_name``; and per user name from all the
+  addresses it never logged in from: ``login_attempts_per_name_anywhere``.
+  So a guesser elsewhere cannot lock a user out of an address they logged
+  in from before (the newest :data:`KNOWN_ADDRESSES` of each user count),
+  nor, alone, out of a new one; guessers at many addresses can do the latter.
+  Past a limit, a login is answered HTTP 429 ``too_many_attempts`` with the
   ``wait`` in seconds, without checking the password, and only after
   ``refused_login_delay`` seconds, so that a client that keeps guessing on
-  many connections gets few answers and costs little. A successful login
-  empties its name's bucket.
+  many connections gets few answers and costs little.
+- Each login takes its attempt from every bucket *before* its password is
+  checked, in one transaction of the database: however many requests, threads
+  and worker processes try one name at once, at most the limit of them check
+  a password. A successful login gives its attempt back and empties its
+  bucket of the name at that address.
 - Hashing runs in ``hash_workers`` threads of its own; ``max_waiting_logins``
   more logins may wait for one, further ones get ``too_many_attempts``.
 - A token is 256 random bits, stored as its SHA-256 digest, ``ok_stale`` after
@@ -28,6 +37,7 @@ import hashlib
 import ipaddress
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +49,8 @@ from .store import Store
 
 #: Longest user name the sandbox creates (and throttles by).
 MAX_NAME_LENGTH = 100
+#: The networks each user logged in from that are kept as known (the newest).
+KNOWN_ADDRESSES = 16
 
 
 @dataclass(frozen=True)
@@ -139,57 +151,99 @@ class Accounts:
     # -- logging in -----------------------------------------------------------
 
     def _buckets(self, name: str, address: str | None) -> dict[str, tuple[int, float]]:
+        """The login's buckets by key: their limit and refill time."""
         config = self.config
+        network = _network(address) if address is not None else "-"
+        named = name.casefold()[: MAX_NAME_LENGTH * 3]
         buckets = {
-            "name:" + name.casefold()[: MAX_NAME_LENGTH * 3]: (
-                config.login_attempts_per_name,
-                config.login_name_refill,
-            )
+            f"name:{network} {named}": (config.login_attempts_per_name, config.login_name_refill)
         }
         if address is not None:
-            buckets["address:" + _network(address)] = (
+            buckets["address:" + network] = (
                 config.login_attempts_per_address,
                 config.login_address_refill,
             )
+        if address is None or not self.store.known_address(name, network):
+            buckets["name:" + named] = (
+                config.login_attempts_per_name_anywhere,
+                config.login_name_refill,
+            )
         return buckets
 
-    def _levels(self, buckets: dict[str, tuple[int, float]], now: float) -> dict[str, float]:
+    @staticmethod
+    def _levels(
+        buckets: dict[str, tuple[int, float]], records: dict[str, Any], now: float
+    ) -> dict[str, float]:
         """Each bucket's failures, drained by the time since the last one."""
-        rows = self.store.login_failures(list(buckets))
         levels = {}
         for key, (_, refill) in buckets.items():
-            row = rows.get(key)
+            row = records.get(key)
             # a clock set back drains nothing (rather than filling the bucket)
             drained = max(0.0, now - row["updated"]) / refill if row else 0.0
             levels[key] = max(0.0, row["level"] - drained) if row else 0.0
         return levels
 
-    def login_wait(self, name: str, address: str | None = None) -> float:
-        """Seconds until ``name`` may try to log in from ``address``; 0: now."""
-        buckets = self._buckets(name, address)
-        levels = self._levels(buckets, self.clock())
+    @staticmethod
+    def _wait(buckets: dict[str, tuple[int, float]], levels: dict[str, float]) -> float:
+        """Seconds until every bucket has room for one more failure."""
         return max(
             0.0,
             *((levels[key] - (limit - 1)) * refill for key, (limit, refill) in buckets.items()),
         )
 
-    def _record(self, name: str, address: str | None, failed: bool) -> None:
+    def login_wait(self, name: str, address: str | None = None) -> float:
+        """Seconds until ``name`` may try to log in from ``address``; 0: now."""
+        buckets = self._buckets(name, address)
+        records = self.store.login_failures(list(buckets))
+        return self._wait(buckets, self._levels(buckets, records, self.clock()))
+
+    def _change(
+        self,
+        name: str,
+        address: str | None,
+        change: Callable[[dict[str, tuple[int, float]], dict[str, float]], dict[str, float]],
+    ) -> None:
+        """Set the login's bucket levels to what ``change(buckets, levels)``
+        returns, in one transaction (nothing returned: nothing written)."""
         buckets = self._buckets(name, address)
         now = self.clock()
-        levels = self._levels(buckets, now)
-        if failed:
-            levels = {key: level + 1 for key, level in levels.items()}
-        elif any(level for key, level in levels.items() if key.startswith("name:")):
-            levels = {key: 0.0 for key in levels if key.startswith("name:")}
-        else:
-            return  # nothing to forgive: no write
         # A bucket drains within limit * refill seconds: older records are empty.
-        config = self.config
-        drained = max(
-            config.login_attempts_per_name * config.login_name_refill,
-            config.login_attempts_per_address * config.login_address_refill,
+        drained = max(limit * refill for limit, refill in buckets.values())
+        self.store.change_login_failures(
+            list(buckets),
+            lambda records: change(buckets, self._levels(buckets, records, now)),
+            now,
+            forget=now - drained,
         )
-        self.store.save_login_failures(levels, now, forget=now - drained)
+
+    def _take_attempt(self, name: str, address: str | None) -> float:
+        """Count a failure in each of the login's buckets, unless one is full:
+        then the seconds to wait (0: the attempt was taken)."""
+        wait = 0.0
+
+        def take(
+            buckets: dict[str, tuple[int, float]], levels: dict[str, float]
+        ) -> dict[str, float]:
+            nonlocal wait
+            wait = self._wait(buckets, levels)
+            return {} if wait > 0 else {key: level + 1 for key, level in levels.items()}
+
+        self._change(name, address, take)
+        return wait
+
+    def _give_back_attempt(self, name: str, address: str | None) -> None:
+        """A login succeeded: its attempt was no failure, and its name's
+        failures at its address are forgiven."""
+        pair = next(iter(self._buckets(name, address)))
+
+        def give_back(
+            buckets: dict[str, tuple[int, float]], levels: dict[str, float]
+        ) -> dict[str, float]:
+            return {
+                key: 0.0 if key == pair else max(0.0, level - 1) for key, level in levels.items()
+            }
+
+        self._change(name, address, give_back)
 
     def obtain_token(self, name: str, password: str, address: str | None = None) -> str:
         """A new token for valid credentials, else ``invalid_login_data``
@@ -197,7 +251,7 @@ class Accounts:
         password hash: call it through :attr:`hashing` from async code."""
         from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
-        wait = self.login_wait(name, address)
+        wait = self._take_attempt(name, address)
         if wait > 0:
             raise too_many_attempts(wait)
         row = self.store.user(name)
@@ -205,10 +259,11 @@ class Accounts:
             # The same work for an unknown user: a hash that matches nothing.
             self.hasher.verify(row["password_hash"] if row else self._unknown_hash(), password)
         except (VerifyMismatchError, InvalidHashError):
-            self._record(name, address, failed=True)
-            raise SandboxError(ErrorCode.INVALID_LOGIN_DATA) from None
+            raise SandboxError(ErrorCode.INVALID_LOGIN_DATA) from None  # the attempt stays taken
         assert row is not None  # the unknown-user hash matches no password
-        self._record(name, address, failed=False)
+        self._give_back_attempt(name, address)
+        if address is not None and not self.store.known_address(name, _network(address)):
+            self.store.remember_address(row["id"], _network(address), self.clock(), KNOWN_ADDRESSES)
         return self._new_token(row["id"])
 
     def _unknown_hash(self) -> str:

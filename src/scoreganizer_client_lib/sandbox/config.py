@@ -38,10 +38,13 @@ class SandboxConfig:
       ``max_waiting_logins`` more may wait, further ones are answered
       ``too_many_attempts``.
     - ``login_attempts_per_name``/``login_name_refill``: failed logins allowed
-      in a row for one user name (known or not), and the seconds after which
-      one more is allowed; beyond them HTTP 429 ``too_many_attempts`` with a
-      ``wait``. ``login_attempts_per_address``/``login_address_refill``: the
-      same per client address. A refused login is answered after
+      in a row for one user name (known or not) from one client address, and
+      the seconds after which one more is allowed; beyond them HTTP 429
+      ``too_many_attempts`` with a ``wait``.
+      ``login_attempts_per_name_anywhere``: the same for one user name from
+      all the addresses it never logged in from (refilled as fast).
+      ``login_attempts_per_address``/``login_address_refill``: the same per
+      client address, whatever the names. A refused login is answered after
       ``refused_login_delay`` seconds (at most its wait), so that guessing on
       many connections at once gets few answers.
     - ``busy_timeout``: how long a request waits for another's write lock
@@ -69,6 +72,7 @@ class SandboxConfig:
     max_waiting_logins: int = 64
     login_attempts_per_name: int = 5
     login_name_refill: float = 60
+    login_attempts_per_name_anywhere: int = 20
     login_attempts_per_address: int = 30
     login_address_refill: float = 2
     refused_login_delay: float = 1.0

@@ -382,6 +382,16 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,
     # Games are judged by their replayed events, not by their files' claims.
     _judge_stored_games,
+    # The networks each user logged in from (the newest few), which keep
+    # their way in while guessers elsewhere fill the user's name's limit.
+    """
+    CREATE TABLE known_addresses (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        network TEXT NOT NULL,
+        seen REAL NOT NULL,
+        PRIMARY KEY (user_id, network)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 
@@ -412,6 +422,7 @@ TABLES = (
     "standings",
     "counted",
     "login_failures",
+    "known_addresses",
     "faults",
     "requests",
 )
@@ -736,10 +747,22 @@ class Store:
         ).fetchall()
         return {row["key"]: row for row in rows}
 
-    def save_login_failures(self, levels: dict[str, float], updated: float, forget: float) -> None:
-        """Set the failed-login ``levels`` by key at ``updated`` (a level of 0
-        deletes the record), and delete records not updated since ``forget``."""
+    def change_login_failures(
+        self,
+        keys: list[str],
+        change: Callable[[dict[str, sqlite3.Row]], dict[str, float]],
+        updated: float,
+        forget: float,
+    ) -> None:
+        """In one transaction, so that no other request, thread or worker
+        process comes between: read the failed-login records of ``keys``, and
+        set the levels by key that ``change(records)`` returns at ``updated``
+        (a level of 0 deletes the record; none returned: nothing is written),
+        deleting records not updated since ``forget``."""
         with self.transaction() as conn:
+            levels = change(self.login_failures(keys))
+            if not levels:
+                return
             conn.executemany(
                 "INSERT INTO login_failures (key, level, updated) VALUES (?, ?, ?) ON CONFLICT"
                 " (key) DO UPDATE SET level = excluded.level, updated = excluded.updated",
@@ -750,6 +773,31 @@ class Store:
                 [(key,) for key, level in levels.items() if level <= 0],
             )
             conn.execute("DELETE FROM login_failures WHERE updated < ?", (forget,))
+
+    def known_address(self, name: str, network: str) -> bool:
+        """Whether user ``name`` logged in from ``network`` (one of its newest)."""
+        row = self.conn.execute(
+            "SELECT 1 FROM known_addresses k JOIN users u ON u.id = k.user_id"
+            " WHERE u.name = ? AND k.network = ?",
+            (name, network),
+        ).fetchone()
+        return row is not None
+
+    def remember_address(self, user_id: int, network: str, seen: float, keep: int) -> None:
+        """Record that the user logged in from ``network`` at ``seen``,
+        keeping their ``keep`` networks seen last."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO known_addresses VALUES (?, ?, ?)"
+                " ON CONFLICT DO UPDATE SET seen = max(seen, excluded.seen)",
+                (user_id, network, seen),
+            )
+            conn.execute(
+                "DELETE FROM known_addresses WHERE user_id = ? AND network NOT IN"
+                " (SELECT network FROM known_addresses WHERE user_id = ?"
+                " ORDER BY seen DESC LIMIT ?)",
+                (user_id, user_id, keep),
+            )
 
     # -- tournaments ------------------------------------------------------------
 

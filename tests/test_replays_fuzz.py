@@ -1,6 +1,7 @@
-"""Damaged replays: truncated, flipped, spliced, random. The reader returns a
-result or raises ReplayError — never another exception, never a hang (a hang
-fails through the ``timeout`` marker; no test here measures time)."""
+"""Damaged replays: truncated, flipped, spliced, random. The reader (and the
+judge that replays the events) returns a result or raises ReplayError — never
+another exception, never a hang (a hang fails through the ``timeout`` marker;
+no test here measures time) — and a result's judgement holds together."""
 
 from __future__ import annotations
 
@@ -8,13 +9,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REAL_REPLAYS
+from conftest import REAL_REPLAYS, REPLAYS
 from scoreganizer_client_lib import replays
-from scoreganizer_client_lib.replays.testing import write_rmv
+from scoreganizer_client_lib.replays.testing import write_avf, write_evf, write_rmv
 
-FILES = [path.read_bytes() for path in REAL_REPLAYS] + [
-    write_rmv(seed=5, key="1_35_99a8472376717bc7a676876cf0d351e3")
-]
+KEY = "1_35_99a8472376717bc7a676876cf0d351e3"
+FILES = (
+    [path.read_bytes() for path in REAL_REPLAYS]
+    + [path.read_bytes() for path in sorted((REPLAYS / "corpus").glob("*.*v"))]
+    + [write_rmv(seed=5, key=KEY), write_rmv(seed=6, version=1, outcome="lost")]
+    + [
+        write(seed=7, key=KEY, outcome=end)
+        for write in (write_avf, write_evf)
+        for end in ("won", "lost")
+    ]
+)
 pytestmark = pytest.mark.timeout(60)
 BOUNDED = settings(
     max_examples=300,
@@ -31,6 +40,12 @@ def _read(data: bytes) -> None:
     else:
         assert info.size == len(data)
         assert info.board.width > 0 and info.board.height > 0
+        assert info.outcome in ("won", "lost", "unfinished") and info.won == (info.outcome == "won")
+        assert 0 <= info.game_time < float("inf")
+        assert 0 <= info.bbbv_solved <= info.bbbv
+        clicks = info.clicks
+        assert clicks.total == clicks.left + clicks.right + clicks.double
+        assert all(isinstance(problem, str) and problem for problem in info.problems)
 
 
 @BOUNDED
@@ -94,3 +109,15 @@ def test_pathological_sizes_are_linear() -> None:
         bytes(range(256)) * 8000,
     ):
         _read(data)
+
+
+def test_a_first_opening_timed_after_the_end_gives_no_time_below_zero() -> None:
+    """Found by the flips above: an AVF whose first release was moved 2 s later
+    than the game's end was timed -0.64 s."""
+    data = bytearray(write_avf(seed=7, key=KEY, outcome="lost"))
+    first_release = data.index(b"]") + 1 + 8  # the events: a press, then its release
+    assert data[first_release] == 5 and data[first_release + 2] == 1  # left up, 0 s
+    data[first_release + 2] = 3  # 2 s
+    info = replays.inspect(bytes(data))
+    assert info.game_time == 0
+    assert "the events' times run backwards" in info.problems

@@ -185,10 +185,11 @@ class Game:
     def elapsed_ms(self, last_ms: int) -> int:
         """The game's time (ms): from the event that started it (the first
         opening) to the one that ended it, or to ``last_ms`` (the time of
-        the last event) if it did not end; 0 if it never started."""
+        the last event) if it did not end; 0 if it never started, or if its
+        times run back before its start (a problem named on its own)."""
         if self.start_ms is None:
             return 0
-        return (self.end_ms if self.end_ms is not None else last_ms) - self.start_ms
+        return max(0, (self.end_ms if self.end_ms is not None else last_ms) - self.start_ms)
 
     # The board's own moves ------------------------------------------------
 

@@ -183,6 +183,11 @@ def test_a_mine_count_that_does_not_match_the_mines_is_named() -> None:
     data[10 + 14 : 10 + 16] = data[10:12]  # the eighth mine is the first again
     info = replays.inspect(bytes(data))
     assert "the file says the board has 8 mines, but its mine list holds 7" in info.problems
+    evf = bytearray((REPLAYS / "test_subject.evf").read_bytes())
+    evf[5:7] = (100).to_bytes(2, "big")  # v3: the mine count, after the board's size
+    assert replays.inspect(bytes(evf)).problems == (
+        "the file says the board has 100 mines, but its mine list holds 99",
+    )
 
 
 def test_the_engine_counts_3bv_and_chords_as_the_rules_say() -> None:

@@ -328,3 +328,9 @@ def test_a_typo_in_the_folder_keeps_what_was_typed_and_the_error_goes_once_fixed
     fixed = browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)}, follow_redirects=True)
     assert "There is no folder" not in fixed.text and "Stop watching" in fixed.text
     browser.post(f"/t/{cup}/unwatch")
+
+
+def test_results_the_host_hides_are_said_to_be_hidden(world: World, browser: Browser) -> None:
+    _, cup = playing(world, browser, hide_results=True)
+    page = Page(browser, cup)
+    assert "The host hides the results until the end." in page.sections["results"]

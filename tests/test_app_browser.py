@@ -213,10 +213,28 @@ def test_a_whole_tournament_in_the_browser(world: World, alarm: Alarm, page: Pag
     expect(uploads.get_by_role("listitem").filter(has_text="notes.txt")).to_contain_text(
         "Not a replay file"
     )
+    dropped_facts = dropped.locator(".facts")
+    expect(dropped_facts).to_contain_text("dropped on the page")
+    page.locator("#files").set_input_files(  # "choose files"
+        files=[
+            {
+                "name": "picked.rmv",
+                "mimeType": "application/octet-stream",
+                "buffer": write_rmv(seed=4, level="expert", key=key, boardgen_time=now),
+            }
+        ]
+    )
+    picked = uploads.get_by_role("listitem").filter(has_text="picked.rmv")
+    expect(picked).to_contain_text("Accepted")
+    expect(picked.locator(".facts")).to_contain_text("chosen from your files")
+    expect(picked.locator(".facts")).not_to_contain_text("dropped")
+    summary = page.locator("#summary")
+    expect(summary).to_contain_text("3 accepted")  # good.avf, dropped.rmv, picked.rmv
+    expect(summary).to_contain_text("3 refused")
 
     page.reload()  # the feed is still there
-    expect(uploads.get_by_role("listitem")).to_have_count(5)
-    expect(uploads.get_by_role("listitem").first).to_contain_text("notes.txt")
+    expect(uploads.get_by_role("listitem")).to_have_count(6)
+    expect(uploads.get_by_role("listitem").first).to_contain_text("picked.rmv")
     page.get_by_role("button", name="Stop watching").click()
     expect(page.get_by_role("button", name="Watch folder")).to_be_visible()
     expect(page.get_by_role("textbox", name="Replay folder")).to_have_value(shown(folder))

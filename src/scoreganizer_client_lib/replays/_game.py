@@ -408,12 +408,7 @@ class Game:
             self.mouse = {UP_UP: DOWN_UP, UP_DOWN: CHORDING}.get(mouse, CHORDING_NOT_FLAG)
         elif event == RIGHT_DOWN:
             if mouse == UP_UP:
-                if cell == OFF_BOARD:
-                    self.mouse = UP_DOWN_NOT_FLAG
-                    self.right += 1
-                else:
-                    self.mouse = UP_DOWN_NOT_FLAG if self.shown[cell] < CLOSED else UP_DOWN
-                    self._right_click(cell)
+                self._right_press(cell)
             elif mouse in (DOWN_UP, DOWN_UP_AFTER_CHORD):
                 self.mouse = CHORDING
         elif event == RIGHT_UP or (
@@ -421,14 +416,10 @@ class Game:
         ):
             self._right_up(cell)
         elif event == RIGHT:
-            if mouse != UP_UP:
-                self.mouse = CHORDING
-            elif cell == OFF_BOARD:
-                self.mouse = UP_DOWN_NOT_FLAG
-                self.right += 1
+            if mouse == UP_UP:
+                self._right_press(cell)
             else:
-                self.mouse = UP_DOWN_NOT_FLAG if self.shown[cell] < CLOSED else UP_DOWN
-                self._right_click(cell)
+                self.mouse = CHORDING
         elif event == MIDDLE_DOWN:
             self.middle_held = True
         elif event == MIDDLE_UP:
@@ -443,6 +434,15 @@ class Game:
                 self.mouse = CHORDING_NOT_FLAG
             elif mouse in (DOWN_UP, DOWN_UP_AFTER_CHORD, UP_DOWN, UP_UP):
                 self.mouse = CHORDING
+
+    def _right_press(self, cell: int) -> None:
+        """The right button pressed alone: it flags (or counts, beside the board)."""
+        if cell == OFF_BOARD:
+            self.mouse = UP_DOWN_NOT_FLAG
+            self.right += 1
+        else:
+            self.mouse = UP_DOWN_NOT_FLAG if self.shown[cell] < CLOSED else UP_DOWN
+            self._right_click(cell)
 
     def _left_up(self, cell: int, *, counted: bool) -> None:
         mouse = self.mouse

@@ -229,3 +229,14 @@ def test_more_button_events_than_any_real_game_are_refused_and_moves_are_not_cou
     assert info.problems == () and info.clicks.left == replays.inspect(data).clicks.left + pairs
     with pytest.raises(replays.CorruptReplay, match="more than 100,000 mouse button events"):
         replays.inspect(before + click * (_game.MAX_BUTTON_EVENTS // 2) + after)
+
+
+def test_an_evf4_game_state_event_that_disagrees_is_named() -> None:
+    data = _corpus("metasweeper-3.3.1_evf4_custom_lost.evf")
+    end = data.rindex(bytes([3, 83, 0, 0, 0, 0, 0])) + 6  # the last release, then the end
+    said = data[:end] + bytes([83, 0]) + data[end:]  # "fail", 0 ms later
+    assert replays.inspect(said).problems == ()
+    said = data[:end] + bytes([82, 0]) + data[end:]  # "win"
+    assert replays.inspect(said).problems == (
+        "the file records the game won, but its events show it lost",
+    )

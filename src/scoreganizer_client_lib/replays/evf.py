@@ -69,6 +69,9 @@ _NOT_A_MOVE = re.compile(rb"[^\x01]")
 #: v4: runs of moves (operation 1, time delta, x and y deltas).
 _V4_MOVES = runs_of(rb"\x01[\x00-\xff]{5}")
 _V4_PAUSE, _V4_END = 255, 0
+#: v4's game state events that say how the game ended ("replay", 81, is a
+#: restart: the game may have been lost or left unfinished).
+_V4_GAME_ENDS = {82: "won", 83: "lost"}
 
 
 def looks_like_evf(data: bytes) -> bool:
@@ -241,6 +244,7 @@ def _replay_v4(r: ByteReader, square: int, game: Game, problems: list[str]) -> t
         game.step(op, _cell(x, y, square, game), time_ms)
     pos, pause, last_ms, buttons = r.pos, 0, time_ms, 0
     after_end = False
+    ended: str | None = None  # as the game state events say
     moves = _V4_MOVES.match
     while True:
         run_end = moves(data, pos).end()  # type: ignore[union-attr]  # matches empty
@@ -277,6 +281,7 @@ def _replay_v4(r: ByteReader, square: int, game: Game, problems: list[str]) -> t
                 time_ms += data[pos + 1] + pause
                 pause = 0
                 pos += 2
+                ended = _V4_GAME_ENDS.get(op, ended)
             else:
                 raise CorruptReplay(f"EVF: unknown event {op}", pos)
         elif op == _V4_PAUSE:
@@ -287,6 +292,8 @@ def _replay_v4(r: ByteReader, square: int, game: Game, problems: list[str]) -> t
         else:
             pos += 1
     _report(problems, backwards=False, after_end=after_end)
+    if ended is not None and ended != game.outcome:
+        problems.append(f"the file records the game {ended}, but its events show it {game.outcome}")
     return pos + 1, last_ms
 
 

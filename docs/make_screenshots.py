@@ -91,15 +91,30 @@ def main() -> None:
             closed=True,
         )
         scenario.invite(store, invitational, "ralokt")
-        for rival, seeds in (("tkolar", (16, 17, 18)), ("kharad", (21, 22))):
+        monday = scenario.add_tournament(
+            store, "Monday Sprint", "hostess", start="-2h", end="+1h", location="online"
+        )
+        players = (
+            ("tkolar", weekly, (16, 17, 18)),
+            ("kharad", weekly, (21, 22)),
+            ("tkolar", monday, (31, 32, 33)),
+            ("kharad", monday, (41, 42, 43)),
+            ("ralokt", monday, (51, 52)),
+        )
+        for name, cup, seeds in players:
             sc = Scoreganizer.from_url(world.sandbox.url)
-            sc.login(rival, PASSWORD)
-            sc.tournaments.participate(weekly)
-            key = sc.tournaments.gen_key(weekly)
+            sc.login(name, PASSWORD)
+            sc.tournaments.participate(cup)
+            key = sc.tournaments.gen_key(cup)
+            now = datetime.now(timezone.utc)
             for seed, level in zip(seeds, ("beginner", "intermediate", "expert"), strict=False):
-                path = Path(tmp) / f"{rival}-{seed}.rmv"
-                path.write_bytes(write_rmv(level=level, seed=seed, key=key))
-                sc.scores.upload_replay(path, weekly)
+                path = Path(tmp) / f"{name}-{seed}.rmv"
+                path.write_bytes(write_rmv(level=level, seed=seed, key=key, boardgen_time=now))
+                sc.scores.upload_replay(path, cup)
+        with store.transaction() as conn:  # Monday's sprint ended an hour ago
+            conn.execute(
+                "UPDATE tournaments SET end = ? WHERE id = ?", (time.time() - 3600, monday)
+            )
 
         with sync_playwright() as playwright:
             chromium = launch_chromium(playwright)
@@ -155,6 +170,7 @@ def main() -> None:
                 "tournaments": "/",
                 "tournament-waiting": f"/t/{friday}",
                 "tournament-playing": f"/t/{weekly}",
+                "tournament-finished": f"/t/{monday}",
             }
             for scheme, context in contexts.items():
                 page = context.pages[0]
@@ -169,7 +185,7 @@ def main() -> None:
                 page = context.new_page()
                 page.goto(world.app.open_url)
                 page.wait_for_url(lambda url: "secret=" not in url)
-                for name in ("tournaments", "tournament-playing"):
+                for name in ("tournaments", "tournament-playing", "tournament-finished"):
                     page.goto(world.app.url.rstrip("/") + shots[name])
                     shoot(page, f"{name}-phone-{scheme}")
                 context.close()

@@ -139,7 +139,6 @@
     var source = new EventSource(page.dataset.events);
     source.onmessage = function (event) {
       apply(JSON.parse(event.data));
-      page.dataset.live = "1";
     };
     source.onopen = function () { say("lost", ""); };
     source.onerror = function () {

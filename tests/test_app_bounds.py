@@ -14,7 +14,7 @@ import pytest
 
 from app_helpers import Browser, World, start_app_command, start_world
 from conftest import PASSWORD, Clock
-from scoreganizer_client_lib.app.player import SHOWN_TOURNAMENTS
+from scoreganizer_client_lib.app.player import SHOWN_CHARACTERS, SHOWN_TOURNAMENTS
 from scoreganizer_client_lib.replays import MAX_REPLAY_SIZE
 from scoreganizer_client_lib.sandbox import scenario
 
@@ -70,6 +70,22 @@ def test_a_long_list_of_tournaments_is_cut_and_says_so(world: World, browser: Br
     assert "Mine, last of all" in page  # the player's own, however late
     not_shown = re.search(r"(\d+) more tournaments on \S+ are not listed here", page)
     assert not_shown is not None and int(not_shown[1]) >= 51
+
+
+def test_a_long_name_or_location_is_cut_on_every_page(world: World, browser: Browser) -> None:
+    """A server may name a tournament with megabytes: each page shows at most
+    SHOWN_CHARACTERS of its name and location, the cut marked."""
+    host = world.user("host")
+    long = "n" * 100_000
+    cup = scenario.add_tournament(
+        world.sandbox.store, long, host, start="-1h", end="+1h", location="l" * 100_000
+    )
+    browser.post(f"/t/{cup}/join")  # the player's own: listed whatever else there is
+    for page in (browser.get("/").text, browser.get(f"/t/{cup}").text):
+        for letter in "nl":
+            assert letter * (SHOWN_CHARACTERS - 1) + "…" in page
+            assert letter * SHOWN_CHARACTERS not in page
+        assert len(page) < 1024 * 1024
 
 
 # -- dropped files --------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from .. import RetryPolicy
 from ..aio import AsyncScoreganizer
 from ..config import auth_path, config_dir, parse_server_url
 from ..exceptions import AuthFileError, ScoreganizerError, TournamentNotFound
+from ..text import inert
 from ..tournament import Tournament
 from ..watching import Clock, SystemClock
 from .folders import FolderMemory
@@ -60,16 +61,32 @@ SHOWN_TOURNAMENTS = 200
 OWN_STATUSES = frozenset({"participating", "invited", "requested"})
 
 
+#: The most characters of a tournament's name or location a page shows (the
+#: server's answer may hold megabytes of either).
+SHOWN_CHARACTERS = 200
+
+
+def shown_tournament(tournament: Tournament) -> Tournament:
+    """``tournament`` as a page shows it: its name and location cut to
+    :data:`SHOWN_CHARACTERS` (the cut marked)."""
+    location = tournament.location
+    return replace(
+        tournament,
+        name=inert(tournament.name, SHOWN_CHARACTERS),
+        location=None if location is None else inert(location, SHOWN_CHARACTERS),
+    )
+
+
 def shown_tournaments(found: Sequence[Tournament]) -> list[Tournament]:
-    """The tournaments a page lists, in their order: at most
-    :data:`SHOWN_TOURNAMENTS`, the player's own first when they must be
-    chosen."""
-    if len(found) <= SHOWN_TOURNAMENTS:
-        return list(found)
-    own = [t for t in found if t.status in OWN_STATUSES]
-    other = [t for t in found if t.status not in OWN_STATUSES]
-    kept = {id(t) for t in [*own, *other][:SHOWN_TOURNAMENTS]}
-    return [t for t in found if id(t) in kept]
+    """The tournaments a page lists, in their order, as it shows them (see
+    :func:`shown_tournament`): at most :data:`SHOWN_TOURNAMENTS`, the
+    player's own first when they must be chosen."""
+    if len(found) > SHOWN_TOURNAMENTS:
+        own = [t for t in found if t.status in OWN_STATUSES]
+        other = [t for t in found if t.status not in OWN_STATUSES]
+        kept = {id(t) for t in [*own, *other][:SHOWN_TOURNAMENTS]}
+        found = [t for t in found if id(t) in kept]
+    return [shown_tournament(t) for t in found]
 
 
 class Player:

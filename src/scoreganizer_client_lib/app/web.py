@@ -46,7 +46,7 @@ from .feed import Catch, FeedEntry, Source
 from .folders import Suggestion, shown, suggest
 from .pages import FILTERS
 from .play import MAX_DROPPED_BYTES, NotAFolder, Play, as_folder, refusal_words, sentence
-from .player import Player, shown_tournaments
+from .player import Player, shown_tournament, shown_tournaments
 
 HERE = Path(__file__).parent
 MAX_FORM_BYTES = 64 * 1024
@@ -203,7 +203,7 @@ def create_app(player: Player) -> Starlette:
     async def play_context(play: Play, *sections: str) -> dict[str, Any]:
         """What the tournament page's ``sections`` show (all of them when none
         is named): a live update of one section asks nothing for the others."""
-        context: dict[str, Any] = {"t": play.tournament, "play": play}
+        context: dict[str, Any] = {"t": shown_tournament(play.tournament), "play": play}
         if not sections:
             context["feed"] = play.feed.newest_first()
         if not sections or "summary" in sections:

@@ -3,17 +3,20 @@ exist, help that reads whole, standings that rank players without games last."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import PASSWORD
+from conftest import PASSWORD, TEST_CONFIG
 from scoreganizer_client_lib.cli import main
 from scoreganizer_client_lib.replays.testing import write_rmv
-from scoreganizer_client_lib.sandbox import Store, scenario
+from scoreganizer_client_lib.sandbox import DamagedDatabase, Store, scenario
 from scoreganizer_client_lib.sandbox.accounts import User
 from scoreganizer_client_lib.sandbox.rules import Rules
 
@@ -124,3 +127,51 @@ def test_tournament_times_and_params_out_of_range(
     assert result.exit_code == 1
     assert message in result.stderr and "Traceback" not in result.output
     assert len(result.stderr) < 200
+
+
+def _damaged_database(path: Path) -> None:
+    """A sandbox database at ``path`` with a page of junk in its middle."""
+    store = Store(path, replace(TEST_CONFIG, synchronous="OFF"))
+    host = scenario.add_user(store, "host", PASSWORD)
+    with store.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO tournaments (name, host_id, mode, modeparams, start, end,"
+            " open_entry, hide_results) VALUES (?, ?, 'sum', '1+1+1', 0, 60, 1, 0)",
+            [(f"Cup {n}", host) for n in range(2000)],
+        )
+    page_size = store.conn.execute("PRAGMA page_size").fetchone()[0]
+    pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.close()  # the last connection folds the log into the file
+    with path.open("r+b") as file:
+        file.seek(page_size * (pages // 2))
+        file.write(b"\xa5" * page_size)
+
+
+def test_a_damaged_database_is_refused_saying_what_to_do(run: Run, tmp_path: Path) -> None:
+    """A damaged page in the middle of the file: the hosting commands and
+    ``serve`` refuse it in one line that says how to recover (``serve`` used
+    to serve from it)."""
+    db = tmp_path / "sandbox.sqlite3"
+    _damaged_database(db)
+    with pytest.raises(DamagedDatabase):
+        Store(db)
+    listed = run("list", "--db", str(db))
+    assert listed.exit_code == 1
+    assert listed.stderr.startswith(f"error: the sandbox database {db} is damaged (")
+    assert listed.stderr.endswith(" .recover | sqlite3 recovered.sqlite3'\n")
+    assert listed.stderr.count("\n") == 1
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "scoreganizer_client_lib", "sandbox", "serve", "--port", "0",
+         "--workers", "2", "--db", str(db)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    out, err = serve.communicate(timeout=60)
+    assert (serve.returncode, out) == (1, "")  # no banner: not served
+    assert err == listed.stderr
+
+
+def test_the_check_at_start_can_be_given_no_time(tmp_path: Path) -> None:
+    """The check at start is bounded in time; given none, the database opens unchecked."""
+    db = tmp_path / "sandbox.sqlite3"
+    _damaged_database(db)
+    Store(db, replace(TEST_CONFIG, startup_check_seconds=0)).close()

@@ -169,6 +169,7 @@ def serve(
         CONTROL_TOKEN_ENV,
         MIN_CONTROL_TOKEN,
         ConnectionLimits,
+        NoDatabase,
         PortInUse,
         SandboxConfig,
         SandboxServer,
@@ -190,19 +191,22 @@ def serve(
         max_connections=max_connections,
         requests_per_address=requests_per_address,
     )
-    server = SandboxServer(
-        path,
-        host=host,
-        port=port,
-        config=SandboxConfig(
-            synchronous=synchronous.upper(),
-            record_requests=control,
-            control_token=token,
-        ),
-        access_log=access_log,
-        limits=limits,
-        workers=workers,
-    )
+    try:
+        server = SandboxServer(
+            path,
+            host=host,
+            port=port,
+            config=SandboxConfig(
+                synchronous=synchronous.upper(),
+                record_requests=control,
+                control_token=token,
+            ),
+            access_log=access_log,
+            limits=limits,
+            workers=workers,
+        )
+    except NoDatabase as exc:  # not one, or damaged
+        raise _fail(exc) from None
     try:
         url = server.bind()
     except PortInUse:

@@ -26,7 +26,7 @@ from .config import CONTROL_TOKEN_ENV, MIN_CONTROL_TOKEN, SandboxConfig, default
 from .errors import SandboxError
 from .rules import Rules, Standings, parse_when
 from .server import ConnectionLimits, PortInUse, SandboxServer
-from .store import Busy, NoDatabase, Store
+from .store import Busy, DamagedDatabase, NoDatabase, Store
 
 __all__ = [
     "CONTROL_TOKEN_ENV",
@@ -34,6 +34,7 @@ __all__ = [
     "Accounts",
     "Busy",
     "ConnectionLimits",
+    "DamagedDatabase",
     "NoDatabase",
     "PortInUse",
     "Rules",

@@ -49,6 +49,8 @@ class SandboxConfig:
       many connections at once gets few answers.
     - ``busy_timeout``: how long a request waits for another's write lock
       before answering ``retry``.
+    - ``startup_check_seconds``: opening a database file checks it for
+      damage (SQLite's ``quick_check``) for at most this long (0: not at all).
     - ``synchronous``: SQLite's ``synchronous`` for a database file: ``FULL``
       (an acknowledged change survives an OS crash or power loss) or
       ``NORMAL`` (faster; the last changes may be lost then).
@@ -78,6 +80,7 @@ class SandboxConfig:
     refused_login_delay: float = 1.0
     busy_timeout: float = 5.0
     synchronous: str = "FULL"
+    startup_check_seconds: float = 10.0
     record_requests: bool = False
     control_token: str | None = field(default=None, repr=False)
 

@@ -134,7 +134,7 @@ def _worker(
         raise_descriptor_limit(limits)
         # The database first: a worker that cannot open it never takes a
         # connection (a balanced port's queued connections die with it).
-        store = Store(db, config)
+        store = Store(db, config, check=False)  # checked by the server
         if isinstance(sock, tuple):  # a balanced port of its own (see BALANCED_PORTS)
             sock = _bind(*sock, reuse_port=True)
         server = _sandbox_server(store, limits, access_log, _Ready(report))

@@ -509,6 +509,35 @@ class NoDatabase(Exception):
     """No sandbox database at a path: none there, or a file that is not one."""
 
 
+class DamagedDatabase(NoDatabase):
+    """A sandbox database that SQLite finds damaged, and what to do."""
+
+
+def first_damage(conn: sqlite3.Connection, seconds: float) -> str | None:
+    """The first damage SQLite's ``PRAGMA quick_check`` finds in ``conn``'s
+    database; None if it finds none, or finds none within ``seconds`` (a
+    large database is checked as far as it goes: starting stays quick; SQLite
+    calls the progress handler during the check too)."""
+    if seconds <= 0:
+        return None
+    deadline = time.monotonic() + seconds
+    conn.set_progress_handler(lambda: time.monotonic() > deadline, 1000)
+    try:
+        (found,) = conn.execute("PRAGMA quick_check(1)").fetchone()
+    except sqlite3.OperationalError as exc:
+        if str(exc) == "interrupted":
+            return None
+        return str(exc)
+    except sqlite3.DatabaseError as exc:  # damage that stops the check itself
+        return str(exc)
+    finally:
+        conn.set_progress_handler(None, 0)
+    if found == "ok":
+        return None
+    # "*** in database main ***", then what is wrong where, a line each
+    return "; ".join(line for line in str(found).splitlines() if not line.startswith("***"))
+
+
 class Busy(Exception):
     """The database stayed locked by another writer for the whole busy timeout."""
 
@@ -536,6 +565,7 @@ class Store:
         clock: Callable[[], float] = time.time,
         *,
         create: bool = True,
+        check: bool = True,
     ) -> None:
         self.config = config or SandboxConfig()
         #: The sandbox's time: ``clock`` plus the offset kept in the database.
@@ -556,11 +586,28 @@ class Store:
         self._connections_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._scores = Batcher(self._insert_scores, LARGEST_BATCH)
+        existed = self._scratch is None and self.path.is_file() and self.path.stat().st_size > 0
         try:
+            if check and existed:
+                self._check()
             self.migrate()
+        except DamagedDatabase:
+            self.close()
+            raise
         except sqlite3.DatabaseError as exc:
             self.close()
             raise NoDatabase(f"{path} is not a sandbox database ({exc})") from None
+
+    def _check(self) -> None:
+        """Raise :class:`DamagedDatabase` if SQLite finds the file damaged
+        (within ``config.startup_check_seconds``), saying what to do."""
+        damage = first_damage(self.conn, self.config.startup_check_seconds)
+        if damage is not None:
+            raise DamagedDatabase(
+                f"the sandbox database {self.path} is damaged ({damage[:200]}):"
+                f" restore a copy, or save what can be read with"
+                f" 'sqlite3 {self.path} .recover | sqlite3 recovered.sqlite3'"
+            )
 
     # -- connections and transactions ---------------------------------------
 

@@ -16,6 +16,10 @@ library's public API, and the library never imports it. Its web stack
 
 from __future__ import annotations
 
+from ..extras import require
+
+require("app")  # MissingExtra, an ImportError that says what to install
+
 from .player import Settings
 from .server import AppServer
 

@@ -16,6 +16,9 @@ import sys
 
 from ..version import __version__
 
+#: The extra each command needs beyond the command's own (``cli``).
+COMMAND_EXTRAS = {"app": "app", "demo": "sandbox", "sandbox": "sandbox"}
+
 #: name -> (module, function, one-line help shown by --help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "login": ("account", "login", "Log in and store the credentials for this server."),
@@ -81,6 +84,13 @@ def run(argv: list[str] | None = None) -> None:
     if text is not None:
         print(text)
         return
+    from ..extras import MissingExtra, require
+
+    try:
+        require("cli")
+    except MissingExtra as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
     from ._app import run_click
 
     run_click()
@@ -94,4 +104,4 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["COMMANDS", "main", "prerendered_help", "run"]
+__all__ = ["COMMANDS", "COMMAND_EXTRAS", "main", "prerendered_help", "run"]

@@ -21,7 +21,7 @@ import click
 
 from ..config import DEFAULT_SERVER
 from ..version import __version__
-from . import COMMANDS
+from . import COMMAND_EXTRAS, COMMANDS
 
 DESCRIPTION = """Play Scoreganizer tournaments from the terminal: log in, join, get your
 key, upload replays (or watch a folder), and host a local sandbox.
@@ -138,6 +138,17 @@ def add_global_options(command: click.Command, server: bool = True) -> click.Com
     return command
 
 
+def needs(extra: str | None) -> None:
+    """A one-line error (no traceback) unless ``extra`` is installed."""
+    from ..extras import MissingExtra, require
+
+    if extra is not None:
+        try:
+            require(extra)
+        except MissingExtra as exc:
+            raise click.ClickException(str(exc)) from None
+
+
 class LazyGroup(click.Group):
     """A group whose commands are imported on first use."""
 
@@ -147,6 +158,7 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
+        needs(COMMAND_EXTRAS.get(cmd_name))
         module, attribute, _ = COMMANDS[cmd_name]
         command = getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
         assert isinstance(command, click.Command)
@@ -238,5 +250,6 @@ __all__ = [
     "Terminated",
     "add_global_options",
     "main",
+    "needs",
     "run_click",
 ]

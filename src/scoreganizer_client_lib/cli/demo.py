@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from ..replays.formats import Level
-from ._app import Settings
+from ._app import Settings, needs
 from ._common import emit_json, local, relative, table
 
 LEVELS = (Level.BEGINNER.value, Level.INTERMEDIATE.value, Level.EXPERT.value)
@@ -39,6 +39,7 @@ def demo(settings: Settings, start_in: float, in_app: bool) -> None:
 
     With --app, you play as alice in the browser app until Ctrl+C."""
     if in_app:
+        needs("app")
         from .demo_app import run_demo
 
         run_demo(start_in, say=click.echo)

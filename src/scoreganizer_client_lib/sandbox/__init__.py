@@ -21,6 +21,10 @@ calls :mod:`.rules` and :mod:`.accounts` (every policy), which call
 
 from __future__ import annotations
 
+from ..extras import require
+
+require("sandbox")  # MissingExtra, an ImportError that says what to install
+
 from .accounts import Accounts, User
 from .config import CONTROL_TOKEN_ENV, MIN_CONTROL_TOKEN, SandboxConfig, default_db_path
 from .errors import SandboxError

@@ -135,12 +135,20 @@ def test_rmv_board_events_must_show_what_the_mouse_opened() -> None:
     at = data.index(bytes([19]), len(data) - info.size + 200)
     while not (data[at + 1] < 8 and data[at + 2] < 8 and data[at - 9] in (2, 3, 1, 28)):
         at = data.index(bytes([19]), at + 1)
-    data[at] = 20
+    data[at], original_col = 20, data[at + 1]
     assert "the board events do not show what the mouse events opened" in (
         replays.inspect(bytes(data)).problems
     )
     data[at], data[at + 1] = 19, 200
     assert "a board event lies off the board" in replays.inspect(bytes(data)).problems
+    data[at + 1] = original_col
+    flag = data.index(bytes([13]), at)  # a flag event after it
+    while data[flag - 3] not in range(9, 28) and data[flag - 9] not in range(1, 8):
+        flag = data.index(bytes([13]), flag + 1)
+    data[flag] = 11  # shown closed instead
+    assert replays.inspect(bytes(data)).problems == (
+        "the board events do not show the flags the mouse events placed",
+    )
 
 
 def test_an_evf_summary_or_time_edited_is_named() -> None:

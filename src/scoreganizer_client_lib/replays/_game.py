@@ -69,12 +69,17 @@ _cached_neighbours = functools.lru_cache(maxsize=8)(_neighbours)
 _CACHED_CELLS = 2048
 
 
-def check_button_events(count: int, fmt: str, offset: int, limit: int = MAX_BUTTON_EVENTS) -> None:
+def check_button_events(
+    count: int,
+    fmt: str,
+    offset: int,
+    limit: int = MAX_BUTTON_EVENTS,
+    what: str = "mouse button events",
+) -> None:
     """Refuse a game of more than ``limit`` events to replay one by one."""
     if count > limit:
         raise CorruptReplay(
-            f"{fmt}: more than {limit:,} mouse button events, far more than any real game",
-            offset,
+            f"{fmt}: more than {limit:,} {what}, far more than any real game", offset
         )
 
 

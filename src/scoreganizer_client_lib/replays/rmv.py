@@ -48,16 +48,18 @@ _RESULTS = {WIN: "won", BLAST: "lost", OTHER: "unfinished"}
 _MOVE, _REDUCED_MOVE, _TIMESTAMP_CHANGE = 1, 28, 0
 #: Runs of the events that change nothing the judge checks, stepped over at
 #: C speed: moves (code 1), reduced moves (28, v2), the old timestamp changes
-#: (0, v1), and the board events that show a square pressed, closed, marked or
-#: flagged (9 to 13: ViennaSweeper writes them as a held button is dragged).
+#: (0, v1), and the board events that show a square pressed (9, 10:
+#: ViennaSweeper writes them as a held button is dragged).
 _MOVES = {
-    1: runs_of(rb"\x01[\x00-\xff]{8}|\x00[\x00-\xff]{4}|[\x09-\x0d][\x00-\xff]{2}"),
-    2: runs_of(rb"\x01[\x00-\xff]{8}|\x1c[\x00-\xff]{2}|[\x09-\x0d][\x00-\xff]{2}"),
+    1: runs_of(rb"\x01[\x00-\xff]{8}|\x00[\x00-\xff]{4}|[\x09\x0a][\x00-\xff]{2}"),
+    2: runs_of(rb"\x01[\x00-\xff]{8}|\x1c[\x00-\xff]{2}|[\x09\x0a][\x00-\xff]{2}"),
 }
 #: Board events: what a square shows once the event happened (RMV's open_0
 #: to open_8 are 18 to 26; 14 and 27 open a mine).
 _OPENED = {code: code - 18 for code in range(18, 27)} | {14: _game.BLAST, 27: _game.BLAST}
-_OPEN_EVENTS = frozenset(_OPENED)
+#: The board events that close, mark with ``?`` or flag a closed square.
+_MARKED = {11: _game.CLOSED, 12: _game.QUESTION, 13: _game.FLAG}
+_SHOWS = _OPENED | _MARKED
 #: ViennaSweeper v1 writes positions in its window: the board starts here.
 _V1_OFFSET = (12, 56)
 
@@ -165,12 +167,14 @@ def parse(data: bytes) -> ReplayInfo:
         question_marks=bool(properties[0]),
     )
     problems: list[str] = []
+    shown = bytearray([_game.CLOSED]) * (cols * rows)  # what the board events show
     for col, row in zip(preflags[0::2], preflags[1::2], strict=True):
         if col < cols and row < rows:
             game.step(_game.PREFLAG, row * cols + col, 0)
+            shown[row * cols + col] = _game.FLAG
         else:
             problems.append("a flag placed before the game lies off the board")
-    result, claimed_ms, game_ms = _replay(r, version, square, game, problems)
+    result, claimed_ms, game_ms = _replay(r, version, square, game, shown, problems)
 
     text = [decode(raw, encoding, "player field", "RMV") for raw in player_raw]
     fields = dict(zip(PLAYER_FIELDS, text, strict=False))
@@ -219,7 +223,7 @@ def parse(data: bytes) -> ReplayInfo:
 
 
 def _replay(
-    r: ByteReader, version: int, square: int, game: Game, problems: list[str]
+    r: ByteReader, version: int, square: int, game: Game, shown: bytearray, problems: list[str]
 ) -> tuple[str, int, int]:
     """Replay the events up to the termination event on ``game``: the result
     the file claims, the time it claims (ms) and the game's time from its
@@ -235,14 +239,13 @@ def _replay(
     width, height = cols * square, rows * square
     dx, dy = _V1_OFFSET if version == 1 else (0, 0)
     signed = version == 2
-    shown = bytearray([_game.CLOSED]) * (cols * rows)  # what the board events show
     pos, last_ms, first = r.pos, 0, True
     after_end = backwards = off_board = False
-    # The button events and the opening board events (a cell opens once) are
-    # each looked at in Python: they are bounded.
-    steps, most_steps = 0, _game.MAX_BUTTON_EVENTS + cols * rows
+    # The button events and the board events that open, close, mark or flag
+    # a square are each looked at in Python: they are bounded.
+    steps, most_steps = 0, 2 * _game.MAX_BUTTON_EVENTS + cols * rows
     while True:
-        _game.check_button_events(steps, "RMV", pos, most_steps)
+        _game.check_button_events(steps, "RMV", pos, most_steps, "button and board events")
         if not first:
             pos = moves(data, pos).end()  # type: ignore[union-attr]  # matches empty
         if pos >= end:
@@ -266,14 +269,15 @@ def _replay(
                 steps += 1
             last_ms = max(last_ms, time_ms) if started else time_ms
             pos += 9
-        elif code in _OPEN_EVENTS:
+        elif code in _SHOWS:
             if pos + 3 > end:
                 raise TruncatedReplay("RMV: file ends inside a board event", pos)
             col, row = data[pos + 1], data[pos + 2]
+            cell = row * cols + col
             if col >= cols or row >= rows:
                 off_board = True
-            else:
-                shown[row * cols + col] = _OPENED[code]
+            elif code in _OPENED or shown[cell] >= _game.CLOSED:  # an open square stays open
+                shown[cell] = _SHOWS[code]
             pos += 3
             steps += 1
         elif WIN >= code >= BLAST or code == OTHER:
@@ -294,18 +298,23 @@ def _replay(
         problems.append("mouse buttons are pressed after the game ended")
     if off_board:
         problems.append("a board event lies off the board")
-    if _disagree(shown, game):
-        problems.append("the board events do not show what the mouse events opened")
+    problems.extend(_disagreements(shown, game))
     return _RESULTS[code], claimed_ms, game.elapsed_ms(last_ms)
 
 
-def _disagree(shown: bytearray, game: Game) -> bool:
-    """The board events opened other cells, or showed other numbers, than
-    the replayed game."""
-    for cell, value in enumerate(shown):
-        opened = game.shown[cell]
-        if (value <= 8 or value == _game.BLAST) != (opened <= 8 or opened == _game.BLAST):
-            return True
-        if value <= 8 and value != opened:
-            return True
-    return False
+def _disagreements(shown: bytearray, game: Game) -> list[str]:
+    """How the squares the board events show disagree with the replayed
+    game: the safe squares opened and their numbers, and (unless the game was
+    lost, when a clone may show the board its own way) the flags."""
+    numbers, played = game.board.numbers, game.shown
+    said = []
+    if any(
+        numbers[cell] != _game.MINE and (value <= 8 or seen <= 8) and value != seen
+        for cell, (value, seen) in enumerate(zip(shown, played, strict=True))
+    ):
+        said.append("the board events do not show what the mouse events opened")
+    if game.outcome != "lost":
+        flags = [cell for cell, value in enumerate(shown) if value == _game.FLAG]
+        if flags != [cell for cell, value in enumerate(played) if value == _game.FLAG]:
+            said.append("the board events do not show the flags the mouse events placed")
+    return said

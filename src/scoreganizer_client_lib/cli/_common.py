@@ -15,6 +15,7 @@ import click
 from ..config import ServerAddress, auth_path, config_dir, parse_server_url, server_slug
 from ..text import inert
 from ._app import Settings
+from ._output import fit, say
 
 if TYPE_CHECKING:
     from .. import RetryPolicy, replays
@@ -72,34 +73,6 @@ def logged_in_client(settings: Settings, retry: RetryPolicy | None = None) -> Sc
     if sc.auth_str is None:
         raise click.ClickException(describe_server_error("not_logged_in", None, settings.server))
     return sc
-
-
-def say(text: str, err: bool = False) -> None:
-    """Print one line that holds text from outside (a name, a server's
-    words, a replay's fields), made inert (see :func:`scoreganizer_client_lib.text.inert`),
-    and on a terminal wrapped at its width between words (:func:`fit`)."""
-    stream = sys.stderr if err else sys.stdout
-    width = shutil.get_terminal_size().columns if stream.isatty() else None
-    click.echo(fit(inert(text), width), err=err)
-
-
-def fit(line: str, width: int | None) -> str:
-    """``line`` broken between words to fit ``width`` columns, the lines
-    after the first indented, so that a terminal never cuts a word in two;
-    as it is when ``width`` is None (output that is not a terminal keeps one
-    line per fact, for programs that read it). A word longer than a line (a
-    long path) is kept whole."""
-    if width is None or len(line) <= width or width < 20:
-        return line
-    import textwrap
-
-    return textwrap.fill(
-        line,
-        width=width,
-        subsequent_indent="    ",
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
 
 
 def _json_default(value: Any) -> Any:

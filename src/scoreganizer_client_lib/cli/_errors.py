@@ -10,8 +10,8 @@ import click
 
 from ..config import DEFAULT_SERVER
 from ..digits import ascii_int_at_most
-from ..text import inert
 from ._app import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
+from ._output import say
 
 if TYPE_CHECKING:
     from ._app import Settings
@@ -126,7 +126,7 @@ def show_click_error(exc: click.ClickException) -> None:
     if isinstance(exc, click.UsageError) and ctx is not None:
         click.echo(ctx.get_usage(), err=True)
         click.echo(f"Try '{ctx.command_path} --help' for help.\n", err=True)
-    click.echo(f"error: {inert(exc.format_message())}", err=True)
+    say(f"error: {exc.format_message()}", err=True)
 
 
 def stopped(exc: BaseException) -> int:
@@ -155,5 +155,5 @@ def run_reporting_errors(ctx: click.Context, invoke: Callable[[click.Context], A
         settings = ctx.obj
         if settings is not None and settings.verbose:
             raise
-        click.echo(f"error: {inert(describe(exc, settings))}", err=True)
+        say(f"error: {describe(exc, settings)}", err=True)
         ctx.exit(1)

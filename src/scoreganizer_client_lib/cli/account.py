@@ -7,9 +7,8 @@ import sys
 
 import click
 
-from ..text import inert
 from ._app import Settings
-from ._common import auth_path, client, emit_json
+from ._common import auth_path, client, emit_json, say
 from ._errors import login_hint
 
 PASSWORD_ENV = "SCOREGANIZER_PASSWORD"  # noqa: S105 - a variable's name, not a password
@@ -73,10 +72,10 @@ def status(settings: Settings) -> None:
         return
     if user:
         renewed = " (the login was renewed just now)" if refreshed else ""
-        click.echo(f"Logged in as {inert(user)} on {settings.server}{renewed}.")
+        say(f"Logged in as {user} on {settings.server}{renewed}.")
     else:
         why = TOKEN_WORDS.get(state, "the server does not accept the stored login")
-        click.echo(f"Not logged in on {settings.server}: {why}; {login_hint(settings.server)}.")
+        say(f"Not logged in on {settings.server}: {why}; {login_hint(settings.server)}.")
 
 
 #: Why a player is not logged in, for each token status but ``ok`` and ``ok_stale``.

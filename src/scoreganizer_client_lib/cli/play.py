@@ -72,7 +72,7 @@ def tournaments(settings: Settings, /, **chosen: bool) -> None:
         [
             str(t.id),
             inert(t.name),
-            inert(f"{t.mode} {t.modeparams}"),
+            mode_text(t),
             when(t, now),
             "open" if t.open_entry else "closed",
             YOU.get(t.status, inert(t.status.replace("_", " "))),
@@ -81,6 +81,15 @@ def tournaments(settings: Settings, /, **chosen: bool) -> None:
     ]
     headers = ["ID", "NAME", "MODE", "WHEN (LOCAL TIME)", "ENTRY", "YOU"]
     click.echo(table(headers, rows, keep=frozenset({0, 3, 4, 5})))
+
+
+def mode_text(tournament: Tournament) -> str:
+    """``sum 1+1+1``, or with a time limit ``sum 1+1+0, 5 min``."""
+    limit = tournament.time_limit
+    if limit is None:
+        return inert(f"{tournament.mode} {tournament.modeparams}")
+    counts = tournament.modeparams.partition(";")[0]
+    return inert(f"sum {counts}, {time_span(limit)}")
 
 
 #: The player's relation to a tournament, as the list shows it.
@@ -263,10 +272,10 @@ def key(settings: Settings, tournament_id: int, wait: bool, yes: bool) -> None:
     until = playing_until(tournament, expiry)
     if now >= until:
         ended = "your playing time ended" if until < tournament.end else "the tournament ended"
-        click.echo(f"  {ended} {relative(until, now)}: uploads no longer count.", err=True)
+        say(f"  {ended} {relative(until, now)}: uploads no longer count.", err=True)
         return
-    click.echo(f"  ViennaSweeper: set the nickname to {value}", err=True)
-    click.echo(f"  Arbiter / Metasweeper: set the name to {name}", err=True)
+    say(f"  ViennaSweeper: set the nickname to {value}", err=True)
+    say(f"  Arbiter / Metasweeper: set the name to {name}", err=True)
     if expiry:
         click.echo(f"  Uploads count until {local(expiry)} ({relative(expiry)}).", err=True)
 

@@ -261,7 +261,74 @@ def test_the_clock_command_speaks_json(tmp_path: Path) -> None:
     import json
 
     found = json.loads(result.output)
-    assert abs(found["offset"] - 3600) < 1e-6 and found["now"].endswith("+00:00")
+    assert abs(found["offset"] - 3600) < 1e-6
+    assert datetime.fromisoformat(found["now"]).tzinfo is None  # the wire's UTC
+
+
+def url_clock(url: str, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["sandbox", "clock", *args, "--url", url])
+    return result.exit_code, result.output
+
+
+def test_the_clock_command_moves_a_server_through_its_control_endpoint(
+    controlled: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CONTROL_TOKEN_ENV, TOKEN)
+    code, output = url_clock(controlled.url, "+10m")
+    assert code == 0 and "600 s ahead" in output, output
+    assert abs(controlled.clock.offset - 600) < 1
+    code, output = url_clock(controlled.url, "-1h")
+    assert code == 0 and "3000 s behind" in output
+    assert url_clock(controlled.url)[1] == output  # shown, not moved
+    code, output = url_clock(controlled.url, "reset")
+    assert code == 0 and "0 s ahead" in output and controlled.clock.offset == 0
+    code, output = url_clock(controlled.url, "whenever")
+    assert code == 1 and "not a time: 'whenever'" in output
+
+
+def test_the_clock_command_says_what_a_server_did_not_do(
+    controlled: SandboxServer, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(CONTROL_TOKEN_ENV, raising=False)
+    code, output = url_clock(controlled.url, "+1h")
+    assert code == 1 and f"set ${CONTROL_TOKEN_ENV} to the server's control token" in output
+    monkeypatch.setenv(CONTROL_TOKEN_ENV, "not-the-token-at-all")
+    code, output = url_clock(controlled.url, "+1h")
+    assert code == 1 and "refused the control token" in output
+    code, output = url_clock(sandbox.url, "+1h")  # served without --control
+    assert code == 1 and "start the sandbox with 'serve --control'" in output
+    code, output = url_clock("ftp://example.org", "+1h")
+    assert code == 1 and "not an http(s) server URL" in output
+    result = CliRunner().invoke(main, ["sandbox", "clock", "--url", sandbox.url, "--db", "x.db"])
+    assert result.exit_code == 2 and "give --url or --db, not both" in result.output
+    assert controlled.clock.offset == 0 and sandbox.clock.offset == 0
+
+
+def test_the_clock_command_reads_a_bounded_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    import http.server
+    import threading
+
+    class Flood(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"{" + b" " * 10_000_000)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    monkeypatch.setenv(CONTROL_TOKEN_ENV, TOKEN)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flood)
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
+    try:
+        code, output = url_clock(f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 1 and "answered HTTP 200, not a sandbox's answer" in output
+    port = server.server_address[1]  # nothing listens there now
+    code, output = url_clock(f"http://127.0.0.1:{port}")
+    assert code == 1 and "cannot reach" in output
 
 
 def test_a_chosen_control_token_must_be_long(

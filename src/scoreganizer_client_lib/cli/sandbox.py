@@ -9,6 +9,8 @@ empty database.
 
 from __future__ import annotations
 
+import json
+import os
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -235,30 +237,95 @@ def serve(
         raise click.ClickException(str(exc)) from None
 
 
+#: Largest answer read from a control endpoint (a time and an offset).
+MAX_CONTROL_ANSWER = 64 * 1024
+
+
+def _remote_clock(url: str, when: str | None) -> tuple[str, float]:
+    """Show or move the clock of the sandbox at ``url`` through its control
+    endpoint (the token from the environment); its time (ISO) and offset."""
+    import requests
+
+    from ..config import parse_server_url
+    from ..sandbox import CONTROL_TOKEN_ENV
+
+    token = os.environ.get(CONTROL_TOKEN_ENV)
+    if not token:
+        raise click.ClickException(f"set ${CONTROL_TOKEN_ENV} to the server's control token")
+    try:
+        endpoint = parse_server_url(url).url + "/_sandbox/clock"
+    except ValueError as exc:
+        raise _fail(exc) from None
+    body = None if when is None else {"reset": True} if when == "reset" else {"set": when}
+    try:
+        with requests.request(
+            "GET" if body is None else "POST",
+            endpoint,
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+            allow_redirects=False,  # the token goes to this server only
+            stream=True,
+        ) as answer:
+            raw = answer.raw.read(MAX_CONTROL_ANSWER + 1, decode_content=True)
+            status = answer.status_code
+    except requests.RequestException as exc:
+        raise click.ClickException(f"cannot reach {endpoint}: {exc}") from None
+    if status == 401:
+        raise click.ClickException(f"{endpoint} refused the control token")
+    if status == 404:
+        raise click.ClickException(
+            f"{endpoint} does not exist (start the sandbox with 'serve --control')"
+        )
+    try:
+        found = json.loads(raw) if len(raw) <= MAX_CONTROL_ANSWER else None
+    except ValueError:
+        found = None
+    if not isinstance(found, dict):
+        raise click.ClickException(f"{endpoint} answered HTTP {status}, not a sandbox's answer")
+    if status != 200:
+        raise click.ClickException(str(found.get("reason") or found.get("error"))[:300])
+    now, offset = found.get("now"), found.get("offset")
+    if not isinstance(now, str) or not isinstance(offset, (int, float)):
+        raise click.ClickException(f"{endpoint} answered without the time")
+    return now[:64], float(offset)
+
+
 # -1h is a step back, not options: no -h for help here, and no option takes it
 @sandbox.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
 @click.argument("when", required=False)
+@click.option(
+    "--url",
+    help="A running sandbox's URL, moved through its control endpoints (serve --control) "
+    "with the token in $SCOREGANIZER_SANDBOX_CONTROL_TOKEN, instead of a database file.",
+)
 @_db_option
 @click.pass_obj
-def clock(settings: Settings, when: str | None, db: str | None) -> None:
+def clock(settings: Settings, when: str | None, url: str | None, db: str | None) -> None:
     """Show or move the sandbox's clock.
 
     WHEN moves it: +10m, -1h, +2d, +30s, an ISO time (UTC), or 'reset' (back
     to the real time). Tournaments, keys and tokens follow it; a running server
     on the same database sees the change at once."""
     from ..sandbox import scenario
+    from ..sandbox.rules import iso
 
-    with _hosting(db) as store:
-        if when == "reset":
-            store.clock.reset()
-        elif when is not None:
-            scenario.move_clock(store, when)
-        now, offset = store.clock.now(), store.clock.offset
+    if url is not None and db is not None:
+        raise click.UsageError("give --url or --db, not both")
+    if url is not None:
+        now, offset = _remote_clock(url, when)
+    else:
+        with _hosting(db) as store:
+            if when == "reset":
+                store.clock.reset()
+            elif when is not None:
+                scenario.move_clock(store, when)
+            now, offset = iso(store.clock()), store.clock.offset
     if settings.json:
-        emit_json({"now": now.isoformat(), "offset": offset})
+        emit_json({"now": now, "offset": offset})
     else:
         ahead = f"{abs(offset):.0f} s {'ahead of' if offset >= 0 else 'behind'} the real time"
-        click.echo(f"Sandbox time: {now:%Y-%m-%d %H:%M:%S} UTC ({ahead})")
+        click.echo(f"Sandbox time: {now[:19].replace('T', ' ')} UTC ({ahead})")
 
 
 @sandbox.command("add-user")

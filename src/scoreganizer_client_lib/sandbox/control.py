@@ -124,8 +124,8 @@ async def _work(function: Any, *args: Any, **kwargs: Any) -> Any:
         raise ControlError(400, ErrorCode.INVALID_DATA, str(exc)[:300]) from None
 
 
-def _time(store: Store) -> dict[str, str]:
-    return {"now": iso(store.clock())}
+def _time(store: Store) -> dict[str, Any]:
+    return {"now": iso(store.clock()), "offset": store.clock.offset}
 
 
 @router.get("/clock")

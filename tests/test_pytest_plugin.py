@@ -137,6 +137,6 @@ def test_installed_it_serves_any_project_and_skips_without_the_extra(tmp_path: P
     )  # fmt: skip
     assert "1 passed, 1 skipped" in result.stdout, result.stdout + result.stderr
     assert (
-        ": the Scoreganizer sandbox needs the 'sandbox' extra"
-        " (pip install 'scoreganizer-client-lib[sandbox]'): import of fastapi halted"
+        ": the sandbox needs the 'sandbox' extra (missing: fastapi):"
+        " pip install 'scoreganizer-client-lib[sandbox]'"
     ) in result.stdout

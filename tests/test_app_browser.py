@@ -32,6 +32,7 @@ from app_helpers import (
 from conftest import PASSWORD, Clock, wait_for
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.app import AppServer
+from scoreganizer_client_lib.app.feed import MAX_LISTENERS, FeedEntry
 from scoreganizer_client_lib.app.folders import shown
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import scenario
@@ -407,3 +408,38 @@ def test_the_page_fits_a_phone(world: World, chromium: Any, scheme: str) -> None
         assert phone.evaluate("document.scrollingElement.scrollWidth") <= 390
     finally:
         context.close()
+
+
+def test_updates_made_while_the_page_is_cut_off_arrive_when_it_reconnects(
+    world: World, page: Page
+) -> None:
+    """The page's stream is ended (more pages opened than are kept) in the
+    same moment as five replays are recorded, so that it cannot carry them:
+    the browser reconnects by itself, says which update it had last, and
+    gets them then (no reload)."""
+    cup = world.tournament(name="Flaky Cup", start="-1m", end="+2h")
+    with Browser(world.app) as client:
+        client.login(world.user("flaky"))
+        client.post(f"/t/{cup}/join", follow_redirects=True)
+    let_in(page, world.app)
+    page.goto(f"{world.app.url}t/{cup}")
+    feed = page.get_by_role("list", name="Uploaded replays")
+    play = world.app.player.plays[cup]
+    loop = play.feed.loop
+    assert loop is not None
+    play.feed.record(FeedEntry("online.rmv", "accepted"))
+    expect(feed.get_by_role("listitem")).to_have_count(1)
+    page.evaluate("window.drawnOnce = true")  # gone if the page were loaded again
+
+    async def cut_off() -> list[Any]:
+        others = [play.feed.listen() for _ in range(MAX_LISTENERS)]
+        for n in range(5):
+            play.feed.record(FeedEntry(f"meanwhile{n}.rmv", "accepted"))
+        return others
+
+    others = asyncio.run_coroutine_threadsafe(cut_off(), loop).result(5)
+    expect(feed.get_by_role("listitem")).to_have_count(6, timeout=10_000)
+    expect(page.get_by_role("alert")).to_be_hidden()
+    assert page.evaluate("window.drawnOnce") is True
+    for listener in others:
+        loop.call_soon_threadsafe(play.feed.forget, listener)

@@ -425,13 +425,13 @@ def test_hostile_standings_are_refused_within_bounds(
 ) -> None:
     script, port = server
     script.actions = [action]
-    expected = NetworkException if action == "drip-body" else ScoreganizerProtocolError
-    with pytest.raises(expected):
+    dripping = action == "drip-body"  # cut by the attempt's deadline
+    with pytest.raises(NetworkException if dripping else ScoreganizerProtocolError):
         call(
             kind,
             port,
             lambda sc: sc.tournaments.standings(1),
-            timeout=(0.2, 0.3),
+            timeout=(0.2, 0.3) if dripping else 10.0,  # the others: however loaded the machine
             max_answer_size=256 * 1024,
             retry=RetryPolicy.none(),
         )

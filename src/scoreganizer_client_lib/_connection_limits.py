@@ -36,6 +36,12 @@ class ConnectionLimits:
 RESERVED_FDS = 384
 
 
+#: How many connections the kernel queues while a server accepts them a burst
+#: at a time: a queue that overflows drops new connections, which then wait a
+#: second or more to try again.
+LISTEN_BACKLOG = 1024
+
+
 def connection_cap(limits: ConnectionLimits) -> int:
     """``limits.max_connections``, lowered to fit the soft file-descriptor
     limit (``RLIMIT_NOFILE``, POSIX) less :data:`RESERVED_FDS`."""

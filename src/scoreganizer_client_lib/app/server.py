@@ -126,9 +126,13 @@ class AppServer:
             **self.guard.uvicorn_options(),
         )
 
-        player = self.player
+        player, guard = self.player, self.guard
 
         class Server(PromptStop, uvicorn.Server):
+            async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+                await super().startup(sockets)
+                guard.listening(sockets)
+
             async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
                 player.end_live_updates()  # open pages would hold the shutdown up
                 await super().shutdown(sockets)

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .._connection_limits import ConnectionLimits, raise_descriptor_limit
+from .._connection_limits import LISTEN_BACKLOG, ConnectionLimits, raise_descriptor_limit
 from .._serving import PromptStop, ServerThread, bind_tcp
 from . import scenario
 from .clock import SandboxClock
@@ -44,11 +44,6 @@ if TYPE_CHECKING:
     from .._connection_guard import ConnectionGuard
 
 __all__ = ["ConnectionLimits", "PortInUse", "SandboxServer", "WorkerFailed"]
-
-#: How many connections the kernel queues while the guard's server accepts
-#: them a burst at a time (``ACCEPT_BURST``): a queue that overflows drops new
-#: connections, which then wait a second or more to try again.
-LISTEN_BACKLOG = 1024
 
 
 class PortInUse(OSError):
@@ -101,8 +96,7 @@ def uvicorn_server(
     class Server(PromptStop, uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
-            for sock in sockets or []:  # asyncio set the queue to the burst size
-                sock.listen(LISTEN_BACKLOG)
+            guard.listening(sockets)
             if ready is not None:
                 ready.set()
 

@@ -5,7 +5,8 @@ named for it.
 
 The corpus (``tests/data/replays``, sources in its ``SOURCES.md``) holds real
 replays from public repositories: ViennaSweeper RMV v1 and v2, Arbiter AVF
-0.49 and 0.52, Metasweeper EVF v3 and v4; won and lost games.
+0.49 and 0.52, Metasweeper EVF v3 and v4; won and lost games; and three of
+them written again as EVF v0 by ms_toollib, the library Metasweeper saves with.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def test_the_corpus_covers_every_clone_and_both_results() -> None:
     read = [replays.inspect(p) for p in CORPUS if p.name not in REFUSED]
     kinds = {(i.format.name, i.format_version) for i in read}
     assert kinds >= {("RMV", 1), ("RMV", 2), ("AVF", 49), ("AVF", 52), ("EVF", 3), ("EVF", 4)}
+    assert ("EVF", 0) in kinds  # written by ms_toollib from real games (SOURCES.md)
     assert {i.format for i in read if i.outcome == "lost"} == {
         replays.ReplayFormat.AVF,
         replays.ReplayFormat.EVF,

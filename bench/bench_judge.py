@@ -8,14 +8,21 @@ tried in a subprocess (``tests/reference_analyser.py``); only the files it
 judges there are timed here, in this process. Its Python binding takes a list
 of ints, made before the timing starts.
 
+Then crafted games (``tests/crafted_games.py``) of 8 MiB each: moves, moves
+off the board, moves whose times run backwards, and clicks up to the judge's
+cap of button events with moves to fill the rest; each is judged (or
+refused) in under a second (target), one run each.
+
 Run: ``python bench/bench_judge.py [CALLS]`` (default 20 calls of each side per
-round, 7 rounds; ``1`` is the smallest size: one call, one round). Target:
-ratio <= 1.0. ms_toollib is a test dependency: ``pip install -e '.[test]'``.
+round, 7 rounds; ``1`` is the smallest size: one call, one round, and crafted
+games of 1 MiB). Target: ratio <= 1.0. ms_toollib is a test dependency:
+``pip install -e '.[test]'``.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +31,7 @@ import ms_toollib
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 from _timing import ratio, report
+from crafted_games import EVENT_SIZE, KINDS, WRITERS, crafted_game
 from reference_analyser import Reference, ReferenceAnalyser
 from scoreganizer_client_lib import replays
 
@@ -74,6 +82,7 @@ def ours(files: list[bytes]) -> Callable[[], None]:
 
 def main(calls: int = 20) -> None:
     rounds = 7 if calls > 1 else 1
+    crafted_timings(8 if calls > 1 else 1)
     files = corpus()
     size = sum(len(data) for _, data in files)
     print(f"judge benchmark: {len(files)} real replays ({size / 1024:.0f} KiB) per call")
@@ -95,6 +104,28 @@ def main(calls: int = 20) -> None:
                 ),
                 "<= 1.0",
             )
+
+
+def crafted_timings(mib: int) -> None:
+    """Seconds to judge (or refuse) a crafted game of ``mib`` MiB of each kind."""
+    print(f"crafted games of {mib} MiB: seconds to judge or refuse each (target < 1 s)")
+    for fmt in sorted(WRITERS):
+        events = mib * 2**20 // EVENT_SIZE[fmt]
+        games = {kind: crafted_game(kind, events) for kind in KINDS[:3]}
+        clicks = min(99_000, events // 2)
+        games[f"{clicks:,} clicks, then moves"] = crafted_game(
+            "clicks", clicks, ("moves", events - clicks)
+        )
+        for kind, game in games.items():
+            data = WRITERS[fmt](game=game)
+            start = time.perf_counter()
+            try:
+                info = replays.inspect(data, max_size=len(data))
+                said = info.outcome
+            except replays.ReplayError as exc:
+                said = f"refused ({exc})"[:60]
+            seconds = time.perf_counter() - start
+            print(f"  {fmt} {kind:<28} {len(data) / 2**20:5.1f} MiB  {seconds:6.3f} s  {said}")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ LONGEST_FIRST = (
     "test_compat_031.py",
     "test_sandbox_e2e.py",
     "test_replays_fuzz.py",
+    "test_replays_crafted.py",
+    "test_replays_generated.py",
 )
 
 

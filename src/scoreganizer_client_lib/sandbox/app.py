@@ -31,7 +31,7 @@ from .errors import SandboxError
 from .pools import WorkerPool
 from .rules import MAX_ID, Rules
 from .scripting import Scripted
-from .store import Busy, Store
+from .store import Busy, ReadOnly, Store
 
 log = logging.getLogger(__name__)
 JSON = "application/json"
@@ -317,8 +317,9 @@ async def sandbox_error(request: Request, exc: Exception) -> Response:
 
 
 async def busy(request: Request, exc: Exception) -> Response:
-    """The database stayed locked: the protocol's ``retry``."""
-    return JSONResponse({"error": ErrorCode.RETRY, "reason": "database busy, try again"}, 403)
+    """The database stayed locked, or cannot be written now: the protocol's ``retry``."""
+    why = "read-only" if isinstance(exc, ReadOnly) else "busy"
+    return JSONResponse({"error": ErrorCode.RETRY, "reason": f"database {why}, try again"}, 403)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

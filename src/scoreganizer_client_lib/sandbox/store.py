@@ -12,6 +12,7 @@ interleave. Times are stored as Unix seconds (UTC).
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -399,16 +400,40 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
 SHORTEST_PAUSE = 0.0001
 LONGEST_PAUSE = 0.002
 
-#: SQLite's result code of a database locked by another connection.
+#: SQLite's result codes of a database locked by another connection, and of
+#: a connection that cannot write.
 SQLITE_BUSY = 5
+SQLITE_READONLY = 8
+
+
+def _is(exc: sqlite3.OperationalError, code: int, words: str) -> bool:
+    """Whether ``exc`` is SQLite's result ``code`` (Python 3.10 says it in ``words`` only)."""
+    found: int | None = getattr(exc, "sqlite_errorcode", None)
+    if found is None:
+        return str(exc).startswith(words)
+    return found & 0xFF == code
 
 
 def _locked(exc: sqlite3.OperationalError) -> bool:
-    """Whether ``exc`` is SQLite's ``SQLITE_BUSY`` (Python 3.10 says it in words only)."""
-    code: int | None = getattr(exc, "sqlite_errorcode", None)
-    if code is None:
-        return str(exc).startswith("database is locked")
-    return code & 0xFF == SQLITE_BUSY
+    """Whether ``exc`` is SQLite's ``SQLITE_BUSY``."""
+    return _is(exc, SQLITE_BUSY, "database is locked")
+
+
+def _read_only(exc: sqlite3.OperationalError) -> bool:
+    """Whether ``exc`` is SQLite's ``SQLITE_READONLY``."""
+    return _is(exc, SQLITE_READONLY, "attempt to write a readonly database")
+
+
+def _can_write(path: Path) -> bool:
+    """Whether ``path`` opens for writing now (else SQLite opens it read-only);
+    True if it does not exist yet."""
+    try:
+        os.close(os.open(path, os.O_RDWR))
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 #: The tables, for :meth:`Store.count`.
@@ -545,6 +570,13 @@ class Busy(Exception):
         super().__init__("the database is busy (locked by another writer); try again")
 
 
+class ReadOnly(Busy):
+    """The database file cannot be written now (its permissions, its disk)."""
+
+    def __init__(self) -> None:
+        Exception.__init__(self, "the database cannot be written now (read-only); try again")
+
+
 class Store:
     """The sandbox database at ``path``; ``":memory:"`` is a throwaway one (a
     private temporary file, removed on :meth:`close`, so that it behaves
@@ -584,6 +616,7 @@ class Store:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        self._read_only: set[sqlite3.Connection] = set()  # opened when the file was
         self._write_lock = threading.Lock()
         self._scores = Batcher(self._insert_scores, LARGEST_BATCH)
         existed = self._scratch is None and self.path.is_file() and self.path.stat().st_size > 0
@@ -612,6 +645,7 @@ class Store:
     # -- connections and transactions ---------------------------------------
 
     def _connect(self, busy_timeout: float | None = None) -> sqlite3.Connection:
+        writable = self._scratch is not None or _can_write(self.path)
         conn = sqlite3.connect(
             self.path,
             timeout=self.config.busy_timeout if busy_timeout is None else busy_timeout,
@@ -626,6 +660,8 @@ class Store:
         conn.execute(f"PRAGMA synchronous = {synchronous}")
         with self._connections_lock:
             self._connections.append(conn)
+            if not writable:
+                self._read_only.add(conn)
         return conn
 
     @property
@@ -635,6 +671,33 @@ class Store:
         if conn is None:
             conn = self._local.conn = self._connect()
         return conn
+
+    def _writable(self, name: str) -> sqlite3.Connection:
+        """This thread's connection ``name`` (``conn`` or ``writer``) to write
+        with. SQLite opens a file that it cannot write read-only, and it stays
+        so: a connection opened while the file was read-only is opened again
+        first, :class:`ReadOnly` if the file still cannot be written."""
+        conn: sqlite3.Connection = getattr(self, name)
+        if conn not in self._read_only:
+            return conn
+        with self._connections_lock:
+            self._connections.remove(conn)
+            self._read_only.discard(conn)
+        del self._local.__dict__[name]
+        conn.close()
+        conn = getattr(self, name)
+        if conn in self._read_only:
+            raise ReadOnly
+        return conn
+
+    def _refused(self, conn: sqlite3.Connection, exc: sqlite3.OperationalError) -> None:
+        """Raise :class:`ReadOnly` if ``exc`` says ``conn`` cannot write (the
+        file became read-only after it was opened): it is opened again before
+        its next write."""
+        if _read_only(exc):
+            with self._connections_lock:
+                self._read_only.add(conn)
+            raise ReadOnly from exc
 
     @property
     def writer(self) -> sqlite3.Connection:
@@ -658,13 +721,14 @@ class Store:
         pause, at most :data:`LONGEST_PAUSE` (SQLite's own busy handler sleeps
         1, 2, 5, 10, ... 100 ms), until the busy timeout: :class:`Busy`.
         """
-        conn = self.writer
+        conn = self._writable("writer")
         deadline = time.monotonic() + self.config.busy_timeout
         pause = SHORTEST_PAUSE
         while True:
             try:
                 return conn.execute(statement, params)
             except sqlite3.OperationalError as exc:
+                self._refused(conn, exc)
                 if not _locked(exc):
                     raise
                 if time.monotonic() > deadline:
@@ -693,13 +757,18 @@ class Store:
 
     @contextmanager
     def _sqlite_transaction(self) -> Iterator[sqlite3.Connection]:
-        conn = self.conn
+        conn = self._writable("conn")
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
+            self._refused(conn, exc)
             raise Busy from exc
         try:
             yield conn
+        except sqlite3.OperationalError as exc:
+            conn.execute("ROLLBACK")
+            self._refused(conn, exc)
+            raise
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -710,7 +779,10 @@ class Store:
             raise Busy from exc
 
     def migrate(self) -> None:
-        """Create or upgrade the schema to the newest version."""
+        """Create or upgrade the schema to the newest version (a database
+        that is up to date is only read)."""
+        if self.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
+            return
         with self.transaction() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > len(MIGRATIONS):
@@ -726,6 +798,7 @@ class Store:
         """Close every connection (and remove a throwaway database)."""
         with self._connections_lock:
             connections, self._connections = self._connections, []
+            self._read_only = set()
         for conn in connections:
             conn.close()
         self._local = threading.local()

@@ -6,6 +6,7 @@ results first, and the feed sums itself up."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import logging
@@ -334,3 +335,75 @@ def test_results_the_host_hides_are_said_to_be_hidden(world: World, browser: Bro
     _, cup = playing(world, browser, hide_results=True)
     page = Page(browser, cup)
     assert "The host hides the results until the end." in page.sections["results"]
+
+
+# -- a hostile server's standings ---------------------------------------------------------
+
+HOSTILE_STANDINGS = {
+    "Infinity": b'{"standings": [{"rank": Infinity, "player": "x", "total": 1, "games": 1}]}',
+    "deep JSON": b"[" * 100_000,
+}
+
+
+@pytest.mark.parametrize("answer", HOSTILE_STANDINGS, ids=list(HOSTILE_STANDINGS))
+def test_standings_a_hostile_server_sends_are_said_not_crashed_on(
+    tmp_path: Path, answer: str
+) -> None:
+    import respx
+
+    origin = "https://scoreganizer.test:443"
+    cup = {
+        "id": 35,
+        "mode": "sum",
+        "modeparams": "1+1+1",
+        "name": "Hostile Cup",
+        "location": None,
+        "start": "2026-01-01T10:00:00Z",
+        "end": "2099-01-01T10:00:00Z",
+        "open_entry": True,
+        "hide_results": False,
+        "status": "not_participating",
+    }
+    settings = Settings(origin, tmp_path / "c.txt", tmp_path / "app")
+    with respx.mock(assert_all_called=False) as server:
+        server.route(host="127.0.0.1").pass_through()  # the page's own requests, to the app
+        server.post(f"{origin}/api/obtain_token").respond(json={"token": "t0k"})
+        server.get(f"{origin}/api/token_status").respond(json={"status": "ok"})
+        server.get(f"{origin}/api/tournaments/active").respond(json=[cup])
+        server.get(f"{origin}/sandbox/standings/35").respond(content=HOSTILE_STANDINGS[answer])
+        with AppServer(settings, retry=RetryPolicy(attempts=1)) as app, Browser(app) as browser:
+            browser.login("pat")
+            page = browser.get("/t/35")
+    assert page.status_code == 200
+    assert "The server&#39;s answer was not standings" in page.text
+
+
+def test_a_page_never_waits_for_a_slow_server_s_standings() -> None:
+    """The first reading is waited for a little; a server slower than that
+    (one that drips its answer) is read on in the background, and the page
+    hears when the standings come."""
+    from scoreganizer_client_lib.app.results import Results
+    from scoreganizer_client_lib.standings import Standings
+    from scoreganizer_client_lib.watching import SystemClock
+
+    async def scenario() -> list[str]:
+        answer = asyncio.Event()
+        seen: list[str] = []
+
+        async def slow() -> Standings:
+            await answer.wait()
+            return Standings(35, ())
+
+        results = Results(slow, lambda: seen.append("changed"), SystemClock(), [True])
+        await results.first(wait=0.01)  # a page drawn meanwhile says "Reading the results…"
+        seen.append(f"drawn with {results.standings}")
+        answer.set()
+        await results.refresh()
+        seen.append(f"then {results.standings}")
+        return seen
+
+    assert asyncio.run(scenario()) == [
+        "drawn with None",
+        "changed",
+        "then Standings(tournament_id=35, rows=(), name=None, mode=None, modeparams=None)",
+    ]

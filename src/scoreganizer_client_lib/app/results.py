@@ -73,12 +73,13 @@ class Results:
         """Whether the server may offer standings (as far as this run knows)."""
         return self._offered[0]
 
-    async def first(self) -> None:
-        """Read the standings if they never were, waiting at most
-        :data:`FIRST_WAIT` seconds (the reading goes on in the background)."""
+    async def first(self, wait: float = FIRST_WAIT) -> None:
+        """Read the standings if they never were, waiting at most ``wait``
+        seconds (the reading goes on in the background: a server that drips
+        its answer never holds a page up)."""
         if self.read_at is None and self.problem is None and self.offered:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self.refresh()), FIRST_WAIT)
+                await asyncio.wait_for(asyncio.shield(self.refresh()), wait)
 
     def refresh(self) -> asyncio.Task[None]:
         """Read the standings now (one reading at a time)."""

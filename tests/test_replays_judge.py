@@ -250,3 +250,15 @@ def test_an_evf4_game_state_event_that_disagrees_is_named() -> None:
     assert replays.inspect(said).problems == (
         "the file records the game won, but its events show it lost",
     )
+
+
+def test_an_unfinished_game_may_claim_more_time_than_its_clicks_took() -> None:
+    # ViennaSweeper's clock runs until the game is abandoned (a key restarts it).
+    data = (REPLAYS / "test_subject_2.rmv").read_bytes()
+    end = bytes([16]) + (6303).to_bytes(3, "big")
+    last_click = data.rindex(bytes([3]), 0, data.index(end))  # cut the game before it
+    cut = data[:last_click] + bytes([17]) + (9000).to_bytes(3, "big")
+    info = replays.inspect(cut)
+    assert (info.outcome, info.claimed_time, info.problems) == ("unfinished", 9.0, ())
+    shorter = replays.inspect(data[:last_click] + bytes([17]) + (100).to_bytes(3, "big"))
+    assert shorter.problems[-1].startswith("the file claims a time of 0.1 s, but its events take")

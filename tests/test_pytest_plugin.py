@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from datetime import timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -15,9 +16,9 @@ import requests
 
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib import exceptions as exc
-from scoreganizer_client_lib.pytest_plugin import PLAYER_PASSWORD
+from scoreganizer_client_lib.pytest_plugin import PLAYER_PASSWORD, sandbox_config
 from scoreganizer_client_lib.replays.testing import write_rmv
-from scoreganizer_client_lib.sandbox import SandboxServer
+from scoreganizer_client_lib.sandbox import SandboxConfig, SandboxServer
 
 
 def test_each_test_gets_a_sandbox_of_its_own(scoreganizer_sandbox: SandboxServer) -> None:
@@ -99,6 +100,26 @@ def test_the_players_password_is_the_published_one(
 ) -> None:
     again = Scoreganizer.from_url(scoreganizer_sandbox.url, auth_filename=None)
     assert again.login(str(scoreganizer_player.username), PLAYER_PASSWORD)
+
+
+class TestAProjectSetsThePolicy:
+    @pytest.fixture
+    def scoreganizer_sandbox_config(self) -> SandboxConfig:
+        """These tests' sandboxes: tokens go stale after a minute."""
+        return replace(sandbox_config(), token_stale_after=60)
+
+    def test_tokens_go_stale_after_a_minute(
+        self, scoreganizer_sandbox: SandboxServer, scoreganizer_player: Scoreganizer
+    ) -> None:
+        assert scoreganizer_sandbox.config.token_stale_after == 60
+        scoreganizer_sandbox.clock.advance(61)
+        assert scoreganizer_player.token_status() == "ok_stale"
+        assert scoreganizer_player.refresh_login_if_stale() is not None
+        assert scoreganizer_player.token_status() == "ok"
+
+
+def test_other_tests_keep_the_plugins_policy(scoreganizer_sandbox: SandboxServer) -> None:
+    assert scoreganizer_sandbox.config.token_stale_after == 86400
 
 
 def test_the_plugin_is_registered_for_pytest() -> None:

@@ -12,7 +12,9 @@ the ``sandbox`` extra and skip, saying so, where it is missing:
 - ``scoreganizer_player``: a :class:`~.Scoreganizer` logged in as a new user of
   that sandbox (password :data:`PLAYER_PASSWORD`);
 - ``async_scoreganizer_player``: the same with :class:`~.aio.AsyncScoreganizer`
-  (an async fixture: mark the test ``@pytest.mark.anyio``).
+  (an async fixture: mark the test ``@pytest.mark.anyio``);
+- ``scoreganizer_sandbox_config``: the sandbox's :class:`~.sandbox.SandboxConfig`
+  (:func:`sandbox_config`); a project overrides it to change the policy.
 
 The players wait by moving the sandbox's clock instead of sleeping: a client
 told ``too_early`` for a tournament an hour away waits that hour in no time,
@@ -55,15 +57,31 @@ def sandbox_config() -> SandboxConfig:
     )
 
 
-@pytest.fixture
-def scoreganizer_sandbox() -> Iterator[SandboxServer]:
-    """A running sandbox for this test alone, with a clock to move, faults to
-    set up and a log of the requests it answered."""
+def _needs_the_extra() -> None:
+    """Skip the test, saying which extra to install, where the sandbox's is missing."""
     try:
-        from .sandbox import SandboxServer
+        import scoreganizer_client_lib.sandbox  # noqa: F401
     except ImportError as exc:  # MissingExtra: says which extra to install
         pytest.skip(str(exc))
-    with SandboxServer(":memory:", config=sandbox_config()) as sandbox:
+
+
+@pytest.fixture
+def scoreganizer_sandbox_config() -> SandboxConfig:
+    """The policy of ``scoreganizer_sandbox``: :func:`sandbox_config`. Override
+    this fixture to change it, e.g. with ``dataclasses.replace(sandbox_config(),
+    token_stale_after=60)``."""
+    _needs_the_extra()
+    return sandbox_config()
+
+
+@pytest.fixture
+def scoreganizer_sandbox(scoreganizer_sandbox_config: SandboxConfig) -> Iterator[SandboxServer]:
+    """A running sandbox for this test alone, with a clock to move, faults to
+    set up and a log of the requests it answered."""
+    _needs_the_extra()
+    from .sandbox import SandboxServer
+
+    with SandboxServer(":memory:", config=scoreganizer_sandbox_config) as sandbox:
         yield sandbox
 
 

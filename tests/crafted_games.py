@@ -9,22 +9,18 @@ backwards, or left clicks off the board (the judge refuses more than
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 from scoreganizer_client_lib.replays.testing import (
     SQUARE,
+    WRITERS,
     Game,
     MouseEvent,
     SimulatedBoard,
     play,
     solving_actions,
-    write_avf,
-    write_evf,
-    write_rmv,
 )
 
-WRITERS: dict[str, Callable[..., bytes]] = {"rmv": write_rmv, "avf": write_avf, "evf": write_evf}
 KINDS = ("moves", "off the board", "times backwards", "clicks")
 #: The bytes of one crafted event, roughly, by format (RMV moves that jump
 #: are written whole, 9 bytes; AVF and EVF records are 8).

@@ -21,6 +21,7 @@ from conftest import FAST_RETRY, PASSWORD, Clock, fresh_seed, wait_for
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib.app import AppServer, Settings
 from scoreganizer_client_lib.app.folders import FolderMemory, suggest
+from scoreganizer_client_lib.app.play import Play
 from scoreganizer_client_lib.replays.testing import write_avf, write_evf, write_rmv
 
 ROOT = Path(__file__).parent.parent
@@ -54,6 +55,17 @@ def logged_in(world: World, browser: Browser, prefix: str = "p") -> str:
     name = world.user(prefix)
     assert browser.login(name).status_code == 303
     return name
+
+
+def joined_with_key(world: World, browser: Browser) -> tuple[int, Play]:
+    """A new player, logged in, in a running tournament whose key the app
+    has got: the tournament's id, and the app's play of it."""
+    logged_in(world, browser)
+    cup = world.tournament(start="-1m", end="+2h")
+    browser.post(f"/t/{cup}/join", follow_redirects=True)
+    play = world.app.player.plays[cup]
+    wait_for(lambda: play.key is not None)
+    return cup, play
 
 
 # -- the guard -----------------------------------------------------------------
@@ -357,11 +369,7 @@ def drop(browser: Browser, cup: int, name: str, content: bytes) -> dict[str, str
 
 
 def test_dropped_replays_get_verdicts_in_words(world: World, browser: Browser) -> None:
-    logged_in(world, browser)
-    cup = world.tournament(start="-1m", end="+2h")
-    browser.post(f"/t/{cup}/join", follow_redirects=True)
-    play = world.app.player.plays[cup]
-    wait_for(lambda: play.key is not None)
+    cup, play = joined_with_key(world, browser)
     rival = Scoreganizer.from_url(world.sandbox.url)
     rival.login(world.user("rival"), PASSWORD)
     rival.tournaments.participate(cup)
@@ -402,11 +410,7 @@ def test_dropped_replays_get_verdicts_in_words(world: World, browser: Browser) -
 def test_the_feed_says_a_lost_game_does_not_count_and_refuses_an_edited_one(
     world: World, browser: Browser
 ) -> None:
-    logged_in(world, browser)
-    cup = world.tournament(start="-1m", end="+2h")
-    browser.post(f"/t/{cup}/join", follow_redirects=True)
-    play = world.app.player.plays[cup]
-    wait_for(lambda: play.key is not None)
+    cup, play = joined_with_key(world, browser)
     now = datetime.now(timezone.utc)
     lost = write_evf(seed=fresh_seed(), key=play.key, boardgen_time=now, outcome="lost")
     assert drop(browser, cup, "lost.evf", lost)["verdict"] == "accepted"
@@ -488,11 +492,7 @@ def test_odd_dropped_files_get_a_verdict_and_nothing_is_written(
 def test_a_dropped_replay_while_the_server_is_away_says_to_drop_it_again(
     world: World, browser: Browser
 ) -> None:
-    logged_in(world, browser)
-    cup = world.tournament(start="-1m", end="+2h")
-    browser.post(f"/t/{cup}/join", follow_redirects=True)
-    play = world.app.player.plays[cup]
-    wait_for(lambda: play.key is not None)
+    cup, play = joined_with_key(world, browser)
     player = world.app.player
     settings = player.settings
     away = AsyncScoreganizer.from_url(

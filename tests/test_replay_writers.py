@@ -3,7 +3,6 @@ the reference analyser (ms_toollib, in a subprocess), as the game was played."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timezone
 
 import pytest
@@ -11,18 +10,16 @@ import pytest
 from reference_analyser import Reference, analyse
 from scoreganizer_client_lib import replays
 from scoreganizer_client_lib.replays.testing import (
+    WRITERS,
     Action,
     SimulatedBoard,
     play,
     solving_actions,
-    write_avf,
-    write_evf,
     write_rmv,
 )
 
 KEY = "12_35_99a8472376717bc7a676876cf0d351e3"
 WHEN = datetime(2024, 5, 20, 13, 40, 5, 678000, tzinfo=timezone.utc)
-WRITERS: dict[str, Callable[..., bytes]] = {"rmv": write_rmv, "avf": write_avf, "evf": write_evf}
 pytestmark = pytest.mark.slow  # the reference analyser runs in a subprocess
 
 

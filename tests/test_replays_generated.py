@@ -15,7 +15,6 @@ middle click released off the board (an index out of bounds in its chord).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,17 +24,14 @@ from reference_analyser import Reference, analyse
 from scoreganizer_client_lib import replays
 from scoreganizer_client_lib.replays.testing import (
     ACTIONS,
+    WRITERS,
     Action,
     Game,
     SimulatedBoard,
     play,
     solving_actions,
-    write_avf,
-    write_evf,
-    write_rmv,
 )
 
-WRITERS: dict[str, Callable[..., bytes]] = {"rmv": write_rmv, "avf": write_avf, "evf": write_evf}
 EXAMPLES = int(os.environ.get("SCOREGANIZER_GENERATED_GAMES", "40"))
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from conftest import PASSWORD, TEST_CONFIG, wait_for
 from scoreganizer_client_lib.replays import inspect
-from scoreganizer_client_lib.replays.testing import write_avf, write_evf, write_rmv
+from scoreganizer_client_lib.replays.formats import ReplayFormat
+from scoreganizer_client_lib.replays.testing import WRITERS, write_avf, write_evf, write_rmv
 from scoreganizer_client_lib.sandbox import SandboxError, Store, scenario
 from scoreganizer_client_lib.sandbox.accounts import User
 from scoreganizer_client_lib.sandbox.rules import Rules, iso
@@ -436,22 +437,15 @@ def test_a_game_time_below_zero_or_unknown_is_refused(tmp_path: Path, game_time:
     assert store.count("scores") == 0
 
 
-WRITERS: dict[str, Callable[..., bytes]] = {
-    "application/x-viennasweeper": write_rmv,
-    "application/x-minesweeper-arbiter": write_avf,
-    "application/x-metasweeper": write_evf,
-}
-
-
-@pytest.mark.parametrize("mime_type", sorted(WRITERS))
+@pytest.mark.parametrize("fmt", list(ReplayFormat))
 def test_a_replay_whose_claims_disagree_with_its_game_is_refused_with_the_reason(
-    tmp_path: Path, mime_type: str
+    tmp_path: Path, fmt: ReplayFormat
 ) -> None:
     store, rules, tid = _running_cup(tmp_path)
     _ann, key = _keyed_player(store, "ann", tid)
-    edited = WRITERS[mime_type](key=key, seed=4, claimed_time=1.07)
+    edited = WRITERS[fmt.value](key=key, seed=4, claimed_time=1.07)
     with pytest.raises(SandboxError) as refused:
-        rules.read_replay(mime_type, edited)
+        rules.read_replay(fmt.mime_type, edited)
     assert refused.value.code == "invalid_data"
     assert refused.value.reason is not None
     assert refused.value.reason.startswith("the replay disagrees with its own game: ")

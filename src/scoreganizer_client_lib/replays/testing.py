@@ -24,7 +24,9 @@ game.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
+from typing import Any
 
 from . import _avf_writer, _evf_writer, _rmv_writer
 from ._simulated import (
@@ -97,8 +99,19 @@ def _when(boardgen_time: datetime | None) -> datetime:
     return when
 
 
-def _ms(game: Game, claimed_time: float | None) -> int:
-    return game.time_ms if claimed_time is None else round(claimed_time * 1000)
+def _claims(
+    game: Game,
+    boardgen_time: datetime | None,
+    claimed_time: float | None,
+    claimed_bbbv: int | None,
+) -> dict[str, Any]:
+    """What every format's file says of ``game``: when its board was made,
+    its time (ms) and its 3BV, the game's own unless claimed otherwise."""
+    return {
+        "boardgen_time": _when(boardgen_time),
+        "claimed_ms": game.time_ms if claimed_time is None else round(claimed_time * 1000),
+        "claimed_bbbv": game.bbbv if claimed_bbbv is None else claimed_bbbv,
+    }
 
 
 def _with_key(name: str, key: str | None) -> str:
@@ -142,9 +155,7 @@ def write_rmv(
         name=name,
         nickname=nickname if nickname is not None else (key or ""),
         key=key,
-        boardgen_time=_when(boardgen_time),
-        claimed_ms=_ms(played, claimed_time),
-        claimed_bbbv=played.bbbv if claimed_bbbv is None else claimed_bbbv,
+        **_claims(played, boardgen_time, claimed_time, claimed_bbbv),
         claimed_outcome=played.outcome if claimed_outcome is None else claimed_outcome,
     )
 
@@ -173,9 +184,7 @@ def write_avf(
         version=52,
         version_info=AVF_VERSION_INFO,
         player=_with_key(name, key),
-        boardgen_time=_when(boardgen_time),
-        claimed_ms=_ms(played, claimed_time),
-        claimed_bbbv=played.bbbv if claimed_bbbv is None else claimed_bbbv,
+        **_claims(played, boardgen_time, claimed_time, claimed_bbbv),
     )
 
 
@@ -202,16 +211,22 @@ def write_evf(
         played,
         software=EVF_SOFTWARE,
         identifier=_with_key(name, key),
-        boardgen_time=_when(boardgen_time),
-        claimed_ms=_ms(played, claimed_time),
-        claimed_bbbv=played.bbbv if claimed_bbbv is None else claimed_bbbv,
+        **_claims(played, boardgen_time, claimed_time, claimed_bbbv),
         claimed_won=played.won if claimed_won is None else claimed_won,
     )
 
 
+#: The writers by format (its file extension: ``rmv``, ``avf``, ``evf``).
+WRITERS: Mapping[str, Callable[..., bytes]] = {
+    "rmv": write_rmv,
+    "avf": write_avf,
+    "evf": write_evf,
+}
+
 __all__ = [
     "ACTIONS",
     "SQUARE",
+    "WRITERS",
     "Action",
     "Cell",
     "Change",

@@ -80,9 +80,9 @@ def test_a_missing_extra_is_one_line(
     assert not list(tmp_path.iterdir())  # nothing was made, nothing was started
 
 
-def test_the_version_and_help_need_no_extra() -> None:
+def test_the_version_needs_no_extra_and_help_says_which() -> None:
     code = "from scoreganizer_client_lib.cli import run; run(['--version']); run(['--help'])"
-    # --help is rendered ahead of time: no click needed
     result = run_without(OPTIONAL, code)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1
     assert result.stdout.startswith("scoreganizer, version ")
+    assert result.stderr.startswith("error: the scoreganizer command needs the 'cli' extra")

@@ -853,7 +853,7 @@ def on_manual_clock(
     monkeypatch: pytest.MonkeyPatch, script: dict[float, Callable[[], object]], end: float
 ) -> None:
     """Make the command's watcher run on a manual clock through ``script``."""
-    from scoreganizer_client_lib.cli import watch as watch_command
+    from scoreganizer_client_lib import watching
 
     class Scripted(FolderWatcher):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -867,7 +867,7 @@ def on_manual_clock(
             clock.on_sleep = on_sleep
             super().__init__(*args, **kwargs, clock=clock, notifications=False)
 
-    monkeypatch.setattr(watch_command, "FolderWatcher", Scripted)
+    monkeypatch.setattr(watching, "FolderWatcher", Scripted)  # the command takes it from there
 
 
 def test_command_lines_and_summary(

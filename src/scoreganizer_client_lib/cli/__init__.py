@@ -1,17 +1,13 @@
 """The ``scoreganizer`` command.
 
-Subcommands live in their own modules and are imported only when run.
-``--version`` and every ``--help`` are answered without importing click at
-all (click alone takes three times longer to import than the interpreter
-takes to start): the help texts are rendered by click once, ahead of time,
-into ``help.txt`` (``python -m scoreganizer_client_lib.cli._helpgen``; a test
-fails when it is stale). Everything else goes through the click application
-in :mod:`._app`, which :data:`main` names.
+Subcommands live in their own modules and are imported only when run (and
+the extra each needs is checked first: :data:`COMMAND_EXTRAS`).
+``--version`` is answered without importing click; everything else goes
+through the click application in :mod:`._app`, which :data:`main` names.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 
 from ..version import __version__
@@ -37,52 +33,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "app": ("app", "app", "Play in your browser: the player's web app on this computer."),
 }
 
-# os.path, not pathlib: importing pathlib would cost startup time
-HELP_FILE = os.path.join(os.path.dirname(__file__), "help.txt")  # noqa: PTH118, PTH120
-#: Narrower terminals get help wrapped by click itself.
-HELP_WIDTH = 80
-#: Starts each text in ``help.txt``, followed by the arguments before ``--help``.
-HELP_MARK = "=== scoreganizer"
-
-
-def _columns() -> int:
-    """The terminal's width as click measures it (80 when not a terminal)."""
-    env = os.environ.get("COLUMNS", "")
-    if env.isascii() and env.isdigit() and len(env) <= 5:  # int() takes other scripts' digits
-        return int(env)
-    try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-    except (AttributeError, ValueError, OSError):
-        return HELP_WIDTH
-
-
-def prerendered_help(args: list[str]) -> str | None:
-    """The help text for ``scoreganizer ARGS`` when ARGS is a command path and
-    ``--help`` (or ``-h``), or None when click must answer."""
-    if not args or args[-1] not in ("--help", "-h") or _columns() < HELP_WIDTH:
-        return None
-    wanted = " ".join(args[:-1])
-    try:
-        with open(HELP_FILE, encoding="utf-8") as file:  # noqa: PTH123
-            sections = ("\n" + file.read()).split("\n" + HELP_MARK)
-    except OSError:
-        return None
-    for section in sections[1:]:
-        head, _, body = section.partition("\n")
-        if head.strip() == wanted:
-            return body.rstrip("\n")
-    return None
-
 
 def run(argv: list[str] | None = None) -> None:
     """The ``scoreganizer`` console entry point."""
     args = sys.argv[1:] if argv is None else argv
     if args == ["--version"]:
         print(f"scoreganizer, version {__version__}")
-        return
-    text = prerendered_help(args)
-    if text is not None:
-        print(text)
         return
     from ..extras import MissingExtra, require
 
@@ -93,7 +49,7 @@ def run(argv: list[str] | None = None) -> None:
         sys.exit(1)
     from ._app import run_click
 
-    run_click()
+    run_click(argv)  # None: click reads sys.argv (and expands globs on Windows)
 
 
 def __getattr__(name: str) -> object:
@@ -104,4 +60,4 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["COMMANDS", "COMMAND_EXTRAS", "main", "prerendered_help", "run"]
+__all__ = ["COMMANDS", "COMMAND_EXTRAS", "main", "run"]

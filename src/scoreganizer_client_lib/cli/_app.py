@@ -221,7 +221,7 @@ def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated
 
 
-def run_click() -> None:
+def run_click(args: list[str] | None = None) -> None:
     """Run the click application as the ``scoreganizer`` process.
 
     SIGTERM ends the command as Ctrl+C does. A reader that goes away
@@ -233,7 +233,7 @@ def run_click() -> None:
         signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         try:
-            main(prog_name="scoreganizer", windows_expand_args=os.name == "nt")
+            main(args, prog_name="scoreganizer", windows_expand_args=os.name == "nt")
         finally:  # click exits with SystemExit; what is still buffered goes now
             sys.stdout.flush()
     except BrokenPipeError:

@@ -3,7 +3,6 @@ sandbox started for the occasion (temporary database, free loopback port)."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import secrets
 import tempfile
@@ -153,6 +152,8 @@ def demo(settings: Settings, start_in: float, in_app: bool) -> None:
                         why = explain_refusal(exc, replay=replays.inspect(stolen), key=key)
                         say(f"7. bob uploading alice's replay: refused by the server: {why}")
                     return key
+
+            import asyncio  # here: --help imports no event loop
 
             asyncio.run(bob_plays())
             unkeyed = games / "forgot_the_key.rmv"

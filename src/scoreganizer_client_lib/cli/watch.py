@@ -11,27 +11,19 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import RetryPolicy
-from ..config import config_dir
-from ..refusals import CODES, Refusal
 from ..text import inert
-from ..watching import (
-    CannotWatch,
-    EventKind,
-    FolderWatcher,
-    WatchEvent,
-    WatchSummary,
-    check_can_watch,
-    playing_until,
-)
 from ._app import Settings
 from ._common import emit_json, fit, local, logged_in_client, relative, say
 from ._errors import login_hint
 from .play import YES_HELP, obtain_key
+
+if TYPE_CHECKING:  # the watcher and its client are imported when a watch starts
+    from ..refusals import Refusal
+    from ..watching import CannotWatch, WatchEvent, WatchSummary
 
 #: What to do, for the reasons a watcher cannot start (logging in: see
 #: :func:`._errors.login_hint`).
@@ -67,6 +59,8 @@ class TerminalView:
 
     def event(self, event: WatchEvent) -> None:
         """Show one event."""
+        from ..watching import EventKind
+
         if event.kind is EventKind.STATUS:
             if self.console is not None and not self.closed and event.status is not None:
                 self._status(f"{event.message}; ends {relative(event.status.until)}")
@@ -134,6 +128,8 @@ class TerminalView:
             self.say(f"Watched {self.folder}: {counts}")
         else:
             self.say(f"Stopped: {stopped.reason}. {counts}")
+        from ..refusals import CODES
+
         kinds: dict[str, list[str]] = {}
         for path, refusal in summary.refused.items():
             kinds.setdefault(refusal.code, []).append(str(path))
@@ -195,6 +191,10 @@ def watch(
     """Upload every new or changed replay that appears in FOLDER during the
     tournament, as soon as it is completely written; stops at the end."""
     # the watcher waits and tries again by itself: the client tries briefly
+    from .. import RetryPolicy
+    from ..config import config_dir
+    from ..watching import CannotWatch, FolderWatcher, check_can_watch, playing_until
+
     sc = logged_in_client(settings, retry=RetryPolicy(attempts=2, backoff=0.2, budget=1.0))
     tournament = sc.tournaments.get(tournament_id)
     view = TerminalView(folder, settings, None if settings.json else terminal_console())

@@ -3,6 +3,9 @@ exist, help that reads whole, standings that rank players without games last."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,6 +22,7 @@ from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import DamagedDatabase, Store, scenario
 from scoreganizer_client_lib.sandbox.accounts import User
 from scoreganizer_client_lib.sandbox.rules import Rules
+from scoreganizer_client_lib.sandbox.store import first_damage
 
 Run = Callable[..., Result]
 HOSTING = [
@@ -170,8 +174,15 @@ def test_a_damaged_database_is_refused_saying_what_to_do(run: Run, tmp_path: Pat
     assert err == listed.stderr
 
 
-def test_the_check_at_start_can_be_given_no_time(tmp_path: Path) -> None:
-    """The check at start is bounded in time; given none, the database opens unchecked."""
+def test_the_check_at_start_is_bounded_in_time(tmp_path: Path) -> None:
+    """Out of time, the check stops where it is and finds nothing to refuse;
+    given no time, it does not start."""
     db = tmp_path / "sandbox.sqlite3"
     _damaged_database(db)
+    later = itertools.chain([0.0], itertools.repeat(11.0))  # 11 s pass at once
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert first_damage(conn, 10, clock=lambda: next(later)) is None
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (1,)  # no harm done
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert first_damage(conn, 10) is not None
     Store(db, replace(TEST_CONFIG, startup_check_seconds=0)).close()

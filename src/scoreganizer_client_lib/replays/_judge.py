@@ -71,9 +71,7 @@ def judge(game: Game, game_ms: int, claims: Claims, problems: list[str]) -> dict
         if off < -claims.time_tolerance or (
             off > claims.time_tolerance and outcome != "unfinished"
         ):
-            problems.append(
-                f"{claim} {_seconds(said)}, but its events take {_seconds(game_time)}"
-            )
+            problems.append(f"{claim} {_seconds(said)}, but its events take {_seconds(game_time)}")
     return {
         "outcome": outcome,
         "game_time": game_time,

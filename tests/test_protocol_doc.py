@@ -219,7 +219,7 @@ def test_the_page_the_exchanges_and_the_openapi_description_name_the_same_endpoi
         method, path, _ = parse_exchange(block.code)[0].first.split(" ")
         sent.add((method, _endpoint(re.sub(r"/\d+$", "/{id}", path))))
     with SandboxServer(config=TEST_CONFIG) as sandbox:
-        spec = requests.get(sandbox.url + "/openapi.json", timeout=30).json()
+        spec = requests.get(sandbox.url + "/api/openapi.json", timeout=30).json()
     described = {
         (method.upper(), _endpoint(path))
         for path, operations in spec["paths"].items()

@@ -139,7 +139,8 @@ def test_missing_and_wrong_fields(sandbox: SandboxServer, auth: dict[str, str]) 
 
 
 def test_openapi_describes_the_api(sandbox: SandboxServer) -> None:
-    spec = requests.get(sandbox.url + "/openapi.json", timeout=5).json()
+    spec = requests.get(sandbox.url + "/api/openapi.json", timeout=5).json()
+    assert requests.get(sandbox.url + "/openapi.json", timeout=5).json() == spec  # both places
     paths = set(spec["paths"])
     for method, path in ENDPOINTS:
         openapi_path = "/api/" + path.replace("{id}", "{tournament}")

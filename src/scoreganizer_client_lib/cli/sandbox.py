@@ -222,7 +222,7 @@ def serve(
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     banner = (
         f"Scoreganizer sandbox on {url} (database {path}, {workers} "
-        f"worker{'s' if workers > 1 else ''}); API at /api/, OpenAPI at /openapi.json. "
+        f"worker{'s' if workers > 1 else ''}); API at /api/, OpenAPI at /api/openapi.json. "
         "Ctrl+C stops."
     )
     if token is not None:

@@ -304,7 +304,7 @@ async def standings(rules: RulesDep, tournament: TournamentId) -> Response:
 
 @bodiless.get("/", include_in_schema=False)
 async def index() -> dict[str, str]:
-    return {"service": "Scoreganizer sandbox", "api": "/api/", "openapi": "/openapi.json"}
+    return {"service": "Scoreganizer sandbox", "api": "/api/", "openapi": OPENAPI_URL}
 
 
 # -- error answers ----------------------------------------------------------
@@ -345,11 +345,22 @@ def _busy_parsing() -> SandboxError:
     return SandboxError(ErrorCode.RETRY, reason="too many uploads at once, try again")
 
 
+#: Where the OpenAPI description of ``/api/`` is, beside what it describes.
+OPENAPI_URL = "/api/openapi.json"
+
+
+async def _openapi_too(request: Request) -> Response:
+    """The OpenAPI description at FastAPI's usual address too."""
+    return JSONResponse(request.app.openapi())
+
+
 def create_app(store: Store) -> FastAPI:
     """The ASGI app serving ``/api/`` from ``store``; the OpenAPI description
-    is at ``/openapi.json`` (and browsable at ``/docs``). It changes nothing
-    in the process (see :mod:`.tuning` for what serving does)."""
+    is at ``/api/openapi.json`` (also ``/openapi.json``, where FastAPI users
+    look; browsable at ``/docs``). It changes nothing in the process (see
+    :mod:`.tuning` for what serving does)."""
     app = FastAPI(
+        openapi_url=OPENAPI_URL,
         title="Scoreganizer sandbox",
         version=__version__,
         description="A local Scoreganizer-compatible server (scoreganizer-client-lib).",
@@ -368,6 +379,7 @@ def create_app(store: Store) -> FastAPI:
     app.state.accounts = Accounts(store)
     app.include_router(router)
     app.include_router(bodiless)
+    app.add_api_route("/openapi.json", _openapi_too, include_in_schema=False)
     if store.config.control_token:
         app.include_router(control.router)
         app.add_exception_handler(control.ControlError, control.control_error)

@@ -458,11 +458,7 @@ class Game:
             else:
                 self._left_click(cell)
         elif mouse in (CHORDING, CHORDING_NOT_FLAG):
-            self.mouse = UP_DOWN
-            if mouse == CHORDING_NOT_FLAG:
-                self.right -= 1
-            if cell != OFF_BOARD:
-                self._chord(cell)
+            self._chord_released(cell, UP_DOWN)
         elif mouse == DOWN_UP_AFTER_CHORD:
             self.mouse = UP_UP
 
@@ -471,8 +467,14 @@ class Game:
         if mouse in (UP_DOWN, UP_DOWN_NOT_FLAG):
             self.mouse = UP_UP
         elif mouse in (CHORDING, CHORDING_NOT_FLAG):
-            self.mouse = DOWN_UP_AFTER_CHORD
-            if mouse == CHORDING_NOT_FLAG:
-                self.right -= 1
-            if cell != OFF_BOARD:
-                self._chord(cell)
+            self._chord_released(cell, DOWN_UP_AFTER_CHORD)
+
+    def _chord_released(self, cell: int, then: int) -> None:
+        """One of two buttons held together released: a chord. A right press
+        that could not flag, made before the left one, was counted as a right
+        click, and is one no more."""
+        if self.mouse == CHORDING_NOT_FLAG:
+            self.right -= 1
+        self.mouse = then
+        if cell != OFF_BOARD:
+            self._chord(cell)

@@ -62,7 +62,7 @@ TEXTS = (
 _CHECKSUM = 32
 _MAX_MOUSE_OP = 12
 _MOVE = 1
-_COMPLETED, _TRANSLATED, _QUESTION_MARKS = 0x80, 0x08, 0x80
+_COMPLETED, _TRANSLATED = 0x80, 0x08
 #: In the operations of v0-3 events: what ends them (0, 255) or breaks them.
 _NOT_A_MOUSE_OP = re.compile(rb"[^\x01-\x0c]")
 _NOT_A_MOVE = re.compile(rb"[^\x01]")
@@ -97,7 +97,8 @@ def parse(data: bytes) -> ReplayInfo:
     if version > 4:
         raise UnsupportedReplayVersion(f"EVF: format version {version} is not 0 to 4", 0)
     summary = r.u8("summary")
-    settings = r.u8("settings") if version >= 3 else 0
+    if version >= 3:
+        r.u8("settings")
     rows, cols, mines = r.u8("rows"), r.u8("columns"), r.u16("mine count")
     if rows == 0 or cols == 0 or mines > rows * cols:
         raise CorruptReplay(f"EVF: impossible board {cols}x{rows} with {mines} mines", r.pos)
@@ -123,7 +124,9 @@ def parse(data: bytes) -> ReplayInfo:
         for _ in range(r.u16("custom index count")):
             r.cstring("custom index")
     game = Game(
-        _game.Board(cols, rows, mine_cells), question_marks=bool(settings & _QUESTION_MARKS)
+        # Metasweeper plays by ms_toollib's rules, where a right click only
+        # flags and unflags, whatever its settings byte says of question marks.
+        _game.Board(cols, rows, mine_cells),
     )
     problems: list[str] = []
     events_at = r.pos

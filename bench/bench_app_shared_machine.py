@@ -26,19 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from app_helpers import AppCommand, start_app_command  # noqa: E402
+from app_helpers import AppCommand, resident_mib, start_app_command  # noqa: E402
 from conftest import PASSWORD, TEST_CONFIG  # noqa: E402
 from scoreganizer_client_lib.replays import MAX_REPLAY_SIZE  # noqa: E402
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario  # noqa: E402
 
 WAIT = 12.0  # seconds after the half-sent requests before counting
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
 
 def half_requests(app: AppCommand, count: int) -> None:
@@ -77,12 +70,12 @@ def drops(app: AppCommand, cup: int, count: int) -> None:
             headers = {"x-file-name": f"d{number}.rmv"}
             return page.post(f"/t/{cup}/upload", content=body, headers=headers).status_code
 
-        cold = rss_mib(app.process.pid)
+        cold = resident_mib(app.process.pid)
         drop(0)
-        settled = rss_mib(app.process.pid)
+        settled = resident_mib(app.process.pid)
         with ThreadPoolExecutor(count) as pool:
             list(pool.map(drop, range(1, count + 1)))
-        after = rss_mib(app.process.pid)
+        after = resident_mib(app.process.pid)
     print(
         f"drops of 16 MiB: resident {cold:.0f} MiB, {settled:.0f} after one, "
         f"{after:.0f} after {count} at once"

@@ -200,3 +200,11 @@ def start_app_command(
     opened = re.search(r"http://([\w.-]+:(\d+))/\?secret=([\w-]+)", lines[1])
     assert opened is not None, lines
     return AppCommand(process, lines, opened[1], int(opened[2]), opened[3])
+
+
+def resident_mib(pid: int) -> float:
+    """The resident memory of process ``pid``, in MiB (Linux: from /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for process {pid}")

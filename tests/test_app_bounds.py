@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app_helpers import Browser, World, start_app_command, start_world
+from app_helpers import Browser, World, resident_mib, start_app_command, start_world
 from conftest import PASSWORD, Clock
 from scoreganizer_client_lib.app.player import SHOWN_CHARACTERS, SHOWN_TOURNAMENTS
 from scoreganizer_client_lib.replays import MAX_REPLAY_SIZE
@@ -91,13 +91,6 @@ def test_a_long_name_or_location_is_cut_on_every_page(world: World, browser: Bro
 # -- dropped files --------------------------------------------------------------------
 
 
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_concurrent_large_drops_leave_no_memory_behind(world: World, tmp_path: Path) -> None:
     """30 files of the largest size a replay may have, dropped at once on
@@ -118,9 +111,9 @@ def test_concurrent_large_drops_leave_no_memory_behind(world: World, tmp_path: P
                 return page.post(f"/t/{cup}/upload", content=body, headers=headers).status_code
 
             assert drop(0) == 200  # everything a drop needs is loaded now
-            settled = _rss_mib(app.process.pid)
+            settled = resident_mib(app.process.pid)
             with ThreadPoolExecutor(30) as pool:
                 assert set(pool.map(drop, range(1, 31))) == {200}
-            assert _rss_mib(app.process.pid) < settled + MAX_REPLAY_SIZE / 2**20
+            assert resident_mib(app.process.pid) < settled + MAX_REPLAY_SIZE / 2**20
     finally:
         app.stop()

@@ -3,6 +3,7 @@ and from the command line (``sandbox clock``, ``sandbox serve --control``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -258,8 +259,6 @@ def test_the_clock_command_speaks_json(tmp_path: Path) -> None:
     Store(db).close()
     result = CliRunner().invoke(main, ["--json", "sandbox", "clock", "+1h", "--db", str(db)])
     assert result.exit_code == 0, result.output
-    import json
-
     found = json.loads(result.output)
     assert abs(found["offset"] - 3600) < 1e-6
     assert datetime.fromisoformat(found["now"]).tzinfo is None  # the wire's UTC
@@ -279,7 +278,7 @@ def test_the_clock_command_moves_a_server_through_its_control_endpoint(
     assert abs(controlled.clock.offset - 600) < 1
     code, output = url_clock(controlled.url, "-1h")
     assert code == 0 and "3000 s behind" in output
-    assert url_clock(controlled.url)[1] == output  # shown, not moved
+    assert "3000 s behind" in url_clock(controlled.url)[1]  # shown, not moved
     code, output = url_clock(controlled.url, "reset")
     assert code == 0 and "0 s ahead" in output and controlled.clock.offset == 0
     code, output = url_clock(controlled.url, "whenever")
@@ -411,3 +410,75 @@ def test_serve_control_with_workers_shares_clock_and_faults(tmp_path: Path) -> N
     finally:
         proc.terminate()
         proc.communicate(timeout=15)
+
+
+def sandbox_command(*args: str, as_json: bool = False) -> tuple[int, str]:
+    result = CliRunner().invoke(main, [*(["--json"] if as_json else []), "sandbox", *args])
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("where", ["db", "url"])
+def test_faults_and_the_log_from_the_command(
+    controlled: SandboxServer, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    monkeypatch.setenv(CONTROL_TOKEN_ENV, TOKEN)
+    target = ["--db", str(controlled.store.path)] if where == "db" else ["--url", controlled.url]
+    code, output = sandbox_command(
+        "add-fault", "/api/tournaments/all", "--status", "503", "--times", "2", *target
+    )
+    assert (code, output) == (0, "The next 2 requests to /api/tournaments/all: HTTP 503.\n")
+    code, output = sandbox_command(
+        "add-fault", "/api/tournaments/*", "--method", "GET", "--delay", "0.01", "--drop", *target
+    )
+    assert (
+        output
+        == "The next request to /api/tournaments/*: delay 0.01 s, then drop the connection.\n"
+    )
+    code, output = sandbox_command("faults", *target)
+    assert code == 0
+    lines = output.splitlines()
+    assert lines[0].split() == ["METHOD", "PATH", "LEFT", "ANSWER"]
+    assert lines[2].split()[:3] == ["any", "/api/tournaments/all", "2"]  # under a rule
+    assert lines[3].split()[:3] == ["GET", "/api/tournaments/*", "1"]
+
+    statuses = []
+    for _ in range(4):
+        try:
+            statuses.append(
+                requests.get(controlled.url + "/api/tournaments/all", timeout=5).status_code
+            )
+        except requests.ConnectionError:
+            statuses.append(None)
+    assert statuses == [503, 503, None, 200]
+    assert sandbox_command("faults", *target)[1] == "No faults.\n"
+
+    code, output = sandbox_command("requests", *target, as_json=True)
+    assert [(r["path"], r["status"]) for r in json.loads(output)] == [
+        ("/api/tournaments/all", 503),
+        ("/api/tournaments/all", 503),
+        ("/api/tournaments/all", None),
+        ("/api/tournaments/all", 200),
+    ]
+    code, output = sandbox_command("requests", *target)
+    assert output.splitlines()[0].split() == ["TIME", "(UTC)", "METHOD", "PATH", "STATUS"]
+    assert output.splitlines()[4].endswith("dropped")
+    assert sandbox_command("requests", "--clear", *target)[1] == "Requests forgotten: 4.\n"
+    assert sandbox_command("requests", *target)[1] == "No requests.\n"
+
+    sandbox_command("add-fault", "/api/token_status", "--error", "token_too_recent", *target)
+    assert sandbox_command("faults", "--clear", *target)[1] == "Faults cleared: 1.\n"
+
+
+@pytest.mark.parametrize("where", ["db", "url"])
+def test_a_fault_the_command_cannot_add(
+    controlled: SandboxServer, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    monkeypatch.setenv(CONTROL_TOKEN_ENV, TOKEN)
+    target = ["--db", str(controlled.store.path)] if where == "db" else ["--url", controlled.url]
+    code, output = sandbox_command("add-fault", "/x", "--body", "<h1>down</h1>", *target)
+    assert code == 1 and "a body needs its status" in output
+    code, output = sandbox_command("add-fault", "/x", "--delay", "3600", *target)
+    assert code == 1 and "delay must be 0 to 60 seconds" in output
+    code, output = sandbox_command("add-fault", "/x", *target)
+    assert code == 1 and "a fault needs a status, error, body, drop or delay" in output
+    assert not controlled.faults

@@ -237,13 +237,24 @@ def serve(
         raise click.ClickException(str(exc)) from None
 
 
-#: Largest answer read from a control endpoint (a time and an offset).
-MAX_CONTROL_ANSWER = 64 * 1024
+#: Largest answer read from a control endpoint (a fault's body is at most 64
+#: KiB; the request log, 1,000 short entries).
+MAX_CONTROL_ANSWER = 1024 * 1024
+
+URL_HELP = (
+    "A running sandbox's URL, reached through its control endpoints (serve --control) "
+    "with the token in $SCOREGANIZER_SANDBOX_CONTROL_TOKEN, instead of a database file."
+)
 
 
-def _remote_clock(url: str, when: str | None) -> tuple[str, float]:
-    """Show or move the clock of the sandbox at ``url`` through its control
-    endpoint (the token from the environment); its time (ISO) and offset."""
+def _url_option(func: Any) -> Any:
+    return click.option("--url", help=URL_HELP)(func)
+
+
+def _control(url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """The JSON answer of the control endpoint ``path`` of the sandbox at
+    ``url``; what goes wrong becomes a one-line error. The token (from the
+    environment) goes to that server only; the answer is read to a bound."""
     import requests
 
     from ..config import parse_server_url
@@ -253,13 +264,12 @@ def _remote_clock(url: str, when: str | None) -> tuple[str, float]:
     if not token:
         raise click.ClickException(f"set ${CONTROL_TOKEN_ENV} to the server's control token")
     try:
-        endpoint = parse_server_url(url).url + "/_sandbox/clock"
+        endpoint = parse_server_url(url).url + "/_sandbox" + path
     except ValueError as exc:
         raise _fail(exc) from None
-    body = None if when is None else {"reset": True} if when == "reset" else {"set": when}
     try:
         with requests.request(
-            "GET" if body is None else "POST",
+            method,
             endpoint,
             json=body,
             headers={"Authorization": f"Bearer {token}"},
@@ -281,24 +291,23 @@ def _remote_clock(url: str, when: str | None) -> tuple[str, float]:
         found = json.loads(raw) if len(raw) <= MAX_CONTROL_ANSWER else None
     except ValueError:
         found = None
-    if not isinstance(found, dict):
+    if not isinstance(found, (dict, list)):
         raise click.ClickException(f"{endpoint} answered HTTP {status}, not a sandbox's answer")
-    if status != 200:
-        raise click.ClickException(str(found.get("reason") or found.get("error"))[:300])
-    now, offset = found.get("now"), found.get("offset")
-    if not isinstance(now, str) or not isinstance(offset, (int, float)):
-        raise click.ClickException(f"{endpoint} answered without the time")
-    return now[:64], float(offset)
+    if not 200 <= status < 300:
+        why = found.get("reason") or found.get("error") if isinstance(found, dict) else None
+        raise click.ClickException(str(why or f"{endpoint} answered HTTP {status}")[:300])
+    return found
+
+
+def _either(url: str | None, db: str | None) -> None:
+    if url is not None and db is not None:
+        raise click.UsageError("give --url or --db, not both")
 
 
 # -1h is a step back, not options: no -h for help here, and no option takes it
 @sandbox.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
 @click.argument("when", required=False)
-@click.option(
-    "--url",
-    help="A running sandbox's URL, moved through its control endpoints (serve --control) "
-    "with the token in $SCOREGANIZER_SANDBOX_CONTROL_TOKEN, instead of a database file.",
-)
+@_url_option
 @_db_option
 @click.pass_obj
 def clock(settings: Settings, when: str | None, url: str | None, db: str | None) -> None:
@@ -310,10 +319,14 @@ def clock(settings: Settings, when: str | None, url: str | None, db: str | None)
     from ..sandbox import scenario
     from ..sandbox.rules import iso
 
-    if url is not None and db is not None:
-        raise click.UsageError("give --url or --db, not both")
+    _either(url, db)
     if url is not None:
-        now, offset = _remote_clock(url, when)
+        body = None if when is None else {"reset": True} if when == "reset" else {"set": when}
+        found = _control(url, "GET" if body is None else "POST", "/clock", body)
+        now, offset = found.get("now"), found.get("offset") if isinstance(found, dict) else None
+        if not isinstance(now, str) or not isinstance(offset, (int, float)):
+            raise click.ClickException(f"{url} answered without the time")
+        now, offset = now[:64], float(offset)
     else:
         with _hosting(db) as store:
             if when == "reset":
@@ -326,6 +339,143 @@ def clock(settings: Settings, when: str | None, url: str | None, db: str | None)
     else:
         ahead = f"{abs(offset):.0f} s {'ahead of' if offset >= 0 else 'behind'} the real time"
         click.echo(f"Sandbox time: {now[:19].replace('T', ' ')} UTC ({ahead})")
+
+
+def _answer(fault: dict[str, Any]) -> str:
+    """How a fault answers, in a few words."""
+    parts = [f"delay {fault['delay']:g} s"] if fault.get("delay") else []
+    if fault.get("drop"):
+        parts.append("drop the connection")
+    elif fault.get("error"):
+        parts.append(f"refuse with {fault['error']}")
+    elif fault.get("status") is not None:
+        parts.append(f"HTTP {fault['status']}" + (" with a body" if fault.get("body") else ""))
+    return ", then ".join(parts)
+
+
+@sandbox.command("add-fault")
+@click.argument("path")
+@click.option("--method", help="Only requests with this method (default: any).")
+@click.option("--times", type=int, default=1, show_default=True, help="Requests it answers.")
+@click.option("--status", type=int, help="Answer with this HTTP status.")
+@click.option("--body", help="The answer's body (e.g. a proxy's HTML page); needs --status.")
+@click.option("--content-type", help="The body's type (default: HTML).")
+@click.option("--error", help="Answer with this refusal of the protocol, e.g. token_too_recent.")
+@click.option("--wait", type=float, help="The refusal's wait, in seconds.")
+@click.option("--delay", type=float, default=0.0, help="Seconds to wait before answering.")
+@click.option("--drop", is_flag=True, help="Close the connection without answering.")
+@_url_option
+@_db_option
+@click.pass_obj
+def add_fault(
+    settings: Settings,
+    path: str,
+    method: str | None,
+    times: int,
+    status: int | None,
+    body: str | None,
+    content_type: str | None,
+    error: str | None,
+    wait: float | None,
+    delay: float,
+    drop: bool,
+    url: str | None,
+    db: str | None,
+) -> None:
+    """Make the next requests to PATH fail.
+
+    PATH ending with * is a prefix. Faults are taken oldest first, one
+    request each, by every worker of a server on the database."""
+    from ..sandbox.faults import Fault, Faults
+
+    _either(url, db)
+    try:
+        fault = Fault(path, method, times, status, delay, drop, body, content_type, error, wait)
+    except ValueError as exc:
+        raise _fail(exc) from None
+    if url is not None:
+        _control(url, "POST", "/faults", fault.as_json())
+    else:
+        with _hosting(db) as store:
+            Faults(store).put(fault)
+    if settings.json:
+        emit_json(fault.as_json())
+    else:
+        which = "request" if fault.times == 1 else f"{fault.times} requests"
+        click.echo(f"The next {which} to {fault.path}: {_answer(fault.as_json())}.")
+
+
+@sandbox.command()
+@click.option("--clear", is_flag=True, help="Drop every waiting fault.")
+@_url_option
+@_db_option
+@click.pass_obj
+def faults(settings: Settings, clear: bool, url: str | None, db: str | None) -> None:
+    """The faults waiting for requests.
+
+    Oldest first; --clear drops them."""
+    from ..sandbox.faults import Faults
+
+    _either(url, db)
+    if url is not None:
+        found = _control(url, "DELETE" if clear else "GET", "/faults")
+    else:
+        with _hosting(db) as store:
+            found = (
+                {"cleared": Faults(store).clear()}
+                if clear
+                else [f.as_json() for f in Faults(store).waiting()]
+            )
+    if settings.json:
+        emit_json(found)
+    elif clear:
+        click.echo(f"Faults cleared: {found.get('cleared') if isinstance(found, dict) else 0}.")
+    else:
+        rows = [
+            [f["method"] or "any", f["path"], str(f["times"]), _answer(f)]
+            for f in found
+            if isinstance(f, dict)
+        ]
+        click.echo(table(["METHOD", "PATH", "LEFT", "ANSWER"], rows) if rows else "No faults.")
+
+
+@sandbox.command("requests")
+@click.option("--clear", is_flag=True, help="Forget the logged requests.")
+@_url_option
+@_db_option
+@click.pass_obj
+def requests_cmd(settings: Settings, clear: bool, url: str | None, db: str | None) -> None:
+    """The requests the sandbox answered.
+
+    Oldest first; --clear forgets them. A server logs them when started with
+    --control: method, path, status and time; never a header, query or body."""
+    from ..sandbox.recording import RequestLog
+
+    _either(url, db)
+    if url is not None:
+        found = _control(url, "DELETE" if clear else "GET", "/requests")
+    else:
+        with _hosting(db) as store:
+            log = RequestLog(store)
+            found = {"cleared": log.clear()} if clear else [r.as_json() for r in log.entries()]
+    if settings.json:
+        emit_json(found)
+    elif clear:
+        click.echo(f"Requests forgotten: {found.get('cleared') if isinstance(found, dict) else 0}.")
+    else:
+        rows = [
+            [
+                str(r["at"])[:19].replace("T", " "),
+                r["method"],
+                r["path"],
+                "dropped" if r["status"] is None else str(r["status"]),
+            ]
+            for r in found
+            if isinstance(r, dict)
+        ]
+        click.echo(
+            table(["TIME (UTC)", "METHOD", "PATH", "STATUS"], rows) if rows else "No requests."
+        )
 
 
 @sandbox.command("add-user")

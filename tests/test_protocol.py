@@ -204,6 +204,16 @@ def test_mime_type_for(args: tuple[str, ...], expected: str) -> None:
 # -- retry policy ------------------------------------------------------------------
 
 
+def test_the_named_policies() -> None:
+    """Where a person waits, a refused connection is said at once and every
+    wait ends within 5 s; a watcher hears of a failure within a second."""
+    person, watcher = p.RetryPolicy.interactive(), p.RetryPolicy.quick()
+    refused = p.TransportFailure(OSError("refused"), p.FailureKind.REFUSED)
+    assert p.RetryPolicy().delay(1, 0, p.Request("GET", BASE), refused) is not None
+    assert person.delay(1, 0, p.Request("GET", BASE), refused) is None
+    assert (person.attempts, person.budget, watcher.attempts, watcher.budget) == (3, 5.0, 2, 1.0)
+
+
 def test_retry_policy_settings() -> None:
     policy = p.RetryPolicy(attempts=2, rng=random.Random(1))
     assert p.RetryPolicy.none().attempts == 1

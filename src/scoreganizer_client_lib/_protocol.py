@@ -369,6 +369,19 @@ class RetryPolicy:
         """A policy that never retries."""
         return cls(attempts=1)
 
+    @classmethod
+    def interactive(cls) -> RetryPolicy:
+        """For a person waiting for the answer (a command, a page): three
+        quick tries within 5 s, and a server where nothing listens is said
+        at once."""
+        return cls(attempts=3, backoff=0.2, max_backoff=1.0, budget=5.0, refused=False)
+
+    @classmethod
+    def quick(cls) -> RetryPolicy:
+        """For a caller that tries again later by itself (a folder watcher):
+        two tries within a second, so that it hears of a failure soon."""
+        return cls(attempts=2, backoff=0.2, budget=1.0)
+
     def replace(self, **changes: Any) -> RetryPolicy:
         """A copy with some settings changed."""
         settings = {name: getattr(self, name) for name in self.__slots__}

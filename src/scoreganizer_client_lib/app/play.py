@@ -369,7 +369,7 @@ class Play:
             sc = Scoreganizer.from_url(
                 settings.server,
                 auth_filename=settings.credentials,
-                retry=RetryPolicy(attempts=2, budget=2.0),  # the watcher retries by itself
+                retry=RetryPolicy.quick(),  # the watcher tries again by itself
             )
         except ScoreganizerError as exc:  # e.g. the credentials file cannot be read
             self.folder, self.watch_problem = None, sentence(exc.message or exc.error)

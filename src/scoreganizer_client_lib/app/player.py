@@ -118,7 +118,7 @@ class Player:
         #: Pages wait for the server a little, not a minute (not at all when
         #: nothing listens there): a failure is shown with a "try again" link.
         client_options.setdefault(
-            "retry", RetryPolicy(attempts=2, backoff=0.3, budget=1.0, refused=False)
+            "retry", RetryPolicy.interactive()
         )
         client_options.setdefault("timeout", (5.0, 20.0))
         self.client_options = client_options

@@ -51,13 +51,10 @@ def client(
 
         logging.getLogger().addHandler(logging.NullHandler())  # no "last resort" lines
     path = auth_path(settings.server)
-    # a person is waiting: a few quick tries, then say what is wrong (at once
-    # when nothing listens there)
-    quick = RetryPolicy(attempts=3, backoff=0.2, max_backoff=1.0, budget=5.0, refused=False)
     sc = Scoreganizer.from_url(
         settings.server,
         auth_filename=path if saved and path.exists() else None,
-        retry=retry or quick,
+        retry=retry or RetryPolicy.interactive(),  # a person is waiting
     )
     if sc.auth_file_problem and not settings.verbose:
         click.echo(f"warning: {inert(sc.auth_file_problem)}", err=True)

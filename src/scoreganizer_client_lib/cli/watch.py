@@ -195,7 +195,7 @@ def watch(
     from ..config import config_dir
     from ..watching import CannotWatch, FolderWatcher, check_can_watch, playing_until
 
-    sc = logged_in_client(settings, retry=RetryPolicy(attempts=2, backoff=0.2, budget=1.0))
+    sc = logged_in_client(settings, retry=RetryPolicy.quick())
     tournament = sc.tournaments.get(tournament_id)
     view = TerminalView(folder, settings, None if settings.json else terminal_console())
     watcher = FolderWatcher(

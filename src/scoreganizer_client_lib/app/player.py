@@ -117,9 +117,7 @@ class Player:
         self.standings_offered = [True]
         #: Pages wait for the server a little, not a minute (not at all when
         #: nothing listens there): a failure is shown with a "try again" link.
-        client_options.setdefault(
-            "retry", RetryPolicy.interactive()
-        )
+        client_options.setdefault("retry", RetryPolicy.interactive())
         client_options.setdefault("timeout", (5.0, 20.0))
         self.client_options = client_options
         self.folders = FolderMemory(settings.data_dir / "folders.json")

@@ -699,6 +699,50 @@ def test_malformed_keys(body: object) -> None:
         run(core().gen_key(35), answer(201, body))
 
 
+def test_key_fetches_else_generates_asking_first() -> None:
+    asked: list[str] = []
+    expiring = {"key": KEY, "key_expiry": None}
+    script = Script(answer(200, expiring))
+    assert script.run(core().key(35, before_generating=lambda: asked.append("?"))) == (KEY, None)
+    assert script.paths == ["GET tournaments/get_key/35"] and asked == []  # it existed
+    script = Script(answer(403, {"error": "not_generated"}), answer(201, expiring))
+    assert script.run(core().key(35, before_generating=lambda: asked.append("?"))) == (KEY, None)
+    assert script.paths == ["GET tournaments/get_key/35", "POST tournaments/gen_key/35"]
+    assert asked == ["?"]
+    raced = Script(  # generated elsewhere between the two questions
+        answer(403, {"error": "not_generated"}),
+        answer(403, {"error": "key_exists"}),
+        answer(200, expiring),
+    )
+    assert raced.run(core().key(35)) == (KEY, None)
+    with pytest.raises(exc.ScoreganizerTooEarly):
+        run(
+            core().key(35),
+            answer(403, {"error": "not_generated_yet", "wait": 5}),
+            answer(403, {"error": "too_early", "wait": 5}),
+        )
+
+
+def test_key_that_is_refused_before_generating_asks_nothing_more() -> None:
+    def no() -> None:
+        raise KeyError("the player said no")
+
+    script = Script(answer(403, {"error": "not_generated_yet", "wait": 5}))
+    with pytest.raises(KeyError):
+        script.run(core().key(35, wait=True, before_generating=no))
+    assert script.paths == ["GET tournaments/get_key/35"]
+
+
+def test_key_with_wait_waits_for_the_start() -> None:
+    script = Script(
+        answer(403, {"error": "not_generated_yet", "wait": 0.5}),
+        answer(403, {"error": "too_early", "wait": 0.5}),
+        answer(201, {"key": KEY, "key_expiry": None}),
+    )
+    assert script.run(core().key(35, wait=True)) == (KEY, None)
+    assert [s.reason for s in script.sleeps] == [p.WaitReason.TOO_EARLY]
+
+
 def test_wait_key_waits_in_slices_then_generates() -> None:
     script = Script(
         answer(403, {"error": "too_early", "wait": 2.75}),

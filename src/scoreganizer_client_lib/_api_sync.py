@@ -323,6 +323,26 @@ class Tournaments:
         key = self._sc._run(operation, on_wait)
         return key if with_expiry else key[0]
 
+    def key(
+        self,
+        tournament: TournamentRef,
+        wait: bool = False,
+        on_wait: OnWait | None = None,
+        before_generating: Callable[[], object] | None = None,
+    ) -> tuple[str, datetime | None]:
+        """The player's key and its expiry: the key generated before, else one
+        generated now; with ``wait``, the moment the tournament starts
+        (``on_wait(time_left)`` as for :meth:`wait_key`), without it a start to
+        come raises ``ScoreganizerTooEarly``. ``before_generating()`` is called
+        once before a key is generated (never when one exists): in a
+        time-limited tournament, where the key starts the player's time, ask
+        the player there, and raise to stop."""
+        operation = self._sc._core.key(
+            tournament_id(tournament), wait, 1.0 if on_wait else None, before_generating
+        )
+        found: tuple[str, datetime | None] = self._sc._run(operation, on_wait)
+        return found
+
     def standings(self, tournament: TournamentRef) -> Standings:
         """The tournament's standings (:class:`~.standings.Standings`), where
         the server offers them: the sandbox does, the production site does

@@ -32,6 +32,8 @@ from .exceptions import (
     InvalidHeaderValue,
     ScoreganizerError,
     ScoreganizerKeyExists,
+    ScoreganizerNotGenerated,
+    ScoreganizerNotGeneratedYet,
     ScoreganizerNotLoggedIn,
     ScoreganizerProtocolError,
     ScoreganizerRedirectRefused,
@@ -953,6 +955,31 @@ class ProtocolCore:
                     remaining -= step
             except ScoreganizerKeyExists:
                 return (yield from self.get_key(pk))
+
+    def key(
+        self,
+        pk: int,
+        wait: bool = False,
+        slice_seconds: float | None = None,
+        before_generating: Callable[[], object] | None = None,
+    ) -> Operation[tuple[str, datetime | None]]:
+        """The player's key: the one generated before, else one generated now
+        (with ``wait``, the moment the tournament starts; without, a start to
+        come is ``too_early``). ``before_generating()`` is called once before a
+        key is generated, never when one exists: where getting the key starts
+        the player's time, a program asks there, and raises to stop."""
+        try:
+            return (yield from self.get_key(pk))
+        except (ScoreganizerNotGenerated, ScoreganizerNotGeneratedYet):
+            pass
+        if before_generating is not None:
+            before_generating()
+        if wait:
+            return (yield from self.wait_key(pk, slice_seconds))
+        try:
+            return (yield from self.gen_key(pk))
+        except ScoreganizerKeyExists:  # generated meanwhile, elsewhere
+            return (yield from self.get_key(pk))
 
     def standings(self, pk: int) -> Operation[Standings]:
         """The tournament's standings, where the server offers them (the

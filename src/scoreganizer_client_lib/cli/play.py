@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -167,35 +168,18 @@ def obtain_key(
     stderr. ``server`` is named in the hint to log in. In a time-limited
     tournament, where getting the key starts the player's time, the player is
     asked first (unless ``yes``)."""
-    from ..exceptions import (
-        ScoreganizerKeyExists,
-        ScoreganizerNotGenerated,
-        ScoreganizerNotGeneratedYet,
-        ScoreganizerTooEarly,
-    )
+    from ..exceptions import ScoreganizerTooEarly
 
     check_participation(tournament, server)
+    ask = None if yes else functools.partial(confirm_clock, tournament, wait)
     try:
-        return sc.tournaments.get_key(tournament.id, with_expiry=True)
-    except (ScoreganizerNotGenerated, ScoreganizerNotGeneratedYet):
-        pass
-    if not yes:
-        confirm_clock(tournament, wait)
-    if not wait:
-        try:
-            return sc.tournaments.gen_key(tournament.id, with_expiry=True)
-        except ScoreganizerKeyExists:
-            return sc.tournaments.get_key(tournament.id, with_expiry=True)
-        except ScoreganizerTooEarly as exc:
-            start = countdown(exc.wait_time.total_seconds())
-            raise click.ClickException(
-                f"the tournament starts in {start}; run with --wait to get the key then"
-            ) from None
-    with Countdown(enabled=not quiet) as show:
-        key: tuple[str, datetime | None] = sc.tournaments.wait_key(
-            tournament.id, with_expiry=True, on_wait=show
-        )
-    return key
+        with Countdown(enabled=wait and not quiet) as show:
+            return sc.tournaments.key(tournament.id, wait, show if wait else None, ask)
+    except ScoreganizerTooEarly as exc:
+        start = countdown(exc.wait_time.total_seconds())
+        raise click.ClickException(
+            f"the tournament starts in {start}; run with --wait to get the key then"
+        ) from None
 
 
 def confirm_clock(tournament: Tournament, wait: bool) -> None:

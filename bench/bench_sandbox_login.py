@@ -21,7 +21,11 @@ import requests
 from _timing import ratio, report
 from scoreganizer_client_lib.sandbox import SandboxConfig, SandboxServer, scenario
 
-UNLIMITED = SandboxConfig(login_attempts_per_name=10**9, login_attempts_per_address=10**9)
+UNLIMITED = SandboxConfig(
+    login_attempts_per_name=10**9,
+    login_attempts_per_name_anywhere=10**9,
+    login_attempts_per_address=10**9,
+)
 
 
 def main() -> None:

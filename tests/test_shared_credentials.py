@@ -144,7 +144,7 @@ def test_a_refresh_the_file_s_stamp_does_not_show_is_found_when_the_server_refus
     with path.open("r+b") as handle:
         handle.write(new.encode())
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert AuthFile(path).current_stamp() == here.sc._seen  # nothing to see
+    assert AuthFile(path).current_stamp() == here.sc._shared.seen  # nothing to see
     here("tournaments.participate", cup)
     assert here.sc.auth_str == new
     assert here("token_status") == "ok"
@@ -156,7 +156,7 @@ def test_token_status_of_a_revoked_token_asks_with_the_one_saved_since(
     log_in(here, module_sandbox)
     new = refresh_elsewhere(module_sandbox, tmp_path / "auth.txt")
     with pytest.MonkeyPatch.context() as patch:  # the look before the request misses it
-        patch.setattr(here.sc, "_file_changed", lambda: False)
+        patch.setattr(here.sc._shared, "changed", lambda: False)
         assert here("token_status") == "ok"  # "nonexistent" for the old one, then asked again
     assert here.sc.auth_str == new
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from scoreganizer_client_lib import AsyncScoreganizer, RetryPolicy, Scoreganizer
-from scoreganizer_client_lib._client import AnswerBody
+from scoreganizer_client_lib._answer_body import AnswerBody
 from scoreganizer_client_lib.exceptions import (
     NetworkException,
     ScoreganizerError,

@@ -124,9 +124,9 @@ class AsyncClientBase(BaseClient):
                 outcome = None
             else:
                 break
-        if self._unsaved(before):
+        if self._shared.unsaved(before):
             self._apply_auth(self._credentials.auth_str)
-            await self._write(self._save_credentials)
+            await self._write(self._shared.save)
         result: T = step[0]
         return result
 
@@ -134,10 +134,10 @@ class AsyncClientBase(BaseClient):
         """Read the credentials file the first time; later, take up what
         another program saved in it. Its stamp is looked at where the call
         runs (one ``stat``: microseconds); it is read where blocking work runs."""
-        if not self._loaded:
-            await self._blocking(self._load_credentials)
-        elif thorough or self._file_changed():
-            await self._blocking(self._follow_file, thorough)
+        if not self._shared.loaded:
+            await self._blocking(self._shared.load)
+        elif thorough or self._shared.changed():
+            await self._blocking(self._shared.follow, thorough)
 
     # -- authentication ---------------------------------------------------------
 
@@ -195,14 +195,14 @@ class AsyncClientBase(BaseClient):
         character) raises ``InvalidHeaderValue`` and changes nothing.
         """
         self._use(auth_str)
-        await self._write(self._save_credentials)
+        await self._write(self._shared.save)
 
     async def logout(self) -> None:
         """Forget the credentials and remove the credentials file, if there is
         one (raises ``AuthFileError`` when it cannot be removed; the client is
         logged out all the same)."""
         self._use(None)
-        await self._write(self._remove_credentials_file)
+        await self._write(self._shared.remove_file)
 
     @property
     def tournament(self) -> AsyncTournaments:

@@ -116,9 +116,9 @@ class ClientBase(BaseClient):
                 outcome = None
             else:
                 break
-        if self._unsaved(before):
+        if self._shared.unsaved(before):
             self._apply_auth(self._credentials.auth_str)
-            self._write(self._save_credentials)
+            self._write(self._shared.save)
         result: T = step[0]
         return result
 
@@ -126,10 +126,10 @@ class ClientBase(BaseClient):
         """Read the credentials file the first time; later, take up what
         another program saved in it. Its stamp is looked at where the call
         runs (one ``stat``: microseconds); it is read where blocking work runs."""
-        if not self._loaded:
-            self._blocking(self._load_credentials)
-        elif thorough or self._file_changed():
-            self._blocking(self._follow_file, thorough)
+        if not self._shared.loaded:
+            self._blocking(self._shared.load)
+        elif thorough or self._shared.changed():
+            self._blocking(self._shared.follow, thorough)
 
     # -- authentication ---------------------------------------------------------
 
@@ -187,14 +187,14 @@ class ClientBase(BaseClient):
         character) raises ``InvalidHeaderValue`` and changes nothing.
         """
         self._use(auth_str)
-        self._write(self._save_credentials)
+        self._write(self._shared.save)
 
     def logout(self) -> None:
         """Forget the credentials and remove the credentials file, if there is
         one (raises ``AuthFileError`` when it cannot be removed; the client is
         logged out all the same)."""
         self._use(None)
-        self._write(self._remove_credentials_file)
+        self._write(self._shared.remove_file)
 
     @property
     def tournament(self) -> Tournaments:

@@ -29,12 +29,11 @@ from typing import Any, TypeVar
 
 import httpx
 
+from ._answer_body import ACCEPT_ENCODING, AnswerBody
 from ._api_async import AsyncClientBase, AsyncScores, AsyncTournaments, OnProgress
 from ._client import (
-    ACCEPT_ENCODING,
     DEFAULT_MAX_ANSWER_SIZE,
     DEFAULT_TIMEOUT,
-    AnswerBody,
     TimeoutSpec,
     connect_failure,
     normalize_timeout,

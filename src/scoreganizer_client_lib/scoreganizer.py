@@ -16,12 +16,11 @@ from requests.auth import HTTPDigestAuth
 from urllib3 import exceptions as urllib3_errors
 from urllib3.util import Retry
 
+from ._answer_body import ACCEPT_ENCODING, AnswerBody
 from ._api_sync import ClientBase, OnProgress
 from ._client import (
-    ACCEPT_ENCODING,
     DEFAULT_MAX_ANSWER_SIZE,
     DEFAULT_TIMEOUT,
-    AnswerBody,
     TimeoutSpec,
     connect_failure,
     too_slow,
@@ -187,7 +186,7 @@ class Scoreganizer(ClientBase):
         self._sleep_function = sleep if sleep is not None else time.sleep
         super().__init__(host, port, https, auth_filename, timeout, retry, max_answer_size)
         self._init_namespaces()
-        self._load_credentials()
+        self._shared.load()
 
     @classmethod
     def from_url(

@@ -69,15 +69,24 @@ class Page:
             self.entries.pop(part["id"], None)
             self.entries[part["id"]] = part["html"]
 
-    def listen(self, until: Callable[[Page], bool], hang_up_after: int | None = None) -> None:
+    def listen(
+        self,
+        until: Callable[[Page], bool],
+        hang_up_after: int | None = None,
+        on_open: Callable[[], object] | None = None,
+    ) -> None:
         """Follow the stream until ``until(page)``; with ``hang_up_after``,
         drop the connection after that many updates and reconnect, as a
-        browser does (saying the last update it had)."""
+        browser does (saying the last update it had). ``on_open`` is called
+        once the first connection is open."""
         while not until(self):
             headers = {"last-event-id": self.last_event} if self.last_event else {}
             with self.browser.stream("GET", self.events, headers=headers) as stream:
                 received = 0
                 for line in stream.iter_lines():
+                    if line.startswith("retry:") and on_open is not None:
+                        on_open()
+                        on_open = None
                     if line.startswith("id: "):
                         self.last_event = line[4:]
                     elif line.startswith("data: "):
@@ -121,15 +130,13 @@ def test_no_update_is_lost_while_the_page_is_drawn_connects_or_reconnects(
     lost = 0
     for run in range(RUNS):
         burst = [f"run{run}-{n}.rmv" for n in range(8)]
-        sent = threading.Event()
 
-        def all_there(page: Page, sent: threading.Event = sent) -> bool:
-            return sent.is_set() and page.files() >= {e.file for e in play.feed.entries}
+        def all_there(page: Page, names: list[str] = burst) -> bool:
+            return set(names) <= page.files()
 
-        def watcher(names: list[str] = burst, done: threading.Event = sent) -> None:
+        def watcher(names: list[str] = burst) -> None:
             for name in names:
                 play.feed.record(FeedEntry(name, "accepted"))
-            done.set()
 
         thread = threading.Thread(target=watcher)
         if run % 4 == 0:
@@ -137,9 +144,11 @@ def test_no_update_is_lost_while_the_page_is_drawn_connects_or_reconnects(
         page = Page(browser, cup)
         if run % 4 == 1:
             thread.start()  # drawn, not yet connected
-        if run % 4 in (2, 3):
-            thread.start()  # connected (and, one run in two, hanging up and back)
-        page.listen(all_there, hang_up_after=1 if run % 4 == 3 else None)
+        page.listen(
+            all_there,
+            hang_up_after=1 if run % 4 == 3 else None,  # and the page reconnects
+            on_open=thread.start if run % 4 in (2, 3) else None,  # connected
+        )
         thread.join()
         lost += len(set(burst) - page.files())
     assert lost == 0

@@ -21,7 +21,8 @@ import click
 
 from ..config import DEFAULT_SERVER
 from ..version import __version__
-from . import COMMAND_EXTRAS, COMMANDS
+from ._commands import COMMAND_EXTRAS, COMMANDS
+from ._settings import EXIT_INTERRUPTED, EXIT_TERMINATED, Settings, Terminated
 
 DESCRIPTION = """Play Scoreganizer tournaments from the terminal: log in, join, get your
 key, upload replays (or watch a folder), and host a local sandbox.
@@ -32,35 +33,6 @@ per server in your config folder ($SCOREGANIZER_CONFIG_DIR overrides it)."""
 SERVER_HELP = "Server URL, e.g. http://127.0.0.1:8000 (or $SCOREGANIZER_SERVER)."
 JSON_HELP = "Print data as JSON."
 VERBOSE_HELP = "Show details, error codes and tracebacks."
-
-#: Exit statuses of an interrupted command, as shells report a signal.
-EXIT_INTERRUPTED = 130  # 128 + SIGINT
-EXIT_TERMINATED = 143  # 128 + SIGTERM
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the program is, so that it ends as Ctrl+C does
-    (summaries printed, state saved) but exits 143."""
-
-
-class Settings:
-    """The global options, handed to every subcommand."""
-
-    def __init__(self, server: str, as_json: bool, verbose: bool) -> None:
-        self.server = server
-        self.json = as_json
-        self.verbose = False
-        if verbose:
-            self.set_verbose()
-
-    def set_verbose(self) -> None:
-        """Show the library's log lines (INFO and up) on stderr."""
-        import logging
-
-        self.verbose = True
-        logging.basicConfig(
-            level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", force=True
-        )
 
 
 def _set_server(ctx: click.Context, param: click.Parameter, value: str | None) -> None:

@@ -14,8 +14,9 @@ import click
 
 from ..config import ServerAddress, auth_path, config_dir, parse_server_url, server_slug
 from ..text import inert
-from ._app import Settings
+from ._errors import describe_server_error
 from ._output import fit, say
+from ._settings import Settings
 
 if TYPE_CHECKING:
     from .. import RetryPolicy, replays
@@ -64,8 +65,6 @@ def client(
 def logged_in_client(settings: Settings, retry: RetryPolicy | None = None) -> Scoreganizer:
     """:func:`client`, for a command that needs a login: without credentials,
     a clear error (with what to run) before anything is sent."""
-    from ._errors import describe_server_error
-
     sc = client(settings, retry)
     if sc.auth_str is None:
         raise click.ClickException(describe_server_error("not_logged_in", None, settings.server))

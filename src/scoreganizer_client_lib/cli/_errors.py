@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..config import DEFAULT_SERVER
+from ..config import DEFAULT_SERVER, parse_server_url
 from ..digits import ascii_int_at_most
-from ._app import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 from ._output import say
+from ._settings import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 
 if TYPE_CHECKING:
-    from ._app import Settings
+    from ..watching import CannotWatch
+    from ._settings import Settings
 
 #: The server's error codes in words, with what to do.
 EXPLAIN = {
@@ -52,9 +53,7 @@ def _network(exc: BaseException, server: str | None) -> str:
 
     where = server or "the server"
     if isinstance(exc, SSLError):
-        from ._common import server_address
-
-        address = server_address(server) if server else where
+        address = parse_server_url(server).url.split("://", 1)[1] if server else where
         if _certificate_refused(exc):
             return f"could not speak HTTPS to {address}: its certificate is not one to trust"
         return f"could not speak HTTPS to {address}; did you mean http://{address}?"
@@ -79,6 +78,25 @@ def _certificate_refused(exc: BaseException) -> bool:
             seen += [current.__cause__, current.__context__, getattr(current, "reason", None)]
             seen += [arg for arg in current.args if isinstance(arg, BaseException)]
     return False
+
+
+#: What to do, for the reasons a watcher cannot start (logging in: see
+#: :func:`._errors.login_hint`).
+HINTS = {
+    "not_joined": "run 'scoreganizer join {id}'",
+    "invited": "run 'scoreganizer confirm {id}'",
+    "folder_missing": "check the name, or add --create to create it",
+    "folder_busy": "stop that watcher first",
+}
+
+
+def cannot_watch(exc: CannotWatch, tournament_id: int, server: str | None) -> click.ClickException:
+    """The error to show for ``exc``, with what to do (logging in to ``server``)."""
+    if exc.error == "not_logged_in":
+        hint = login_hint(server)
+    else:
+        hint = HINTS.get(exc.error, "").format(id=tournament_id)
+    return click.ClickException(f"{exc}: {hint}" if hint else str(exc))
 
 
 def describe_server_error(error: str, message: str | None, server: str | None) -> str:

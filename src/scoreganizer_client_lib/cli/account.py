@@ -7,9 +7,9 @@ import sys
 
 import click
 
-from ._app import Settings
 from ._common import auth_path, client, emit_json, say
 from ._errors import login_hint
+from ._settings import Settings
 
 PASSWORD_ENV = "SCOREGANIZER_PASSWORD"  # noqa: S105 - a variable's name, not a password
 

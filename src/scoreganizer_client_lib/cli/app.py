@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ._app import Settings
+from ._settings import Settings
 
 if TYPE_CHECKING:
     from ..app import AppServer

@@ -14,8 +14,9 @@ from typing import Any
 import click
 
 from ..replays.formats import Level
-from ._app import Settings, needs
+from ._app import needs
 from ._common import emit_json, local, relative, table
+from ._settings import Settings
 
 LEVELS = (Level.BEGINNER.value, Level.INTERMEDIATE.value, Level.EXPERT.value)
 

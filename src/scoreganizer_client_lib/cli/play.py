@@ -13,7 +13,6 @@ import click
 from .. import replays
 from ..text import inert
 from ..timetext import time_span
-from ._app import Settings
 from ._common import (
     client,
     countdown,
@@ -27,6 +26,8 @@ from ._common import (
     table,
     tournament_json,
 )
+from ._errors import cannot_watch
+from ._settings import Settings
 
 if TYPE_CHECKING:
     from ..scoreganizer import Scoreganizer
@@ -147,7 +148,6 @@ def check_participation(tournament: Tournament, server: str | None) -> None:
     player is in ``tournament``."""
     from ..watching import CannotWatch
     from ..watching import check_participation as check
-    from .watch import cannot_watch
 
     try:
         check(tournament)

@@ -20,8 +20,9 @@ from typing import Any
 import click
 
 from ..text import inert
-from ._app import Settings, refuse_root_server
+from ._app import refuse_root_server
 from ._common import emit_json, table
+from ._settings import Settings
 
 DB_HELP = (
     "Database file (default: $SCOREGANIZER_SANDBOX_DB, else one in your data folder; "

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ._app import Settings
 from ._common import client, emit_json, say, table
+from ._settings import Settings
 
 if TYPE_CHECKING:
     from ..standings import Standings

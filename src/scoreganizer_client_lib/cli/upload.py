@@ -20,8 +20,8 @@ import click
 
 from ..text import inert
 from ..verdicts import game_summary
-from ._app import Settings
 from ._common import client, emit_json, judgement_json, say
+from ._settings import Settings
 
 if TYPE_CHECKING:
     from .. import replays

@@ -16,32 +16,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..text import inert
-from ._app import Settings
 from ._common import emit_json, fit, local, logged_in_client, relative, say
-from ._errors import login_hint
+from ._errors import cannot_watch
+from ._settings import Settings
 from .play import YES_HELP, obtain_key
 
 if TYPE_CHECKING:  # the watcher and its client are imported when a watch starts
     from ..refusals import Refusal
-    from ..watching import CannotWatch, WatchEvent, WatchSummary
-
-#: What to do, for the reasons a watcher cannot start (logging in: see
-#: :func:`._errors.login_hint`).
-HINTS = {
-    "not_joined": "run 'scoreganizer join {id}'",
-    "invited": "run 'scoreganizer confirm {id}'",
-    "folder_missing": "check the name, or add --create to create it",
-    "folder_busy": "stop that watcher first",
-}
-
-
-def cannot_watch(exc: CannotWatch, tournament_id: int, server: str | None) -> click.ClickException:
-    """The error to show for ``exc``, with what to do (logging in to ``server``)."""
-    if exc.error == "not_logged_in":
-        hint = login_hint(server)
-    else:
-        hint = HINTS.get(exc.error, "").format(id=tournament_id)
-    return click.ClickException(f"{exc}: {hint}" if hint else str(exc))
+    from ..watching import WatchEvent, WatchSummary
 
 
 class TerminalView:

@@ -1,9 +1,10 @@
 """Generated games: hypothesis plays games on random boards (wins, losses,
-chords with both buttons or the middle one, flags taken back, misclicks,
-clicks off the board, unfinished games), writes each in RMV, AVF and EVF, and
-our judge and the reference analyser (ms_toollib, in a subprocess) must judge
-every file alike: outcome, time (within 5 ms), 3BV, 3BV solved and clicks.
-The files are honest, so the judge finds no problem in them either.
+chords with both buttons, either pressed first, or the middle one, flags
+taken back, misclicks, clicks off the board, unfinished games), writes each in
+RMV, AVF and EVF, and our judge and the reference analyser (ms_toollib, in a
+subprocess) must judge every file alike: outcome, time (within 5 ms), 3BV,
+3BV solved and clicks. The files are honest, so the judge finds no problem in
+them either.
 
 The suite runs a few dozen games; run more by hand with
 ``SCOREGANIZER_GENERATED_GAMES=2000 pytest -n 0 tests/test_replays_generated.py``.

@@ -16,7 +16,10 @@ from ._simulated import SQUARE, Game
 
 _MOUSE = {"mv": 1, "lc": 2, "lr": 3, "rc": 4, "rr": 5, "mc": 6, "mr": 7}
 _COMPLETED, _OFFICIAL, _FAIR, _NO_FLAGS = 0x80, 0x40, 0x20, 0x10
-_NO_QUESTION_MARKS = 0x80
+#: The settings byte: no question marks. Metasweeper's library (ms_toollib)
+#: sets its top bit when question marks are *on*, whatever the
+#: specification's text says, and real files follow the library.
+_SETTINGS = 0x00
 _NO_CHECKSUM = 255
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -41,7 +44,7 @@ def encode(
     width, height = board.width, board.height
     no_flags = not any(e.action == "rc" for e in game.events)
     summary = (_COMPLETED | _OFFICIAL | _FAIR if claimed_won else 0) | (_NO_FLAGS * no_flags)
-    out = bytearray([3, summary, _NO_QUESTION_MARKS, height, width])
+    out = bytearray([3, summary, _SETTINGS, height, width])
     out += struct.pack(">HBHH", len(board.mines), SQUARE, 0, claimed_bbbv)
     out += claimed_ms.to_bytes(3, "big")
     end = boardgen_time + timedelta(milliseconds=claimed_ms)

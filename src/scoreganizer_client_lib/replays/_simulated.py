@@ -23,9 +23,15 @@ Cell = tuple[int, int]  # (col, row)
 #: The side of a cell in pixels.
 SQUARE = 16
 #: The kinds of :class:`Action`.
-ACTIONS = ("left", "right", "chord", "middle")
-#: The buttons each kind presses, in order; they are released in the same order.
-_BUTTONS = {"left": ("l",), "right": ("r",), "chord": ("l", "r"), "middle": ("m",)}
+ACTIONS = ("left", "right", "chord", "right-chord", "middle")
+#: The buttons each kind presses, in order; a chord releases the left one first.
+_PRESSES = {
+    "left": ("l",),
+    "right": ("r",),
+    "chord": ("l", "r"),
+    "right-chord": ("r", "l"),
+    "middle": ("m",),
+}
 
 
 class SimulatedBoard:
@@ -96,7 +102,9 @@ class Action:
     """One click of the simulated player.
 
     ``kind`` is ``left``, ``right``, ``chord`` (both buttons: left pressed
-    first) or ``middle``; ``cell`` is None for a click off the board. The
+    first), ``right-chord`` (right pressed first: its press flags a closed
+    cell, as a right click does) or ``middle``; ``cell`` is None for a click
+    off the board. The
     mouse takes ``moves`` steps to the cell during ``gap_ms``, then holds the
     buttons for ``hold_ms``. ``at`` is the point inside the cell, in pixels.
     """
@@ -236,12 +244,14 @@ class _Play:
         self.time += action.gap_ms - (action.gap_ms // (steps + 1) if steps else 0)
         self._event("mv", target)
         self.pointer = target
-        buttons = _BUTTONS[action.kind]
+        buttons, cell = _PRESSES[action.kind], action.cell
         for i, button in enumerate(buttons):
             self.time += 10 if i else 0
-            self._event(f"{button}c", target)
+            # a right press that comes first flags (or unflags) a closed cell
+            changed = self._flag(cell) if button == "r" and i == 0 and cell is not None else ()
+            self._event(f"{button}c", target, *changed)
         self.time += action.hold_ms
-        for i, button in enumerate(buttons):
+        for i, button in enumerate(sorted(buttons)):  # "l" before "r"
             self.time += 10 if i else 0
             self._event(f"{button}r", target, *self._release(action, first=i == 0))
             if self.outcome != "unfinished":
@@ -255,14 +265,18 @@ class _Play:
         if action.kind == "left":
             return self._open([cell]) if cell not in self.opened | self.flagged else ()
         if action.kind == "right":
-            if cell in self.opened:
-                return ()
-            if cell in self.flagged:
-                self.flagged.discard(cell)
-                return (Change("unflag", cell),)
-            self.flagged.add(cell)
-            return (Change("flag", cell),)
+            return ()  # its press flagged
         return self._chord(cell)
+
+    def _flag(self, cell: Cell) -> tuple[Change, ...]:
+        """A right press on ``cell``: a closed cell is flagged, a flag taken away."""
+        if cell in self.opened:
+            return ()
+        if cell in self.flagged:
+            self.flagged.discard(cell)
+            return (Change("unflag", cell),)
+        self.flagged.add(cell)
+        return (Change("flag", cell),)
 
     def _chord(self, cell: Cell) -> tuple[Change, ...]:
         if cell not in self.opened or self.board.numbers[cell] == 0:

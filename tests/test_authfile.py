@@ -19,6 +19,7 @@ import respx
 
 from cases import BASE
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer, authfile
+from scoreganizer_client_lib._files import atomic_write
 from scoreganizer_client_lib.authfile import AuthFile
 from scoreganizer_client_lib.exceptions import AuthFileError
 
@@ -110,19 +111,15 @@ def test_failed_write_keeps_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert list(tmp_path.iterdir()) == [path]
 
 
-def test_crash_between_write_and_rename_keeps_old_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_crash_between_write_and_rename_keeps_old_file(tmp_path: Path) -> None:
     path = tmp_path / "auth.txt"
     AuthFile(path).write("old:one")
 
-    def crash(src: str, dst: str) -> None:
+    def crash(source: Path, target: Path) -> None:
         raise OSError(errno.EIO, "simulated crash")
 
-    monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(AuthFileError):
-        AuthFile(path).write("new:two")
-    monkeypatch.undo()
+    with pytest.raises(OSError, match="simulated crash"):
+        atomic_write(path, b"new:two", private=True, rename=crash)
     assert path.read_text() == "old:one"
     assert list(tmp_path.iterdir()) == [path]
 
@@ -132,25 +129,24 @@ def test_a_briefly_locked_file_is_replaced_on_windows(
 ) -> None:
     from scoreganizer_client_lib import _files
 
-    auth = AuthFile(tmp_path / "auth")
-    auth.write("old:token")
-    real_replace, refusals = Path.replace, []
+    path = tmp_path / "auth"
+    AuthFile(path).write("old:token")
+    refusals: list[Path] = []
 
-    def replace(self: Path, target: Path) -> Path:
+    def replace(source: Path, target: Path) -> None:
         if len(refusals) < 2:  # a scanner holds the file for a moment
             refusals.append(target)
             raise PermissionError(errno.EACCES, "in use", str(target))
-        return real_replace(self, target)
+        source.replace(target)
 
-    monkeypatch.setattr(Path, "replace", replace)
     monkeypatch.setattr(_files, "REPLACE_PAUSES", (0.0, 0.0, 0.0))
     monkeypatch.setattr(_files, "RETRY_REPLACE", False)  # elsewhere: refused at once
-    with pytest.raises(AuthFileError):
-        auth.write("new:token")
-    assert auth.read() == "old:token"
+    with pytest.raises(PermissionError):
+        atomic_write(path, b"new:token", private=True, rename=replace)
+    assert AuthFile(path).read() == "old:token"
     monkeypatch.setattr(_files, "RETRY_REPLACE", True)
-    auth.write("new:token")
-    assert auth.read() == "new:token" and len(refusals) == 2  # once each
+    atomic_write(path, b"new:token", private=True, rename=replace)
+    assert AuthFile(path).read() == "new:token" and len(refusals) == 2  # once each
     assert [p.name for p in tmp_path.iterdir()] == ["auth"]  # no temporary file left
 
 

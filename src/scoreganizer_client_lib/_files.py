@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 #: Windows refuses to replace a file another program (a virus scanner, an
@@ -13,14 +14,21 @@ RETRY_REPLACE = os.name == "nt"
 REPLACE_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
-def atomic_write(path: Path, data: bytes, private: bool = False) -> os.stat_result:
+def atomic_write(
+    path: Path,
+    data: bytes,
+    private: bool = False,
+    *,
+    rename: Callable[[Path, Path], object] = Path.replace,
+) -> os.stat_result:
     """Replace ``path`` with ``data``: a temporary file in the same folder,
     flushed to disk, then renamed over the old one. ``private`` makes the file
     owner-only (mode 0600) where POSIX modes exist; on Windows the file keeps
     the ACL of its (per-user) folder. Returns the new file's ``stat`` (taken
     before the rename, so it is this write's even if another program replaces
-    the file at once). Raises ``OSError``; the old file is then untouched and
-    no temporary file is left."""
+    the file at once). ``rename(temporary, path)`` is the last step (tests
+    make it fail). Raises ``OSError``; the old file is then untouched and no
+    temporary file is left."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
     try:
@@ -31,17 +39,17 @@ def atomic_write(path: Path, data: bytes, private: bool = False) -> os.stat_resu
             handle.flush()
             os.fsync(handle.fileno())
         written = Path(tmp).stat()  # closed: its times are final, even where set on close
-        _replace(Path(tmp), path)
+        _replace(Path(tmp), path, rename)
         return written
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _replace(source: Path, target: Path) -> None:
+def _replace(source: Path, target: Path, rename: Callable[[Path, Path], object]) -> None:
     for pause in (*REPLACE_PAUSES, None) if RETRY_REPLACE else (None,):
         try:
-            source.replace(target)
+            rename(source, target)
             return
         except PermissionError:
             if pause is None:

@@ -25,13 +25,6 @@ How to write a block that the tests take (the kind is the fence's language):
   exist), and every ``*.py`` file it names exists.
 - The README's first block, the two commands, is what CI runs itself (a test
   below checks that ``.ci/run`` does).
-
-Where there is ``fork``, each python block's process is forked from a server
-that has imported the package, the sandbox and their dependencies once,
-instead of paying about 0.3 s of CPU for those imports per block
-(``tests/example_forkserver.py`` says what a child keeps of the server, and
-the tests at the end hold it to that); elsewhere (Windows) it is started as a
-process of its own.
 """
 
 from __future__ import annotations
@@ -46,22 +39,17 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from docs_examples import README, ROOT, Block, all_blocks
-from example_forkserver import CWD_AT_IMPORT
 
 #: The examples start together once per process: keep them in one.
 pytestmark = pytest.mark.xdist_group("docs")
 
-FORKSERVER = Path(__file__).parent / "example_forkserver.py"
 #: Every block but the README's first: the two commands, which CI runs itself.
 BLOCKS = all_blocks()[1:]
 PYTHON = [block for block in BLOCKS if block.lang == "python" and not block.why]
@@ -209,61 +197,36 @@ def shell_session(page: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def fork_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForkServer | None]:
-    """Where the python examples start from; None without ``fork`` (Windows),
-    where each is a process of its own, as a player starts it."""
-    if not hasattr(os, "fork"):  # pragma: no cover - Windows
-        yield None
-        return
-    server = ForkServer(tmp_path_factory.mktemp("forkserver"))
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def examples(
-    tmp_path_factory: pytest.TempPathFactory, fork_server: ForkServer | None
-) -> Iterator[dict[str, Started]]:
+def examples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Started]]:
     """Every runnable example, started at once (they are independent): each
     test then waits for its own."""
     started: dict[str, Started] = {}
     try:
         for block in PYTHON:
             folder = tmp_path_factory.mktemp("python")
-            if fork_server is not None:
-                output = tmp_path_factory.mktemp("python-output")
-                started[block.id] = fork_server.run(block.code, folder, output)
-            else:  # pragma: no cover - Windows
-                started[block.id] = Started.popen([sys.executable, "-c", block.code], folder)
+            started[block.id] = Started([sys.executable, "-c", block.code], folder)
         if shutil.which("bash") is not None:
             for page in SHELL_PAGES:
                 folder = tmp_path_factory.mktemp("shell")
                 script = shell_session(page)
-                started[f"sh:{page}"] = Started.popen(["bash", "-c", script], folder)
+                started[f"sh:{page}"] = Started(["bash", "-c", script], folder)
         yield started
     finally:
         for example in started.values():
             example.end()
 
 
-def _kill_group(pid: int) -> None:
-    """End an example that was not waited for, with whatever it started (a
-    killed shell runs no trap: its servers would outlive the tests)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
+#: Seconds an example may take.
+TIMEOUT = 120
 
 
 class Started:
-    """An example under way, in a session of its own."""
+    """An example under way, as ``python -c BLOCK`` (or the page's shell
+    session), in a player's environment and a session of its own."""
 
-    def __init__(self, folder: Path, pid: int) -> None:
+    def __init__(self, command: list[str], folder: Path) -> None:
         self.folder = folder
-        self.pid = pid
-        self.returncode: int | None = None
-
-    @staticmethod
-    def popen(command: list[str], folder: Path) -> Started:
-        process = subprocess.Popen(
+        self.process = subprocess.Popen(
             command,
             cwd=folder,
             env=_env(folder),
@@ -272,122 +235,24 @@ class Started:
             text=True,
             start_new_session=True,  # a group of its own, servers included
         )
-        return Popened(folder, process)
 
     def finish(self) -> tuple[int, str]:
         """The exit status and everything printed (the server's log too)."""
-        status, out, err = self._wait()
+        out, err = self.process.communicate(timeout=TIMEOUT)
         log = self.folder / "serve.log"
         server = f"\nserver:\n{log.read_text()}" if log.exists() else ""
-        return status, f"{out}\n{err}{server}"
-
-    def _wait(self) -> tuple[int, str, str]:
-        raise NotImplementedError
+        return self.process.returncode, f"{out}\n{err}{server}"
 
     def end(self) -> None:
-        """Kill it if it was not waited for, and reap it."""
-        raise NotImplementedError
-
-
-class Popened(Started):
-    def __init__(self, folder: Path, process: subprocess.Popen[str]) -> None:
-        super().__init__(folder, process.pid)
-        self.process = process
-
-    def _wait(self) -> tuple[int, str, str]:
-        out, err = self.process.communicate(timeout=TIMEOUT)
-        return self.process.returncode, out, err
-
-    def end(self) -> None:
+        """Kill it, with whatever it started, if it was not waited for (a
+        killed shell runs no trap: its servers would outlive the tests)."""
         if self.process.poll() is None:
             if hasattr(os, "killpg"):
-                _kill_group(self.process.pid)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
             else:  # pragma: no cover - Windows
                 self.process.kill()
         self.process.communicate()
-
-
-class Forked(Started):
-    def __init__(self, folder: Path, pid: int, server: ForkServer, output: Path) -> None:
-        super().__init__(folder, pid)
-        self.server = server
-        self.output = output
-
-    def _wait(self) -> tuple[int, str, str]:
-        killed = False
-        if self.returncode is None:
-            self.returncode, killed = self.server.wait(self.pid)
-        out, err = (
-            (self.output / name).read_text(errors="replace") for name in ("stdout", "stderr")
-        )
-        if killed:
-            pytest.fail(f"still running after {TIMEOUT} s:\n{out}\n{err}")
-        return self.returncode, out, err
-
-    def end(self) -> None:
-        if self.returncode is None:
-            _kill_group(self.pid)  # not reaped yet: the pid is still its own
-            self.returncode, _ = self.server.wait(self.pid)
-
-
-#: Seconds an example may take.
-TIMEOUT = 120
-
-
-class ForkServer:
-    """``tests/example_forkserver.py``, started as ``python -c SOURCE`` in a
-    player's environment: it has imported what the examples import, and forks
-    each example from there (as ``python -c EXAMPLE`` runs it, without paying
-    those imports again)."""
-
-    def __init__(self, folder: Path) -> None:
-        ours, theirs = socket.socketpair()
-        with ours, theirs, (folder / "server.log").open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", FORKSERVER.read_text(encoding="utf-8")],
-                cwd=folder,
-                env=_env(folder),
-                stdin=theirs,
-                stdout=log,
-                stderr=log,
-            )
-            self.connection = Connection(os.dup(ours.fileno()))
-        self.log = folder / "server.log"
-        self.import_reads = self._receive("ready")
-
-    def _receive(self, kind: str) -> Any:
-        if not self.connection.poll(TIMEOUT):
-            self.close()
-            pytest.fail(f"the fork server did not answer:\n{self.log.read_text()}")
-        try:
-            answer, value = self.connection.recv()
-        except EOFError:
-            self.close()
-            pytest.fail(f"the fork server ended:\n{self.log.read_text()}")
-        assert answer == kind, (answer, value)
-        return value
-
-    def run(self, code: str, folder: Path, output: Path) -> Forked:
-        request = (str(folder), _env(folder), str(output / "stdout"), str(output / "stderr"))
-        self.connection.send(("run", code, *request))
-        return Forked(folder, self._receive("started"), self, output)
-
-    def wait(self, pid: int) -> tuple[int, bool]:
-        """Its exit status, and whether it was killed (with all it started)
-        for running longer than ``TIMEOUT``."""
-        self.connection.send(("wait", pid))
-        in_time = self.connection.poll(TIMEOUT)
-        if not in_time:
-            _kill_group(pid)
-        return int(self._receive("exited")), not in_time
-
-    def close(self) -> None:
-        self.connection.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.mark.parametrize("block", PYTHON, ids=[block.id for block in PYTHON])
@@ -401,94 +266,3 @@ def test_python_examples_run(block: Block, examples: dict[str, Started]) -> None
 def test_shell_examples_run(page: str, examples: dict[str, Started]) -> None:
     status, output = examples[f"sh:{page}"].finish()
     assert status == 0, f"{page}:\n{output}"
-
-
-needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork server without fork")
-
-#: What the server's imports may read of what differs between examples, and
-#: why that is harmless.
-IMPORT_READS_ALLOWED = {
-    # set again by each child:
-    *(("cwd", module) for module, _ in CWD_AT_IMPORT),
-    # whether a user base exists (any HOME has one) and the cached value of
-    # get_config_var("userbase"), which only installers read:
-    ("HOME", "sysconfig"),
-}
-
-
-@needs_fork
-def test_the_servers_imports_depend_on_nothing_an_example_sets(fork_server: ForkServer) -> None:
-    one, other = _env(Path("one")), _env(Path("other"))
-    differ = {key for key in one.keys() | other.keys() if one.get(key) != other.get(key)}
-    assert differ >= {"HOME", "SCOREGANIZER_CONFIG_DIR", "SCOREGANIZER_SANDBOX_DB"}
-    reads = {(what, module) for what, module in fork_server.import_reads}
-    assert ("cwd", "multiprocessing.process") in reads  # the watch sees reads
-    assert {(what, m) for what, m in reads if what in differ | {"cwd"}} <= IMPORT_READS_ALLOWED
-
-
-PROBE = """
-import atexit, multiprocessing.process, os, sys, threading, time
-print(sorted(globals()), __name__, sys.argv, sys.orig_argv[1:], sys.path[0])
-print(os.getcwd() == os.environ["HOME"] == multiprocessing.process.ORIGINAL_DIR, os.listdir())
-print(sorted(os.environ.items()) == sorted(_env.items()))
-atexit.register(print, "atexit ran")
-threading.Thread(target=lambda: (time.sleep(0.1), print("thread joined"))).start()
-print("Zoë", file=sys.stderr)
-def fail():
-    raise SystemExit(3) if sys.argv[1:] else 1 / 0
-fail()
-"""
-
-
-@needs_fork
-def test_a_forked_example_runs_as_python_c_runs_it(fork_server: ForkServer, tmp_path: Path) -> None:
-    """The same program, forked and started: the same namespace, arguments,
-    folder, environment, end (threads, atexit) and output."""
-    folder, output = tmp_path / "folder", tmp_path / "output"
-    folder.mkdir()
-    output.mkdir()
-    probe = PROBE.replace("_env.items()", f"{_env(folder)!r}.items()")
-    forked = fork_server.run(probe, folder, output).finish()
-    started = Started.popen([sys.executable, "-c", probe], folder).finish()
-    assert forked == started
-    status, output = forked
-    assert status == 1
-    assert "True []\nTrue\nthread joined\natexit ran\n" in output
-    assert output.endswith("line 10, in fail\nZeroDivisionError: division by zero\n")
-
-
-@needs_fork
-def test_a_forked_example_that_is_not_waited_for_ends_with_what_it_started(
-    fork_server: ForkServer, tmp_path: Path
-) -> None:
-    (tmp_path / "output").mkdir()
-    code = (
-        "import subprocess, time\n"
-        "print(subprocess.Popen(['sleep', '600']).pid, flush=True)\n"
-        "time.sleep(600)\n"
-    )
-    example = fork_server.run(code, tmp_path, tmp_path / "output")
-    stdout = tmp_path / "output" / "stdout"
-    for _ in range(1000):
-        if stdout.exists() and stdout.read_text().endswith("\n"):
-            break
-        time.sleep(0.01)
-    sleeper = int(stdout.read_text())
-    example.end()
-    assert example.returncode == -signal.SIGKILL
-    for _ in range(1000):  # killed, then reaped by whoever inherited it
-        if not _alive(sleeper):
-            break
-        time.sleep(0.01)
-    assert not _alive(sleeper)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except ProcessLookupError:
-        return False
-    except FileNotFoundError:  # no /proc (macOS): its reaper is prompt
-        return True
-    return state != "Z"  # a zombie is dead, whoever reaps it

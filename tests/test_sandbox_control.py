@@ -417,12 +417,18 @@ def sandbox_command(*args: str, as_json: bool = False) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.mark.parametrize("where", ["db", "url"])
-def test_faults_and_the_log_from_the_command(
-    controlled: SandboxServer, monkeypatch: pytest.MonkeyPatch, where: str
-) -> None:
+@pytest.fixture(params=["db", "url"])
+def target(
+    request: pytest.FixtureRequest, controlled: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """The command's options for the controlled sandbox: its file, or its URL."""
     monkeypatch.setenv(CONTROL_TOKEN_ENV, TOKEN)
-    target = ["--db", str(controlled.store.path)] if where == "db" else ["--url", controlled.url]
+    if request.param == "db":
+        return ["--db", str(controlled.store.path)]
+    return ["--url", controlled.url]
+
+
+def test_faults_and_the_log_from_the_command(controlled: SandboxServer, target: list[str]) -> None:
     code, output = sandbox_command(
         "add-fault", "/api/tournaments/all", "--status", "503", "--times", "2", *target
     )
@@ -469,12 +475,7 @@ def test_faults_and_the_log_from_the_command(
     assert sandbox_command("faults", "--clear", *target)[1] == "Faults cleared: 1.\n"
 
 
-@pytest.mark.parametrize("where", ["db", "url"])
-def test_a_fault_the_command_cannot_add(
-    controlled: SandboxServer, monkeypatch: pytest.MonkeyPatch, where: str
-) -> None:
-    monkeypatch.setenv(CONTROL_TOKEN_ENV, TOKEN)
-    target = ["--db", str(controlled.store.path)] if where == "db" else ["--url", controlled.url]
+def test_a_fault_the_command_cannot_add(controlled: SandboxServer, target: list[str]) -> None:
     code, output = sandbox_command("add-fault", "/x", "--body", "<h1>down</h1>", *target)
     assert code == 1 and "a body needs its status" in output
     code, output = sandbox_command("add-fault", "/x", "--delay", "3600", *target)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -305,6 +305,23 @@ def _either(url: str | None, db: str | None) -> None:
         raise click.UsageError("give --url or --db, not both")
 
 
+def _list_or_clear(
+    url: str | None,
+    db: str | None,
+    path: str,
+    clear: bool,
+    clear_here: Callable[[Any], int],
+    list_here: Callable[[Any], list[dict[str, Any]]],
+) -> Any:
+    """What the control endpoint ``path`` lists (or ``{"cleared": n}``), from
+    the server at ``url`` or the database ``db``."""
+    _either(url, db)
+    if url is not None:
+        return _control(url, "DELETE" if clear else "GET", path)
+    with _hosting(db) as store:
+        return {"cleared": clear_here(store)} if clear else list_here(store)
+
+
 # -1h is a step back, not options: no -h for help here, and no option takes it
 @sandbox.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
 @click.argument("when", required=False)
@@ -417,16 +434,14 @@ def faults(settings: Settings, clear: bool, url: str | None, db: str | None) -> 
     Oldest first; --clear drops them."""
     from ..sandbox.faults import Faults
 
-    _either(url, db)
-    if url is not None:
-        found = _control(url, "DELETE" if clear else "GET", "/faults")
-    else:
-        with _hosting(db) as store:
-            found = (
-                {"cleared": Faults(store).clear()}
-                if clear
-                else [f.as_json() for f in Faults(store).waiting()]
-            )
+    found = _list_or_clear(
+        url,
+        db,
+        "/faults",
+        clear,
+        lambda store: Faults(store).clear(),
+        lambda store: [f.as_json() for f in Faults(store).waiting()],
+    )
     if settings.json:
         emit_json(found)
     elif clear:
@@ -452,13 +467,14 @@ def requests_cmd(settings: Settings, clear: bool, url: str | None, db: str | Non
     --control: method, path, status and time; never a header, query or body."""
     from ..sandbox.recording import RequestLog
 
-    _either(url, db)
-    if url is not None:
-        found = _control(url, "DELETE" if clear else "GET", "/requests")
-    else:
-        with _hosting(db) as store:
-            log = RequestLog(store)
-            found = {"cleared": log.clear()} if clear else [r.as_json() for r in log.entries()]
+    found = _list_or_clear(
+        url,
+        db,
+        "/requests",
+        clear,
+        lambda store: RequestLog(store).clear(),
+        lambda store: [r.as_json() for r in RequestLog(store).entries()],
+    )
     if settings.json:
         emit_json(found)
     elif clear:

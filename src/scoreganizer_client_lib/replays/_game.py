@@ -32,6 +32,7 @@ from ._model import CorruptReplay
 # Button events, numbered as RMV and EVF number them.
 LEFT_DOWN, LEFT_UP, RIGHT_DOWN, RIGHT_UP, MIDDLE_DOWN, MIDDLE_UP = 2, 3, 4, 5, 6, 7
 PREFLAG, BOTH_DOWN, LEFT, RIGHT, MIDDLE = 8, 9, 10, 11, 12
+PRESSES = frozenset({LEFT_DOWN, RIGHT_DOWN, MIDDLE_DOWN, BOTH_DOWN})
 #: Where a button event that is not over the board happened.
 OFF_BOARD = -1
 #: The most button events a game may have: each is replayed in Python, and
@@ -152,15 +153,18 @@ class Game:
         "double",
         "end_ms",
         "flagged_zeros",
+        "last_ms",
         "left",
         "middle_held",
         "mouse",
         "preflags",
+        "pressed_after_end",
         "question_marks",
         "right",
         "shown",
         "start_ms",
         "state",
+        "times_run_backwards",
         "unopened_safe",
     )
 
@@ -174,6 +178,8 @@ class Game:
         self.state, self.mouse = READY, UP_UP
         self.preflags = 0
         self.middle_held = False
+        self.pressed_after_end = self.times_run_backwards = False
+        self.last_ms = 0  # the time of the last button event
         self.start_ms: int | None = None
         self.end_ms: int | None = None
 
@@ -187,14 +193,15 @@ class Game:
         """The game was won or lost: no event changes it any more."""
         return self.state >= WON
 
-    def elapsed_ms(self, last_ms: int) -> int:
+    @property
+    def elapsed_ms(self) -> int:
         """The game's time (ms): from the event that started it (the first
-        opening) to the one that ended it, or to ``last_ms`` (the time of
-        the last event) if it did not end; 0 if it never started, or if its
-        times run back before its start (a problem named on its own)."""
+        opening) to the one that ended it, or to the last button event if it
+        did not end; 0 if it never started, or if its times run back before
+        its start (a problem named on its own)."""
         if self.start_ms is None:
             return 0
-        return max(0, (self.end_ms if self.end_ms is not None else last_ms) - self.start_ms)
+        return max(0, (self.end_ms if self.end_ms is not None else self.last_ms) - self.start_ms)
 
     # The board's own moves ------------------------------------------------
 
@@ -282,8 +289,17 @@ class Game:
     def step(self, event: int, cell: int, time_ms: int) -> None:
         """Replay one button event over ``cell`` (or :data:`OFF_BOARD`) at
         ``time_ms``: the state machine of ms_toollib's MinesweeperBoard."""
+        # Before the first opening the clone's clock does not run yet (Arbiter
+        # times the press of the first click after its release): the times
+        # must not run backwards from the start on.
+        started = self.start_ms is not None
+        self.times_run_backwards = self.times_run_backwards or (started and time_ms < self.last_ms)
+        self.last_ms = max(self.last_ms, time_ms) if started else time_ms
         state = self.state
         if state >= WON:
+            # A button released after the end (the other one of a chord) is
+            # no matter; one pressed is a click the game did not have.
+            self.pressed_after_end = self.pressed_after_end or event in PRESSES
             return
         if state == READY:
             self._step_ready(event, cell)

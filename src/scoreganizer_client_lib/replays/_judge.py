@@ -33,14 +33,18 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".") + " s"
 
 
-def judge(game: Game, game_ms: int, claims: Claims, problems: list[str]) -> dict[str, Any]:
+def judge(game: Game, claims: Claims, problems: list[str]) -> dict[str, Any]:
     """The judgement fields of :class:`~.ReplayInfo` for ``game``, replayed to
-    its end, which took ``game_ms`` as its clone times it. ``problems`` are
-    the disagreements the format's reader found itself; the ones between
-    ``claims`` and the game are added to them."""
+    its end. ``problems`` are the disagreements the format's reader found
+    itself; the game's own and those between ``claims`` and the game are
+    added to them."""
     board = game.board
-    game_time = game_ms / 1000
+    game_time = game.elapsed_ms / 1000
     outcome = game.outcome
+    if game.times_run_backwards:
+        problems.append("the events' times run backwards")
+    if game.pressed_after_end:
+        problems.append("mouse buttons are pressed after the game ended")
     if claims.mines is not None and claims.mines != board.mines:
         problems.append(
             f"the file says the board has {claims.mines} mines, "

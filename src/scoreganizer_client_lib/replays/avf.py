@@ -146,7 +146,7 @@ def parse(data: bytes) -> ReplayInfo:
         _game.Board(cols, rows, mine_cells), question_marks=data[start - 2] == _QUESTION_MARKS_ON
     )
     problems: list[str] = []
-    events_at, events_end, game_ms = _replay(data, close + 1, game, problems)
+    events_at, events_end = _replay(data, close + 1, game)
     cs = data.find(b"cs=", events_end)
     if cs < 0:
         raise TruncatedReplay("AVF: file ends before the checksum", events_end)
@@ -185,7 +185,6 @@ def parse(data: bytes) -> ReplayInfo:
         ),
         **judge(
             game,
-            game_ms,
             Claims(
                 time=claimed_time,
                 time_tolerance=_TIME_ROUNDING,
@@ -204,9 +203,9 @@ def _missing(what: str, data: bytes, window_end: int, offset: int) -> Exception:
     return CorruptReplay(f"AVF: no {what} where it belongs", offset)
 
 
-def _replay(data: bytes, pos: int, game: Game, problems: list[str]) -> tuple[int, int, int]:
+def _replay(data: bytes, pos: int, game: Game) -> tuple[int, int]:
     """Replay the mouse events that follow the text block on ``game``: where
-    they start and end, and the game's time from them (ms).
+    they start and end.
 
     The first event is the first record whose seconds field reads 1; records
     are 8 bytes (code, x high, seconds low, x low, hundredths, y high,
@@ -221,8 +220,6 @@ def _replay(data: bytes, pos: int, game: Game, problems: list[str]) -> tuple[int
     end = _events_end(data, start)
     cols, rows = game.board.width, game.board.height
     width, height = cols * _SQUARE, rows * _SQUARE
-    last_ms = 0
-    after_end = backwards = False
     codes = data[start:end:_EVENT]
     _game.check_button_events(len(codes) - codes.count(_MOVE), "AVF", start)
     for match in _NOT_A_MOVE.finditer(codes):
@@ -234,17 +231,8 @@ def _replay(data: bytes, pos: int, game: Game, problems: list[str]) -> tuple[int
         time_ms = ((s_high << 8 | s_low) - 1) * 1000 + hundredths * 10
         x, y = x_high << 8 | x_low, y_high << 8 | y_low
         cell = (y // _SQUARE) * cols + x // _SQUARE if x < width and y < height else -1
-        started = game.start_ms is not None  # before it, Arbiter's clock is not running
-        backwards = backwards or (started and time_ms < last_ms)
-        after_end = after_end or game.over
         game.step(button, cell, time_ms)
-        last_ms = max(last_ms, time_ms) if started else time_ms
-    if backwards:
-        problems.append("the events' times run backwards")
-    if after_end:
-        problems.append("mouse buttons are pressed after the game ended")
-    game_ms = game.elapsed_ms(last_ms)
-    return start, end + _EVENT, game_ms
+    return start, end + _EVENT
 
 
 def _events_end(data: bytes, start: int) -> int:

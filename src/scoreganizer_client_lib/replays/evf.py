@@ -130,11 +130,7 @@ def parse(data: bytes) -> ReplayInfo:
     )
     problems: list[str] = []
     events_at = r.pos
-    if version == 4:
-        events_end, last_ms = _replay_v4(r, square, game, problems)
-    else:
-        events_end, last_ms = _replay(r, square, game, problems)
-    game_ms = game.elapsed_ms(last_ms)
+    events_end = _replay_v4(r, square, game, problems) if version == 4 else _replay(r, square, game)
     claims = Claims(
         time=claimed_ms / 1000,
         bbbv=bbbv if bbbv or game.outcome == "won" else None,
@@ -165,7 +161,7 @@ def parse(data: bytes) -> ReplayInfo:
         mode=GAME_MODES[mode] if mode < len(GAME_MODES) else f"mode {mode}",
         size=len(data),
         game_digest=mine_map_digest(ReplayFormat.EVF, board, bitmap, data[events_at:events_end]),
-        **judge(game, game_ms, claims, problems),
+        **judge(game, claims, problems),
     )
 
 
@@ -203,10 +199,10 @@ def _cell(x: int, y: int, square: int, game: Game) -> int:
     return row * cols + col if col < cols and row < rows else _game.OFF_BOARD
 
 
-def _replay(r: ByteReader, square: int, game: Game, problems: list[str]) -> tuple[int, int]:
+def _replay(r: ByteReader, square: int, game: Game) -> int:
     """Replay v0-3 mouse events on ``game`` and step over the checksum:
-    where the events end, and the time of the last one (ms). The moves are
-    found and stepped over by bytes operations."""
+    where the events end. The moves are found and stepped over by bytes
+    operations."""
     data, start = r.data, r.pos
     ops = data[start::_EVENT]
     stop = _NOT_A_MOUSE_OP.search(ops)
@@ -218,35 +214,28 @@ def _replay(r: ByteReader, square: int, game: Game, problems: list[str]) -> tupl
     r.pos = at + 1  # the records before the end are whole: it lies past them
     if data[at] == 0:
         r.skip(_CHECKSUM, "checksum")
-    last_ms = 0
-    backwards = after_end = False
     ops = ops[: stop.start()]
     _game.check_button_events(len(ops) - ops.count(_MOVE), "EVF", start)
     for match in _NOT_A_MOVE.finditer(ops):
         pos = start + match.start() * _EVENT
         op, t1, t2, t3, x1, x2, y1, y2 = data[pos : pos + _EVENT]
         time_ms = t1 << 16 | t2 << 8 | t3
-        started = game.start_ms is not None
-        backwards = backwards or (started and time_ms < last_ms)
-        after_end = after_end or game.over
         game.step(op, _cell(x1 << 8 | x2, y1 << 8 | y2, square, game), time_ms)
-        last_ms = max(last_ms, time_ms) if started else time_ms
-    _report(problems, backwards=backwards, after_end=after_end)
-    return at + 1, last_ms
+    return at + 1
 
 
-def _replay_v4(r: ByteReader, square: int, game: Game, problems: list[str]) -> tuple[int, int]:
+def _replay_v4(r: ByteReader, square: int, game: Game, problems: list[str]) -> int:
     """Replay v4 events on ``game`` and step over the checksum: where the
-    events end, and the time of the last button event (ms). Runs of moves
-    are summed by ``struct`` without a step in Python for each."""
+    events end. Runs of moves are summed by ``struct`` without a step in
+    Python for each; a game state event that disagrees goes into
+    ``problems``."""
     data, end = r.data, len(r.data)
     op = r.u8("first event")
     time_ms = r.u8("first event time")
     x, y = r.u16("first event x"), r.u16("first event y")
     if op != _MOVE:
         game.step(op, _cell(x, y, square, game), time_ms)
-    pos, pause, last_ms, buttons = r.pos, 0, time_ms, 0
-    after_end = False
+    pos, pause, buttons = r.pos, 0, 0
     ended: str | None = None  # as the game state events say
     moves = _V4_MOVES.match
     while True:
@@ -272,9 +261,8 @@ def _replay_v4(r: ByteReader, square: int, game: Game, problems: list[str]) -> t
             dt, dx, dy = struct.unpack_from(">Bhh", data, pos + 1)
             time_ms += dt + pause
             x, y = (x + dx) & 0xFFFF, (y + dy) & 0xFFFF
-            after_end = after_end or game.over
             game.step(op, _cell(x, y, square, game), time_ms)
-            last_ms, pause = time_ms, 0
+            pause = 0
             buttons += 1
             if buttons > _game.MAX_BUTTON_EVENTS:
                 _game.check_button_events(buttons, "EVF", pos)
@@ -294,14 +282,6 @@ def _replay_v4(r: ByteReader, square: int, game: Game, problems: list[str]) -> t
             pos += 3
         else:
             pos += 1
-    _report(problems, backwards=False, after_end=after_end)
     if ended is not None and ended != game.outcome:
         problems.append(f"the file records the game {ended}, but its events show it {game.outcome}")
-    return pos + 1, last_ms
-
-
-def _report(problems: list[str], *, backwards: bool, after_end: bool) -> None:
-    if backwards:
-        problems.append("the events' times run backwards")
-    if after_end:
-        problems.append("mouse buttons are pressed after the game ended")
+    return pos + 1

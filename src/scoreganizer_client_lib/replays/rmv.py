@@ -174,7 +174,7 @@ def parse(data: bytes) -> ReplayInfo:
             shown[row * cols + col] = _game.FLAG
         else:
             problems.append("a flag placed before the game lies off the board")
-    result, claimed_ms, game_ms = _replay(r, version, square, game, shown, problems)
+    result, claimed_ms = _replay(r, version, square, game, shown, problems)
 
     text = [decode(raw, encoding, "player field", "RMV") for raw in player_raw]
     fields = dict(zip(PLAYER_FIELDS, text, strict=False))
@@ -218,16 +218,16 @@ def parse(data: bytes) -> ReplayInfo:
             zip(positions[0::2], positions[1::2], strict=True),
             data[events_at : r.pos],
         ),
-        **judge(game, game_ms, claims, problems),
+        **judge(game, claims, problems),
     )
 
 
 def _replay(
     r: ByteReader, version: int, square: int, game: Game, shown: bytearray, problems: list[str]
-) -> tuple[str, int, int]:
+) -> tuple[str, int]:
     """Replay the events up to the termination event on ``game``: the result
-    the file claims, the time it claims (ms) and the game's time from its
-    events (ms). Each disagreement found on the way goes into ``problems``.
+    the file claims and the time it claims (ms). Where its board events
+    disagree with the game goes into ``problems``.
 
     Moves are stepped over by a regular expression; only the button and
     board events are looked at one by one. ViennaSweeper does not record the
@@ -239,8 +239,8 @@ def _replay(
     width, height = cols * square, rows * square
     dx, dy = _V1_OFFSET if version == 1 else (0, 0)
     signed = version == 2
-    pos, last_ms, first = r.pos, 0, True
-    after_end = backwards = off_board = False
+    pos, first = r.pos, True
+    off_board = False
     # The button events and the board events that open, close, mark or flag
     # a square are each looked at in Python: they are bounded.
     steps, most_steps = 0, 2 * _game.MAX_BUTTON_EVENTS + cols * rows
@@ -258,16 +258,12 @@ def _replay(
             x = int.from_bytes(data[pos + 5 : pos + 7], "big", signed=signed) - dx
             y = int.from_bytes(data[pos + 7 : pos + 9], "big", signed=signed) - dy
             cell = (y // square) * cols + x // square if 0 <= x < width and 0 <= y < height else -1
-            started = game.start_ms is not None
-            backwards = backwards or (started and time_ms < last_ms)
             if first:
                 first = False
                 game.step(_game.LEFT_DOWN, cell, time_ms)
             if code != _MOVE:
-                after_end = after_end or game.over
                 game.step(code, cell, time_ms)
                 steps += 1
-            last_ms = max(last_ms, time_ms) if started else time_ms
             pos += 9
         elif code in _SHOWS:
             if pos + 3 > end:
@@ -292,14 +288,10 @@ def _replay(
             raise TruncatedReplay("RMV: file ends inside a mouse event", pos)
         else:
             raise CorruptReplay(f"RMV: unknown event code {code}", pos)
-    if backwards:
-        problems.append("the events' times run backwards")
-    if after_end:
-        problems.append("mouse buttons are pressed after the game ended")
     if off_board:
         problems.append("a board event lies off the board")
     problems.extend(_disagreements(shown, game))
-    return _RESULTS[code], claimed_ms, game.elapsed_ms(last_ms)
+    return _RESULTS[code], claimed_ms
 
 
 def _disagreements(shown: bytearray, game: Game) -> list[str]:

@@ -146,3 +146,16 @@ def test_a_game_starts_with_a_left_click_on_a_safe_cell() -> None:
         Action("double", (0, 0))
     with pytest.raises(ValueError, match="negative"):
         Action("left", (0, 0), gap_ms=-1)
+
+
+def test_evf_version_4_records_changes_and_pauses() -> None:
+    board = SimulatedBoard(8, 8, 10, 5)
+    actions = solving_actions(board)
+    actions[1] = Action("left", actions[1].cell, gap_ms=70_000)  # a pause past 65.5 s
+    game = play(board, actions)
+    data = WRITERS["evf"](game=game, key=KEY, boardgen_time=WHEN, version=4)
+    info = replays.inspect(data)
+    assert (info.format_version, info.outcome, str(info.key)) == (4, "won", KEY)
+    assert info.game_time == game.time_ms / 1000 > 70
+    reference = analyse(data, "evf")
+    assert isinstance(reference, Reference) and reference.game_time == info.game_time

@@ -1,7 +1,7 @@
 """Generated games: hypothesis plays games on random boards (wins, losses,
 chords with both buttons, either pressed first, or the middle one, flags
 taken back, misclicks, clicks off the board, unfinished games), writes each in
-RMV, AVF and EVF, and our judge and the reference analyser (ms_toollib, in a
+RMV (v1, v2), AVF and EVF (v3, v4), and our judge and the reference analyser (ms_toollib, in a
 subprocess) must judge every file alike: outcome, time (within 5 ms), 3BV,
 3BV solved and clicks. The files are honest, so the judge finds no problem in
 them either.
@@ -33,6 +33,14 @@ from scoreganizer_client_lib.replays.testing import (
     solving_actions,
 )
 
+#: Each game is written in each of these: RMV v2 and v1, AVF, EVF v3 and v4.
+VERSIONS: list[tuple[str, dict[str, int]]] = [
+    ("rmv", {}),
+    ("rmv", {"version": 1}),
+    ("avf", {}),
+    ("evf", {}),
+    ("evf", {"version": 4}),
+]
 EXAMPLES = int(os.environ.get("SCOREGANIZER_GENERATED_GAMES", "40"))
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -84,8 +92,8 @@ def games(draw: st.DrawFn) -> Game:
 )
 @given(games())
 def test_ours_and_the_reference_judge_every_format_alike(game: Game) -> None:
-    for fmt, writer in WRITERS.items():
-        data = writer(game=game, key="3_9_" + "5e" * 16)
+    for fmt, version in VERSIONS:
+        data = WRITERS[fmt](game=game, key="3_9_" + "5e" * 16, **version)
         reference = analyse(data, fmt)
         assert isinstance(reference, Reference), (fmt, reference)
         ours = replays.inspect(data)

@@ -200,8 +200,9 @@ def write_evf(
     claimed_time: float | None = None,
     claimed_bbbv: int | None = None,
     claimed_won: bool | None = None,
+    version: int = 3,
 ) -> bytes:
-    """A valid EVF v3 replay (Metasweeper) as bytes.
+    """A valid EVF replay (Metasweeper; v3, or v4 with ``version=4``) as bytes.
 
     As :func:`write_rmv`; the player identifier is ``name#key`` (or
     ``name``); ``claimed_won`` replaces the summary's completed flag.
@@ -209,6 +210,7 @@ def write_evf(
     played = _game(game, level, seed, key, outcome)
     return _evf_writer.encode(
         played,
+        version=version,
         software=EVF_SOFTWARE,
         identifier=_with_key(name, key),
         **_claims(played, boardgen_time, claimed_time, claimed_bbbv),

@@ -326,3 +326,9 @@ def test_the_log_keeps_the_last_requests() -> None:
 def test_a_sandbox_that_does_not_record_says_so(sandbox: SandboxServer) -> None:
     with pytest.raises(RuntimeError, match="record_requests"):
         list(sandbox.requests)
+
+
+def test_start_and_end_count_from_one_moment(scripted: SandboxServer) -> None:
+    # +1h and +1h are the same time, not a tournament of a few microseconds
+    with pytest.raises(ValueError, match="must end after it starts"):
+        scripted.add_tournament("Blink", "host", start="+1h", end="+1h")

@@ -1,7 +1,7 @@
 """The sans-I/O protocol core, driven directly with scripted answers: no
 sockets, no HTTP library, no mocks. Every operation, every error code, every
-malformed answer. (CI checks that this covers every line and branch of
-``_protocol.py``.)"""
+malformed answer. (CI checks that this covers every line and branch of the
+``_protocol`` package.)"""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import pytest
 from cases import ERROR_CODES, KEY, TOURNAMENT, TOURNAMENT_NEWER, error_body
 from scoreganizer_client_lib import _protocol as p
 from scoreganizer_client_lib import exceptions as exc
+from scoreganizer_client_lib._protocol import core as operations
+from scoreganizer_client_lib._protocol import retry as retries
 
 BASE = "https://api.test:8443/api/"
 NO_JITTER = p.RetryPolicy(jitter=False)
@@ -311,8 +313,8 @@ def test_retry_after(headers: dict[str, str], expected: float) -> None:
 
 
 def test_retry_after_date_out_of_range() -> None:
-    assert p._http_date("Wed, 21 Oct 99999 07:28:00 GMT") is None
-    assert p._http_date("") is None
+    assert retries._http_date("Wed, 21 Oct 99999 07:28:00 GMT") is None
+    assert retries._http_date("") is None
 
 
 # -- error answers -----------------------------------------------------------------
@@ -364,7 +366,7 @@ def test_the_servers_reason_is_carried_by_the_exception() -> None:
         ('"   "', None),
         ('"two\\n  lines"', "two lines"),  # one line, whatever the server sent
         ('"\\u001b]0;owned\\u0007 \\u202ereversed"', "\ufffd]0;owned\ufffd \ufffdreversed"),
-        ('"' + "x" * 100_000 + '"', "x" * (p.MAX_REASON_LENGTH - 1) + "\N{HORIZONTAL ELLIPSIS}"),
+        ('"' + "x" * 100_000 + '"', "x" * (exc.MAX_REASON_LENGTH - 1) + "\N{HORIZONTAL ELLIPSIS}"),
     ],
 )
 def test_a_reason_is_inert_and_bounded(reason: str, expected: str | None) -> None:
@@ -526,7 +528,7 @@ def test_redirect_that_drops_a_post_s_data_is_refused() -> None:
 
 
 def test_redirect_loops_end() -> None:
-    loop = [answer(302, **{"Location": "/api/tournaments/all"})] * (p.MAX_REDIRECTS + 1)
+    loop = [answer(302, **{"Location": "/api/tournaments/all"})] * (operations.MAX_REDIRECTS + 1)
     with pytest.raises(exc.ScoreganizerProtocolError, match="redirects"):
         run(core().tournaments("all"), *loop)
 
@@ -762,7 +764,8 @@ def test_wait_key_waits_at_least_a_little() -> None:
         answer(200, {"key": KEY, "key_expiry": None}),
     )
     assert script.run(core().wait_key(35)) == (KEY, None)
-    assert [s.seconds for s in script.sleeps] == [p.MIN_START_WAIT] * 2  # never a tight loop
+    never_a_tight_loop = [operations.MIN_START_WAIT] * 2
+    assert [s.seconds for s in script.sleeps] == never_a_tight_loop
     assert script.paths[-1] == "GET tournaments/get_key/35"
 
 
@@ -798,7 +801,7 @@ def test_upload_retry_answers() -> None:
     script = Script(retry, retry, answer(201))
     script.run(core().upload("g.rmv", b"x", "m", tries=3))
     assert [s.reason for s in script.sleeps] == [p.WaitReason.RETRY_ANSWER] * 2
-    assert [s.seconds for s in script.sleeps] == [p.UPLOAD_RETRY_PAUSE] * 2
+    assert [s.seconds for s in script.sleeps] == [operations.UPLOAD_RETRY_PAUSE] * 2
     with pytest.raises(exc.ScoreganizerRetry):
         run(core().upload("g.rmv", b"x", "m", tries=2), retry, retry)
     with pytest.raises(exc.ScoreganizerInvalidData):

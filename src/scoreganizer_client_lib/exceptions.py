@@ -13,15 +13,20 @@ too large, nested too deep, a wait that is not a sane number, a redirect to
 another server) raises :class:`ScoreganizerProtocolError`.
 
 This module is the single source of the protocol's error codes
-(:class:`ErrorCode`) and of the exception for each (:data:`EXCEPTION_CLS_MAP`).
+(:class:`ErrorCode`), of the exception for each (:data:`EXCEPTION_CLS_MAP`),
+and of how a server's answer becomes one (:func:`error_from_response`, and
+the checks of what an answer holds: :func:`answer_json`, :func:`short_text`).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
+
+from .text import inert
 
 if TYPE_CHECKING:
     from requests.exceptions import RequestException as NetworkException
@@ -359,6 +364,91 @@ def exception_for(
     return cls(error, wait_time, reason)
 
 
+# -- how an answer becomes an exception ---------------------------------------------
+
+#: The longest token, key, status or error code taken from a server.
+MAX_FIELD_LENGTH = 4096
+#: The longest reason for an error taken from a server, in characters.
+MAX_REASON_LENGTH = 300
+
+
+def answer_json(body: bytes) -> Any:
+    """The JSON in ``body``; :class:`ScoreganizerProtocolError` for anything
+    that is not JSON, including nesting too deep to parse."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ScoreganizerProtocolError(f"the answer is not JSON ({type(exc).__name__})") from None
+
+
+def short_text(value: Any, what: str) -> str:
+    """``value`` if it is a non-empty printable string without spaces that is
+    not too long (a token, key, code or status), else a protocol error."""
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value) <= MAX_FIELD_LENGTH
+        or not value.isprintable()
+        or any(c.isspace() for c in value)
+    ):
+        raise ScoreganizerProtocolError(f"{what} is not a short printable string: {value!r:.80}")
+    return value
+
+
+def _wait_seconds(value: Any) -> float | None:
+    """A ``wait`` as seconds: a number or a string holding one. None when
+    absent; a protocol error when it is something else."""
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        try:
+            if isinstance(value, (int, float)):
+                return float(value)
+            if isinstance(value, str) and len(value) <= 64:
+                return float(value)
+        except (ValueError, OverflowError):
+            pass
+    raise ScoreganizerProtocolError(f"the wait is not a number: {value!r:.80}")
+
+
+def error_from_response(status: int, body: bytes, elapsed: timedelta) -> ScoreganizerError:
+    """The exception for a non-2xx answer (docs/protocol.md, "Errors").
+
+    A body that is not a JSON object (a proxy's HTML page) or has no error
+    code gives the HTTP status as the code; a malformed code or wait gives a
+    :class:`ScoreganizerProtocolError`.
+    """
+    error, wait, reason = str(status), None, None
+    try:
+        data = answer_json(body) if body else None
+    except ScoreganizerProtocolError:
+        data = None
+    if isinstance(data, dict):
+        try:
+            if data.get("error") is not None:
+                error = short_text(data["error"], "the error code")
+            if _takes_a_wait(error):
+                wait = _wait_seconds(data.get("wait"))
+        except ScoreganizerProtocolError as exc:
+            return exc
+        reason = _reason(data.get("reason"))
+    return exception_for(error, wait, elapsed, reason)
+
+
+def _reason(value: Any) -> str | None:
+    """A server's reason for an error, made inert and bounded (None when it
+    gave none, or something other than text)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return inert(" ".join(value[: MAX_REASON_LENGTH * 2].split()), MAX_REASON_LENGTH)
+
+
+def _takes_a_wait(error: str) -> bool:
+    """Whether the exception for ``error`` may carry a wait: a code that
+    takes none (``key_exists``) ignores one, as 0.3.1 did."""
+    cls = EXCEPTION_CLS_MAP.get(error)
+    return cls is None or issubclass(cls, ScoreganizerWait)
+
+
 class _ResponseLike(Protocol):
     status_code: int
     content: bytes
@@ -368,8 +458,6 @@ class _ResponseLike(Protocol):
 def build_exception(response: _ResponseLike | Any) -> ScoreganizerError:
     """Build the exception for an error response (0.3.1 API; takes a requests
     or httpx response)."""
-    from ._protocol import error_from_response
-
     return error_from_response(response.status_code, response.content, response.elapsed)
 
 
@@ -390,6 +478,8 @@ Wait = ScoreganizerWait
 
 __all__ = [
     "EXCEPTION_CLS_MAP",
+    "MAX_FIELD_LENGTH",
+    "MAX_REASON_LENGTH",
     "MAX_WAIT_SECONDS",
     "TRANSIENT_CODES",
     "AuthFileError",
@@ -434,7 +524,10 @@ __all__ = [
     "TournamentNotFound",
     "TournamentOver",
     "Wait",
+    "answer_json",
     "build_exception",
+    "error_from_response",
     "exception_for",
     "is_transient",
+    "short_text",
 ]

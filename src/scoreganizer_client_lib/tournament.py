@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from ._protocol import TournamentRef, format_datetime, parse_datetime, tournament_id
+from ._protocol.wire import TournamentRef, format_datetime, parse_datetime, tournament_id
 from .digits import ascii_int_at_most
 from .exceptions import ScoreganizerProtocolError
 

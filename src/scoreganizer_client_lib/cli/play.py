@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .. import replays
+from ..replays.formats import KEY_FIELDS
 from ..text import inert
 from ..timetext import time_span
 from ._common import (
@@ -238,7 +239,8 @@ def key(settings: Settings, tournament_id: int, wait: bool, yes: bool) -> None:
     sc = logged_in_client(settings)
     tournament = sc.tournaments.get(tournament_id)
     value, expiry = obtain_key(sc, tournament, wait, settings.server, settings.json, yes)
-    name = f"{sc.username or 'yourname'}#{value}"
+    user = sc.username or "yourname"
+    name = f"{user}#{value}"
     if settings.json:
         emit_json(
             {
@@ -258,8 +260,8 @@ def key(settings: Settings, tournament_id: int, wait: bool, yes: bool) -> None:
         ended = "your playing time ended" if until < tournament.end else "the tournament ended"
         say(f"  {ended} {relative(until, now)}: uploads no longer count.", err=True)
         return
-    say(f"  ViennaSweeper: set the nickname to {value}", err=True)
-    say(f"  Arbiter / Metasweeper: set the name to {name}", err=True)
+    for field in KEY_FIELDS:
+        say(f"  {field.clone}: set the {field.field} to {field.text(user, value)}", err=True)
     if expiry:
         click.echo(f"  Uploads count until {local(expiry)} ({relative(expiry)}).", err=True)
 

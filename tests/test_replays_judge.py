@@ -205,14 +205,15 @@ def test_a_mine_count_that_does_not_match_the_mines_is_named() -> None:
 def test_the_engine_counts_3bv_and_chords_as_the_rules_say() -> None:
     # 3x3 with one mine in the corner: one opening, no isolated number.
     board = _game.Board(3, 3, [0])
-    assert (board.mines, board.bbbv, board.numbers[:3]) == (1, 1, [-1, 1, 0])
+    assert (board.mines, board.bbbv) == (1, 1)
+    assert board.unpadded(board.numbers) == [-1, 1, 0, 1, 1, 0, 0, 0, 0]
     game = _game.Game(board)
     for event in (_game.LEFT_DOWN, _game.LEFT_UP):
         game.step(event, 8, 100)
     assert (game.outcome, game.bbbv_solved, game.left, game.start_ms) == ("won", 1, 1, 100)
     # 3x2 with a mine top left: M 1 0 / 1 1 0, an opening and an isolated 1.
     board = _game.Board(3, 2, [0])
-    assert (board.bbbv, board.numbers) == (2, [-1, 1, 0, 1, 1, 0])
+    assert (board.bbbv, board.unpadded(board.numbers)) == (2, [-1, 1, 0, 1, 1, 0])
     game = _game.Game(board, question_marks=True)
     game.step(_game.LEFT_DOWN, 1, 0)
     game.step(_game.LEFT_UP, 1, 0)
@@ -220,7 +221,7 @@ def test_the_engine_counts_3bv_and_chords_as_the_rules_say() -> None:
     for _ in range(3):  # flag, question mark, closed
         game.step(_game.RIGHT_DOWN, 0, 10)
         game.step(_game.RIGHT_UP, 0, 10)
-    assert game.shown[0] == _game.CLOSED and game.right == 3
+    assert game.showing()[0] == _game.CLOSED and game.right == 3
     game.step(_game.RIGHT_DOWN, 0, 20)
     game.step(_game.RIGHT_UP, 0, 20)
     game.step(_game.MIDDLE_DOWN, 1, 30)

@@ -17,57 +17,45 @@ analyser, ms_toollib, counts it:
   on the board as ms_toollib's mouse state machine does, wasted ones included;
   ``bbbv_solved`` counts the 3BV the openings and numbers opened were worth.
 
-The board is a flat list, cell ``row * width + col``; every step costs time
+Cells are numbered ``row * width + col`` outside this module. Inside, the
+board is a flat list with a border of one cell all round (the padded cell
+``(row + 1) * (width + 2) + col + 1``), so that the eight neighbours of a cell
+are eight fixed offsets and no table of them is made; every step costs time
 proportional to the cells it touches, so a game costs time linear in its
 events and its board.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ._model import CorruptReplay
 
 # Button events, numbered as RMV and EVF number them.
 LEFT_DOWN, LEFT_UP, RIGHT_DOWN, RIGHT_UP, MIDDLE_DOWN, MIDDLE_UP = 2, 3, 4, 5, 6, 7
 PREFLAG, BOTH_DOWN, LEFT, RIGHT, MIDDLE = 8, 9, 10, 11, 12
+#: The events that press a button (EVF's LEFT, RIGHT and MIDDLE press or release).
 PRESSES = frozenset({LEFT_DOWN, RIGHT_DOWN, MIDDLE_DOWN, BOTH_DOWN})
 #: Where a button event that is not over the board happened.
 OFF_BOARD = -1
 #: The most button events a game may have: each is replayed in Python, and
-#: the longest real game in the tests (20 minutes, 1,021 3BV) has under
-#: 4,000. Moves, by far the most events, are not counted.
+#: the longest real game found (20 minutes, 1,021 3BV) has under 4,000.
+#: Moves, by far the most events, are not counted.
 MAX_BUTTON_EVENTS = 100_000
 
-# What a cell shows: 0 to 8 once opened, else one of these.
-CLOSED, FLAG, QUESTION, BLAST = 10, 11, 12, 15
+# What a cell shows: 0 to 8 once opened, else one of these (the border shows
+# BORDER, which nothing opens, flags or counts).
+BORDER, CLOSED, FLAG, QUESTION, BLAST = 9, 10, 11, 12, 15
 MINE = -1
+_BORDER_NUMBER = -2
 
 # The game, as ms_toollib's states name it.
 READY, PREFLAGGING, PLAYING, WON, LOST = 0, 1, 2, 3, 4
 OUTCOMES = {WON: "won", LOST: "lost"}
 
 # The buttons, as ms_toollib's mouse states name them.
-UP_UP, UP_DOWN, UP_DOWN_NOT_FLAG, DOWN_UP, CHORDING, CHORDING_NOT_FLAG, DOWN_UP_AFTER_CHORD = range(
-    7
-)
-
-
-def _neighbours(width: int, height: int) -> tuple[tuple[int, ...], ...]:
-    """The up to eight cells around each cell of a ``width`` x ``height`` board."""
-    table = []
-    for row in range(height):
-        rows = range(max(row - 1, 0), min(row + 2, height))
-        for col in range(width):
-            cols = range(max(col - 1, 0), min(col + 2, width))
-            table.append(tuple(r * width + c for r in rows for c in cols if r != row or c != col))
-    return tuple(table)
-
-
-#: The standard levels' tables, and other small boards', are made once.
-_cached_neighbours = functools.lru_cache(maxsize=8)(_neighbours)
-_CACHED_CELLS = 2048
+UP_UP, UP_DOWN, UP_DOWN_NOT_FLAG, DOWN_UP = 0, 1, 2, 3
+CHORDING, CHORDING_NOT_FLAG, DOWN_UP_AFTER_CHORD = 4, 5, 6
 
 
 def check_button_events(
@@ -85,59 +73,83 @@ def check_button_events(
 
 
 class Board:
-    """Where the mines are, the numbers around them, the openings and the 3BV."""
+    """Where the mines are, the numbers around them, the openings and the 3BV.
+
+    ``numbers``, ``opening`` and ``isolated`` are padded (see the module);
+    :meth:`padded` and :meth:`unpadded` convert.
+    """
 
     __slots__ = (
-        "around",
         "bbbv",
         "height",
         "isolated",
         "mines",
         "numbers",
+        "offsets",
         "opening",
         "openings",
+        "stride",
         "width",
     )
 
     def __init__(self, width: int, height: int, mine_cells: Iterable[int]) -> None:
         self.width, self.height = width, height
-        cells = width * height
-        #: ``around[cell]``: the up to eight cells around ``cell``.
-        self.around = (_cached_neighbours if cells <= _CACHED_CELLS else _neighbours)(width, height)
-        around = self.around
-        numbers = [0] * cells
-        mine_set = set(mine_cells)
-        self.mines = len(mine_set)
-        for cell in mine_set:
+        stride = self.stride = width + 2
+        #: The eight neighbours of a padded cell are at these offsets.
+        self.offsets = (-stride - 1, -stride, -stride + 1, -1, 1, stride - 1, stride, stride + 1)
+        offsets = self.offsets
+        numbers = [_BORDER_NUMBER] * (stride * (height + 2))
+        for first in self._rows():
+            numbers[first : first + width] = [0] * width
+        mines = {self.padded(cell) for cell in mine_cells}
+        self.mines = len(mines)
+        for cell in mines:
             numbers[cell] = MINE
-        for cell in mine_set:
-            for n in around[cell]:
-                if numbers[n] != MINE:
-                    numbers[n] += 1
+        for cell in mines:
+            for d in offsets:
+                if numbers[cell + d] >= 0:
+                    numbers[cell + d] += 1
         self.numbers = numbers
         # Each zero's opening (its connected zeros), numbered from 0; and the
         # numbers no zero touches, each worth a click of its own.
-        opening = [-1] * cells
-        touched = bytearray(cells)
+        opening = [-1] * len(numbers)
+        touched = bytearray(len(numbers))
         count = 0
-        for cell in range(cells):
-            if numbers[cell] or opening[cell] >= 0:
-                continue
-            opening[cell] = count
-            todo = [cell]
-            while todo:
-                for n in around[todo.pop()]:
-                    touched[n] = 1
-                    if numbers[n] == 0 and opening[n] < 0:
-                        opening[n] = count
-                        todo.append(n)
-            count += 1
+        for first in self._rows():
+            for cell in range(first, first + width):
+                if numbers[cell] or opening[cell] >= 0:
+                    continue
+                opening[cell] = count
+                todo = [cell]
+                while todo:
+                    zero = todo.pop()
+                    for d in offsets:
+                        n = zero + d
+                        touched[n] = 1
+                        if numbers[n] == 0 and opening[n] < 0:
+                            opening[n] = count
+                            todo.append(n)
+                count += 1
         self.opening, self.openings = opening, count
         self.isolated = bytearray(
             1 if number > 0 and not near_zero else 0
             for number, near_zero in zip(numbers, touched, strict=True)
         )
         self.bbbv = count + sum(self.isolated)
+
+    def _rows(self) -> range:
+        """The padded cell that starts each row of the board."""
+        return range(self.stride + 1, self.stride * (self.height + 1), self.stride)
+
+    def padded(self, cell: int) -> int:
+        """The padded cell of ``cell`` (``row * width + col``)."""
+        row, col = divmod(cell, self.width)
+        return (row + 1) * self.stride + col + 1
+
+    def unpadded(self, values: Sequence[int]) -> list[int]:
+        """``values`` of the padded cells, without the border: row by row."""
+        width = self.width
+        return [v for first in self._rows() for v in values[first : first + width]]
 
 
 class Game:
@@ -171,7 +183,9 @@ class Game:
     def __init__(self, board: Board, *, question_marks: bool = False) -> None:
         self.board = board
         self.question_marks = question_marks
-        self.shown = bytearray([CLOSED]) * (board.width * board.height)
+        self.shown = bytearray([BORDER]) * len(board.numbers)
+        for first in board._rows():
+            self.shown[first : first + board.width] = bytes([CLOSED]) * board.width
         self.unopened_safe = board.width * board.height - board.mines
         self.flagged_zeros = [0] * board.openings  # flags on each opening's zeros
         self.left = self.right = self.double = self.bbbv_solved = 0
@@ -182,6 +196,10 @@ class Game:
         self.last_ms = 0  # the time of the last button event
         self.start_ms: int | None = None
         self.end_ms: int | None = None
+
+    def showing(self) -> list[int]:
+        """What each cell shows, row by row (``row * width + col``)."""
+        return self.board.unpadded(self.shown)
 
     @property
     def outcome(self) -> str:
@@ -208,7 +226,7 @@ class Game:
     def _open(self, cells: list[int]) -> None:
         """Open ``cells`` (and the openings of the zeros among them)."""
         numbers, shown = self.board.numbers, self.shown
-        around = self.board.around
+        offsets = self.board.offsets
         while cells:
             cell = cells.pop()
             if shown[cell] != CLOSED and shown[cell] != QUESTION:
@@ -221,7 +239,9 @@ class Game:
             shown[cell] = number
             self.unopened_safe -= 1
             if number == 0:
-                cells.extend(n for n in around[cell] if shown[n] == CLOSED or shown[n] == QUESTION)
+                for d in offsets:
+                    if shown[cell + d] == CLOSED or shown[cell + d] == QUESTION:
+                        cells.append(cell + d)
         if self.unopened_safe == 0 and self.state != LOST:
             self.state = WON
 
@@ -267,7 +287,7 @@ class Game:
             return
         board, shown = self.board, self.shown
         flags, closed = 0, []
-        for n in board.around[cell]:
+        for n in (cell + d for d in board.offsets):
             if shown[n] == FLAG:
                 flags += 1
             elif shown[n] == CLOSED:
@@ -289,6 +309,8 @@ class Game:
     def step(self, event: int, cell: int, time_ms: int) -> None:
         """Replay one button event over ``cell`` (or :data:`OFF_BOARD`) at
         ``time_ms``: the state machine of ms_toollib's MinesweeperBoard."""
+        if cell != OFF_BOARD:
+            cell = self.board.padded(cell)
         # Before the first opening the clone's clock does not run yet (Arbiter
         # times the press of the first click after its release): the times
         # must not run backwards from the start on.

@@ -298,7 +298,7 @@ def _disagreements(shown: bytearray, game: Game) -> list[str]:
     """How the squares the board events show disagree with the replayed
     game: the safe squares opened and their numbers, and (unless the game was
     lost, when a clone may show the board its own way) the flags."""
-    numbers, played = game.board.numbers, game.shown
+    numbers, played = game.board.unpadded(game.board.numbers), game.showing()
     said = []
     if any(
         numbers[cell] != _game.MINE and (value <= 8 or seen <= 8) and value != seen

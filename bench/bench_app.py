@@ -8,7 +8,7 @@ verdict is on the page.
    Also the server side: an HTTP GET of the page vs one ``tournaments.get``
    of the library against the same sandbox (the least the page must ask).
 2. File saved in the watched folder -> "Accepted" shown on the open page,
-   median over FILES files (default 20), next to file saved -> watcher's
+   median over FILES files (default 20; 2 at the smallest size), next to file saved -> watcher's
    decision (the library's engine alone); the ratio is what the page adds.
    Target: median under one second.
 
@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from _timing import ratio, report  # noqa: E402
-from app_helpers import Browser, launch_chromium, start_world, wait_for  # noqa: E402
-from conftest import PASSWORD, Clock  # noqa: E402
+from _timing import ratio, report, size  # noqa: E402
+from app_helpers import Browser, launch_chromium, start_world  # noqa: E402
+from conftest import PASSWORD, Clock, wait_for  # noqa: E402
 from scoreganizer_client_lib import Scoreganizer  # noqa: E402
 from scoreganizer_client_lib.replays.testing import write_rmv  # noqa: E402
 
@@ -51,14 +51,16 @@ def main(files: int) -> None:
             wait_for(lambda: play.key is not None)
             key = play.key
             assert key is not None
-            for n in range(20):  # a page with a full feed
+            for n in range(size(20, 2)):  # a page with a full feed
                 game = write_rmv(seed=100 + n, key=key, boardgen_time=datetime.now(timezone.utc))
                 client.post(f"/t/{cup}/upload", content=game, headers={"x-file-name": f"{n}.rmv"})
             sc = Scoreganizer.from_url(world.sandbox.url)
             sc.login(player, PASSWORD)
             report(
                 "GET tournament page vs tournaments.get",
-                ratio(lambda: client.get(f"/t/{cup}"), lambda: sc.tournaments.get(cup), 10),
+                ratio(
+                    lambda: client.get(f"/t/{cup}"), lambda: sc.tournaments.get(cup), size(10, 1)
+                ),
                 "reported",
             )
 
@@ -75,7 +77,7 @@ def main(files: int) -> None:
                 ratio(
                     lambda: page.goto(page_url, wait_until="load"),
                     lambda: page.goto(css_url, wait_until="load"),
-                    5,
+                    size(5, 1),
                 ),
                 "reported",
             )
@@ -98,13 +100,12 @@ def main(files: int) -> None:
             chromium.close()
         world_run.close()
     median_shown, median_decided = statistics.median(shown), statistics.median(decided)
-    print(
-        f"file saved -> 'Accepted' on the page, {files} files: median {median_shown * 1e3:.0f} ms "
-        f"(max {max(shown) * 1e3:.0f} ms); saved -> watcher's decision median "
-        f"{median_decided * 1e3:.0f} ms; ratio {median_shown / median_decided:.2f}  "
-        "target median < 1000 ms"
+    report(
+        f"saved -> 'Accepted' on the page vs decided, {files} files",
+        (median_shown / median_decided, median_shown, median_decided),
+        f"median < 1000 ms (max {max(shown) * 1e3:.0f} ms)",
     )
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else size(20, 2))

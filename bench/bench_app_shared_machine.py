@@ -10,7 +10,7 @@ hostile server: the figures of ``docs/security.md``'s app section.
    of the list page and how long it takes.
 
 Run: ``flock /tmp/bench.lock python bench/bench_app_shared_machine.py [HALF
-DROPS TOURNAMENTS]`` (Linux: it reads /proc).
+DROPS TOURNAMENTS]`` (Linux: it reads /proc; 20 2 100 at the smallest size).
 """
 
 from __future__ import annotations
@@ -25,13 +25,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from _timing import report, size  # noqa: E402
 from app_helpers import AppCommand, resident_mib, start_app_command  # noqa: E402
 from conftest import PASSWORD, TEST_CONFIG  # noqa: E402
 from scoreganizer_client_lib.replays import MAX_REPLAY_SIZE  # noqa: E402
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario  # noqa: E402
 
-WAIT = 12.0  # seconds after the half-sent requests before counting
+WAIT = size(12.0, 0.5)  # seconds after the half-sent requests before counting
 
 
 def half_requests(app: AppCommand, count: int) -> None:
@@ -76,9 +78,11 @@ def drops(app: AppCommand, cup: int, count: int) -> None:
         with ThreadPoolExecutor(count) as pool:
             list(pool.map(drop, range(1, count + 1)))
         after = resident_mib(app.process.pid)
-    print(
-        f"drops of 16 MiB: resident {cold:.0f} MiB, {settled:.0f} after one, "
-        f"{after:.0f} after {count} at once"
+    report(
+        f"resident after {count} drops of 16 MiB vs one",
+        (after / settled, after, settled),
+        f"reported (before any: {cold:.0f} MiB)",
+        "MiB",
     )
 
 
@@ -92,7 +96,9 @@ def tournament_list(app: AppCommand) -> None:
 
 
 def main() -> None:
-    half, count, tournaments = (int(a) for a in (sys.argv[1:] or ["1100", "60", "100000"]))
+    half, count, tournaments = (
+        int(a) for a in (sys.argv[1:] or size(["1100", "60", "100000"], ["20", "2", "100"]))
+    )
     tmp = Path(tempfile.mkdtemp(prefix="bench-app-"))
     with SandboxServer(tmp / "sandbox.sqlite3", config=TEST_CONFIG) as sandbox:
         scenario.add_user(sandbox.store, "alice", PASSWORD)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from _timing import ratio, report
+from _timing import ratio, report, size
 from scoreganizer_client_lib.cli import COMMANDS
 
 
@@ -32,6 +32,7 @@ STARTUP_ARGS = [
 
 def startup(rounds: int = 7, calls: int = 3) -> None:
     """Each command line as a ratio against ``python -c pass``."""
+    rounds, calls = size(rounds, 1), size(calls, 1)
     python = sys.executable
     baseline = [python, "-c", "pass"]
     for args in STARTUP_ARGS:

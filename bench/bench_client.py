@@ -22,7 +22,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import per_call, ratio, report
+from _timing import per_call, ratio, report, size
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib.replays.testing import write_rmv
 
@@ -44,6 +44,7 @@ TOURNAMENTS = json.dumps(
     ]
 ).encode()
 REPLAY = write_rmv(key="1_35_" + "ab" * 16)
+CALLS = size(200, 2)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -96,12 +97,12 @@ def main() -> None:
     print(f"client benchmark against a local server on port {port}")
     report(
         "list (tournaments/all, 20 entries) vs requests",
-        ratio(sc.tournaments.all, raw_list, calls=200),
+        ratio(sc.tournaments.all, raw_list, CALLS),
         "<= 1.10",
     )
     report(
         "upload (2 KB replay) vs requests",
-        ratio(lambda: sc.scores.upload_file(io.BytesIO(REPLAY), "g.rmv"), raw_upload, calls=200),
+        ratio(lambda: sc.scores.upload_file(io.BytesIO(REPLAY), "g.rmv"), raw_upload, CALLS),
         "<= 1.10",
     )
     with tempfile.TemporaryDirectory() as folder:
@@ -111,11 +112,11 @@ def main() -> None:
         followed = Scoreganizer(host="127.0.0.1", port=port, https=False, auth_filename=path)
         report(
             "list, credentials file vs none (sync)",
-            ratio(followed.tournaments.all, sc.tournaments.all, calls=200),
+            ratio(followed.tournaments.all, sc.tournaments.all, CALLS),
             "<= 1.02",
         )
         report("list, credentials file vs none (async)", _async_ratio(port, path), "<= 1.02")
-        look = per_call(followed._file_changed, calls=20_000)
+        look = per_call(followed._file_changed, calls=size(20_000, 10))
         print(f"the look at the credentials file before each request: {look * 1e6:.1f} us")
     server.shutdown()
 
@@ -130,7 +131,7 @@ def _async_ratio(port: int, path: Path) -> tuple[float, float, float]:
         return ratio(
             lambda: loop.run_until_complete(followed.tournaments.all()),
             lambda: loop.run_until_complete(plain.tournaments.all()),
-            calls=200,
+            calls=CALLS,
         )
     finally:
         loop.run_until_complete(followed.aclose())

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 
+from _timing import report, size
+
 TIMED = "import time; t = time.perf_counter(); {}; print(time.perf_counter() - t)"
 OURS = "from scoreganizer_client_lib import Scoreganizer"
 BASELINE = "import requests"
@@ -34,9 +36,9 @@ def _seconds(statement: str) -> float:
     return float(out.stdout)
 
 
-def main(rounds: int = 41) -> None:
+def main(rounds: int = size(41, 1)) -> None:
     ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="bench-import-")
-    for _ in range(2):  # write the bytecode, warm the file cache
+    for _ in range(size(2, 1)):  # write the bytecode, warm the file cache
         _seconds(OURS), _seconds(BASELINE)
     ours, base = [], []
     for i in range(rounds):
@@ -45,10 +47,10 @@ def main(rounds: int = 41) -> None:
         ours.append(first if pair[0] is OURS else second)
         base.append(second if pair[0] is OURS else first)
     ratio = statistics.median(o / b for o, b in zip(ours, base, strict=True))
-    print(
-        f"{'from scoreganizer_client_lib import Scoreganizer':<52} ratio {ratio:5.2f}  "
-        f"(ours {statistics.median(ours) * 1e3:6.1f} ms, import requests "
-        f"{statistics.median(base) * 1e3:6.1f} ms)  target <= 1.05"
+    report(
+        "import Scoreganizer vs import requests",
+        (ratio, statistics.median(ours), statistics.median(base)),
+        "<= 1.05",
     )
 
 

@@ -30,7 +30,7 @@ import ms_toollib
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
-from _timing import ratio, report
+from _timing import ratio, report, size
 from crafted_games import EVENT_SIZE, KINDS, WRITERS, crafted_game
 from reference_analyser import Reference, ReferenceAnalyser
 from scoreganizer_client_lib import replays
@@ -80,7 +80,7 @@ def ours(files: list[bytes]) -> Callable[[], None]:
     return run
 
 
-def main(calls: int = 20) -> None:
+def main(calls: int = size(20, 1)) -> None:
     rounds = 7 if calls > 1 else 1
     crafted_timings(8 if calls > 1 else 1)
     files = corpus()

@@ -16,9 +16,10 @@ from sweeping_view.evf import EVFReplay
 from sweeping_view.rmv import RMVReplay
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import ratio, report
+from _timing import ratio, report, size
 from scoreganizer_client_lib import replays
 
+CALLS = size(50, 1)
 FOLDER = Path(__file__).parent.parent / "tests" / "data" / "replays"
 READERS = {".rmv": RMVReplay, ".avf": AVFReplay, ".evf": EVFReplay}
 
@@ -35,14 +36,14 @@ def main() -> None:
             READERS[suffix](io.BytesIO(data))
 
     print("replay benchmark: the four real files per call")
-    report("inspect x4 vs sweeping-view x4", ratio(ours, theirs, calls=50), "<= 1.0")
+    report("inspect x4 vs sweeping-view x4", ratio(ours, theirs, CALLS), "<= 1.0")
     for suffix, data in files:
         report(
             f"  {suffix} only ({len(data)} bytes)",
             ratio(
                 lambda d=data: replays.inspect(d),
                 lambda s=suffix, d=data: READERS[s](io.BytesIO(d)),
-                calls=50,
+                CALLS,
             ),
             "<= 1.0",
         )

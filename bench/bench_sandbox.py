@@ -14,7 +14,8 @@ with keys), so each one parses, checks and commits.
 Run: ``python bench/bench_sandbox.py [CLIENTS] [SECONDS] [WORKERS...]``
 (defaults 64, 3, and 1 2). Target: uploads/s at 2 workers >= 1.6x 1 worker.
 Everything runs with ``--synchronous full`` (the default: a flush to disk per
-commit); the uploads run again with ``--synchronous normal``.
+commit); the uploads run again with ``--synchronous normal``. The smallest size
+is 2 clients, 0.3 s, 1 worker, ``full`` only.
 "server cores" is the CPU the server's processes used during the run, and
 "generator" the load generator's: on a machine shared with other work, two
 workers that get less than two cores cannot double anything.
@@ -32,6 +33,7 @@ from pathlib import Path
 
 import _load
 from _servers import HERE, environment_note, free_port, sandbox_command, serving
+from _timing import report, size
 from bench_scale import COUNTED, RMV
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import Store
@@ -113,7 +115,8 @@ def measure(
     server's cores during the uploads."""
     db = folder / f"bench-{workers}-{synchronous}.sqlite3"
     players = populate(db, clients, time.time())
-    per_client = int(seconds * 5000 / clients) + 50  # more than 2 workers can take
+    # more than 2 workers can take (the smallest run has 1 and takes some 300/s)
+    per_client = int(seconds * size(5000, 1000) / clients) + size(50, 5)
     auth = [{"X-Scoreganizer-Authorization": p["auth"]} for p in players]
     endpoints = {
         "tournaments/active": [[_load.get("/api/tournaments/active")]] * clients,
@@ -140,13 +143,10 @@ def measure(
         serving(hello_command(hello_port, workers), hello_port, cwd=HERE) as hello,
     ):
         hello_streams = [[_load.get("/")]] * clients
-        _load.run(hello.host, hello.port, hello_streams, 0.5)
-        _load.run(sandbox.host, sandbox.port, [[_load.get("/api/tournaments/active")]], 0.5)
+        warm_up = size(0.5, 0.1)
+        _load.run(hello.host, hello.port, hello_streams, warm_up)
+        _load.run(sandbox.host, sandbox.port, [[_load.get("/api/tournaments/active")]], warm_up)
         print(f"\n{workers} worker(s), synchronous {synchronous}")
-        print(
-            f"{'endpoint':<20} {'req/s':>8} {'hello':>8} {'ratio':>6} "
-            f"{'app cost/req':>13} {'server cores':>13} {'generator':>10}"
-        )
         best, uploads = 0.0, (0.0, 0.0)
         for name, streams in endpoints.items():
             base = _load.run(hello.host, hello.port, hello_streams, seconds)
@@ -162,10 +162,13 @@ def measure(
                 )
             cost = (1 / result.rate - 1 / base.rate) * 1e6
             best = max(best, result.rate)
-            print(
-                f"{name:<20} {result.rate:8.0f} {base.rate:8.0f} "
-                f"{result.rate / base.rate:6.3f} {cost:10.0f} us {cores:13.2f} "
-                f"{result.cpu_seconds / result.seconds:10.2f}"
+            generator = result.cpu_seconds / result.seconds
+            report(
+                f"{name} vs hello",
+                (result.rate / base.rate, result.rate, base.rate),
+                f"none; app cost {cost:.0f} us/req, server cores {cores:.2f}, "
+                f"generator {generator:.2f}",
+                "req/s",
             )
             uploads = (result.rate, cores)
         print(
@@ -176,16 +179,16 @@ def measure(
 
 
 def main() -> None:
-    clients = int(sys.argv[1]) if len(sys.argv) > 1 else 64
-    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
-    worker_counts = [int(a) for a in sys.argv[3:]] or [1, 2]
+    clients = int(sys.argv[1]) if len(sys.argv) > 1 else size(64, 2)
+    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else size(3.0, 0.3)
+    worker_counts = [int(a) for a in sys.argv[3:]] or size([1, 2], [1])
     print(
         f"sandbox load benchmark: {clients} keep-alive clients, {seconds:g} s per endpoint, "
         f"{environment_note()}"
     )
     uploads: dict[tuple[str, int], tuple[float, float]] = {}
     with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as tmp:
-        for synchronous in ("full", "normal"):
+        for synchronous in size(("full", "normal"), ("full",)):
             for workers in worker_counts:
                 uploads[synchronous, workers] = measure(
                     Path(tmp), clients, seconds, workers, synchronous, synchronous != "full"

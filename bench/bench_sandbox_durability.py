@@ -18,14 +18,14 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from _timing import ratio, report
+from _timing import ratio, report, size
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxConfig, Store, scenario
 from scoreganizer_client_lib.sandbox.accounts import User
 from scoreganizer_client_lib.sandbox.rules import Rules
 
 CHEAP_HASH = SandboxConfig(argon2_time_cost=1, argon2_memory_kib=8192)
-ROUNDS = 7
+ROUNDS = size(7, 1)
 
 
 def uploader(db: Path, synchronous: str, uploads: int) -> Callable[[], None]:
@@ -52,7 +52,7 @@ def uploader(db: Path, synchronous: str, uploads: int) -> Callable[[], None]:
 
 
 def main() -> None:
-    uploads = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    uploads = int(sys.argv[1]) if len(sys.argv) > 1 else size(200, 2)
     with tempfile.TemporaryDirectory(prefix="sandbox-durability-") as tmp:
         full = uploader(Path(tmp) / "full.sqlite3", "FULL", uploads)
         normal = uploader(Path(tmp) / "normal.sqlite3", "NORMAL", uploads)

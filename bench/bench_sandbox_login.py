@@ -18,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from _timing import ratio, report
+from _timing import ratio, report, size
 from scoreganizer_client_lib.sandbox import SandboxConfig, SandboxServer, scenario
 
 UNLIMITED = SandboxConfig(
@@ -29,7 +29,7 @@ UNLIMITED = SandboxConfig(
 
 
 def main() -> None:
-    attempts = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    attempts = int(sys.argv[1]) if len(sys.argv) > 1 else size(10, 1)
     with (
         tempfile.TemporaryDirectory(prefix="sandbox-login-") as tmp,
         SandboxServer(Path(tmp) / "db.sqlite3", config=UNLIMITED) as sandbox,

@@ -15,7 +15,8 @@ that ``scores/upload`` adds to a tournament of N scores and ``upload (own N)``
 to a player's N scores. Scores carry their game's digest and tournaments the
 games they count, as the sandbox writes them.
 
-Run: ``python bench/bench_scale.py [SIZES...]`` (default 10 1000 10000 100000).
+Run: ``python bench/bench_scale.py [SIZES...]`` (default 10 1000 10000 100000;
+10 100 at the smallest size).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import _load
 from _servers import environment_note, free_port, sandbox_command, serving
+from _timing import report, size
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import Store
 from scoreganizer_client_lib.sandbox.store import Ranking
@@ -203,14 +205,15 @@ def measure(size: int, reps: int, budget: float) -> dict[str, float]:
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [10, 1000, 10_000, 100_000]
+    sizes = [int(a) for a in sys.argv[1:]] or size([10, 1000, 10_000, 100_000], [10, 100])
     print(f"sandbox scale benchmark: {environment_note()}; median ms per request, one client")
     table: dict[str, list[float]] = {}
-    for size in sizes:
-        for name, seconds in measure(size, reps=200, budget=1.5).items():
+    reps, budget = size(200, 2), size(1.5, 0.1)
+    for rows in sizes:
+        for name, seconds in measure(rows, reps, budget).items():
             table.setdefault(name, []).append(seconds)
     fmt: Callable[[float], str] = lambda s: f"{s * 1e3:9.2f}"  # noqa: E731
-    header = f"{'endpoint':<24}" + "".join(f"{size:>9}" for size in sizes) + "   per 10x"
+    header = f"{'endpoint':<24}" + "".join(f"{rows:>9}" for rows in sizes) + "   per 10x"
     print(header)
     for name, times in table.items():
         decades = math.log10(sizes[-1] / sizes[0]) if len(sizes) > 1 else 0
@@ -221,6 +224,12 @@ def main() -> None:
         )
         print(f"{name:<24}" + "".join(fmt(t) for t in times) + f"   {growth:5.2f}  ({steps})")
     print("per 10x: latency growth per tenfold size over the whole range (and per step)")
+    name, times = max(table.items(), key=lambda item: item[1][-1] / item[1][0])
+    report(
+        f"fastest growing: {name}, {sizes[-1]} vs {sizes[0]}",
+        (times[-1] / times[0], times[-1], times[0]),
+        "reported",
+    )
 
 
 if __name__ == "__main__":

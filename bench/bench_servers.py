@@ -26,10 +26,14 @@ from pathlib import Path
 import _attacks
 import _load
 from _servers import HERE, environment_note, free_port, serving
+from _timing import report, size
 from scoreganizer_client_lib.sandbox import Store, scenario
 
-SERVERS = ["uvicorn", "guarded", "hypercorn", "granian"]
-ATTACKERS = 2000
+#: The smallest size compares only the two the project installs.
+SERVERS = size(["uvicorn", "guarded", "hypercorn", "granian"], ["uvicorn", "guarded"])
+CLIENTS, SECONDS = size(64, 4), size(3.0, 0.3)
+#: Slow-loris connections; seconds of the attack, before the normal client, and of it.
+ATTACKERS, ATTACK, TAKE_HOLD, NORMAL = size((2000, 16.0, 5, 8.0), (50, 3.0, 1, 1.0))
 FD_LIMIT = 1024
 
 
@@ -52,9 +56,9 @@ def throughput(server: str, app: str, path: str) -> tuple[float, float]:
     started = time.perf_counter()
     with serving(command(server, app, port), port, cwd=HERE) as served:
         startup = time.perf_counter() - started
-        streams = [[_load.get(path)]] * 64
-        _load.run(served.host, served.port, streams, 0.5)  # warm up
-        result = _load.run(served.host, served.port, streams, 3.0)
+        streams = [[_load.get(path)]] * CLIENTS
+        _load.run(served.host, served.port, streams, size(0.5, 0.1))  # warm up
+        result = _load.run(served.host, served.port, streams, SECONDS)
         assert result.errors == 0 and set(result.statuses) == {200}, (
             result.statuses,
             result.errors,
@@ -69,9 +73,9 @@ def slow_loris(server: str) -> str:
         command(server, "hello_app:app", port), port, cwd=HERE, preexec=limit_descriptors
     ) as s:
         quiet = _load.one_shot(s.host, s.port, request, 2.0)
-        attack = _load.InProcess(_attacks.slow_loris, s.host, s.port, ATTACKERS, 16.0, limit=60)
-        time.sleep(5)  # the attack takes its connections
-        during = _load.one_shot(s.host, s.port, request, 8.0)
+        attack = _load.InProcess(_attacks.slow_loris, s.host, s.port, ATTACKERS, ATTACK, limit=60)
+        time.sleep(TAKE_HOLD)  # the attack takes its connections
+        during = _load.one_shot(s.host, s.port, request, NORMAL)
         counts = attack.result()
         alive = s.process.poll() is None
     return (
@@ -95,13 +99,21 @@ def main() -> None:
             scenario.add_tournament(store, f"Cup {i}", "host", start="+1h", end="+2h")
         store.close()
         os.environ["BENCH_SANDBOX_DB"] = str(db)
+        first = 0.0
         for server in chosen:
             startup, hello = throughput(server, "hello_app:app", "/")
+            first = first or hello
             _, active = throughput(server, "sandbox_asgi:app", "/api/tournaments/active")
             print(
                 f"{server:<10} startup {startup * 1e3:6.0f} ms | hello {hello:7.0f} req/s | "
                 f"sandbox tournaments/active {active:6.0f} req/s",
                 flush=True,
+            )
+            report(
+                f"{server} hello vs {chosen[0]} hello",
+                (hello / first, hello, first),
+                "reported",
+                "req/s",
             )
         for server in chosen:
             print(

@@ -29,13 +29,14 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _servers import environment_note, free_port, sandbox_command, serving
+from _timing import report, size
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxConfig, scenario
 from scoreganizer_client_lib.sandbox.store import Store
 
-FILES = 128
-ROUNDS = 9
+FILES = size(128, 4)
+ROUNDS = size(9, 1)
 MIME = "application/x-viennasweeper"
 
 
@@ -98,12 +99,19 @@ def show(title: str, median: dict[str, float], targets: bool) -> None:
     print(title)
     for name, rate in median.items():
         print(f"  {name:<16} {rate:7.1f} files/s")
-    more = median["ours c32"] / median["ours c8"]
-    versus = median["ours c32"] / median["raw httpx c32"]
-    print(f"  {'concurrency 32 / concurrency 8':<42} ratio {more:5.2f}", end="")
-    print("  target >= 1.00" if targets else "")
-    print(f"  {'ours / raw httpx, concurrency 32':<42} ratio {versus:5.2f}", end="")
-    print("  target >= 0.95" if targets else "")
+    ours, raw = median["ours c32"], median["raw httpx c32"]
+    report(
+        "  concurrency 32 / concurrency 8",
+        (ours / median["ours c8"], ours, median["ours c8"]),
+        ">= 1.00" if targets else "none",
+        "files/s",
+    )
+    report(
+        "  ours / raw httpx, concurrency 32",
+        (ours / raw, ours, raw),
+        ">= 0.95" if targets else "none",
+        "files/s",
+    )
 
 
 def main() -> None:

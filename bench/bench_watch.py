@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from _timing import size
 from scoreganizer_client_lib import RetryPolicy, Scoreganizer
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxConfig, SandboxServer, scenario
@@ -127,7 +128,7 @@ def wait_until(condition: object, timeout: float = 120.0) -> None:
         time.sleep(0.002)
 
 
-def latency(files: int = 20) -> None:
+def latency(files: int = size(20, 2)) -> None:
     with setup() as s:
         accepted: dict[str, float] = {}
 
@@ -177,11 +178,12 @@ def one_by_one_once(count: int) -> float:
         return (time.perf_counter() - start) / count
 
 
-def drain(rounds: int = 3) -> None:
-    per_file: dict[int, list[float]] = {250: [], 3000: []}
-    ratios: dict[int, list[float]] = {250: [], 3000: []}
-    for count in (250, 3000):
-        for i in range(rounds if count == 250 else max(1, rounds - 1)):
+def drain(rounds: int = size(3, 1)) -> None:
+    few, many = size((250, 3000), (4, 8))
+    per_file: dict[int, list[float]] = {few: [], many: []}
+    ratios: dict[int, list[float]] = {few: [], many: []}
+    for count in (few, many):
+        for i in range(rounds if count == few else max(1, rounds - 1)):
             if i % 2:
                 base = one_by_one_once(count)
                 ours = drain_once(count, [])
@@ -195,8 +197,8 @@ def drain(rounds: int = 3) -> None:
             f"ms/file, ratio {statistics.median(ratios[count]):.2f} x upload_replay one by one  "
             "target <= 1.3"
         )
-    growth = statistics.median(per_file[3000]) / statistics.median(per_file[250])
-    print(f"watch drain cost per file, 3000 vs 250 files: ratio {growth:.2f}  target <= 1.2")
+    growth = statistics.median(per_file[many]) / statistics.median(per_file[few])
+    print(f"watch drain cost per file, {many} vs {few} files: ratio {growth:.2f}  target <= 1.2")
 
 
 def cpu_share(seconds: float) -> float:
@@ -206,7 +208,7 @@ def cpu_share(seconds: float) -> float:
     return (time.process_time() - cpu) / (time.perf_counter() - wall)
 
 
-def idle(count: int = 3000, seconds: float = 10.0) -> None:
+def idle(count: int = size(3000, 8), seconds: float = size(10.0, 0.2)) -> None:
     with setup() as s:
         s.fill(s.games(count))
         base = cpu_share(seconds)
@@ -266,7 +268,7 @@ def junk_once(count: int, seconds: float) -> tuple[float, float, float, int]:
     return accepted["real.rmv"] - written, spent, share, peak
 
 
-def junk(count: int = 20_000, seconds: float = 10.0) -> None:
+def junk(count: int = size(20_000, 20), seconds: float = size(10.0, 0.2)) -> None:
     """A real replay beside many junk files: latency and idle CPU against
     an empty folder (targets: the replay up in < 1 s; idle within 1.5x of
     an empty folder's; CPU until decided grows with the junk, once)."""

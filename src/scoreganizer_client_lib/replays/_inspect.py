@@ -91,8 +91,10 @@ def parse(data: bytes, fmt: ReplayFormat) -> ReplayInfo:
 
 
 def inspect(source: ReplaySource, *, max_size: int = MAX_REPLAY_SIZE) -> ReplayInfo:
-    """Read a replay's metadata: format, clone, player, key, board,
-    board-generation time and result (see :class:`ReplayInfo`).
+    """Read a replay and judge its game: format, clone, player, key, board,
+    board-generation time, and the game replayed from its mouse events
+    (outcome, time, 3BV, 3BV solved, clicks) with each way the file's own
+    claims disagree with it (see :class:`ReplayInfo`).
 
     ``source`` is a path, the file's bytes, or a binary file object.
     Raises :class:`ReplayError` (:class:`UnknownReplayFormat`,

@@ -2,13 +2,15 @@
 
 Starts a sandbox with a small scenario and the app in front of it, drives
 Debian's headless Chromium through each page and saves PNGs next to this
-script (``docs/screenshots/``). Run from the checkout after changing a page:
+script (``docs/screenshots/``), or in the folder given with ``--out``. Run
+from the checkout after changing a page:
 
     python docs/make_screenshots.py
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -34,12 +36,12 @@ VIEWPORT = {"width": 1000, "height": 760}
 PHONE = {"width": 390, "height": 844}
 
 
-def shoot(page: Page, name: str) -> None:
+def shoot(page: Page, out: Path, name: str) -> None:
     page.wait_for_load_state("load")
     time.sleep(0.3)  # a countdown tick and the fonts
-    target = OUT / f"{name}.png"
+    target = out / f"{name}.png"
     page.screenshot(path=str(target), full_page=True)
-    print(target.relative_to(ROOT))
+    print(target)
 
 
 def player_home(tmp: Path) -> Path:
@@ -64,8 +66,11 @@ def replay_name(content: bytes) -> str:
     return f"{info.board.level[:3].title()}_{info.game_time:.3f}.rmv"
 
 
-def main() -> None:
-    OUT.mkdir(exist_ok=True)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=OUT, help="the folder of the PNGs")
+    out: Path = parser.parse_args(argv).out
+    out.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         home = player_home(Path(tmp))
         os.environ["HOME"] = os.environ["USERPROFILE"] = str(home)  # what the app suggests
@@ -131,7 +136,7 @@ def main() -> None:
                 page.get_by_role("textbox", name="Password").fill("not my password")
                 page.get_by_role("button", name="Log in").click()
                 page.get_by_role("alert").wait_for()
-                shoot(page, f"login-{scheme}")
+                shoot(page, out, f"login-{scheme}")
 
             # ralokt logs in, joins, and plays a little
             with Browser(world.app) as client:
@@ -176,7 +181,7 @@ def main() -> None:
                 page = context.pages[0]
                 for name, path in shots.items():
                     page.goto(world.app.url.rstrip("/") + path)
-                    shoot(page, f"{name}-{scheme}")
+                    shoot(page, out, f"{name}-{scheme}")
                 context.close()
             for scheme in ("light", "dark"):  # the same player on a phone
                 context = chromium.new_context(
@@ -187,7 +192,7 @@ def main() -> None:
                 page.wait_for_url(lambda url: "secret=" not in url)
                 for name in ("tournaments", "tournament-playing", "tournament-finished"):
                     page.goto(world.app.url.rstrip("/") + shots[name])
-                    shoot(page, f"{name}-phone-{scheme}")
+                    shoot(page, out, f"{name}-phone-{scheme}")
                 context.close()
             chromium.close()
         world_run.close()

@@ -1,9 +1,10 @@
-"""A :class:`~._simulated.Game` as EVF v3 or v4 bytes (Metasweeper), for :mod:`.testing`.
+"""A :class:`~._simulated.Game` as EVF v1 to v4 bytes (Metasweeper), for :mod:`.testing`.
 
-Layout from the public EVF specification: version, summary, settings, rows,
-columns, mines, cell size, mode, 3BV, then in v3 the game time (ms, 24 bits)
+Layout from the public EVF specification: version, summary, settings (from
+v3 on), rows, columns, mines, cell size, mode, 3BV, then up to v3 the game
+time (ms, 24 bits)
 and NUL-terminated texts (software, identifiers, start and end times in
-microseconds, country, device), the mine bit map, 8-byte mouse events timed
+microseconds, country, and from v2 on the device), the mine bit map, 8-byte mouse events timed
 from the first press that touches the board, and 255 for "no checksum"; in
 v4 the game time (32 bits), a two-letter country, the start and end times as
 numbers, the texts, a sized device id, the mine bit map, no custom metrics,
@@ -47,18 +48,19 @@ def encode(
 ) -> bytes:
     """The EVF file (v3 or v4) of ``game`` with this software text, player
     identifier and claims."""
-    if version not in (3, 4):
-        raise ValueError("EVF versions written are 3 and 4")
+    if version not in (1, 2, 3, 4):
+        raise ValueError("EVF versions written are 1 to 4")
     board = game.board
     width, height = board.width, board.height
     no_flags = not any(e.action == "rc" for e in game.events)
     summary = (_COMPLETED | _OFFICIAL | _FAIR if claimed_won else 0) | (_NO_FLAGS * no_flags)
-    out = bytearray([version, summary, _SETTINGS, height, width])
+    out = bytearray([version, summary, *([_SETTINGS] if version >= 3 else []), height, width])
     out += struct.pack(">HBHH", len(board.mines), SQUARE, 0, claimed_bbbv)
     end = boardgen_time + timedelta(milliseconds=claimed_ms)
-    if version == 3:
+    if version < 4:  # the device id (the last text) came with v2
         out += claimed_ms.to_bytes(3, "big")
-        texts = (software, identifier, "", "", _micros(boardgen_time), _micros(end), "", "")
+        texts = [software, identifier, "", "", _micros(boardgen_time), _micros(end), ""]
+        texts += [""] if version >= 2 else []
         out += b"".join(text.encode("utf-8") + b"\0" for text in texts)
     else:  # the times as numbers, a country code, then the texts and a sized device id
         out += struct.pack(
@@ -75,7 +77,7 @@ def encode(
     events = [
         (e.action, e.time_ms, *_on_board(e.x, e.y, width, height)) for e in game.events[first:]
     ]
-    if version == 3:
+    if version < 4:
         origin = events[0][1]
         for action, time_ms, x, y in events:
             out += bytes([_MOUSE[action]]) + (time_ms - origin).to_bytes(3, "big")

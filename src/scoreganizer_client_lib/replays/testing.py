@@ -202,7 +202,7 @@ def write_evf(
     claimed_won: bool | None = None,
     version: int = 3,
 ) -> bytes:
-    """A valid EVF replay (Metasweeper; v3, or v4 with ``version=4``) as bytes.
+    """A valid EVF replay (Metasweeper; v3, or ``version=`` 1, 2 or 4) as bytes.
 
     As :func:`write_rmv`; the player identifier is ``name#key`` (or
     ``name``); ``claimed_won`` replaces the summary's completed flag.

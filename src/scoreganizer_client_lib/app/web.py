@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -100,9 +102,34 @@ async def read_form(request: Request) -> dict[str, str]:
     return {name: values[-1] for name, values in fields.items()}
 
 
-def create_app(player: Player) -> Starlette:
-    """The Starlette application of the player's web app (without its
-    :class:`~.guard.Guard`, which :mod:`.server` puts in front)."""
+@dataclass
+class Web:
+    """What the endpoints share, kept in ``app.state.web``: the player, the
+    page templates, and what the running app holds for every page."""
+
+    player: Player
+    env: Environment
+    #: Set when the app stops: open pages' live streams end.
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Dropped files read and sent at once.
+    uploading: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(UPLOADS_AT_ONCE))
+    #: The last folder search, and when it was made.
+    found: tuple[float, list[Suggestion]] | None = None
+
+    @property
+    def server(self) -> str:
+        """The server's URL."""
+        return self.player.settings.server
+
+
+def web(request: Request) -> Web:
+    """The app's shared state, for an endpoint."""
+    shared: Web = request.app.state.web
+    return shared
+
+
+def templates() -> Environment:
+    """The pages' Jinja2 templates, with the app's filters."""
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(["html"]),
@@ -110,354 +137,439 @@ def create_app(player: Player) -> Starlette:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
-    closing = asyncio.Event()
-    uploading = asyncio.Semaphore(UPLOADS_AT_ONCE)
-    found: list[tuple[float, list[Suggestion]]] = []
-    server = player.settings.server
-    server_label = server.split("://", 1)[-1].removesuffix(":443")
-    example_folder = shown(Path.home() / "Minesweeper Arbiter" / "Videos")
+    return env
 
-    def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        page = env.get_template(name).render(**base(context), notice=player.take_notice())
-        return HTMLResponse(page, status_code=status)
 
-    def base(context: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "server_label": server_label,
-            "username": player.username,
-            "now": player.clock.now(),
-            "example_folder": example_folder,
-            "key_fields": KEY_FIELDS,
-            **context,
-        }
+def base(shared: Web, context: dict[str, Any]) -> dict[str, Any]:
+    """What every page shows, with ``context``."""
+    player = shared.player
+    return {
+        "server_label": shared.server.split("://", 1)[-1].removesuffix(":443"),
+        "username": player.username,
+        "now": player.clock.now(),
+        "example_folder": shown(Path.home() / "Minesweeper Arbiter" / "Videos"),
+        "key_fields": KEY_FIELDS,
+        **context,
+    }
 
-    def problem(
-        heading: str, message: str, hint: str = "", retry: str = "/", status: int = 502
-    ) -> HTMLResponse:
-        return render(
-            "problem.html", status, heading=heading, message=message, hint=hint, retry=retry
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """The page of template ``name``."""
+    shared = web(request)
+    template = shared.env.get_template(name)
+    page = template.render(**base(shared, context), notice=shared.player.take_notice())
+    return HTMLResponse(page, status_code=status)
+
+
+def problem(
+    request: Request,
+    heading: str,
+    message: str,
+    hint: str = "",
+    retry: str = "/",
+    status: int = 502,
+) -> HTMLResponse:
+    """A page that says what went wrong and what to do."""
+    return render(
+        request, "problem.html", status, heading=heading, message=message, hint=hint, retry=retry
+    )
+
+
+def trouble(server: str, exc: BaseException) -> tuple[str, str, str] | None:
+    """(heading, what happened, what to do) when ``exc`` means that the
+    server is not there or is not a Scoreganizer server, or that the saved
+    login cannot be read; else None."""
+    if isinstance(exc, AuthFileError):
+        return (
+            "Cannot use your saved login",
+            sentence(exc.message or exc.error),
+            "Move that file away, then log in again.",
         )
-
-    address = parse_server_url(server)
-    plain_http = f"http://{address.url.split('://', 1)[1]}"
-
-    def trouble(exc: BaseException) -> tuple[str, str, str] | None:
-        """(heading, what happened, what to do) when ``exc`` means that the
-        server is not there or is not a Scoreganizer server, or that the
-        saved login cannot be read; else None."""
-        if isinstance(exc, AuthFileError):
-            return (
-                "Cannot use your saved login",
-                sentence(exc.message or exc.error),
-                "Move that file away, then log in again.",
-            )
-        if isinstance(exc, NetworkException):
-            hint = "Check that you are online (and, for a local server, that it is running)."
-            if address.https and address.port != 443:
-                hint = f"If this server does not speak HTTPS, start the app for {plain_http}."
-            return ("Cannot reach the server", f"{server} does not answer.", hint)
-        not_scoreganizer = isinstance(exc, ScoreganizerProtocolError) or (
-            isinstance(exc, ScoreganizerError) and ascii_int_at_most(exc.error, 999) is not None
+    if isinstance(exc, NetworkException):
+        address = parse_server_url(server)
+        hint = "Check that you are online (and, for a local server, that it is running)."
+        if address.https and address.port != 443:
+            plain_http = f"http://{address.url.split('://', 1)[1]}"
+            hint = f"If this server does not speak HTTPS, start the app for {plain_http}."
+        return ("Cannot reach the server", f"{server} does not answer.", hint)
+    not_scoreganizer = isinstance(exc, ScoreganizerProtocolError) or (
+        isinstance(exc, ScoreganizerError) and ascii_int_at_most(exc.error, 999) is not None
+    )
+    if not_scoreganizer:
+        return (
+            "Not a Scoreganizer server",
+            f"{server} does not look like a Scoreganizer server.",
+            "Start the app with the right address: scoreganizer --server URL app",
         )
-        if not_scoreganizer:
-            return (
-                "Not a Scoreganizer server",
-                f"{server} does not look like a Scoreganizer server.",
-                "Start the app with the right address: scoreganizer --server URL app",
-            )
-        return None
+    return None
 
-    def refused(exc: BaseException) -> tuple[str, str, str]:
-        """(heading, what the server said, what to do) for any other refusal."""
-        assert isinstance(exc, ScoreganizerError)
-        return ("The server said no", refusal_words(exc), "Go back and try something else.")
 
-    def to_login(expired: bool = False) -> RedirectResponse:
-        return RedirectResponse("/login?expired=1" if expired else "/login", 303)
+def refused(exc: BaseException) -> tuple[str, str, str]:
+    """(heading, what the server said, what to do) for any other refusal."""
+    assert isinstance(exc, ScoreganizerError)
+    return ("The server said no", refusal_words(exc), "Go back and try something else.")
 
-    def guarded(handler: Handler) -> Handler:
-        """Turn the failures every page can meet into pages."""
 
-        async def run(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except ScoreganizerNotLoggedIn:
-                return to_login(expired=True)
-            except (NetworkException, ScoreganizerError) as exc:
-                found = trouble(exc) or refused(exc)
-                retry = request.url.path if request.method == "GET" else "/"
-                return problem(*found, retry=retry)
-            except TooLarge:
-                return Response("too large", 413)
+def to_login(expired: bool = False) -> RedirectResponse:
+    """To the login page (saying the login expired)."""
+    return RedirectResponse("/login?expired=1" if expired else "/login", 303)
 
-        return run
 
-    async def suggestions() -> list[Suggestion]:
-        if not found or time.monotonic() - found[0][0] > SUGGESTIONS_FRESH:
-            found[:] = [(time.monotonic(), await run_in_threadpool(suggest))]
-        return found[0][1]
+def guarded(handler: Handler) -> Handler:
+    """``handler``, with the failures every page can meet turned into pages."""
 
-    async def play_of(request: Request) -> Play | None:
-        return await player.play(int(request.path_params["tid"]))
-
-    async def play_context(play: Play, *sections: str) -> dict[str, Any]:
-        """What the tournament page's ``sections`` show (all of them when none
-        is named): a live update of one section asks nothing for the others."""
-        context: dict[str, Any] = {"t": shown_tournament(play.tournament), "play": play}
-        if not sections:
-            context["feed"] = play.feed.newest_first()
-        if not sections or "summary" in sections:
-            context["summary"] = play.feed.summary()
-        if not sections or "watch" in sections:
-            context["remembered"] = player.folders.get(server)
-            context["suggestions"] = await suggestions()
-        if not sections or "results" in sections:
-            if not sections:
-                await play.results.first()
-            context["results"] = play.results
-            context["results_link"] = play.results.elsewhere or tournament_page(server, play.id)
-        return context
-
-    # -- pages ---------------------------------------------------------------
-
-    @guarded
-    async def index(request: Request) -> Response:
-        why = await player.check_login()
-        if why is not None:
-            return to_login(expired=bool(why))
-        found = await player.tournaments()
-        shown = shown_tournaments(found)
-        return render("tournaments.html", tournaments=shown, not_shown=len(found) - len(shown))
-
-    async def login_page(request: Request) -> Response:
-        expired = request.query_params.get("expired") == "1"
-        message = "Your login has expired. Please log in again." if expired else ""
-        return render("login.html", message=message, entered="")
-
-    async def login(request: Request) -> Response:
+    @functools.wraps(handler)
+    async def run(request: Request) -> Response:
         try:
-            form = await read_form(request)
+            return await handler(request)
+        except ScoreganizerNotLoggedIn:
+            return to_login(expired=True)
+        except (NetworkException, ScoreganizerError) as exc:
+            found = trouble(web(request).server, exc) or refused(exc)
+            retry = request.url.path if request.method == "GET" else "/"
+            return problem(request, *found, retry=retry)
         except TooLarge:
             return Response("too large", 413)
-        username, password = form.get("username", "").strip(), form.get("password", "")
-        message = ""
-        if not username or not password:
-            message = "Enter your username and password."
-        else:
-            try:
-                await player.login(username, password)
-            except ScoreganizerInvalidLoginData:
-                message = "Wrong username or password."
-            except ScoreganizerWait as exc:
-                seconds = int(exc.wait_time.total_seconds() + 0.999)
-                message = f"Too many attempts. Try again in {seconds} s."
-            except (NetworkException, ScoreganizerError) as exc:
-                found = trouble(exc)
-                if found is not None:
-                    message = f"{found[1]} {found[2]}"
-                else:
-                    message = f"The server refused the login ({exc.error})."  # type: ignore[union-attr]
-            else:
-                return RedirectResponse("/", 303)
-        return render("login.html", 200, message=message, entered=username)
 
-    async def logout(request: Request) -> Response:
-        await player.logout()
-        return to_login()
+    return run
+
+
+async def suggestions(shared: Web) -> list[Suggestion]:
+    """The folders suggested for replays (searched again after a while)."""
+    if shared.found is None or time.monotonic() - shared.found[0] > SUGGESTIONS_FRESH:
+        shared.found = (time.monotonic(), await run_in_threadpool(suggest))
+    return shared.found[1]
+
+
+async def play_of(request: Request) -> Play | None:
+    """The tournament of the request's path, fresh from the server."""
+    return await web(request).player.play(int(request.path_params["tid"]))
+
+
+async def play_context(shared: Web, play: Play, *sections: str) -> dict[str, Any]:
+    """What the tournament page's ``sections`` show (all of them when none
+    is named): a live update of one section asks nothing for the others."""
+    context: dict[str, Any] = {"t": shown_tournament(play.tournament), "play": play}
+    if not sections:
+        context["feed"] = play.feed.newest_first()
+    if not sections or "summary" in sections:
+        context["summary"] = play.feed.summary()
+    if not sections or "watch" in sections:
+        context["remembered"] = shared.player.folders.get(shared.server)
+        context["suggestions"] = await suggestions(shared)
+    if not sections or "results" in sections:
+        if not sections:
+            await play.results.first()
+        context["results"] = play.results
+        context["results_link"] = play.results.elsewhere or tournament_page(shared.server, play.id)
+    return context
+
+
+# -- pages ---------------------------------------------------------------------
+
+
+@guarded
+async def index(request: Request) -> Response:
+    """The tournaments, or the login page."""
+    player = web(request).player
+    why = await player.check_login()
+    if why is not None:
+        return to_login(expired=bool(why))
+    found = await player.tournaments()
+    listed = shown_tournaments(found)
+    return render(
+        request, "tournaments.html", tournaments=listed, not_shown=len(found) - len(listed)
+    )
+
+
+async def login_page(request: Request) -> Response:
+    """The login form."""
+    expired = request.query_params.get("expired") == "1"
+    message = "Your login has expired. Please log in again." if expired else ""
+    return render(request, "login.html", message=message, entered="")
+
+
+async def login(request: Request) -> Response:
+    """Log in: to the tournaments, or the form again saying why not."""
+    try:
+        form = await read_form(request)
+    except TooLarge:
+        return Response("too large", 413)
+    username, password = form.get("username", "").strip(), form.get("password", "")
+    message = ""
+    if not username or not password:
+        message = "Enter your username and password."
+    else:
+        try:
+            await web(request).player.login(username, password)
+        except ScoreganizerInvalidLoginData:
+            message = "Wrong username or password."
+        except ScoreganizerWait as exc:
+            seconds = int(exc.wait_time.total_seconds() + 0.999)
+            message = f"Too many attempts. Try again in {seconds} s."
+        except (NetworkException, ScoreganizerError) as exc:
+            found = trouble(web(request).server, exc)
+            if found is not None:
+                message = f"{found[1]} {found[2]}"
+            else:
+                message = f"The server refused the login ({exc.error})."  # type: ignore[union-attr]
+        else:
+            return RedirectResponse("/", 303)
+    return render(request, "login.html", 200, message=message, entered=username)
+
+
+async def logout(request: Request) -> Response:
+    """Log out, to the login page."""
+    await web(request).player.logout()
+    return to_login()
+
+
+@guarded
+async def tournament(request: Request) -> Response:
+    """A tournament's page."""
+    player = web(request).player
+    play = await play_of(request)
+    if play is None:
+        return problem(
+            request,
+            "No such tournament",
+            "The server has no such tournament.",
+            retry="/",
+            status=404,
+        )
+    if play.tournament.status == "not_logged_in":
+        return to_login(expired=bool(player.username))
+    drawn_at = play.feed.version  # the page's live stream sends what comes after
+    play.drawn()
+    context = await play_context(web(request), play)
+    return render(request, "tournament.html", **context, feed_id=play.feed.id, version=drawn_at)
+
+
+# -- actions -------------------------------------------------------------------
+
+Action = Callable[[Play, Request], Awaitable[None]]
+
+
+def action(do: Action) -> Handler:
+    """An action on a tournament: ``do``, then back to its page (a refusal
+    of the server said there)."""
 
     @guarded
-    async def tournament(request: Request) -> Response:
+    @functools.wraps(do)
+    async def run(request: Request) -> Response:
         play = await play_of(request)
         if play is None:
-            return problem(
-                "No such tournament", "The server has no such tournament.", retry="/", status=404
-            )
-        if play.tournament.status == "not_logged_in":
-            return to_login(expired=bool(player.username))
-        drawn_at = play.feed.version  # the page's live stream sends what comes after
-        play.drawn()
-        context = await play_context(play)
-        return render("tournament.html", **context, feed_id=play.feed.id, version=drawn_at)
-
-    # -- actions -------------------------------------------------------------
-
-    def back(play: Play) -> RedirectResponse:
+            return RedirectResponse("/", 303)
+        try:
+            await do(play, request)
+        except ScoreganizerError as exc:  # a refusal: said on the page it goes back to
+            if isinstance(exc, ScoreganizerNotLoggedIn) or trouble(web(request).server, exc):
+                raise
+            web(request).player.notice = refusal_words(exc)
         return RedirectResponse(f"/t/{play.id}", 303)
 
-    def action(do: Callable[[Play, Request], Awaitable[None]]) -> Handler:
-        @guarded
-        async def run(request: Request) -> Response:
-            play = await play_of(request)
-            if play is None:
-                return RedirectResponse("/", 303)
-            try:
-                await do(play, request)
-            except ScoreganizerError as exc:  # a refusal: said on the page it goes back to
-                if isinstance(exc, ScoreganizerNotLoggedIn) or trouble(exc) is not None:
-                    raise
-                player.notice = refusal_words(exc)
-            return back(play)
+    return run
 
-        return run
 
-    async def join(play: Play, request: Request) -> None:
-        await player.sc.tournaments.participate(play.id)
+async def join(play: Play, request: Request) -> None:
+    """Join the tournament."""
+    await play.player.sc.tournaments.participate(play.id)
 
-    async def confirm(play: Play, request: Request) -> None:
-        await player.sc.tournaments.player_confirm(play.id)
 
-    async def get_key(play: Play, request: Request) -> None:
-        play.want_key()
+async def confirm(play: Play, request: Request) -> None:
+    """Confirm the player's place (an invitation)."""
+    await play.player.sc.tournaments.player_confirm(play.id)
 
-    async def watch(play: Play, request: Request) -> None:
-        form = await read_form(request)
-        folder = (form.get("pick") or form.get("folder") or "").strip()
-        if not folder:
-            play.refuse_folder("Type the folder your Minesweeper program saves replays to.")
-            return
+
+async def get_key(play: Play, request: Request) -> None:
+    """Get the key (once the tournament starts)."""
+    play.want_key()
+
+
+async def watch(play: Play, request: Request) -> None:
+    """Watch the folder the form names."""
+    form = await read_form(request)
+    folder = (form.get("pick") or form.get("folder") or "").strip()
+    if not folder:
+        play.refuse_folder("Type the folder your Minesweeper program saves replays to.")
+        return
+    try:
+        await play.watch(await run_in_threadpool(as_folder, folder))
+    except NotAFolder as exc:
+        play.refuse_folder(str(exc), folder)
+
+
+async def unwatch(play: Play, request: Request) -> None:
+    """Stop watching the folder."""
+    await play.stop_watching()
+
+
+async def upload(request: Request) -> Response:
+    """A file dropped on the page (its name in ``X-File-Name``): its verdict
+    as JSON; a failure says in ``error`` what to do."""
+    shared = web(request)
+    name = unquote(request.headers.get("x-file-name", "replay"))
+    source: Source = "picked" if request.headers.get("x-source") == "picked" else "dropped"
+    try:
+        play = shared.player.plays.get(int(request.path_params["tid"])) or await play_of(request)
+    except ScoreganizerNotLoggedIn:
+        return JSONResponse({"error": LOGGED_OUT}, 401)
+    except (NetworkException, ScoreganizerError) as exc:
+        found = trouble(shared.server, exc)
+        if found is None:
+            raise
+        return JSONResponse({"error": f"{found[1]} {found[2]}"}, 502)
+    if play is None:
+        return JSONResponse({"error": "The server has no such tournament."}, 404)
+    async with shared.uploading:  # a few at a time, however many files are dropped
         try:
-            await play.watch(await run_in_threadpool(as_folder, folder))
-        except NotAFolder as exc:
-            play.refuse_folder(str(exc), folder)
+            content = await read_body(request, MAX_DROPPED_BYTES)
+        except TooLarge:
+            return JSONResponse(verdict(play.refuse_too_large(name, source)), 413)
+        return JSONResponse(verdict(await play.upload_dropped(name, content, source)))
 
-    async def unwatch(play: Play, request: Request) -> None:
-        await play.stop_watching()
 
-    async def upload(request: Request) -> Response:
-        """A file dropped on the page (its name in ``X-File-Name``): its
-        verdict as JSON; a failure says in ``error`` what to do."""
-        name = unquote(request.headers.get("x-file-name", "replay"))
-        source: Source = "picked" if request.headers.get("x-source") == "picked" else "dropped"
-        try:
-            play = player.plays.get(int(request.path_params["tid"])) or await play_of(request)
-        except ScoreganizerNotLoggedIn:
-            return JSONResponse({"error": LOGGED_OUT}, 401)
-        except (NetworkException, ScoreganizerError) as exc:
-            found = trouble(exc)
-            if found is None:
-                raise
-            return JSONResponse({"error": f"{found[1]} {found[2]}"}, 502)
-        if play is None:
-            return JSONResponse({"error": "The server has no such tournament."}, 404)
-        async with uploading:  # a few at a time, however many files are dropped
-            try:
-                content = await read_body(request, MAX_DROPPED_BYTES)
-            except TooLarge:
-                return JSONResponse(verdict(play.refuse_too_large(name, source)), 413)
-            return JSONResponse(verdict(await play.upload_dropped(name, content, source)))
+def verdict(entry: FeedEntry) -> dict[str, str]:
+    """A feed entry as a drop's answer."""
+    return {k: getattr(entry, k) for k in ("file", "verdict", "reason", "advice")}
 
-    def verdict(entry: FeedEntry) -> dict[str, str]:
-        return {k: getattr(entry, k) for k in ("file", "verdict", "reason", "advice")}
 
-    @guarded
-    async def results_fragment(request: Request) -> Response:
-        play = await play_of(request)
-        if play is None:
-            return Response("", 404)
-        return render("_results.html", **await play_context(play, "results"))
+@guarded
+async def results_fragment(request: Request) -> Response:
+    """The results section of a tournament's page."""
+    play = await play_of(request)
+    if play is None:
+        return Response("", 404)
+    return render(request, "_results.html", **await play_context(web(request), play, "results"))
 
-    # -- live updates ----------------------------------------------------------
 
-    async def catch_up(play: Play, catch: Catch, reset: bool) -> bytes:
-        """One event of a page's stream: the sections and feed entries that
-        changed (oldest entry first), and the version the page is at then."""
-        sections = []
-        if catch.sections:
-            context = base(await play_context(play, *catch.sections))
-            for name in catch.sections:
-                html = env.get_template(f"_{name}.html").render(**context)
-                sections.append({"id": name, "html": html})
-        macro = env.get_template("_macros.html").module.feed_entry  # type: ignore[attr-defined]
-        entries = [{"id": f"entry-{e.id}", "html": str(macro(e))} for e in catch.entries]
-        message = {"reset": reset, "sections": sections, "entries": entries}
-        return f"id: {play.feed.id}.{catch.version}\ndata: {json.dumps(message)}\n\n".encode()
+# -- live updates ----------------------------------------------------------------
 
-    def drawn_at(request: Request) -> tuple[int | None, int]:
-        """The feed and version a page was drawn at: the last event it
-        received (``Last-Event-ID``, on a reconnection), else its address."""
-        last = request.headers.get("last-event-id", "")
-        feed, _, version = (
-            last.partition(".")
-            if last
-            else (
-                request.query_params.get("feed", ""),
-                "",
-                request.query_params.get("since", ""),
-            )
+
+async def catch_up(shared: Web, play: Play, catch: Catch, reset: bool) -> bytes:
+    """One event of a page's stream: the sections and feed entries that
+    changed (oldest entry first), and the version the page is at then."""
+    sections = []
+    if catch.sections:
+        context = base(shared, await play_context(shared, play, *catch.sections))
+        for name in catch.sections:
+            html = shared.env.get_template(f"_{name}.html").render(**context)
+            sections.append({"id": name, "html": html})
+    macro = shared.env.get_template("_macros.html").module.feed_entry  # type: ignore[attr-defined]
+    entries = [{"id": f"entry-{e.id}", "html": str(macro(e))} for e in catch.entries]
+    message = {"reset": reset, "sections": sections, "entries": entries}
+    return f"id: {play.feed.id}.{catch.version}\ndata: {json.dumps(message)}\n\n".encode()
+
+
+def drawn_at(request: Request) -> tuple[int | None, int]:
+    """The feed and version a page was drawn at: the last event it received
+    (``Last-Event-ID``, on a reconnection), else its address."""
+    last = request.headers.get("last-event-id", "")
+    feed, _, version = (
+        last.partition(".")
+        if last
+        else (
+            request.query_params.get("feed", ""),
+            "",
+            request.query_params.get("since", ""),
         )
-        return ascii_int_at_most(feed, 2**62), ascii_int_at_most(version, 2**62) or 0
+    )
+    return ascii_int_at_most(feed, 2**62), ascii_int_at_most(version, 2**62) or 0
 
-    @guarded
-    async def events(request: Request) -> Response:
-        play = player.plays.get(int(request.path_params["tid"])) or await play_of(request)
-        if play is None:
-            return Response("", 404)
-        feed_id, since = drawn_at(request)
-        dismissed = play.feed.listen()
-        play.results.follow()
 
-        async def stream() -> AsyncIterator[bytes]:
-            nonlocal since, feed_id
-            try:
-                yield b"retry: 1000\n\n"
-                while not (closing.is_set() or dismissed.is_set()):
-                    reset = feed_id != play.feed.id
-                    catch = play.feed.since(since, feed_id)
-                    if reset or catch.sections or catch.entries:
-                        yield await catch_up(play, catch, reset)
-                    feed_id, since = play.feed.id, catch.version
-                    await play.feed.wait(since, KEEPALIVE)
-                    if play.feed.version == since and not dismissed.is_set():
-                        yield b": still here\n\n"
-            finally:
-                play.feed.forget(dismissed)
-                play.results.unfollow()
+async def live(shared: Web, play: Play, feed_id: int | None, since: int) -> AsyncIterator[bytes]:
+    """A page's event stream: what changed since the page's version, as it
+    changes, until the page goes or the app stops."""
+    dismissed = play.feed.listen()
+    play.results.follow()
+    try:
+        yield b"retry: 1000\n\n"
+        while not (shared.closing.is_set() or dismissed.is_set()):
+            reset = feed_id != play.feed.id
+            catch = play.feed.since(since, feed_id)
+            if reset or catch.sections or catch.entries:
+                yield await catch_up(shared, play, catch, reset)
+            feed_id, since = play.feed.id, catch.version
+            await play.feed.wait(since, KEEPALIVE)
+            if play.feed.version == since and not dismissed.is_set():
+                yield b": still here\n\n"
+    finally:
+        play.feed.forget(dismissed)
+        play.results.unfollow()
 
-        return StreamingResponse(
-            stream(), media_type="text/event-stream", headers={"cache-control": "no-store"}
-        )
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await player.start()
-        try:
-            yield
-        finally:
-            closing.set()
-            await player.close()
+@guarded
+async def events(request: Request) -> Response:
+    """A tournament page's live updates (server-sent events)."""
+    shared = web(request)
+    play = shared.player.plays.get(int(request.path_params["tid"])) or await play_of(request)
+    if play is None:
+        return Response("", 404)
+    feed_id, since = drawn_at(request)
+    return StreamingResponse(
+        live(shared, play, feed_id, since),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-store"},
+    )
 
-    tid = "/t/{tid:tournament_id}"
-    routes = [
-        Route("/", index),
-        Route("/login", login_page, methods=["GET"]),
-        Route("/login", login, methods=["POST"]),
-        Route("/logout", logout, methods=["POST"]),
-        Route(tid, tournament),
-        Route(f"{tid}/join", action(join), methods=["POST"]),
-        Route(f"{tid}/confirm", action(confirm), methods=["POST"]),
-        Route(f"{tid}/key", action(get_key), methods=["POST"]),
-        Route(f"{tid}/watch", action(watch), methods=["POST"]),
-        Route(f"{tid}/unwatch", action(unwatch), methods=["POST"]),
-        Route(f"{tid}/upload", upload, methods=["POST"]),
-        Route(f"{tid}/results", results_fragment),
-        Route(f"{tid}/events", events),
-        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
-    ]
 
-    async def failed(request: Request, exc: Exception) -> Response:
-        """Whatever went wrong unforeseen: a page that says so (the details
-        go to the app's window)."""
-        return problem(
-            "Something went wrong",
-            "The app could not do that.",
-            "Try again; if it happens again, the window where the app runs says more.",
-            status=500,
-        )
+async def failed(request: Request, exc: Exception) -> Response:
+    """Whatever went wrong unforeseen: a page that says so (the details go
+    to the app's window)."""
+    return problem(
+        request,
+        "Something went wrong",
+        "The app could not do that.",
+        "Try again; if it happens again, the window where the app runs says more.",
+        status=500,
+    )
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return problem(
-            "No such page", "The app has no page at this address.", retry="/", status=404
-        )
 
-    handlers = {Exception: failed, 404: not_found}
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
+async def not_found(request: Request, exc: Exception) -> Response:
+    """No page at this address."""
+    return problem(
+        request, "No such page", "The app has no page at this address.", retry="/", status=404
+    )
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """The player starts with the app, and stops with it."""
+    shared: Web = app.state.web
+    await shared.player.start()
+    try:
+        yield
+    finally:
+        shared.closing.set()
+        await shared.player.close()
+
+
+TID = "/t/{tid:tournament_id}"
+ROUTES = [
+    Route("/", index),
+    Route("/login", login_page, methods=["GET"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route(TID, tournament),
+    Route(f"{TID}/join", action(join), methods=["POST"]),
+    Route(f"{TID}/confirm", action(confirm), methods=["POST"]),
+    Route(f"{TID}/key", action(get_key), methods=["POST"]),
+    Route(f"{TID}/watch", action(watch), methods=["POST"]),
+    Route(f"{TID}/unwatch", action(unwatch), methods=["POST"]),
+    Route(f"{TID}/upload", upload, methods=["POST"]),
+    Route(f"{TID}/results", results_fragment),
+    Route(f"{TID}/events", events),
+    Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+]
+
+
+def create_app(player: Player) -> Starlette:
+    """The Starlette application of the player's web app (without its
+    :class:`~.guard.Guard`, which :mod:`.server` puts in front)."""
+    app = Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers={Exception: failed, 404: not_found},
+    )
+    app.state.web = Web(player, templates())
+    return app

@@ -61,7 +61,23 @@ def test_error_codes_are_the_strings() -> None:
     for code, cls in exc.EXCEPTION_CLS_MAP.items():
         assert exc.ErrorCode(code).value == code
         error = exc.exception_for(code, 1.0, timedelta(0))
-        assert error.error == code and isinstance(error, cls)
+        assert error.error == code and isinstance(error, cls) and cls.code == code
+
+
+def test_each_exception_carries_its_code() -> None:
+    # the map is the server's classes by their own code, nothing spelled twice
+    assert {cls.code: cls for cls in exc.SERVER_ERRORS} == exc.EXCEPTION_CLS_MAP
+    assert len(exc.EXCEPTION_CLS_MAP) == len(exc.SERVER_ERRORS) == 13
+    made = [
+        exc.AuthFileError("disk full"),
+        exc.InvalidHeaderValue("a line break"),
+        exc.TournamentNotFound(7),
+        exc.ScoreganizerProtocolError("not JSON"),
+        exc.ScoreganizerRedirectRefused("https://elsewhere/", "another origin"),
+        exc.StandingsNotOffered(7, "https://scoreganizer.net/tournament/7"),
+    ]
+    for error in made:
+        assert error.error == type(error).code is not None
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ out of the words."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -21,7 +22,7 @@ from scoreganizer_client_lib.exceptions import (
     ScoreganizerNotLoggedIn,
     ScoreganizerTournamentOver,
 )
-from scoreganizer_client_lib.refusals import CODES, Refusal, explain_refusal
+from scoreganizer_client_lib.refusals import CODES, Refusal, RefusalCode, explain_refusal
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.tournament import Tournament
 
@@ -154,6 +155,14 @@ def test_str_joins_reason_and_advice() -> None:
     assert str(Refusal("x", "why", "what to do")) == "why; what to do"
     assert str(Refusal("x", "why")) == "why"
     assert Refusal("x", "why", "", "c").as_json()["server_code"] == "c"
+
+
+def test_refusal_codes_are_an_enum_equal_to_their_strings() -> None:
+    assert set(CODES) == set(RefusalCode) and RefusalCode.NO_KEY == "no_key"
+    refusal = explain(ReplayHasNoKey("replay_has_no_key", "no key"), replay(key=None))
+    assert refusal.code is RefusalCode.NO_KEY
+    assert json.loads(json.dumps(refusal.as_json()))["code"] == "no_key"
+    assert f"{refusal.code}" == "no_key"
 
 
 def test_the_servers_reason_beats_a_guess() -> None:

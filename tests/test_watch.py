@@ -37,6 +37,8 @@ from scoreganizer_client_lib.watching import (
     EventKind,
     FolderWatcher,
     ManualClock,
+    StopCode,
+    WatchCode,
     WatchEvent,
     WatchSummary,
     check_can_watch,
@@ -492,7 +494,8 @@ def test_stops_by_itself_at_the_end(shared: SandboxServer, tmp_path: Path) -> No
     player = Player(shared, tmp_path, end="+90s")
     player.write("a.rmv", player.game(1))
     summary = player.play(player.watcher(), {}, end=10_000.0)
-    assert summary.stopped is not None and summary.stopped.code == "ended"
+    assert summary.stopped is not None and summary.stopped.code is StopCode.ENDED
+    assert json.loads(json.dumps(summary.as_json()))["stopped"]["code"] == "ended"
     assert 85 < player.clock.elapsed < 95
     assert summary.accepted == ["a.rmv"]
 
@@ -761,7 +764,7 @@ def test_a_second_watcher_on_the_folder_refuses_and_names_the_first(player: Play
     try:
         with pytest.raises(CannotWatch) as caught:
             player.watcher().open()
-        assert caught.value.error == "folder_busy"
+        assert caught.value.error is WatchCode.FOLDER_BUSY and caught.value.error == "folder_busy"
         assert f"process {os.getpid()}" in str(caught.value)
         assert str(player.folder) in str(caught.value)
     finally:

@@ -23,9 +23,9 @@ from __future__ import annotations
 import json
 import time
 from datetime import timedelta
-from enum import Enum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from ._codes import StrCode
 from .text import inert
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(StrCode):
     """The error codes of the protocol (docs/protocol.md, "Errors") and of the
     client's own checks; each equals its plain string (``ErrorCode.RETRY ==
     "retry"``). Servers may send codes not listed here."""
@@ -78,9 +78,6 @@ class ErrorCode(str, Enum):
     REPLAY_HAS_PROBLEMS = "replay_has_problems"
     TOURNAMENT_NOT_FOUND = "tournament_not_found"
     STANDINGS_NOT_OFFERED = "standings_not_offered"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 #: Codes that mean "the same request may succeed later": the server asked for
@@ -119,6 +116,9 @@ class ScoreganizerError(Exception):
     ``str()`` of the exception names both. As in 0.3.1, ``args`` is
     ``(error,)``, and every exception of this module survives pickling.
     """
+
+    #: The error code this class stands for (None: any code, as the server sent it).
+    code: ClassVar[ErrorCode | None] = None
 
     def __init__(self, error: str, message: str | None = None) -> None:
         super().__init__(error)
@@ -166,53 +166,79 @@ class ScoreganizerWait(ScoreganizerError):
 class ScoreganizerKeyExists(ScoreganizerError):
     """``key_exists``: a key was generated already; use ``get_key``."""
 
+    code = ErrorCode.KEY_EXISTS
+
 
 class ScoreganizerTooEarly(ScoreganizerWait):
     """``too_early``: the tournament has not started; ``wait_time`` until it does."""
+
+    code = ErrorCode.TOO_EARLY
 
 
 class ScoreganizerInvalidLoginData(ScoreganizerError):
     """``invalid_login_data``: wrong username or password."""
 
+    code = ErrorCode.INVALID_LOGIN_DATA
+
 
 class ScoreganizerInvalidData(ScoreganizerError):
     """``invalid_data``: the server refused the request's data (final, never retried)."""
+
+    code = ErrorCode.INVALID_DATA
 
 
 class ScoreganizerNotLoggedIn(ScoreganizerError):
     """``not_logged_in``: no valid credentials were sent."""
 
+    code = ErrorCode.NOT_LOGGED_IN
+
 
 class ScoreganizerRetry(ScoreganizerError):
     """``retry``: a valid request the server could not handle now; send it again."""
+
+    code = ErrorCode.RETRY
 
 
 class ScoreganizerNotGenerated(ScoreganizerError):
     """``not_generated``: no key yet, but one can be generated now."""
 
+    code = ErrorCode.NOT_GENERATED
+
 
 class ScoreganizerNotGeneratedYet(ScoreganizerWait):
     """``not_generated_yet``: no key yet; one can be generated after ``wait_time``."""
+
+    code = ErrorCode.NOT_GENERATED_YET
 
 
 class ScoreganizerNeverGenerated(ScoreganizerError):
     """``never_generated``: no key was generated and none ever will be."""
 
+    code = ErrorCode.NEVER_GENERATED
+
 
 class ScoreganizerTokenTooRecent(ScoreganizerError):
     """``token_too_recent``: the token was refreshed too recently to refresh again."""
+
+    code = ErrorCode.TOKEN_TOO_RECENT
 
 
 class ScoreganizerTournamentOver(ScoreganizerError):
     """``tournament_over``: the tournament has ended."""
 
+    code = ErrorCode.TOURNAMENT_OVER
+
 
 class ScoreganizerModeConstraintViolated(ScoreganizerError):
     """``mode_constraint_violated``: the tournament's mode forbids this (e.g. key expired)."""
 
+    code = ErrorCode.MODE_CONSTRAINT_VIOLATED
+
 
 class ScoreganizerResultsHidden(ScoreganizerError):
     """``results_hidden``: the host hides the standings until the tournament ends."""
+
+    code = ErrorCode.RESULTS_HIDDEN
 
 
 class StandingsNotOffered(ScoreganizerError):
@@ -221,9 +247,11 @@ class StandingsNotOffered(ScoreganizerError):
     has no such tournament). ``page`` is the tournament's page on the
     server, where the site shows its results."""
 
+    code = ErrorCode.STANDINGS_NOT_OFFERED
+
     def __init__(self, tournament_id: int, page: str) -> None:
         super().__init__(
-            ErrorCode.STANDINGS_NOT_OFFERED.value,
+            self.code.value,
             f"the server offers no standings for tournament {tournament_id}; "
             f"its results are on {page}",
         )
@@ -236,8 +264,10 @@ class ScoreganizerProtocolError(ScoreganizerError):
     """The server answered something that does not follow the protocol
     (error code ``invalid_response``), e.g. a success body that is not JSON."""
 
+    code = ErrorCode.INVALID_RESPONSE
+
     def __init__(self, message: str) -> None:
-        super().__init__("invalid_response", message)
+        super().__init__(self.code.value, message)
         self.args = (message,)
 
 
@@ -246,9 +276,10 @@ class ScoreganizerRedirectRefused(ScoreganizerProtocolError):
     (scheme, host or port) than the configured server: credentials are sent
     only to the configured server, so the redirect is not followed."""
 
+    code = ErrorCode.REDIRECT_REFUSED
+
     def __init__(self, location: str, message: str) -> None:
         super().__init__(message)
-        self.error = ErrorCode.REDIRECT_REFUSED.value
         self.args = (location, message)
         self.location = location
 
@@ -262,8 +293,10 @@ class AuthFileError(ScoreganizerClientError):
     no permission, ...; the previous file is left as it was) or removed, or
     its path holds something other than a regular file (a pipe, a folder...)."""
 
+    code = ErrorCode.AUTH_FILE_ERROR
+
     def __init__(self, message: str) -> None:
-        super().__init__("auth_file_error", message)
+        super().__init__(self.code.value, message)
         self.args = (message,)
 
 
@@ -274,16 +307,20 @@ class InvalidHeaderValue(ScoreganizerClientError):
     sent as it is, it would end the header and start another. Nothing was
     sent; the message names the value without showing it (it may be a token)."""
 
+    code = ErrorCode.INVALID_HEADER_VALUE
+
     def __init__(self, message: str) -> None:
-        super().__init__("invalid_header_value", message)
+        super().__init__(self.code.value, message)
         self.args = (message,)
 
 
 class TournamentNotFound(ScoreganizerClientError):
     """``tournament_not_found``: no tournament has this id (``tournaments.get``)."""
 
+    code = ErrorCode.TOURNAMENT_NOT_FOUND
+
     def __init__(self, tournament_id: int) -> None:
-        super().__init__("tournament_not_found", f"no tournament has the id {tournament_id}")
+        super().__init__(self.code.value, f"no tournament has the id {tournament_id}")
         self.args = (tournament_id,)
         self.tournament_id = tournament_id
 
@@ -303,34 +340,50 @@ class ReplayCheckError(ScoreganizerClientError):
 class ReplayUnreadable(ReplayCheckError):
     """``replay_unreadable``: the replay could not be read (see ``__cause__``)."""
 
+    code = ErrorCode.REPLAY_UNREADABLE
+
 
 class ReplayHasNoKey(ReplayCheckError):
     """``replay_has_no_key``: the replay carries no tournament key."""
 
+    code = ErrorCode.REPLAY_HAS_NO_KEY
+
 
 class ReplayKeyMismatch(ReplayCheckError):
     """``replay_key_mismatch``: the replay's key is for another tournament."""
+
+    code = ErrorCode.REPLAY_KEY_MISMATCH
 
 
 class ReplayHasProblems(ReplayCheckError):
     """``replay_has_problems``: the replay's own claims (time, 3BV, result)
     disagree with its replayed game (``info.problems`` says how)."""
 
+    code = ErrorCode.REPLAY_HAS_PROBLEMS
 
+
+#: The exceptions a server's error code selects (any other code gives a
+#: :class:`ScoreganizerError`, or a :class:`ScoreganizerWait` with a wait).
+SERVER_ERRORS: tuple[type[ScoreganizerError], ...] = (
+    ScoreganizerTooEarly,
+    ScoreganizerKeyExists,
+    ScoreganizerInvalidLoginData,
+    ScoreganizerInvalidData,
+    ScoreganizerNotLoggedIn,
+    ScoreganizerRetry,
+    ScoreganizerNotGenerated,
+    ScoreganizerNotGeneratedYet,
+    ScoreganizerNeverGenerated,
+    ScoreganizerTournamentOver,
+    ScoreganizerModeConstraintViolated,
+    ScoreganizerTokenTooRecent,
+    ScoreganizerResultsHidden,
+)
+
+#: Each server error code with its exception, from the classes' own
+#: :attr:`ScoreganizerError.code`.
 EXCEPTION_CLS_MAP: dict[str, type[ScoreganizerError]] = {
-    "too_early": ScoreganizerTooEarly,
-    "key_exists": ScoreganizerKeyExists,
-    "invalid_login_data": ScoreganizerInvalidLoginData,
-    "invalid_data": ScoreganizerInvalidData,
-    "not_logged_in": ScoreganizerNotLoggedIn,
-    "retry": ScoreganizerRetry,
-    "not_generated": ScoreganizerNotGenerated,
-    "not_generated_yet": ScoreganizerNotGeneratedYet,
-    "never_generated": ScoreganizerNeverGenerated,
-    "tournament_over": ScoreganizerTournamentOver,
-    "mode_constraint_violated": ScoreganizerModeConstraintViolated,
-    "token_too_recent": ScoreganizerTokenTooRecent,
-    "results_hidden": ScoreganizerResultsHidden,
+    cls.code.value: cls for cls in SERVER_ERRORS if cls.code is not None
 }
 
 
@@ -481,6 +534,7 @@ __all__ = [
     "MAX_FIELD_LENGTH",
     "MAX_REASON_LENGTH",
     "MAX_WAIT_SECONDS",
+    "SERVER_ERRORS",
     "TRANSIENT_CODES",
     "AuthFileError",
     "ErrorCode",

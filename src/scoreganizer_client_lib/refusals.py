@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from . import replays
+from ._codes import RefusalCode
 from .exceptions import (
     ReplayHasNoKey,
     ReplayHasProblems,
@@ -35,24 +36,28 @@ from .exceptions import (
 from .tournament import Tournament
 
 #: Every :attr:`Refusal.code`, with what it means.
-CODES = {
-    "unreadable": "the file is not a replay that can be read",
-    "too_large": "the file is larger than any replay",
-    "cannot_open": "the file could not be opened",
-    "no_key": "the replay carries no tournament key",
-    "problems": "the replay's own claims (time, 3BV, result) disagree with its replayed game",
-    "someone_elses_key": "the replay carries another player's key",
-    "other_tournament_key": "the replay's key is for another tournament",
-    "wrong_key": "the replay's key is the player's, but not their key for this tournament",
-    "before_start": "the board was generated before the tournament started",
-    "before_key": "the board was generated before the key was",
-    "after_end": "the game came after the tournament's end",
-    "key_expired": "the player's time (time-limit mode) ran out",
-    "custom_board": "the tournament's mode counts only standard levels",
-    "not_logged_in": "the player is not logged in",
-    "not_participating": "the player is not a participant",
-    "server_refused": "the server refused it for a reason the client cannot tell",
-    "network": "the server could not be reached",
+CODES: dict[str, str] = {
+    RefusalCode.UNREADABLE: "the file is not a replay that can be read",
+    RefusalCode.TOO_LARGE: "the file is larger than any replay",
+    RefusalCode.CANNOT_OPEN: "the file could not be opened",
+    RefusalCode.NO_KEY: "the replay carries no tournament key",
+    RefusalCode.PROBLEMS: (
+        "the replay's own claims (time, 3BV, result) disagree with its replayed game"
+    ),
+    RefusalCode.SOMEONE_ELSES_KEY: "the replay carries another player's key",
+    RefusalCode.OTHER_TOURNAMENT_KEY: "the replay's key is for another tournament",
+    RefusalCode.WRONG_KEY: (
+        "the replay's key is the player's, but not their key for this tournament"
+    ),
+    RefusalCode.BEFORE_START: "the board was generated before the tournament started",
+    RefusalCode.BEFORE_KEY: "the board was generated before the key was",
+    RefusalCode.AFTER_END: "the game came after the tournament's end",
+    RefusalCode.KEY_EXPIRED: "the player's time (time-limit mode) ran out",
+    RefusalCode.CUSTOM_BOARD: "the tournament's mode counts only standard levels",
+    RefusalCode.NOT_LOGGED_IN: "the player is not logged in",
+    RefusalCode.NOT_PARTICIPATING: "the player is not a participant",
+    RefusalCode.SERVER_REFUSED: "the server refused it for a reason the client cannot tell",
+    RefusalCode.NETWORK: "the server could not be reached",
 }
 
 KEY_HOWTO = (
@@ -116,36 +121,49 @@ def explain_refusal(
         error.__cause__, replays.ReplayTooLarge
     ):
         limit = replays.MAX_REPLAY_SIZE // 2**20
-        return Refusal("too_large", f"the file is too large to be a replay (over {limit} MiB)")
+        return Refusal(
+            RefusalCode.TOO_LARGE, f"the file is too large to be a replay (over {limit} MiB)"
+        )
     if isinstance(error, (ReplayUnreadable, replays.ReplayError)):
         detail = (
             str(error.__cause__ or error) if isinstance(error, ReplayUnreadable) else str(error)
         )
-        return Refusal("unreadable", f"the file is not a readable replay ({detail})")
+        return Refusal(RefusalCode.UNREADABLE, f"the file is not a readable replay ({detail})")
     if isinstance(error, OSError):
         from .exceptions import NetworkException  # (requests): only for what may be one
 
         if isinstance(error, NetworkException):
-            return Refusal("network", "the server could not be reached", "it is tried again later")
-        return Refusal("cannot_open", f"the file could not be opened ({error.strerror or error})")
+            return Refusal(
+                RefusalCode.NETWORK, "the server could not be reached", "it is tried again later"
+            )
+        return Refusal(
+            RefusalCode.CANNOT_OPEN, f"the file could not be opened ({error.strerror or error})"
+        )
     if isinstance(error, ReplayHasNoKey):
         return facts.no_key()
     if isinstance(error, ReplayHasProblems):
         return facts.problems()
     if isinstance(error, ReplayKeyMismatch):
         return facts.key_problem() or Refusal(
-            "other_tournament_key", "the replay's key is for another tournament", _OLD_GAME
+            RefusalCode.OTHER_TOURNAMENT_KEY,
+            "the replay's key is for another tournament",
+            _OLD_GAME,
         )
     if not isinstance(error, ScoreganizerError):
-        return Refusal("server_refused", f"the replay was not uploaded ({type(error).__name__})")
+        return Refusal(
+            RefusalCode.SERVER_REFUSED, f"the replay was not uploaded ({type(error).__name__})"
+        )
     code = error.error
     if isinstance(error, ScoreganizerNotLoggedIn):
         return Refusal(
-            "not_logged_in", "you are not logged in (or the login expired)", "log in again", code
+            RefusalCode.NOT_LOGGED_IN,
+            "you are not logged in (or the login expired)",
+            "log in again",
+            code,
         )
     if code == "not_participating":
         return Refusal(
-            "not_participating",
+            RefusalCode.NOT_PARTICIPATING,
             "you are not a participant of this tournament",
             "join it first",
             code,
@@ -159,11 +177,11 @@ def explain_refusal(
         return facts.mode_problem(code, error.message)
     if error.message:  # the server's own words beat a guess
         return Refusal(
-            "server_refused", f"the server refused this replay: {error.message}", "", code
+            RefusalCode.SERVER_REFUSED, f"the server refused this replay: {error.message}", "", code
         )
     if code == "invalid_data" and replay is not None and replay.key is not None:
         return facts.probably_before_key(code)
-    return Refusal("server_refused", "the server refused this replay", "", code)
+    return Refusal(RefusalCode.SERVER_REFUSED, "the server refused this replay", "", code)
 
 
 def refusal_before_upload(
@@ -178,7 +196,7 @@ def refusal_before_upload(
     disagree with its replayed game; None if it may go."""
     facts = _Facts(replay, _as_key(key), None, None, tournament, datetime.now(timezone.utc))
     found = facts.key_problem()
-    if found is not None and found.code != "wrong_key":
+    if found is not None and found.code is not RefusalCode.WRONG_KEY:
         return found
     return facts.problems() if replay.problems else None
 
@@ -248,10 +266,12 @@ class _Facts:
     def problems(self) -> Refusal:
         said = "; ".join(self.replay.problems) if self.replay else ""
         reason = "this replay disagrees with its own game" + (f": {said}" if said else "")
-        return Refusal("problems", reason, PROBLEMS_ADVICE)
+        return Refusal(RefusalCode.PROBLEMS, reason, PROBLEMS_ADVICE)
 
     def no_key(self) -> Refusal:
-        return Refusal("no_key", f"this replay has no tournament key{self._player()}", KEY_HOWTO)
+        return Refusal(
+            RefusalCode.NO_KEY, f"this replay has no tournament key{self._player()}", KEY_HOWTO
+        )
 
     def key_problem(self, server_code: str | None = None) -> Refusal | None:
         found = self.replay.key if self.replay else None
@@ -261,7 +281,7 @@ class _Facts:
             return None
         if self.key is not None and found.user_id != self.key.user_id:
             return Refusal(
-                "someone_elses_key",
+                RefusalCode.SOMEONE_ELSES_KEY,
                 f"this replay carries another player's key (player #{found.user_id}), not yours",
                 "only the player whose key is in a replay can upload it",
                 server_code,
@@ -269,7 +289,7 @@ class _Facts:
         expected = self.tournament_id or (self.key.tournament_id if self.key else None)
         if expected is not None and found.tournament_id != expected:
             return Refusal(
-                "other_tournament_key",
+                RefusalCode.OTHER_TOURNAMENT_KEY,
                 f"this replay's key is for tournament {found.tournament_id}, "
                 f"not {self.tournament_name}",
                 _OLD_GAME,
@@ -277,7 +297,7 @@ class _Facts:
             )
         if self.key is not None and found.hash != self.key.hash:
             return Refusal(
-                "wrong_key",
+                RefusalCode.WRONG_KEY,
                 "the key in this replay is not your key for this tournament (a typing mistake?)",
                 "copy your key again exactly",
                 server_code,
@@ -291,7 +311,7 @@ class _Facts:
         tournament = self.tournament if isinstance(self.tournament, Tournament) else None
         if tournament is not None and board < tournament.start:
             return Refusal(
-                "before_start",
+                RefusalCode.BEFORE_START,
                 f"the board was generated at {_when(board, self.now)}, before the tournament "
                 f"started ({_when(tournament.start, self.now)})",
                 "only games started after the start count",
@@ -299,7 +319,7 @@ class _Facts:
             )
         if self.key_generated is not None and board < self.key_generated:
             return Refusal(
-                "before_key",
+                RefusalCode.BEFORE_KEY,
                 f"the board was generated at {_when(board, self.now)}, before your key was "
                 f"({_when(self.key_generated, self.now)})",
                 "start a new game now that the key is set",
@@ -309,7 +329,7 @@ class _Facts:
             return self.expired(server_code)
         if tournament is not None and board > tournament.end:
             return Refusal(
-                "after_end",
+                RefusalCode.AFTER_END,
                 f"the board was generated at {_when(board, self.now)}, after the tournament "
                 f"ended ({_when(tournament.end, self.now)})",
                 "",
@@ -320,7 +340,7 @@ class _Facts:
     def expired(self, server_code: str | None) -> Refusal:
         assert self.key_expiry is not None
         return Refusal(
-            "key_expired",
+            RefusalCode.KEY_EXPIRED,
             f"your playing time ran out at {_when(self.key_expiry, self.now)}",
             "in this tournament each player has a fixed time from getting the key",
             server_code,
@@ -329,13 +349,13 @@ class _Facts:
     def after_end(self, server_code: str) -> Refusal:
         tournament = self.tournament if isinstance(self.tournament, Tournament) else None
         ended = f" at {_when(tournament.end, self.now)}" if tournament is not None else ""
-        return Refusal("after_end", f"the tournament ended{ended}", "", server_code)
+        return Refusal(RefusalCode.AFTER_END, f"the tournament ended{ended}", "", server_code)
 
     def mode_problem(self, server_code: str, said: str | None) -> Refusal:
         if self.replay is not None and self.replay.board.level == "custom":
             board = self.replay.board
             return Refusal(
-                "custom_board",
+                RefusalCode.CUSTOM_BOARD,
                 f"a custom board ({board.width}x{board.height}, {board.mines} mines) does not "
                 "count in this tournament",
                 "play beginner, intermediate or expert",
@@ -345,7 +365,7 @@ class _Facts:
             return self.expired(server_code)
         because = f" ({said})" if said else ""
         return Refusal(
-            "server_refused",
+            RefusalCode.SERVER_REFUSED,
             f"the tournament's rules do not allow this replay{because}",
             "",
             server_code,
@@ -353,7 +373,7 @@ class _Facts:
 
     def probably_before_key(self, server_code: str) -> Refusal:
         return Refusal(
-            "before_key",
+            RefusalCode.BEFORE_KEY,
             "the server refused this replay although its key is yours; most likely the "
             "game was started before you got the key",
             "start a new game now that the key is set",
@@ -361,4 +381,11 @@ class _Facts:
         )
 
 
-__all__ = ["CODES", "KEY_HOWTO", "Refusal", "explain_refusal", "refusal_before_upload"]
+__all__ = [
+    "CODES",
+    "KEY_HOWTO",
+    "Refusal",
+    "RefusalCode",
+    "explain_refusal",
+    "refusal_before_upload",
+]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import RetryPolicy, replays
 from ..exceptions import NetworkException, ScoreganizerError, ScoreganizerNotLoggedIn
-from ..refusals import Refusal, explain_refusal, refusal_before_upload
+from ..refusals import Refusal, RefusalCode, explain_refusal, refusal_before_upload
 from ..scoreganizer import Scoreganizer
 from ..text import inert
 from ..tournament import Tournament
@@ -448,11 +448,13 @@ class Play:
             self._on_loop(self.results.poke)
         elif event.kind is EventKind.REFUSED and event.path and event.refusal:
             refusal = replace(event.refusal, reason=inert(event.refusal.reason))
-            mine_elsewhere = refusal.code == "other_tournament_key"  # not in red: not wrong here
+            mine_elsewhere = (
+                refusal.code == RefusalCode.OTHER_TOURNAMENT_KEY
+            )  # not in red: not wrong here
             verdict: Verdict = "elsewhere" if mine_elsewhere else "refused"
             self.feed.record(feed_entry(name, verdict, event.replay, refusal))
         elif event.kind is EventKind.WAITING and event.path:
-            waiting = Refusal("network", inert(event.message))
+            waiting = Refusal(RefusalCode.NETWORK, inert(event.message))
             self.feed.record(feed_entry(name, "waiting", event.replay, waiting))
         elif event.kind in (EventKind.SERVER_UNAVAILABLE, EventKind.WARNING):
             self.watch_note = sentence(inert(event.message))
@@ -493,7 +495,7 @@ class Play:
         verdict: Verdict = "refused"
         try:
             if not name.lower().endswith(REPLAY_SUFFIXES):
-                refusal: Refusal | None = Refusal("unreadable", NOT_A_REPLAY_FILE)
+                refusal: Refusal | None = Refusal(RefusalCode.UNREADABLE, NOT_A_REPLAY_FILE)
             else:
                 info = await asyncio.to_thread(replays.inspect, content)
                 refusal = refusal_before_upload(info, self.tournament, key=self.key)

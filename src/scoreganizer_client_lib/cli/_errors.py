@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .._codes import WatchCode
 from ..config import DEFAULT_SERVER, parse_server_url
 from ..digits import ascii_int_at_most
 from ._output import say
@@ -82,17 +83,17 @@ def _certificate_refused(exc: BaseException) -> bool:
 
 #: What to do, for the reasons a watcher cannot start (logging in: see
 #: :func:`._errors.login_hint`).
-HINTS = {
-    "not_joined": "run 'scoreganizer join {id}'",
-    "invited": "run 'scoreganizer confirm {id}'",
-    "folder_missing": "check the name, or add --create to create it",
-    "folder_busy": "stop that watcher first",
+HINTS: dict[str, str] = {
+    WatchCode.NOT_JOINED: "run 'scoreganizer join {id}'",
+    WatchCode.INVITED: "run 'scoreganizer confirm {id}'",
+    WatchCode.FOLDER_MISSING: "check the name, or add --create to create it",
+    WatchCode.FOLDER_BUSY: "stop that watcher first",
 }
 
 
 def cannot_watch(exc: CannotWatch, tournament_id: int, server: str | None) -> click.ClickException:
     """The error to show for ``exc``, with what to do (logging in to ``server``)."""
-    if exc.error == "not_logged_in":
+    if exc.error == WatchCode.NOT_LOGGED_IN:
         hint = login_hint(server)
     else:
         hint = HINTS.get(exc.error, "").format(id=tournament_id)

@@ -105,8 +105,10 @@ class TerminalView:
             f"{len(summary.accepted)} accepted, {len(summary.refused)} refused, "
             f"{len(summary.pending)} not uploaded."
         )
+        from ..watching import StopCode
+
         stopped = summary.stopped
-        if stopped is None or stopped.code == "interrupted":  # the top level says "stopped"
+        if stopped is None or stopped.code == StopCode.INTERRUPTED:  # the top level says "stopped"
             self.say(f"Watched {self.folder}: {counts}")
         else:
             self.say(f"Stopped: {stopped.reason}. {counts}")

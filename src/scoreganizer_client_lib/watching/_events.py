@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any
 
 from .. import replays
+from .._codes import StopCode, WatchCode
 from ..exceptions import ScoreganizerClientError
 from ..refusals import Refusal
 
@@ -37,27 +38,27 @@ class EventKind(str, Enum):
 
 @dataclass(frozen=True)
 class StopReason:
-    """Why a watcher stopped: ``code`` (``ended``, ``key_expired``,
-    ``not_logged_in``, ``other_player``, ``stopped``, ``interrupted``) and the
-    same in words."""
+    """Why a watcher stopped: ``code`` (a :class:`StopCode`) and the same in words."""
 
     code: str
     reason: str
 
 
-STOP_REASONS = {
-    "ended": "the tournament has ended",
-    "key_expired": "your playing time is over",
-    "not_logged_in": "not logged in (or the login expired)",
-    "other_player": "another player logged in with the same credentials",
-    "stopped": "stopped",
-    "interrupted": "interrupted",
+#: Each :class:`StopCode` in words.
+STOP_REASONS: dict[str, str] = {
+    StopCode.ENDED: "the tournament has ended",
+    StopCode.KEY_EXPIRED: "your playing time is over",
+    StopCode.NOT_LOGGED_IN: "not logged in (or the login expired)",
+    StopCode.OTHER_PLAYER: "another player logged in with the same credentials",
+    StopCode.STOPPED: "stopped",
+    StopCode.INTERRUPTED: "interrupted",
 }
 
 
-def stop_reason(code: str) -> StopReason:
+def stop_reason(code: StopCode | str) -> StopReason:
     """The :class:`StopReason` of ``code``."""
-    return StopReason(code, STOP_REASONS[code])
+    known = StopCode(code)
+    return StopReason(known, STOP_REASONS[known])
 
 
 @dataclass(frozen=True)
@@ -155,13 +156,11 @@ class WatchEvent:
 
 
 class CannotWatch(ScoreganizerClientError):
-    """A watcher cannot start; ``error`` is a code (``folder_missing``,
-    ``not_a_folder``, ``folder_busy``, ``not_joined``, ``join_requested``,
-    ``invited``, ``not_logged_in``, ``ended``) and ``message`` says why in
-    plain words."""
+    """A watcher cannot start; ``error`` is a :class:`WatchCode` and
+    ``message`` says why in plain words."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(code, message)
+    def __init__(self, code: WatchCode | str, message: str) -> None:
+        super().__init__(WatchCode(code), message)
 
     def __str__(self) -> str:
         return self.message or self.error

@@ -191,13 +191,20 @@ def wait_for(condition: Callable[[], object], timeout: float = 5.0) -> None:
 
 
 class Clock:
-    """The sandbox's clock: real time plus an offset that tests move forward."""
+    """The sandbox's clock: real time plus an offset that tests move forward;
+    stopped, it stands still, however long the machine takes."""
 
     def __init__(self) -> None:
         self.offset = 0.0
+        self.stopped_at: float | None = None
 
     def __call__(self) -> float:
-        return time.time() + self.offset
+        now = time.time() if self.stopped_at is None else self.stopped_at
+        return now + self.offset
+
+    def stop(self) -> None:
+        """Hold the time where it is (until :meth:`advance` moves it)."""
+        self.stopped_at = time.time()
 
     def advance(self, seconds: float) -> None:
         self.offset += seconds

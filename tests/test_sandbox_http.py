@@ -248,8 +248,8 @@ def test_in_memory_sandbox_under_concurrency() -> None:
     another thread reads the store never meet a locked table."""
     with SandboxServer(config=TEST_CONFIG) as sandbox:
         cup, clients = _keyed_players(sandbox, 6)
-        now = datetime.now(timezone.utc)
         keys = [sc.tournaments.gen_key(cup) for sc in clients]
+        now = datetime.now(timezone.utc)  # after the keys (a board older than its key is refused)
         replays = [
             (sc, write_rmv(seed=i * 100 + n, key=keys[i], boardgen_time=now))
             for i, sc in enumerate(clients)

@@ -60,7 +60,39 @@ LONGEST_FIRST = (
 )
 
 
+#: The unit layer (``pytest -m unit``, 4 s of CPU): the modules whose tests
+#: open no socket and start no program (checked with an audit hook on
+#: ``socket.connect``, ``socket.bind`` and ``subprocess.Popen``), less the
+#: replay readers' bounds on megabyte and fuzzed input (crafted, fuzz,
+#: hostile: 4 s more).
+UNIT = frozenset(
+    {
+        "test_app_guard.py",
+        "test_app_look.py",
+        "test_async_client.py",
+        "test_authfile.py",
+        "test_cli_layers.py",
+        "test_config.py",
+        "test_numbers.py",
+        "test_protocol.py",
+        "test_refusals.py",
+        "test_replay_writers.py",
+        "test_replays_differential.py",
+        "test_sandbox_batching.py",
+        "test_sandbox_layers.py",
+        "test_sandbox_rules.py",
+        "test_sandbox_store.py",
+        "test_standings.py",
+        "test_sync_client.py",
+    }
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in UNIT:
+            item.add_marker(pytest.mark.unit)
+
     def rank(item: pytest.Item) -> int:
         name = item.path.name
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)

@@ -6,6 +6,12 @@ subprocess) must judge every file alike: outcome, time (within 5 ms), 3BV,
 3BV solved and clicks. The files are honest, so the judge finds no problem in
 them either.
 
+A second test sends raw mouse events in any order (presses without releases,
+releases without presses, buttons over each other, events after the end), as
+misbehaving mice and clones record them, through AVF and EVF: where
+ms_toollib reads the file (it aborts on a fifth of them), it counts the game
+as we do.
+
 The suite runs a few dozen games; run more by hand with
 ``SCOREGANIZER_GENERATED_GAMES=2000 pytest -n 0 tests/test_replays_generated.py``.
 
@@ -16,18 +22,21 @@ middle click released off the board (an index out of bounds in its chord).
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from reference_analyser import Reference, analyse
 from scoreganizer_client_lib import replays
 from scoreganizer_client_lib.replays.testing import (
     ACTIONS,
+    SQUARE,
     WRITERS,
     Action,
     Game,
+    MouseEvent,
     SimulatedBoard,
     play,
     solving_actions,
@@ -110,3 +119,50 @@ def test_ours_and_the_reference_judge_every_format_alike(game: Game) -> None:
             reference.clicks.double,
             reference.clicks.total,
         ), fmt
+
+
+_BUTTONS = ("mv", "lc", "lr", "rc", "rr", "mc", "mr")
+
+
+@st.composite
+def raw_games(draw: st.DrawFn) -> Game:
+    """A game started by a left click on a safe cell, then up to 40 mouse
+    events of any kind, anywhere (off the board too), in any order."""
+    width, height = draw(st.integers(2, 16)), draw(st.integers(2, 16))
+    mines = draw(st.integers(1, width * height // 4 + 1))
+    board = SimulatedBoard(width, height, mines, draw(st.integers(0, 2**32)))
+    started = play(board, [Action("left", draw(st.sampled_from(sorted(board.numbers))))])
+    time_ms, events = started.time_ms, list(started.events)
+    off = (width * SQUARE + 5, height * SQUARE + 5)
+    points = st.one_of(
+        st.tuples(st.integers(0, width * SQUARE - 1), st.integers(0, height * SQUARE - 1)),
+        st.just(off),
+    )
+    for action, gap, (x, y) in draw(
+        st.lists(st.tuples(st.sampled_from(_BUTTONS), _TENS, points), min_size=1, max_size=40)
+    ):
+        time_ms += gap
+        events.append(MouseEvent(time_ms, action, x, y))
+    added = len(events) - len(started.events)
+    return replace(started, events=tuple(events), changes=started.changes + ((),) * added)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw_games(), st.sampled_from(["avf", "evf"]))
+def test_raw_mouse_events_are_counted_as_the_reference_counts_them(game: Game, fmt: str) -> None:
+    data = WRITERS[fmt](game=game)
+    reference = analyse(data, fmt)
+    assume(isinstance(reference, Reference))  # ms_toollib aborts on some orders of buttons
+    assert isinstance(reference, Reference)
+    ours = replays.inspect(data)
+    assert (ours.outcome, ours.bbbv, ours.bbbv_solved) == (
+        reference.outcome,
+        reference.bbbv,
+        reference.bbbv_solved,
+    )
+    clicks = ours.clicks
+    assert (clicks.left, clicks.right, clicks.double) == (
+        reference.clicks.left,
+        reference.clicks.right,
+        reference.clicks.double,
+    )

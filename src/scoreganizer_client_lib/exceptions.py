@@ -25,7 +25,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from ._codes import StrCode
+from .codes import StrCode
 from .text import inert
 
 if TYPE_CHECKING:

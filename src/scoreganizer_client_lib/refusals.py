@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from . import replays
-from ._codes import RefusalCode
+from .codes import RefusalCode
 from .exceptions import (
     ReplayHasNoKey,
     ReplayHasProblems,

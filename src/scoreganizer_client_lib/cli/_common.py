@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..config import ServerAddress, auth_path, config_dir, parse_server_url, server_slug
+from ..exceptions import ErrorCode
 from ..text import inert
 from ._errors import describe_server_error
 from ._output import fit, say
@@ -67,7 +68,8 @@ def logged_in_client(settings: Settings, retry: RetryPolicy | None = None) -> Sc
     a clear error (with what to run) before anything is sent."""
     sc = client(settings, retry)
     if sc.auth_str is None:
-        raise click.ClickException(describe_server_error("not_logged_in", None, settings.server))
+        explained = describe_server_error(ErrorCode.NOT_LOGGED_IN, None, settings.server)
+        raise click.ClickException(explained)
     return sc
 
 

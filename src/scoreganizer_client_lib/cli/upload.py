@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..exceptions import ErrorCode
 from ..text import inert
 from ..verdicts import game_summary
 from ._common import client, emit_json, judgement_json, say
@@ -113,7 +114,8 @@ class Uploader:
         self.force = force  # send replays with problems: the server has the last word
         self.blocked: tuple[str, str] | None = None  # (reason, code) every later file gets
         if sc.auth_str is None:
-            self.blocked = (self._describe_code("not_logged_in"), "not_logged_in")
+            code = ErrorCode.NOT_LOGGED_IN
+            self.blocked = (self._describe_code(code), code)
         self._context: dict[int, dict[str, Any]] = {}
 
     def _describe_code(self, code: str) -> str:

@@ -16,7 +16,7 @@ draw the same events.
 
 from __future__ import annotations
 
-from .._codes import StopCode, WatchCode
+from ..codes import StopCode, WatchCode
 from ..replays.formats import SUFFIXES
 from ._clock import Clock, ManualClock, SystemClock
 from ._engine import (

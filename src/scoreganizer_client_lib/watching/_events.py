@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Any
 
 from .. import replays
-from .._codes import StopCode, WatchCode
+from ..codes import StopCode, WatchCode
 from ..exceptions import ScoreganizerClientError
 from ..refusals import Refusal
 

@@ -73,6 +73,7 @@ UNIT = frozenset(
         "test_authfile.py",
         "test_cli_layers.py",
         "test_config.py",
+        "test_explain.py",
         "test_numbers.py",
         "test_protocol.py",
         "test_refusals.py",

@@ -222,7 +222,7 @@ def test_dead_server_on_login_and_pages(tmp_path: Path) -> None:
         page = client.get("/")
         assert page.status_code == 502
         assert "Cannot reach the server" in page.text and "http://127.0.0.1:9" in page.text
-        assert "http://127.0.0.1:9 does not answer." in client.login("a", "b").text
+        assert "Cannot reach http://127.0.0.1:9: could not connect" in client.login("a", "b").text
     assert waits == []  # nothing listens there: said at once
 
 
@@ -249,7 +249,7 @@ def test_a_server_that_is_not_scoreganizer_is_named(tmp_path: Path, not_scoregan
     with AppServer(settings) as app, Browser(app) as client:
         page = client.get("/")
         assert page.status_code == 502 and "Not a Scoreganizer server" in page.text
-        message = f"http://{not_scoreganizer} does not look like a Scoreganizer server."
+        message = f"This does not look like a Scoreganizer server at http://{not_scoreganizer} ("
         assert message in client.login("a", "b").text
 
 

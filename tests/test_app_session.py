@@ -21,7 +21,7 @@ from conftest import PASSWORD, TEST_CONFIG, Clock, fresh_seed, wait_for
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.app import AppServer, Settings
 from scoreganizer_client_lib.app.folders import shown
-from scoreganizer_client_lib.app.play import STOPPED, Play
+from scoreganizer_client_lib.app.play import Play
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
 
@@ -274,7 +274,9 @@ def test_an_expired_login_stops_the_watch_until_the_player_logs_in_again(
     try:
         save_game(tmp_path, "expired.rmv", play.key)
         wait_for(lambda: play.stopped is not None)
-        assert play.stopped == STOPPED["not_logged_in"]
+        assert play.stopped == (
+            "Not logged in (or the login expired). Log in again. Watching goes on when you do."
+        )
         assert browser.get(f"/t/{cup}").headers["location"] == "/login?expired=1"
         browser.login(name)
     finally:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import RetryPolicy, replays
 from ..exceptions import NetworkException, ScoreganizerError, ScoreganizerNotLoggedIn
+from ..explain import Explanation, explain
 from ..refusals import Refusal, RefusalCode, explain_refusal, refusal_before_upload
 from ..scoreganizer import Scoreganizer
 from ..text import inert
@@ -30,6 +31,7 @@ from ..watching import (
     CannotWatch,
     EventKind,
     FolderWatcher,
+    StopCode,
     StopReason,
     WatchEvent,
     playing_until,
@@ -97,43 +99,21 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
-#: What the server's refusals mean, as the pages say them.
-REFUSALS = {
-    "not_participating": "You have not joined this tournament.",
-    "tournament_over": "The tournament is over.",
-    "never_generated": "The tournament is over; you never got a key.",
-    "mode_constraint_violated": "Your time would not fit before the end of the tournament.",
-    "not_logged_in": "You are not logged in any more: log in again.",
-    "not_invited": "The host has not invited you to this tournament.",
-}
+def in_sentences(explained: Explanation) -> str:
+    """A failure as the pages say it: the reason, then what to do, as sentences."""
+    advice = f" {sentence(explained.advice)}" if explained.advice else ""
+    return sentence(explained.reason) + advice
 
 
 def refusal_words(exc: ScoreganizerError) -> str:
-    """A refusal of the server in words (its own reason, when it gave one
-    this app has no words for)."""
-    known = REFUSALS.get(exc.error)
-    if known is not None:
-        return known
-    said = f": {exc.message[:300]}" if exc.message else ""
-    return sentence(f"The server refused this ({exc.error}{said})")
-
-
-def key_problem(exc: ScoreganizerError) -> str:
-    """Why there is no key, in words."""
-    return REFUSALS.get(exc.error, f"The server gave no key ({exc.error}).")
+    """A refusal of the server in words (with its own reason, when it gave one)."""
+    return in_sentences(explain(exc))
 
 
 #: What a watcher says about its folder rather than about one replay.
 FOLDER_EVENTS = frozenset(
     {EventKind.SERVER_UNAVAILABLE, EventKind.WARNING, EventKind.SERVER_BACK, EventKind.STATUS}
 )
-
-#: Why a watcher stopped by itself, as the page says it.
-STOPPED = {
-    "ended": "The tournament has ended.",
-    "key_expired": "Your playing time is over.",
-    "not_logged_in": "You are not logged in any more. Log in again and watching goes on.",
-}
 
 
 def feed_entry(
@@ -266,7 +246,7 @@ class Play:
                 await self.player.sleep(next(pauses, KEY_RETRY_PAUSES[-1]))
                 continue
             except ScoreganizerError as exc:
-                self.key_problem = key_problem(exc)
+                self.key_problem = refusal_words(exc)
                 self.feed.touch("key", "watch")
                 return
             break
@@ -424,7 +404,9 @@ class Play:
         if isinstance(why, str):
             self.stopped = f"The folder watcher failed ({why})."
         else:  # not logged in: the watcher's client looked for a newer login first
-            self.stopped = STOPPED.get(why.code, sentence(why.reason))
+            self.stopped = in_sentences(explain(why))
+            if why.code == StopCode.NOT_LOGGED_IN:  # login_changed() starts it again
+                self.stopped += " Watching goes on when you do."
         self.feed.touch("watch")
         for guest in self._guests:  # they stopped with it
             guest.stopped, guest.watch_note = self.stopped, None

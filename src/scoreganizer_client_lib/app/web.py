@@ -39,9 +39,9 @@ from ..exceptions import (
     ScoreganizerError,
     ScoreganizerInvalidLoginData,
     ScoreganizerNotLoggedIn,
-    ScoreganizerProtocolError,
     ScoreganizerWait,
 )
+from ..explain import explain, not_scoreganizer
 from ..replays.formats import KEY_FIELDS
 from ..standings import tournament_page
 from .feed import Catch, FeedEntry, Source
@@ -191,14 +191,11 @@ def trouble(server: str, exc: BaseException) -> tuple[str, str, str] | None:
         if address.https and address.port != 443:
             plain_http = f"http://{address.url.split('://', 1)[1]}"
             hint = f"If this server does not speak HTTPS, start the app for {plain_http}."
-        return ("Cannot reach the server", f"{server} does not answer.", hint)
-    not_scoreganizer = isinstance(exc, ScoreganizerProtocolError) or (
-        isinstance(exc, ScoreganizerError) and ascii_int_at_most(exc.error, 999) is not None
-    )
-    if not_scoreganizer:
+        return ("Cannot reach the server", sentence(explain(exc, server).reason), hint)
+    if not_scoreganizer(exc):
         return (
             "Not a Scoreganizer server",
-            f"{server} does not look like a Scoreganizer server.",
+            sentence(explain(exc, server).reason),
             "Start the app with the right address: scoreganizer --server URL app",
         )
     return None

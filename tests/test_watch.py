@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock
+from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock, wait_for
 from scoreganizer_client_lib import RetryPolicy, Scoreganizer
 from scoreganizer_client_lib.cli import main
 from scoreganizer_client_lib.replays.testing import write_rmv
@@ -615,22 +615,28 @@ def test_stop_from_another_thread_with_the_real_clock(player: Player) -> None:
     assert results[0].stopped is not None and results[0].stopped.code == "stopped"
 
 
-def test_native_notifications(player: Player) -> None:
+def run_natively(player: Player, act: Callable[[], object], **options: Any) -> WatchSummary:
+    """Run a watcher of ``player``'s on the real clock with the system's
+    notifications: ``act`` once they are set up, then until a replay is
+    accepted (10 s at most)."""
     pytest.importorskip("watchfiles")
-    watcher = player.watcher(clock=None, notifications=True)
+    watcher = player.watcher(clock=None, notifications=True, **options)
     results: list[WatchSummary] = []
     thread = threading.Thread(target=lambda: results.append(watcher.run(player.key)))
     thread.start()
     try:
         time.sleep(0.3)  # the notifier is set up
-        (player.folder / "a.rmv").write_bytes(player.game(1))
-        deadline = time.monotonic() + 10
-        while not player.said(EventKind.ACCEPTED) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        act()
+        wait_for(lambda: player.said(EventKind.ACCEPTED), timeout=10)
     finally:
         watcher.stop()
         thread.join(10)
-    assert results[0].accepted == ["a.rmv"]
+    return results[0]
+
+
+def test_native_notifications(player: Player) -> None:
+    summary = run_natively(player, lambda: (player.folder / "a.rmv").write_bytes(player.game(1)))
+    assert summary.accepted == ["a.rmv"]
     statuses = player.said(EventKind.STATUS)
     assert statuses and statuses[-1].status is not None and statuses[-1].status.native_events
 
@@ -1098,7 +1104,6 @@ def test_native_notifications_do_not_follow_a_linked_subfolder(
     """A linked subfolder present at the start is watched by the system's
     notifications, which follow links: what they report through it is left
     alone, as the scans leave it."""
-    pytest.importorskip("watchfiles")
     away = tmp_path / "private"
     away.mkdir(mode=0o700)
     (away / "deeper").mkdir()
@@ -1107,24 +1112,16 @@ def test_native_notifications_do_not_follow_a_linked_subfolder(
     except OSError:
         pytest.skip("no symbolic links here")
     (player.folder / "real").mkdir()
-    watcher = player.watcher(clock=None, notifications=True, recursive=True)
-    results: list[WatchSummary] = []
-    thread = threading.Thread(target=lambda: results.append(watcher.run(player.key)))
-    thread.start()
-    try:
-        time.sleep(0.5)  # the notifier is set up
+
+    def act() -> None:
         (away / "far.rmv").write_bytes(player.game(1))
         (away / "deeper" / "farther.rmv").write_bytes(player.game(2))
         time.sleep(0.3)  # reported first
         (player.folder / "real" / "near.rmv").write_bytes(player.game(3))
-        deadline = time.monotonic() + 10
-        while not player.said(EventKind.ACCEPTED) and time.monotonic() < deadline:
-            time.sleep(0.02)
-    finally:
-        watcher.stop()
-        thread.join(10)
-    assert results[0].accepted == ["real/near.rmv"]
-    assert results[0].pending == [] and player.scores() == 1
+
+    summary = run_natively(player, act, recursive=True)
+    assert summary.accepted == ["real/near.rmv"]
+    assert summary.pending == [] and player.scores() == 1
 
 
 # -- one watcher per folder, whatever the path or the state folder ------------------------

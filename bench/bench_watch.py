@@ -15,7 +15,7 @@
    accepted (target < 1 s), the CPU to decide the junk (once), and the idle
    CPU afterwards (target: within 1.5x of an empty folder's).
 
-Run: ``flock /tmp/bench.lock python bench/bench_watch.py [latency|drain|idle|junk]``.
+Run: ``flock /tmp/bench.lock python bench/bench_watch.py [latency|drain|idle|junk|junk_polling]``.
 """
 
 from __future__ import annotations
@@ -231,7 +231,9 @@ def idle(count: int = size(3000, 8), seconds: float = size(10.0, 0.2)) -> None:
             )
 
 
-def junk_once(count: int, seconds: float) -> tuple[float, float, float, int]:
+def junk_once(
+    count: int, seconds: float, notifications: bool = True
+) -> tuple[float, float, float, int]:
     """A watcher started beside ``count`` junk ``.rmv`` files (written a
     minute ago, after the tournament's start), and a real replay saved a
     second after the start: seconds from the replay's write to its
@@ -252,30 +254,35 @@ def junk_once(count: int, seconds: float) -> tuple[float, float, float, int]:
                 accepted[event.path] = time.perf_counter()
             decided(event)
 
-        watcher = s.watcher(on_event)
+        watcher = s.watcher(on_event, notifications=notifications)
         cpu = time.process_time()
         with running(watcher, s.key):
-            time.sleep(1.0)
+            time.sleep(size(1.0, 0.1))
             written = time.perf_counter()
             (s.folder / "real.rmv").write_bytes(real)
             wait_until(lambda: "real.rmv" in accepted, timeout=600)
             if not decided.done.wait(600):
                 raise TimeoutError("the junk was not decided")
             spent = time.process_time() - cpu
-            time.sleep(1.0)
+            time.sleep(size(1.0, 0.1))
             share = cpu_share(seconds)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return accepted["real.rmv"] - written, spent, share, peak
 
 
-def junk(count: int = size(20_000, 20), seconds: float = size(10.0, 0.2)) -> None:
+def junk(
+    count: int = size(20_000, 20),
+    seconds: float = size(10.0, 0.2),
+    notifications: bool = True,
+) -> None:
     """A real replay beside many junk files: latency and idle CPU against
     an empty folder (targets: the replay up in < 1 s; idle within 1.5x of
     an empty folder's; CPU until decided grows with the junk, once)."""
-    empty_latency, _, empty_idle, _ = junk_once(0, seconds)
-    latency, spent, share, peak = junk_once(count, seconds)
+    empty_latency, _, empty_idle, _ = junk_once(0, seconds, notifications)
+    latency, spent, share, peak = junk_once(count, seconds, notifications)
+    mode = "notifications" if notifications else "polling"
     print(
-        f"watch beside {count} junk files: real replay up in {latency * 1e3:.0f} ms "
+        f"watch ({mode}) beside {count} junk files: real replay up in {latency * 1e3:.0f} ms "
         f"(empty folder {empty_latency * 1e3:.0f} ms, ratio {latency / empty_latency:.1f})  "
         "target < 1 s"
     )
@@ -287,7 +294,13 @@ def junk(count: int = size(20_000, 20), seconds: float = size(10.0, 0.2)) -> Non
     )
 
 
+def junk_polling() -> None:
+    """:func:`junk` without the system's notifications."""
+    junk(notifications=False)
+
+
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["latency", "drain", "idle", "junk"]
+    which = sys.argv[1:] or ["latency", "drain", "idle", "junk", "junk_polling"]
+    benches = {"latency": latency, "drain": drain, "idle": idle, "junk": junk}
     for name in which:
-        {"latency": latency, "drain": drain, "idle": idle, "junk": junk}[name]()
+        {**benches, "junk_polling": junk_polling}[name]()

@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 import heapq
 import io
+import math
 import os
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -45,12 +46,11 @@ from ._lock import FolderBusy, FolderLock
 #: The replay file suffixes a watcher looks at (any case).
 _SUFFIXES = tuple(SUFFIXES)
 MAX_DEPTH = 16  # of subfolders, with ``recursive``
-#: The longest a round of judging files goes on before the watcher looks for
-#: new files again (a replay just saved is not kept behind a backlog).
-BATCH_SECONDS = 0.2
 #: The share of the time full scans may take: a folder of 100,000 files is
 #: scanned less often than one of 100, so that idle cost stays flat.
 SCAN_SHARE = 0.005
+#: Entries a scan looks at between two checks for something more urgent.
+SCAN_SLICE = 500
 
 _BINARY = getattr(os, "O_BINARY", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in after the check cannot block us
@@ -138,10 +138,11 @@ class FolderWatcher:
     Full scans are spaced further apart when they take long (a huge folder),
     so that they use at most :data:`SCAN_SHARE` of the time.
 
-    Files are judged newest first, at most ``batch`` of them (and for at
-    most :data:`BATCH_SECONDS`) before the watcher looks for new files
-    again: a replay just saved goes up at once, whatever lies beside it. A
-    file that does not read as a replay is read again only once it changes.
+    Files are judged newest first, at most ``batch`` in one round; a round,
+    and a long scan, give way as soon as something changed, a poll or a
+    waiting file is due: a replay just saved goes up at once, whatever lies
+    beside it. A file that does not read as a replay is read again only once
+    it changes.
 
     ``clock`` gives the time and the waits (:class:`ManualClock` in tests).
     :meth:`stop` may be called from any thread.
@@ -167,7 +168,7 @@ class FolderWatcher:
         notifications: bool = True,
         clock: Clock | None = None,
         holder: str = "a folder watcher",
-        batch: int = 1000,
+        batch: int = 5000,
     ) -> None:
         self.sc = sc
         self.folder = Path(folder).absolute()
@@ -221,6 +222,8 @@ class FolderWatcher:
         self._status_at = 0.0
         self._next_poll = 0.0
         self._next_rescan = 0.0
+        self._next_due = math.inf  # the earliest a waiting file is due
+        self._scan: Iterator[None] | None = None  # a full scan under way
 
     # -- starting and stopping --------------------------------------------
 
@@ -346,7 +349,7 @@ class FolderWatcher:
         reason: StopReason | None = None
         try:
             self._start_notifier()
-            self._scan_all()
+            self._scan = self._full_scan()
             while reason is None:
                 reason = self._step()
                 if reason is None:
@@ -374,15 +377,18 @@ class FolderWatcher:
             changed, self._changed = self._changed, set()
         for text in changed:
             self._changed_path(Path(text))
-        if mono >= self._next_rescan:
-            self._scan_all()
-        elif not self._native and mono >= self._next_poll:
-            self._poll_dirs()
+        if self._scan is None and mono >= self._next_rescan:
+            self._scan = self._full_scan()
+        elif self._scan is None and not self._native and mono >= self._next_poll:
+            self._poll_dirs()  # (a scan under way finds new files itself)
         self._judge_due()
+        self._go_on_scanning()
         self._emit_status()
         return self.summary.stopped if self._stop.is_set() else None
 
     def _next_wake(self) -> float:
+        if self._scan is not None:
+            return 0.0
         mono = self.clock.monotonic()
         times = [self._next_rescan, self._status_at + self.status_every]
         if not self._native:
@@ -398,6 +404,7 @@ class FolderWatcher:
         self.summary.stopped = reason
         try:
             if self._opened:
+                self._scan = None
                 self._scan_all()
         except KeyboardInterrupt:
             pass
@@ -481,24 +488,67 @@ class FolderWatcher:
         return os.path.normcase(real) == os.path.normcase(lexical)
 
     def _scan_all(self) -> None:
-        started = self.clock.monotonic()
+        """A full scan, at once."""
+        for _ in self._full_scan():
+            pass
+
+    def _go_on_scanning(self) -> None:
+        """Go on with the full scan under way until it ends or gives way."""
+        while self._scan is not None:
+            try:
+                next(self._scan)
+            except StopIteration:
+                self._scan = None
+                return
+            if self._give_way():
+                return
+
+    def _give_way(self) -> bool:
+        """Whether work in progress (a round of judging, a long scan) should
+        stop for now: the watcher stops, something changed, or it is time to
+        poll, to judge a file that waited or to say where things stand."""
+        now = self.clock.monotonic()
+        return (
+            self._stop.is_set()
+            or bool(self._changed)
+            or now >= min(self._next_due, self._status_at + self.status_every)
+            or (self._scan is None and not self._native and now >= self._next_poll)
+        )
+
+    def _full_scan(self) -> Iterator[None]:
+        """Look at every replay in the folder, giving way (a ``yield``) every
+        :data:`SCAN_SLICE` entries; the next one is spaced by what this one
+        cost."""
+        self._next_rescan = math.inf
         self._dirs = {}
         seen: set[str] = set()
-        self._scan_dir(self.folder, seen)
+        cost, resumed = 0.0, self.clock.monotonic()
+        for _ in self._scanning(self.folder, seen):
+            cost += self.clock.monotonic() - resumed
+            yield
+            resumed = self.clock.monotonic()
         for rel in [r for r in self._pending if r not in seen]:
             del self._pending[rel]  # gone
         mono = self.clock.monotonic()
+        cost += mono - resumed
         every = self.rescan if self._native else self.rescan / 3
-        self._next_rescan = mono + max(every, (mono - started) / SCAN_SHARE)
+        self._next_rescan = mono + max(every, cost / SCAN_SHARE)
         self._next_poll = mono + self.poll
 
-    def _scan_dir(self, folder: Path, seen: set[str] | None = None, new_only: bool = False) -> None:
+    def _scan_dir(self, folder: Path, new_only: bool = False) -> None:
+        """:meth:`_scanning` ``folder`` at once."""
+        for _ in self._scanning(folder, None, new_only):
+            pass
+
+    def _scanning(
+        self, folder: Path, seen: set[str] | None, new_only: bool = False
+    ) -> Iterator[None]:
         """Look at the replays in ``folder`` (and its subfolders, with
-        ``recursive``), noting in ``seen`` the paths found. ``new_only``
-        (a folder whose list of names changed) looks only at names not
-        known yet, or known with another file id (replaced): no ``stat``
-        for the others, so that a new file costs the same in a folder of
-        100,000."""
+        ``recursive``), noting in ``seen`` the paths found, and giving way
+        every :data:`SCAN_SLICE` entries. ``new_only`` (a folder whose list
+        of names changed) looks only at names not known yet, or known with
+        another file id (replaced): no ``stat`` for the others, so that a new
+        file costs the same in a folder of 100,000."""
         base = self._relative(folder) if folder != self.folder else ""
         if base is None:
             return
@@ -511,7 +561,9 @@ class FolderWatcher:
                 entries = list(os.scandir(here))
             except OSError:
                 continue
-            for entry in entries:
+            for number, entry in enumerate(entries, 1):
+                if number % SCAN_SLICE == 0:
+                    yield
                 name = entry.name
                 if name.lower().endswith(_SUFFIXES):
                     rel = prefix + name
@@ -658,22 +710,27 @@ class FolderWatcher:
 
     def _judge_due(self) -> None:
         """Judge the files that are due, newest first: at most ``batch`` of
-        them, for at most :data:`BATCH_SECONDS` (the loop comes back at once
-        for the rest, after looking for new files)."""
+        them, and only until something more urgent comes (see
+        :meth:`_give_way`; the loop comes back at once for the rest)."""
         mono = self.clock.monotonic()
+        self._next_due = math.inf
         if mono < self._retry_at:
             return
-        due = heapq.nlargest(
-            self.batch,
-            ((p.sig.mtime_ns, rel) for rel, p in self._pending.items() if p.check_at <= mono),
-        )
-        for _, rel in due:
-            now = self.clock.monotonic()
-            if self._stop.is_set() or now < self._retry_at or now > mono + BATCH_SECONDS:
+        due: list[tuple[int, str]] = []
+        for rel, waits in self._pending.items():
+            if waits.check_at <= mono:
+                due.append((waits.sig.mtime_ns, rel))
+            else:
+                self._next_due = min(self._next_due, waits.check_at)
+        for _, rel in heapq.nlargest(self.batch, due):
+            if self._give_way() or self.clock.monotonic() < self._retry_at:
                 return
             pending = self._pending.get(rel)
             if pending is not None:
                 self._look(rel, pending.path, judge=True)
+            waiting = self._pending.get(rel)
+            if waiting is not None and waiting.check_at > self.clock.monotonic():
+                self._next_due = min(self._next_due, waiting.check_at)
 
     def _read(self, pending: _Pending) -> bytes | None:
         """The file's bytes, if it is still the file that was looked at."""

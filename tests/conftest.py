@@ -85,6 +85,7 @@ UNIT = frozenset(
         "test_sandbox_store.py",
         "test_standings.py",
         "test_sync_client.py",
+        "test_timetext.py",
     }
 )
 

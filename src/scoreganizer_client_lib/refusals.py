@@ -33,6 +33,7 @@ from .exceptions import (
     ScoreganizerNotLoggedIn,
     ScoreganizerTournamentOver,
 )
+from .timetext import clock_time
 from .tournament import Tournament
 
 #: Every :attr:`Refusal.code`, with what it means.
@@ -217,15 +218,6 @@ def _as_key(key: replays.TournamentKey | str | None) -> replays.TournamentKey | 
         return None
 
 
-def _when(moment: datetime, now: datetime) -> str:
-    """``moment`` in this computer's time zone: the time of day when it is
-    the same day as ``now``, else the date too."""
-    local = moment.astimezone()
-    if local.date() == now.astimezone().date():
-        return local.strftime("%H:%M:%S")
-    return local.strftime("%Y-%m-%d %H:%M:%S")
-
-
 @dataclass(frozen=True)
 class _Facts:
     replay: replays.ReplayInfo | None
@@ -312,16 +304,16 @@ class _Facts:
         if tournament is not None and board < tournament.start:
             return Refusal(
                 RefusalCode.BEFORE_START,
-                f"the board was generated at {_when(board, self.now)}, before the tournament "
-                f"started ({_when(tournament.start, self.now)})",
+                f"the board was generated at {clock_time(board, self.now)}, before the tournament "
+                f"started ({clock_time(tournament.start, self.now)})",
                 "only games started after the start count",
                 server_code,
             )
         if self.key_generated is not None and board < self.key_generated:
             return Refusal(
                 RefusalCode.BEFORE_KEY,
-                f"the board was generated at {_when(board, self.now)}, before your key was "
-                f"({_when(self.key_generated, self.now)})",
+                f"the board was generated at {clock_time(board, self.now)}, before your key was "
+                f"({clock_time(self.key_generated, self.now)})",
                 "start a new game now that the key is set",
                 server_code,
             )
@@ -330,8 +322,8 @@ class _Facts:
         if tournament is not None and board > tournament.end:
             return Refusal(
                 RefusalCode.AFTER_END,
-                f"the board was generated at {_when(board, self.now)}, after the tournament "
-                f"ended ({_when(tournament.end, self.now)})",
+                f"the board was generated at {clock_time(board, self.now)}, after the tournament "
+                f"ended ({clock_time(tournament.end, self.now)})",
                 "",
                 server_code,
             )
@@ -341,14 +333,14 @@ class _Facts:
         assert self.key_expiry is not None
         return Refusal(
             RefusalCode.KEY_EXPIRED,
-            f"your playing time ran out at {_when(self.key_expiry, self.now)}",
+            f"your playing time ran out at {clock_time(self.key_expiry, self.now)}",
             "in this tournament each player has a fixed time from getting the key",
             server_code,
         )
 
     def after_end(self, server_code: str) -> Refusal:
         tournament = self.tournament if isinstance(self.tournament, Tournament) else None
-        ended = f" at {_when(tournament.end, self.now)}" if tournament is not None else ""
+        ended = f" at {clock_time(tournament.end, self.now)}" if tournament is not None else ""
         return Refusal(RefusalCode.AFTER_END, f"the tournament ended{ended}", "", server_code)
 
     def mode_problem(self, server_code: str, said: str | None) -> Refusal:

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..digits import ascii_int_at_most
+from ..replays.formats import LEVEL_NAMES
 from ..standings import Standing, Standings
-from ..timetext import time_span
+from ..timetext import ago, clock_time, countdown, day_time, time_span
 from ..tournament import Tournament
 from .feed import FeedEntry
 from .folders import shown
 from .play import sentence
 from .results import SHOWN_ROWS
-
-LEVEL_NAMES = ("beginner", "intermediate", "expert")
 
 
 def iso(when: datetime) -> str:
@@ -26,29 +25,10 @@ def epoch_ms(when: datetime) -> int:
     return int(when.timestamp() * 1000)
 
 
-def local(when: datetime) -> str:
-    """The player's local time: ``Fri 20 May, 13:37``."""
-    return when.astimezone().strftime("%a %d %b, %H:%M")
-
-
-def clock(when: datetime) -> str:
-    """The local time of day, to the second."""
-    return when.astimezone().strftime("%H:%M:%S")
-
-
-def duration(seconds: float) -> str:
-    """``2 d 3:04:05``, ``0:04:05``."""
-    seconds = max(0, int(seconds + 0.999))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    text = f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
-    return f"{days} d {text}" if days else text
-
-
 def remaining(when: datetime, now: datetime | None = None) -> str:
     """The countdown to ``when`` as it first shows (the script ticks it on)."""
     now = now or datetime.now(timezone.utc)
-    return duration((when - now).total_seconds())
+    return countdown((when - now).total_seconds())
 
 
 #: The largest count of games or seconds of a mode shown as a number.
@@ -80,19 +60,6 @@ def mode_words(tournament: Tournament) -> str:
     return text
 
 
-def ago(when: datetime, now: datetime) -> str:
-    """How long ago ``when`` was: ``12 s``, ``3 min``, ``2 h 5 min``, ``3 d``."""
-    seconds = max(0, int((now - when).total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h {minutes % 60} min"
-    return f"{minutes // 1440} d"
-
-
 def shown_rows(standings: Standings, player: str | None) -> list[Standing]:
     """The lines a page shows: the first :data:`SHOWN_ROWS`, and the
     player's own line when it comes later."""
@@ -116,15 +83,15 @@ def entry_facts(entry: FeedEntry) -> str:
     elif entry.game_time is not None:
         facts.append(f"{entry.game_time:.3f} s")
     facts.append(SOURCES.get(entry.source, ""))
-    facts.append(clock(entry.at))
+    facts.append(clock_time(entry.at))
     return " · ".join(fact for fact in facts if fact)
 
 
 FILTERS = {
     "iso": iso,
     "epoch_ms": epoch_ms,
-    "local": local,
-    "clock": clock,
+    "local": day_time,
+    "clock": clock_time,
     "remaining": remaining,
     "mode_words": mode_words,
     "time_allowed": time_allowed,

@@ -123,35 +123,6 @@ def tournament_json(tournament: Tournament) -> dict[str, Any]:
     return {**tournament.serialize(), "start": iso(tournament.start), "end": iso(tournament.end)}
 
 
-def relative(when: datetime, now: datetime | None = None) -> str:
-    """``in 2 h``, ``3 d ago``, ``now``."""
-    now = now or datetime.now(timezone.utc)
-    seconds = (when - now).total_seconds()
-    size = abs(seconds)
-    for unit, length in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
-        if size >= length:
-            amount = f"{size / length:.0f} {unit}"
-            return f"in {amount}" if seconds > 0 else f"{amount} ago"
-    return "now"
-
-
-def local(when: datetime) -> str:
-    """``when`` in the local time zone, minutes precision."""
-    return when.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def moment(when: datetime, now: datetime | None = None) -> str:
-    """``when`` in the local time zone as short as is still clear next to
-    ``now``: ``14:05`` today, ``12-24 18:00`` this year, else the whole date."""
-    here = when.astimezone()
-    today = (now or datetime.now(timezone.utc)).astimezone()
-    if here.date() == today.date():
-        return here.strftime("%H:%M")
-    if here.year == today.year:
-        return here.strftime("%m-%d %H:%M")
-    return here.strftime("%Y-%m-%d %H:%M")
-
-
 def terminal_width() -> int | None:
     """Columns of the terminal (``$COLUMNS`` wins); None when output is not a
     terminal, where lines are not cut."""
@@ -198,25 +169,14 @@ def table(
     )
 
 
-def countdown(seconds: float) -> str:
-    """``1:02:03`` for a number of seconds."""
-    seconds = max(0, int(seconds + 0.999))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
-
-
 __all__ = [
     "auth_path",
     "client",
     "config_dir",
-    "countdown",
     "emit_json",
     "fit",
     "iso",
-    "local",
     "logged_in_client",
-    "moment",
-    "relative",
     "say",
     "server_address",
     "server_slug",

@@ -14,8 +14,9 @@ from typing import Any
 import click
 
 from ..replays.formats import Level
+from ..timetext import date_time, relative
 from ._app import needs
-from ._common import emit_json, local, relative, table
+from ._common import emit_json, table
 from ._settings import Settings
 
 LEVELS = (Level.BEGINNER.value, Level.INTERMEDIATE.value, Level.EXPERT.value)
@@ -98,7 +99,7 @@ def demo(settings: Settings, start_in: float, in_app: bool) -> None:
                             str(t.id),
                             t.name,
                             f"{t.mode} {t.modeparams}",
-                            f"{local(t.start)} ({relative(t.start)})",
+                            f"{date_time(t.start)} ({relative(t.start)})",
                             "open" if t.open_entry else "closed",
                             t.status,
                         ]

@@ -13,16 +13,12 @@ import click
 from .. import replays
 from ..replays.formats import KEY_FIELDS
 from ..text import inert
-from ..timetext import time_span
+from ..timetext import countdown, date_time, relative, short_moment, time_span
 from ._common import (
     client,
-    countdown,
     emit_json,
     judgement_json,
-    local,
     logged_in_client,
-    moment,
-    relative,
     say,
     table,
     tournament_json,
@@ -109,11 +105,15 @@ def when(tournament: Tournament, now: datetime) -> str:
     """Where a tournament stands in time, with the time of day and how far
     off it is: ``starts 14:05 (in 3 min)``, ``running, ends 16:00 (in 2 h)``,
     ``ended 12-06 20:00 (1 d ago)``."""
+
+    def at(moment: datetime) -> str:
+        return f"{short_moment(moment, now)} ({relative(moment, now)})"
+
     if now < tournament.start:
-        return f"starts {moment(tournament.start, now)} ({relative(tournament.start, now)})"
+        return f"starts {at(tournament.start)}"
     if now < tournament.end:
-        return f"running, ends {moment(tournament.end, now)} ({relative(tournament.end, now)})"
-    return f"ended {moment(tournament.end, now)} ({relative(tournament.end, now)})"
+        return f"running, ends {at(tournament.end)}"
+    return f"ended {at(tournament.end)}"
 
 
 @click.command()
@@ -221,7 +221,9 @@ class Countdown:
             click.echo(f"\rStarts in {countdown(seconds)} ", nl=False, err=True)
         elif not self.shown:
             start = datetime.now(timezone.utc) + left
-            click.echo(f"Waiting for the start at {local(start)} ({relative(start)}).", err=True)
+            click.echo(
+                f"Waiting for the start at {date_time(start)} ({relative(start)}).", err=True
+            )
         self.shown = True
 
     def __exit__(self, *exc_info: object) -> None:
@@ -263,7 +265,7 @@ def key(settings: Settings, tournament_id: int, wait: bool, yes: bool) -> None:
     for field in KEY_FIELDS:
         say(f"  {field.clone}: set the {field.field} to {field.text(user, value)}", err=True)
     if expiry:
-        click.echo(f"  Uploads count until {local(expiry)} ({relative(expiry)}).", err=True)
+        click.echo(f"  Uploads count until {date_time(expiry)} ({relative(expiry)}).", err=True)
 
 
 def info_json(path: Path, info: replays.ReplayInfo) -> dict[str, Any]:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..text import inert
-from ._common import emit_json, fit, local, logged_in_client, relative, say
+from ..timetext import date_time, relative
+from ._common import emit_json, fit, logged_in_client, say
 from ._errors import cannot_watch
 from ._settings import Settings
 from .play import YES_HELP, obtain_key
@@ -204,7 +205,7 @@ def watch(
             until = playing_until(tournament, expiry)
             view.say(
                 f'Watching {folder} for "{tournament.name}" ({tournament_id}) with key {key}; '
-                f"until {local(until)} ({relative(until)}). Ctrl+C stops."
+                f"until {date_time(until)} ({relative(until)}). Ctrl+C stops."
             )
         try:
             summary = watcher.run(key, expiry)

@@ -28,6 +28,7 @@ from ..exceptions import (
 from ..refusals import Refusal, explain_refusal, refusal_before_upload
 from ..replays.formats import SUFFIXES
 from ..scoreganizer import Scoreganizer
+from ..timetext import date_time
 from ..tournament import Tournament
 from ..verdicts import game_summary
 from ._clock import Clock, SystemClock
@@ -1013,6 +1014,5 @@ def check_can_watch(tournament: Tournament, now: datetime) -> None:
     work: it has ended (``ended``), or the player is not in it (see
     :func:`check_participation`)."""
     if now >= tournament.end:
-        ended = tournament.end.astimezone().strftime("%Y-%m-%d %H:%M")
-        raise CannotWatch("ended", f'"{tournament.name}" has ended ({ended})')
+        raise CannotWatch("ended", f'"{tournament.name}" has ended ({date_time(tournament.end)})')
     check_participation(tournament)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import replays
+from ..codes import StopCode, WatchCode
 from ..config import ServerAddress, server_slug
 from ..exceptions import (
     NetworkException,
@@ -235,17 +236,18 @@ class FolderWatcher:
             return
         if not self.folder.exists():
             if not self.create:
-                raise CannotWatch("folder_missing", f'there is no folder "{self.folder}"')
+                raise CannotWatch(WatchCode.FOLDER_MISSING, f'there is no folder "{self.folder}"')
             self.folder.mkdir(parents=True, exist_ok=True)
         if not self.folder.is_dir():
-            raise CannotWatch("not_a_folder", f'"{self.folder}" is not a folder')
+            raise CannotWatch(WatchCode.NOT_A_FOLDER, f'"{self.folder}" is not a folder')
         self._real_root = self.folder.resolve()
         if self._lock is not None:
             try:
                 self._lock.acquire(self.holder)
             except FolderBusy as exc:
                 raise CannotWatch(
-                    "folder_busy", f'"{self.folder}" is already being watched by {exc.holder}'
+                    WatchCode.FOLDER_BUSY,
+                    f'"{self.folder}" is already being watched by {exc.holder}',
                 ) from None
         try:
             for problem in self._journal.open():
@@ -356,20 +358,22 @@ class FolderWatcher:
                 if reason is None:
                     self.clock.sleep(self._next_wake(), self._wake)
         except KeyboardInterrupt:
-            reason = stop_reason("interrupted")
+            reason = stop_reason(StopCode.INTERRUPTED)
             raise
         finally:
-            self._finish(reason or stop_reason("stopped"))
+            self._finish(reason or stop_reason(StopCode.STOPPED))
         return self.summary
 
     def _step(self) -> StopReason | None:
         """One round: look at what changed and what is due; why to stop, if so."""
         self._wake.clear()
         if self._stop.is_set():
-            return self.summary.stopped or stop_reason("stopped")
+            return self.summary.stopped or stop_reason(StopCode.STOPPED)
         until = self._until()
         if self.clock.now() >= until:
-            return stop_reason("ended" if until >= self.tournament.end else "key_expired")
+            return stop_reason(
+                StopCode.ENDED if until >= self.tournament.end else StopCode.KEY_EXPIRED
+            )
         if self._notifier_failed is not None:
             self._emit(EventKind.WARNING, self._notifier_failed)
             self._notifier_failed = None
@@ -825,18 +829,18 @@ class FolderWatcher:
         route: _Route,
     ) -> None:
         if self._another_player():
-            self.summary.stopped = stop_reason("other_player")
+            self.summary.stopped = stop_reason(StopCode.OTHER_PLAYER)
             self._stop.set()
             return
         try:
             self.sc.scores.upload_file(io.BytesIO(data), rel, mime_type=info.mime_type, tries=1)
         except ScoreganizerNotLoggedIn:
-            self.summary.stopped = stop_reason("not_logged_in")
+            self.summary.stopped = stop_reason(StopCode.NOT_LOGGED_IN)
             self._stop.set()
         except ScoreganizerTournamentOver as exc:
             self._decide(rel, pending, digest, self._explain(exc, info, route), info, route)
             if len(self._routes()) == 1:  # else the others go on, until the last one ends
-                self.summary.stopped = stop_reason("ended")
+                self.summary.stopped = stop_reason(StopCode.ENDED)
                 self._stop.set()
         except (NetworkException, ScoreganizerError) as exc:
             if isinstance(exc, ScoreganizerError) and not is_transient(exc):
@@ -986,10 +990,13 @@ def _inside(path: Path, root: Path) -> bool:
 
 #: What keeps a player out of a tournament, by their status in it.
 NOT_IN = {
-    "not_logged_in": ("not_logged_in", "you are not logged in"),
-    "not_participating": ("not_joined", 'you have not joined "{name}"'),
-    "requested": ("join_requested", 'you asked to join "{name}"; the host has not let you in yet'),
-    "invited": ("invited", 'you are invited to "{name}" but have not accepted'),
+    "not_logged_in": (WatchCode.NOT_LOGGED_IN, "you are not logged in"),
+    "not_participating": (WatchCode.NOT_JOINED, 'you have not joined "{name}"'),
+    "requested": (
+        WatchCode.JOIN_REQUESTED,
+        'you asked to join "{name}"; the host has not let you in yet',
+    ),
+    "invited": (WatchCode.INVITED, 'you are invited to "{name}" but have not accepted'),
 }
 
 
@@ -1014,5 +1021,7 @@ def check_can_watch(tournament: Tournament, now: datetime) -> None:
     work: it has ended (``ended``), or the player is not in it (see
     :func:`check_participation`)."""
     if now >= tournament.end:
-        raise CannotWatch("ended", f'"{tournament.name}" has ended ({date_time(tournament.end)})')
+        raise CannotWatch(
+            WatchCode.ENDED, f'"{tournament.name}" has ended ({date_time(tournament.end)})'
+        )
     check_participation(tournament)

@@ -40,7 +40,7 @@ from scoreganizer_client_lib.replays.testing import write_rmv  # noqa: E402
 
 def main(files: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        world_run = start_world(Path(tmp), Clock())
+        world_run = start_world(Path(tmp), Clock(), served=True)
         world = next(world_run)
         player = world.user("pat")
         cup = world.tournament(name="Bench Cup", start="-1m", end="+1h")

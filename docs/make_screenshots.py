@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = player_home(Path(tmp))
         os.environ["HOME"] = os.environ["USERPROFILE"] = str(home)  # what the app suggests
-        world_run = start_world(Path(tmp), Clock())
+        world_run = start_world(Path(tmp), Clock(), served=True)
         world = next(world_run)
         store = world.sandbox.store
         for name in ("ralokt", "tkolar", "kharad", "hostess"):

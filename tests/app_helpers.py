@@ -1,12 +1,15 @@
-"""Shared by the app's tests: a sandbox and the app on loopback ports, and an
-HTTP client that behaves like the player's browser."""
+"""Shared by the app's tests: a sandbox on a loopback port and the app (in this
+process, or served on a port too), and an HTTP client that behaves like the
+player's browser."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import os
 import re
+import secrets
 import ssl
 import subprocess
 import sys
@@ -14,12 +17,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 import httpx
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from conftest import PASSWORD, TEST_CONFIG, Clock
 from scoreganizer_client_lib import RetryPolicy
 from scoreganizer_client_lib.app import AppServer, Settings
+from scoreganizer_client_lib.app.guard import SECRET_PARAM, Guard
+from scoreganizer_client_lib.app.player import Player
+from scoreganizer_client_lib.app.server import private_host_name
+from scoreganizer_client_lib.app.web import create_app, lifespan
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
 from scoreganizer_client_lib.watching import SystemClock
 
@@ -41,13 +51,78 @@ def unique(prefix: str) -> str:
     return f"{prefix}{next(_names)}"
 
 
+class InProcess(httpx.BaseTransport):
+    """Requests answered by an ASGI application on the event loop of
+    ``portal`` (the app's own), through httpx's ASGITransport: no socket.
+    An answer is read whole, so not for a page's endless live updates."""
+
+    def __init__(self, app: Any, portal: BlockingPortal) -> None:
+        self._asgi = httpx.ASGITransport(app, raise_app_exceptions=False)
+        self._portal = portal
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        async def send() -> httpx.Response:
+            answer = await self._asgi.handle_async_request(request)
+            body = await answer.aread()
+            return httpx.Response(
+                answer.status_code, headers=answer.headers, stream=httpx.ByteStream(body)
+            )
+
+        return self._portal.call(send)
+
+
+class LocalApp:
+    """The player's app in this process, behind its guard as served, but
+    on no port: a :class:`Browser` asks it through :class:`InProcess`. Its
+    event loop runs in a thread of its own from ``with`` to the end, as
+    uvicorn's would (the key waits and live updates go on between
+    requests)."""
+
+    def __init__(self, settings: Settings, **player_options: Any) -> None:
+        self.settings = settings
+        self.secret = secrets.token_urlsafe(32)
+        self.host_name = private_host_name()
+        self.authority = f"{self.host_name}:8000"
+        self.player = Player(settings, **player_options)
+        self.pages = create_app(self.player)
+        self.asgi = Guard(self.pages, self.secret, self.authority)
+        self._running = contextlib.ExitStack()
+        self._portal: BlockingPortal | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.authority}/"
+
+    @property
+    def open_url(self) -> str:
+        return f"{self.url}?{SECRET_PARAM}={self.secret}"
+
+    def transport(self) -> InProcess:
+        assert self._portal is not None, "use the app in a with block"
+        return InProcess(self.asgi, self._portal)
+
+    def __enter__(self) -> LocalApp:
+        self._portal = self._running.enter_context(start_blocking_portal())
+        self._running.enter_context(self._portal.wrap_async_context_manager(lifespan(self.pages)))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._running.close()
+        self._portal = None
+
+
 @dataclass
 class World:
     """A sandbox, and an app logged in nowhere yet, sharing one clock (the
     sandbox's; the app's own, ``player_clock``, moves alone)."""
 
     sandbox: SandboxServer
-    app: AppServer
+    app: AppServer | LocalApp
     clock: Clock
     home: Path
     player_clock: PlayerClock = field(default_factory=PlayerClock)
@@ -72,14 +147,21 @@ class World:
 
 
 def start_world(
-    tmp: Path, clock: Clock, server_url: str | None = None, **app_options: object
+    tmp: Path,
+    clock: Clock,
+    server_url: str | None = None,
+    served: bool = False,
+    **app_options: Any,
 ) -> Iterator[World]:
+    """A sandbox on a port, and the app: in this process, or ``served`` on
+    a port (for a real browser, or a page's live updates)."""
     with SandboxServer(tmp / "sandbox.sqlite3", config=TEST_CONFIG, clock=clock) as sandbox:
         settings = Settings(server_url or sandbox.url, tmp / "credentials.txt", tmp / "app")
         app_options.setdefault("retry", RetryPolicy(attempts=1))
         app_options.setdefault("timeout", 5.0)
         player_clock = PlayerClock()
-        with AppServer(settings, clock=player_clock, **app_options) as app:
+        kind = AppServer if served else LocalApp
+        with kind(settings, clock=player_clock, **app_options) as app:
             yield World(sandbox, app, clock, tmp / "home", player_clock)
 
 
@@ -92,14 +174,18 @@ def _certificates() -> ssl.SSLContext:
 class Browser(httpx.Client):
     """An HTTP client that sends what a browser on the app's page sends."""
 
-    def __init__(self, app: AppServer, let_in: bool = True) -> None:
-        # Connected to 127.0.0.1, named as a browser names the app (this
-        # computer's resolver need not know *.localhost; browsers do).
+    def __init__(self, app: AppServer | LocalApp, let_in: bool = True) -> None:
+        # Served: connected to 127.0.0.1, named as a browser names the app
+        # (this computer's resolver need not know *.localhost; browsers do).
+        where: dict[str, Any] = (
+            {"base_url": app.url.rstrip("/"), "transport": app.transport()}
+            if isinstance(app, LocalApp)
+            else {"base_url": app.loopback_url.rstrip("/"), "verify": _certificates()}
+        )
         super().__init__(
-            base_url=app.loopback_url.rstrip("/"),
             headers={"host": app.authority, "origin": app.url.rstrip("/")},
             timeout=10.0,
-            verify=_certificates(),
+            **where,
         )
         self.app = app
         self.let_in = let_in

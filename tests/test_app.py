@@ -51,6 +51,13 @@ def browser(world: World) -> Iterator[Browser]:
         yield client
 
 
+@pytest.fixture(scope="module")
+def served(world: World) -> Iterator[AppServer]:
+    """The world's app served on a port, for what only a socket shows."""
+    with AppServer(world.app.settings) as app:
+        yield app
+
+
 def logged_in(world: World, browser: Browser, prefix: str = "p") -> str:
     name = world.user(prefix)
     assert browser.login(name).status_code == 303
@@ -107,7 +114,7 @@ def test_a_change_without_origin_is_403(world: World, browser: Browser) -> None:
 
 
 def test_wrong_host_is_403(world: World, browser: Browser) -> None:
-    port = world.app.port
+    port = world.app.authority.rpartition(":")[2]
     for host in ("evil.example", f"evil.example:{port}", "127.0.0.1:1", "localhost"):
         assert browser.get("/login", headers={"host": host}).status_code == 403, host
     for host in (f"127.0.0.1:{port}", f"localhost:{port}"):  # the cookie's, but not its name
@@ -157,13 +164,14 @@ def test_answers_carry_protective_headers_and_no_cors(browser: Browser) -> None:
         "/t/1/../../static/../web.py",
     ],
 )
-def test_no_file_outside_the_apps_own_is_served(world: World, browser: Browser, path: str) -> None:
+def test_no_file_outside_the_apps_own_is_served(served: AppServer, path: str) -> None:
     import socket
 
-    with socket.create_connection(("127.0.0.1", world.app.port), timeout=5) as raw:
+    with Browser(served) as browser:
         cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as raw:
         raw.sendall(
-            f"GET {path} HTTP/1.1\r\nHost: {world.app.authority}\r\n"
+            f"GET {path} HTTP/1.1\r\nHost: {served.authority}\r\n"
             f"Cookie: {cookie}\r\nConnection: close\r\n\r\n".encode()
         )
         answer = b""
@@ -173,8 +181,8 @@ def test_no_file_outside_the_apps_own_is_served(world: World, browser: Browser, 
     assert b"No such page" in answer and b"import" not in answer
 
 
-def test_listens_on_loopback_only(world: World) -> None:
-    assert world.app._sock.getsockname() == ("127.0.0.1", world.app.port)
+def test_listens_on_loopback_only(served: AppServer) -> None:
+    assert served._sock.getsockname() == ("127.0.0.1", served.port)
 
 
 # -- logging in ----------------------------------------------------------------

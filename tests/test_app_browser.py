@@ -81,7 +81,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, alarm: Alarm) -> Iterator[Wo
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HOME", str(tmp / "home"))
         patch.setenv("USERPROFILE", str(tmp / "home"))
-        for world in start_world(tmp, Clock(), sleep=alarm):
+        for world in start_world(tmp, Clock(), served=True, sleep=alarm):
             alarm.loop = world.app.player.loop
             yield world
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app_helpers import Browser, World, start_app_command, start_world
+from app_helpers import Browser, LocalApp, World, start_app_command, start_world
 from conftest import FAST_RETRY, PASSWORD, Clock, fresh_seed, wait_for
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib.app import AppServer, Settings
@@ -331,6 +331,53 @@ def test_the_key_comes_by_itself_at_the_start(
     assert play.key is not None and play.key.split("_")[1] == str(cup)
     assert f'<p id="key-text" class="key">{play.key}</p>' in page
     assert f"{name}#{play.key}" in page and 'aria-label="Copy for Minesweeper Arbiter"' in page
+
+
+class NoKeyGenerated(httpx.AsyncBaseTransport):
+    """The network to the server, where the first ``failures`` requests to
+    generate a key cannot connect."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.network = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if "/gen_key/" in request.url.path and self.failures > 0:
+            self.failures -= 1
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self.network.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.network.aclose()
+
+
+def test_a_key_the_server_cannot_be_reached_for_is_tried_again_and_said_meanwhile(
+    world: World,
+) -> None:
+    cup = world.tournament(start="-1m", end="+2h")
+    pauses: list[float] = []
+    paused, go_on = threading.Event(), threading.Event()
+
+    async def sleep(seconds: float) -> None:  # until the test has seen the page
+        pauses.append(seconds)
+        paused.set()
+        await asyncio.to_thread(go_on.wait, 10)
+
+    options = {"retry": FAST_RETRY.replace(attempts=1), "sleep": sleep}
+    app = LocalApp(world.app.settings, transport=NoKeyGenerated(2), **options)
+    with app, Browser(app) as browser:
+        logged_in(world, browser)
+        browser.post(f"/t/{cup}/join", follow_redirects=True)  # the key is wanted
+        try:
+            assert paused.wait(10)
+            page = browser.get(f"/t/{cup}").text
+            assert "Cannot reach the server to get your key; trying again." in page
+        finally:
+            go_on.set()
+        play = app.player.plays[cup]
+        wait_for(lambda: play.key is not None)
+        assert f'<p id="key-text" class="key">{play.key}</p>' in browser.get(f"/t/{cup}").text
+    assert pauses[:2] == [1.0, 2.0]  # waits that grow, while the server is away
 
 
 def test_timelimit_key_waits_for_the_player(world: World, browser: Browser) -> None:

@@ -236,10 +236,12 @@ class Play:
             self._key_task = asyncio.create_task(self._wait_key(), name=f"key-{self.id}")
 
     async def _wait_key(self) -> None:
+        """The library's key (waiting for the start); while the server
+        cannot be reached, the pages say so and it is asked again."""
         pauses = iter(KEY_RETRY_PAUSES)
         while True:
             try:
-                found = await self.player.sc.tournaments.wait_key(self.id, with_expiry=True)
+                found = await self.player.sc.tournaments.key(self.id, wait=True)
             except NetworkException:
                 self.key_problem = "Cannot reach the server to get your key; trying again."
                 self.feed.touch("key", "watch")
@@ -250,7 +252,6 @@ class Play:
                 self.feed.touch("key", "watch")
                 return
             break
-        assert isinstance(found, tuple)
         (self.key, self.expiry), self.key_problem = found, None
         if self.folder is not None:
             self._start_watch()

@@ -306,7 +306,7 @@ def test_standings_where_the_server_shows_none(not_scoreganizer: str, config_dir
     result = CliRunner().invoke(main, ["--server", not_scoreganizer, "standings", "7"])
     assert result.exit_code == 1
     assert result.stderr == (
-        f"error: {not_scoreganizer} shows no standings to programs; see "
+        "error: the server offers no standings for tournament 7; its results are on "
         f"{not_scoreganizer}/tournaments/7/\n"
     )
 

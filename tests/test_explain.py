@@ -36,6 +36,8 @@ def test_the_servers_words_follow_ours() -> None:
         "brand_new",
         "the server refused the request (no reason)",
     )
+    hidden = explain(exc.ScoreganizerResultsHidden("results_hidden", "hidden until the end"))
+    assert hidden.reason == "the host hides the results until the tournament ends"  # no echo
     own = explain(exc.TournamentNotFound(7))
     assert own.reason == "no such tournament (no tournament has the id 7)"
 

@@ -39,12 +39,30 @@ REASONS: dict[str, str] = {
     ErrorCode.TOO_MANY_ATTEMPTS: "too many failed attempts",
     ErrorCode.NOT_PARTICIPATING: "you have not joined this tournament",
     ErrorCode.NOT_INVITED: "the host has not invited you to this tournament",
-    ErrorCode.RESULTS_HIDDEN: "the host hides the standings until the tournament ends",
+    ErrorCode.RESULTS_HIDDEN: "the host hides the results until the tournament ends",
     ErrorCode.INVALID_RESPONSE: "the server's answer is not one Scoreganizer gives",
     ErrorCode.AUTH_FILE_ERROR: "the credentials could not be saved",
     ErrorCode.INVALID_HEADER_VALUE: "this cannot be sent to a server",
     ErrorCode.TOURNAMENT_NOT_FOUND: "no such tournament",
 }
+
+#: The codes whose words above say all there is: the server's own words for
+#: them (a rephrasing) are not added. For every other code they are.
+WHOLE: frozenset[str] = frozenset(
+    {
+        ErrorCode.INVALID_LOGIN_DATA,
+        ErrorCode.NOT_LOGGED_IN,
+        ErrorCode.TOO_EARLY,
+        ErrorCode.KEY_EXISTS,
+        ErrorCode.NOT_GENERATED,
+        ErrorCode.NOT_GENERATED_YET,
+        ErrorCode.NEVER_GENERATED,
+        ErrorCode.TOURNAMENT_OVER,
+        ErrorCode.NOT_PARTICIPATING,
+        ErrorCode.NOT_INVITED,
+        ErrorCode.RESULTS_HIDDEN,
+    }
+)
 
 #: What to do about an error code (or a watcher's start or stop code), in
 #: words any front-end can show; the command names its own commands instead.
@@ -141,7 +159,7 @@ def _server_error(exc: ScoreganizerError, server: str | None) -> Explanation:
         reason = exc.message if exc.code is not None and exc.message else REFUSED
     if exc.error == ErrorCode.NOT_LOGGED_IN and server:
         reason = reason.replace("not logged in", f"not logged in on {server}", 1)
-    message = exc.message
+    message = None if exc.error in WHOLE else exc.message
     if message and message not in reason:
         joined = exc.error == ErrorCode.AUTH_FILE_ERROR
         reason = f"{reason}: {message}" if joined else f"{reason} ({message})"
@@ -196,6 +214,7 @@ __all__ = [
     "ADVICE",
     "REASONS",
     "REFUSED",
+    "WHOLE",
     "Explanation",
     "explain",
     "http_status",

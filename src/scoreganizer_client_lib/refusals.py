@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from . import replays
 from .codes import RefusalCode
 from .exceptions import (
+    ErrorCode,
     ReplayHasNoKey,
     ReplayHasProblems,
     ReplayKeyMismatch,
@@ -162,7 +163,7 @@ def explain_refusal(
             "log in again",
             code,
         )
-    if code == "not_participating":
+    if code == ErrorCode.NOT_PARTICIPATING:
         return Refusal(
             RefusalCode.NOT_PARTICIPATING,
             "you are not a participant of this tournament",
@@ -180,7 +181,7 @@ def explain_refusal(
         return Refusal(
             RefusalCode.SERVER_REFUSED, f"the server refused this replay: {error.message}", "", code
         )
-    if code == "invalid_data" and replay is not None and replay.key is not None:
+    if code == ErrorCode.INVALID_DATA and replay is not None and replay.key is not None:
         return facts.probably_before_key(code)
     return Refusal(RefusalCode.SERVER_REFUSED, "the server refused this replay", "", code)
 

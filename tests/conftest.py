@@ -32,34 +32,6 @@ REPLAYS = DATA / "replays"
 REAL_REPLAYS = sorted(REPLAYS.glob("test_subject*"))
 
 
-#: The files that take longest, longest first as measured on two cores
-#: (each runs whole on one worker): the workers finish together when the
-#: long ones start first and the short ones fill in at the end. The
-#: documentation's examples (a burst of processes) start beside the two that mostly wait.
-LONGEST_FIRST = (
-    "test_docs.py",
-    "test_transport.py",
-    "test_sandbox_server.py",
-    "test_sandbox_hostile.py",
-    "test_app_browser.py",
-    "test_sandbox_control.py",
-    "test_cli.py",
-    "test_client_e2e.py",
-    "test_app_session.py",
-    "test_app.py",
-    "test_watch.py",
-    "test_sandbox_http.py",
-    "test_sandbox_scripting.py",
-    "test_pytest_plugin.py",
-    "test_replays_hostile.py",
-    "test_compat_031.py",
-    "test_sandbox_e2e.py",
-    "test_replays_fuzz.py",
-    "test_replays_crafted.py",
-    "test_replays_generated.py",
-)
-
-
 #: The unit layer (``pytest -m unit``, 4 s of CPU): the modules whose tests
 #: open no socket and start no program (checked with an audit hook on
 #: ``socket.connect``, ``socket.bind`` and ``subprocess.Popen``), less the
@@ -94,12 +66,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.name in UNIT:
             item.add_marker(pytest.mark.unit)
-
-    def rank(item: pytest.Item) -> int:
-        name = item.path.name
-        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
-
-    items.sort(key=rank)  # stable: the order within a file stays
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

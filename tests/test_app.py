@@ -9,7 +9,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -40,9 +40,24 @@ TOURNAMENT_35 = {
 PACKAGE = ROOT / "src" / "scoreganizer_client_lib"
 
 
+class Sleep:
+    """How the app waits here: as asyncio does, unless a test says otherwise."""
+
+    def __init__(self) -> None:
+        self.instead: Callable[[float], Awaitable[None]] | None = None
+
+    async def __call__(self, seconds: float) -> None:
+        await (self.instead or asyncio.sleep)(seconds)
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    yield from start_world(tmp_path_factory.mktemp("app"), Clock())
+def app_sleep() -> Sleep:
+    return Sleep()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, app_sleep: Sleep) -> Iterator[World]:
+    yield from start_world(tmp_path_factory.mktemp("app"), Clock(), sleep=app_sleep)
 
 
 @pytest.fixture
@@ -305,7 +320,7 @@ def test_tournament_list_has_the_action_that_applies(world: World, browser: Brow
 
 
 def test_the_key_comes_by_itself_at_the_start(
-    world: World, browser: Browser, monkeypatch: pytest.MonkeyPatch
+    world: World, browser: Browser, app_sleep: Sleep
 ) -> None:
     name = logged_in(world, browser)
     cup = world.tournament(start="+1h", end="+2h")
@@ -316,7 +331,7 @@ def test_the_key_comes_by_itself_at_the_start(
         waits.append(seconds)
         await asyncio.to_thread(started.wait, 10)
 
-    monkeypatch.setattr(world.app.player.sc, "_sleep_function", sleep)
+    app_sleep.instead = sleep
     try:
         page = browser.post(f"/t/{cup}/join", follow_redirects=True).text
         assert "Your key appears here by itself when the tournament starts" in page
@@ -325,6 +340,7 @@ def test_the_key_comes_by_itself_at_the_start(
         world.start_in(cup, -1)  # ...which comes
     finally:
         started.set()
+        app_sleep.instead = None
     wait_for(lambda: play.key is not None)
     assert 3500 < waits[0] <= 3600
     page = browser.get(f"/t/{cup}").text

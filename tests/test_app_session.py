@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -192,14 +193,15 @@ def test_a_watch_that_ends_by_itself_says_why(
 def test_a_watcher_that_fails_says_so_and_can_start_again(
     world: World, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from scoreganizer_client_lib.watching import FolderWatcher
+    from scoreganizer_client_lib.watching import SystemClock
 
     _, cup, play = playing(world, browser)
 
-    def broken(self: FolderWatcher) -> None:
-        raise ZeroDivisionError("a bug")
+    class Broken(SystemClock):
+        def sleep(self, seconds: float, wake: threading.Event) -> None:
+            raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(FolderWatcher, "_step", broken)
+    monkeypatch.setitem(world.app.player.watch_options, "clock", Broken())
     browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)})
     wait_for(lambda: play.stopped is not None)
     section = watch_section(browser, cup)

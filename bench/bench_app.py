@@ -47,9 +47,9 @@ def main(files: int) -> None:
         with Browser(world.app) as client:
             client.login(player)
             client.post(f"/t/{cup}/join", follow_redirects=True)
-            play = world.app.player.plays[cup]
-            wait_for(lambda: play.key is not None)
-            key = play.key
+            opened = world.app.session.opened[cup]
+            wait_for(lambda: opened.key is not None)
+            key = opened.key
             assert key is not None
             for n in range(size(20, 2)):  # a page with a full feed
                 game = write_rmv(seed=100 + n, key=key, boardgen_time=datetime.now(timezone.utc))
@@ -94,7 +94,7 @@ def main(files: int) -> None:
                 entry = page.locator(".entry.accepted", has_text=name)
                 entry.wait_for(timeout=10_000)
                 shown.append(time.time() - saved)
-                found = next(e for e in play.feed.entries if e.file == name)
+                found = next(e for e in opened.feed.entries if e.file == name)
                 decided.append(found.at.timestamp() - saved)
                 time.sleep(0.1)
             chromium.close()

@@ -143,9 +143,9 @@ def main(argv: list[str] | None = None) -> None:
                 client.login("ralokt")
                 client.post(f"/t/{weekly}/join", follow_redirects=True)
                 client.post(f"/t/{friday}/join", follow_redirects=True)
-                play = world.app.player.plays[weekly]
-                wait_for(lambda: play.key is not None)
-                key = play.key
+                opened = world.app.session.opened[weekly]
+                wait_for(lambda: opened.key is not None)
+                key = opened.key
                 assert key is not None
                 now = datetime.now(timezone.utc)
                 games = [  # (level, board, keyed): the last one dropped on the page
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
                 ]
                 folder = home / "Desktop" / "ViennaSweeper" / "replays"
                 client.post(f"/t/{weekly}/watch", data={"folder": str(folder)})
-                wait_for(lambda: play.watching)
+                wait_for(lambda: opened.watching)
                 for n, (level, seed, keyed) in enumerate(games):
                     content = write_rmv(
                         level=level, seed=seed, key=key if keyed else None, boardgen_time=now
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
                         )
                     else:  # saved by the clone in the watched folder
                         (folder / name).write_bytes(content)
-                        wait_for(lambda n=n: len(play.feed.entries) > n)
+                        wait_for(lambda n=n: len(opened.feed.entries) > n)
 
             shots = {
                 "tournaments": "/",

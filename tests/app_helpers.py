@@ -27,8 +27,8 @@ from conftest import PASSWORD, TEST_CONFIG, Clock
 from scoreganizer_client_lib import RetryPolicy
 from scoreganizer_client_lib.app import AppServer, Settings
 from scoreganizer_client_lib.app.guard import SECRET_PARAM, Guard
-from scoreganizer_client_lib.app.player import Player
 from scoreganizer_client_lib.app.server import private_host_name
+from scoreganizer_client_lib.app.session import Session
 from scoreganizer_client_lib.app.web import create_app, lifespan
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
 from scoreganizer_client_lib.watching import SystemClock
@@ -78,13 +78,13 @@ class LocalApp:
     uvicorn's would (the key waits and live updates go on between
     requests)."""
 
-    def __init__(self, settings: Settings, **player_options: Any) -> None:
+    def __init__(self, settings: Settings, **session_options: Any) -> None:
         self.settings = settings
         self.secret = secrets.token_urlsafe(32)
         self.host_name = private_host_name()
         self.authority = f"{self.host_name}:8000"
-        self.player = Player(settings, **player_options)
-        self.pages = create_app(self.player)
+        self.session = Session(settings, **session_options)
+        self.pages = create_app(self.session)
         self.asgi = Guard(self.pages, self.secret, self.authority)
         self._running = contextlib.ExitStack()
         self._portal: BlockingPortal | None = None

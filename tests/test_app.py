@@ -21,7 +21,7 @@ from conftest import FAST_RETRY, PASSWORD, Clock, fresh_seed, wait_for
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib.app import AppServer, Settings
 from scoreganizer_client_lib.app.folders import FolderMemory, suggest
-from scoreganizer_client_lib.app.play import Play
+from scoreganizer_client_lib.app.opened import OpenTournament
 from scoreganizer_client_lib.replays.testing import write_avf, write_evf, write_rmv
 
 ROOT = Path(__file__).parent.parent
@@ -79,15 +79,15 @@ def logged_in(world: World, browser: Browser, prefix: str = "p") -> str:
     return name
 
 
-def joined_with_key(world: World, browser: Browser) -> tuple[int, Play]:
+def joined_with_key(world: World, browser: Browser) -> tuple[int, OpenTournament]:
     """A new player, logged in, in a running tournament whose key the app
-    has got: the tournament's id, and the app's play of it."""
+    has got: the tournament's id, and the tournament as the app opened it."""
     logged_in(world, browser)
     cup = world.tournament(start="-1m", end="+2h")
     browser.post(f"/t/{cup}/join", follow_redirects=True)
-    play = world.app.player.plays[cup]
-    wait_for(lambda: play.key is not None)
-    return cup, play
+    opened = world.app.session.opened[cup]
+    wait_for(lambda: opened.key is not None)
+    return cup, opened
 
 
 # -- the guard -----------------------------------------------------------------
@@ -169,9 +169,9 @@ def test_answers_carry_protective_headers_and_no_cors(browser: Browser) -> None:
 @pytest.mark.parametrize(
     "path",
     [
-        "/static/../play.py",
+        "/static/../opened.py",
         "/static/..%2fplay.py",
-        "/static/%2e%2e/play.py",
+        "/static/%2e%2e/opened.py",
         "/static/%2e%2e%2fguard.py",
         "/static/..%5cplay.py",
         "/static//etc/passwd",
@@ -335,18 +335,18 @@ def test_the_key_comes_by_itself_at_the_start(
     try:
         page = browser.post(f"/t/{cup}/join", follow_redirects=True).text
         assert "Your key appears here by itself when the tournament starts" in page
-        play = world.app.player.plays[cup]
+        opened = world.app.session.opened[cup]
         wait_for(lambda: waits != [])  # the app waits for the start...
         world.start_in(cup, -1)  # ...which comes
     finally:
         started.set()
         app_sleep.instead = None
-    wait_for(lambda: play.key is not None)
+    wait_for(lambda: opened.key is not None)
     assert 3500 < waits[0] <= 3600
     page = browser.get(f"/t/{cup}").text
-    assert play.key is not None and play.key.split("_")[1] == str(cup)
-    assert f'<p id="key-text" class="key">{play.key}</p>' in page
-    assert f"{name}#{play.key}" in page and 'aria-label="Copy for Minesweeper Arbiter"' in page
+    assert opened.key is not None and opened.key.split("_")[1] == str(cup)
+    assert f'<p id="key-text" class="key">{opened.key}</p>' in page
+    assert f"{name}#{opened.key}" in page and 'aria-label="Copy for Minesweeper Arbiter"' in page
 
 
 class NoKeyGenerated(httpx.AsyncBaseTransport):
@@ -390,9 +390,9 @@ def test_a_key_the_server_cannot_be_reached_for_is_tried_again_and_said_meanwhil
             assert "Cannot reach the server to get your key; trying again." in page
         finally:
             go_on.set()
-        play = app.player.plays[cup]
-        wait_for(lambda: play.key is not None)
-        assert f'<p id="key-text" class="key">{play.key}</p>' in browser.get(f"/t/{cup}").text
+        opened = app.session.opened[cup]
+        wait_for(lambda: opened.key is not None)
+        assert f'<p id="key-text" class="key">{opened.key}</p>' in browser.get(f"/t/{cup}").text
     assert pauses[:2] == [1.0, 2.0]  # waits that grow, while the server is away
 
 
@@ -402,10 +402,10 @@ def test_timelimit_key_waits_for_the_player(world: World, browser: Browser) -> N
     page = browser.post(f"/t/{cup}/join", follow_redirects=True).text
     assert "You have <strong>10 min</strong> to play" in page and ">Get my key</button>" in page
     assert "counted from the moment you press" in page
-    assert world.app.player.plays[cup].key is None
+    assert world.app.session.opened[cup].key is None
     browser.post(f"/t/{cup}/key")
-    play = world.app.player.plays[cup]
-    wait_for(lambda: play.key is not None)
+    opened = world.app.session.opened[cup]
+    wait_for(lambda: opened.key is not None)
     page = browser.get(f"/t/{cup}").text
     assert "Your time ends in" in page and re.search(r">0:(09:5\d|10:00)</time>", page)
 
@@ -419,7 +419,7 @@ def test_timelimit_key_before_the_start_says_when_it_can_be_had(
     assert re.search(r"You can get your key in <time [^>]*>(0:59:\d\d|1:00:00)</time>", page)
     assert '<div class="get-key" hidden>' in page  # shown by the countdown at the start
     assert "appears here by itself" not in page
-    assert world.app.player.plays[cup].key is None
+    assert world.app.session.opened[cup].key is None
 
 
 def test_unknown_tournament(world: World, browser: Browser) -> None:
@@ -440,14 +440,14 @@ def drop(browser: Browser, cup: int, name: str, content: bytes) -> dict[str, str
 
 
 def test_dropped_replays_get_verdicts_in_words(world: World, browser: Browser) -> None:
-    cup, play = joined_with_key(world, browser)
+    cup, opened = joined_with_key(world, browser)
     rival = Scoreganizer.from_url(world.sandbox.url)
     rival.login(world.user("rival"), PASSWORD)
     rival.tournaments.participate(cup)
     rival_key = rival.tournaments.gen_key(cup)
     now = datetime.now(timezone.utc)
     good = drop(
-        browser, cup, "my game.rmv", write_rmv(seed=fresh_seed(), key=play.key, boardgen_time=now)
+        browser, cup, "my game.rmv", write_rmv(seed=fresh_seed(), key=opened.key, boardgen_time=now)
     )
     assert good["file"] == "my game.rmv" and good["verdict"] == "accepted"
     nokey = drop(browser, cup, "nokey.rmv", write_rmv(seed=3, boardgen_time=now))
@@ -458,7 +458,7 @@ def test_dropped_replays_get_verdicts_in_words(world: World, browser: Browser) -
         browser,
         cup,
         "early.rmv",
-        write_rmv(seed=fresh_seed(), key=play.key, boardgen_time=now - timedelta(hours=1)),
+        write_rmv(seed=fresh_seed(), key=opened.key, boardgen_time=now - timedelta(hours=1)),
     )
     assert early["verdict"] == "refused" and "before the tournament started" in early["reason"]
     junk = drop(browser, cup, "../../junk.rmv", b"not a replay")
@@ -481,11 +481,11 @@ def test_dropped_replays_get_verdicts_in_words(world: World, browser: Browser) -
 def test_the_feed_says_a_lost_game_does_not_count_and_refuses_an_edited_one(
     world: World, browser: Browser
 ) -> None:
-    cup, play = joined_with_key(world, browser)
+    cup, opened = joined_with_key(world, browser)
     now = datetime.now(timezone.utc)
-    lost = write_evf(seed=fresh_seed(), key=play.key, boardgen_time=now, outcome="lost")
+    lost = write_evf(seed=fresh_seed(), key=opened.key, boardgen_time=now, outcome="lost")
     assert drop(browser, cup, "lost.evf", lost)["verdict"] == "accepted"
-    edited = write_avf(seed=fresh_seed(), key=play.key, boardgen_time=now, claimed_time=1.07)
+    edited = write_avf(seed=fresh_seed(), key=opened.key, boardgen_time=now, claimed_time=1.07)
     refused = drop(browser, cup, "edited.avf", edited)
     assert refused["verdict"] == "refused"
     assert refused["reason"].startswith("this replay disagrees with its own game: the file claims")
@@ -531,7 +531,7 @@ def test_too_large_drop_is_refused_in_the_feed(world: World, browser: Browser) -
 def test_dropped_file_names_are_plain_base_names(sent: str, shown: str) -> None:
     from urllib.parse import unquote
 
-    from scoreganizer_client_lib.app.play import safe_name
+    from scoreganizer_client_lib.app.opened import safe_name
 
     assert safe_name(unquote(sent)) == shown
 
@@ -563,20 +563,20 @@ def test_odd_dropped_files_get_a_verdict_and_nothing_is_written(
 def test_a_dropped_replay_while_the_server_is_away_says_to_drop_it_again(
     world: World, browser: Browser
 ) -> None:
-    cup, play = joined_with_key(world, browser)
-    player = world.app.player
-    settings = player.settings
+    cup, opened = joined_with_key(world, browser)
+    session = world.app.session
+    settings = session.settings
     away = AsyncScoreganizer.from_url(
         settings.server, auth_filename=settings.credentials, retry=FAST_RETRY
     )
-    sc, player.sc = player.sc, away
+    sc, session.sc = session.sc, away
     try:
-        player.sc.port = 9  # the server is away
-        answer = drop(browser, cup, "late.rmv", write_rmv(key=play.key))
+        session.sc.port = 9  # the server is away
+        answer = drop(browser, cup, "late.rmv", write_rmv(key=opened.key))
     finally:
-        dead, player.sc = player.sc, sc
-        assert player.loop is not None
-        asyncio.run_coroutine_threadsafe(dead.aclose(), player.loop).result(5)
+        dead, session.sc = session.sc, sc
+        assert session.loop is not None
+        asyncio.run_coroutine_threadsafe(dead.aclose(), session.loop).result(5)
     assert answer["verdict"] == "waiting"
     assert answer["reason"] == "the server could not be reached"
     assert answer["advice"] == "drop it here again once the server answers"
@@ -719,7 +719,7 @@ def test_demo_app_serves_the_demo_cup() -> None:
 def test_the_demo_rivals_games_all_count(caplog: pytest.LogCaptureFixture) -> None:
     """Each demo player plays boards of their own: no rival's game is refused
     as one another player uploaded already, and a refused game (the one
-    without a key) does not end a player's play."""
+    without a key) does not end a player's opened."""
     from scoreganizer_client_lib.cli.demo_app import run_demo
 
     caplog.set_level(logging.INFO, logger="scoreganizer_client_lib.cli.demo_app")
@@ -758,18 +758,18 @@ def test_a_folder_picked_early_is_watched_from_the_key_on(
     browser.post(f"/t/{cup}/join", follow_redirects=True)
     page = browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)}, follow_redirects=True)
     assert "as soon as you have your key" in page.text and ">Stop watching</button>" in page.text
-    play = world.app.player.plays[cup]
-    assert not play.watching
+    opened = world.app.session.opened[cup]
+    assert not opened.watching
     browser.post(f"/t/{cup}/key")
-    wait_for(lambda: play.watching)
-    assert play.key is not None
+    wait_for(lambda: opened.watching)
+    assert opened.key is not None
     (tmp_path / "game.rmv").write_bytes(
-        write_rmv(seed=fresh_seed(), key=play.key, boardgen_time=datetime.now(timezone.utc))
+        write_rmv(seed=fresh_seed(), key=opened.key, boardgen_time=datetime.now(timezone.utc))
     )
-    wait_for(lambda: any(e.verdict == "accepted" for e in play.feed.entries))
-    assert world.app.player.folders.get(world.app.settings.server) == tmp_path.resolve()
+    wait_for(lambda: any(e.verdict == "accepted" for e in opened.feed.entries))
+    assert world.app.session.folders.get(world.app.settings.server) == tmp_path.resolve()
     browser.post(f"/t/{cup}/unwatch")
-    assert not play.watching and play.folder is None
+    assert not opened.watching and opened.folder is None
 
 
 def test_a_folder_another_watcher_holds_is_refused_in_words(
@@ -780,8 +780,8 @@ def test_a_folder_another_watcher_holds_is_refused_in_words(
     name = logged_in(world, browser)
     cup = world.tournament(start="-1m", end="+2h")
     browser.post(f"/t/{cup}/join", follow_redirects=True)
-    play = world.app.player.plays[cup]
-    wait_for(lambda: play.key is not None)
+    opened = world.app.session.opened[cup]
+    wait_for(lambda: opened.key is not None)
     command = Scoreganizer.from_url(world.sandbox.url)
     command.login(name, PASSWORD)
     other = FolderWatcher(
@@ -798,25 +798,25 @@ def test_a_folder_another_watcher_holds_is_refused_in_words(
     problem = re.search(r'<p class="problem" role="alert">(.*?)</p>', page.text)
     assert problem is not None and "is already being watched by" in problem.group(1)
     assert "scoreganizer watch" in problem.group(1)
-    assert not play.watching
+    assert not opened.watching
 
 
 def test_a_server_without_standings_gets_a_link_and_is_not_asked_again(tmp_path: Path) -> None:
     import respx
 
-    from scoreganizer_client_lib.app.player import Player
+    from scoreganizer_client_lib.app.session import Session
 
     async def twice() -> list[str]:
         settings = Settings("https://scoreganizer.net:443", tmp_path / "c.txt", tmp_path / "app")
-        player = Player(settings)
-        await player.start()
+        session = Session(settings)
+        await session.start()
         shown = []
         for _ in range(2):
-            play = await player.play(35)
-            assert play is not None
-            await play.results.first()
-            shown.append(f"{play.results.offered} {play.results.elsewhere}")
-        await player.close()
+            opened = await session.open(35)
+            assert opened is not None
+            await opened.results.first()
+            shown.append(f"{opened.results.offered} {opened.results.elsewhere}")
+        await session.close()
         return shown
 
     with respx.mock(base_url="https://scoreganizer.net:443") as server:

@@ -82,7 +82,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, alarm: Alarm) -> Iterator[Wo
         patch.setenv("HOME", str(tmp / "home"))
         patch.setenv("USERPROFILE", str(tmp / "home"))
         for world in start_world(tmp, Clock(), served=True, sleep=alarm):
-            alarm.loop = world.app.player.loop
+            alarm.loop = world.app.session.loop
             yield world
 
 
@@ -156,7 +156,7 @@ def test_a_whole_tournament_in_the_browser(world: World, alarm: Alarm, page: Pag
     clones = page.get_by_role("list", name="Where your key goes")  # when the tournament starts
     expect(clones).to_be_visible(timeout=5000)
     expect(page.get_by_text("Ends in")).to_be_visible()  # the countdown went on by itself
-    key = world.app.player.plays[cup].key
+    key = world.app.session.opened[cup].key
     assert key is not None
     for clone, field, copied in (  # one button per clone, each copying what its field takes
         ("ViennaSweeper", "Nickname", key),
@@ -255,9 +255,9 @@ def test_what_the_player_types_survives_a_live_update(world: World, page: Page) 
     box = page.get_by_role("textbox", name="Replay folder")
     box.fill("C:\\Users\\me\\Vid")
     box.evaluate("input => { input.dataset.before = 'yes'; }")
-    play = world.app.player.plays[cup]
-    assert play.feed.loop is not None
-    play.feed.loop.call_soon_threadsafe(play.feed.touch, "watch")  # drawn again
+    opened = world.app.session.opened[cup]
+    assert opened.feed.loop is not None
+    opened.feed.loop.call_soon_threadsafe(opened.feed.touch, "watch")  # drawn again
     expect(page.locator("#folder:not([data-before])")).to_be_attached()
     expect(box).to_have_value("C:\\Users\\me\\Vid")
     expect(box).to_be_focused()
@@ -369,7 +369,7 @@ def test_the_key_reaches_the_page_after_join_every_time(world: World, page: Page
         card = page.get_by_role("listitem").filter(has_text=f"Running Cup {run}")
         card.get_by_role("button", name="Join").click()
         expect(page.get_by_role("list", name="Where your key goes")).to_be_visible()
-        key = world.app.player.plays[cup].key
+        key = world.app.session.opened[cup].key
         assert key is not None
         expect(page.locator("#key-text")).to_have_text(key)
 
@@ -424,17 +424,17 @@ def test_updates_made_while_the_page_is_cut_off_arrive_when_it_reconnects(
     let_in(page, world.app)
     page.goto(f"{world.app.url}t/{cup}")
     feed = page.get_by_role("list", name="Uploaded replays")
-    play = world.app.player.plays[cup]
-    loop = play.feed.loop
+    opened = world.app.session.opened[cup]
+    loop = opened.feed.loop
     assert loop is not None
-    play.feed.record(FeedEntry("online.rmv", "accepted"))
+    opened.feed.record(FeedEntry("online.rmv", "accepted"))
     expect(feed.get_by_role("listitem")).to_have_count(1)
     page.evaluate("window.drawnOnce = true")  # gone if the page were loaded again
 
     async def cut_off() -> list[Any]:
-        others = [play.feed.listen() for _ in range(MAX_LISTENERS)]
+        others = [opened.feed.listen() for _ in range(MAX_LISTENERS)]
         for n in range(5):
-            play.feed.record(FeedEntry(f"meanwhile{n}.rmv", "accepted"))
+            opened.feed.record(FeedEntry(f"meanwhile{n}.rmv", "accepted"))
         return others
 
     others = asyncio.run_coroutine_threadsafe(cut_off(), loop).result(5)
@@ -442,4 +442,4 @@ def test_updates_made_while_the_page_is_cut_off_arrive_when_it_reconnects(
     expect(page.get_by_role("alert")).to_be_hidden()
     assert page.evaluate("window.drawnOnce") is True
     for listener in others:
-        loop.call_soon_threadsafe(play.feed.forget, listener)
+        loop.call_soon_threadsafe(opened.feed.forget, listener)

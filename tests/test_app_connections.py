@@ -70,8 +70,8 @@ def test_idle_half_requests_are_closed_when_their_time_is_up(settings: Settings)
         slow = _half_requests(app, 50)
         wait_for(lambda: app.guard.open == 50 and timer.pending() == 50, timeout=10)
         assert app.guard.timed_out == 0  # no time has passed: all still open
-        assert app.player.loop is not None
-        app.player.loop.call_soon_threadsafe(timer.pass_time)
+        assert app.session.loop is not None
+        app.session.loop.call_soon_threadsafe(timer.pass_time)
         assert all(closed_by_server(sock) for sock in slow)
         assert app.guard.timed_out == 50
         with Browser(app) as browser:  # the player's page is not among them

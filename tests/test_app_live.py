@@ -112,8 +112,8 @@ def playing(world: World, browser: Browser, **cup: object) -> tuple[str, int]:
     cup.setdefault("end", "+2h")
     tournament = world.tournament(**cup)
     browser.post(f"/t/{tournament}/join", follow_redirects=True)
-    play = world.app.player.plays[tournament]
-    wait_for(lambda: play.key is not None)
+    opened = world.app.session.opened[tournament]
+    wait_for(lambda: opened.key is not None)
     return name, tournament
 
 
@@ -128,7 +128,7 @@ def test_no_update_is_lost_while_the_page_is_drawn_connects_or_reconnects(
     connecting, while connected, and between a hang-up and the reconnection.
     Each run, the page ends with exactly the feed the app holds."""
     _, cup = playing(world, browser)
-    play = world.app.player.plays[cup]
+    opened = world.app.session.opened[cup]
     lost = 0
     for run in range(RUNS):
         burst = [f"run{run}-{n}.rmv" for n in range(8)]
@@ -138,7 +138,7 @@ def test_no_update_is_lost_while_the_page_is_drawn_connects_or_reconnects(
 
         def watcher(names: list[str] = burst) -> None:
             for name in names:
-                play.feed.record(FeedEntry(name, "accepted"))
+                opened.feed.record(FeedEntry(name, "accepted"))
 
         thread = threading.Thread(target=watcher)
         if run % 4 == 0:
@@ -154,7 +154,7 @@ def test_no_update_is_lost_while_the_page_is_drawn_connects_or_reconnects(
         thread.join()
         lost += len(set(burst) - page.files())
     assert lost == 0
-    assert len(play.feed.entries) == RUNS * 8
+    assert len(opened.feed.entries) == RUNS * 8
 
 
 def test_the_key_reaches_a_page_that_connects_after_it_came(world: World, browser: Browser) -> None:
@@ -167,8 +167,10 @@ def test_the_key_reaches_a_page_that_connects_after_it_came(world: World, browse
         cup = world.tournament(start="-1m", end="+2h")
         browser.post(f"/t/{cup}/join")  # the key is asked for at once
         page = Page(browser, cup)
-        key = world.app.player.plays[cup]
-        page.listen(lambda p, play=key: play.key is not None and play.key in p.sections["key"])
+        key = world.app.session.opened[cup]
+        page.listen(
+            lambda p, opened=key: opened.key is not None and opened.key in p.sections["key"]
+        )
         shown += 1
     assert shown == 10
 
@@ -177,13 +179,15 @@ def test_replays_saved_right_after_watch_folder_are_all_listed(
     world: World, browser: Browser, tmp_path: Path
 ) -> None:
     _, cup = playing(world, browser)
-    play = world.app.player.plays[cup]
-    assert play.key is not None
+    opened = world.app.session.opened[cup]
+    assert opened.key is not None
     now = datetime.now(timezone.utc)
     browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)})
     names = [f"game{n}.rmv" for n in range(4)]
     for name in names:  # saved before the page after "Watch folder" is even drawn
-        (tmp_path / name).write_bytes(write_rmv(seed=fresh_seed(), key=play.key, boardgen_time=now))
+        (tmp_path / name).write_bytes(
+            write_rmv(seed=fresh_seed(), key=opened.key, boardgen_time=now)
+        )
     page = Page(browser, cup)
     page.listen(
         lambda p: p.files() >= set(names) and "4</strong> accepted" in p.sections["summary"]
@@ -198,12 +202,12 @@ def test_the_standings_follow_the_server_while_the_page_is_open(
     world: World, browser: Browser
 ) -> None:
     name, cup = playing(world, browser)
-    play = world.app.player.plays[cup]
-    assert play.key is not None
+    opened = world.app.session.opened[cup]
+    assert opened.key is not None
     now = datetime.now(timezone.utc)
     answer = browser.post(
         f"/t/{cup}/upload",
-        content=write_rmv(seed=fresh_seed(), level="expert", key=play.key, boardgen_time=now),
+        content=write_rmv(seed=fresh_seed(), level="expert", key=opened.key, boardgen_time=now),
         headers={"x-file-name": "mine.rmv"},
     )
     assert answer.json()["verdict"] == "accepted"
@@ -295,10 +299,10 @@ def test_the_feed_sums_up_and_advises_once_per_kind_of_refusal(
     world: World, browser: Browser
 ) -> None:
     _, cup = playing(world, browser)
-    play = world.app.player.plays[cup]
+    opened = world.app.session.opened[cup]
     now = datetime.now(timezone.utc)
     games = [
-        ("won.rmv", write_rmv(seed=fresh_seed(), key=play.key, boardgen_time=now), "dropped"),
+        ("won.rmv", write_rmv(seed=fresh_seed(), key=opened.key, boardgen_time=now), "dropped"),
         ("a.rmv", write_rmv(seed=fresh_seed(), boardgen_time=now), "picked"),
         ("b.rmv", write_rmv(seed=fresh_seed(), boardgen_time=now), "dropped"),
         ("c.rmv", write_rmv(seed=fresh_seed(), boardgen_time=now), "dropped"),

@@ -22,7 +22,7 @@ from conftest import PASSWORD, TEST_CONFIG, Clock, fresh_seed, wait_for
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.app import AppServer, Settings
 from scoreganizer_client_lib.app.folders import shown
-from scoreganizer_client_lib.app.play import Play
+from scoreganizer_client_lib.app.opened import OpenTournament
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
 
@@ -42,7 +42,7 @@ def browser(world: World) -> Iterator[Browser]:
 
 def playing(
     world: World, browser: Browser, name: str | None = None, **cup: object
-) -> tuple[str, int, Play]:
+) -> tuple[str, int, OpenTournament]:
     """A player logged in (a new one, unless ``name``), in a running
     tournament, with their key."""
     if name is None:
@@ -53,9 +53,9 @@ def playing(
     tournament = world.tournament(**cup)
     browser.post(f"/t/{tournament}/join")
     browser.post(f"/t/{tournament}/key")
-    play = world.app.player.plays[tournament]
-    wait_for(lambda: play.key is not None)
-    return name, tournament, play
+    opened = world.app.session.opened[tournament]
+    wait_for(lambda: opened.key is not None)
+    return name, tournament, opened
 
 
 def save_game(folder: Path, name: str, key: str | None) -> None:
@@ -64,8 +64,8 @@ def save_game(folder: Path, name: str, key: str | None) -> None:
     (folder / name).write_bytes(write_rmv(seed=fresh_seed(), key=key, boardgen_time=now))
 
 
-def verdict(play: Play, name: str) -> str | None:
-    found = [e.verdict for e in play.feed.entries if e.file == name]
+def verdict(opened: OpenTournament, name: str) -> str | None:
+    found = [e.verdict for e in opened.feed.entries if e.file == name]
     return found[-1] if found else None
 
 
@@ -93,11 +93,11 @@ def watch_section(browser: Browser, tournament: int) -> str:
 def test_any_folder_typed_in_gets_an_answer_in_words(
     world: World, browser: Browser, typed: str, says: str
 ) -> None:
-    _, cup, play = playing(world, browser)
+    _, cup, opened = playing(world, browser)
     answer = browser.post(f"/t/{cup}/watch", data={"folder": typed}, follow_redirects=True)
     assert answer.status_code == 200
     assert says in answer.text
-    assert play.folder is None and not play.watching
+    assert opened.folder is None and not opened.watching
 
 
 def test_a_file_is_not_a_folder(world: World, browser: Browser, tmp_path: Path) -> None:
@@ -123,9 +123,9 @@ def test_a_folder_under_home_can_be_typed_with_a_tilde(
 ) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / "Videos").mkdir()
-    _, cup, play = playing(world, browser)
+    _, cup, opened = playing(world, browser)
     browser.post(f"/t/{cup}/watch", data={"folder": "~/Videos"})
-    assert play.folder == tmp_path / "Videos" and play.watching
+    assert opened.folder == tmp_path / "Videos" and opened.watching
     assert "Watching <code>~/Videos</code>" in watch_section(browser, cup)
     browser.post(f"/t/{cup}/unwatch")
 
@@ -138,12 +138,12 @@ def test_state_that_cannot_be_written_is_said_on_the_page(world: World, tmp_path
     folder = tmp_path / "Videos"
     folder.mkdir()
     with AppServer(settings) as app, Browser(app) as browser:
-        _, cup, play = playing(World(world.sandbox, app, world.clock, tmp_path), browser)
+        _, cup, opened = playing(World(world.sandbox, app, world.clock, tmp_path), browser)
         answer = browser.post(f"/t/{cup}/watch", data={"folder": str(folder)})
         assert answer.status_code == 303
         section = watch_section(browser, cup)
     assert f"Cannot keep track of the uploads in {tmp_path / 'state'}" in section
-    assert not play.watching
+    assert not opened.watching
 
 
 # -- while watching ----------------------------------------------------------------------
@@ -152,16 +152,16 @@ def test_state_that_cannot_be_written_is_said_on_the_page(world: World, tmp_path
 def test_a_folder_deleted_while_watched_is_said_and_found_again(
     world: World, browser: Browser, tmp_path: Path
 ) -> None:
-    _, cup, play = playing(world, browser)
+    _, cup, opened = playing(world, browser)
     folder = tmp_path / "Videos"
     folder.mkdir()
     browser.post(f"/t/{cup}/watch", data={"folder": str(folder)})
     shutil.rmtree(folder)
-    wait_for(lambda: play.watch_note is not None)
+    wait_for(lambda: opened.watch_note is not None)
     assert f"The folder {folder} is gone" in watch_section(browser, cup)
     folder.mkdir()
-    wait_for(lambda: play.watch_note is None)
-    assert play.watching
+    wait_for(lambda: opened.watch_note is None)
+    assert opened.watching
     browser.post(f"/t/{cup}/unwatch")
 
 
@@ -195,21 +195,21 @@ def test_a_watcher_that_fails_says_so_and_can_start_again(
 ) -> None:
     from scoreganizer_client_lib.watching import SystemClock
 
-    _, cup, play = playing(world, browser)
+    _, cup, opened = playing(world, browser)
 
     class Broken(SystemClock):
         def sleep(self, seconds: float, wake: threading.Event) -> None:
             raise ZeroDivisionError("a bug")
 
-    monkeypatch.setitem(world.app.player.watch_options, "clock", Broken())
+    monkeypatch.setitem(world.app.session.watch_options, "clock", Broken())
     browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)})
-    wait_for(lambda: play.stopped is not None)
+    wait_for(lambda: opened.stopped is not None)
     section = watch_section(browser, cup)
     assert "The folder watcher failed (ZeroDivisionError: a bug)." in section
     assert ">Watch folder</button>" in section  # once more, with the same folder
     monkeypatch.undo()
     browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)})
-    assert play.watching and play.stopped is None
+    assert opened.watching and opened.stopped is None
     browser.post(f"/t/{cup}/unwatch")
 
 
@@ -224,7 +224,7 @@ def test_a_login_or_logout_in_the_command_shows_on_the_next_page(
     command = Scoreganizer.from_url(world.sandbox.url, auth_filename=world.app.settings.credentials)
     command.login(other, PASSWORD)
     assert f"Signed in as <strong>{other}</strong>" in browser.get("/").text
-    assert world.app.player.plays == {}  # another player's tournaments start afresh
+    assert world.app.session.opened == {}  # another player's tournaments start afresh
     command.logout()
     assert browser.get("/").headers["location"] == "/login"
 
@@ -239,12 +239,12 @@ def test_another_player_s_login_taken_up_by_a_call_in_the_background_still_shows
     other = world.user("bg")
     command = Scoreganizer.from_url(world.sandbox.url, auth_filename=world.app.settings.credentials)
     command.login(other, PASSWORD)
-    player = world.app.player
-    assert player.loop is not None
-    asyncio.run_coroutine_threadsafe(player.sc.tournaments.active(), player.loop).result(5)
-    assert player.sc.username == other  # taken up already
+    session = world.app.session
+    assert session.loop is not None
+    asyncio.run_coroutine_threadsafe(session.sc.tournaments.active(), session.loop).result(5)
+    assert session.sc.username == other  # taken up already
     assert f"Signed in as <strong>{other}</strong>" in browser.get("/").text
-    assert player.plays == {}
+    assert session.opened == {}
 
 
 def test_a_token_refreshed_elsewhere_keeps_the_folder_watched(
@@ -252,39 +252,39 @@ def test_a_token_refreshed_elsewhere_keeps_the_folder_watched(
 ) -> None:
     """A refresh replaces the token (the old one stops working): the app's
     watcher goes on with the new one, found in the credentials file."""
-    _, cup, play = playing(world, browser)
+    _, cup, opened = playing(world, browser)
     browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)})
-    assert play.watching
+    assert opened.watching
     command = Scoreganizer.from_url(world.sandbox.url, auth_filename=world.app.settings.credentials)
     world.clock.advance(TEST_CONFIG.refresh_cooldown + 1)
     try:
         command.refresh_login()
     finally:
         world.clock.advance(-TEST_CONFIG.refresh_cooldown - 1)
-    save_game(tmp_path, "after the refresh.rmv", play.key)
-    wait_for(lambda: verdict(play, "after the refresh.rmv") == "accepted")
-    assert play.watching and play.stopped is None
+    save_game(tmp_path, "after the refresh.rmv", opened.key)
+    wait_for(lambda: verdict(opened, "after the refresh.rmv") == "accepted")
+    assert opened.watching and opened.stopped is None
     browser.post(f"/t/{cup}/unwatch")
 
 
 def test_an_expired_login_stops_the_watch_until_the_player_logs_in_again(
     world: World, browser: Browser, tmp_path: Path
 ) -> None:
-    name, cup, play = playing(world, browser)
+    name, cup, opened = playing(world, browser)
     browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)})
     world.clock.advance(TEST_CONFIG.token_expires_after + 1)
     try:
-        save_game(tmp_path, "expired.rmv", play.key)
-        wait_for(lambda: play.stopped is not None)
-        assert play.stopped == (
+        save_game(tmp_path, "expired.rmv", opened.key)
+        wait_for(lambda: opened.stopped is not None)
+        assert opened.stopped == (
             "Not logged in (or the login expired). Log in again. Watching goes on when you do."
         )
         assert browser.get(f"/t/{cup}").headers["location"] == "/login?expired=1"
         browser.login(name)
     finally:
         world.clock.advance(-TEST_CONFIG.token_expires_after - 1)
-    wait_for(lambda: verdict(play, "expired.rmv") == "accepted")
-    assert play.watching and play.stopped is None
+    wait_for(lambda: verdict(opened, "expired.rmv") == "accepted")
+    assert opened.watching and opened.stopped is None
     browser.post(f"/t/{cup}/unwatch")
 
 
@@ -331,7 +331,7 @@ def test_an_unforeseen_failure_is_a_page_not_a_traceback(
     async def broken() -> None:
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(world.app.player, "tournaments", broken)
+    monkeypatch.setattr(world.app.session, "tournaments", broken)
     page = browser.get("/")
     assert page.status_code == 500
     assert re.search(r"<h1>Something went wrong</h1>", page.text)
@@ -365,8 +365,8 @@ def names_and_words_are_text(world: World, app: AppServer, browser: Browser) -> 
     rival_key = rival.tournaments.gen_key(cup)
     browser.post(f"/t/{cup}/join")
     browser.post(f"/t/{cup}/key")
-    play = app.player.plays[cup]
-    wait_for(lambda: play.key is not None)
+    opened = app.session.opened[cup]
+    wait_for(lambda: opened.key is not None)
     with browser.stream("GET", f"/t/{cup}/events") as events:
         lines = events.iter_lines()
         next(lines)  # the retry line
@@ -420,12 +420,12 @@ def test_a_watched_name_that_is_not_utf8_is_uploaded_and_shown(
     name's bytes shown as replacement characters."""
     if sys.platform in ("win32", "darwin"):
         pytest.skip("names here are always Unicode")
-    _, cup, play = playing(world, browser)
+    _, cup, opened = playing(world, browser)
     browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)})
-    save_game(tmp_path, os.fsdecode(b"\xe9t\xe9\x1b[2J.rmv"), play.key)
-    wait_for(lambda: verdict(play, "\ufffdt\ufffd\ufffd[2J.rmv") == "accepted")
-    save_game(tmp_path, "after.rmv", play.key)
-    wait_for(lambda: verdict(play, "after.rmv") == "accepted")
+    save_game(tmp_path, os.fsdecode(b"\xe9t\xe9\x1b[2J.rmv"), opened.key)
+    wait_for(lambda: verdict(opened, "\ufffdt\ufffd\ufffd[2J.rmv") == "accepted")
+    save_game(tmp_path, "after.rmv", opened.key)
+    wait_for(lambda: verdict(opened, "after.rmv") == "accepted")
     page = browser.get(f"/t/{cup}")
     assert page.status_code == 200 and "\ufffdt\ufffd\ufffd[2J.rmv" in page.text
     browser.post(f"/t/{cup}/unwatch")
@@ -434,23 +434,23 @@ def test_a_watched_name_that_is_not_utf8_is_uploaded_and_shown(
 def test_logging_out_and_in_again_in_the_command_resumes_watching_and_the_feed(
     world: World, browser: Browser, tmp_path: Path
 ) -> None:
-    name, cup, play = playing(world, browser)
+    name, cup, opened = playing(world, browser)
     browser.post(f"/t/{cup}/watch", data={"folder": str(tmp_path)})
-    save_game(tmp_path, "before.rmv", play.key)
-    wait_for(lambda: verdict(play, "before.rmv") == "accepted")
+    save_game(tmp_path, "before.rmv", opened.key)
+    wait_for(lambda: verdict(opened, "before.rmv") == "accepted")
     command = Scoreganizer.from_url(world.sandbox.url, auth_filename=world.app.settings.credentials)
     command.logout()
     assert browser.get("/").headers["location"] == "/login"
-    assert not play.watching  # nothing is sent while no one is logged in
+    assert not opened.watching  # nothing is sent while no one is logged in
     other = world.user("meanwhile")  # another player in between sees nothing of it
     command.login(other, PASSWORD)
     assert "before.rmv" not in browser.get(f"/t/{cup}").text
     command.login(name, PASSWORD)
     page = browser.get(f"/t/{cup}").text
     assert "before.rmv" in page and "Stop watching" in page
-    assert world.app.player.plays[cup] is play and play.watching
-    save_game(tmp_path, "after.rmv", play.key)
-    wait_for(lambda: verdict(play, "after.rmv") == "accepted")
+    assert world.app.session.opened[cup] is opened and opened.watching
+    save_game(tmp_path, "after.rmv", opened.key)
+    wait_for(lambda: verdict(opened, "after.rmv") == "accepted")
     browser.post(f"/t/{cup}/unwatch")
 
 

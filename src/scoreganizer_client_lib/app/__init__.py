@@ -20,7 +20,7 @@ from ..extras import require
 
 require("app")  # MissingExtra, an ImportError that says what to install
 
-from .player import Settings
 from .server import AppServer
+from .session import Settings
 
 __all__ = ["AppServer", "Settings"]

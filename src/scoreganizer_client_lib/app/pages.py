@@ -11,7 +11,7 @@ from ..timetext import ago, clock_time, countdown, day_time, time_span
 from ..tournament import Tournament
 from .feed import FeedEntry
 from .folders import shown
-from .play import sentence
+from .opened import sentence
 from .results import SHOWN_ROWS
 
 

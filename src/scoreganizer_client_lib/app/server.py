@@ -23,7 +23,7 @@ from .._connection_limits import ConnectionLimits, connection_cap, raise_descrip
 from .._serving import PromptStop, ServerThread, bind_tcp
 from .guard import SECRET_PARAM, Guard
 from .launch import write_launch_file
-from .player import Player, Settings
+from .session import Session, Settings
 
 HOST = "127.0.0.1"  # never another interface: the app acts as the player
 
@@ -56,7 +56,7 @@ class AppServer:
     run's secret, which the app exchanges for a cookie. Never put it on a
     command line: open :meth:`write_launch_file`'s file instead. ``limits``
     and ``timer`` go to the connection guard (:attr:`guard`). Extra keyword
-    arguments go to :class:`~.player.Player` (e.g. ``sleep``, ``retry``).
+    arguments go to :class:`~.session.Session` (e.g. ``sleep``, ``retry``).
     """
 
     def __init__(
@@ -67,13 +67,13 @@ class AppServer:
         plain_address: bool = False,
         limits: ConnectionLimits = APP_LIMITS,
         timer: Timer | None = None,
-        **player_options: Any,
+        **session_options: Any,
     ) -> None:
         self.settings = settings
         self.secret = secrets.token_urlsafe(32)
         self.host_name = HOST if plain_address else private_host_name()
         self.guard = ConnectionGuard(limits, timer=timer)
-        self.player = Player(settings, **player_options)
+        self.session = Session(settings, **session_options)
         self._sock = listen(port)
         self.port: int = self._sock.getsockname()[1]
         self.launch_file: Path | None = None
@@ -112,7 +112,7 @@ class AppServer:
         """The whole ASGI application: the pages behind the guard."""
         from .web import create_app
 
-        return Guard(create_app(self.player), self.secret, self.authority)
+        return Guard(create_app(self.session), self.secret, self.authority)
 
     def _uvicorn(self) -> Any:
         import uvicorn
@@ -126,7 +126,7 @@ class AppServer:
             **self.guard.uvicorn_options(),
         )
 
-        player, guard = self.player, self.guard
+        session, guard = self.session, self.guard
 
         class Server(PromptStop, uvicorn.Server):
             async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -134,7 +134,7 @@ class AppServer:
                 guard.listening(sockets)
 
             async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-                player.end_live_updates()  # open pages would hold the shutdown up
+                session.end_live_updates()  # open pages would hold the shutdown up
                 await super().shutdown(sockets)
 
         return Server(config)

@@ -46,9 +46,16 @@ from ..replays.formats import KEY_FIELDS
 from ..standings import tournament_page
 from .feed import Catch, FeedEntry, Source
 from .folders import Suggestion, shown, suggest
+from .opened import (
+    MAX_DROPPED_BYTES,
+    NotAFolder,
+    OpenTournament,
+    as_folder,
+    refusal_words,
+    sentence,
+)
 from .pages import FILTERS
-from .play import MAX_DROPPED_BYTES, NotAFolder, Play, as_folder, refusal_words, sentence
-from .player import Player, shown_tournament, shown_tournaments
+from .session import Session, shown_tournament, shown_tournaments
 
 HERE = Path(__file__).parent
 MAX_FORM_BYTES = 64 * 1024
@@ -107,7 +114,7 @@ class Web:
     """What the endpoints share, kept in ``app.state.web``: the player, the
     page templates, and what the running app holds for every page."""
 
-    player: Player
+    session: Session
     env: Environment
     #: Set when the app stops: open pages' live streams end.
     closing: asyncio.Event = field(default_factory=asyncio.Event)
@@ -119,7 +126,7 @@ class Web:
     @property
     def server(self) -> str:
         """The server's URL."""
-        return self.player.settings.server
+        return self.session.settings.server
 
 
 def web(request: Request) -> Web:
@@ -142,11 +149,11 @@ def templates() -> Environment:
 
 def base(shared: Web, context: dict[str, Any]) -> dict[str, Any]:
     """What every page shows, with ``context``."""
-    player = shared.player
+    session = shared.session
     return {
         "server_label": shared.server.split("://", 1)[-1].removesuffix(":443"),
-        "username": player.username,
-        "now": player.clock.now(),
+        "username": session.username,
+        "now": session.clock.now(),
         "example_folder": shown(Path.home() / "Minesweeper Arbiter" / "Videos"),
         "key_fields": KEY_FIELDS,
         **context,
@@ -157,7 +164,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     """The page of template ``name``."""
     shared = web(request)
     template = shared.env.get_template(name)
-    page = template.render(**base(shared, context), notice=shared.player.take_notice())
+    page = template.render(**base(shared, context), notice=shared.session.take_notice())
     return HTMLResponse(page, status_code=status)
 
 
@@ -238,27 +245,29 @@ async def suggestions(shared: Web) -> list[Suggestion]:
     return shared.found[1]
 
 
-async def play_of(request: Request) -> Play | None:
+async def opened_of(request: Request) -> OpenTournament | None:
     """The tournament of the request's path, fresh from the server."""
-    return await web(request).player.play(int(request.path_params["tid"]))
+    return await web(request).session.open(int(request.path_params["tid"]))
 
 
-async def play_context(shared: Web, play: Play, *sections: str) -> dict[str, Any]:
+async def page_context(shared: Web, opened: OpenTournament, *sections: str) -> dict[str, Any]:
     """What the tournament page's ``sections`` show (all of them when none
     is named): a live update of one section asks nothing for the others."""
-    context: dict[str, Any] = {"t": shown_tournament(play.tournament), "play": play}
+    context: dict[str, Any] = {"t": shown_tournament(opened.tournament), "opened": opened}
     if not sections:
-        context["feed"] = play.feed.newest_first()
+        context["feed"] = opened.feed.newest_first()
     if not sections or "summary" in sections:
-        context["summary"] = play.feed.summary()
+        context["summary"] = opened.feed.summary()
     if not sections or "watch" in sections:
-        context["remembered"] = shared.player.folders.get(shared.server)
+        context["remembered"] = shared.session.folders.get(shared.server)
         context["suggestions"] = await suggestions(shared)
     if not sections or "results" in sections:
         if not sections:
-            await play.results.first()
-        context["results"] = play.results
-        context["results_link"] = play.results.elsewhere or tournament_page(shared.server, play.id)
+            await opened.results.first()
+        context["results"] = opened.results
+        context["results_link"] = opened.results.elsewhere or tournament_page(
+            shared.server, opened.id
+        )
     return context
 
 
@@ -268,11 +277,11 @@ async def play_context(shared: Web, play: Play, *sections: str) -> dict[str, Any
 @guarded
 async def index(request: Request) -> Response:
     """The tournaments, or the login page."""
-    player = web(request).player
-    why = await player.check_login()
+    session = web(request).session
+    why = await session.check_login()
     if why is not None:
         return to_login(expired=bool(why))
-    found = await player.tournaments()
+    found = await session.tournaments()
     listed = shown_tournaments(found)
     return render(
         request, "tournaments.html", tournaments=listed, not_shown=len(found) - len(listed)
@@ -298,7 +307,7 @@ async def login(request: Request) -> Response:
         message = "Enter your username and password."
     else:
         try:
-            await web(request).player.login(username, password)
+            await web(request).session.login(username, password)
         except ScoreganizerInvalidLoginData:
             message = "Wrong username or password."
         except ScoreganizerWait as exc:
@@ -317,16 +326,16 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     """Log out, to the login page."""
-    await web(request).player.logout()
+    await web(request).session.logout()
     return to_login()
 
 
 @guarded
 async def tournament(request: Request) -> Response:
     """A tournament's page."""
-    player = web(request).player
-    play = await play_of(request)
-    if play is None:
+    session = web(request).session
+    opened = await opened_of(request)
+    if opened is None:
         return problem(
             request,
             "No such tournament",
@@ -334,17 +343,17 @@ async def tournament(request: Request) -> Response:
             retry="/",
             status=404,
         )
-    if play.tournament.status == "not_logged_in":
-        return to_login(expired=bool(player.username))
-    drawn_at = play.feed.version  # the page's live stream sends what comes after
-    play.drawn()
-    context = await play_context(web(request), play)
-    return render(request, "tournament.html", **context, feed_id=play.feed.id, version=drawn_at)
+    if opened.tournament.status == "not_logged_in":
+        return to_login(expired=bool(session.username))
+    drawn_at = opened.feed.version  # the page's live stream sends what comes after
+    opened.drawn()
+    context = await page_context(web(request), opened)
+    return render(request, "tournament.html", **context, feed_id=opened.feed.id, version=drawn_at)
 
 
 # -- actions -------------------------------------------------------------------
 
-Action = Callable[[Play, Request], Awaitable[None]]
+Action = Callable[[OpenTournament, Request], Awaitable[None]]
 
 
 def action(do: Action) -> Handler:
@@ -354,51 +363,51 @@ def action(do: Action) -> Handler:
     @guarded
     @functools.wraps(do)
     async def run(request: Request) -> Response:
-        play = await play_of(request)
-        if play is None:
+        opened = await opened_of(request)
+        if opened is None:
             return RedirectResponse("/", 303)
         try:
-            await do(play, request)
+            await do(opened, request)
         except ScoreganizerError as exc:  # a refusal: said on the page it goes back to
             if isinstance(exc, ScoreganizerNotLoggedIn) or trouble(web(request).server, exc):
                 raise
-            web(request).player.notice = refusal_words(exc)
-        return RedirectResponse(f"/t/{play.id}", 303)
+            web(request).session.notice = refusal_words(exc)
+        return RedirectResponse(f"/t/{opened.id}", 303)
 
     return run
 
 
-async def join(play: Play, request: Request) -> None:
+async def join(opened: OpenTournament, request: Request) -> None:
     """Join the tournament."""
-    await play.player.sc.tournaments.participate(play.id)
+    await opened.session.sc.tournaments.participate(opened.id)
 
 
-async def confirm(play: Play, request: Request) -> None:
+async def confirm(opened: OpenTournament, request: Request) -> None:
     """Confirm the player's place (an invitation)."""
-    await play.player.sc.tournaments.player_confirm(play.id)
+    await opened.session.sc.tournaments.player_confirm(opened.id)
 
 
-async def get_key(play: Play, request: Request) -> None:
+async def get_key(opened: OpenTournament, request: Request) -> None:
     """Get the key (once the tournament starts)."""
-    play.want_key()
+    opened.want_key()
 
 
-async def watch(play: Play, request: Request) -> None:
+async def watch(opened: OpenTournament, request: Request) -> None:
     """Watch the folder the form names."""
     form = await read_form(request)
     folder = (form.get("pick") or form.get("folder") or "").strip()
     if not folder:
-        play.refuse_folder("Type the folder your Minesweeper program saves replays to.")
+        opened.refuse_folder("Type the folder your Minesweeper program saves replays to.")
         return
     try:
-        await play.watch(await run_in_threadpool(as_folder, folder))
+        await opened.watch(await run_in_threadpool(as_folder, folder))
     except NotAFolder as exc:
-        play.refuse_folder(str(exc), folder)
+        opened.refuse_folder(str(exc), folder)
 
 
-async def unwatch(play: Play, request: Request) -> None:
+async def unwatch(opened: OpenTournament, request: Request) -> None:
     """Stop watching the folder."""
-    await play.stop_watching()
+    await opened.stop_watching()
 
 
 async def upload(request: Request) -> Response:
@@ -408,7 +417,9 @@ async def upload(request: Request) -> Response:
     name = unquote(request.headers.get("x-file-name", "replay"))
     source: Source = "picked" if request.headers.get("x-source") == "picked" else "dropped"
     try:
-        play = shared.player.plays.get(int(request.path_params["tid"])) or await play_of(request)
+        opened = shared.session.opened.get(int(request.path_params["tid"])) or await opened_of(
+            request
+        )
     except ScoreganizerNotLoggedIn:
         return JSONResponse({"error": LOGGED_OUT}, 401)
     except (NetworkException, ScoreganizerError) as exc:
@@ -416,14 +427,14 @@ async def upload(request: Request) -> Response:
         if found is None:
             raise
         return JSONResponse({"error": f"{found[1]} {found[2]}"}, 502)
-    if play is None:
+    if opened is None:
         return JSONResponse({"error": "The server has no such tournament."}, 404)
     async with shared.uploading:  # a few at a time, however many files are dropped
         try:
             content = await read_body(request, MAX_DROPPED_BYTES)
         except TooLarge:
-            return JSONResponse(verdict(play.refuse_too_large(name, source)), 413)
-        return JSONResponse(verdict(await play.upload_dropped(name, content, source)))
+            return JSONResponse(verdict(opened.refuse_too_large(name, source)), 413)
+        return JSONResponse(verdict(await opened.upload_dropped(name, content, source)))
 
 
 def verdict(entry: FeedEntry) -> dict[str, str]:
@@ -434,28 +445,28 @@ def verdict(entry: FeedEntry) -> dict[str, str]:
 @guarded
 async def results_fragment(request: Request) -> Response:
     """The results section of a tournament's page."""
-    play = await play_of(request)
-    if play is None:
+    opened = await opened_of(request)
+    if opened is None:
         return Response("", 404)
-    return render(request, "_results.html", **await play_context(web(request), play, "results"))
+    return render(request, "_results.html", **await page_context(web(request), opened, "results"))
 
 
 # -- live updates ----------------------------------------------------------------
 
 
-async def catch_up(shared: Web, play: Play, catch: Catch, reset: bool) -> bytes:
+async def catch_up(shared: Web, opened: OpenTournament, catch: Catch, reset: bool) -> bytes:
     """One event of a page's stream: the sections and feed entries that
     changed (oldest entry first), and the version the page is at then."""
     sections = []
     if catch.sections:
-        context = base(shared, await play_context(shared, play, *catch.sections))
+        context = base(shared, await page_context(shared, opened, *catch.sections))
         for name in catch.sections:
             html = shared.env.get_template(f"_{name}.html").render(**context)
             sections.append({"id": name, "html": html})
     macro = shared.env.get_template("_macros.html").module.feed_entry  # type: ignore[attr-defined]
     entries = [{"id": f"entry-{e.id}", "html": str(macro(e))} for e in catch.entries]
     message = {"reset": reset, "sections": sections, "entries": entries}
-    return f"id: {play.feed.id}.{catch.version}\ndata: {json.dumps(message)}\n\n".encode()
+    return f"id: {opened.feed.id}.{catch.version}\ndata: {json.dumps(message)}\n\n".encode()
 
 
 def drawn_at(request: Request) -> tuple[int | None, int]:
@@ -474,37 +485,39 @@ def drawn_at(request: Request) -> tuple[int | None, int]:
     return ascii_int_at_most(feed, 2**62), ascii_int_at_most(version, 2**62) or 0
 
 
-async def live(shared: Web, play: Play, feed_id: int | None, since: int) -> AsyncIterator[bytes]:
+async def live(
+    shared: Web, opened: OpenTournament, feed_id: int | None, since: int
+) -> AsyncIterator[bytes]:
     """A page's event stream: what changed since the page's version, as it
     changes, until the page goes or the app stops."""
-    dismissed = play.feed.listen()
-    play.results.follow()
+    dismissed = opened.feed.listen()
+    opened.results.follow()
     try:
         yield b"retry: 1000\n\n"
         while not (shared.closing.is_set() or dismissed.is_set()):
-            reset = feed_id != play.feed.id
-            catch = play.feed.since(since, feed_id)
+            reset = feed_id != opened.feed.id
+            catch = opened.feed.since(since, feed_id)
             if reset or catch.sections or catch.entries:
-                yield await catch_up(shared, play, catch, reset)
-            feed_id, since = play.feed.id, catch.version
-            await play.feed.wait(since, KEEPALIVE)
-            if play.feed.version == since and not dismissed.is_set():
+                yield await catch_up(shared, opened, catch, reset)
+            feed_id, since = opened.feed.id, catch.version
+            await opened.feed.wait(since, KEEPALIVE)
+            if opened.feed.version == since and not dismissed.is_set():
                 yield b": still here\n\n"
     finally:
-        play.feed.forget(dismissed)
-        play.results.unfollow()
+        opened.feed.forget(dismissed)
+        opened.results.unfollow()
 
 
 @guarded
 async def events(request: Request) -> Response:
     """A tournament page's live updates (server-sent events)."""
     shared = web(request)
-    play = shared.player.plays.get(int(request.path_params["tid"])) or await play_of(request)
-    if play is None:
+    opened = shared.session.opened.get(int(request.path_params["tid"])) or await opened_of(request)
+    if opened is None:
         return Response("", 404)
     feed_id, since = drawn_at(request)
     return StreamingResponse(
-        live(shared, play, feed_id, since),
+        live(shared, opened, feed_id, since),
         media_type="text/event-stream",
         headers={"cache-control": "no-store"},
     )
@@ -533,12 +546,12 @@ async def not_found(request: Request, exc: Exception) -> Response:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     """The player starts with the app, and stops with it."""
     shared: Web = app.state.web
-    await shared.player.start()
+    await shared.session.start()
     try:
         yield
     finally:
         shared.closing.set()
-        await shared.player.close()
+        await shared.session.close()
 
 
 TID = "/t/{tid:tournament_id}"
@@ -560,7 +573,7 @@ ROUTES = [
 ]
 
 
-def create_app(player: Player) -> Starlette:
+def create_app(session: Session) -> Starlette:
     """The Starlette application of the player's web app (without its
     :class:`~.guard.Guard`, which :mod:`.server` puts in front)."""
     app = Starlette(
@@ -568,5 +581,5 @@ def create_app(player: Player) -> Starlette:
         lifespan=lifespan,
         exception_handlers={Exception: failed, 404: not_found},
     )
-    app.state.web = Web(player, templates())
+    app.state.web = Web(session, templates())
     return app

@@ -1,5 +1,6 @@
-"""One tournament as the player plays it in the app: the key, the watched
-folder, the replays dropped on the page, and the feed of verdicts.
+"""A tournament the player opened in the app (:class:`OpenTournament`): the
+key, the watched folder, the replays dropped on the page, and the feed of
+verdicts.
 
 Everything here runs on the app's event loop, except the folder watcher (the
 library's, the one ``scoreganizer watch`` runs), which runs in a thread of its
@@ -41,7 +42,7 @@ from .folders import REPLAY_SUFFIXES, is_folder, shown
 from .results import Results
 
 if TYPE_CHECKING:
-    from .player import Player
+    from .session import Session
 
 log = logging.getLogger(__name__)
 
@@ -133,23 +134,28 @@ def feed_entry(
     return entry
 
 
-class Play:
-    """One tournament, as the player plays it in the app."""
+class OpenTournament:
+    """One tournament the player opened in the app, as they play it: its
+    key, the folder watched for it, the replays dropped on its page, its
+    feed and its results. :class:`~.session.Session` holds one per
+    tournament opened."""
 
-    def __init__(self, player: Player, tournament: Tournament) -> None:
-        self.player = player
+    def __init__(self, session: Session, tournament: Tournament) -> None:
+        self.session = session
         self.tournament = tournament
-        self.feed = Feed(player.loop)
+        self.feed = Feed(session.loop)
         self.results = Results(
-            lambda: player.sc.tournaments.standings(self.id),
+            lambda: session.sc.tournaments.standings(self.id),
             lambda: self.feed.touch("results"),
-            player.clock,
-            player.standings_offered,
-            player.results_every,
+            session.clock,
+            session.standings_offered,
+            session.results_every,
         )
         self.key: str | None = None
         self.expiry: datetime | None = None
-        self.key_problem: str | None = None
+        #: Why there is no key while one is wanted: the server cannot be
+        #: reached (tried again), or it refused (said once).
+        self.why_no_key: str | None = None
         #: The folder chosen: watched, or to watch once the key is there.
         self.folder: Path | None = None
         self.watch_problem: str | None = None  # why the folder cannot be watched
@@ -163,8 +169,8 @@ class Play:
         self._folder_gone = False
         #: The tournament whose watcher watches this one's folder for it too
         #: (one watcher per folder), and the tournaments this one's watches for.
-        self._host: Play | None = None
-        self._guests: list[Play] = []
+        self._host: OpenTournament | None = None
+        self._guests: list[OpenTournament] = []
 
     @property
     def id(self) -> int:
@@ -193,7 +199,7 @@ class Play:
     def over(self) -> bool:
         """Whether nothing more can be played: the tournament (or the
         player's own time) is over."""
-        return self.player.clock.now() >= playing_until(self.tournament, self.expiry)
+        return self.session.clock.now() >= playing_until(self.tournament, self.expiry)
 
     @property
     def folder_shown(self) -> str:
@@ -221,7 +227,7 @@ class Play:
         if self.key is not None or self.tournament.status != "participating":
             return
         try:
-            self.key, self.expiry = await self.player.sc.tournaments.get_key(
+            self.key, self.expiry = await self.session.sc.tournaments.get_key(
                 self.id, with_expiry=True
             )
         except ScoreganizerNotLoggedIn:
@@ -241,18 +247,18 @@ class Play:
         pauses = iter(KEY_RETRY_PAUSES)
         while True:
             try:
-                found = await self.player.sc.tournaments.key(self.id, wait=True)
+                found = await self.session.sc.tournaments.key(self.id, wait=True)
             except NetworkException:
-                self.key_problem = "Cannot reach the server to get your key; trying again."
+                self.why_no_key = "Cannot reach the server to get your key; trying again."
                 self.feed.touch("key", "watch")
-                await self.player.sleep(next(pauses, KEY_RETRY_PAUSES[-1]))
+                await self.session.sleep(next(pauses, KEY_RETRY_PAUSES[-1]))
                 continue
             except ScoreganizerError as exc:
-                self.key_problem = refusal_words(exc)
+                self.why_no_key = refusal_words(exc)
                 self.feed.touch("key", "watch")
                 return
             break
-        (self.key, self.expiry), self.key_problem = found, None
+        (self.key, self.expiry), self.why_no_key = found, None
         if self.folder is not None:
             self._start_watch()
         self.feed.touch("key", "watch")
@@ -264,7 +270,7 @@ class Play:
         remembered for this server."""
         await self.stop_watching()
         self.folder, self.watch_problem, self.typed = folder, None, None
-        self.player.folders.set(self.player.settings.server, folder)
+        self.session.folders.set(self.session.settings.server, folder)
         if self.key is not None:
             self._start_watch()
         self.feed.touch("watch")
@@ -298,18 +304,18 @@ class Play:
                 guest._start_watch()
             guest.feed.touch("watch")
 
-    def _folder_host(self) -> Play | None:
+    def _folder_host(self) -> OpenTournament | None:
         """Another tournament of the player whose watcher watches this
         one's folder now."""
-        for play in list(self.player.plays.values()):
+        for other in list(self.session.opened.values()):
             if (
-                play is not self
-                and play._host is None
-                and play._watcher is not None
-                and play.watching
-                and play.folder == self.folder
+                other is not self
+                and other._host is None
+                and other._watcher is not None
+                and other.watching
+                and other.folder == self.folder
             ):
-                return play
+                return other
         return None
 
     async def login_changed(self) -> None:
@@ -337,7 +343,7 @@ class Play:
         or, when another of the player's tournaments watches the folder
         already, have its watcher upload this one's replays too."""
         assert self.folder is not None
-        settings = self.player.settings
+        settings = self.session.settings
         self.stopped = self.watch_note = self.watch_problem = self.typed = None
         self._folder_gone = False
         host = self._folder_host()
@@ -361,7 +367,7 @@ class Play:
             self.tournament,
             state_dir=settings.watch_dir,
             holder="the Scoreganizer app",
-            **{"clock": self.player.clock, **self.player.watch_options},
+            **{"clock": self.session.clock, **self.session.watch_options},
         )
         watcher.on_event = functools.partial(self._on_event, watcher)
         try:
@@ -393,7 +399,7 @@ class Play:
             sc.close()
 
     def _on_loop(self, function: Callable[..., Any], *args: Any) -> None:
-        loop = self.player.loop
+        loop = self.session.loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(function, *args)
 
@@ -483,7 +489,7 @@ class Play:
                 info = await asyncio.to_thread(replays.inspect, content)
                 refusal = refusal_before_upload(info, self.tournament, key=self.key)
             if refusal is None and info is not None:
-                await self.player.sc.scores.upload_file(
+                await self.session.sc.scores.upload_file(
                     io.BytesIO(content), name, mime_type=info.mime_type
                 )
                 verdict = "accepted"

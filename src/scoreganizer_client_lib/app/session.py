@@ -1,7 +1,7 @@
 """What the app knows and does for the player: the client for the chosen
 server, with the same credentials file as the command (which the client
 follows: a login, refresh or logout by the command is seen here on the next
-page), and one :class:`~.play.Play` per tournament the player opened.
+page), and one :class:`~.opened.OpenTournament` per tournament the player opened.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ..text import inert
 from ..tournament import Tournament
 from ..watching import Clock, SystemClock
 from .folders import FolderMemory
-from .play import Play, sentence
+from .opened import OpenTournament, sentence
 from .results import FOLLOW_EVERY
 
 #: Players whose tournaments are kept while they are logged out.
@@ -89,8 +89,9 @@ def shown_tournaments(found: Sequence[Tournament]) -> list[Tournament]:
     return [shown_tournament(t) for t in found]
 
 
-class Player:
-    """The app's player: one server, one login, the tournaments they opened."""
+class Session:
+    """The player's session in the app: one server, one login, and the
+    tournaments they opened (:attr:`opened`)."""
 
     def __init__(
         self,
@@ -121,10 +122,11 @@ class Player:
         client_options.setdefault("timeout", (5.0, 20.0))
         self.client_options = client_options
         self.folders = FolderMemory(settings.data_dir / "folders.json")
-        self.plays: dict[int, Play] = {}
+        #: The tournaments the player opened, by id.
+        self.opened: dict[int, OpenTournament] = {}
         #: The tournaments of players logged out (in the app or with the
         #: command), for when they log in again: watching and the feed go on.
-        self._kept: dict[str, dict[int, Play]] = {}
+        self._kept: dict[str, dict[int, OpenTournament]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sc = AsyncScoreganizer.from_url(
             settings.server, auth_filename=settings.credentials, sleep=sleep, **client_options
@@ -183,15 +185,15 @@ class Player:
         """The tournaments open now stop watching and are kept for
         ``player``'s next login (the feed with them); the oldest player's
         go past :data:`KEPT_PLAYERS`."""
-        for play in self.plays.values():
-            await play.pause()
-        if player is not None and self.plays:
+        for opened in self.opened.values():
+            await opened.pause()
+        if player is not None and self.opened:
             self._kept.pop(player, None)
-            self._kept[player] = self.plays
+            self._kept[player] = self.opened
             while len(self._kept) > KEPT_PLAYERS:
-                for play in self._kept.pop(next(iter(self._kept))).values():
-                    await play.close()
-        self.plays = {}
+                for opened in self._kept.pop(next(iter(self._kept))).values():
+                    await opened.close()
+        self.opened = {}
 
     async def follow_credentials(self) -> None:
         """Take up a login, refresh or logout that someone else (the command,
@@ -212,9 +214,9 @@ class Player:
             return
         if _player(self._login) != _player(before):
             await self._put_aside(_player(before))
-            self.plays = self._kept.pop(_player(self._login) or "", {})
-        for play in list(self.plays.values()):
-            await play.login_changed()
+            self.opened = self._kept.pop(_player(self._login) or "", {})
+        for opened in list(self.opened.values()):
+            await opened.login_changed()
 
     async def check_login(self) -> str | None:
         """Why the player must log in (again), or None when the token is good;
@@ -236,40 +238,42 @@ class Player:
         found = await self.sc.tournaments.active()
         return sorted(found, key=lambda t: (t.start, t.id))
 
-    async def play(self, tournament_id: int) -> Play | None:
-        """The tournament ``tournament_id`` (fresh from the server), or None."""
+    async def open(self, tournament_id: int) -> OpenTournament | None:
+        """Open the tournament ``tournament_id`` (fresh from the server; the
+        one opened before, if any, brought up to date), or None when the
+        server has no such tournament."""
         await self.follow_credentials()
         try:
             found = await self.sc.tournaments.get(tournament_id)
         except TournamentNotFound:
             return None
-        play = self.plays.get(tournament_id)
-        if play is None:
-            play = self.plays[tournament_id] = Play(self, found)
+        opened = self.opened.get(tournament_id)
+        if opened is None:
+            opened = self.opened[tournament_id] = OpenTournament(self, found)
         else:
-            play.tournament = found
-        await play.load_key()
+            opened.tournament = found
+        await opened.load_key()
         now = self.clock.now()
         if (
             found.status == "participating"
-            and play.key is None
-            and not play.timelimit
+            and opened.key is None
+            and not opened.timelimit
             and now < found.end
         ):
-            play.want_key()
-        return play
+            opened.want_key()
+        return opened
 
     def end_live_updates(self) -> None:
         """End the open pages' event streams (the app is stopping: the pages
         say so instead of the server waiting for them); call on the loop."""
-        for play in self.plays.values():
-            play.feed.close()
+        for opened in self.opened.values():
+            opened.feed.close()
 
     async def close(self) -> None:
         """Stop everything (the app is shutting down)."""
-        for plays in (self.plays, *self._kept.values()):
-            for play in plays.values():
-                await play.close()
+        for tournaments in (self.opened, *self._kept.values()):
+            for opened in tournaments.values():
+                await opened.close()
         await self.sc.aclose()
 
 

@@ -226,6 +226,7 @@ class FolderWatcher:
         self._next_rescan = 0.0
         self._next_due = math.inf  # the earliest a waiting file is due
         self._scan: Iterator[None] | None = None  # a full scan under way
+        self._scan_seen: set[str] = set()  # what it found so far
 
     # -- starting and stopping --------------------------------------------
 
@@ -526,7 +527,7 @@ class FolderWatcher:
         cost."""
         self._next_rescan = math.inf
         self._dirs = {}
-        seen: set[str] = set()
+        seen = self._scan_seen = set()
         cost, resumed = 0.0, self.clock.monotonic()
         for _ in self._scanning(self.folder, seen):
             cost += self.clock.monotonic() - resumed
@@ -534,6 +535,7 @@ class FolderWatcher:
             resumed = self.clock.monotonic()
         for rel in [r for r in self._pending if r not in seen]:
             del self._pending[rel]  # gone
+        self._scan_seen = set()
         mono = self.clock.monotonic()
         cost += mono - resumed
         every = self.rescan if self._native else self.rescan / 3
@@ -716,13 +718,18 @@ class FolderWatcher:
     def _judge_due(self) -> None:
         """Judge the files that are due, newest first: at most ``batch`` of
         them, and only until something more urgent comes (see
-        :meth:`_give_way`; the loop comes back at once for the rest)."""
+        :meth:`_give_way`; the loop comes back at once for the rest). While
+        a full scan is under way, what it found waits for its end (the scan
+        goes first, so that it reaches a new file soon); files noticed
+        otherwise do not."""
         mono = self.clock.monotonic()
         self._next_due = math.inf
         if mono < self._retry_at:
             return
         due: list[tuple[int, str]] = []
         for rel, waits in self._pending.items():
+            if rel in self._scan_seen:
+                continue
             if waits.check_at <= mono:
                 due.append((waits.sig.mtime_ns, rel))
             else:

@@ -4,21 +4,25 @@ player's browser."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import itertools
 import os
+import queue
 import re
 import secrets
 import ssl
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -34,6 +38,7 @@ from scoreganizer_client_lib.sandbox import SandboxServer, scenario
 from scoreganizer_client_lib.watching import SystemClock
 
 _names = itertools.count(1)
+Message = MutableMapping[str, Any]
 
 
 class PlayerClock(SystemClock):
@@ -53,22 +58,83 @@ def unique(prefix: str) -> str:
 
 class InProcess(httpx.BaseTransport):
     """Requests answered by an ASGI application on the event loop of
-    ``portal`` (the app's own), through httpx's ASGITransport: no socket.
-    An answer is read whole, so not for a page's endless live updates."""
+    ``portal`` (the app's own): no socket. An answer streams as the app
+    sends it (a page's live updates included: httpx's ASGITransport reads
+    an answer whole, so their endless stream would never come); closing it
+    early is a disconnection, as when a browser hangs up."""
 
     def __init__(self, app: Any, portal: BlockingPortal) -> None:
-        self._asgi = httpx.ASGITransport(app, raise_app_exceptions=False)
+        self._app = app
         self._portal = portal
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        async def send() -> httpx.Response:
-            answer = await self._asgi.handle_async_request(request)
-            body = await answer.aread()
-            return httpx.Response(
-                answer.status_code, headers=answer.headers, stream=httpx.ByteStream(body)
-            )
+        body: bytes | None = request.read()
+        head: Future[Message] = Future()
+        chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        gone = self._portal.call(asyncio.Event)
 
-        return self._portal.call(send)
+        async def receive() -> Message:
+            nonlocal body
+            if body is not None:
+                message = {"type": "http.request", "body": body, "more_body": False}
+                body = None
+                return message
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                head.set_result(message)
+            elif message["type"] == "http.response.body":
+                chunks.put(message.get("body", b""))
+
+        async def run() -> None:
+            try:
+                await self._app(asgi_scope(request), receive, send)
+            finally:
+                chunks.put(None)
+                if not head.done():
+                    head.set_exception(AssertionError("the app sent no answer"))
+
+        self._portal.start_task_soon(run)
+        start = head.result(timeout=30)
+        hang_up = functools.partial(self._portal.call, gone.set)
+        stream = Received(chunks, hang_up)
+        return httpx.Response(start["status"], headers=start.get("headers", []), stream=stream)
+
+
+class Received(httpx.SyncByteStream):
+    """An answer's body as the app sends it."""
+
+    def __init__(self, chunks: queue.SimpleQueue[bytes | None], hang_up: Callable[[], None]):
+        self._chunks = chunks
+        self._hang_up = hang_up
+
+    def __iter__(self) -> Iterator[bytes]:
+        while (chunk := self._chunks.get(timeout=30)) is not None:
+            yield chunk
+
+    def close(self) -> None:
+        self._hang_up()
+
+
+def asgi_scope(request: httpx.Request) -> dict[str, Any]:
+    """The ASGI scope of an HTTP request from 127.0.0.1."""
+    url = request.url
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": request.method,
+        "scheme": url.scheme,
+        "path": unquote(url.path),
+        "raw_path": url.raw_path.split(b"?")[0],
+        "query_string": url.query,
+        "root_path": "",
+        "headers": [(k.lower(), v) for k, v in request.headers.raw],
+        "server": (url.host, url.port or 80),
+        "client": ("127.0.0.1", 50000),
+    }
 
 
 class LocalApp:
@@ -112,6 +178,8 @@ class LocalApp:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._portal is not None:  # as the server does: open pages would hold it up
+            self._portal.call(self.session.end_live_updates)
         self._running.close()
         self._portal = None
 
@@ -154,7 +222,7 @@ def start_world(
     **app_options: Any,
 ) -> Iterator[World]:
     """A sandbox on a port, and the app: in this process, or ``served`` on
-    a port (for a real browser, or a page's live updates)."""
+    a port (for a real browser, the screenshots and the benchmark)."""
     with SandboxServer(tmp / "sandbox.sqlite3", config=TEST_CONFIG, clock=clock) as sandbox:
         settings = Settings(server_url or sandbox.url, tmp / "credentials.txt", tmp / "app")
         app_options.setdefault("retry", RetryPolicy(attempts=1))

@@ -33,9 +33,7 @@ RUNS = 40
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     # the standings are read again every 0.05 s while a page is open
-    yield from start_world(
-        tmp_path_factory.mktemp("live"), Clock(), served=True, results_every=0.05
-    )
+    yield from start_world(tmp_path_factory.mktemp("live"), Clock(), results_every=0.05)
 
 
 @pytest.fixture

@@ -343,12 +343,7 @@ def test_an_unforeseen_failure_is_a_page_not_a_traceback(
 MARKUP = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
 
 
-def test_names_and_words_from_elsewhere_are_shown_as_text(world: World) -> None:
-    with AppServer(world.app.settings) as app, Browser(app) as browser:  # live updates
-        names_and_words_are_text(world, app, browser)
-
-
-def names_and_words_are_text(world: World, app: AppServer, browser: Browser) -> None:
+def test_names_and_words_from_elsewhere_are_shown_as_text(world: World, browser: Browser) -> None:
     import json
 
     player = "<i>pat</i>"
@@ -365,7 +360,7 @@ def names_and_words_are_text(world: World, app: AppServer, browser: Browser) -> 
     rival_key = rival.tournaments.gen_key(cup)
     browser.post(f"/t/{cup}/join")
     browser.post(f"/t/{cup}/key")
-    opened = app.session.opened[cup]
+    opened = world.app.session.opened[cup]
     wait_for(lambda: opened.key is not None)
     with browser.stream("GET", f"/t/{cup}/events") as events:
         lines = events.iter_lines()

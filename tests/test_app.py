@@ -241,7 +241,7 @@ def test_dead_server_on_login_and_pages(tmp_path: Path) -> None:
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    with AppServer(settings, timeout=2.0, sleep=sleep) as app, Browser(app) as client:
+    with LocalApp(settings, timeout=2.0, sleep=sleep) as app, Browser(app) as client:
         page = client.get("/")
         assert page.status_code == 502
         assert "Cannot reach the server" in page.text and "http://127.0.0.1:9" in page.text
@@ -269,7 +269,7 @@ def not_scoreganizer() -> Iterator[str]:
 def test_a_server_that_is_not_scoreganizer_is_named(tmp_path: Path, not_scoreganizer: str) -> None:
     settings = Settings(f"http://{not_scoreganizer}", tmp_path / "c.txt", tmp_path / "app")
     settings.credentials.write_text("ghost:token")
-    with AppServer(settings) as app, Browser(app) as client:
+    with LocalApp(settings) as app, Browser(app) as client:
         page = client.get("/")
         assert page.status_code == 502 and "Not a Scoreganizer server" in page.text
         message = f"This does not look like a Scoreganizer server at http://{not_scoreganizer} ("
@@ -278,7 +278,7 @@ def test_a_server_that_is_not_scoreganizer_is_named(tmp_path: Path, not_scoregan
 
 def test_https_to_a_plain_http_server_suggests_http(tmp_path: Path, not_scoreganizer: str) -> None:
     settings = Settings(f"https://{not_scoreganizer}", tmp_path / "c.txt", tmp_path / "app")
-    with AppServer(settings) as app, Browser(app) as client:
+    with LocalApp(settings) as app, Browser(app) as client:
         text = client.login("a", "b").text
     assert (
         f"If this server does not speak HTTPS, start the app for http://{not_scoreganizer}." in text

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from app_helpers import Browser, World, start_world
+from app_helpers import Browser, LocalApp, World, start_world
 from conftest import PASSWORD, TEST_CONFIG, Clock, fresh_seed, wait_for
 from scoreganizer_client_lib import RetryPolicy, Scoreganizer
-from scoreganizer_client_lib.app import AppServer, Settings
+from scoreganizer_client_lib.app import Settings
 from scoreganizer_client_lib.app.feed import FeedEntry
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
@@ -233,7 +233,7 @@ def test_standings_the_server_cannot_give_say_how_old_they_are(tmp_path: Path) -
     scenario.add_user(sandbox.store, "pat", PASSWORD)
     cup = scenario.add_tournament(sandbox.store, "Away Cup", "pat", start="-1m", end="+1h")
     settings = Settings(sandbox.url, tmp_path / "c.txt", tmp_path / "app")
-    app = AppServer(settings, retry=RetryPolicy(attempts=1), results_every=0.05)
+    app = LocalApp(settings, retry=RetryPolicy(attempts=1), results_every=0.05)
     with app, Browser(app) as browser:
         try:
             browser.login("pat")
@@ -379,12 +379,11 @@ def test_standings_a_hostile_server_sends_are_said_not_crashed_on(
     }
     settings = Settings(origin, tmp_path / "c.txt", tmp_path / "app")
     with respx.mock(assert_all_called=False) as server:
-        server.route(host="127.0.0.1").pass_through()  # the page's own requests, to the app
         server.post(f"{origin}/api/obtain_token").respond(json={"token": "t0k"})
         server.get(f"{origin}/api/token_status").respond(json={"status": "ok"})
         server.get(f"{origin}/api/tournaments/active").respond(json=[cup])
         server.get(f"{origin}/sandbox/standings/35").respond(content=HOSTILE_STANDINGS[answer])
-        with AppServer(settings, retry=RetryPolicy(attempts=1)) as app, Browser(app) as browser:
+        with LocalApp(settings, retry=RetryPolicy(attempts=1)) as app, Browser(app) as browser:
             browser.login("pat")
             page = browser.get("/t/35")
     assert page.status_code == 200

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from app_helpers import Browser, World, start_world
+from app_helpers import Browser, LocalApp, World, start_world
 from conftest import PASSWORD, TEST_CONFIG, Clock, fresh_seed, wait_for
 from scoreganizer_client_lib import Scoreganizer
-from scoreganizer_client_lib.app import AppServer, Settings
+from scoreganizer_client_lib.app import Settings
 from scoreganizer_client_lib.app.folders import shown
 from scoreganizer_client_lib.app.opened import OpenTournament
 from scoreganizer_client_lib.replays.testing import write_rmv
@@ -137,7 +137,7 @@ def test_state_that_cannot_be_written_is_said_on_the_page(world: World, tmp_path
     )
     folder = tmp_path / "Videos"
     folder.mkdir()
-    with AppServer(settings) as app, Browser(app) as browser:
+    with LocalApp(settings) as app, Browser(app) as browser:
         _, cup, opened = playing(World(world.sandbox, app, world.clock, tmp_path), browser)
         answer = browser.post(f"/t/{cup}/watch", data={"folder": str(folder)})
         assert answer.status_code == 303
@@ -291,7 +291,7 @@ def test_an_expired_login_stops_the_watch_until_the_player_logs_in_again(
 def test_a_credentials_file_that_cannot_be_read_is_named(tmp_path: Path, world: World) -> None:
     (tmp_path / "c.txt").mkdir()
     settings = Settings(world.sandbox.url, tmp_path / "c.txt", tmp_path / "app")
-    with AppServer(settings) as app, Browser(app) as browser:
+    with LocalApp(settings) as app, Browser(app) as browser:
         page = browser.get("/")
         assert page.status_code == 502
         assert "Cannot use your saved login" in page.text
@@ -309,7 +309,7 @@ def test_the_server_restarting_mid_session_is_said_then_forgotten(tmp_path: Path
     scenario.add_tournament(first.store, "Night Cup", "pat", start="+1h", end="+2h")
     port = first.port
     settings = Settings(first.url, tmp_path / "c.txt", tmp_path / "app")
-    with AppServer(settings) as app, Browser(app) as browser:
+    with LocalApp(settings) as app, Browser(app) as browser:
         try:
             browser.login("pat")
             assert "Night Cup" in browser.get("/").text

@@ -25,6 +25,7 @@ from scoreganizer_client_lib import replays
 from scoreganizer_client_lib.cli import Settings, main
 from scoreganizer_client_lib.replays.testing import write_avf, write_evf, write_rmv
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
+from scoreganizer_client_lib.score import UploadResult
 
 Run = Callable[..., Result]
 COMMAND = [sys.executable, "-m", "scoreganizer_client_lib"]
@@ -716,14 +717,16 @@ def test_an_interrupted_upload_prints_its_summary(
 
     _cup_id, key = _keyed_player(run, server, player)
     files = [str(_replay(tmp_path, f"g{n}.rmv", key)) for n in range(3)]
-    one = upload.Uploader.one
+    line = upload.Uploader.result
 
-    def interrupted_at_the_second(self: upload.Uploader, path: Path) -> upload.FileResult:
-        if path.name == "g1.rmv":
+    def interrupted_at_the_second(
+        self: upload.Uploader, outcome: UploadResult
+    ) -> upload.FileResult:
+        if Path(outcome.path).name == "g1.rmv":
             raise KeyboardInterrupt
-        return one(self, path)
+        return line(self, outcome)
 
-    monkeypatch.setattr(upload.Uploader, "one", interrupted_at_the_second)
+    monkeypatch.setattr(upload.Uploader, "result", interrupted_at_the_second)
     result = run("upload", *files)
     assert result.exit_code == 130
     out = result.stdout.splitlines()

@@ -460,3 +460,42 @@ def test_every_endpoint_with_a_user_name_outside_ascii(
     assert len(set(seen["keys"])) == 1
     assert seen["upload"] and seen["many"] == [True]
     assert seen["after_logout"] == "not_sent" and not auth.exists()
+
+
+def test_upload_many_stops_sending_after_a_failure_that_hits_every_file(
+    scoreganizer_sandbox: SandboxServer, scoreganizer_player: Scoreganizer, tmp_path: Path
+) -> None:
+    """A login the server no longer knows fails every upload alike: after the
+    first, nothing more is sent, every file is still checked, and the results
+    say why; a game the server had already says so too."""
+    from scoreganizer_client_lib.exceptions import ReplayHasNoKey, ScoreganizerNotLoggedIn
+
+    sandbox, player = scoreganizer_sandbox, scoreganizer_player
+    sandbox.add_user("host", "host password")
+    cup = sandbox.add_tournament("Cup", host="host", start="-1m", end="+1h")
+    player.tournaments.participate(cup)
+    key = player.tournaments.gen_key(cup)
+    files = []
+    for n, keyed in enumerate([True, True, False, True]):
+        path = tmp_path / f"g{n}.rmv"
+        game = write_rmv(
+            seed=700 + n, key=key if keyed else None, boardgen_time=sandbox.clock.now()
+        )
+        path.write_bytes(game)
+        files.append(path)
+
+    first = player.scores.upload_many(files[:1], cup)
+    assert first[0].ok and first[0].stored is True
+    again = player.scores.upload_many(files[:1], cup)
+    assert again[0].ok and again[0].stored is False  # the server had it
+
+    player.set_auth_str(f"{player.username}:{'0' * 32}")  # a token the server never issued
+    sent = len([r for r in sandbox.requests if r.path == "/api/scores/upload"])
+    results = player.scores.upload_many(
+        files[1:], cup, concurrency=1, stop_on=(ScoreganizerNotLoggedIn,)
+    )
+    assert isinstance(results[0].error, ScoreganizerNotLoggedIn)
+    assert isinstance(results[1].error, ReplayHasNoKey)  # still checked, never sent
+    assert results[2].error is results[0].error and results[2].info is not None
+    uploads = [r for r in sandbox.requests if r.path == "/api/scores/upload"]
+    assert len(uploads) - sent == 1  # only the first was sent

@@ -462,26 +462,44 @@ class Scores:
         tournament: TournamentRef | None = None,
         concurrency: int = 8,
         on_progress: OnProgress | None = None,
+        stop_on: tuple[type[BaseException], ...] = (),
+        allow_problems: bool = False,
+        check: bool = True,
     ) -> list[UploadResult]:
         """Check and upload many replays, ``concurrency`` at a time; one
         :class:`UploadResult` per path, in the order given.
 
         A file that fails (refused by the check or the server, or not sent
-        for a network failure) never stops the others: its result holds the
-        error. ``on_progress(result, done, total)`` hears about each file as
+        for a network failure) does not stop the others: its result holds the
+        error. Failures of the kinds in ``stop_on`` would hit every file (e.g.
+        ``(ScoreganizerNotLoggedIn, NetworkException)``): after the first, no
+        other file is sent; each is still checked, and its result holds that
+        failure. ``on_progress(result, done, total)`` hears about each file as
         it is done; should it raise, the uploads under way end, no other
-        starts, and its exception is raised. ``concurrency`` below 1 is a
+        starts, and its exception is raised. ``allow_problems`` and ``check``
+        are :meth:`upload_replay`'s. ``concurrency`` below 1 is a
         ``ValueError``.
         """
         if concurrency < 1:
             raise ValueError(f"concurrency must be 1 or more, not {concurrency}")
+        stopped: list[Exception] = []
 
         def one(path: PathLike) -> UploadResult:
             try:
-                info = self.upload_replay(path, tournament)
+                upload = self._sc._blocking(
+                    prepare_replay, path, tournament, check, allow_problems
+                )
             except (ScoreganizerError, OSError) as exc:  # NetworkException is an OSError
-                return UploadResult(path, None, exc)
-            return UploadResult(path, info, None)
+                return UploadResult(path, getattr(exc, "info", None), exc)
+            if stopped:  # a failure that hits every file: not sent
+                return UploadResult(path, upload.info, stopped[0])
+            try:
+                stored = self._send(upload, 10)
+            except (ScoreganizerError, OSError) as exc:
+                if isinstance(exc, stop_on):
+                    stopped.append(exc)
+                return UploadResult(path, upload.info, exc)
+            return UploadResult(path, upload.info, None, stored)
 
         return self._sc._map(one, list(paths), concurrency, on_progress)
 

@@ -34,13 +34,16 @@ class PreparedUpload(NamedTuple):
 
 
 class UploadResult(NamedTuple):
-    """What became of one file of ``upload_many``: ``info`` (what the check
-    read) when it was accepted, else ``error`` (a ``ScoreganizerError`` or a
-    ``NetworkException``)."""
+    """What became of one file of ``upload_many``: ``error`` (a
+    ``ScoreganizerError`` or a ``NetworkException``) unless it was accepted;
+    ``info``, what the check read (also when the server refused the file);
+    ``stored``, whether the server stored the game as new (False: it had it
+    already; None: it did not say, or the file was not accepted)."""
 
     path: PathLike
     info: ReplayInfo | None
     error: Exception | None
+    stored: bool | None = None
 
     @property
     def ok(self) -> bool:

@@ -8,7 +8,6 @@ and several files, a progress bar stays below the lines.
 
 from __future__ import annotations
 
-import io
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..exceptions import ErrorCode
 from ..text import inert
 from ..verdicts import game_summary
 from ._common import client, emit_json, judgement_json, say
@@ -26,6 +24,7 @@ from ._settings import Settings
 
 if TYPE_CHECKING:
     from .. import replays
+    from .._uploads import UploadResult
     from ..scoreganizer import Scoreganizer
 
 ACCEPTED, REFUSED, NOT_UPLOADED = "accepted", "refused", "not uploaded"
@@ -92,43 +91,26 @@ def _unreadable_reason(exc: Exception) -> str | None:
 
 
 class Uploader:
-    """Uploads files one by one; after a failure that would hit every file
-    (not logged in, server unreachable), the rest are only checked locally.
+    """Explains what became of each file in words, from what the client
+    knows: the replay, and (asked of the server only when something is
+    refused) the tournament and the player's key for it."""
 
-    Refusals are explained in words from what the client knows: the replay,
-    and (asked of the server only when something is refused) the tournament
-    and the player's key for it."""
+    def __init__(self, settings: Settings, sc: Scoreganizer, tournament: int | None) -> None:
+        from ..exceptions import NetworkException, ScoreganizerNotLoggedIn
 
-    def __init__(
-        self,
-        settings: Settings,
-        sc: Scoreganizer,
-        tournament: int | None,
-        check: bool,
-        force: bool = False,
-    ):
         self.settings = settings
         self.sc = sc
         self.tournament = tournament
-        self.check = check
-        self.force = force  # send replays with problems: the server has the last word
-        self.blocked: tuple[str, str] | None = None  # (reason, code) every later file gets
-        if sc.auth_str is None:
-            code = ErrorCode.NOT_LOGGED_IN
-            self.blocked = (self._describe_code(code), code)
+        #: Failures that would hit every file: after one, the rest are only checked.
+        self.every_file: tuple[type[Exception], ...] = (ScoreganizerNotLoggedIn, NetworkException)
         self._context: dict[int, dict[str, Any]] = {}
-
-    def _describe_code(self, code: str) -> str:
-        from ._errors import describe_server_error
-
-        return describe_server_error(code, None, self.settings.server)
 
     def _facts(self, info: replays.ReplayInfo | None) -> dict[str, Any]:
         """The tournament and the player's key for it, as far as they can be had."""
         from ..exceptions import ScoreganizerError
 
         tid = self.tournament or (info.key.tournament_id if info and info.key else None)
-        if tid is None or self.blocked is not None:
+        if tid is None:
             return {"tournament": tid}
         if tid not in self._context:
             facts: dict[str, Any] = {"tournament": tid}
@@ -150,35 +132,21 @@ class Uploader:
             return unreadable
         return str(explain_refusal(exc, replay=info, **self._facts(info)))
 
-    def one(self, path: Path) -> FileResult:
-        """Check and upload ``path``."""
-        from ..exceptions import (
-            NetworkException,
-            ReplayCheckError,
-            ScoreganizerError,
-            ScoreganizerNotLoggedIn,
-        )
-        from ..score import prepare_replay
-        from ._errors import describe
+    def result(self, outcome: UploadResult) -> FileResult:
+        """One file's line, from what ``upload_many`` made of it."""
+        from ..exceptions import ReplayCheckError
 
-        name = str(path)
-        try:
-            upload = prepare_replay(path, self.tournament, self.check, self.force)
-        except ReplayCheckError as exc:
-            return FileResult(name, NOT_UPLOADED, self._reason(exc, exc.info), exc.error)
-        if self.blocked is not None:
-            return FileResult(name, NOT_UPLOADED, *self.blocked, info=upload.info)
-        try:
-            stored = self.sc.scores.upload_file(
-                io.BytesIO(upload.content), upload.filename, mime_type=upload.mime_type
-            )
-        except (NetworkException, ScoreganizerNotLoggedIn) as exc:
-            code = getattr(exc, "error", "network")
-            self.blocked = (describe(exc, self.settings), code)
-            return FileResult(name, NOT_UPLOADED, *self.blocked)
-        except ScoreganizerError as exc:
-            return FileResult(name, REFUSED, self._reason(exc, upload.info), exc.error)
-        return FileResult(name, ACCEPTED, info=upload.info, already=stored is False)
+        name, error, info = str(outcome.path), outcome.error, outcome.info
+        if error is None:
+            return FileResult(name, ACCEPTED, info=info, already=outcome.stored is False)
+        if isinstance(error, ReplayCheckError):
+            return FileResult(name, NOT_UPLOADED, self._reason(error, info), error.error)
+        if isinstance(error, self.every_file):  # not sent, or not the file's fault
+            from ._errors import describe
+
+            code = getattr(error, "error", "network")
+            return FileResult(name, NOT_UPLOADED, describe(error, self.settings), code, info)
+        return FileResult(name, REFUSED, self._reason(error, info), getattr(error, "error", None))
 
 
 class _Lines:
@@ -270,11 +238,25 @@ def upload(
     """Check each replay (readable, keyed, for the tournament, its claims
     true to its game) and upload it; one line per file. Exits non-zero if
     any file was not accepted."""
-    uploader = Uploader(settings, client(settings), tournament_id, check=not no_check, force=force)
+    sc = client(settings)
+    uploader = Uploader(settings, sc, tournament_id)
     results: list[FileResult] = []
+
+    def done(outcome: UploadResult, count: int, total: int) -> None:
+        results.append(uploader.result(outcome))
+        lines.add(results[-1])
+
     with _reporting(settings, results, len(files)), _Lines(settings, len(files)) as lines:
-        for path in files:
-            results.append(uploader.one(path))
-            lines.add(results[-1])
+        # one at a time, each line as its file is done, in the order given; after a
+        # failure that would hit every file, the others are only checked
+        sc.scores.upload_many(
+            list(files),
+            tournament_id,
+            concurrency=1,
+            on_progress=done,
+            stop_on=uploader.every_file,
+            allow_problems=force,
+            check=not no_check,
+        )
     if len(results) < len(files) or any(r.outcome != ACCEPTED for r in results):
         sys.exit(1)

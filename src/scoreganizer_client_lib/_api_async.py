@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from ._client import BaseClient
+from ._client import ClientCommon
 from ._protocol import (
     CheckCredentials,
     Operation,
@@ -65,7 +65,7 @@ def _advance(operation: Operation[T], outcome: Response | TransportFailure | Non
         return (stop.value,)
 
 
-class AsyncClientBase(BaseClient):
+class AsyncClientBase(ClientCommon):
     """What the client does the same way whatever moves its bytes."""
 
     tournaments: AsyncTournaments

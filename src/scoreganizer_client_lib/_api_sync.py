@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from ._client import BaseClient
+from ._client import ClientCommon
 from ._protocol import (
     CheckCredentials,
     Operation,
@@ -57,7 +57,7 @@ def _advance(operation: Operation[T], outcome: Response | TransportFailure | Non
         return (stop.value,)
 
 
-class ClientBase(BaseClient):
+class ClientBase(ClientCommon):
     """What the client does the same way whatever moves its bytes."""
 
     tournaments: Tournaments

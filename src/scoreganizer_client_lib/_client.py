@@ -26,7 +26,7 @@ MIN_SEND_RATE = 32 * 1024
 #: None to wait forever.
 TimeoutSpec = float | tuple[float | None, float | None] | None
 
-_Client = TypeVar("_Client", bound="BaseClient")
+_Client = TypeVar("_Client", bound="ClientCommon")
 
 
 def normalize_timeout(timeout: TimeoutSpec) -> tuple[float | None, float | None]:
@@ -61,7 +61,7 @@ def too_slow(request: Request, budget: float) -> str:
     return f"no complete answer from {request.url} within {budget:.1f} s"
 
 
-class BaseClient:
+class ClientCommon:
     """The parts of a client that do no I/O on the network: where the server
     is, timeouts and limits, and the credentials (a :class:`SharedCredentials`:
     the credentials in use and their file, kept as one; the sync client reads

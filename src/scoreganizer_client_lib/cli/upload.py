@@ -80,7 +80,7 @@ def _unreadable_reason(exc: Exception) -> str | None:
     it was read)."""
     from .. import replays
     from ..exceptions import ReplayUnreadable
-    from .play import unreadable_reason
+    from .inspect import unreadable_reason
 
     cause = exc.__cause__
     if not isinstance(exc, ReplayUnreadable) or not isinstance(cause, replays.ReplayError):

@@ -20,7 +20,7 @@ from ..timetext import date_time, relative
 from ._common import emit_json, fit, logged_in_client, say
 from ._errors import cannot_watch
 from ._settings import Settings
-from .play import YES_HELP, obtain_key
+from .key import YES_HELP, obtain_key
 
 if TYPE_CHECKING:  # the watcher and its client are imported when a watch starts
     from ..refusals import Refusal

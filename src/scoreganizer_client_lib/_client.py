@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import ssl
-from typing import TypeVar
 
 from ._protocol import FailureKind, ProtocolCore, Request, RetryPolicy
 from ._shared_credentials import SharedCredentials
@@ -25,8 +24,6 @@ MIN_SEND_RATE = 32 * 1024
 #: A timeout as ``requests`` takes it: seconds, a ``(connect, read)`` pair, or
 #: None to wait forever.
 TimeoutSpec = float | tuple[float | None, float | None] | None
-
-_Client = TypeVar("_Client", bound="ClientCommon")
 
 
 def normalize_timeout(timeout: TimeoutSpec) -> tuple[float | None, float | None]:

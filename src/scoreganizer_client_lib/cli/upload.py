@@ -24,7 +24,7 @@ from ._settings import Settings
 
 if TYPE_CHECKING:
     from .. import replays
-    from .._uploads import UploadResult
+    from ..score import UploadResult
     from ..scoreganizer import Scoreganizer
 
 ACCEPTED, REFUSED, NOT_UPLOADED = "accepted", "refused", "not uploaded"

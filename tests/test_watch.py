@@ -281,6 +281,40 @@ def test_a_replay_saved_beside_a_backlog_goes_up_before_it(
     assert len([p for p in opened if "junk" in p]) == 400  # each junk file read once
 
 
+def test_a_replay_saved_during_the_first_scan_of_a_huge_folder_goes_up_before_its_end(
+    player: Player,
+) -> None:
+    """Without notifications, a replay saved while the first scan of 4,000
+    junk files is under way is found by the next poll (which lists the
+    folder, and looks only at names the scan did not list) and accepted
+    while most of the junk is not looked at yet, not after the scan."""
+    long_ago = (player.clock.now() - timedelta(seconds=30)).timestamp()  # after the start
+    for n in range(4000):
+        junk = player.folder / f"junk{n:04d}.rmv"
+        junk.write_bytes(b"not a replay")
+        os.utime(junk, (long_ago, long_ago))
+    looked_at_when_accepted: list[int] = []
+
+    def on_event(event: WatchEvent) -> None:
+        player.events.append(event)
+        if event.kind is EventKind.ACCEPTED:  # junk waiting or refused by then
+            status = watcher.status()
+            looked_at_when_accepted.append(status.pending - 1 + status.refused)
+
+    watcher = player.watcher(on_event=on_event, poll=0.05)
+    steps = [(0.0, lambda: player.write("real.rmv", player.game(1))), (60.0, watcher.stop)]
+
+    def on_sleep(clock: ManualClock) -> None:
+        clock.advance(0.05)  # a round of the loop: one slice of the scan
+        while steps and clock.elapsed >= steps[0][0]:
+            steps.pop(0)[1]()
+
+    player.clock.on_sleep = on_sleep
+    summary = watcher.run(player.key, player.expiry)
+    assert summary.accepted == ["real.rmv"] and len(summary.refused) == 4000
+    assert looked_at_when_accepted[0] <= 2000  # of 4,000 (all of them before)
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
 def test_a_fifo_is_skipped_without_being_opened(player: Player, opened: list[str]) -> None:
     os.mkfifo(player.folder / "x.rmv")

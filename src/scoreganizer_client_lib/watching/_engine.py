@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import io
+import itertools
 import math
 import os
 import stat
@@ -70,11 +71,12 @@ class _Signature:
 class _Pending:
     """A file not decided yet."""
 
-    path: Path
+    path: str  # (a str: a Path costs more to make than the rest of a look)
     sig: _Signature
     is_link: bool
     seen_at: float  # monotonic time this signature was first seen
     check_at: float = 0.0
+    by_scan: bool = False  # noted by a full scan (waits for the end of the next one)
     open_failing_since: float | None = None
     reported_waiting: bool = False
     #: What reading it found, when it was not a readable replay (its digest
@@ -140,11 +142,13 @@ class FolderWatcher:
     Full scans are spaced further apart when they take long (a huge folder),
     so that they use at most :data:`SCAN_SHARE` of the time.
 
-    Files are judged newest first, at most ``batch`` in one round; a round,
-    and a long scan, give way as soon as something changed, a poll or a
-    waiting file is due: a replay just saved goes up at once, whatever lies
-    beside it. A file that does not read as a replay is read again only once
-    it changes.
+    Files are judged newest first, at most ``batch`` in one round, from a
+    queue by due time (a round costs what it judges, not what waits); a round
+    gives way as soon as something changed, a poll or a waiting file is due,
+    and a long scan goes on :data:`SCAN_SLICE` entries a round, polls going on
+    meanwhile: a replay just saved goes up at once, whatever lies beside it,
+    also during the first scan of a huge folder. A file that does not read as
+    a replay is read again only once it changes.
 
     ``clock`` gives the time and the waits (:class:`ManualClock` in tests).
     :meth:`stop` may be called from any thread.
@@ -224,9 +228,15 @@ class FolderWatcher:
         self._status_at = 0.0
         self._next_poll = 0.0
         self._next_rescan = 0.0
-        self._next_due = math.inf  # the earliest a waiting file is due
+        #: Files to judge later, by when (a heap: check time, order, path,
+        #: file); an entry whose file has moved on is dropped when it comes up.
+        self._waiting: list[tuple[float, int, str, _Pending]] = []
+        #: Files due, newest first (a heap: minus modification time, order, path, file).
+        self._ready: list[tuple[int, int, str, _Pending]] = []
+        self._held: list[tuple[int, int, str, _Pending]] = []  # due, waiting for a scan's end
+        self._order = itertools.count()
         self._scan: Iterator[None] | None = None  # a full scan under way
-        self._scan_seen: set[str] = set()  # what it found so far
+        self._scan_seen: set[str] = set()  # the names its listings gave so far
 
     # -- starting and stopping --------------------------------------------
 
@@ -322,6 +332,13 @@ class FolderWatcher:
         found = info.key.tournament_id if info is not None and info.key is not None else None
         return next((r for r in routes if r.tournament.id == found), routes[0])
 
+    def _earliest_start_ns(self) -> float:
+        """When the first tournament watched for started (ns since the epoch),
+        without building the routes: this is asked for every file noted."""
+        with self._others_lock:
+            starts = [route.tournament.start for route in self._others.values()]
+        return min([self.tournament.start, *starts]).timestamp() * 1e9
+
     def _until(self) -> datetime:
         """When the last tournament watched for stops counting games."""
         return max([self.until, *(r.until for r in self._routes()[1:])])
@@ -385,8 +402,8 @@ class FolderWatcher:
             self._changed_path(Path(text))
         if self._scan is None and mono >= self._next_rescan:
             self._scan = self._full_scan()
-        elif self._scan is None and not self._native and mono >= self._next_poll:
-            self._poll_dirs()  # (a scan under way finds new files itself)
+        elif not self._native and mono >= self._next_poll:
+            self._poll_dirs()  # also during a scan: it lists a folder once, at its start
         self._judge_due()
         self._go_on_scanning()
         self._emit_status()
@@ -399,9 +416,10 @@ class FolderWatcher:
         times = [self._next_rescan, self._status_at + self.status_every]
         if not self._native:
             times.append(self._next_poll)
-        if self._pending:
-            earliest = min(p.check_at for p in self._pending.values())
-            times.append(max(earliest, self._retry_at))
+        if self._ready:
+            times.append(max(mono, self._retry_at))
+        if self._waiting:
+            times.append(max(self._waiting[0][0], self._retry_at))
         seconds_left = (self._until() - self.clock.now()).total_seconds()
         return max(0.0, min(min(times) - mono, seconds_left))
 
@@ -477,7 +495,7 @@ class FolderWatcher:
         if rel is None or not self._reached_without_links(path):
             return
         if path.suffix.lower() in SUFFIXES:
-            self._look(rel, path)
+            self._look(rel, str(path))
         elif self.recursive and path.is_dir() and not path.is_symlink():
             self._scan_dir(path)
 
@@ -499,32 +517,31 @@ class FolderWatcher:
             pass
 
     def _go_on_scanning(self) -> None:
-        """Go on with the full scan under way until it ends or gives way."""
-        while self._scan is not None:
+        """Go on with the full scan under way for one slice of
+        :data:`SCAN_SLICE` entries (a round of the loop each)."""
+        if self._scan is not None:
             try:
                 next(self._scan)
             except StopIteration:
                 self._scan = None
-                return
-            if self._give_way():
-                return
 
     def _give_way(self) -> bool:
-        """Whether work in progress (a round of judging, a long scan) should
-        stop for now: the watcher stops, something changed, or it is time to
-        poll, to judge a file that waited or to say where things stand."""
+        """Whether a round of judging should stop for now: the watcher
+        stops, something changed, or it is time to poll, to judge a file
+        that waited or to say where things stand."""
         now = self.clock.monotonic()
+        next_due = self._waiting[0][0] if self._waiting else math.inf
         return (
             self._stop.is_set()
             or bool(self._changed)
-            or now >= min(self._next_due, self._status_at + self.status_every)
-            or (self._scan is None and not self._native and now >= self._next_poll)
+            or now >= min(next_due, self._status_at + self.status_every)
+            or (not self._native and now >= self._next_poll)
         )
 
     def _full_scan(self) -> Iterator[None]:
         """Look at every replay in the folder, giving way (a ``yield``) every
         :data:`SCAN_SLICE` entries; the next one is spaced by what this one
-        cost."""
+        cost. What it found, when due, waits for its end."""
         self._next_rescan = math.inf
         self._dirs = {}
         seen = self._scan_seen = set()
@@ -536,6 +553,9 @@ class FolderWatcher:
         for rel in [r for r in self._pending if r not in seen]:
             del self._pending[rel]  # gone
         self._scan_seen = set()
+        for held in self._held:
+            heapq.heappush(self._ready, held)
+        self._held = []
         mono = self.clock.monotonic()
         cost += mono - resumed
         every = self.rescan if self._native else self.rescan / 3
@@ -552,10 +572,12 @@ class FolderWatcher:
     ) -> Iterator[None]:
         """Look at the replays in ``folder`` (and its subfolders, with
         ``recursive``), noting in ``seen`` the paths found, and giving way
-        every :data:`SCAN_SLICE` entries. ``new_only`` (a folder whose list
-        of names changed) looks only at names not known yet, or known with
-        another file id (replaced): no ``stat`` for the others, so that a new
-        file costs the same in a folder of 100,000."""
+        every :data:`SCAN_SLICE` entries. A folder is listed once, at once, so
+        that a poll during the scan knows which names the scan will reach.
+        ``new_only`` (a folder whose list of names changed) looks only at
+        names not known yet, or known with another file id (replaced): no
+        ``stat`` for the others, so that a new file costs the same in a
+        folder of 100,000."""
         base = self._relative(folder) if folder != self.folder else ""
         if base is None:
             return
@@ -568,18 +590,18 @@ class FolderWatcher:
                 entries = list(os.scandir(here))
             except OSError:
                 continue
+            if seen is not None:
+                seen.update(prefix + e.name for e in entries if e.name.lower().endswith(_SUFFIXES))
             for number, entry in enumerate(entries, 1):
                 if number % SCAN_SLICE == 0:
                     yield
                 name = entry.name
                 if name.lower().endswith(_SUFFIXES):
                     rel = prefix + name
-                    if seen is not None:
-                        seen.add(rel)
                     if new_only and self._known(rel, entry):
                         continue
                     if not self._unchanged(rel, entry, decisions.get(rel)):
-                        self._look(rel, Path(entry.path), entry)
+                        self._look(rel, entry.path, entry, by_scan=seen is not None)
                 elif (
                     self.recursive
                     and prefix.count("/") < MAX_DEPTH - 1
@@ -601,11 +623,15 @@ class FolderWatcher:
     def _known(self, rel: str, entry: os.DirEntry[str]) -> bool:
         """Whether ``rel`` is decided, waiting or skipped, as the same file
         (its file id, which the folder's listing gives without a ``stat``
-        on POSIX): one replaced under the same name is not known."""
+        on POSIX): one replaced under the same name is not known. A name
+        listed by the full scan under way, with no record yet, is known:
+        the scan will look at it."""
         if rel in self._skipped:
             return True
         decided = self._journal.decisions.get(rel)
         pending = self._pending.get(rel)
+        if decided is None and pending is None and rel in self._scan_seen:
+            return True
         file_id = decided.file_id if decided is not None else None
         if pending is not None:
             file_id = pending.sig.file_id
@@ -644,18 +670,18 @@ class FolderWatcher:
 
     # -- looking at one file ------------------------------------------------
 
-    def _entry(self, path: Path, entry: os.DirEntry[str] | None) -> _Entry | str | None:
+    def _entry(self, path: str, entry: os.DirEntry[str] | None) -> _Entry | str | None:
         """What ``path`` is: an :class:`_Entry`, a reason to skip it, or None
         when it is gone."""
         try:
-            st = entry.stat(follow_symlinks=False) if entry is not None else path.lstat()
+            st = entry.stat(follow_symlinks=False) if entry is not None else os.lstat(path)
             file_id = entry.inode() if entry is not None else st.st_ino
         except OSError:
             return None
         is_link = stat.S_ISLNK(st.st_mode)
         if is_link:
             try:
-                target = path.resolve(strict=True)
+                target = Path(path).resolve(strict=True)
                 st = target.stat()
             except (OSError, RuntimeError):
                 return None  # dangling or a loop
@@ -667,10 +693,11 @@ class FolderWatcher:
         return _Entry(_Signature(st.st_size, st.st_mtime_ns, file_id), is_link)
 
     def _look(
-        self, rel: str, path: Path, entry: os.DirEntry[str] | None = None, judge: bool = False
+        self, rel: str, path: str, entry: os.DirEntry[str] | None = None, by_scan: bool = False
     ) -> None:
         """Take note of ``rel`` as it is now (waiting, skipped, gone,
-        unchanged since decided); with ``judge``, judge it when it is due."""
+        unchanged since decided): one ``stat``. A new version waits to be
+        judged a settle time after its last change."""
         found = self._entry(path, entry)
         if found is None:
             self._pending.pop(rel, None)
@@ -681,8 +708,7 @@ class FolderWatcher:
         if self._skipped.pop(rel, None) is not None:
             del self.summary.skipped[rel]
         sig = found.sig
-        earliest = min(r.tournament.start for r in self._routes())
-        if sig.mtime_ns < earliest.timestamp() * 1e9:
+        if sig.mtime_ns < self._earliest_start_ns():
             self._pending.pop(rel, None)  # played before the start: not for this tournament
             return
         decided = self._journal.decisions.get(rel)
@@ -692,20 +718,18 @@ class FolderWatcher:
         ):
             self._pending.pop(rel, None)
             return
-        mono = self.clock.monotonic()
         pending = self._pending.get(rel)
-        if pending is None or pending.sig != sig:
-            pending = _Pending(path, sig, found.is_link, seen_at=mono)
-            self._pending[rel] = pending
-        if not judge:
+        if pending is not None and pending.sig == sig:
             return
-        if sig.size > self.max_size:
-            self._decide(rel, pending, None, explain_refusal(replays.ReplayTooLarge("too large")))
-            return
-        ready_at = min(pending.seen_at + self.settle, mono + self.settle - self._age(pending))
-        pending.check_at = max(pending.check_at, ready_at)
-        if mono >= pending.check_at and mono >= self._retry_at:
-            self._judge(rel, pending)
+        mono = self.clock.monotonic()
+        pending = _Pending(path, sig, found.is_link, seen_at=mono, by_scan=by_scan)
+        self._pending[rel] = pending
+        self._wait(rel, pending, mono + self.settle - max(0.0, self._age(pending)))
+
+    def _wait(self, rel: str, pending: _Pending, until: float) -> None:
+        """Judge ``pending`` (still waiting then) at ``until`` (monotonic)."""
+        pending.check_at = until
+        heapq.heappush(self._waiting, (until, next(self._order), rel, pending))
 
     def _skip(self, rel: str, reason: str) -> None:
         self._pending.pop(rel, None)
@@ -719,30 +743,27 @@ class FolderWatcher:
         """Judge the files that are due, newest first: at most ``batch`` of
         them, and only until something more urgent comes (see
         :meth:`_give_way`; the loop comes back at once for the rest). While
-        a full scan is under way, what it found waits for its end (the scan
-        goes first, so that it reaches a new file soon); files noticed
-        otherwise do not."""
+        a full scan is under way, what a scan found waits for its end (the
+        scan goes first); files noticed otherwise do not. A round costs what
+        it judges, not what waits."""
         mono = self.clock.monotonic()
-        self._next_due = math.inf
         if mono < self._retry_at:
             return
-        due: list[tuple[int, str]] = []
-        for rel, waits in self._pending.items():
-            if rel in self._scan_seen:
-                continue
-            if waits.check_at <= mono:
-                due.append((waits.sig.mtime_ns, rel))
+        while self._waiting and self._waiting[0][0] <= mono:
+            until, order, rel, pending = heapq.heappop(self._waiting)
+            if self._pending.get(rel) is not pending or pending.check_at != until:
+                continue  # decided, gone, changed or put off since
+            due = (-pending.sig.mtime_ns, order, rel, pending)
+            if pending.by_scan and self._scan is not None:
+                self._held.append(due)
             else:
-                self._next_due = min(self._next_due, waits.check_at)
-        for _, rel in heapq.nlargest(self.batch, due):
-            if self._give_way() or self.clock.monotonic() < self._retry_at:
+                heapq.heappush(self._ready, due)
+        for _ in range(self.batch):
+            if not self._ready or self._give_way() or self.clock.monotonic() < self._retry_at:
                 return
-            pending = self._pending.get(rel)
-            if pending is not None:
-                self._look(rel, pending.path, judge=True)
-            waiting = self._pending.get(rel)
-            if waiting is not None and waiting.check_at > self.clock.monotonic():
-                self._next_due = min(self._next_due, waiting.check_at)
+            _, _, rel, pending = heapq.heappop(self._ready)
+            if self._pending.get(rel) is pending and pending.check_at <= mono:
+                self._judge(rel, pending)
 
     def _read(self, pending: _Pending) -> bytes | None:
         """The file's bytes, if it is still the file that was looked at."""
@@ -758,18 +779,32 @@ class FolderWatcher:
         finally:
             os.close(fd)
 
+    def _still(self, rel: str, pending: _Pending) -> bool:
+        """Look at ``rel`` again: whether it is still ``pending`` (else its
+        new version, or its absence, is taken note of)."""
+        self._look(rel, pending.path)
+        return self._pending.get(rel) is pending
+
     def _judge(self, rel: str, pending: _Pending) -> None:
+        """Read ``rel`` (the signature it was noted with is checked on the
+        open file) and decide, or put it off."""
         mono = self.clock.monotonic()
-        if pending.unreadable is not None:  # unchanged since: not read again
-            self._unreadable(rel, pending, *pending.unreadable)
+        if pending.sig.size > self.max_size:
+            self._decide(rel, pending, None, explain_refusal(replays.ReplayTooLarge("too large")))
+            return
+        if pending.unreadable is not None:  # read once per version: only looked at
+            if self._still(rel, pending):
+                self._unreadable(rel, pending, *pending.unreadable)
             return
         try:
             data = self._read(pending)
         except OSError as exc:
-            self._cannot_open(rel, pending, exc)
+            if self._still(rel, pending):  # (gone, a link now...: noted as such)
+                self._cannot_open(rel, pending, exc)
             return
         if data is None:  # changed since it was looked at: look again
-            pending.check_at = mono + self.settle
+            if self._still(rel, pending):
+                self._wait(rel, pending, mono + self.settle)
             return
         digest = hashlib.sha256(data).hexdigest()
         decided = self._journal.decisions.get(rel)
@@ -798,7 +833,7 @@ class FolderWatcher:
             self._decide(rel, pending, digest, refusal)
             return
         pending.unreadable = (digest, refusal)
-        pending.check_at = mono + min(1.0, self.unreadable_grace - stable_for)
+        self._wait(rel, pending, mono + min(1.0, self.unreadable_grace - stable_for))
 
     def _age(self, pending: _Pending) -> float:
         return self.clock.now().timestamp() - pending.sig.mtime_ns / 1e9
@@ -808,7 +843,7 @@ class FolderWatcher:
         if pending.open_failing_since is None:
             pending.open_failing_since = mono
         failing_for = mono - pending.open_failing_since
-        pending.check_at = mono + min(5.0, 0.5 + failing_for / 4)
+        self._wait(rel, pending, mono + min(5.0, 0.5 + failing_for / 4))
         if failing_for >= self.unreadable_grace and not pending.reported_waiting:
             pending.reported_waiting = True
             self._emit(
@@ -854,7 +889,7 @@ class FolderWatcher:
                 self._decide(rel, pending, digest, self._explain(exc, info, route), info, route)
                 return
             self._server_unavailable(exc)  # any network failure: the files wait
-            pending.check_at = self._retry_at
+            self._wait(rel, pending, self._retry_at)
         else:
             self._server_back()
             self._decide(rel, pending, digest, None, info, route)

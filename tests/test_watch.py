@@ -313,6 +313,9 @@ def test_a_replay_saved_during_the_first_scan_of_a_huge_folder_goes_up_before_it
     summary = watcher.run(player.key, player.expiry)
     assert summary.accepted == ["real.rmv"] and len(summary.refused) == 4000
     assert looked_at_when_accepted[0] <= 2000  # of 4,000 (all of them before)
+    statuses = player.said(EventKind.STATUS)
+    scanning = [e for e in statuses if e.status and e.status.pending > 1]  # junk noted, not decided
+    assert len(scanning) <= 3  # not one a slice: the waiting count is said on the tick
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")

@@ -998,7 +998,10 @@ class FolderWatcher:
 
     def _emit_status(self) -> None:
         status = self.status()
-        counts = (status.accepted, status.refused, status.pending, status.retry_in is None)
+        # (while a full scan is under way, the waiting count, which grows with
+        # each slice, is said on the tick only)
+        waiting = status.pending if self._scan is None else None
+        counts = (status.accepted, status.refused, waiting, status.retry_in is None)
         mono = self.clock.monotonic()
         if counts != self._last_status or mono >= self._status_at + self.status_every:
             self._last_status = counts

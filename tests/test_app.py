@@ -701,7 +701,7 @@ def test_demo_app_serves_the_demo_cup() -> None:
     )
     thread.start()
     try:
-        wait_for(lambda: any("Open http" in line for line in lines), timeout=10)
+        wait_for(lambda: any("Open http" in line for line in lines))
         url = next(line for line in lines if "Open http" in line).split("Open ", 1)[1]
         address, query = url.split("?", 1)
         name = address.removeprefix("http://").strip("/")
@@ -729,7 +729,7 @@ def test_the_demo_rivals_games_all_count(caplog: pytest.LogCaptureFixture) -> No
     thread = threading.Thread(target=run_demo, kwargs={**options, "pause": 0.01})
     thread.start()
     try:
-        wait_for(lambda: any(line.startswith("Sandbox at ") for line in lines), timeout=10)
+        wait_for(lambda: any(line.startswith("Sandbox at ") for line in lines))
         line = next(line for line in lines if line.startswith("Sandbox at "))
         url = line.removeprefix("Sandbox at ").split(";", 1)[0]
 
@@ -741,8 +741,8 @@ def test_the_demo_rivals_games_all_count(caplog: pytest.LogCaptureFixture) -> No
             return [r.getMessage() for r in caplog.records if "not uploaded" in r.getMessage()]
 
         # tkolar plays Beg, Int and then the game without a key; kharad Beg and Int
-        wait_for(lambda: bool(refused()), timeout=10)
-        wait_for(lambda: counted() == {"tkolar": 2, "kharad": 2, "alice": 0}, timeout=10)
+        wait_for(lambda: bool(refused()))
+        wait_for(lambda: counted() == {"tkolar": 2, "kharad": 2, "alice": 0})
     finally:
         stop.set()
         thread.join(15)

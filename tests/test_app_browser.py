@@ -342,7 +342,7 @@ def test_no_secret_is_on_the_command_line_of_what_the_app_starts(
     app = start_app_command(tmp_path / "config", world.sandbox.url, env={"BROWSER": str(opener)})
     try:
         name = app.authority.rsplit(":", 1)[0]
-        wait_for(lambda: record.exists() and record.read_text().endswith("\n"), timeout=20)
+        wait_for(lambda: record.exists() and record.read_text().endswith("\n"))
         argv = json.loads(record.read_text().splitlines()[0])
         assert not any(app.secret in arg or name in arg for arg in argv), argv
         launch = Path(urllib.request.url2pathname(argv[-1].removeprefix("file://")))

@@ -68,7 +68,7 @@ def test_idle_half_requests_are_closed_when_their_time_is_up(settings: Settings)
     timer = ManualTimer()
     with AppServer(settings, timer=timer) as app:
         slow = _half_requests(app, 50)
-        wait_for(lambda: app.guard.open == 50 and timer.pending() == 50, timeout=10)
+        wait_for(lambda: app.guard.open == 50 and timer.pending() == 50)
         assert app.guard.timed_out == 0  # no time has passed: all still open
         assert app.session.loop is not None
         app.session.loop.call_soon_threadsafe(timer.pass_time)

@@ -38,7 +38,7 @@ def sent_during_a_write(writes: HeldWrites, largest: int, count: int) -> list[Fu
     first = pool.submit(batcher.submit, 0)
     assert writes.started.wait(10)
     later = [pool.submit(batcher.submit, n) for n in range(1, count + 1)]
-    wait_for(lambda: batcher.waiting == count, timeout=10)
+    wait_for(lambda: batcher.waiting == count)
     writes.release.set()
     assert first.result() == 0
     pool.shutdown()

@@ -667,7 +667,7 @@ def run_natively(player: Player, act: Callable[[], object], **options: Any) -> W
     try:
         time.sleep(0.3)  # the notifier is set up
         act()
-        wait_for(lambda: player.said(EventKind.ACCEPTED), timeout=10)
+        wait_for(lambda: player.said(EventKind.ACCEPTED))
     finally:
         watcher.stop()
         thread.join(10)

@@ -70,6 +70,7 @@ def main(files: int) -> None:
             chromium = launch_chromium(playwright)
             page = chromium.new_page()
             page.goto(world.app.open_url)
+            page.wait_for_url(lambda url: "secret=" not in url)  # let in, the page moved on
             page_url = f"{world.app.url}t/{cup}"
             css_url = f"{world.app.url}static/app.css"
             report(

@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
             for scheme, context in contexts.items():  # before anyone logs in
                 page = context.new_page()
                 page.goto(world.app.open_url)
+                page.wait_for_url(lambda url: "secret=" not in url)  # let in, moved on
                 page.get_by_role("textbox", name="Username").fill("ralokt")
                 page.get_by_role("textbox", name="Password").fill("not my password")
                 page.get_by_role("button", name="Log in").click()

@@ -250,7 +250,7 @@ def test_what_the_player_types_survives_a_live_update(world: World, page: Page) 
     with Browser(world.app) as client:  # the same player, logged in by the command
         client.login(name)
         client.post(f"/t/{cup}/join")
-    page.goto(world.app.open_url)
+    let_in(page, world.app)
     page.goto(f"{world.app.url}t/{cup}")
     box = page.get_by_role("textbox", name="Replay folder")
     box.fill("C:\\Users\\me\\Vid")
@@ -270,7 +270,7 @@ def test_a_page_that_loses_the_app_says_so(world: World, page: Page) -> None:
         client.login(name)
         client.post(f"/t/{cup}/join")
     with AppServer(world.app.settings) as second:  # another run of the app
-        page.goto(second.open_url)
+        let_in(page, second)
         page.goto(f"{second.url}t/{cup}")
         expect(page.get_by_role("heading", name="Leaving Cup")).to_be_visible()
         expect(page.get_by_role("alert")).to_be_hidden()

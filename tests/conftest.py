@@ -58,6 +58,7 @@ UNIT = frozenset(
         "test_standings.py",
         "test_sync_client.py",
         "test_timetext.py",
+        "test_uvicorn_contract.py",
     }
 )
 

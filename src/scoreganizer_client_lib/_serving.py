@@ -55,7 +55,9 @@ class PromptStop:
     stops the server at once from any thread, and the shutdown ends as soon as
     the last answer is sent, where uvicorn looks on a 0.1 s tick and always
     waits 0.1 s more (a fifth of a second per stop: seconds over a test suite).
-    A signal still stops it within a tick."""
+    A signal still stops it within a tick. It replaces ``Server.main_loop`` and
+    ``Server.shutdown``, which are not uvicorn's documented API: what it relies
+    on is named in ``tests/test_uvicorn_contract.py``."""
 
     should_exit: bool
     force_exit: bool

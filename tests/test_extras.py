@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REPLAYS
 from scoreganizer_client_lib.extras import EXTRAS
 
-REPLAYS = Path(__file__).resolve().parent.parent.parent / "shared" / "replays"
 #: Every package an extra brings.
 OPTIONAL = sorted({name for names in EXTRAS.values() for name in names})
 

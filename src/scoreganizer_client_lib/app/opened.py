@@ -188,6 +188,8 @@ class OpenTournament:
         watcher, or by another tournament's that watches the same folder)."""
         if self._host is not None:
             return self._host.watching
+        if self.stopped is not None:  # said it stopped: its thread may still be ending
+            return False
         return self._watch_thread is not None and self._watch_thread.is_alive()
 
     @property

@@ -15,6 +15,7 @@ import pytest
 from app_helpers import Browser, World, resident_mib, start_app_command, start_world
 from conftest import PASSWORD, Clock
 from scoreganizer_client_lib.app.session import SHOWN_CHARACTERS, SHOWN_TOURNAMENTS
+from scoreganizer_client_lib.app.web import UPLOADS_AT_ONCE
 from scoreganizer_client_lib.replays import MAX_REPLAY_SIZE
 from scoreganizer_client_lib.sandbox import scenario
 
@@ -94,8 +95,11 @@ def test_a_long_name_or_location_is_cut_on_every_page(world: World, browser: Bro
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_concurrent_large_drops_leave_no_memory_behind(world: World, tmp_path: Path) -> None:
     """30 files of the largest size a replay may have, dropped at once on
-    ``scoreganizer app``: once answered, the app holds no more memory than
-    after the first one (it kept 16 MiB and more per drop)."""
+    ``scoreganizer app``: once answered, the app holds at most what the drops it
+    reads at once may hold (each read and sent once: two copies of a body), not
+    a body per drop (it kept 16 MiB and more per drop: 480 MiB here). The
+    allocator may keep the pages of those few in flight, so the bound is theirs,
+    however many files were dropped."""
     cup = world.tournament(start="-1m", end="+2h")
     name = world.user("dropper")
     app = start_app_command(tmp_path, world.sandbox.url, "--no-browser")
@@ -114,6 +118,7 @@ def test_concurrent_large_drops_leave_no_memory_behind(world: World, tmp_path: P
             settled = resident_mib(app.process.pid)
             with ThreadPoolExecutor(30) as pool:
                 assert set(pool.map(drop, range(1, 31))) == {200}
-            assert resident_mib(app.process.pid) < settled + MAX_REPLAY_SIZE / 2**20
+            in_flight = UPLOADS_AT_ONCE * 2 * MAX_REPLAY_SIZE / 2**20
+            assert resident_mib(app.process.pid) < settled + in_flight
     finally:
         app.stop()

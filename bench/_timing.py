@@ -4,7 +4,7 @@ size; and the one format of a result line.
 
 ``SCOREGANIZER_BENCH_SMALLEST=1`` asks every benchmark for its smallest size
 (one round, the fewest calls, files and seconds that still exercise each
-path): CI runs each benchmark so (``tests/test_benchmarks.py``), so that none
+path): CI runs each benchmark so (``tests/bench/test_benchmarks.py``), so that none
 rots. Its figures mean nothing; the normal sizes are the measurement.
 """
 

@@ -2,7 +2,7 @@
 ``async`` and ``await``, with the ``Async`` classes renamed.
 
 Run: ``python scripts/generate_sync_api.py`` after changing ``_api_async.py``
-(``tests/test_client_surface.py`` fails until you do); ``--check`` only says
+(``tests/client/test_client_surface.py`` fails until you do); ``--check`` only says
 whether ``_api_sync.py`` is current.
 
 The keywords are found as Python tokens, so text in strings and comments is

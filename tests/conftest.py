@@ -46,7 +46,7 @@ UNIT = frozenset(
         "test_cli_layers.py",
         "test_config.py",
         "test_explain.py",
-        "test_numbers.py",
+        "test_digits.py",
         "test_protocol.py",
         "test_refusals.py",
         "test_replay_writers.py",

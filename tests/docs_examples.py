@@ -1,6 +1,6 @@
 """The code blocks of the README and of every page under ``docs/``.
 
-``tests/test_docs.py`` runs them (its docstring says how each kind of block
+``tests/docs/test_docs.py`` runs them (its docstring says how each kind of block
 is tested); CI type-checks the ``python`` ones with ``mypy --strict`` after
 writing them out as files:
 

@@ -7,7 +7,7 @@ adapter between them and uvicorn; it lives in the library, out of both, so
 that neither imports the other (uvicorn and h11 come with the ``app`` and
 ``sandbox`` extras). Only a server imports it. It subclasses uvicorn's h11
 protocol, which is not uvicorn's documented API: what it relies on is named
-in ``tests/test_uvicorn_contract.py``, which fails first on an upgrade.
+in ``tests/serving/test_uvicorn_contract.py``, which fails first on an upgrade.
 
 uvicorn closes idle keep-alive connections but never times out a request that
 is still arriving, so a client that sends half its headers keeps a connection

@@ -57,7 +57,7 @@ class PromptStop:
     waits 0.1 s more (a fifth of a second per stop: seconds over a test suite).
     A signal still stops it within a tick. It replaces ``Server.main_loop`` and
     ``Server.shutdown``, which are not uvicorn's documented API: what it relies
-    on is named in ``tests/test_uvicorn_contract.py``."""
+    on is named in ``tests/serving/test_uvicorn_contract.py``."""
 
     should_exit: bool
     force_exit: bool

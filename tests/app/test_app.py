@@ -24,7 +24,7 @@ from scoreganizer_client_lib.app.folders import FolderMemory, suggest
 from scoreganizer_client_lib.app.opened import OpenTournament
 from scoreganizer_client_lib.replays.testing import write_avf, write_evf, write_rmv
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 TOURNAMENT_35 = {
     "id": 35,
     "mode": "sum",
@@ -661,7 +661,7 @@ def imports(path: Path) -> Iterator[tuple[str, list[str]]]:
 
 
 def test_the_app_imports_neither_the_command_nor_the_sandbox() -> None:
-    """(Its use of the library's public names only: tests/test_cli_layers.py.)"""
+    """(Its use of the library's public names only: tests/cli/test_cli_layers.py.)"""
     for path in (PACKAGE / "app").rglob("*.py"):
         for module, _ in imports(path):
             inside = module.split(".")[1:] if module.startswith("scoreganizer_client_lib") else []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 CSS = (
-    Path(__file__).parent.parent / "src" / "scoreganizer_client_lib" / "app" / "static" / "app.css"
+    Path(__file__).parents[2] / "src" / "scoreganizer_client_lib" / "app" / "static" / "app.css"
 ).read_text()
 DARK = "@media (prefers-color-scheme: dark)"
 

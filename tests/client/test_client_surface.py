@@ -24,7 +24,7 @@ from scoreganizer_client_lib._api_sync import ClientBase
 from scoreganizer_client_lib.score import Scores
 from scoreganizer_client_lib.tournament import Tournaments
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 PAIRS = [(ClientBase, AsyncClientBase), (Tournaments, AsyncTournaments), (Scores, AsyncScores)]
 
 

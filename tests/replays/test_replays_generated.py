@@ -13,7 +13,7 @@ ms_toollib reads the file (it aborts on a fifth of them), it counts the game
 as we do.
 
 The suite runs a few dozen games; run more by hand with
-``SCOREGANIZER_GENERATED_GAMES=2000 pytest -n 0 tests/test_replays_generated.py``.
+``SCOREGANIZER_GENERATED_GAMES=2000 pytest -n 0 tests/replays/test_replays_generated.py``.
 
 Known fault of the reference, and so not generated: ms_toollib aborts on a
 middle click released off the board (an index out of bounds in its chord).

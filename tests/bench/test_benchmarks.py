@@ -26,7 +26,7 @@ import pytest
 
 from app_helpers import chromium_path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
 BENCHMARKS = sorted(path.name for path in BENCH.glob("bench_*.py"))
 SCREENSHOTS = ROOT / "docs" / "make_screenshots.py"

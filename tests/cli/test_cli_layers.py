@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).parent.parent / "src" / "scoreganizer_client_lib"
+PACKAGE = Path(__file__).parents[2] / "src" / "scoreganizer_client_lib"
 #: The layers above the library, each allowed its own private modules.
 CLIENTS = [PACKAGE / name for name in ("cli", "app") if (PACKAGE / name).is_dir()]
 MODULES = sorted(path for folder in CLIENTS for path in folder.rglob("*.py"))

@@ -14,7 +14,7 @@ How to write a block that the tests take (the kind is the fence's language):
   goes to ``serve.log`` in the session's folder. Each port 8000-8099 a page
   names is replaced by a free port. Needs bash, curl and Python, nothing else.
 - ``http``: in ``docs/protocol.md`` only, a request and the server's answer,
-  which ``tests/test_protocol_doc.py`` sends to a sandbox and compares.
+  which ``tests/docs/test_protocol_doc.py`` sends to a sandbox and compares.
 - ``json``: must parse as JSON (in ``docs/protocol.md``: be an answer shown
   in one of its exchanges).
 - An illustration (installs from PyPI, serves until Ctrl+C, runs the whole

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import gc
 import logging
 import os
 import re
@@ -770,6 +771,41 @@ def test_a_folder_picked_early_is_watched_from_the_key_on(
     assert world.app.session.folders.get(world.app.settings.server) == tmp_path.resolve()
     browser.post(f"/t/{cup}/unwatch")
     assert not opened.watching and opened.folder is None
+
+
+def sync_clients() -> int:
+    """The sync clients alive in this process (each its own HTTP stack)."""
+    gc.collect()
+    return sum(isinstance(o, Scoreganizer) for o in gc.get_objects())
+
+
+def watch_and_upload(browser: Browser, opened: OpenTournament, folder: Path) -> None:
+    """Watch ``folder`` for ``opened`` and see a replay saved there accepted."""
+    folder.mkdir()
+    browser.post(f"/t/{opened.id}/watch", data={"folder": str(folder)})
+    wait_for(lambda: opened.watching)
+    assert opened.key is not None
+    game = write_rmv(seed=fresh_seed(), key=opened.key, boardgen_time=datetime.now(timezone.utc))
+    (folder / "game.rmv").write_bytes(game)
+    wait_for(lambda: any(e.verdict == "accepted" for e in opened.feed.entries))
+
+
+def test_watched_folders_upload_with_the_app_s_own_client(
+    world: World, browser: Browser, tmp_path: Path
+) -> None:
+    """Two folders watched, each replay uploaded, and no second HTTP stack:
+    the watchers send through the app's async client, on its event loop."""
+    first, opened = joined_with_key(world, browser)
+    second = world.tournament(start="-1m", end="+2h")
+    browser.post(f"/t/{second}/join", follow_redirects=True)
+    also = world.app.session.opened[second]
+    wait_for(lambda: also.key is not None)
+    before = sync_clients()
+    watch_and_upload(browser, opened, tmp_path / "first")
+    watch_and_upload(browser, also, tmp_path / "second")
+    assert sync_clients() == before
+    for cup in (first, second):
+        browser.post(f"/t/{cup}/unwatch")
 
 
 def test_a_folder_another_watcher_holds_is_refused_in_words(

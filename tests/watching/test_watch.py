@@ -7,6 +7,8 @@ system's notifications."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import errno
 import io
 import itertools
@@ -14,6 +16,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -27,21 +30,26 @@ import pytest
 from click.testing import CliRunner, Result
 
 from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock, wait_for
-from scoreganizer_client_lib import RetryPolicy, Scoreganizer
+from scoreganizer_client_lib import AsyncScoreganizer, RetryPolicy, Scoreganizer
 from scoreganizer_client_lib.cli import main
+from scoreganizer_client_lib.exceptions import ScoreganizerError
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
 from scoreganizer_client_lib.tournament import Tournament
 from scoreganizer_client_lib.watching import (
+    AsyncUploader,
     CannotWatch,
     EventKind,
     FolderWatcher,
     ManualClock,
     StopCode,
+    Uploader,
+    UploaderClosed,
     WatchCode,
     WatchEvent,
     WatchSummary,
     check_can_watch,
+    state_name,
 )
 
 NUMBERS = itertools.count()
@@ -128,7 +136,7 @@ class Player:
         os.utime(path, (moment, moment))
         return path
 
-    def watcher(self, **kw: object) -> FolderWatcher:
+    def watcher(self, uploader: Uploader | None = None, **kw: object) -> FolderWatcher:
         options: dict[str, object] = {
             "state_dir": self.state,
             "on_event": self.events.append,
@@ -136,7 +144,7 @@ class Player:
             "notifications": False,
         }
         options.update(kw)
-        return FolderWatcher(self.sc, self.folder, self.tournament, **options)  # type: ignore[arg-type]
+        return FolderWatcher(uploader or self.sc, self.folder, self.tournament, **options)  # type: ignore[arg-type]
 
     def play(
         self, watcher: FolderWatcher, script: dict[float, Callable[[], object]], end: float
@@ -653,6 +661,115 @@ def test_stop_from_another_thread_with_the_real_clock(player: Player) -> None:
     thread.join(60)
     assert results
     assert results[0].stopped is not None and results[0].stopped.code == "stopped"
+
+
+# -- the async client, on its own event loop ------------------------------------------
+
+
+@contextlib.contextmanager
+def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop running in a thread of its own, as an async program's."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="program-loop", daemon=True)
+    thread.start()
+    try:
+        yield loop
+    finally:
+        if loop.is_running():
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)
+        loop.close()
+
+
+def async_client(
+    player: Player, loop: asyncio.AbstractEventLoop, **options: Any
+) -> AsyncScoreganizer:
+    """An async client logged in as ``player``, living on ``loop``."""
+    client = AsyncScoreganizer.from_url(
+        player.sandbox.url, retry=RetryPolicy(attempts=1), **options
+    )
+    asyncio.run_coroutine_threadsafe(client.set_auth_str(player.sc.auth_str), loop).result(30)
+    return client
+
+
+def test_a_watcher_uploads_with_the_async_client_on_the_program_s_loop(player: Player) -> None:
+    """The async program's own client sends the replays (no second client),
+    under the journal the sync client's watcher keeps."""
+    with event_loop() as loop:
+        uploader = AsyncUploader(async_client(player, loop), loop)
+        assert uploader.player() == player.name
+        script = {
+            0.0: lambda: player.write("a.rmv", player.game(1)),
+            1.0: lambda: player.write("junk.rmv", b"not a replay" * 10),
+        }
+        summary = player.play(player.watcher(uploader, unreadable_grace=2.0), script, end=5.0)
+    assert summary.accepted == ["a.rmv"] and list(summary.refused) == ["junk.rmv"]
+    assert player.scores() == 1
+    (journal,) = player.state.glob("*.journal")
+    assert journal.name == f"{state_name(player.sc, player.cup)}.journal"
+
+
+def test_the_async_uploader_passes_the_server_s_refusal_on(
+    player: Player, shared: SandboxServer, tmp_path: Path
+) -> None:
+    other = Player(shared, tmp_path / "other")
+    with event_loop() as loop:
+        uploader = AsyncUploader(async_client(player, loop), loop)
+        with pytest.raises(ScoreganizerError) as refused:  # another player's key
+            uploader.upload("theirs.rmv", other.game(1), "application/x-viennasweeper")
+    assert not refused.value.transient and player.scores() == 0
+
+
+def test_the_async_uploader_stops_waiting_when_the_loop_stops(player: Player) -> None:
+    """A call in flight when the program's loop stops ends at once with
+    UploaderClosed (no hang); so does every call after."""
+    silent = socket.create_server(("127.0.0.1", 0))  # takes the request, never answers
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    outcome: list[BaseException] = []
+    with event_loop() as loop, silent:
+        client = AsyncScoreganizer.from_url(url, retry=RetryPolicy(attempts=1), timeout=600.0)
+        uploader = AsyncUploader(client, loop)
+
+        def send() -> None:
+            try:
+                uploader.upload("a.rmv", player.game(1), "application/x-viennasweeper")
+            except BaseException as exc:
+                outcome.append(exc)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        connection, _ = silent.accept()
+        with connection:
+            assert connection.recv(1024).startswith(b"POST ")  # the upload is in flight
+            loop.call_soon_threadsafe(loop.stop)
+            sender.join(60)
+        assert not sender.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], UploaderClosed)
+    with pytest.raises(UploaderClosed):
+        uploader.player()
+
+
+def test_the_async_uploader_waits_a_bounded_time(player: Player) -> None:
+    from scoreganizer_client_lib.exceptions import NetworkException
+
+    silent = socket.create_server(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    with event_loop() as loop, silent:
+        client = AsyncScoreganizer.from_url(url, retry=RetryPolicy(attempts=1), timeout=600.0)
+        uploader = AsyncUploader(client, loop, limit=0.5)
+        with pytest.raises(NetworkException):  # the watcher tries again later
+            uploader.upload("a.rmv", player.game(1), "application/x-viennasweeper")
+
+
+def test_the_async_uploader_refuses_to_block_its_own_loop(player: Player) -> None:
+    with event_loop() as loop:
+        uploader = AsyncUploader(async_client(player, loop), loop)
+
+        async def from_the_loop() -> str | None:
+            return uploader.player()
+
+        with pytest.raises(RuntimeError, match="another thread"):
+            asyncio.run_coroutine_threadsafe(from_the_loop(), loop).result(30)
 
 
 def run_natively(player: Player, act: Callable[[], object], **options: Any) -> WatchSummary:

@@ -20,15 +20,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import RetryPolicy, replays
+from .. import replays
 from ..exceptions import NetworkException, ScoreganizerError, ScoreganizerNotLoggedIn
 from ..explain import Explanation, explain
 from ..refusals import Refusal, RefusalCode, explain_refusal, refusal_before_upload
-from ..scoreganizer import Scoreganizer
 from ..text import inert
 from ..tournament import Tournament
 from ..verdicts import game_summary
 from ..watching import (
+    AsyncUploader,
     CannotWatch,
     EventKind,
     FolderWatcher,
@@ -354,17 +354,8 @@ class OpenTournament:
             host._guests.append(self)
             self._host = host
             return
-        try:
-            sc = Scoreganizer.from_url(
-                settings.server,
-                auth_filename=settings.credentials,
-                retry=RetryPolicy.quick(),  # the watcher tries again by itself
-            )
-        except ScoreganizerError as exc:  # e.g. the credentials file cannot be read
-            self.folder, self.watch_problem = None, sentence(exc.message or exc.error)
-            return
         watcher = FolderWatcher(
-            sc,
+            AsyncUploader(self.session.sc),  # the app's own client, on its loop
             self.folder,
             self.tournament,
             state_dir=settings.watch_dir,
@@ -383,22 +374,19 @@ class OpenTournament:
                     f"Cannot keep track of the uploads in {shown(settings.watch_dir)} "
                     f"({exc.strerror or exc})."
                 )
-            sc.close()
             return
         thread = threading.Thread(
-            target=self._run_watch, args=(watcher, sc), name=f"watch-{self.id}", daemon=True
+            target=self._run_watch, args=(watcher,), name=f"watch-{self.id}", daemon=True
         )
         self._watcher, self._watch_thread = watcher, thread
         thread.start()
 
-    def _run_watch(self, watcher: FolderWatcher, sc: Scoreganizer) -> None:
+    def _run_watch(self, watcher: FolderWatcher) -> None:
         try:
             watcher.run(self.key, self.expiry)
         except Exception as exc:  # a bug must not pass silently: say it on the page
             log.exception("the folder watcher failed")
             self._on_loop(self._watcher_stopped, watcher, f"{type(exc).__name__}: {exc}")
-        finally:
-            sc.close()
 
     def _on_loop(self, function: Callable[..., Any], *args: Any) -> None:
         loop = self.session.loop

@@ -178,13 +178,19 @@ def watch(
     # the watcher waits and tries again by itself: the client tries briefly
     from .. import RetryPolicy
     from ..config import config_dir
-    from ..watching import CannotWatch, FolderWatcher, check_can_watch, playing_until
+    from ..watching import (
+        CannotWatch,
+        FolderWatcher,
+        SyncUploader,
+        check_can_watch,
+        playing_until,
+    )
 
     sc = logged_in_client(settings, retry=RetryPolicy.quick())
     tournament = sc.tournaments.get(tournament_id)
     view = TerminalView(folder, settings, None if settings.json else terminal_console())
     watcher = FolderWatcher(
-        sc,
+        SyncUploader(sc),
         folder,
         tournament,
         state_dir=state_dir or config_dir() / "watch",

@@ -8,7 +8,13 @@ words, what to do), skipped, waiting, server unavailable, status, stopped.
 The ``scoreganizer watch`` command draws these in a terminal; a web page can
 draw the same events.
 
->>> watcher = FolderWatcher(sc, Path("replays"), tournament,
+The watcher talks to the server through an :class:`Uploader`: a
+:class:`SyncUploader` over :class:`~scoreganizer_client_lib.Scoreganizer`,
+or an :class:`AsyncUploader` over
+:class:`~scoreganizer_client_lib.AsyncScoreganizer`, whose calls run on the
+program's own event loop while the watcher runs in a thread.
+
+>>> watcher = FolderWatcher(SyncUploader(sc), Path("replays"), tournament,
 ...                         state_dir=Path("state"), on_event=print)  # doctest: +SKIP
 >>> watcher.open()           # the folder exists and no one else watches it  # doctest: +SKIP
 >>> summary = watcher.run(key)  # until the end; watcher.stop() from elsewhere  # doctest: +SKIP
@@ -35,10 +41,12 @@ from ._events import (
     WatchStatus,
     WatchSummary,
 )
+from ._uploader import AsyncUploader, SyncUploader, Uploader, UploaderClosed
 
 __all__ = [
     "STOP_REASONS",
     "SUFFIXES",
+    "AsyncUploader",
     "CannotWatch",
     "Clock",
     "EventKind",
@@ -46,7 +54,10 @@ __all__ = [
     "ManualClock",
     "StopCode",
     "StopReason",
+    "SyncUploader",
     "SystemClock",
+    "Uploader",
+    "UploaderClosed",
     "WatchCode",
     "WatchEvent",
     "WatchStatus",

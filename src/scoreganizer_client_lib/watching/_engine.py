@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import replays
+from .._client import ClientCommon
 from ..codes import StopCode, WatchCode
-from ..config import ServerAddress, server_slug
+from ..config import server_slug
 from ..exceptions import (
     NetworkException,
     ScoreganizerError,
@@ -45,6 +46,7 @@ from ._events import (
 )
 from ._journal import Decision, Journal
 from ._lock import FolderBusy, FolderLock
+from ._uploader import SyncUploader, Uploader, UploaderClosed, server_url
 
 #: The replay file suffixes a watcher looks at (any case).
 _SUFFIXES = tuple(SUFFIXES)
@@ -106,13 +108,18 @@ class _Entry:
     is_link: bool
 
 
-def state_name(sc: Scoreganizer, tournament_id: int) -> str:
-    """A file-name-safe name for the journal of ``tournament_id`` on ``sc``'s server."""
-    return f"{server_slug(ServerAddress(sc.host, sc.port, sc.https).url)}_{tournament_id}"
+def state_name(client: Uploader | ClientCommon, tournament_id: int) -> str:
+    """A file-name-safe name for the journal of ``tournament_id`` on the
+    server of ``client`` (an :class:`Uploader`, or either client)."""
+    server = server_url(client) if isinstance(client, ClientCommon) else client.server
+    return f"{server_slug(server)}_{tournament_id}"
 
 
 class FolderWatcher:
-    """Uploads the replays that appear in ``folder`` for ``tournament``.
+    """Uploads the replays that appear in ``folder`` for ``tournament``,
+    through ``uploader``: an :class:`Uploader` (:class:`SyncUploader`,
+    :class:`AsyncUploader`), or a :class:`Scoreganizer` (wrapped in a
+    :class:`SyncUploader`).
 
     A replay is read once it is completely written: its modification time is
     ``settle`` seconds old (or it has not changed for that long), and it reads
@@ -156,7 +163,7 @@ class FolderWatcher:
 
     def __init__(
         self,
-        sc: Scoreganizer,
+        uploader: Uploader | Scoreganizer,
         folder: Path,
         tournament: Tournament,
         *,
@@ -176,7 +183,11 @@ class FolderWatcher:
         holder: str = "a folder watcher",
         batch: int = 5000,
     ) -> None:
-        self.sc = sc
+        #: Where the replays go (a :class:`Scoreganizer` given is wrapped
+        #: in a :class:`SyncUploader`).
+        self.uploader: Uploader = (
+            SyncUploader(uploader) if isinstance(uploader, Scoreganizer) else uploader
+        )
         self.folder = Path(folder).absolute()
         self.tournament = tournament
         self.state_dir = state_dir
@@ -210,7 +221,9 @@ class FolderWatcher:
         self._opened = False
         self._ran = False
         self._lock = FolderLock(state_dir / "locks", self.folder) if state_dir else None
-        journal_path = state_dir / f"{state_name(sc, tournament.id)}.journal" if state_dir else None
+        journal_path = (
+            state_dir / f"{state_name(self.uploader, tournament.id)}.journal" if state_dir else None
+        )
         self._journal = Journal(journal_path, {"tournament": tournament.id})
         self._real_root = self.folder
         self._pending: dict[str, _Pending] = {}
@@ -290,6 +303,12 @@ class FolderWatcher:
         self._stop.set()
         self._wake.set()
 
+    @property
+    def sc(self) -> Scoreganizer | None:
+        """The sync client behind :attr:`uploader`, if it is one (as given
+        to the constructor before uploaders were)."""
+        return self.uploader.client if isinstance(self.uploader, SyncUploader) else None
+
     # -- other tournaments, one folder ---------------------------------------
 
     def also_for(
@@ -365,16 +384,18 @@ class FolderWatcher:
         self.key_expiry = key_expiry
         self.key_generated = key_generated
         self.until = playing_until(self.tournament, key_expiry)
-        self.player = self.sc.username
         self.open()
         reason: StopReason | None = None
         try:
+            self.player = self.uploader.player()
             self._start_notifier()
             self._scan = self._full_scan()
             while reason is None:
                 reason = self._step()
                 if reason is None:
                     self.clock.sleep(self._next_wake(), self._wake)
+        except UploaderClosed:
+            reason = stop_reason(StopCode.STOPPED)
         except KeyboardInterrupt:
             reason = stop_reason(StopCode.INTERRUPTED)
             raise
@@ -858,8 +879,7 @@ class FolderWatcher:
         login must not send this player's replays."""
         if self.player is None:
             return False
-        self.sc.reload_credentials()
-        return self.sc.username not in (None, self.player)
+        return self.uploader.player() not in (None, self.player)
 
     def _upload(
         self,
@@ -874,8 +894,8 @@ class FolderWatcher:
             self.summary.stopped = stop_reason(StopCode.OTHER_PLAYER)
             self._stop.set()
             return
-        try:
-            self.sc.scores.upload_file(io.BytesIO(data), rel, mime_type=info.mime_type, tries=1)
+        try:  # (UploaderClosed goes up to run(): the file waits for the next watcher)
+            self.uploader.upload(rel, data, info.mime_type)
         except ScoreganizerNotLoggedIn:
             self.summary.stopped = stop_reason(StopCode.NOT_LOGGED_IN)
             self._stop.set()

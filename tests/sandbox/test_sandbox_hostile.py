@@ -35,7 +35,7 @@ from scoreganizer_client_lib.sandbox import (
     scenario,
 )
 from scoreganizer_client_lib.sandbox import server as server_module
-from scoreganizer_client_lib.sandbox.accounts import Accounts
+from scoreganizer_client_lib.sandbox.accounts import Accounts, argon2_hasher
 
 AUTH = "X-Scoreganizer-Authorization"
 RMV = "application/x-viennasweeper"
@@ -147,45 +147,53 @@ def test_multipart_parsing_is_off_the_loop(
         assert sandbox.store.count("scores") in (0, 1)
 
 
-def test_password_hashing_is_off_the_loop(sandbox: SandboxServer, monkeypatch: Any) -> None:
+class WrappedHasher:
+    """The sandbox's Argon2id hasher at the tests' cost, with ``verify``
+    passed through ``wrap`` (while it is set)."""
+
+    def __init__(self, wrap: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None):
+        self.real = argon2_hasher(TEST_CONFIG)
+        self.wrap = wrap
+
+    def hash(self, password: str) -> str:
+        return self.real.hash(password)
+
+    def verify(self, hash: str, password: str) -> bool:
+        verify = self.real.verify if self.wrap is None else self.wrap(self.real.verify)
+        return bool(verify(hash, password))
+
+
+@pytest.fixture
+def hashed(tmp_path: Path, clock: Clock) -> Iterator[tuple[SandboxServer, WrappedHasher]]:
+    """A running sandbox whose password checks a test can wrap."""
+    hasher = WrappedHasher()
+    db = tmp_path / "sandbox.sqlite3"
+    with SandboxServer(db, config=TEST_CONFIG, clock=clock, hasher=hasher) as sandbox:
+        yield sandbox, hasher
+
+
+def test_a_hasher_is_for_one_process() -> None:
+    with pytest.raises(ValueError, match="one process"):
+        SandboxServer(hasher=WrappedHasher(), workers=2)
+
+
+def test_password_hashing_is_off_the_loop(hashed: tuple[SandboxServer, WrappedHasher]) -> None:
+    sandbox, hasher = hashed
     scenario.add_user(sandbox.store, "ann", PASSWORD)
     with ThreadPoolExecutor(1) as pool:
 
         def patch(hold: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
-            wrap_verify(sandbox, monkeypatch, hold)
+            hasher.wrap = hold
             pool.submit(login, sandbox, "ann")
 
         served_meanwhile(sandbox, patch)
 
 
-def _app_accounts(sandbox: SandboxServer) -> Accounts:
-    server = sandbox._server
-    assert server is not None
-    accounts: Accounts = server.config.app.state.accounts  # type: ignore[attr-defined]
-    return accounts
-
-
-class _Hasher:
-    """A password hasher whose ``verify`` is wrapped."""
-
-    def __init__(self, real: Any, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]):
-        self.hash = real.hash
-        self.verify = wrap(real.verify)
-
-
-def wrap_verify(
-    sandbox: SandboxServer,
-    monkeypatch: Any,
-    wrap: Callable[[Callable[..., Any]], Callable[..., Any]],
-) -> None:
-    accounts = _app_accounts(sandbox)
-    monkeypatch.setattr(accounts, "_hasher", _Hasher(accounts.hasher, wrap))
-
-
-def test_hashing_is_bounded(tmp_path: Path, monkeypatch: Any) -> None:
+def test_hashing_is_bounded(tmp_path: Path) -> None:
     config = replace(TEST_CONFIG, hash_workers=2, login_attempts_per_name=100)
     config = replace(config, login_attempts_per_address=100)
-    with SandboxServer(tmp_path / "db.sqlite3", config=config) as sandbox:
+    hasher = WrappedHasher()
+    with SandboxServer(tmp_path / "db.sqlite3", config=config, hasher=hasher) as sandbox:
         scenario.add_user(sandbox.store, "ann", PASSWORD)
         lock, running, most = threading.Lock(), [0], [0]
 
@@ -203,7 +211,7 @@ def test_hashing_is_bounded(tmp_path: Path, monkeypatch: Any) -> None:
 
             return counted
 
-        wrap_verify(sandbox, monkeypatch, counting)
+        hasher.wrap = counting
         names = [f"user{i}" for i in range(16)] + ["ann"] * 8
         with ThreadPoolExecutor(24) as pool:
             codes = list(pool.map(lambda n: login(sandbox, n, "wrong").status_code, names))
@@ -211,11 +219,11 @@ def test_hashing_is_bounded(tmp_path: Path, monkeypatch: Any) -> None:
         assert 1 <= most[0] <= 2
 
 
-def test_logins_beyond_the_queue_wait(tmp_path: Path, monkeypatch: Any) -> None:
+def test_logins_beyond_the_queue_wait(tmp_path: Path) -> None:
     config = replace(TEST_CONFIG, hash_workers=1, max_waiting_logins=2)
-    with SandboxServer(tmp_path / "db.sqlite3", config=config) as sandbox:
-        release = threading.Event()
-        wrap_verify(sandbox, monkeypatch, lambda real: lambda *a: release.wait(10) and real(*a))
+    release = threading.Event()
+    hasher = WrappedHasher(lambda real: lambda *a: release.wait(10) and real(*a))
+    with SandboxServer(tmp_path / "db.sqlite3", config=config, hasher=hasher) as sandbox:
         with ThreadPoolExecutor(6) as pool:
             futures = [pool.submit(login, sandbox, f"u{i}", "x") for i in range(6)]
             deadline = time.monotonic() + 10
@@ -415,10 +423,11 @@ def test_login_form_edge_cases(
 # -- 4. login: no enumeration, limits ------------------------------------------
 
 
-def test_unknown_user_costs_a_hash(sandbox: SandboxServer, monkeypatch: Any) -> None:
+def test_unknown_user_costs_a_hash(hashed: tuple[SandboxServer, WrappedHasher]) -> None:
+    sandbox, hasher = hashed
     scenario.add_user(sandbox.store, "ann", PASSWORD)
     calls: list[str] = []
-    wrap_verify(sandbox, monkeypatch, lambda real: lambda h, p: calls.append(p) or real(h, p))
+    hasher.wrap = lambda real: lambda h, p: calls.append(p) or real(h, p)
     assert login(sandbox, "ann", "wrong").status_code == 403
     assert login(sandbox, "nobody", "wrong").status_code == 403
     assert calls == ["wrong", "wrong"]

@@ -39,10 +39,11 @@ import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .. import TokenStatus
 from ..exceptions import ErrorCode
+from .config import SandboxConfig
 from .errors import SandboxError
 from .pools import WorkerPool
 from .store import Store
@@ -106,18 +107,41 @@ def too_many_attempts(wait: float) -> SandboxError:
     )
 
 
+class Hasher(Protocol):
+    """What hashes and checks the passwords: argon2's ``PasswordHasher``
+    (:func:`argon2_hasher`), or something that wraps one."""
+
+    def hash(self, password: str) -> str:
+        """The hash to store for ``password``."""
+
+    def verify(self, hash: str, password: str) -> bool:
+        """True if ``password`` matches ``hash``; raises argon2's
+        ``VerifyMismatchError`` or ``InvalidHashError`` if not."""
+
+
+def argon2_hasher(config: SandboxConfig) -> Hasher:
+    """The sandbox's Argon2id hasher, at the cost ``config`` sets."""
+    from argon2 import PasswordHasher
+
+    hasher: Hasher = PasswordHasher(
+        time_cost=config.argon2_time_cost, memory_cost=config.argon2_memory_kib
+    )
+    return hasher
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class Accounts:
-    """Logging in and checking tokens over a :class:`Store`."""
+    """Logging in and checking tokens over a :class:`Store`; ``hasher``
+    hashes and checks the passwords (:func:`argon2_hasher` unless given)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, hasher: Hasher | None = None) -> None:
         self.store = store
         self.config = store.config
         self.clock = store.clock
-        self._hasher: Any = None
+        self._hasher = hasher
         self._unknown_user_hash: str | None = None
         self.hashing = WorkerPool(
             "hash",
@@ -127,15 +151,10 @@ class Accounts:
         )
 
     @property
-    def hasher(self) -> Any:
-        """The Argon2id password hasher (imported on first use)."""
+    def hasher(self) -> Hasher:
+        """The password hasher (Argon2id's made on first use unless one was given)."""
         if self._hasher is None:
-            from argon2 import PasswordHasher
-
-            self._hasher = PasswordHasher(
-                time_cost=self.config.argon2_time_cost,
-                memory_cost=self.config.argon2_memory_kib,
-            )
+            self._hasher = argon2_hasher(self.config)
         return self._hasher
 
     def add_user(self, name: str, password: str) -> int:

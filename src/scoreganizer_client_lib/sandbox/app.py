@@ -26,7 +26,7 @@ from ..digits import ascii_int_at_most
 from ..exceptions import ErrorCode
 from ..replays import ReplayInfo
 from . import bodies, control, errors
-from .accounts import Accounts, User
+from .accounts import Accounts, Hasher, User
 from .errors import SandboxError
 from .pools import WorkerPool
 from .rules import MAX_ID, Rules
@@ -354,10 +354,11 @@ async def _openapi_too(request: Request) -> Response:
     return JSONResponse(request.app.openapi())
 
 
-def create_app(store: Store) -> FastAPI:
+def create_app(store: Store, hasher: Hasher | None = None) -> FastAPI:
     """The ASGI app serving ``/api/`` from ``store``; the OpenAPI description
     is at ``/api/openapi.json`` (also ``/openapi.json``, where FastAPI users
-    look; browsable at ``/docs``). It changes nothing in the process (see
+    look; browsable at ``/docs``). ``hasher`` checks the passwords
+    (:class:`.accounts.Accounts`). It changes nothing in the process (see
     :mod:`.tuning` for what serving does)."""
     app = FastAPI(
         openapi_url=OPENAPI_URL,
@@ -376,7 +377,7 @@ def create_app(store: Store) -> FastAPI:
     # Parsing is Python holding the interpreter lock: one thread does it as
     # fast as several, and leaves the event loop its turns.
     app.state.parsing = WorkerPool("parse", 1, PARSING_QUEUE, _busy_parsing)
-    app.state.accounts = Accounts(store)
+    app.state.accounts = Accounts(store, hasher)
     app.include_router(router)
     app.include_router(bodiless)
     app.add_api_route("/openapi.json", _openapi_too, include_in_schema=False)

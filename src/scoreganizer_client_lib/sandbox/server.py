@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     import uvicorn
 
     from .._connection_guard import ConnectionGuard
+    from .accounts import Hasher
 
 __all__ = ["ConnectionLimits", "PortInUse", "SandboxServer", "WorkerFailed"]
 
@@ -106,11 +107,15 @@ def uvicorn_server(
 
 
 def _sandbox_server(
-    store: Store, limits: ConnectionLimits, access_log: bool, ready: Any = None
+    store: Store,
+    limits: ConnectionLimits,
+    access_log: bool,
+    ready: Any = None,
+    hasher: Hasher | None = None,
 ) -> uvicorn.Server:
     from .app import create_app
 
-    return uvicorn_server(create_app(store), limits, access_log, ready)
+    return uvicorn_server(create_app(store, hasher), limits, access_log, ready)
 
 
 def _worker(
@@ -243,6 +248,9 @@ class SandboxServer:
     ``workers`` > 1, that many processes serve the same socket and database
     file; :meth:`start` and :meth:`serve_forever` start them and start
     again one that dies (see :mod:`.supervising`), :meth:`stop` ends them.
+    ``hasher`` hashes and checks the passwords (Argon2id at the config's
+    cost unless given; one process only): a test wraps
+    :func:`.accounts.argon2_hasher` to see or hold the checks.
     """
 
     def __init__(
@@ -255,9 +263,12 @@ class SandboxServer:
         clock: Callable[[], float] = time.time,
         limits: ConnectionLimits | None = None,
         workers: int = 1,
+        hasher: Hasher | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
+        if hasher is not None and workers > 1:
+            raise ValueError("a hasher is for one process (workers=1)")
         self.store = Store(db, config, clock)
         self.config = config
         self.host = host
@@ -265,6 +276,7 @@ class SandboxServer:
         self.access_log = access_log
         self.limits = limits or ConnectionLimits()
         self.workers = workers
+        self.hasher = hasher
         self._sock: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: ServerThread | None = None
@@ -348,7 +360,7 @@ class SandboxServer:
             )
             self._supervisor.start()
             return self.url
-        server = _sandbox_server(self.store, self.limits, self.access_log)
+        server = _sandbox_server(self.store, self.limits, self.access_log, hasher=self.hasher)
         self._server = server
         self._thread = ServerThread(server, self._sock, "sandbox", f"the sandbox on {self.url}")
         self._thread.start(timeout)
@@ -381,7 +393,9 @@ class SandboxServer:
         announce = _Announce(on_ready, self.url)
         if self.workers == 1:  # uvicorn handles the signals itself
             try:
-                server = _sandbox_server(self.store, self.limits, self.access_log, announce)
+                server = _sandbox_server(
+                    self.store, self.limits, self.access_log, announce, self.hasher
+                )
                 server.run(sockets=[self._sock])
             finally:
                 self.stop()

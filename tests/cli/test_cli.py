@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -312,10 +311,12 @@ def test_standings_where_the_server_shows_none(not_scoreganizer: str, config_dir
     )
 
 
-def test_dead_server_is_one_line(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dead_server_is_one_line(config_dir: Path) -> None:
     waits: list[float] = []
-    monkeypatch.setattr(time, "sleep", waits.append)
-    result = CliRunner().invoke(main, ["--server", "http://127.0.0.1:9", "tournaments"])
+    waiting = Settings("", sleep=waits.append)
+    result = CliRunner().invoke(
+        main, ["--server", "http://127.0.0.1:9", "tournaments"], obj=waiting
+    )
     assert result.exit_code == 1 and waits == []  # nothing listens there: said at once
     assert result.output == "error: cannot reach http://127.0.0.1:9: could not connect " + (
         "(is the address right, is it running?)\n"

@@ -107,6 +107,23 @@ def refresh_elsewhere(module_sandbox: tuple[SandboxServer, Clock], path: Path) -
         return other.refresh_login()
 
 
+def refresh_unseen(module_sandbox: tuple[SandboxServer, Clock], path: Path) -> str:
+    """Refresh the token in ``path`` elsewhere and write the new one in its
+    place, same size, same time, same file: a look at the file's stamp does
+    not show it. The new auth string."""
+    aside = path.with_name("aside.txt")
+    old = path.read_text()
+    aside.write_text(old)
+    new = refresh_elsewhere(module_sandbox, aside)
+    assert len(new) == len(old)
+    before, stamp = path.stat(), AuthFile(path).current_stamp()
+    with path.open("r+b") as handle:
+        handle.write(new.encode())
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert AuthFile(path).current_stamp() == stamp  # nothing to see
+    return new
+
+
 def status_of(sandbox: SandboxServer, auth_str: str) -> str:
     """What the server says of ``auth_str`` (asked by a client of its own)."""
     with Scoreganizer.from_url(sandbox.url) as probe:
@@ -135,16 +152,9 @@ def test_a_refresh_the_file_s_stamp_does_not_show_is_found_when_the_server_refus
 ) -> None:
     """Rewritten in place, same size, same time, same file: only the server's
     ``not_logged_in`` tells; the file is then read, the request sent again."""
-    path, aside, cup = tmp_path / "auth.txt", tmp_path / "aside.txt", _cup(module_sandbox[0])
-    old = log_in(here, module_sandbox)
-    aside.write_text(old)
-    new = refresh_elsewhere(module_sandbox, aside)
-    assert len(new) == len(old)
-    before = path.stat()
-    with path.open("r+b") as handle:
-        handle.write(new.encode())
-    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert AuthFile(path).current_stamp() == here.sc._shared.seen  # nothing to see
+    cup = _cup(module_sandbox[0])
+    log_in(here, module_sandbox)
+    new = refresh_unseen(module_sandbox, tmp_path / "auth.txt")
     here("tournaments.participate", cup)
     assert here.sc.auth_str == new
     assert here("token_status") == "ok"
@@ -154,10 +164,8 @@ def test_token_status_of_a_revoked_token_asks_with_the_one_saved_since(
     module_sandbox: tuple[SandboxServer, Clock], here: Client, tmp_path: Path
 ) -> None:
     log_in(here, module_sandbox)
-    new = refresh_elsewhere(module_sandbox, tmp_path / "auth.txt")
-    with pytest.MonkeyPatch.context() as patch:  # the look before the request misses it
-        patch.setattr(here.sc._shared, "changed", lambda: False)
-        assert here("token_status") == "ok"  # "nonexistent" for the old one, then asked again
+    new = refresh_unseen(module_sandbox, tmp_path / "auth.txt")  # the look before misses it
+    assert here("token_status") == "ok"  # "nonexistent" for the old one, then asked again
     assert here.sc.auth_str == new
 
 

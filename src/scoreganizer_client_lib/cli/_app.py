@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -186,7 +187,8 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, "--version", prog_name="scoreganizer")
 @click.pass_context
 def main(ctx: click.Context, server: str, as_json: bool, verbose: bool) -> None:
-    ctx.obj = Settings(server, as_json, verbose)
+    given = ctx.obj if isinstance(ctx.obj, Settings) else None  # see Settings
+    ctx.obj = Settings(server, as_json, verbose, sleep=given.sleep if given else time.sleep)
 
 
 def _raise_terminated(signum: int, frame: object) -> None:

@@ -57,6 +57,7 @@ def client(
         settings.server,
         auth_filename=path if saved and path.exists() else None,
         retry=retry or RetryPolicy.interactive(),  # a person is waiting
+        sleep=settings.sleep,
     )
     if sc.auth_file_problem and not settings.verbose:
         click.echo(f"warning: {inert(sc.auth_file_problem)}", err=True)

@@ -4,6 +4,9 @@ can use them."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 #: Exit statuses of an interrupted command, as shells report a signal.
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
@@ -15,11 +18,23 @@ class Terminated(KeyboardInterrupt):
 
 
 class Settings:
-    """The global options, handed to every subcommand."""
+    """The global options, handed to every subcommand, and ``sleep``: how
+    the command's client waits between tries (``time.sleep`` unless given).
+    A program that runs the command in-process (a test, say) drives its
+    waits with ``main(..., obj=Settings(server, sleep=...))``: the command
+    keeps that ``sleep`` and takes the rest from its options."""
 
-    def __init__(self, server: str, as_json: bool, verbose: bool) -> None:
+    def __init__(
+        self,
+        server: str,
+        as_json: bool = False,
+        verbose: bool = False,
+        *,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
         self.server = server
         self.json = as_json
+        self.sleep = sleep
         self.verbose = False
         if verbose:
             self.set_verbose()

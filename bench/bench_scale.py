@@ -37,7 +37,7 @@ from _servers import environment_note, free_port, sandbox_command, serving
 from _timing import report, size
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import Store
-from scoreganizer_client_lib.sandbox.store import Ranking
+from scoreganizer_client_lib.sandbox.ranking import Ranking
 
 ACTIVE = 13
 GEN_KEY_USERS = 40

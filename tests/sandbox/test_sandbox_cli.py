@@ -22,7 +22,7 @@ from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import DamagedDatabase, Store, scenario
 from scoreganizer_client_lib.sandbox.accounts import User
 from scoreganizer_client_lib.sandbox.rules import Rules
-from scoreganizer_client_lib.sandbox.store import first_damage
+from scoreganizer_client_lib.sandbox.sqlite_errors import first_damage
 
 Run = Callable[..., Result]
 HOSTING = [

@@ -1,5 +1,7 @@
-"""The sandbox's layers point one way: the app calls the rules and accounts,
-which call the store; the store decides nothing and knows no HTTP."""
+"""The sandbox's layers point one way: the server runs the app, which calls
+the rules and accounts, which call the store; the store (with the schema, the
+standings' statements and SQLite's failures beneath it) decides nothing and
+knows no HTTP."""
 
 from __future__ import annotations
 
@@ -21,18 +23,29 @@ ALLOWED = {
     "batching": set(),
     "bodies": {"errors"},
     "clock": set(),
-    "store": {"config", "batching", "clock"},
+    "sqlite_errors": set(),
+    "ranking": set(),
+    "schema": {"ranking"},
+    "store": {"config", "batching", "clock", "sqlite_errors", "ranking", "schema"},
     "accounts": {"config", "errors", "store", "pools"},
-    "rules": {"config", "errors", "store", "accounts", "clock"},
+    "rules": {"config", "errors", "store", "ranking", "accounts", "clock"},
     "scenario": {"config", "errors", "store", "accounts", "rules"},
     "faults": {"store"},
     "recording": {"store"},
     "scripting": {"store", "faults", "recording"},
     "control": {"store", "rules", "scenario", "faults", "recording", "bodies"},
     "app": {
-        "config", "errors", "store", "accounts", "rules", "bodies", "pools", "scripting", "control"
+        "config", "errors", "sqlite_errors", "store", "accounts", "rules", "bodies", "pools",
+        "scripting", "control",
+    },
+    "supervising": set(),
+    "server": {
+        "config", "clock", "store", "accounts", "scenario", "faults", "recording", "supervising",
+        "tuning", "app",
     },
 }  # fmt: skip
+#: The modules beneath the policies: rows, SQL and SQLite, nothing else.
+DATA_LAYER = ("sqlite_errors", "ranking", "schema", "store")
 
 
 def _sandbox_imports(module: str) -> set[str]:
@@ -52,10 +65,24 @@ def test_imports_point_one_way(module: str) -> None:
     assert _sandbox_imports(module) <= ALLOWED[module]
 
 
-def test_store_knows_no_http_and_no_policy() -> None:
-    source = (PACKAGE / "store.py").read_text(encoding="utf-8")
+def test_every_module_has_its_place() -> None:
+    modules = {path.stem for path in PACKAGE.glob("*.py")} - {"__init__"}
+    assert modules == set(ALLOWED)
+
+
+@pytest.mark.parametrize("module", DATA_LAYER)
+def test_the_data_layer_knows_no_http_and_no_policy(module: str) -> None:
+    source = (PACKAGE / f"{module}.py").read_text(encoding="utf-8")
     for word in ("SandboxError", "status_code", "argon2", "token_expires_after", "403", "404"):
         assert word not in source
+
+
+def test_the_schema_is_made_in_one_place() -> None:
+    words = ("CREATE TABLE", "CREATE INDEX", "CREATE TRIGGER", "ALTER TABLE")
+    for path in PACKAGE.glob("*.py"):
+        if path.stem != "schema":
+            source = path.read_text(encoding="utf-8").upper()
+            assert [word for word in words if word in source] == [], path.stem
 
 
 def test_scenario_runs_no_sql() -> None:

@@ -22,14 +22,10 @@ from scoreganizer_client_lib.replays.formats import ReplayFormat
 from scoreganizer_client_lib.replays.testing import WRITERS, write_avf, write_evf, write_rmv
 from scoreganizer_client_lib.sandbox import SandboxError, Store, scenario
 from scoreganizer_client_lib.sandbox.accounts import User
+from scoreganizer_client_lib.sandbox.ranking import SAVE_STANDING
 from scoreganizer_client_lib.sandbox.rules import Rules, iso
-from scoreganizer_client_lib.sandbox.store import (
-    LISTS,
-    MIGRATIONS,
-    SAVE_STANDING,
-    TABLES,
-    list_query,
-)
+from scoreganizer_client_lib.sandbox.schema import MIGRATIONS, TABLES
+from scoreganizer_client_lib.sandbox.store import LISTS, list_query
 
 RMV = "application/x-viennasweeper"
 

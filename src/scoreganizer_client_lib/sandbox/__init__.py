@@ -16,7 +16,8 @@ Needs the ``sandbox`` extra (``pip install scoreganizer-client-lib[sandbox]``).
 The policies docs/protocol.md leaves open are in :class:`SandboxConfig` and the
 docstrings of :mod:`.rules` and :mod:`.accounts`. Layers: :mod:`.app` (HTTP)
 calls :mod:`.rules` and :mod:`.accounts` (every policy), which call
-:mod:`.store` (rows in SQLite).
+:mod:`.store` (rows in SQLite: the schema in :mod:`.schema`, the standings'
+statements in :mod:`.ranking`, SQLite's failures in :mod:`.sqlite_errors`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from .config import CONTROL_TOKEN_ENV, MIN_CONTROL_TOKEN, SandboxConfig, default
 from .errors import SandboxError
 from .rules import Rules, Standings, parse_when
 from .server import ConnectionLimits, PortInUse, SandboxServer
-from .store import Busy, DamagedDatabase, NoDatabase, Store
+from .sqlite_errors import Busy, DamagedDatabase, NoDatabase
+from .store import Store
 
 __all__ = [
     "CONTROL_TOKEN_ENV",

@@ -31,7 +31,8 @@ from .errors import SandboxError
 from .pools import WorkerPool
 from .rules import MAX_ID, Rules
 from .scripting import Scripted
-from .store import Busy, ReadOnly, Store
+from .sqlite_errors import Busy, ReadOnly
+from .store import Store
 
 log = logging.getLogger(__name__)
 JSON = "application/json"

@@ -22,7 +22,8 @@ from . import errors
 from .accounts import User
 from .clock import EARLIEST, LATEST
 from .errors import SandboxError
-from .store import Ranking, Store
+from .ranking import Ranking
+from .store import Store
 
 #: Largest id SQLite can store.
 MAX_ID = 2**63 - 1

@@ -1,12 +1,13 @@
 """The sandbox's data layer: SQLite, explicit SQL, one transaction per change.
 
 The store reads and writes rows; it decides nothing (the policies are in
-:mod:`.rules` and :mod:`.accounts`). The schema is created and migrated by
-:meth:`Store.migrate` (``PRAGMA user_version`` counts the migrations applied).
-Connections use WAL mode (readers never wait for the writer), foreign keys,
-and a busy timeout; every change is one transaction, ``BEGIN IMMEDIATE`` …
-``COMMIT`` or a single statement (uploads), so two requests cannot
-interleave. Times are stored as Unix seconds (UTC).
+:mod:`.rules` and :mod:`.accounts`). The schema (:mod:`.schema`) is created
+and migrated by :meth:`Store.migrate`; the standings are made by the
+statements of :mod:`.ranking`; SQLite's failures become the exceptions of
+:mod:`.sqlite_errors`. Connections use WAL mode (readers never wait for the
+writer), foreign keys, and a busy timeout; every change is one transaction,
+``BEGIN IMMEDIATE`` … ``COMMIT`` or a single statement (uploads), so two
+requests cannot interleave. Times are stored as Unix seconds (UTC).
 """
 
 from __future__ import annotations
@@ -20,116 +21,24 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .batching import Batcher
 from .clock import SandboxClock
 from .config import SandboxConfig
+from .ranking import SAVE_STANDING, SAVE_STANDINGS, STANDINGS_CURRENT, Ranking
+from .schema import MIGRATIONS, TABLES, upgrade
+from .sqlite_errors import (
+    Busy,
+    DamagedDatabase,
+    NoDatabase,
+    ReadOnly,
+    first_damage,
+    is_locked,
+    is_read_only,
+)
 
-
-def _iso(seconds: str) -> str:
-    """SQL for Unix ``seconds`` as the wire's text: ISO 8601 UTC without offset,
-    with six fraction digits unless there is no fraction (as Python's
-    ``datetime.isoformat``); microseconds rounded half away from zero (SQLite's
-    ``round``, which ``rules.iso`` mirrors)."""
-    micro = f"CAST(round({seconds} * 1000000) AS INTEGER)"
-    fraction = f"(({micro}) % 1000000 + 1000000) % 1000000"
-    return (
-        f"strftime('%Y-%m-%dT%H:%M:%S', (({micro}) - {fraction}) / 1000000, 'unixepoch')"
-        f" || CASE WHEN {fraction} THEN printf('.%06d', {fraction}) ELSE '' END"
-    )
-
-
-def _wire(row: str) -> str:
-    """SQL for the wire form of tournament ``row`` (``new.`` in a trigger)
-    (docs/protocol.md, Tournament) but its last field, the user's ``status``, and
-    the closing brace (the one ``}`` after the last value, a boolean)."""
-    return f"""rtrim(json_object('id', {row}id, 'mode', {row}mode,
-    'modeparams', {row}modeparams, 'name', {row}name, 'location', {row}location,
-    'start', {_iso(row + "start")}, 'end', {_iso(row + "end")},
-    'open_entry', json(CASE WHEN {row}open_entry THEN 'true' ELSE 'false' END),
-    'hide_results', json(CASE WHEN {row}hide_results THEN 'true' ELSE 'false' END)), '}}')"""
-
-
-def _counting_triggers(table: str) -> str:
-    """SQL: triggers that count each write to ``table`` (rows with a
-    ``tournament_id``) in their tournament's ``results_written``."""
-    return "\n".join(
-        f"CREATE TRIGGER {table}_{event.lower()} AFTER {event} ON {table} BEGIN"  # noqa: S608
-        " UPDATE tournaments SET results_written = results_written + 1"
-        f" WHERE id IN ({rows}); END;"
-        for event, rows in [
-            ("INSERT", "new.tournament_id"),
-            ("UPDATE", "old.tournament_id, new.tournament_id"),
-            ("DELETE", "old.tournament_id"),
-        ]
-    )
-
-
-#: Levels a tournament counts games of (``B+I+E``): the positions of a
-#: tournament's rows in ``counted``.
-LEVELS = 3
-
-
-def _counted(tournament: str, position: int, column: str) -> str:
-    return (
-        f"(SELECT {column} FROM counted"  # noqa: S608 (fixed text)
-        f" WHERE tournament_id = {tournament} AND position = {position})"
-    )
-
-
-def _best_times(tournament: str, player: str, position: int) -> str:
-    """SQL: the JSON array of a player's counted times of the level at
-    ``position``, best first: a few rows read from the index, however many
-    games they played."""
-    level, games = (_counted(tournament, position, column) for column in ("level", "games"))
-    return f"""(SELECT json_group_array(game_time) FROM (SELECT game_time FROM scores
-        WHERE tournament_id = {tournament} AND user_id = {player} AND level = {level}
-        AND won IS NOT 0 ORDER BY game_time LIMIT coalesce({games}, 0)))"""  # noqa: S608
-
-
-def _standing(tournament: str, player: str, name: str) -> str:
-    """SQL: a player's entry in the standings but its rank, as a JSON object:
-    ``player``, ``complete`` (all counted games played), ``total`` (of the
-    counted times, to the millisecond), ``games`` and ``best`` (the counted
-    times by level); NULL while the tournament's ``counted`` levels are unknown."""
-    positions = range(LEVELS)
-    level = [_counted(tournament, p, "level") for p in positions]
-    games = [_counted(tournament, p, "games") for p in positions]
-    times = ", ".join(f"{_best_times(tournament, player, p)} AS t{p}" for p in positions)
-    played = [f"json_array_length(t{p})" for p in positions]
-    complete = " AND ".join(f"{played[p]} = {games[p]}" for p in positions)
-    total = " + ".join(f"(SELECT total(value) FROM json_each(t{p}))" for p in positions)  # noqa: S608
-    best = ", ".join(f"{level[p]}, json(t{p})" for p in positions)
-    return f"""(SELECT json_object('player', {name},
-        'complete', json(CASE WHEN {complete} THEN 'true' ELSE 'false' END),
-        'total', round({total}, 3), 'games', {" + ".join(played)}, 'best', json_object({best}))
-    FROM (SELECT {times}) WHERE {level[0]} IS NOT NULL)"""  # noqa: S608
-
-
-def _save_standings(tournament: str, which: str = "") -> str:
-    """SQL: keep the standings of tournament ``tournament``'s participants
-    (those for whom ``which``, a condition on ``p.user_id``, holds)."""
-    return f"""INSERT INTO standings (tournament_id, user_id, complete, games, total, name, line)
-    SELECT {tournament}, player, json_extract(entry, '$.complete'),
-        json_extract(entry, '$.games'), json_extract(entry, '$.total'), name,
-        substr(entry, 2, length(entry) - 2)
-    FROM (SELECT p.user_id AS player, u.name AS name,
-            {_standing(tournament, "p.user_id", "u.name")} AS entry
-        FROM participations p JOIN users u ON u.id = p.user_id
-        WHERE p.tournament_id = {tournament} AND p.status = 'participating' {which}
-        LIMIT -1 OFFSET 0)  -- kept apart (an OFFSET is never flattened): each entry made once
-    WHERE entry IS NOT NULL
-    ON CONFLICT (tournament_id, user_id) DO UPDATE SET complete = excluded.complete,
-        games = excluded.games, total = excluded.total, name = excluded.name,
-        line = excluded.line"""  # noqa: S608
-
-
-#: SQL: keep the standings of every participant of tournament ``:t``, or of one (``:u``).
-SAVE_STANDINGS = _save_standings(":t")
-SAVE_STANDING = _save_standings(":t", "AND p.user_id = :u")
 #: The columns of a score as :meth:`Store.insert_score` takes them.
 SCORE_COLUMNS = (
     "tournament_id", "user_id", "sha256", "game", "filename", "mime_type", "level",
@@ -154,274 +63,9 @@ def _insert_scores(count: int) -> str:
     ON CONFLICT (sha256) DO NOTHING"""  # noqa: S608 (fixed text)
 
 
-#: SQL: whether the kept standings of tournament ``:t`` are current.
-STANDINGS_CURRENT = """SELECT standings_written = results_written
-    AND EXISTS (SELECT 1 FROM counted WHERE tournament_id = :t) FROM tournaments WHERE id = :t"""
-
-
-def _identify_old_games(conn: sqlite3.Connection) -> None:
-    """Give each stored score without a ``game`` the digest of its replay
-    (left empty for a replay the reader refuses today)."""
-    from ..replays import ReplayError, inspect
-
-    found = []
-    for row_id, replay in conn.execute("SELECT id, replay FROM scores WHERE game IS NULL"):
-        try:
-            found.append((inspect(bytes(replay)).game_digest, row_id))
-        except ReplayError:
-            continue
-    conn.executemany("UPDATE scores SET game = ? WHERE id = ?", found)
-
-
-def _judge_stored_games(conn: sqlite3.Connection) -> None:
-    """Judge every stored score again by its replayed game: its time becomes
-    the events' time, and it counts only when the game was won and its file's
-    claims agree with it (an unreadable replay no longer counts either)."""
-    from ..replays import ReplayError, inspect
-
-    judged = []
-    for row_id, replay, game_time in conn.execute("SELECT id, replay, game_time FROM scores"):
-        try:
-            info = inspect(bytes(replay))
-        except ReplayError:
-            judged.append((game_time, 0, row_id))
-            continue
-        judged.append((info.game_time, int(info.won and not info.problems), row_id))
-    conn.executemany("UPDATE scores SET game_time = ?, won = ? WHERE id = ?", judged)
-
-
-#: The schema's migrations in order: SQL scripts, or steps in Python.
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
-    """
-    CREATE TABLE users (
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
-        password_hash TEXT NOT NULL,
-        created REAL NOT NULL
-    );
-    CREATE TABLE tokens (
-        id INTEGER PRIMARY KEY,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        digest TEXT NOT NULL UNIQUE,
-        created REAL NOT NULL
-    );
-    CREATE INDEX tokens_user ON tokens(user_id);
-    CREATE TABLE tournaments (
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL,
-        host_id INTEGER NOT NULL REFERENCES users(id),
-        mode TEXT NOT NULL CHECK (mode IN ('sum', 'sum_timelimit')),
-        modeparams TEXT NOT NULL,
-        location TEXT NOT NULL DEFAULT '',
-        start REAL NOT NULL,
-        end REAL NOT NULL,
-        open_entry INTEGER NOT NULL,
-        hide_results INTEGER NOT NULL,
-        CHECK (end > start)
-    );
-    CREATE TABLE participations (
-        tournament_id INTEGER NOT NULL REFERENCES tournaments(id) ON DELETE CASCADE,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        status TEXT NOT NULL CHECK (status IN ('requested', 'invited', 'participating')),
-        PRIMARY KEY (tournament_id, user_id)
-    );
-    CREATE TABLE keys (
-        tournament_id INTEGER NOT NULL REFERENCES tournaments(id) ON DELETE CASCADE,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        key TEXT NOT NULL UNIQUE,
-        created REAL NOT NULL,
-        expiry REAL,
-        PRIMARY KEY (tournament_id, user_id)
-    );
-    CREATE TABLE scores (
-        id INTEGER PRIMARY KEY,
-        tournament_id INTEGER NOT NULL REFERENCES tournaments(id) ON DELETE CASCADE,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        sha256 TEXT NOT NULL UNIQUE,
-        filename TEXT NOT NULL,
-        mime_type TEXT NOT NULL,
-        level TEXT NOT NULL,
-        game_time REAL NOT NULL,
-        won INTEGER,
-        uploaded REAL NOT NULL,
-        replay BLOB NOT NULL
-    );
-    CREATE INDEX scores_tournament ON scores(tournament_id, user_id);
-    """,
-    """
-    CREATE TABLE login_failures (
-        key TEXT PRIMARY KEY,
-        level REAL NOT NULL,
-        updated REAL NOT NULL
-    );
-    CREATE INDEX login_failures_updated ON login_failures(updated);
-    """,
-    # Lists and standings that cost what they return: indexes for the time
-    # conditions and a user's tournaments; each tournament's wire form kept
-    # as it is written (building 100k of them per list is most of its cost);
-    # each player's standing kept as scores arrive, with the number of scores
-    # it reflects (so that scores written by anything else show as stale).
-    f"""
-    CREATE INDEX tournaments_start ON tournaments(start);
-    CREATE INDEX tournaments_end ON tournaments(end);
-    CREATE INDEX participations_user ON participations(user_id, tournament_id);
-    DROP INDEX scores_tournament;
-    CREATE INDEX scores_standings ON scores(tournament_id, user_id, level, game_time);
-    ALTER TABLE tournaments ADD COLUMN wire TEXT;
-    UPDATE tournaments SET wire = {_wire("")};
-    CREATE TRIGGER tournaments_wire_insert AFTER INSERT ON tournaments BEGIN
-        UPDATE tournaments SET wire = {_wire("new.")} WHERE id = new.id;
-    END;
-    CREATE TRIGGER tournaments_wire_update AFTER UPDATE OF id, name, mode, modeparams,
-        location, start, end, open_entry, hide_results ON tournaments BEGIN
-        UPDATE tournaments SET wire = {_wire("new.")} WHERE id = new.id;
-    END;
-    CREATE TABLE standings (
-        tournament_id INTEGER NOT NULL REFERENCES tournaments(id) ON DELETE CASCADE,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        complete INTEGER NOT NULL,
-        games INTEGER NOT NULL,
-        total REAL NOT NULL,
-        best TEXT NOT NULL,
-        PRIMARY KEY (tournament_id, user_id)
-    );
-    ALTER TABLE tournaments ADD COLUMN standings_scores INTEGER NOT NULL DEFAULT 0;
-    """,  # noqa: S608 (fixed text)
-    # A game is identified by what the reader sees as the game (board and
-    # events), not by its file's bytes (the next migration indexes it).
-    """
-    ALTER TABLE scores ADD COLUMN game TEXT;
-    CREATE UNIQUE INDEX scores_game ON scores(user_id, game);
-    """,
-    # Costs that do not grow with the data: a game is looked up across all
-    # players (not unique: older databases may hold one game twice); a
-    # player's counted times are read from the best ones up; the standings
-    # are read in rank order from one index, each line's JSON kept with it,
-    # with a row for every participant. Every write to what standings are
-    # made of counts in ``results_written``, whoever wrote it; the store
-    # sets ``standings_written`` to it whenever the standings reflect it.
-    f"""
-    DROP INDEX scores_game;
-    CREATE INDEX scores_game ON scores(game);
-    DROP INDEX scores_standings;
-    CREATE INDEX scores_counted ON scores(tournament_id, user_id, level, game_time)
-        WHERE won IS NOT 0;
-    DROP TABLE standings;
-    CREATE TABLE standings (
-        tournament_id INTEGER NOT NULL REFERENCES tournaments(id) ON DELETE CASCADE,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        complete INTEGER NOT NULL,
-        games INTEGER NOT NULL,
-        total REAL NOT NULL,
-        name TEXT NOT NULL,
-        line TEXT NOT NULL,
-        PRIMARY KEY (tournament_id, user_id)
-    );
-    CREATE INDEX standings_ranked
-        ON standings(tournament_id, complete DESC, games DESC, total, name, line);
-    ALTER TABLE tournaments RENAME COLUMN standings_scores TO standings_written;
-    ALTER TABLE tournaments ADD COLUMN results_written INTEGER NOT NULL DEFAULT 0;
-    UPDATE tournaments SET standings_written = 0, results_written = 1;
-    {_counting_triggers("scores")}
-    {_counting_triggers("participations")}
-    CREATE TRIGGER tournaments_results_rules AFTER UPDATE OF mode, modeparams
-        ON tournaments BEGIN
-        UPDATE tournaments SET results_written = results_written + 1 WHERE id = new.id;
-    END;
-    CREATE TRIGGER users_rename AFTER UPDATE OF name ON users BEGIN
-        UPDATE tournaments SET results_written = results_written + 1
-        WHERE id IN (SELECT tournament_id FROM participations WHERE user_id = new.id);
-    END;
-    """,  # noqa: S608 (fixed text)
-    # Scores stored before games had an identity get theirs from their file.
-    _identify_old_games,
-    # Standings kept by SQLite as scores arrive, so that an upload is one
-    # statement: writers hold the lock for the time of one commit. The games
-    # that count of each level are kept per tournament (the rules decide them
-    # and the store writes them); the standings written before are rebuilt.
-    f"""
-    CREATE TABLE counted (
-        tournament_id INTEGER NOT NULL REFERENCES tournaments(id) ON DELETE CASCADE,
-        position INTEGER NOT NULL,
-        level TEXT NOT NULL,
-        games INTEGER NOT NULL,
-        PRIMARY KEY (tournament_id, position)
-    ) WITHOUT ROWID;
-    DROP TRIGGER scores_insert;
-    CREATE TRIGGER scores_insert AFTER INSERT ON scores BEGIN
-        UPDATE tournaments SET results_written = results_written + 1,
-            standings_written = standings_written + (standings_written = results_written
-                AND EXISTS (SELECT 1 FROM counted WHERE tournament_id = new.tournament_id))
-            WHERE id = new.tournament_id;
-        {_save_standings("new.tournament_id", "AND p.user_id = new.user_id")};
-    END;
-    UPDATE tournaments SET results_written = results_written + 1;
-    """,  # noqa: S608 (fixed text)
-    # A sandbox you script (see .clock, .faults, .recording): its clock's
-    # offset from the real time, the faults waiting for requests, and the
-    # requests answered; in the database, so that every worker shares them.
-    """
-    CREATE TABLE clock (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        offset REAL NOT NULL
-    );
-    INSERT INTO clock VALUES (1, 0);
-    CREATE TABLE faults (
-        id INTEGER PRIMARY KEY,
-        method TEXT,
-        path TEXT NOT NULL,
-        times INTEGER NOT NULL CHECK (times > 0),
-        answer TEXT NOT NULL
-    );
-    CREATE TABLE requests (
-        id INTEGER PRIMARY KEY,
-        method TEXT NOT NULL,
-        path TEXT NOT NULL,
-        status INTEGER,
-        at REAL NOT NULL
-    );
-    """,
-    # Games are judged by their replayed events, not by their files' claims.
-    _judge_stored_games,
-    # The networks each user logged in from (the newest few), which keep
-    # their way in while guessers elsewhere fill the user's name's limit.
-    """
-    CREATE TABLE known_addresses (
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        network TEXT NOT NULL,
-        seen REAL NOT NULL,
-        PRIMARY KEY (user_id, network)
-    ) WITHOUT ROWID;
-    """,
-]
-
-
 #: Pauses of a writer that finds the database locked (see ``Store._write_alone``).
 SHORTEST_PAUSE = 0.0001
 LONGEST_PAUSE = 0.002
-
-#: SQLite's result codes of a database locked by another connection, and of
-#: a connection that cannot write.
-SQLITE_BUSY = 5
-SQLITE_READONLY = 8
-
-
-def _is(exc: sqlite3.OperationalError, code: int, words: str) -> bool:
-    """Whether ``exc`` is SQLite's result ``code`` (Python 3.10 says it in ``words`` only)."""
-    found: int | None = getattr(exc, "sqlite_errorcode", None)
-    if found is None:
-        return str(exc).startswith(words)
-    return found & 0xFF == code
-
-
-def _locked(exc: sqlite3.OperationalError) -> bool:
-    """Whether ``exc`` is SQLite's ``SQLITE_BUSY``."""
-    return _is(exc, SQLITE_BUSY, "database is locked")
-
-
-def _read_only(exc: sqlite3.OperationalError) -> bool:
-    """Whether ``exc`` is SQLite's ``SQLITE_READONLY``."""
-    return _is(exc, SQLITE_READONLY, "attempt to write a readonly database")
 
 
 def _can_write(path: Path) -> bool:
@@ -436,21 +80,6 @@ def _can_write(path: Path) -> bool:
     return True
 
 
-#: The tables, for :meth:`Store.count`.
-TABLES = (
-    "users",
-    "tokens",
-    "tournaments",
-    "participations",
-    "keys",
-    "scores",
-    "standings",
-    "counted",
-    "login_failures",
-    "known_addresses",
-    "faults",
-    "requests",
-)
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 #: The tournament lists of docs/protocol.md, as conditions on ``t`` (a tournament)
@@ -483,17 +112,6 @@ def list_query(which: str, logged_in: bool) -> str:
     return f"SELECT {selected} FROM {source} WHERE {LISTS[which]} ORDER BY {order}, t.id"  # noqa: S608
 
 
-def _run_script(conn: sqlite3.Connection, script: str) -> None:
-    """Execute the statements of ``script`` one by one (a trigger's body holds
-    semicolons of its own)."""
-    statement = ""
-    for piece in script.split(";"):
-        statement += piece + ";"
-        if sqlite3.complete_statement(statement):
-            conn.execute(statement)
-            statement = ""
-
-
 def _json_array(conn: sqlite3.Connection, query: str, params: dict[str, Any]) -> bytes:
     """The JSON texts that ``query`` selects, in order, as one JSON array."""
     cursor = conn.cursor()
@@ -508,76 +126,8 @@ def _json_array(conn: sqlite3.Connection, query: str, params: dict[str, Any]) ->
     return ",".join(texts).encode("utf-8")
 
 
-@dataclass(frozen=True)
-class Ranking:
-    """How a tournament ranks its players (the rules decide; the store keeps
-    the results): ``counts``, how many of a player's best times of each level
-    count (of :data:`LEVELS` levels, in the order the standings show them).
-    A player's standing is in :func:`_standing`."""
-
-    counts: Mapping[str, int]
-
-    def rows(self, tournament_id: int) -> list[tuple[int, int, str, int]]:
-        """The tournament's rows of ``counted``."""
-        if len(self.counts) != LEVELS:
-            raise ValueError(f"a tournament counts games of {LEVELS} levels")
-        return [
-            (tournament_id, n, level, games) for n, (level, games) in enumerate(self.counts.items())
-        ]
-
-
 #: Whose a stored game is: the ``user_id`` and ``tournament_id`` of its score.
 Owner = tuple[int, int]
-
-
-class NoDatabase(Exception):
-    """No sandbox database at a path: none there, or a file that is not one."""
-
-
-class DamagedDatabase(NoDatabase):
-    """A sandbox database that SQLite finds damaged, and what to do."""
-
-
-def first_damage(
-    conn: sqlite3.Connection, seconds: float, clock: Callable[[], float] = time.monotonic
-) -> str | None:
-    """The first damage SQLite's ``PRAGMA quick_check`` finds in ``conn``'s
-    database; None if it finds none, or finds none within ``seconds`` of
-    ``clock`` (a large database is checked as far as it goes, so that
-    starting stays quick: SQLite calls the progress handler during the
-    check, here every 100 steps, which costs the check about a sixth more)."""
-    if seconds <= 0:
-        return None
-    deadline = clock() + seconds
-    conn.set_progress_handler(lambda: clock() > deadline, 100)
-    try:
-        (found,) = conn.execute("PRAGMA quick_check(1)").fetchone()
-    except sqlite3.OperationalError as exc:
-        if str(exc) == "interrupted":
-            return None
-        return str(exc)
-    except sqlite3.DatabaseError as exc:  # damage that stops the check itself
-        return str(exc)
-    finally:
-        conn.set_progress_handler(None, 0)
-    if found == "ok":
-        return None
-    # "*** in database main ***", then what is wrong where, a line each
-    return "; ".join(line for line in str(found).splitlines() if not line.startswith("***"))
-
-
-class Busy(Exception):
-    """The database stayed locked by another writer for the whole busy timeout."""
-
-    def __init__(self) -> None:
-        super().__init__("the database is busy (locked by another writer); try again")
-
-
-class ReadOnly(Busy):
-    """The database file cannot be written now (its permissions, its disk)."""
-
-    def __init__(self) -> None:
-        Exception.__init__(self, "the database cannot be written now (read-only); try again")
 
 
 class Store:
@@ -697,7 +247,7 @@ class Store:
         """Raise :class:`ReadOnly` if ``exc`` says ``conn`` cannot write (the
         file became read-only after it was opened): it is opened again before
         its next write."""
-        if _read_only(exc):
+        if is_read_only(exc):
             with self._connections_lock:
                 self._read_only.add(conn)
             raise ReadOnly from exc
@@ -732,7 +282,7 @@ class Store:
                 return conn.execute(statement, params)
             except sqlite3.OperationalError as exc:
                 self._refused(conn, exc)
-                if not _locked(exc):
+                if not is_locked(exc):
                     raise
                 if time.monotonic() > deadline:
                     raise Busy from exc
@@ -787,15 +337,7 @@ class Store:
         if self.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
             return
         with self.transaction() as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > len(MIGRATIONS):
-                raise sqlite3.DatabaseError("made by a newer version of the sandbox")
-            for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-                if callable(step):
-                    step(conn)
-                else:
-                    _run_script(conn, step)
-                conn.execute(f"PRAGMA user_version = {number}")
+            upgrade(conn)
 
     def close(self) -> None:
         """Close every connection (and remove a throwaway database)."""

@@ -16,12 +16,19 @@ PACKAGE = Path(__file__).parents[2] / "src" / "scoreganizer_client_lib"
 CLIENTS = [PACKAGE / name for name in ("cli", "app") if (PACKAGE / name).is_dir()]
 MODULES = sorted(path for folder in CLIENTS for path in folder.rglob("*.py"))
 #: Library-private modules a layer may use all the same (not client APIs):
-#: the in-process server runner, the connection guard with its limits and
-#: the allocator setting, which the app shares with the sandbox, and the one
-#: way to replace a file whole.
+#: the in-process server runner, the connection guard with its limits,
+#: the allocator setting and the capped request-body reader, which the app
+#: shares with the sandbox, and the one way to replace a file whole.
 SHARED = {
     f"{PACKAGE.name}.{name}"
-    for name in ("_serving", "_connection_guard", "_connection_limits", "_allocator", "_files")
+    for name in (
+        "_serving",
+        "_connection_guard",
+        "_connection_limits",
+        "_allocator",
+        "_request_body",
+        "_files",
+    )
 }
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from scoreganizer_client_lib._answer_body import AnswerBody
-from scoreganizer_client_lib.app.pages import mode_words, time_allowed
+from scoreganizer_client_lib.app.filters import mode_words, time_allowed
 from scoreganizer_client_lib.cli._errors import describe_server_error
 from scoreganizer_client_lib.digits import ascii_int
 from scoreganizer_client_lib.exceptions import ScoreganizerProtocolError

@@ -1,103 +1,106 @@
-"""How things read on the pages: times, countdowns, modes (Jinja2 filters)."""
+"""The app's pages: the tournaments (or the login page), logging in and out,
+a tournament's page and its results section."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 
-from ..digits import ascii_int_at_most
-from ..replays.formats import LEVEL_NAMES
-from ..standings import Standing, Standings
-from ..timetext import ago, clock_time, countdown, day_time, time_span
-from ..tournament import Tournament
-from .feed import FeedEntry
-from .folders import shown
-from .opened import sentence
-from .results import SHOWN_ROWS
-
-
-def iso(when: datetime) -> str:
-    """ISO 8601 with offset, for ``<time datetime>``."""
-    return when.astimezone(timezone.utc).isoformat()
-
-
-def epoch_ms(when: datetime) -> int:
-    """Milliseconds since the epoch, for the page's countdown script."""
-    return int(when.timestamp() * 1000)
+from .._request_body import BodyTooLarge
+from ..exceptions import (
+    NetworkException,
+    ScoreganizerError,
+    ScoreganizerInvalidLoginData,
+    ScoreganizerWait,
+)
+from .answers import guarded, problem, render, to_login, trouble
+from .forms import read_form
+from .sections import page_context
+from .session import shown_tournaments
+from .state import opened_of, web
 
 
-def remaining(when: datetime, now: datetime | None = None) -> str:
-    """The countdown to ``when`` as it first shows (the script ticks it on)."""
-    now = now or datetime.now(timezone.utc)
-    return countdown((when - now).total_seconds())
+@guarded
+async def index(request: Request) -> Response:
+    """The tournaments, or the login page."""
+    session = web(request).session
+    why = await session.check_login()
+    if why is not None:
+        return to_login(expired=bool(why))
+    found = await session.tournaments()
+    listed = shown_tournaments(found)
+    return render(
+        request, "tournaments.html", tournaments=listed, not_shown=len(found) - len(listed)
+    )
 
 
-#: The largest count of games or seconds of a mode shown as a number.
-_LARGEST = 10**9
+async def login_page(request: Request) -> Response:
+    """The login form."""
+    expired = request.query_params.get("expired") == "1"
+    message = "Your login has expired. Please log in again." if expired else ""
+    return render(request, "login.html", message=message, entered="")
 
 
-def _counts(modeparams: str) -> list[int] | None:
-    counts = [ascii_int_at_most(p, _LARGEST) for p in modeparams.split(";", 1)[0].split("+")]
-    if len(counts) != 3 or None in counts:
-        return None
-    return counts  # type: ignore[return-value]
+async def login(request: Request) -> Response:
+    """Log in: to the tournaments, or the form again saying why not."""
+    try:
+        form = await read_form(request)
+    except BodyTooLarge:
+        return Response("too large", 413)
+    username, password = form.get("username", "").strip(), form.get("password", "")
+    message = ""
+    if not username or not password:
+        message = "Enter your username and password."
+    else:
+        try:
+            await web(request).session.login(username, password)
+        except ScoreganizerInvalidLoginData:
+            message = "Wrong username or password."
+        except ScoreganizerWait as exc:
+            seconds = int(exc.wait_time.total_seconds() + 0.999)
+            message = f"Too many attempts. Try again in {seconds} s."
+        except (NetworkException, ScoreganizerError) as exc:
+            found = trouble(web(request).server, exc)
+            if found is not None:
+                message = f"{found[1]} {found[2]}"
+            else:
+                message = f"The server refused the login ({exc.error})."  # type: ignore[union-attr]
+        else:
+            return RedirectResponse("/", 303)
+    return render(request, "login.html", 200, message=message, entered=username)
 
 
-def time_allowed(tournament: Tournament) -> str:
-    """How long a player of a ``sum_timelimit`` tournament has."""
-    limit = tournament.time_limit
-    return "a limited time" if limit is None else time_span(limit)
+async def logout(request: Request) -> Response:
+    """Log out, to the login page."""
+    await web(request).session.logout()
+    return to_login()
 
 
-def mode_words(tournament: Tournament) -> str:
-    """The mode as a sentence: ``Sum of your best times: 1 beginner, ...``."""
-    counts = _counts(tournament.modeparams)
-    if tournament.mode not in ("sum", "sum_timelimit") or counts is None:
-        return f"{tournament.mode} {tournament.modeparams}".strip()
-    games = ", ".join(f"{n} {name}" for n, name in zip(counts, LEVEL_NAMES, strict=True) if n)
-    text = f"Sum of your best times: {games or 'no games'}"
-    if tournament.mode == "sum_timelimit":
-        text += f", within {time_allowed(tournament)} of getting your key"
-    return text
+@guarded
+async def tournament(request: Request) -> Response:
+    """A tournament's page."""
+    session = web(request).session
+    opened = await opened_of(request)
+    if opened is None:
+        return problem(
+            request,
+            "No such tournament",
+            "The server has no such tournament.",
+            retry="/",
+            status=404,
+        )
+    if opened.tournament.status == "not_logged_in":
+        return to_login(expired=bool(session.username))
+    drawn_at = opened.feed.version  # the page's live stream sends what comes after
+    opened.drawn()
+    context = await page_context(web(request), opened)
+    return render(request, "tournament.html", **context, feed_id=opened.feed.id, version=drawn_at)
 
 
-def shown_rows(standings: Standings, player: str | None) -> list[Standing]:
-    """The lines a page shows: the first :data:`SHOWN_ROWS`, and the
-    player's own line when it comes later."""
-    rows = list(standings.rows[:SHOWN_ROWS])
-    own = standings.of(player)
-    if own is not None and own not in rows:
-        rows.append(own)
-    return rows
-
-
-#: Where a replay came from, as its small print says it (the folder: nothing).
-SOURCES = {"dropped": "dropped on the page", "picked": "chosen from your files"}
-
-
-def entry_facts(entry: FeedEntry) -> str:
-    """The small print of a feed entry: level, time and speed (or that the
-    game does not count), where from, when."""
-    facts = [entry.level or ""]
-    if entry.game:
-        facts.append(entry.game)
-    elif entry.game_time is not None:
-        facts.append(f"{entry.game_time:.3f} s")
-    facts.append(SOURCES.get(entry.source, ""))
-    facts.append(clock_time(entry.at))
-    return " · ".join(fact for fact in facts if fact)
-
-
-FILTERS = {
-    "iso": iso,
-    "epoch_ms": epoch_ms,
-    "local": day_time,
-    "clock": clock_time,
-    "remaining": remaining,
-    "mode_words": mode_words,
-    "time_allowed": time_allowed,
-    "entry_facts": entry_facts,
-    "ago": ago,
-    "shown_rows": shown_rows,
-    "shown": shown,
-    "sentence": sentence,
-}
+@guarded
+async def results_fragment(request: Request) -> Response:
+    """The results section of a tournament's page."""
+    opened = await opened_of(request)
+    if opened is None:
+        return Response("", 404)
+    return render(request, "_results.html", **await page_context(web(request), opened, "results"))

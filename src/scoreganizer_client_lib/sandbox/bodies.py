@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from .._request_body import BodyTooLarge, read_capped
 from ..digits import ascii_int
 from ..exceptions import ErrorCode
 from .errors import SandboxError
@@ -67,23 +68,20 @@ async def read_body(
     request: Request, media_type: str, limit: int
 ) -> tuple[bytes, dict[bytes, bytes]]:
     """The body of a ``media_type`` request, at most ``limit`` bytes, and the
-    content type's parameters. Refused with HTTP 415 for another type and 413
-    past the limit, before reading more than the limit."""
+    content type's parameters. Refused with HTTP 415 for another type, 400
+    for a ``Content-Length`` that is not a number and 413 past the limit,
+    before reading more than the limit (``_request_body.read_capped``)."""
     kind, params = _media_type(request)
     if kind != media_type:
         raise refused(415, f"expected a {media_type} body")
-    declared = _declared_length(request)
-    if declared is not None and declared > limit:
-        raise refused(413, f"the body is limited to {limit} bytes")
-    body = bytearray()
+    _declared_length(request)  # a Content-Length that is not a number is refused
     try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise refused(413, f"the body is limited to {limit} bytes")
+        body = await read_capped(request, limit)
+    except BodyTooLarge:
+        raise refused(413, f"the body is limited to {limit} bytes") from None
     except ClientDisconnect:
         raise refused(400, "the client went away mid-body") from None
-    return bytes(body), params
+    return body, params
 
 
 def parse_form(body: bytes) -> dict[str, str]:

@@ -41,12 +41,12 @@ UNIT = frozenset(
     {
         "test_app_guard.py",
         "test_app_look.py",
-        "test_async_client.py",
         "test_authfile.py",
         "test_cli_layers.py",
         "test_config.py",
         "test_explain.py",
         "test_digits.py",
+        "test_drivers.py",
         "test_protocol.py",
         "test_refusals.py",
         "test_replay_writers.py",
@@ -56,7 +56,6 @@ UNIT = frozenset(
         "test_sandbox_rules.py",
         "test_sandbox_store.py",
         "test_standings.py",
-        "test_sync_client.py",
         "test_timetext.py",
         "test_uvicorn_contract.py",
     }

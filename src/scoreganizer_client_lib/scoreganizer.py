@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import requests
-from requests.adapters import HTTPAdapter
+from requests.adapters import BaseAdapter
 from requests.auth import HTTPDigestAuth
 from urllib3 import exceptions as urllib3_errors
 from urllib3.util import Retry
@@ -153,8 +153,10 @@ class Scoreganizer(ClientBase):
     - ``max_answer_size``: the most bytes read of one answer (32 MiB); a
       longer answer raises ``ScoreganizerProtocolError``.
 
-    ``http_adapter`` is mounted for http and https as given; by default an
-    adapter without urllib3 retries (retrying is the protocol core's job).
+    ``http_adapter`` (any requests transport adapter: an ``HTTPAdapter``,
+    or a ``BaseAdapter`` of your own that answers without a network, e.g. in
+    tests) is mounted for http and https as given; by default an adapter
+    without urllib3 retries (retrying is the protocol core's job).
     Redirects to another server are never followed (see the README's
     "Security").
     """
@@ -166,7 +168,7 @@ class Scoreganizer(ClientBase):
         https: bool = True,
         digest_auth_username: str | None = None,
         digest_auth_password: str | None = None,
-        http_adapter: HTTPAdapter | None = None,
+        http_adapter: BaseAdapter | None = None,
         auth_filename: str | os.PathLike[str] | None = None,
         *,
         timeout: TimeoutSpec = DEFAULT_TIMEOUT,
@@ -195,7 +197,7 @@ class Scoreganizer(ClientBase):
         *,
         digest_auth_username: str | None = None,
         digest_auth_password: str | None = None,
-        http_adapter: HTTPAdapter | None = None,
+        http_adapter: BaseAdapter | None = None,
         auth_filename: str | os.PathLike[str] | None = None,
         timeout: TimeoutSpec = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,

@@ -223,6 +223,49 @@ def test_every_exception_survives_pickling(error: exc.ScoreganizerError) -> None
     assert again.args == error.args and str(again) == str(error)
 
 
+def test_import_paths_and_names_of_031() -> None:
+    import requests
+
+    from scoreganizer_client_lib.scoreganizer import Scoreganizer as AtOldPath
+
+    assert AtOldPath is Scoreganizer
+    assert exc.InvalidLoginData is exc.ScoreganizerInvalidLoginData
+    assert exc.NetworkException is requests.exceptions.RequestException
+    assert issubclass(exc.ScoreganizerError, Exception)
+
+
+@pytest.mark.parametrize("client", [Scoreganizer, AsyncScoreganizer])
+def test_defaults_and_aliases_of_031(client: type) -> None:
+    sc = client()
+    assert (sc.host, sc.port, sc.https, sc.timeout) == ("scoreganizer.net", 443, True, (5.0, 30.0))
+    assert sc.base_url == "https://scoreganizer.net:443/api/"
+    assert client(host="localhost", port=8000, https=False).base_url == (
+        "http://localhost:8000/api/"
+    )
+    assert sc.tournament is sc.tournaments and sc.score is sc.scores
+
+
+def test_a_wait_can_be_awaited() -> None:
+    import asyncio
+
+    async def waiting() -> int:
+        wait = exc.ScoreganizerTooEarly("too_early", timedelta(seconds=0.01))
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.ensure_future(ticker())
+        await wait.do_wait_async()
+        task.cancel()
+        return ticks
+
+    assert asyncio.run(waiting()) > 1  # the loop kept running while waiting
+
+
 def test_args_as_in_031() -> None:
     wait = timedelta(seconds=5)
     assert exc.ScoreganizerTooEarly("too_early", wait).args == ("too_early", wait)

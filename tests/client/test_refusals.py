@@ -183,3 +183,23 @@ def test_the_servers_reason_beats_a_guess() -> None:
     assert explain(rules, None).reason.endswith("(custom boards do not count)")
     # what the client knows for sure still comes first, with its advice
     assert explain(ScoreganizerInvalidData("invalid_data", "no"), replay(key=None)).code == "no_key"
+
+
+def test_a_refused_check_carries_what_it_read() -> None:
+    """Callers explain a refusal from what the check read, without reading
+    the replay again; a replay that cannot be read has nothing to carry."""
+    import pickle
+
+    from scoreganizer_client_lib.score import check_replay
+
+    with pytest.raises(ReplayHasNoKey) as no_key:
+        check_replay(write_rmv(seed=3, name="Ann"), "a.rmv")
+    assert no_key.value.info is not None and no_key.value.info.player.name == "Ann"
+    assert pickle.loads(pickle.dumps(no_key.value)).info == no_key.value.info  # noqa: S301 - our own bytes
+    with pytest.raises(ReplayKeyMismatch) as mismatch:
+        check_replay(write_rmv(seed=3, key=KEY), "b.rmv", tournament=999)
+    assert mismatch.value.info is not None and mismatch.value.info.key is not None
+    assert mismatch.value.info.key.tournament_id != 999
+    with pytest.raises(ReplayUnreadable) as unreadable:
+        check_replay(b"not a replay", "c.rmv")
+    assert unreadable.value.info is None

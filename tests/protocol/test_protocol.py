@@ -104,7 +104,9 @@ def test_parse_datetime(text: str, expected: datetime) -> None:
     assert parsed == expected and parsed.tzinfo is timezone.utc
 
 
-@pytest.mark.parametrize("text", ["yesterday", "", "2024-13-01", None, 17, "9" * 10_000 + "z"])
+@pytest.mark.parametrize(
+    "text", ["yesterday", "", "Z", "ZZ", "2024-13-01", None, 17, "9" * 10_000 + "z"]
+)
 def test_parse_datetime_refuses(text: Any) -> None:
     with pytest.raises(exc.ScoreganizerProtocolError, match="not an ISO 8601"):
         p.parse_datetime(text)
@@ -646,6 +648,16 @@ def test_a_malformed_tournament_is_a_protocol_error(field: str, value: bytes) ->
     body = b"[" + good.replace(b'"HERE"', value) + b"]"
     with pytest.raises(exc.ScoreganizerProtocolError):
         run(core().tournaments("all"), answer(200, body))
+
+
+def test_a_tournament_may_have_no_location_but_lacks_no_field() -> None:
+    dated = {**TOURNAMENT, "location": None, "start": "2024-05-20", "end": "2024-05-21"}
+    (found,) = run(core().tournaments("all"), answer(200, [dated]))
+    assert found.location is None and found.start == datetime(2024, 5, 20, tzinfo=timezone.utc)
+    lacking = {k: v for k, v in TOURNAMENT.items() if k not in ("mode", "status")}
+    with pytest.raises(exc.ScoreganizerProtocolError, match="lacks") as info:
+        run(core().tournaments("all"), answer(200, [lacking]))
+    assert "mode" in str(info.value) and "status" in str(info.value)
 
 
 @pytest.mark.parametrize("body", [{"tournaments": []}, None, "[]"])

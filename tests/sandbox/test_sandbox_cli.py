@@ -4,7 +4,9 @@ exist, help that reads whole, standings that rank players without games last."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import itertools
+import pkgutil
 import sqlite3
 import subprocess
 import sys
@@ -82,6 +84,25 @@ def test_help_lines_are_whole(run: Run) -> None:
     commands = help_text[help_text.index("Commands:") :]
     assert "..." not in commands
     assert "init" in commands
+
+
+def test_every_command_written_for_the_group_is_in_it(run: Run) -> None:
+    """The group's commands live in modules by job; each one written there
+    is a subcommand, and shown by --help."""
+    import click
+
+    import scoreganizer_client_lib.cli.sandbox as package
+
+    written = {
+        command.name
+        for info in pkgutil.iter_modules(package.__path__)
+        for command in vars(importlib.import_module(f"{package.__name__}.{info.name}")).values()
+        if isinstance(command, click.Command) and command is not package.sandbox
+    }
+    assert len(written) == 12
+    assert written == set(package.sandbox.commands)
+    listed = run("--help").stdout.split("Commands:")[1]
+    assert {line.split()[0] for line in listed.splitlines() if line.strip()} == written
 
 
 def test_players_without_games_rank_last(run: Run, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from app_helpers import Browser, World, resident_mib, start_app_command, start_world
 from conftest import PASSWORD, Clock
-from scoreganizer_client_lib.app.session import SHOWN_CHARACTERS, SHOWN_TOURNAMENTS
+from scoreganizer_client_lib.app.filters import SHOWN_CHARACTERS, SHOWN_TOURNAMENTS
 from scoreganizer_client_lib.app.state import UPLOADS_AT_ONCE
 from scoreganizer_client_lib.replays import MAX_REPLAY_SIZE
 from scoreganizer_client_lib.sandbox import scenario

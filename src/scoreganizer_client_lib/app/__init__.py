@@ -21,6 +21,6 @@ from ..extras import require
 require("app")  # MissingExtra, an ImportError that says what to install
 
 from .server import AppServer
-from .session import Settings
+from .settings import Settings
 
 __all__ = ["AppServer", "Settings"]

@@ -16,8 +16,10 @@ from .._request_body import BodyTooLarge, read_capped
 from ..exceptions import NetworkException, ScoreganizerError, ScoreganizerNotLoggedIn
 from .answers import Handler, guarded, trouble
 from .feed import FeedEntry, Source
+from .folders import NotAFolder, as_folder
 from .forms import read_form
-from .opened import MAX_DROPPED_BYTES, NotAFolder, OpenTournament, as_folder, refusal_words
+from .opened import MAX_DROPPED_BYTES, OpenTournament
+from .sentences import refusal_words
 from .state import opened_of, web
 
 LOGGED_OUT = "You are not logged in any more: reload the page and log in again."

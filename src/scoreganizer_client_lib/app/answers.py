@@ -23,7 +23,7 @@ from ..exceptions import (
 from ..explain import explain, not_scoreganizer
 from ..replays.formats import KEY_FIELDS
 from .folders import shown
-from .opened import refusal_words, sentence
+from .sentences import refusal_words, sentence
 from .state import Web, web
 
 Handler = Callable[[Request], Awaitable[Response]]

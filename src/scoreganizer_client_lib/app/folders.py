@@ -1,5 +1,6 @@
-"""Where replays are: the folders the usual clones save to, and the folder
-the player chose last time (remembered per server).
+"""Where replays are: the folders the usual clones save to, the folder the
+player typed (:func:`as_folder`), and the folder they chose last time
+(remembered per server).
 
 Default replay folders, as each clone's own code or installer puts them:
 
@@ -140,6 +141,34 @@ def is_folder(path: Path) -> bool:
         return path.is_dir()
     except OSError:  # e.g. no permission on a folder above it
         return False
+
+
+class NotAFolder(ValueError):
+    """The replay folder the player typed cannot be watched; says why."""
+
+
+def as_folder(text: str) -> Path:
+    """The folder the player typed (``~`` for their home folder allowed).
+    Raises :class:`NotAFolder` saying why it is not one."""
+    printable = "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in text)
+    quoted = f'"{printable}"' if len(text) <= 200 else f'"{printable[:100]}…{printable[-100:]}"'
+    try:
+        if printable != text:
+            raise ValueError("control characters")
+        folder = Path(text).expanduser()
+        absolute = folder.is_absolute()
+        is_dir = absolute and folder.is_dir()
+        exists = is_dir or (absolute and folder.exists())
+    except (OSError, RuntimeError, ValueError):  # too long, bad characters, unknown ~user
+        raise NotAFolder(f"{quoted} is not a folder this computer can open.") from None
+    if not absolute:
+        example = shown(Path.home() / "Minesweeper Arbiter" / "Videos")
+        raise NotAFolder(f"Type the folder's whole path, e.g. {example} (not {quoted}).")
+    if is_dir:
+        return folder.resolve()
+    if exists:
+        raise NotAFolder(f"{quoted} is a file; type the folder it is in.")
+    raise NotAFolder(f"There is no folder {quoted}.")
 
 
 class FolderMemory:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import replays
 from ..exceptions import NetworkException, ScoreganizerError, ScoreganizerNotLoggedIn
-from ..explain import Explanation, explain
+from ..explain import explain
 from ..refusals import Refusal, RefusalCode, explain_refusal, refusal_before_upload
 from ..text import inert
 from ..tournament import Tournament
@@ -40,6 +40,7 @@ from ..watching import (
 from .feed import Feed, FeedEntry, Source, Verdict
 from .folders import REPLAY_SUFFIXES, is_folder, shown
 from .results import Results
+from .sentences import in_sentences, refusal_words, sentence
 
 if TYPE_CHECKING:
     from .session import Session
@@ -54,34 +55,6 @@ NOT_A_REPLAY_FILE = "not a replay file (only .rmv, .avf and .evf files are uploa
 DROP_AGAIN = "drop it here again once the server answers"
 
 
-class NotAFolder(ValueError):
-    """The replay folder the player typed cannot be watched; says why."""
-
-
-def as_folder(text: str) -> Path:
-    """The folder the player typed (``~`` for their home folder allowed).
-    Raises :class:`NotAFolder` saying why it is not one."""
-    printable = "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in text)
-    quoted = f'"{printable}"' if len(text) <= 200 else f'"{printable[:100]}…{printable[-100:]}"'
-    try:
-        if printable != text:
-            raise ValueError("control characters")
-        folder = Path(text).expanduser()
-        absolute = folder.is_absolute()
-        is_dir = absolute and folder.is_dir()
-        exists = is_dir or (absolute and folder.exists())
-    except (OSError, RuntimeError, ValueError):  # too long, bad characters, unknown ~user
-        raise NotAFolder(f"{quoted} is not a folder this computer can open.") from None
-    if not absolute:
-        example = shown(Path.home() / "Minesweeper Arbiter" / "Videos")
-        raise NotAFolder(f"Type the folder's whole path, e.g. {example} (not {quoted}).")
-    if is_dir:
-        return folder.resolve()
-    if exists:
-        raise NotAFolder(f"{quoted} is a file; type the folder it is in.")
-    raise NotAFolder(f"There is no folder {quoted}.")
-
-
 def safe_name(name: str) -> str:
     """A dropped file's name reduced to a plain base name that shows as it
     is: no folders, no control or invisible characters, at most
@@ -92,23 +65,6 @@ def safe_name(name: str) -> str:
     while len(cleaned.encode("utf-8")) > MAX_NAME_BYTES:
         cleaned = cleaned[1:]
     return cleaned.strip(" .") or "replay"
-
-
-def sentence(text: str) -> str:
-    """``text`` as a sentence: capital first letter, full stop."""
-    text = text.strip()
-    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
-
-
-def in_sentences(explained: Explanation) -> str:
-    """A failure as the pages say it: the reason, then what to do, as sentences."""
-    advice = f" {sentence(explained.advice)}" if explained.advice else ""
-    return sentence(explained.reason) + advice
-
-
-def refusal_words(exc: ScoreganizerError) -> str:
-    """A refusal of the server in words (with its own reason, when it gave one)."""
-    return in_sentences(explain(exc))
 
 
 #: What a watcher says about its folder rather than about one replay.

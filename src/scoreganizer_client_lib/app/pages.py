@@ -14,9 +14,9 @@ from ..exceptions import (
     ScoreganizerWait,
 )
 from .answers import guarded, problem, render, to_login, trouble
+from .filters import shown_tournaments
 from .forms import read_form
 from .sections import page_context
-from .session import shown_tournaments
 from .state import opened_of, web
 
 

@@ -10,9 +10,9 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from ..standings import tournament_page
+from .filters import shown_tournament
 from .folders import Suggestion, suggest
 from .opened import OpenTournament
-from .session import shown_tournament
 from .state import Web
 
 SUGGESTIONS_FRESH = 30.0  # seconds a folder search is reused

@@ -23,7 +23,8 @@ from .._connection_limits import ConnectionLimits, connection_cap, raise_descrip
 from .._serving import PromptStop, ServerThread, bind_tcp
 from .guard import SECRET_PARAM, Guard
 from .launch import write_launch_file
-from .session import Session, Settings
+from .session import Session
+from .settings import Settings
 
 HOST = "127.0.0.1"  # never another interface: the app acts as the player
 

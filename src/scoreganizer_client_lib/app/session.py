@@ -8,85 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .. import RetryPolicy
 from ..aio import AsyncScoreganizer
-from ..config import auth_path, config_dir, parse_server_url
 from ..exceptions import AuthFileError, ScoreganizerError, TournamentNotFound
-from ..text import inert
 from ..tournament import Tournament
 from ..watching import Clock, SystemClock
 from .folders import FolderMemory
-from .opened import OpenTournament, sentence
+from .opened import OpenTournament
 from .results import FOLLOW_EVERY
+from .sentences import sentence
+from .settings import Settings
 
 #: Players whose tournaments are kept while they are logged out.
 KEPT_PLAYERS = 4
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Where the app's server is, and where its files go."""
-
-    server: str  # e.g. https://scoreganizer.net:443
-    credentials: Path  # the same file `scoreganizer login` writes
-    data_dir: Path  # the app's own files (the folder chosen per server)
-    #: What the folder watcher sent, and its folder locks: the command's own
-    #: (``scoreganizer watch`` and the app never send a file twice, and never
-    #: watch one folder at once). Default: ``data_dir / "watch"``.
-    watch_state: Path | None = None
-
-    @classmethod
-    def for_server(cls, server: str) -> Settings:
-        """The settings the command uses for ``server``: its credentials file,
-        its watch state, and a folder ``app`` in the config folder. Raises
-        ``ValueError`` for a server that is not an http(s) URL."""
-        url = parse_server_url(server).url
-        return cls(url, auth_path(url), config_dir() / "app", config_dir() / "watch")
-
-    @property
-    def watch_dir(self) -> Path:
-        """Where the folder watcher keeps its state."""
-        return self.watch_state or self.data_dir / "watch"
-
-
-#: The most tournaments the list page shows. A server's list is as long as
-#: the server makes it: 100,000 made 57 MiB of HTML in 9.5 s.
-SHOWN_TOURNAMENTS = 200
-#: The player's own tournaments, shown before any other past the bound.
-OWN_STATUSES = frozenset({"participating", "invited", "requested"})
-
-
-#: The most characters of a tournament's name or location a page shows (the
-#: server's answer may hold megabytes of either).
-SHOWN_CHARACTERS = 200
-
-
-def shown_tournament(tournament: Tournament) -> Tournament:
-    """``tournament`` as a page shows it: its name and location cut to
-    :data:`SHOWN_CHARACTERS` (the cut marked)."""
-    location = tournament.location
-    return replace(
-        tournament,
-        name=inert(tournament.name, SHOWN_CHARACTERS),
-        location=None if location is None else inert(location, SHOWN_CHARACTERS),
-    )
-
-
-def shown_tournaments(found: Sequence[Tournament]) -> list[Tournament]:
-    """The tournaments a page lists, in their order, as it shows them (see
-    :func:`shown_tournament`): at most :data:`SHOWN_TOURNAMENTS`, the
-    player's own first when they must be chosen."""
-    if len(found) > SHOWN_TOURNAMENTS:
-        own = [t for t in found if t.status in OWN_STATUSES]
-        other = [t for t in found if t.status not in OWN_STATUSES]
-        kept = {id(t) for t in [*own, *other][:SHOWN_TOURNAMENTS]}
-        found = [t for t in found if id(t) in kept]
-    return [shown_tournament(t) for t in found]
 
 
 class Session:

@@ -1,0 +1,79 @@
+"""The app's modules point one way: the endpoints (pages, actions, live)
+use what they share (state, answers, sections), which use the session and
+the tournaments it opened; web.py only wires them. A new module must be
+placed here, and a module importing one above it fails."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import scoreganizer_client_lib.app as app_package
+
+PACKAGE = Path(app_package.__file__).parent
+
+#: What each module may import from inside the app package (imports only
+#: for type checkers left out), each module below the ones it imports.
+ALLOWED: dict[str, set[str]] = {
+    "settings": set(),
+    "sentences": set(),
+    "folders": set(),
+    "feed": set(),
+    "results": set(),
+    "forms": set(),
+    "guard": set(),
+    "launch": set(),
+    "filters": {"feed", "folders", "results", "sentences"},
+    "opened": {"feed", "folders", "results", "sentences"},
+    "session": {"settings", "folders", "opened", "results", "sentences"},
+    "state": {"filters", "folders", "opened", "session"},
+    "answers": {"folders", "sentences", "state"},
+    "sections": {"filters", "folders", "opened", "state"},
+    "pages": {"answers", "filters", "forms", "sections", "state"},
+    "actions": {"answers", "feed", "folders", "forms", "opened", "sentences", "state"},
+    "live": {"answers", "feed", "opened", "sections", "state"},
+    "web": {"actions", "answers", "live", "pages", "session", "state"},
+    "server": {"guard", "launch", "session", "settings", "web"},
+    "__init__": {"server", "settings"},
+}
+
+
+def _type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def _app_imports(module: str) -> set[str]:
+    """The app modules ``module`` imports (``from .x import ...``)."""
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    found: set[str] = set()
+    pending: list[ast.AST] = [tree]
+    while pending:
+        node = pending.pop()
+        if _type_checking(node):
+            continue
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                found.add(node.module.split(".")[0])
+            else:
+                found.update(alias.name for alias in node.names)
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def test_every_module_is_placed() -> None:
+    assert {path.stem for path in PACKAGE.glob("*.py")} == set(ALLOWED)
+
+
+def test_no_module_imports_one_below_it() -> None:
+    """So that no import circle can form inside the app."""
+    above: set[str] = set()
+    for module, imports in ALLOWED.items():
+        assert imports <= above, module
+        above.add(module)
+
+
+@pytest.mark.parametrize("module", sorted(ALLOWED))
+def test_imports_point_one_way(module: str) -> None:
+    assert _app_imports(module) <= ALLOWED[module]

@@ -127,6 +127,12 @@ class Seen:
         return found
 
 
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    """Scheme, host and port (httpx leaves a default port out of its URLs)."""
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port or {"http": 80, "https": 443}[parts.scheme]
+
+
 class FakeServer:
     """Answers each request with the next answer scripted for its method and
     path (the last one repeats) and keeps it in :attr:`seen`. A request for
@@ -155,7 +161,7 @@ class FakeServer:
     def _answer(self, seen: Seen) -> Answer | Failure:
         with self._lock:
             self.seen.append(seen)
-            assert seen.url.startswith(f"{self.origin}/"), f"a request elsewhere: {seen.url}"
+            assert _origin(seen.url) == _origin(self.origin), f"a request elsewhere: {seen.url}"
             script = self._script.get((seen.method, seen.path))
             assert script, f"no answer scripted for {seen.method} {seen.path}"
             return script.pop(0) if len(script) > 1 else script[0]
@@ -169,6 +175,14 @@ class FakeServer:
     def adapter(self) -> BaseAdapter:
         """The server as a requests adapter (``Scoreganizer(http_adapter=...)``)."""
         return _Adapter(self)
+
+    def sync_client(self, **options: Any) -> Scoreganizer:
+        """A sync client of this server (``options`` are the constructor's)."""
+        return Scoreganizer.from_url(self.origin, http_adapter=self.adapter(), **options)
+
+    def async_client(self, **options: Any) -> AsyncScoreganizer:
+        """An async client of this server (``options`` are the constructor's)."""
+        return AsyncScoreganizer.from_url(self.origin, transport=self.transport(), **options)
 
     def client(self, kind: str, **options: Any) -> Client:
         """A ``kind`` client (``"sync"`` or ``"async"``) of this server."""

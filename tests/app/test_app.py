@@ -838,13 +838,16 @@ def test_a_folder_another_watcher_holds_is_refused_in_words(
 
 
 def test_a_server_without_standings_gets_a_link_and_is_not_asked_again(tmp_path: Path) -> None:
-    import respx
-
+    from fake_server import FakeServer, answer
     from scoreganizer_client_lib.app.session import Session
 
+    server = FakeServer("https://scoreganizer.net:443")
+    server.on("GET", "tournaments/active", answer(json=[TOURNAMENT_35]))
+    server.on("GET", "/sandbox/standings/35", answer(404, body=b"<html>Not Found</html>"))
+
     async def twice() -> list[str]:
-        settings = Settings("https://scoreganizer.net:443", tmp_path / "c.txt", tmp_path / "app")
-        session = Session(settings)
+        settings = Settings(server.origin, tmp_path / "c.txt", tmp_path / "app")
+        session = Session(settings, transport=server.transport())
         await session.start()
         shown = []
         for _ in range(2):
@@ -855,11 +858,8 @@ def test_a_server_without_standings_gets_a_link_and_is_not_asked_again(tmp_path:
         await session.close()
         return shown
 
-    with respx.mock(base_url="https://scoreganizer.net:443") as server:
-        server.get("/api/tournaments/active").respond(json=[TOURNAMENT_35])
-        asked = server.get("/sandbox/standings/35").respond(404, text="<html>Not Found</html>")
-        assert asyncio.run(twice()) == ["False https://scoreganizer.net:443/tournaments/35/"] * 2
-    assert asked.call_count == 1
+    assert asyncio.run(twice()) == ["False https://scoreganizer.net:443/tournaments/35/"] * 2
+    assert len(server.calls("GET", "/sandbox/standings/35")) == 1
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX signals")

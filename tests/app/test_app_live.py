@@ -358,13 +358,13 @@ HOSTILE_STANDINGS = {
 }
 
 
-@pytest.mark.parametrize("answer", HOSTILE_STANDINGS, ids=list(HOSTILE_STANDINGS))
+@pytest.mark.parametrize("hostile", HOSTILE_STANDINGS, ids=list(HOSTILE_STANDINGS))
 def test_standings_a_hostile_server_sends_are_said_not_crashed_on(
-    tmp_path: Path, answer: str
+    tmp_path: Path, hostile: str
 ) -> None:
-    import respx
+    from fake_server import FakeServer, answer
 
-    origin = "https://scoreganizer.test:443"
+    server = FakeServer("https://scoreganizer.test:443")
     cup = {
         "id": 35,
         "mode": "sum",
@@ -377,15 +377,15 @@ def test_standings_a_hostile_server_sends_are_said_not_crashed_on(
         "hide_results": False,
         "status": "not_participating",
     }
-    settings = Settings(origin, tmp_path / "c.txt", tmp_path / "app")
-    with respx.mock(assert_all_called=False) as server:
-        server.post(f"{origin}/api/obtain_token").respond(json={"token": "t0k"})
-        server.get(f"{origin}/api/token_status").respond(json={"status": "ok"})
-        server.get(f"{origin}/api/tournaments/active").respond(json=[cup])
-        server.get(f"{origin}/sandbox/standings/35").respond(content=HOSTILE_STANDINGS[answer])
-        with LocalApp(settings, retry=RetryPolicy(attempts=1)) as app, Browser(app) as browser:
-            browser.login("pat")
-            page = browser.get("/t/35")
+    server.on("POST", "obtain_token", answer(json={"token": "t0k"}))
+    server.on("GET", "token_status", answer(json={"status": "ok"}))
+    server.on("GET", "tournaments/active", answer(json=[cup]))
+    server.on("GET", "/sandbox/standings/35", answer(body=HOSTILE_STANDINGS[hostile]))
+    settings = Settings(server.origin, tmp_path / "c.txt", tmp_path / "app")
+    options = {"retry": RetryPolicy(attempts=1), "transport": server.transport()}
+    with LocalApp(settings, **options) as app, Browser(app) as browser:
+        browser.login("pat")
+        page = browser.get("/t/35")
     assert page.status_code == 200
     assert "The server&#39;s answer was not standings" in page.text
 

@@ -14,10 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import responses
-import respx
 
-from cases import BASE
+from fake_server import FakeServer, answer
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer, authfile
 from scoreganizer_client_lib._files import atomic_write
 from scoreganizer_client_lib.authfile import AuthFile
@@ -52,14 +50,14 @@ def test_read_on_start_with_trailing_newline(tmp_path: Path) -> None:
 
 def test_rewritten_when_credentials_change(tmp_path: Path) -> None:
     path = tmp_path / "auth.txt"
-    sc = Scoreganizer(host="api.test", port=8443, auth_filename=path)
-    with responses.RequestsMock() as mock:
-        mock.post(BASE + "obtain_token", json={"token": "one"})
-        mock.post(BASE + "refresh_token", json={"token": "two"})
-        sc.login("dave", "pw")
-        assert path.read_text() == "dave:one"
-        sc.refresh_login()
-        assert path.read_text() == "dave:two"
+    server = FakeServer()
+    server.on("POST", "obtain_token", answer(json={"token": "one"}))
+    server.on("POST", "refresh_token", answer(json={"token": "two"}))
+    sc = server.sync_client(auth_filename=path)
+    sc.login("dave", "pw")
+    assert path.read_text() == "dave:one"
+    sc.refresh_login()
+    assert path.read_text() == "dave:two"
     assert list(tmp_path.iterdir()) == [path]  # no temporary files left
     sc.logout()
     assert not path.exists()  # logging out removes the saved credentials
@@ -322,12 +320,12 @@ def test_login_on_a_full_disk_is_logged_in_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "auth.txt"
-    sc = Scoreganizer(host="api.test", port=8443, auth_filename=path)
+    server = FakeServer()
+    server.on("POST", "obtain_token", answer(json={"token": "abc"}))
+    sc = server.sync_client(auth_filename=path)
     _full_disk(monkeypatch)
-    with responses.RequestsMock() as mock:
-        mock.post(BASE + "obtain_token", json={"token": "abc"})
-        with pytest.raises(AuthFileError) as info:
-            sc.login("dave", "pw")
+    with pytest.raises(AuthFileError) as info:
+        sc.login("dave", "pw")
     # consistent: the client is logged in, the error says the file was not saved, and where
     assert sc.auth_str == "dave:abc" and sc.session.headers["X-Scoreganizer-Authorization"]
     assert "logged in as dave" in str(info.value) and str(path) in str(info.value)
@@ -337,15 +335,15 @@ def test_login_on_a_full_disk_is_logged_in_and_says_so(
 
 def test_async_login_on_a_full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "auth.txt"
+    server = FakeServer()
+    server.on("POST", "obtain_token", answer(json={"token": "abc"}))
 
     async def main() -> None:
-        async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
+        async with server.async_client(auth_filename=path) as sc:
             assert sc.auth_str is None  # the file is read (and created) now
             _full_disk(monkeypatch)
-            with respx.mock(base_url=BASE) as mock:
-                mock.post("obtain_token").respond(json={"token": "abc"})
-                with pytest.raises(AuthFileError, match="logged in as dave"):
-                    await sc.login("dave", "pw")
+            with pytest.raises(AuthFileError, match="logged in as dave"):
+                await sc.login("dave", "pw")
             assert sc.auth_str == "dave:abc"
 
     asyncio.run(main())
@@ -353,13 +351,13 @@ def test_async_login_on_a_full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_async_client_does_no_file_io_until_used(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "auth.txt"
+    server = FakeServer()
+    server.on("GET", "tournaments/all", answer(json=[]))
 
     async def main() -> None:
-        async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
+        async with server.async_client(auth_filename=path) as sc:
             assert not path.parent.exists()  # the constructor touched nothing
-            with respx.mock(base_url=BASE) as mock:
-                mock.get("tournaments/all").respond(json=[])
-                await sc.tournaments.all()
+            await sc.tournaments.all()
             assert path.read_text() == ""  # read (and created, as 0.3.1 did) on first use
 
     asyncio.run(main())
@@ -375,14 +373,15 @@ def test_async_client_reads_the_file_off_the_loop(tmp_path: Path) -> None:
         threads.append(threading.current_thread().name)
         return real_read(self)
 
+    server = FakeServer()
+    server.on("GET", "tournaments/all", answer(json=[]))
+
     async def main() -> None:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(AuthFile, "read", read)
-            async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
-                with respx.mock(base_url=BASE) as mock:
-                    route = mock.get("tournaments/all").respond(json=[])
-                    await sc.tournaments.all()
-                assert route.calls.last.request.headers["X-Scoreganizer-Authorization"] == "ann:tok"
+            async with server.async_client(auth_filename=path) as sc:
+                await sc.tournaments.all()
+            assert server.seen[-1].header("X-Scoreganizer-Authorization") == "ann:tok"
 
     asyncio.run(main())
     assert threads and threading.main_thread().name not in threads
@@ -447,21 +446,21 @@ def test_saves_from_several_threads_leave_the_file_as_the_client_is(
 def test_a_cancelled_login_still_saves_what_it_logged_in_with(tmp_path: Path) -> None:
     path = tmp_path / "auth.txt"
     release = threading.Event()
+    server = FakeServer()
+    server.on("POST", "obtain_token", answer(json={"token": "abc"}))
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(1))  # one worker, kept busy below
-        async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
+        async with server.async_client(auth_filename=path) as sc:
             assert sc.auth_str is None  # the file is read now
             busy = loop.run_in_executor(None, release.wait, 5)
-            with respx.mock(base_url=BASE) as mock:
-                mock.post("obtain_token").respond(json={"token": "abc"})
-                login = asyncio.ensure_future(sc.login("dave", "pw"))
-                while sc.auth_str is None:  # logged in; the save waits for the worker
-                    await asyncio.sleep(0)
-                login.cancel()
-                with pytest.raises(asyncio.CancelledError):
-                    await login
+            login = asyncio.ensure_future(sc.login("dave", "pw"))
+            while sc.auth_str is None:  # logged in; the save waits for the worker
+                await asyncio.sleep(0)
+            login.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await login
             release.set()
             await busy
             for _ in range(100):  # the save, handed over before the cancel, is still made
@@ -488,11 +487,13 @@ def test_set_auth_str_while_the_file_is_read_wins_over_the_file(tmp_path: Path, 
             read_on.wait(5)
         return found
 
+    server = FakeServer()
+    server.on("GET", "tournaments/all", answer(json=[]))
+
     async def main() -> None:
-        with pytest.MonkeyPatch.context() as patch, respx.mock(base_url=BASE) as mock:
+        with pytest.MonkeyPatch.context() as patch:
             patch.setattr(AuthFile, "read", slow_read)
-            route = mock.get("tournaments/all").respond(json=[])
-            async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
+            async with server.async_client(auth_filename=path) as sc:
                 if read != "first":
                     await sc.tournaments.all()
                     AuthFile(path).write("other:tok")
@@ -503,7 +504,7 @@ def test_set_auth_str_while_the_file_is_read_wins_over_the_file(tmp_path: Path, 
                 read_on.set()
                 await asyncio.gather(listing, setting)
                 assert sc.auth_str == "new:tok"
-            assert route.calls.last.request.headers["X-Scoreganizer-Authorization"] == "new:tok"
+            assert server.seen[-1].header("X-Scoreganizer-Authorization") == "new:tok"
 
     asyncio.run(main())
     assert path.read_text() == "new:tok"
@@ -512,14 +513,15 @@ def test_set_auth_str_while_the_file_is_read_wins_over_the_file(tmp_path: Path, 
 def test_set_auth_str_before_first_use_wins_over_the_file(tmp_path: Path) -> None:
     path = tmp_path / "auth.txt"
     path.write_text("old:tok")
+    server = FakeServer()
+    server.on("GET", "tournaments/all", answer(json=[]))
 
     async def main() -> None:
-        async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
+        async with server.async_client(auth_filename=path) as sc:
             await sc.set_auth_str("new:tok")
-            with respx.mock(base_url=BASE) as mock:
-                mock.get("tournaments/all").respond(json=[])
-                await sc.tournaments.all()
+            await sc.tournaments.all()
             assert sc.auth_str == "new:tok"
+        assert server.seen[0].header("X-Scoreganizer-Authorization") == "new:tok"
 
     asyncio.run(main())
     assert path.read_text() == "new:tok"
@@ -542,11 +544,12 @@ def test_auth_filename_assigned_later_is_where_credentials_go(tmp_path: Path, ki
 
 
 def test_username_is_assignable_and_used_by_refresh() -> None:
-    sc = Scoreganizer(host="api.test", port=8443)
+    server = FakeServer()
+    server.on("POST", "refresh_token", answer(json={"token": "new"}))
+    sc = server.sync_client()
     sc.set_auth_str("bob:old")
     sc.username = "robert"
     assert sc.username == "robert" and sc.auth_str == "bob:old"
-    with responses.RequestsMock() as mock:
-        mock.post(BASE + "refresh_token", json={"token": "new"})
-        assert sc.refresh_login() == "robert:new"
+    assert sc.refresh_login() == "robert:new"
+    assert server.seen[0].header("X-Scoreganizer-Authorization") == "bob:old"
     assert sc.auth_str == "robert:new"

@@ -23,7 +23,7 @@ import requests
 
 from cases import KEY, LISTS, TOURNAMENT, TOURNAMENT_NEWER
 from fake_server import CLIENTS, ORIGIN, Answer, Client, Failure, FakeServer, Part, answer
-from scoreganizer_client_lib import AUTH_HEADER, AsyncScoreganizer, RetryPolicy, Tournament
+from scoreganizer_client_lib import AUTH_HEADER, RetryPolicy, Scoreganizer, Tournament
 from scoreganizer_client_lib import exceptions as exc
 from scoreganizer_client_lib._answer_body import ACCEPT_ENCODING
 from scoreganizer_client_lib.replays.testing import write_rmv
@@ -297,21 +297,21 @@ def test_closing_the_client_closes_its_http_session(server: FakeServer) -> None:
         assert server.closed, kind
 
     async def with_async() -> None:
-        async with AsyncScoreganizer.from_url(ORIGIN, transport=server.transport()):
+        async with server.async_client():
             assert not server.closed
 
     server.closed = False
     asyncio.run(with_async())
     assert server.closed
     server.closed = False
-    with server.client("sync").sc:
+    with server.sync_client():
         assert not server.closed
     assert server.closed
 
 
 def test_the_sync_client_mounts_the_adapter_it_is_given(server: FakeServer) -> None:
     adapter = server.adapter()
-    sc = Client("sync", ORIGIN, http_adapter=adapter).sc
+    sc = Scoreganizer.from_url(ORIGIN, http_adapter=adapter)
     assert isinstance(sc.session, requests.Session)
     assert sc.session.get_adapter("https://x/") is adapter
     assert sc.session.get_adapter("http://x/") is adapter
@@ -353,7 +353,7 @@ async def test_replays_are_read_and_checked_off_the_loop(
 
     monkeypatch.setattr(_api_async, "prepare_replay", prepare)
     server.on("POST", "scores/upload", answer(201))
-    async with AsyncScoreganizer.from_url(ORIGIN, transport=server.transport()) as sc:
+    async with server.async_client() as sc:
         info = await sc.scores.upload_replay(_replay(tmp_path), 35)
     assert info is not None and str(info.key) == KEY
     assert threads and threads[0] is not threading.main_thread()
@@ -375,7 +375,7 @@ async def test_large_answers_are_parsed_off_the_loop(
     monkeypatch.setattr(tournament.Tournament, "deserialize_many", classmethod(deserialize_many))
     server.on("GET", "tournaments/all", answer(json=[TOURNAMENT] * 3000))  # about 800 KB
     server.on("GET", "tournaments/active", answer(json=[TOURNAMENT]))
-    async with AsyncScoreganizer.from_url(ORIGIN, transport=server.transport()) as sc:
+    async with server.async_client() as sc:
         assert len(await sc.tournaments.all()) == 3000
         assert len(await sc.tournaments.active()) == 1
     big, small = threads

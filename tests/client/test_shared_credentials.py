@@ -7,7 +7,6 @@ be logged out although the file holds a good token."""
 from __future__ import annotations
 
 import asyncio
-import operator
 import os
 import threading
 from collections.abc import Iterator
@@ -16,44 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import responses
-import respx
 
-from cases import BASE
 from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock, new_user
-from scoreganizer_client_lib import AUTH_HEADER, AsyncScoreganizer, Scoreganizer
+from fake_server import CLIENTS, Client, FakeServer, answer
+from scoreganizer_client_lib import AUTH_HEADER, Scoreganizer
 from scoreganizer_client_lib import exceptions as exc
 from scoreganizer_client_lib.authfile import AuthFile
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
-
-CLIENTS = ["sync", "async"]
 
 
 def _cup(sandbox: SandboxServer) -> int:
     host = new_user(sandbox)
     return scenario.add_tournament(sandbox.store, f"Cup {host}", host, start="+1h", end="+2h")
-
-
-class Client:
-    """A sync or an async client on a credentials file, called the same way:
-    ``client("tournaments.my_active")`` (an async call is run to its end)."""
-
-    def __init__(self, kind: str, url: str, path: Path) -> None:
-        self.kind = kind
-        self.loop = asyncio.new_event_loop()
-        cls = Scoreganizer if kind == "sync" else AsyncScoreganizer
-        self.sc: Any = cls.from_url(url, auth_filename=path, retry=FAST_RETRY)
-
-    def __call__(self, name: str, *args: Any) -> Any:
-        result = operator.attrgetter(name)(self.sc)(*args)
-        return self.loop.run_until_complete(result) if self.kind == "async" else result
-
-    def close(self) -> None:
-        if self.kind == "async":
-            self.loop.run_until_complete(self.sc.aclose())
-        else:
-            self.sc.close()
-        self.loop.close()
 
 
 @pytest.fixture
@@ -62,7 +35,8 @@ def clients(module_sandbox: tuple[SandboxServer, Clock], tmp_path: Path) -> Iter
     made: list[Client] = []
 
     def make(kind: str = "sync") -> Client:
-        made.append(Client(kind, module_sandbox[0].url, tmp_path / "auth.txt"))
+        url = module_sandbox[0].url
+        made.append(Client(kind, url, auth_filename=tmp_path / "auth.txt", retry=FAST_RETRY))
         return made[-1]
 
     yield make
@@ -264,17 +238,19 @@ def test_the_async_client_looks_at_the_file_on_the_loop_and_reads_it_off_it(
         where["read"].append(threading.current_thread().name)
         return real_read(self)
 
+    server = FakeServer()
+    server.on("GET", "tournaments/all", answer(json=[]))
+
     async def main() -> None:
-        with pytest.MonkeyPatch.context() as patch, respx.mock(base_url=BASE) as mock:
+        with pytest.MonkeyPatch.context() as patch:
             patch.setattr(AuthFile, "current_stamp", stamp)
             patch.setattr(AuthFile, "read", read)
-            route = mock.get("tournaments/all").respond(json=[])
-            async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
+            async with server.async_client(auth_filename=path) as sc:
                 await sc.tournaments.all()  # the first read
                 AuthFile(path).write("ann:2")
                 where["stamp"].clear()
                 await sc.tournaments.all()
-            assert route.calls.last.request.headers[AUTH_HEADER] == "ann:2"
+            assert server.seen[-1].header(AUTH_HEADER) == "ann:2"
 
     asyncio.run(main())
     loop_thread = threading.main_thread().name
@@ -290,9 +266,11 @@ def test_a_change_made_here_that_could_not_be_saved_wins_over_the_file(
 ) -> None:
     path = tmp_path / "auth.txt"
     path.write_text("ann:1")
+    server = FakeServer()
+    server.on("GET", "tournaments/all", answer(json=[]))
 
     async def main() -> None:
-        async with AsyncScoreganizer(host="api.test", port=8443, auth_filename=path) as sc:
+        async with server.async_client(auth_filename=path) as sc:
             real_write = AuthFile.write
 
             def full_disk(self: AuthFile, auth_str: str | None) -> None:
@@ -303,10 +281,8 @@ def test_a_change_made_here_that_could_not_be_saved_wins_over_the_file(
                 await sc.set_auth_str("ann:mine")
             monkeypatch.setattr(AuthFile, "write", real_write)
             AuthFile(path).write("bob:theirs")  # another program, later
-            with respx.mock(base_url=BASE) as mock:
-                route = mock.get("tournaments/all").respond(json=[])
-                await sc.tournaments.all()
-                assert route.calls.last.request.headers[AUTH_HEADER] == "ann:mine"
+            await sc.tournaments.all()
+            assert server.seen[-1].header(AUTH_HEADER) == "ann:mine"
             await sc.set_auth_str("ann:saved")  # saved: the file is followed again
             AuthFile(path).write("bob:theirs")
             assert await sc.reload_credentials() is True and sc.auth_str == "bob:theirs"
@@ -322,30 +298,19 @@ def test_auth_filename_assigned_later_is_not_read_but_followed_from_then_on(
     and reads nothing; what is saved there afterwards is followed."""
     path = tmp_path / "auth.txt"
     path.write_text("ann:in-the-file")
-    client = Client(kind, "https://api.test:8443", tmp_path / "first.txt")
+    server = FakeServer()
+    server.on("GET", "tournaments/all", answer(json=[]))
+    client = server.client(kind, auth_filename=tmp_path / "first.txt")
     try:
         client("set_auth_str", "ann:in-memory")
         client.sc.auth_filename = path
-        with respx.mock(base_url=BASE, assert_all_called=False) as mock, _sync_mock() as sync_mock:
-            route = mock.get("tournaments/all").respond(json=[])
-            sync_mock.get(BASE + "tournaments/all", json=[])
-            client("tournaments.all")
-            assert _sent(kind, route, sync_mock) == "ann:in-memory"
-            AuthFile(path).write("ann:saved-later")
-            client("tournaments.all")
-            assert _sent(kind, route, sync_mock) == "ann:saved-later"
+        client("tournaments.all")
+        assert server.seen[-1].header(AUTH_HEADER) == "ann:in-memory"
+        AuthFile(path).write("ann:saved-later")
+        client("tournaments.all")
+        assert server.seen[-1].header(AUTH_HEADER) == "ann:saved-later"
     finally:
         client.close()
-
-
-def _sync_mock() -> responses.RequestsMock:
-    return responses.RequestsMock(assert_all_requests_are_fired=False)
-
-
-def _sent(kind: str, route: Any, sync_mock: Any) -> str:
-    if kind == "async":
-        return str(route.calls.last.request.headers[AUTH_HEADER])
-    return str(sync_mock.calls[-1].request.headers[AUTH_HEADER])
 
 
 def test_a_file_that_became_a_folder_means_logged_out_until_it_is_a_file_again(
@@ -371,12 +336,9 @@ def test_threads_and_another_program_saving_at_once_end_with_memory_and_file_as_
     path = tmp_path / "auth.txt"
     written = {None, "a:start"}
     path.write_text("a:start")
-    here = Scoreganizer(host="api.test", port=8443, auth_filename=path)
-    sent: list[str | None] = []
-
-    def answer(request: Any) -> tuple[int, dict[str, str], str]:
-        sent.append(request.headers.get(AUTH_HEADER))
-        return 200, {}, "[]"
+    server = FakeServer()
+    server.on("GET", "tournaments/all", answer(json=[]))
+    here = server.sync_client(auth_filename=path)
 
     def calls(worker: int) -> None:
         for i in range(40):
@@ -393,17 +355,16 @@ def test_threads_and_another_program_saving_at_once_end_with_memory_and_file_as_
     for worker in range(4):
         written.update(f"a:{worker}-{i}" for i in range(worker, 40, 10))
     written.update(f"b:{i}" for i in range(40))
-    with responses.RequestsMock() as mock:
-        mock.add_callback("GET", BASE + "tournaments/all", callback=answer)
-        threads = [threading.Thread(target=calls, args=(w,)) for w in range(4)]
-        threads.append(threading.Thread(target=elsewhere))
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-        here.tournaments.all()
-        assert here.auth_str == path.read_text()
-        AuthFile(path).write("b:last")
-        here.tournaments.all()
+    threads = [threading.Thread(target=calls, args=(w,)) for w in range(4)]
+    threads.append(threading.Thread(target=elsewhere))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    here.tournaments.all()
+    assert here.auth_str == path.read_text()
+    AuthFile(path).write("b:last")
+    here.tournaments.all()
     assert here.auth_str == "b:last"  # still following: its own saves were all recorded
-    assert set(sent) <= written | {"b:last"}  # never anything but credentials someone saved
+    sent = {seen.header(AUTH_HEADER) for seen in server.seen}
+    assert sent <= written | {"b:last"}  # never anything but credentials someone saved

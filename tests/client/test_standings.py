@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import respx
 
-from scoreganizer_client_lib import AsyncScoreganizer, RetryPolicy
+from fake_server import ORIGIN, FakeServer, answer
+from scoreganizer_client_lib import RetryPolicy
 from scoreganizer_client_lib import exceptions as exc
 from scoreganizer_client_lib.standings import MAX_ROWS, MAX_TEXT, parse_standings
 
 pytestmark = pytest.mark.anyio
-ORIGIN = "https://api.test:8443"
 LINE = {"rank": 1, "player": "alice", "complete": True, "total": 12.5, "games": 3}
 
 
@@ -70,13 +69,13 @@ def test_an_answer_that_is_no_standings_is_a_protocol_error(data: Any) -> None:
 
 @pytest.mark.parametrize("status", [404, 405, 410, 501])
 async def test_a_server_without_standings_names_the_tournament_s_page(status: int) -> None:
-    with respx.mock(base_url=ORIGIN) as mock:
-        route = mock.get("/sandbox/standings/5").respond(status, text="<html>Not Found</html>")
-        async with AsyncScoreganizer(host="api.test", port=8443) as sc:
-            with pytest.raises(exc.StandingsNotOffered) as info:
-                await sc.tournaments.standings(5)
+    server = FakeServer()
+    server.on("GET", "/sandbox/standings/5", answer(status, body=b"<html>Not Found</html>"))
+    async with server.async_client() as sc:
+        with pytest.raises(exc.StandingsNotOffered) as info:
+            await sc.tournaments.standings(5)
     assert info.value.page == f"{ORIGIN}/tournaments/5/"
-    assert route.call_count == 1
+    assert len(server.seen) == 1
 
 
 @pytest.mark.parametrize(
@@ -95,8 +94,8 @@ async def test_a_server_without_standings_names_the_tournament_s_page(status: in
 async def test_other_answers_are_the_library_s_errors(
     status: int, body: bytes, error: type[Exception]
 ) -> None:
-    with respx.mock(base_url=ORIGIN) as mock:
-        mock.get("/sandbox/standings/5").respond(status, content=body)
-        async with AsyncScoreganizer(host="api.test", port=8443, retry=RetryPolicy.none()) as sc:
-            with pytest.raises(error):
-                await sc.tournaments.standings(5)
+    server = FakeServer()
+    server.on("GET", "/sandbox/standings/5", answer(status, body=body))
+    async with server.async_client(retry=RetryPolicy.none()) as sc:
+        with pytest.raises(error):
+            await sc.tournaments.standings(5)

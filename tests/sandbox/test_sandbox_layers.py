@@ -1,7 +1,7 @@
 """The sandbox's layers point one way: the server runs the app, which calls
-the rules and accounts, which call the store; the store (with the schema, the
-standings' statements and SQLite's failures beneath it) decides nothing and
-knows no HTTP."""
+the rules and accounts, which call the store; the store (with the file and
+its connections, the schema, the standings' statements and SQLite's failures
+beneath it) decides nothing and knows no HTTP."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ ALLOWED = {
     "sqlite_errors": set(),
     "ranking": set(),
     "schema": {"ranking"},
-    "store": {"config", "batching", "clock", "sqlite_errors", "ranking", "schema"},
+    "database": {"config", "sqlite_errors", "schema"},
+    "store": {"config", "batching", "clock", "database", "ranking", "schema"},
     "accounts": {"config", "errors", "store", "pools"},
     "rules": {"config", "errors", "store", "ranking", "accounts", "clock"},
     "scenario": {"config", "errors", "store", "accounts", "rules"},
@@ -45,7 +46,7 @@ ALLOWED = {
     },
 }  # fmt: skip
 #: The modules beneath the policies: rows, SQL and SQLite, nothing else.
-DATA_LAYER = ("sqlite_errors", "ranking", "schema", "store")
+DATA_LAYER = ("sqlite_errors", "ranking", "schema", "database", "store")
 
 
 def _sandbox_imports(module: str) -> set[str]:

@@ -16,8 +16,9 @@ Needs the ``sandbox`` extra (``pip install scoreganizer-client-lib[sandbox]``).
 The policies docs/protocol.md leaves open are in :class:`SandboxConfig` and the
 docstrings of :mod:`.rules` and :mod:`.accounts`. Layers: :mod:`.app` (HTTP)
 calls :mod:`.rules` and :mod:`.accounts` (every policy), which call
-:mod:`.store` (rows in SQLite: the schema in :mod:`.schema`, the standings'
-statements in :mod:`.ranking`, SQLite's failures in :mod:`.sqlite_errors`).
+:mod:`.store` (rows in SQLite: the file, its connections and transactions in
+:mod:`.database`, the schema in :mod:`.schema`, the standings' statements in
+:mod:`.ranking`, SQLite's failures in :mod:`.sqlite_errors`).
 """
 
 from __future__ import annotations

@@ -238,7 +238,8 @@ def test_import_paths_and_names_of_031() -> None:
 def test_defaults_and_aliases_of_031(client: type) -> None:
     sc = client()
     assert (sc.host, sc.port, sc.https, sc.timeout) == ("scoreganizer.net", 443, True, (5.0, 30.0))
-    assert sc.base_url == "https://scoreganizer.net:443/api/"
+    assert sc.base_url == sc._base_url == "https://scoreganizer.net:443/api/"  # 0.3.1's name
+    assert sc._url("tournaments/all") == "https://scoreganizer.net:443/api/tournaments/all"
     assert client(host="localhost", port=8000, https=False).base_url == (
         "http://localhost:8000/api/"
     )

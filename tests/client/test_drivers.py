@@ -227,7 +227,7 @@ def test_timeouts_reach_the_http_library(
             requests.exceptions.ConnectTimeout,
         ),
         (Failure.DROPPED, "tournaments.all", FAST.attempts, requests.exceptions.ConnectionError),
-        (Failure.DROPPED, "refresh_login", 1, requests.exceptions.ConnectionError),  # maybe done
+        (Failure.DROPPED, "refresh_login", 1, requests.exceptions.ConnectionError),  # done, maybe
         (Failure.READ_TIMEOUT, "tournaments.all", 1, requests.exceptions.ReadTimeout),
     ],
 )

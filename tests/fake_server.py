@@ -20,7 +20,7 @@ import enum
 import io
 import operator
 import threading
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from json import dumps
@@ -44,13 +44,26 @@ CLIENTS = ("sync", "async")
 _NO_JSON = object()
 
 
+class Failure(enum.Enum):
+    """A request that gets no (whole) answer, raised as the client's HTTP
+    library raises it when that happens on a real network."""
+
+    REFUSED = "nothing listens there"
+    CONNECT_TIMEOUT = "no connection within the connect timeout"
+    DROPPED = "the connection closed before the answer"
+    READ_TIMEOUT = "no answer within the read timeout"
+
+
 @dataclass(frozen=True)
 class Answer:
-    """An HTTP answer the server sends."""
+    """An HTTP answer the server sends; with ``then``, the answer stops
+    after ``body`` that way (:attr:`Failure.DROPPED` or
+    :attr:`Failure.READ_TIMEOUT`) instead of ending."""
 
     status: int = 200
     body: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
+    then: Failure | None = None
 
 
 def answer(
@@ -59,23 +72,14 @@ def answer(
     *,
     body: bytes = b"",
     headers: Mapping[str, str] | None = None,
+    then: Failure | None = None,
 ) -> Answer:
     """An answer with ``json`` as its JSON body, else ``body`` as it is."""
     headers = dict(headers or {})
     if json is not _NO_JSON:
         body = dumps(json).encode()
         headers.setdefault("Content-Type", "application/json")
-    return Answer(status, body, headers)
-
-
-class Failure(enum.Enum):
-    """A request that gets no answer, raised as the client's HTTP library
-    raises it when that happens on a real network."""
-
-    REFUSED = "nothing listens there"
-    CONNECT_TIMEOUT = "no connection within the connect timeout"
-    DROPPED = "the connection closed before the answer"
-    READ_TIMEOUT = "no answer within the read timeout"
+    return Answer(status, body, headers, then)
 
 
 @dataclass(frozen=True)
@@ -209,17 +213,33 @@ class _Transport(httpx.MockTransport):
         outcome = self._server._answer(seen)
         if isinstance(outcome, Failure):
             raise _httpx_error(outcome, request)
-        return httpx.Response(
-            outcome.status, headers=outcome.headers, stream=httpx.ByteStream(outcome.body)
-        )
+        stream = httpx.ByteStream(outcome.body) if outcome.then is None else _Cut(outcome, request)
+        return httpx.Response(outcome.status, headers=outcome.headers, stream=stream)
 
     async def aclose(self) -> None:
         self._server.closed = True
 
 
-def _httpx_error(failure: Failure, request: httpx.Request) -> httpx.HTTPError:
-    if failure is Failure.REFUSED:
-        error: httpx.HTTPError = httpx.ConnectError("[Errno 111] Connection refused")
+class _Cut(httpx.AsyncByteStream):
+    """An answer's body, then the failure that stops it."""
+
+    def __init__(self, outcome: Answer, request: httpx.Request) -> None:
+        self._outcome = outcome
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self._outcome.body
+        assert self._outcome.then is not None
+        raise _httpx_error(self._outcome.then, self._request, in_body=True)
+
+
+def _httpx_error(
+    failure: Failure, request: httpx.Request, in_body: bool = False
+) -> httpx.HTTPError:
+    if failure is Failure.DROPPED and in_body:
+        error: httpx.HTTPError = httpx.ReadError("[Errno 104] Connection reset by peer")
+    elif failure is Failure.REFUSED:
+        error = httpx.ConnectError("[Errno 111] Connection refused")
         error.__cause__ = ConnectionRefusedError(111, "Connection refused")
     elif failure is Failure.CONNECT_TIMEOUT:
         error = httpx.ConnectTimeout("timed out")
@@ -261,7 +281,7 @@ class _Adapter(BaseAdapter):
         if isinstance(outcome, Failure):
             raise _requests_error(outcome, request)
         raw = urllib3.HTTPResponse(
-            body=io.BytesIO(outcome.body),
+            body=io.BytesIO(outcome.body) if outcome.then is None else _CutFile(outcome),
             headers=dict(outcome.headers),
             status=outcome.status,
             preload_content=False,
@@ -280,6 +300,29 @@ class _Adapter(BaseAdapter):
 
     def close(self) -> None:
         self._server.closed = True
+
+
+class _CutFile(io.RawIOBase):
+    """An answer's body, then the socket's error that stops it (which
+    urllib3 turns into its own, as it does on a real connection)."""
+
+    def __init__(self, outcome: Answer) -> None:
+        super().__init__()
+        self._left = outcome.body
+        self._then = outcome.then
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._left:
+            if self._then is Failure.READ_TIMEOUT:
+                raise TimeoutError("timed out")
+            raise ConnectionResetError(104, "Connection reset by peer")
+        size = min(len(buffer), len(self._left))
+        buffer[:size] = self._left[:size]
+        self._left = self._left[size:]
+        return size
 
 
 def _requests_error(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import io
+import os
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -252,6 +253,25 @@ def test_the_http_library_s_failures_are_network_exceptions(
         assert type(info.value.__cause__).__module__.startswith("httpx")
 
 
+@pytest.mark.parametrize(
+    ("failure", "sends", "error"),
+    [
+        (Failure.DROPPED, FAST.attempts, exc.NetworkException),
+        (Failure.READ_TIMEOUT, 1, requests.exceptions.ReadTimeout),
+    ],
+)
+def test_an_answer_that_stops_halfway_is_a_network_exception(
+    client: Client, server: FakeServer, failure: Failure, sends: int, error: type[Exception]
+) -> None:
+    """The connection breaks, or the server stops sending, after the head
+    and part of the body: a GET is sent again when the connection broke,
+    never after a timeout (the answer may still be coming)."""
+    server.on("GET", "tournaments/all", answer(json=[TOURNAMENT], then=failure))
+    with pytest.raises(error) as info:
+        client("tournaments.all")
+    assert isinstance(info.value, exc.NetworkException) and len(server.seen) == sends
+
+
 def test_an_error_answer_is_the_library_s_exception(client: Client, server: FakeServer) -> None:
     server.on("POST", "tournaments/gen_key/35", answer(403, {"error": "too_early", "wait": 120}))
     with pytest.raises(exc.ScoreganizerTooEarly) as info:
@@ -338,25 +358,28 @@ def test_wait_key_counts_down_with_the_injected_sleep(client: Client, server: Fa
     assert sum(client.slept) == pytest.approx(heard[0][0])
 
 
+class WatchedPath(os.PathLike[str]):
+    """A path that keeps which threads looked it up (to open it, to stat it)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.threads: list[threading.Thread] = []
+
+    def __fspath__(self) -> str:
+        self.threads.append(threading.current_thread())
+        return str(self.path)
+
+
 @pytest.mark.anyio
 async def test_replays_are_read_and_checked_off_the_loop(
-    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: FakeServer, tmp_path: Path
 ) -> None:
-    from scoreganizer_client_lib import _api_async
-
-    threads: list[threading.Thread] = []
-    real = _api_async.prepare_replay
-
-    def prepare(*args: object) -> object:
-        threads.append(threading.current_thread())
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(_api_async, "prepare_replay", prepare)
+    replay = WatchedPath(_replay(tmp_path))
     server.on("POST", "scores/upload", answer(201))
     async with server.async_client() as sc:
-        info = await sc.scores.upload_replay(_replay(tmp_path), 35)
+        info = await sc.scores.upload_replay(replay, 35)
     assert info is not None and str(info.key) == KEY
-    assert threads and threads[0] is not threading.main_thread()
+    assert replay.threads and threading.main_thread() not in replay.threads
 
 
 @pytest.mark.anyio

@@ -404,7 +404,7 @@ def test_a_file_that_cannot_be_opened_yet_waits_quietly(
 ) -> None:
     """A game holding its replay open (Windows refuses others then): tried
     again, said once after a while, uploaded once the game lets go."""
-    from scoreganizer_client_lib.watching import _engine
+    from scoreganizer_client_lib.watching import _signatures
 
     real_open = os.open
     locked = [True]
@@ -414,7 +414,7 @@ def test_a_file_that_cannot_be_opened_yet_waits_quietly(
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_open(path, flags, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_engine.os, "open", open_)
+    monkeypatch.setattr(_signatures.os, "open", open_)
     script = {
         0.0: lambda: player.write("held.rmv", player.game(1)),
         40.0: lambda: locked.__setitem__(0, False),

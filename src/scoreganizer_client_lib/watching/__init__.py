@@ -25,13 +25,6 @@ from __future__ import annotations
 from ..codes import StopCode, WatchCode
 from ..replays.formats import SUFFIXES
 from ._clock import Clock, ManualClock, SystemClock
-from ._engine import (
-    FolderWatcher,
-    check_can_watch,
-    check_participation,
-    playing_until,
-    state_name,
-)
 from ._events import (
     STOP_REASONS,
     CannotWatch,
@@ -41,7 +34,9 @@ from ._events import (
     WatchStatus,
     WatchSummary,
 )
+from ._tournaments import check_can_watch, check_participation, playing_until
 from ._uploader import AsyncUploader, SyncUploader, Uploader, UploaderClosed
+from ._watcher import FolderWatcher, state_name
 
 __all__ = [
     "STOP_REASONS",

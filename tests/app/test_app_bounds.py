@@ -1,6 +1,6 @@
 """What the app does with what no page of its own sends and no honest server
-answers: ids no server can hold, a flood of large dropped files, a list of
-100,000 tournaments. Each is bounded, and says so."""
+answers: ids no server can hold, forms past their cap, a flood of large
+dropped files, a list of 100,000 tournaments. Each is bounded, and says so."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 from app_helpers import Browser, World, resident_mib, start_app_command, start_world
 from conftest import PASSWORD, Clock
 from scoreganizer_client_lib.app.filters import SHOWN_CHARACTERS, SHOWN_TOURNAMENTS
+from scoreganizer_client_lib.app.forms import MAX_FORM_BYTES
 from scoreganizer_client_lib.app.state import UPLOADS_AT_ONCE
 from scoreganizer_client_lib.replays import MAX_REPLAY_SIZE
 from scoreganizer_client_lib.sandbox import scenario
@@ -51,6 +52,23 @@ def test_an_id_no_server_can_hold_is_a_plain_404(browser: Browser, tid: str) -> 
 def test_a_tournament_the_server_does_not_have_is_a_404(browser: Browser) -> None:
     answer = browser.get(f"/t/{'9' * 18}")
     assert answer.status_code == 404 and "No such tournament" in answer.text
+
+
+# -- forms ---------------------------------------------------------------------------
+
+
+def test_a_form_past_its_cap_is_refused_and_changes_nothing(world: World, browser: Browser) -> None:
+    """The login form and the folder form (read by the page endpoint and by
+    an action): 413, and the player stays logged in with no folder watched."""
+    cup = world.tournament(start="-1m", end="+2h")
+    browser.get(f"/t/{cup}")
+    too_long = "x" * MAX_FORM_BYTES
+    assert browser.post(f"/t/{cup}/watch", data={"folder": too_long}).status_code == 413
+    login = browser.post("/login", data={"username": "someone", "password": too_long})
+    assert login.status_code == 413
+    page = browser.get(f"/t/{cup}")
+    assert page.status_code == 200 and "Log out" in page.text
+    assert world.app.session.opened[cup].folder is None
 
 
 # -- a long list of tournaments -------------------------------------------------------

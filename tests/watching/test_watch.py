@@ -749,6 +749,21 @@ def test_the_async_uploader_stops_waiting_when_the_loop_stops(player: Player) ->
         uploader.player()
 
 
+def test_the_async_uploader_is_closed_with_its_client(player: Player) -> None:
+    """A program that ends closes its client: its watchers stop (the files
+    wait for the next one) instead of failing on a closed client."""
+    with event_loop() as loop:
+        client = async_client(player, loop)
+        uploader = AsyncUploader(client, loop)
+        asyncio.run_coroutine_threadsafe(client.aclose(), loop).result(30)
+        player.write("a.rmv", player.game(1))
+        summary = player.play(player.watcher(uploader), {}, end=5.0)
+        with pytest.raises(UploaderClosed):
+            uploader.upload("a.rmv", player.game(1), "application/x-viennasweeper")
+    assert summary.stopped is not None and summary.stopped.code == "stopped"
+    assert summary.pending == ["a.rmv"] and player.scores() == 0
+
+
 def test_the_async_uploader_waits_a_bounded_time(player: Player) -> None:
     from scoreganizer_client_lib.exceptions import NetworkException
 

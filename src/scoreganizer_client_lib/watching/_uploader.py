@@ -33,9 +33,9 @@ LOOP_CHECK_EVERY = 0.5
 
 
 class UploaderClosed(Exception):
-    """The uploader can no longer send (the event loop it runs on has
-    stopped or closed): the watcher stops, and the files not sent wait for
-    the next one."""
+    """The uploader can no longer send (its client was closed, or the event
+    loop it runs on has stopped): the watcher stops, and the files not sent
+    wait for the next one."""
 
 
 @runtime_checkable
@@ -92,7 +92,8 @@ class AsyncUploader:
     at most ``limit`` seconds (then the call is cancelled and the server
     counted as unreachable). When the loop stops or closes, calls raise
     :class:`UploaderClosed` at once, or within :data:`LOOP_CHECK_EVERY`
-    when waiting."""
+    when waiting; so do they once the client is closed (the program is
+    ending)."""
 
     def __init__(
         self,
@@ -137,6 +138,8 @@ class AsyncUploader:
             raise RuntimeError("an AsyncUploader is called from another thread than its loop's")
         if self.loop.is_closed() or not self.loop.is_running():
             raise UploaderClosed("the event loop has stopped")
+        if self.client.client.is_closed:
+            raise UploaderClosed("the client has been closed")
 
         async def call() -> T:
             return await make()
@@ -163,6 +166,10 @@ class AsyncUploader:
                     raise Timeout(f"no answer within {self.limit:.0f} s") from None
             except concurrent.futures.CancelledError:
                 raise UploaderClosed("the call was cancelled on the event loop") from None
+            except RuntimeError:  # httpx's "the client has been closed"
+                if self.client.client.is_closed:
+                    raise UploaderClosed("the client has been closed") from None
+                raise
 
 
 def _cancel(future: concurrent.futures.Future[T]) -> None:

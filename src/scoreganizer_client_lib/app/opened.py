@@ -4,7 +4,9 @@ verdicts.
 
 Everything here runs on the app's event loop, except the folder watcher (the
 library's, the one ``scoreganizer watch`` runs), which runs in a thread of its
-own and reports through :class:`.feed.Feed`.
+own and reports through :class:`.feed.Feed`. It uploads with the app's own
+client, on the loop (an :class:`~scoreganizer_client_lib.watching.AsyncUploader`):
+no second HTTP stack per folder.
 """
 
 from __future__ import annotations

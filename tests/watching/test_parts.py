@@ -2,7 +2,7 @@
 finds and the read that checks it (real files), when a file is due and the
 status tick (a manual clock), the server's pause, and which tournament a
 replay goes to. The whole watcher is tested in test_watch.py and
-test_uploader.py."""
+test_watching_uploader.py."""
 
 from __future__ import annotations
 

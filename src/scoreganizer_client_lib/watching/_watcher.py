@@ -85,12 +85,12 @@ class FolderWatcher:
     otherwise by looking for new files every ``poll`` seconds, with a full
     scan (which also finds files rewritten in place) every ``rescan / 3``.
     Full scans are spaced further apart when they take long (a huge folder),
-    so that they use at most :data:`SCAN_SHARE` of the time.
+    so that they use at most 0.5 % of the time (``SCAN_SHARE``).
 
     Files are judged newest first, at most ``batch`` in one round, from a
     queue by due time (a round costs what it judges, not what waits); a round
     gives way as soon as something changed, a poll or a waiting file is due,
-    and a long scan goes on :data:`SCAN_SLICE` entries a round, polls going on
+    and a long scan goes on 500 entries a round (``SCAN_SLICE``), polls going on
     meanwhile: a replay just saved goes up at once, whatever lies beside it,
     also during the first scan of a huge folder. A file that does not read as
     a replay is read again only once it changes.

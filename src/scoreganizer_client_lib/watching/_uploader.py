@@ -155,6 +155,8 @@ class AsyncUploader:
             try:
                 return future.result(timeout=min(LOOP_CHECK_EVERY, self.limit - waited))
             except concurrent.futures.TimeoutError:
+                if future.done():  # the call's own TimeoutError (one class since 3.11)
+                    raise
                 waited += LOOP_CHECK_EVERY
                 if self.loop.is_closed() or not self.loop.is_running():
                     _cancel(future)

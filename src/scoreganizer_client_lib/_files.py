@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 #: Windows refuses to replace a file another program (a virus scanner, an
@@ -20,6 +20,8 @@ def atomic_write(
     private: bool = False,
     *,
     rename: Callable[[Path, Path], object] = Path.replace,
+    pauses: Sequence[float] | None = None,
+    sleep: Callable[[float], object] = time.sleep,
 ) -> os.stat_result:
     """Replace ``path`` with ``data``: a temporary file in the same folder,
     flushed to disk, then renamed over the old one. ``private`` makes the file
@@ -27,8 +29,10 @@ def atomic_write(
     the ACL of its (per-user) folder. Returns the new file's ``stat`` (taken
     before the rename, so it is this write's even if another program replaces
     the file at once). ``rename(temporary, path)`` is the last step (tests
-    make it fail). Raises ``OSError``; the old file is then untouched and no
-    temporary file is left."""
+    make it fail); a ``PermissionError`` from it is tried again after each of
+    ``pauses`` seconds (``sleep``), by default :data:`REPLACE_PAUSES` where
+    :data:`RETRY_REPLACE` and none elsewhere. Raises ``OSError``; the old
+    file is then untouched and no temporary file is left."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
     try:
@@ -39,19 +43,27 @@ def atomic_write(
             handle.flush()
             os.fsync(handle.fileno())
         written = Path(tmp).stat()  # closed: its times are final, even where set on close
-        _replace(Path(tmp), path, rename)
+        if pauses is None:
+            pauses = REPLACE_PAUSES if RETRY_REPLACE else ()
+        _replace(Path(tmp), path, rename, pauses, sleep)
         return written
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _replace(source: Path, target: Path, rename: Callable[[Path, Path], object]) -> None:
-    for pause in (*REPLACE_PAUSES, None) if RETRY_REPLACE else (None,):
+def _replace(
+    source: Path,
+    target: Path,
+    rename: Callable[[Path, Path], object],
+    pauses: Sequence[float],
+    sleep: Callable[[float], object],
+) -> None:
+    for pause in (*pauses, None):
         try:
             rename(source, target)
             return
         except PermissionError:
             if pause is None:
                 raise
-            time.sleep(pause)
+            sleep(pause)

@@ -17,7 +17,7 @@ import pytest
 
 from fake_server import FakeServer, answer
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer, authfile
-from scoreganizer_client_lib._files import atomic_write
+from scoreganizer_client_lib._files import REPLACE_PAUSES, atomic_write
 from scoreganizer_client_lib.authfile import AuthFile
 from scoreganizer_client_lib.exceptions import AuthFileError
 
@@ -122,14 +122,11 @@ def test_crash_between_write_and_rename_keeps_old_file(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [path]
 
 
-def test_a_briefly_locked_file_is_replaced_on_windows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from scoreganizer_client_lib import _files
-
+def test_a_briefly_locked_file_is_replaced_on_windows(tmp_path: Path) -> None:
     path = tmp_path / "auth"
     AuthFile(path).write("old:token")
     refusals: list[Path] = []
+    waits: list[float] = []
 
     def replace(source: Path, target: Path) -> None:
         if len(refusals) < 2:  # a scanner holds the file for a moment
@@ -137,14 +134,16 @@ def test_a_briefly_locked_file_is_replaced_on_windows(
             raise PermissionError(errno.EACCES, "in use", str(target))
         source.replace(target)
 
-    monkeypatch.setattr(_files, "REPLACE_PAUSES", (0.0, 0.0, 0.0))
-    monkeypatch.setattr(_files, "RETRY_REPLACE", False)  # elsewhere: refused at once
-    with pytest.raises(PermissionError):
-        atomic_write(path, b"new:token", private=True, rename=replace)
-    assert AuthFile(path).read() == "old:token"
-    monkeypatch.setattr(_files, "RETRY_REPLACE", True)
-    atomic_write(path, b"new:token", private=True, rename=replace)
+    with pytest.raises(PermissionError):  # elsewhere: refused at once
+        atomic_write(
+            path, b"new:token", private=True, rename=replace, pauses=(), sleep=waits.append
+        )
+    assert AuthFile(path).read() == "old:token" and waits == []
+    atomic_write(
+        path, b"new:token", private=True, rename=replace, pauses=REPLACE_PAUSES, sleep=waits.append
+    )
     assert AuthFile(path).read() == "new:token" and len(refusals) == 2  # once each
+    assert waits == list(REPLACE_PAUSES[:1])  # the second try got through
     assert [p.name for p in tmp_path.iterdir()] == ["auth"]  # no temporary file left
 
 

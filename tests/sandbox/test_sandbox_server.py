@@ -94,14 +94,42 @@ def test_stalled_body_is_closed(guarded: SandboxServer) -> None:
     assert closed_by_server(sock)
 
 
-def test_kept_alive_connection_serves_requests(guarded: SandboxServer) -> None:
+def _whole_answer(sock: socket.socket) -> bytes:
+    """One answer read whole from a keep-alive connection: its status line."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, "closed by the server"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        assert chunk, "closed by the server"
+        body += chunk
+    return head.split(b"\r\n", 1)[0]
+
+
+def test_kept_alive_connection_serves_requests(tmp_path: Path) -> None:
     """Timeouts concern the client's side only: a keep-alive connection that
-    sends whole requests, with pauses shorter than the keep-alive, is served."""
-    with requests.Session() as session:
-        for request in range(3):
-            if request:
-                time.sleep(0.3)  # longer than the header timeout, shorter than keep-alive
-            assert session.get(guarded.url + "/api/tournaments/all", timeout=10).ok
+    sends whole requests, with pauses longer than the header timeout and
+    shorter than the keep-alive, is served on that connection."""
+    limits = ConnectionLimits(header_timeout=0.2, body_timeout=0.2, keep_alive=60)
+    request = HALF_REQUEST + b"\r\n"
+    with SandboxServer(config=TEST_CONFIG, limits=limits) as server:
+        assert server.guard is not None
+        with _connect(server) as kept:
+            for _ in range(3):
+                kept.sendall(request)
+                assert _whole_answer(kept) == b"HTTP/1.1 200 OK"
+                probe = _connect(server)  # idle since later than the kept one
+                probe.sendall(HALF_REQUEST)
+                assert closed_by_server(probe)  # its header timeout passed: the kept one's too
+        assert server.guard.timed_out == 3  # the probes only
 
 
 def test_half_requests_beyond_the_bound_do_not_stop_normal_requests(
@@ -165,10 +193,9 @@ def test_one_address_cannot_take_every_place(tmp_path: Path) -> None:
         other.sendall(HALF_REQUEST + b"\r\n")
         assert _answer(other).startswith(b"HTTP/1.1 200")
         assert server.guard is not None
-        deadline = time.monotonic() + 10
-        while not server.guard.queued("127.0.0.1") and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert server.guard.queued("127.0.0.1") == 1  # the third one waits
+        guard = server.guard
+        wait_for(lambda: guard.queued("127.0.0.1"))
+        assert guard.queued("127.0.0.1") == 1  # the third one waits
         slow[0].sendall(b"&password=")  # the rest of one body: its request ends
         assert _answer(slow[0]).startswith(b"HTTP/1.1 ")
         assert _answer(waiting).startswith(b"HTTP/1.1 200")

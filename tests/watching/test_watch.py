@@ -811,14 +811,15 @@ def test_the_async_uploader_refuses_to_block_its_own_loop(player: Player) -> Non
 def run_natively(player: Player, act: Callable[[], object], **options: Any) -> WatchSummary:
     """Run a watcher of ``player``'s on the real clock with the system's
     notifications: ``act`` once they are set up, then until a replay is
-    accepted (10 s at most)."""
+    accepted. No full scan comes meanwhile: what is found, they reported."""
     pytest.importorskip("watchfiles")
+    options.setdefault("rescan", 3600.0)
     watcher = player.watcher(clock=None, notifications=True, **options)
     results: list[WatchSummary] = []
     thread = threading.Thread(target=lambda: results.append(watcher.run(player.key)))
     thread.start()
     try:
-        time.sleep(0.3)  # the notifier is set up
+        wait_for(lambda: watcher.status().native_events)  # the system's watch is set up
         act()
         wait_for(lambda: player.said(EventKind.ACCEPTED))
     finally:

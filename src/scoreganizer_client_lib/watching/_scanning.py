@@ -80,10 +80,12 @@ class Scanner:
         self._wake = wake
         #: The folder's real path (links resolved), once :meth:`open`.
         self.real_root = folder
-        #: True while the operating system reports changes; False when polling.
+        #: True while the operating system reports changes (from when its
+        #: watch is set up); False when polling.
         self.native = False
         self._notifier: threading.Thread | None = None
         self._notifier_failed: str | None = None
+        self._catch_up = False  # the notifications just began: poll once more
         self._changed: set[str] = set()
         self._changed_lock = threading.Lock()
         self._dirs: dict[Path, int] = {}  # folders listed, and their modification time
@@ -125,6 +127,9 @@ class Scanner:
         """Look at what notifications reported; start a full scan when one
         is due, else look at the folders that changed when it is time."""
         mono = self.clock.monotonic()
+        if self._catch_up:  # what changed between the last poll and the system's watch
+            self._catch_up = False
+            self._poll_dirs()
         with self._changed_lock:
             changed, self._changed = self._changed, set()
         for text in changed:
@@ -160,6 +165,8 @@ class Scanner:
     # -- notifications ---------------------------------------------------------
 
     def _start_notifier(self) -> None:
+        """Start the notifications; polling goes on until they come (the
+        system's watch is set up in the thread, some time later)."""
         self.native = False
         if not self.notifications:
             return
@@ -167,7 +174,6 @@ class Scanner:
             import watchfiles
         except ImportError:
             return
-        self.native = True
         self._notifier = threading.Thread(
             target=self._notify, args=(watchfiles,), name="folder-notifications", daemon=True
         )
@@ -182,12 +188,18 @@ class Scanner:
                 step=50,  # hidden by the settle time
                 stop_event=self._stop,
                 rust_timeout=1000,
+                yield_on_timeout=True,  # the first answer says the watch is set up
                 recursive=self.recursive,
                 raise_interrupt=False,
             ):
-                with self._changed_lock:
-                    self._changed.update(path for _, path in changes)
-                self._wake.set()
+                if not self.native:
+                    self._catch_up = True
+                    self.native = True
+                    self._wake.set()
+                if changes:
+                    with self._changed_lock:
+                        self._changed.update(path for _, path in changes)
+                    self._wake.set()
         except Exception as exc:  # e.g. too many watches: fall back to polling
             self._notifier_failed = (
                 f"no change notifications for this folder ({exc}); looking every {self.poll} s"

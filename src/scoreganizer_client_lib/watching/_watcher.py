@@ -82,7 +82,8 @@ class FolderWatcher:
     Changes are noticed through the operating system's notifications when
     the ``watch`` extra (watchfiles) is installed and ``notifications`` is
     true, with a full scan every ``rescan`` seconds in case one is missed;
-    otherwise by looking for new files every ``poll`` seconds, with a full
+    otherwise (and until the system's watch is set up, which its first
+    answer tells) by looking for new files every ``poll`` seconds, with a full
     scan (which also finds files rewritten in place) every ``rescan / 3``.
     Full scans are spaced further apart when they take long (a huge folder),
     so that they use at most 0.5 % of the time (``SCAN_SHARE``).

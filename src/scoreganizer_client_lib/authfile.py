@@ -82,11 +82,18 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-class AuthFile:
-    """The credentials file at ``path``."""
+#: Whether POSIX modes say who may read a file or write to its folder (not on
+#: Windows, where the folder's ACL decides).
+POSIX_MODES = os.name == "posix"
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+
+class AuthFile:
+    """The credentials file at ``path``; ``posix_modes`` (:data:`POSIX_MODES`
+    unless given) says whether its mode and its folder's are to be warned of."""
+
+    def __init__(self, path: str | os.PathLike[str], *, posix_modes: bool = POSIX_MODES) -> None:
         self.path = Path(path)
+        self.posix_modes = posix_modes
         #: Why the last :meth:`read` found no credentials, if the file was unusable.
         self.problem: str | None = None
         #: The :class:`Stamp` of the file as last read, written or removed here.
@@ -145,7 +152,7 @@ class AuthFile:
             os.close(fd)
 
     def _warn_if_readable_by_others(self, mode: int) -> None:
-        if os.name != "posix" or not mode & (stat.S_IRGRP | stat.S_IROTH):
+        if not self.posix_modes or not mode & (stat.S_IRGRP | stat.S_IROTH):
             return
         key = str(self.path.absolute())
         if key not in _warned_readable:
@@ -161,7 +168,7 @@ class AuthFile:
         """POSIX: warn (once per path) when every user may write to the folder
         that holds the file (see the module's doc)."""
         key = str(self.path.absolute())
-        if os.name != "posix" or key in _warned_open_folder:
+        if not self.posix_modes or key in _warned_open_folder:
             return
         try:
             mode = self.path.absolute().parent.stat().st_mode
@@ -249,4 +256,4 @@ class AuthFile:
         self.stamp = None
 
 
-__all__ = ["MAX_AUTH_FILE_SIZE", "AuthFile", "Stamp", "is_valid_auth_str"]
+__all__ = ["MAX_AUTH_FILE_SIZE", "POSIX_MODES", "AuthFile", "Stamp", "is_valid_auth_str"]

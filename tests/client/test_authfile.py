@@ -296,15 +296,19 @@ def test_a_private_folder_gives_no_folder_warning(
     assert caplog.text == ""
 
 
+@posix_only
 def test_no_mode_warning_where_modes_do_not_apply(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    file = AuthFile(tmp_path / "auth.txt")
-    monkeypatch.setattr(os, "name", "nt")  # Windows: the folder's ACL decides, not a mode
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "auth.txt").write_text("ann:tok")
+    (shared / "auth.txt").chmod(0o644)
+    shared.chmod(0o777)
+    file = AuthFile(shared / "auth.txt", posix_modes=False)  # Windows: the ACL decides
     with caplog.at_level(logging.WARNING):
-        file._warn_if_readable_by_others(stat.S_IFREG | 0o644)
-        tmp_path.chmod(0o777)
-        file._warn_if_folder_open_to_all()
+        assert file.read() == "ann:tok"
+        file.write("ann:new")
     assert caplog.text == ""
 
 

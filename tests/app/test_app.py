@@ -198,7 +198,7 @@ def test_no_file_outside_the_apps_own_is_served(served: AppServer, path: str) ->
 
 
 def test_listens_on_loopback_only(served: AppServer) -> None:
-    assert served._sock.getsockname() == ("127.0.0.1", served.port)
+    assert served.address == ("127.0.0.1", served.port)
 
 
 # -- logging in ----------------------------------------------------------------

@@ -252,9 +252,9 @@ def test_scores_sent_at_once_are_written_together_each_game_once(tmp_path: Path)
         waiting = pool.submit(upload, ann, first)
         answers = [pool.submit(upload, *sent) for sent in sends[:-1]]
         # the first one is writing; bob's copy of ann's game comes after hers
-        wait_for(lambda: store._scores.waiting >= len(sends) - 1)
+        wait_for(lambda: store.scores_waiting >= len(sends) - 1)
         answers.append(pool.submit(upload, *sends[-1]))
-        wait_for(lambda: store._scores.waiting >= len(sends))
+        wait_for(lambda: store.scores_waiting >= len(sends))
         other.execute("COMMIT")
         other.close()
         assert waiting.result() is True

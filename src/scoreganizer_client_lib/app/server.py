@@ -91,6 +91,12 @@ class AppServer:
         return f"http://{self.authority}/"
 
     @property
+    def address(self) -> tuple[str, int]:
+        """The address the app's socket is bound to (the loopback interface)."""
+        host, port = self._sock.getsockname()[:2]
+        return str(host), int(port)
+
+    @property
     def loopback_url(self) -> str:
         """Where the app listens, for an HTTP client that does not resolve
         ``*.localhost`` (it must send ``Host:`` :attr:`authority`)."""

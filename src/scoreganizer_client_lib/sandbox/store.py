@@ -422,6 +422,12 @@ class Store(SandboxDatabase):
         entries = [f'{{"rank":{rank},{line}}}' for rank, (line,) in enumerate(lines, start=1)]
         return ("[" + ",".join(entries) + "]").encode("utf-8")
 
+    @property
+    def scores_waiting(self) -> int:
+        """Uploaded scores waiting for their batch to be written (while
+        another batch is written, or another writer holds the database)."""
+        return self._scores.waiting
+
     def count(self, table: str) -> int:
         """Rows in one of the sandbox's tables (for tests and reports)."""
         if table not in TABLES:

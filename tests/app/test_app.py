@@ -577,7 +577,7 @@ def test_a_dropped_replay_while_the_server_is_away_says_to_drop_it_again(
     finally:
         dead, session.sc = session.sc, sc
         assert session.loop is not None
-        asyncio.run_coroutine_threadsafe(dead.aclose(), session.loop).result(5)
+        asyncio.run_coroutine_threadsafe(dead.aclose(), session.loop).result(30)
     assert answer["verdict"] == "waiting"
     assert answer["reason"] == "the server could not be reached"
     assert answer["advice"] == "drop it here again once the server answers"

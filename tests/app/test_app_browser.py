@@ -441,7 +441,7 @@ def test_updates_made_while_the_page_is_cut_off_arrive_when_it_reconnects(
             opened.feed.record(FeedEntry(f"meanwhile{n}.rmv", "accepted"))
         return others
 
-    others = asyncio.run_coroutine_threadsafe(cut_off(), loop).result(5)
+    others = asyncio.run_coroutine_threadsafe(cut_off(), loop).result(30)
     expect(feed.get_by_role("listitem")).to_have_count(6, timeout=15_000)
     expect(page.get_by_role("alert")).to_be_hidden()
     assert page.evaluate("window.drawnOnce") is True

@@ -241,7 +241,7 @@ def test_another_player_s_login_taken_up_by_a_call_in_the_background_still_shows
     command.login(other, PASSWORD)
     session = world.app.session
     assert session.loop is not None
-    asyncio.run_coroutine_threadsafe(session.sc.tournaments.active(), session.loop).result(5)
+    asyncio.run_coroutine_threadsafe(session.sc.tournaments.active(), session.loop).result(30)
     assert session.sc.username == other  # taken up already
     assert f"Signed in as <strong>{other}</strong>" in browser.get("/").text
     assert session.opened == {}

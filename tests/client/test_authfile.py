@@ -429,20 +429,20 @@ def test_saves_from_several_threads_leave_the_file_as_the_client_is(
     def write(self: AuthFile, auth_str: str | None) -> None:
         if auth_str == "a:1":  # the first save is slow
             first_in.set()
-            first_out.wait(5)
+            first_out.wait(30)
         real_write(self, auth_str)
 
     monkeypatch.setattr(AuthFile, "write", write)
 
     one = threading.Thread(target=_set_auth_str, args=(sc, "a:1"))
     one.start()
-    assert first_in.wait(5)
+    assert first_in.wait(30)
     two = threading.Thread(target=_set_auth_str, args=(sc, "b:2"))
     two.start()
     two.join(0.2)  # done, or waiting for the first save
     first_out.set()
-    one.join(5)
-    two.join(5)
+    one.join(30)
+    two.join(30)
     assert sc.auth_str == "b:2" and path.read_text() == "b:2"
 
 
@@ -466,9 +466,9 @@ def test_a_cancelled_login_still_saves_what_it_logged_in_with(tmp_path: Path) ->
                 await login
             release.set()
             await busy
-            for _ in range(100):  # the save, handed over before the cancel, is still made
-                if path.read_text():
-                    break
+            deadline = loop.time() + 30  # a bound for a save that never comes
+            while not path.read_text():  # the save, handed over before the cancel, is made
+                assert loop.time() < deadline, "the save never came"
                 await asyncio.sleep(0.01)
             assert sc.auth_str == "dave:abc" and path.read_text() == "dave:abc"
 
@@ -487,7 +487,7 @@ def test_set_auth_str_while_the_file_is_read_wins_over_the_file(tmp_path: Path, 
         found = real_read(self)
         if found == slow:
             reading.set()
-            read_on.wait(5)
+            read_on.wait(30)
         return found
 
     server = FakeServer()
@@ -501,7 +501,7 @@ def test_set_auth_str_while_the_file_is_read_wins_over_the_file(tmp_path: Path, 
                     await sc.tournaments.all()
                     AuthFile(path).write("other:tok")
                 listing = asyncio.ensure_future(sc.tournaments.all())  # reads the file
-                assert await asyncio.to_thread(reading.wait, 5)
+                assert await asyncio.to_thread(reading.wait, 30)
                 setting = asyncio.ensure_future(sc.set_auth_str("new:tok"))
                 await asyncio.sleep(0.01)
                 read_on.set()

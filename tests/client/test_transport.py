@@ -509,7 +509,7 @@ def test_a_cancelled_async_call_leaves_nothing_behind(
                 await call
             others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             assert others == []
-            assert await asyncio.to_thread(script.hung_up.wait, 5)  # the connection is closed
+            assert await asyncio.to_thread(script.hung_up.wait, 30)  # the connection is closed
             assert await sc.tournaments.all() == []  # and the client goes on
 
     asyncio.run(main())

@@ -30,7 +30,7 @@ def run_uvicorn(target: str, port: int, guarded: bool, own_socket: bool = False)
     import uvicorn
 
     from scoreganizer_client_lib.sandbox import ConnectionLimits
-    from scoreganizer_client_lib.sandbox.server import _bind, uvicorn_server
+    from scoreganizer_client_lib.sandbox.http_server import bind, uvicorn_server
 
     if not guarded:
         config = uvicorn.Config(
@@ -41,7 +41,7 @@ def run_uvicorn(target: str, port: int, guarded: bool, own_socket: bool = False)
         return
     limits = ConnectionLimits(header_timeout=HEADER_TIMEOUT, requests_per_address=0)
     server = uvicorn_server(load(target), limits)
-    server.run(sockets=[_bind("127.0.0.1", port, reuse_port=own_socket)])
+    server.run(sockets=[bind("127.0.0.1", port, reuse_port=own_socket)])
 
 
 def run_hypercorn(target: str, port: int) -> None:

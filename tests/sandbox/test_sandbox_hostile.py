@@ -33,6 +33,7 @@ from scoreganizer_client_lib.sandbox import (
     SandboxServer,
     Store,
     scenario,
+    worker_process,
 )
 from scoreganizer_client_lib.sandbox import server as server_module
 from scoreganizer_client_lib.sandbox.accounts import Accounts, argon2_hasher
@@ -733,13 +734,16 @@ def test_serving_processes_are_tuned_first(tmp_path: Path, monkeypatch: Any) -> 
         raise _Tuned
 
     monkeypatch.setattr(server_module, "tune_serving_process", tune)
+    monkeypatch.setattr(worker_process, "tune_serving_process", tune)
     sandbox = SandboxServer(tmp_path / "db.sqlite3", config=TEST_CONFIG)
     with pytest.raises(_Tuned):
         sandbox.serve_forever()
     sandbox.stop()
     report, sender = multiprocessing.Pipe(duplex=False)
     with pytest.raises(SystemExit):  # a worker process, before it serves
-        server_module._worker(("127.0.0.1", 0), ":memory:", None, ConnectionLimits(), False, sender)
+        worker_process.serve_in_worker(
+            ("127.0.0.1", 0), ":memory:", None, ConnectionLimits(), False, sender
+        )
     assert report.recv() == "_Tuned"  # the reason it did not start, for its supervisor
 
 

@@ -1,6 +1,7 @@
-"""The sandbox's layers point one way: the server runs the app, which calls
-the rules and accounts, which call the store; the store (with the file and
-its connections, the schema, the standings' statements and SQLite's failures
+"""The sandbox's layers point one way: the server runs the app (in this
+process, or through the supervisor, its worker processes), which calls the
+rules and accounts, which call the store; the store (with the file and its
+connections, the schema, the standings' statements and SQLite's failures
 beneath it) decides nothing and knows no HTTP."""
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ ALLOWED = {
         "config", "errors", "sqlite_errors", "store", "accounts", "rules", "bodies", "pools",
         "scripting", "control",
     },
-    "supervising": set(),
+    "restarts": set(),
+    "http_server": {"store", "accounts", "app"},
+    "worker_process": {"config", "store", "restarts", "tuning", "http_server"},
+    "supervisor": {"config", "restarts", "worker_process"},
     "server": {
-        "config", "clock", "store", "accounts", "scenario", "faults", "recording", "supervising",
-        "tuning", "app",
+        "config", "clock", "store", "accounts", "scenario", "faults", "recording", "restarts",
+        "tuning", "http_server", "supervisor",
     },
 }  # fmt: skip
 #: The modules beneath the policies: rows, SQL and SQLite, nothing else.

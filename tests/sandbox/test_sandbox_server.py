@@ -28,7 +28,7 @@ from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, closed_by_server, new_us
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import ConnectionLimits, PortInUse, SandboxServer, scenario
-from scoreganizer_client_lib.sandbox.supervising import (
+from scoreganizer_client_lib.sandbox.restarts import (
     FIRST_PAUSE,
     HEALTHY_AFTER,
     LONGEST_PAUSE,

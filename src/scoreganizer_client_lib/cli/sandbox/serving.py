@@ -116,7 +116,7 @@ def serve(
         SandboxServer,
         default_db_path,
     )
-    from ...sandbox.server import WorkerFailed
+    from ...sandbox.restarts import WorkerFailed
 
     path = db or default_db_path()
     workers = workers or os.cpu_count() or 1

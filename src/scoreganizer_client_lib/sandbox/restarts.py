@@ -1,5 +1,6 @@
 """When a sandbox worker process that died is started again, and when the
-server gives up: the supervisor's policy, apart from the processes it runs.
+server gives up: the supervisor's policy, apart from the processes it runs
+(:mod:`.supervisor`).
 
 A worker that dies (a crash, a kill, the system running out of memory) costs
 its requests in flight, never the server: it is started again after a pause
@@ -11,22 +12,6 @@ The server ends only when starting is clearly broken: the same reason to
 fail at start-up (the database cannot be opened, the port cannot be bound),
 reported by :data:`START_ATTEMPTS` workers in a row. A worker killed while
 starting reported nothing: it is started again.
-
-Why not uvicorn's own supervisor (``uvicorn --workers``, its
-``supervisors.Multiprocess``, tried with uvicorn 0.55): it starts dead workers
-again (within half a second), but lacks what the sandbox promises.
-
-- It sets signal handlers, so it cannot run in a background thread
-  (``ValueError``), where tests and the demo run a sandbox with workers.
-- A worker that raises at start-up (a damaged database) is started again
-  every half second, for good: 32 workers and 32 tracebacks (1,086 lines) in
-  15 s. Only a failure that exits with its start-up code ends the server:
-  after the first one, with exit status 0 and the reason among 15 lines.
-- Its workers outlive a supervisor killed with SIGKILL, and serve on.
-- No moment says that every worker serves (the banner, ``start()``), and each
-  worker runs a plain ``uvicorn.Server``: nothing of the sandbox's own runs
-  before it serves (the database opened first, the process tuned, a balanced
-  port, the connection guard's listening queue).
 """
 
 from __future__ import annotations

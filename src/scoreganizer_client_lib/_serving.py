@@ -64,7 +64,7 @@ class PromptStop:
     without; the app's, 5.7 ms and 199 ms. The suite stops about 300 servers:
     its teardowns sum to 2.2 s with this and 37.5 s without, and the whole
     suite with two workers took 80.5 and 81.6 s with this, 95.8 s without
-    (1,804 tests, the machine otherwise idle). It replaces
+    (1,804 tests, a lightly loaded machine). It replaces
     ``Server.main_loop`` and ``Server.shutdown``, which are not uvicorn's
     documented API: what it relies on is named in
     ``tests/serving/test_uvicorn_contract.py``."""

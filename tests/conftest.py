@@ -27,6 +27,10 @@ import pytest
 from scoreganizer_client_lib import RetryPolicy
 from scoreganizer_client_lib.sandbox import SandboxConfig, SandboxServer, scenario
 
+#: The misbehaving server's fixtures (``server``, ``other_server``), for the
+#: tests of how both clients meet it (tests/client/).
+pytest_plugins = ["misbehaving_server"]
+
 DATA = Path(__file__).parent / "data"
 REPLAYS = DATA / "replays"
 REAL_REPLAYS = sorted(REPLAYS.glob("test_subject*"))

@@ -1,4 +1,4 @@
-"""Wire fixtures shared by the sync and the async client tests."""
+"""Wire fixtures shared by the tests of the clients and the app."""
 
 from __future__ import annotations
 
@@ -17,6 +17,14 @@ TOURNAMENT = {
     "open_entry": True,
     "hide_results": False,
     "status": "participating",
+}
+#: A tournament the server is running, that the player has not joined.
+RUNNING = {
+    **TOURNAMENT,
+    "location": None,
+    "start": "2026-01-01T10:00:00Z",
+    "end": "2099-01-01T10:00:00Z",
+    "status": "not_participating",
 }
 # A newer server: an extra field and a status this version does not know.
 TOURNAMENT_NEWER = {**TOURNAMENT, "id": 36, "status": "spectating", "prize": "fame"}

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from app_helpers import Browser, LocalApp, World, start_app_command, start_world
+from cases import RUNNING
 from conftest import FAST_RETRY, PASSWORD, Clock, fresh_seed, wait_for
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
 from scoreganizer_client_lib.app import AppServer, Settings
@@ -26,18 +27,7 @@ from scoreganizer_client_lib.app.opened import OpenTournament
 from scoreganizer_client_lib.replays.testing import write_avf, write_evf, write_rmv
 
 ROOT = Path(__file__).parents[2]
-TOURNAMENT_35 = {
-    "id": 35,
-    "mode": "sum",
-    "modeparams": "1+1+1",
-    "name": "Elsewhere Cup",
-    "location": None,
-    "start": "2026-01-01T10:00:00Z",
-    "end": "2099-01-01T10:00:00Z",
-    "open_entry": True,
-    "hide_results": False,
-    "status": "not_participating",
-}
+TOURNAMENT_35 = {**RUNNING, "name": "Elsewhere Cup"}
 PACKAGE = ROOT / "src" / "scoreganizer_client_lib"
 
 

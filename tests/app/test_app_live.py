@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from app_helpers import Browser, LocalApp, World, start_world
+from cases import RUNNING
 from conftest import PASSWORD, TEST_CONFIG, Clock, fresh_seed, wait_for
 from scoreganizer_client_lib import RetryPolicy, Scoreganizer
 from scoreganizer_client_lib.app import Settings
@@ -365,18 +366,7 @@ def test_standings_a_hostile_server_sends_are_said_not_crashed_on(
     from fake_server import FakeServer, answer
 
     server = FakeServer("https://scoreganizer.test:443")
-    cup = {
-        "id": 35,
-        "mode": "sum",
-        "modeparams": "1+1+1",
-        "name": "Hostile Cup",
-        "location": None,
-        "start": "2026-01-01T10:00:00Z",
-        "end": "2099-01-01T10:00:00Z",
-        "open_entry": True,
-        "hide_results": False,
-        "status": "not_participating",
-    }
+    cup = {**RUNNING, "name": "Hostile Cup"}
     server.on("POST", "obtain_token", answer(json={"token": "t0k"}))
     server.on("GET", "token_status", answer(json={"status": "ok"}))
     server.on("GET", "tournaments/active", answer(json=[cup]))

@@ -268,6 +268,32 @@ def test_a_finished_tournament_shows_its_results_first(world: World, browser: Br
         world.player_clock.offset = 0
 
 
+def test_a_player_who_did_not_complete_a_finished_tournament_is_not_complete_not_yet(
+    world: World, browser: Browser
+) -> None:
+    """A game short of the three levels: "not yet" while the tournament runs,
+    "no" once it is over (it can no longer be completed)."""
+    name, cup = playing(world, browser)
+    opened = world.app.session.opened[cup]
+    assert opened.key is not None
+    now = datetime.now(timezone.utc)
+    answer = browser.post(
+        f"/t/{cup}/upload",
+        content=write_rmv(seed=fresh_seed(), key=opened.key, boardgen_time=now),
+        headers={"x-file-name": "one.rmv"},
+    )
+    assert answer.json()["verdict"] == "accepted"
+    mine = rf'<tr class="me"><td>1</td><td>{name}</td>.*?<td>(\w[\w ]*)</td></tr>'
+    running = re.search(mine, Page(browser, cup).sections["results"])
+    assert running is not None and running[1] == "not yet"
+    world.player_clock.offset = 3 * 3600  # over, for the player
+    try:
+        over = re.search(mine, browser.get(f"/t/{cup}").text)
+        assert over is not None and over[1] == "no"
+    finally:
+        world.player_clock.offset = 0
+
+
 def test_a_refusal_of_the_server_is_said_on_the_page_without_a_traceback(
     world: World, browser: Browser
 ) -> None:

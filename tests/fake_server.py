@@ -383,5 +383,18 @@ class Client:
         """Close the client (``close``/``aclose``) and its event loop."""
         try:
             self.run(self.sc.aclose() if self.kind == "async" else self.sc.close())
+            self.loop.run_until_complete(_settle())
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         finally:
             self.loop.close()
+
+
+async def _settle() -> None:
+    """Let what the loop was last handed run to its end before the loop closes,
+    as asyncio.run does: an answer read halfway leaves httpx's stream
+    generators to be closed by tasks the loop schedules (a hop to create each
+    task, one to run it)."""
+    for _ in range(2):
+        await asyncio.sleep(0)
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    await asyncio.gather(*others, return_exceptions=True)

@@ -100,7 +100,7 @@ def test_uses_public_library_names_only(module: Path) -> None:
 
 def test_the_check_finds_private_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The check itself can fail: each of these lines is caught."""
-    bad = PACKAGE / "cli" / "play.py"  # a real location, for relative imports
+    bad = PACKAGE / "cli" / "tournaments.py"  # a real location, for relative imports
     source = "\n".join(
         [
             "from .._protocol import RetryPolicy",

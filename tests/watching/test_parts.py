@@ -1,11 +1,13 @@
 """The watcher's parts on their own, in this process: what a look at a file
-finds and the read that checks it (real files), when a file is due and the
-status tick (a manual clock), the server's pause, and which tournament a
-replay goes to. The whole watcher is tested in test_watch.py and
-test_watching_uploader.py."""
+finds and the read that checks it (real files), the journal on a disk that
+fills up, when a file is due and the status tick (a manual clock), the
+server's pause, and which tournament a replay goes to. The whole watcher is
+tested in test_watch.py and test_watching_uploader.py."""
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import sys
 from datetime import datetime, timedelta, timezone
@@ -19,6 +21,7 @@ from scoreganizer_client_lib.refusals import Refusal, RefusalCode
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.tournament import Tournament
 from scoreganizer_client_lib.watching import EventKind, ManualClock
+from scoreganizer_client_lib.watching._journal import Decision, Journal
 from scoreganizer_client_lib.watching._sending import ServerPause
 from scoreganizer_client_lib.watching._signatures import Entry, look_at, read_same
 from scoreganizer_client_lib.watching._timing import Schedule, StatusTick
@@ -59,6 +62,36 @@ def test_links_out_of_the_folder_and_fifos_are_skipped_with_a_reason(tmp_path: P
     with pytest.raises(OSError, match="link"):  # a link where a file was looked at
         read_same(str(folder / "link.rmv"), inner.sig, False, 10)
     assert look_at(str(folder / "fifo.rmv"), None, folder, False) == "not a regular file"
+
+
+# -- the journal ---------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_a_line_that_finds_the_disk_full_is_saved_with_the_next(tmp_path: Path) -> None:
+    """The disk has room for the compacted journal, not for one line more:
+    the line is kept in memory and written with the next decision."""
+    full = [False]
+
+    def opener(path: str, flags: int) -> int:
+        if full[0] and flags & os.O_APPEND:  # writes there fail with ENOSPC
+            return os.open("/dev/full", os.O_WRONLY)
+        return os.open(path, flags, 0o666)
+
+    path = tmp_path / "cup.journal"
+    journal = Journal(path, {"tournament": 1}, opener)
+    full[0] = True
+    assert journal.open() == []
+    decision = Decision(5, 1, 2, "ab" * 32, "accepted")
+    with pytest.raises(OSError, match="No space left") as caught:
+        journal.record("a.rmv", decision)
+    assert caught.value.errno == errno.ENOSPC
+    full[0] = False
+    journal.record("b.rmv", decision)
+    journal.close()
+    assert Journal(path, {}).open() == []
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line.get("path") for line in lines] == [None, "a.rmv", "b.rmv"]
 
 
 # -- when a file is due --------------------------------------------------------------

@@ -400,27 +400,21 @@ def test_a_huge_file_is_judged_by_its_size_once(player: Player, opened: list[str
     assert not [p for p in opened if p.endswith("huge.rmv")]
 
 
-def test_a_file_that_cannot_be_opened_yet_waits_quietly(
-    player: Player, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_file_that_cannot_be_opened_yet_waits_quietly(player: Player) -> None:
     """A game holding its replay open (Windows refuses others then): tried
     again, said once after a while, uploaded once the game lets go."""
-    from scoreganizer_client_lib.watching import _signatures
-
-    real_open = os.open
     locked = [True]
 
-    def open_(path: object, flags: int, *args: object) -> int:
-        if locked[0] and str(path).endswith("held.rmv"):
-            raise PermissionError(errno.EACCES, "Permission denied", str(path))
-        return real_open(path, flags, *args)  # type: ignore[arg-type]
+    def opener(path: str, flags: int) -> int:
+        if locked[0] and path.endswith("held.rmv"):
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return os.open(path, flags)
 
-    monkeypatch.setattr(_signatures.os, "open", open_)
     script = {
         0.0: lambda: player.write("held.rmv", player.game(1)),
         40.0: lambda: locked.__setitem__(0, False),
     }
-    summary = player.play(player.watcher(unreadable_grace=10.0), script, end=50.0)
+    summary = player.play(player.watcher(unreadable_grace=10.0, opener=opener), script, end=50.0)
     assert summary.accepted == ["held.rmv"] and summary.refused == {}
     (waiting,) = player.said(EventKind.WAITING)
     assert waiting.path == "held.rmv" and "Permission denied" in waiting.message
@@ -906,53 +900,42 @@ def test_a_damaged_journal_loses_only_its_damaged_lines(player: Player) -> None:
     assert len(warnings) == 1 and "damaged lines" in warnings[0]
 
 
-def test_full_disk_for_the_journal_loses_nothing(
-    player: Player, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from scoreganizer_client_lib.watching import _journal
+class FillingDisk:
+    """An opener (as :func:`open` takes one) for a disk that can be full:
+    while it is, what is opened for writing is ``/dev/full``, where every
+    write fails with ENOSPC as on a full disk."""
 
-    real_write = _journal.atomic_write
-    disk_full = [False]
+    def __init__(self) -> None:
+        self.full = False
 
-    def write(path: Path, data: bytes, private: bool = False) -> None:
-        if disk_full[0]:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        real_write(path, data, private)
+    def __call__(self, path: str, flags: int) -> int:
+        if self.full and flags & (os.O_WRONLY | os.O_RDWR):
+            return os.open("/dev/full", os.O_WRONLY)
+        return os.open(path, flags, 0o666)
 
-    class FullDisk:
-        def __init__(self, handle: object) -> None:
-            self.handle = handle
 
-        def write(self, data: bytes) -> int:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+needs_dev_full = pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
 
-        def __getattr__(self, name: str) -> object:
-            return getattr(self.handle, name)
 
-    monkeypatch.setattr(_journal, "atomic_write", write)
-    watcher = player.watcher()
-
-    def fill() -> None:
-        disk_full[0] = True
-        journal = watcher._journal
-        journal._handle = FullDisk(journal._handle)  # type: ignore[assignment]
-
-    def free() -> None:
-        disk_full[0] = False
-
+@needs_dev_full
+def test_full_disk_for_the_journal_loses_nothing(player: Player) -> None:
+    disk = FillingDisk()
+    disk.full = True  # from the start: the journal cannot even be compacted
     script = {
-        0.0: fill,
         0.5: lambda: player.write("full0.rmv", player.game(0)),
         1.5: lambda: player.write("full1.rmv", player.game(1)),
-        3.0: free,
+        3.0: lambda: setattr(disk, "full", False),
         3.5: lambda: player.write("later.rmv", player.game(7)),
     }
-    summary = player.play(watcher, script, end=6.0)
+    summary = player.play(player.watcher(opener=disk), script, end=6.0)
     assert sorted(summary.accepted) == ["full0.rmv", "full1.rmv", "later.rmv"]
     warnings = [e.message for e in player.said(EventKind.WARNING)]
-    assert len(warnings) == 1 and "No space left" in warnings[0]
+    assert len(warnings) == 2  # at the start, then once while decisions cannot be saved
+    assert all("No space left" in warning for warning in warnings)
+    assert "restart may send files again" in warnings[1]
     paths = {line.get("path") for line in journal_lines(player)} - {None}
     assert paths == {"full0.rmv", "full1.rmv", "later.rmv"}
+    assert [p.name for p in player.state.iterdir() if p.suffix == ".tmp"] == []
 
 
 # -- one watcher per folder -------------------------------------------------------------

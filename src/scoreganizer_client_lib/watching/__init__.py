@@ -22,6 +22,7 @@ program's own event loop while the watcher runs in a thread.
 
 from __future__ import annotations
 
+from .._files import Opener
 from ..codes import StopCode, WatchCode
 from ..replays.formats import SUFFIXES
 from ._clock import Clock, ManualClock, SystemClock
@@ -47,6 +48,7 @@ __all__ = [
     "EventKind",
     "FolderWatcher",
     "ManualClock",
+    "Opener",
     "StopCode",
     "StopReason",
     "SyncUploader",

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .._files import atomic_write
+from .._files import Opener, atomic_write
 
 #: Longest journal line read; longer ones are not the watcher's and are skipped.
 MAX_LINE = 8192
@@ -39,14 +39,18 @@ class Decision:
 class Journal:
     """The decisions of a watcher, in memory and (when ``path`` is given) on disk.
 
-    ``save_failed`` is called with the error the first time the journal
-    cannot be written; the decisions are then kept in memory and the whole
-    journal is written again at the next decision.
+    When the journal cannot be written, :meth:`record` raises ``OSError``;
+    the decisions are kept in memory and the whole journal is written again
+    at the next decision. The journal file is opened for writing through
+    ``opener`` (as :func:`open` takes one), when given.
     """
 
-    def __init__(self, path: Path | None, header: dict[str, Any]) -> None:
+    def __init__(
+        self, path: Path | None, header: dict[str, Any], opener: Opener | None = None
+    ) -> None:
         self.path = path
         self.header = {"format": FORMAT, **header}
+        self.opener = opener
         self.decisions: dict[str, Decision] = {}
         self._handle: IO[bytes] | None = None
         self._needs_rewrite = False
@@ -83,8 +87,9 @@ class Journal:
         self.close()
         lines = [json.dumps(self.header)]
         lines += [json.dumps({"path": p, **asdict(d)}) for p, d in self.decisions.items()]
-        atomic_write(self.path, ("\n".join(lines) + "\n").encode("utf-8"))
-        self._handle = self.path.open("ab")
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        atomic_write(self.path, data, opener=self.opener)
+        self._handle = open(self.path, "ab", opener=self.opener)  # noqa: SIM115 (kept open)
         self._needs_rewrite = False
 
     def record(self, path: str, decision: Decision) -> None:

@@ -11,6 +11,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._files import Opener
+
 _BINARY = getattr(os, "O_BINARY", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in after the check cannot block us
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -66,14 +68,16 @@ def look_at(
     return Entry(Signature(st.st_size, st.st_mtime_ns, file_id), is_link)
 
 
-def read_same(path: str, sig: Signature, is_link: bool, max_size: int) -> bytes | None:
+def read_same(
+    path: str, sig: Signature, is_link: bool, max_size: int, opener: Opener = os.open
+) -> bytes | None:
     """The bytes of ``path`` (at most ``max_size + 1``), if the open file is
     still the regular file of signature ``sig`` (else None: it changed
-    since); through a link only if ``is_link``. Raises
-    ``OSError`` when it cannot be opened (a link where there was none, a
-    file a game holds locked...)."""
+    since); through a link only if ``is_link``. The file is opened with
+    ``opener``. Raises ``OSError`` when it cannot be opened (a link where
+    there was none, a file a game holds locked...)."""
     flags = os.O_RDONLY | _BINARY | _NONBLOCK | (0 if is_link else _NOFOLLOW)
-    fd = os.open(path, flags)
+    fd = opener(path, flags)
     try:
         st = os.fstat(fd)
         now = Signature(st.st_size, st.st_mtime_ns, st.st_ino)

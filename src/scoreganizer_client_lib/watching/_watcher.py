@@ -21,6 +21,7 @@ from typing import Any
 
 from .. import replays
 from .._client import ClientCommon
+from .._files import Opener
 from ..codes import StopCode, WatchCode
 from ..config import server_slug
 from ..refusals import Refusal, explain_refusal, refusal_before_upload
@@ -97,7 +98,10 @@ class FolderWatcher:
     a replay is read again only once it changes.
 
     ``clock`` gives the time and the waits (:class:`ManualClock` in tests).
-    :meth:`stop` may be called from any thread.
+    ``opener`` opens the replays read and the journal written, as
+    :func:`open` takes one (tests make it fail as a full disk or a game
+    holding its replay locked would). :meth:`stop` may be called from any
+    thread.
     """
 
     def __init__(
@@ -121,6 +125,7 @@ class FolderWatcher:
         clock: Clock | None = None,
         holder: str = "a folder watcher",
         batch: int = 5000,
+        opener: Opener | None = None,
     ) -> None:
         #: Where the replays go (a :class:`Scoreganizer` given is wrapped
         #: in a :class:`SyncUploader`).
@@ -144,6 +149,7 @@ class FolderWatcher:
         self.clock: Clock = clock or SystemClock()
         self.holder = holder
         self.batch = batch
+        self.opener: Opener = opener or os.open
         self.summary = WatchSummary()
         self.key: replays.TournamentKey | None = None
         self.key_expiry: datetime | None = None
@@ -159,7 +165,9 @@ class FolderWatcher:
         self._lock = FolderLock(state_dir / "locks", self.folder) if state_dir else None
         name = state_name(self.uploader, tournament.id)
         self._journal = Journal(
-            state_dir / f"{name}.journal" if state_dir else None, {"tournament": tournament.id}
+            state_dir / f"{name}.journal" if state_dir else None,
+            {"tournament": tournament.id},
+            opener,
         )
         #: Other tournaments this watcher uploads for (see :meth:`also_for`).
         self._others = Routes()
@@ -476,7 +484,7 @@ class FolderWatcher:
                 self._unreadable(rel, pending, *pending.unreadable)
             return
         try:
-            data = read_same(pending.path, pending.sig, pending.is_link, self.max_size)
+            data = read_same(pending.path, pending.sig, pending.is_link, self.max_size, self.opener)
         except OSError as exc:
             if self._still(rel, pending):  # (gone, a link now...: noted as such)
                 self._cannot_open(rel, pending, exc)

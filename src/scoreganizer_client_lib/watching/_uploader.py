@@ -8,8 +8,6 @@ client it has, not with a second HTTP stack per folder)."""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import io
 from collections.abc import Awaitable, Callable
@@ -18,7 +16,10 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 from .._client import ClientCommon
 from ..config import ServerAddress
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # asyncio is imported by an AsyncUploader only: a sync watcher needs none
+    import asyncio
+    import concurrent.futures
+
     from ..aio import AsyncScoreganizer
     from ..scoreganizer import Scoreganizer
 
@@ -102,6 +103,8 @@ class AsyncUploader:
         *,
         limit: float = ASYNC_CALL_LIMIT,
     ) -> None:
+        import asyncio
+
         self.client = client
         self.loop = loop or asyncio.get_running_loop()
         self.limit = limit
@@ -130,6 +133,9 @@ class AsyncUploader:
 
     def _call(self, make: Callable[[], Awaitable[T]]) -> T:
         """Run the coroutine ``make()`` makes on the loop and wait for its result."""
+        import asyncio
+        import concurrent.futures
+
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:

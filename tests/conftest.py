@@ -12,6 +12,7 @@ import sys
 sys.dont_write_bytecode = False
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
+import contextlib
 import gc
 import itertools
 import signal
@@ -207,6 +208,39 @@ def wait_for(condition: Callable[[], object], timeout: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+# -- which files the process opens (an audit hook cannot be removed: it hands
+# the paths to the lists that tests record into, while they do) ------------
+
+_RECORDING_OPENS: list[list[str]] = []
+
+
+def _record_opens(event: str, args: tuple[object, ...]) -> None:
+    if _RECORDING_OPENS and event == "open" and isinstance(args[0], (str, os.PathLike)):
+        for paths in _RECORDING_OPENS:
+            paths.append(os.fspath(args[0]))
+
+
+sys.addaudithook(_record_opens)
+
+
+@contextlib.contextmanager
+def recording_opens(paths: list[str]) -> Iterator[list[str]]:
+    """Append to ``paths`` each path this process opens (from any thread),
+    inside the ``with``."""
+    _RECORDING_OPENS.append(paths)
+    try:
+        yield paths
+    finally:
+        _RECORDING_OPENS.remove(paths)
+
+
+@pytest.fixture
+def opened() -> Iterator[list[str]]:
+    """The paths this process opens during the test."""
+    with recording_opens([]) as paths:
+        yield paths
 
 
 class Clock:

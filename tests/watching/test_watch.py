@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock, wait_for
+from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock, recording_opens, wait_for
 from scoreganizer_client_lib import AsyncScoreganizer, RetryPolicy, Scoreganizer
 from scoreganizer_client_lib.cli import main
 from scoreganizer_client_lib.exceptions import ScoreganizerError
@@ -54,30 +54,6 @@ from scoreganizer_client_lib.watching import (
 )
 
 NUMBERS = itertools.count()
-
-# -- which files the process opens (an audit hook cannot be removed: it only
-# records while a test asks it to) ----------------------------------------
-
-OPENED: list[str] | None = None
-
-
-def _audit(event: str, args: tuple[object, ...]) -> None:
-    if OPENED is not None and event == "open" and isinstance(args[0], (str, os.PathLike)):
-        OPENED.append(os.fspath(args[0]))
-
-
-sys.addaudithook(_audit)
-
-
-@pytest.fixture
-def opened() -> Iterator[list[str]]:
-    global OPENED
-    OPENED = []
-    try:
-        yield OPENED
-    finally:
-        OPENED = None
-
 
 # -- a player with a tournament on a sandbox shared by the module ---------------
 
@@ -207,9 +183,7 @@ def test_files_one_by_one_and_one_still_being_written(player: Player) -> None:
     assert player.events[-1].summary is summary
 
 
-def test_a_file_is_read_a_settle_time_after_its_last_write(
-    player: Player, opened: list[str]
-) -> None:
+def test_a_file_is_read_a_settle_time_after_its_last_write(player: Player) -> None:
     read_at: list[float] = []
 
     class Reads(list[str]):
@@ -217,12 +191,11 @@ def test_a_file_is_read_a_settle_time_after_its_last_write(
             if path.endswith("a.rmv"):
                 read_at.append(player.clock.elapsed)
 
-    global OPENED
-    OPENED = Reads()
     timeline: list[tuple[float, str]] = []
     watcher = player.watcher(settle=0.1)
     watcher.on_event = lambda e: timeline.append((player.clock.elapsed, e.message))
-    player.play(watcher, {1.0: lambda: player.write("a.rmv", player.game(1))}, end=3.0)
+    with recording_opens(Reads()):
+        player.play(watcher, {1.0: lambda: player.write("a.rmv", player.game(1))}, end=3.0)
     assert read_at[0] == 1.0  # written (by the test) at 1.0
     # settle, not a poll period; a file's time is wall-clock seconds (a float
     # whose last bit, a quarter of a microsecond today, may round either way)

@@ -167,10 +167,15 @@ def test_an_evf_summary_or_time_edited_is_named() -> None:
 
 
 def _avf_events(data: bytes) -> tuple[int, int]:
-    """Where an AVF's mouse events start, and where their end record is."""
-    close = data.index(b"]")
-    start = replays.avf._FIRST_EVENT.search(data, close + 1).start() - 1  # type: ignore[union-attr]
-    return start, replays.avf._events_end(data, start)
+    """Where an AVF's mouse events start, and where their end record is, read
+    from the format: after the text block (up to "]"), 8-byte records of
+    code, x high, seconds low, x low, hundredths, y high, seconds high, y low;
+    the first one's seconds read 1 (x high is 0 or 1 on any board), and a
+    record whose two seconds bytes are zero ends them."""
+    after_text = data.index(b"]") + 1
+    start = next(k for k in range(after_text, len(data)) if data[k + 1] <= 1 and data[k + 2] == 1)
+    end = next(k for k in range(start, len(data), 8) if data[k + 2] == data[k + 6] == 0)
+    return start, end
 
 
 def test_avf_times_running_backwards_and_clicks_after_the_end_are_named() -> None:

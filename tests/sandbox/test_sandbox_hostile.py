@@ -29,14 +29,15 @@ from scoreganizer_client_lib import exceptions as exc
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import (
     ConnectionLimits,
+    PortInUse,
     SandboxError,
     SandboxServer,
     Store,
     scenario,
     worker_process,
 )
-from scoreganizer_client_lib.sandbox import server as server_module
 from scoreganizer_client_lib.sandbox.accounts import Accounts, argon2_hasher
+from scoreganizer_client_lib.sandbox.tuning import SWITCH_INTERVAL
 
 AUTH = "X-Scoreganizer-Authorization"
 RMV = "application/x-viennasweeper"
@@ -725,26 +726,36 @@ def test_an_embedded_server_leaves_the_interpreter_alone(tmp_path: Path) -> None
         sys.setswitchinterval(before)
 
 
-class _Tuned(Exception):
-    pass
+@pytest.fixture
+def untuned() -> Iterator[None]:
+    """Python's default switch interval, back as it was after the test."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
-def test_serving_processes_are_tuned_first(tmp_path: Path, monkeypatch: Any) -> None:
-    def tune(config: object) -> None:
-        raise _Tuned
-
-    monkeypatch.setattr(server_module, "tune_serving_process", tune)
-    monkeypatch.setattr(worker_process, "tune_serving_process", tune)
-    sandbox = SandboxServer(tmp_path / "db.sqlite3", config=TEST_CONFIG)
-    with pytest.raises(_Tuned):
-        sandbox.serve_forever()
+def test_serving_processes_are_tuned_first(tmp_path: Path, untuned: None) -> None:
+    """The serve process tunes itself before it binds, and a worker before it
+    opens the database: each fails at that step here, already tuned."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        sandbox = SandboxServer(
+            tmp_path / "db.sqlite3", port=taken.getsockname()[1], config=TEST_CONFIG
+        )
+        with pytest.raises(PortInUse):
+            sandbox.serve_forever()
     sandbox.stop()
+    assert sys.getswitchinterval() == SWITCH_INTERVAL
+    sys.setswitchinterval(0.005)
     report, sender = multiprocessing.Pipe(duplex=False)
     with pytest.raises(SystemExit):  # a worker process, before it serves
         worker_process.serve_in_worker(
-            ("127.0.0.1", 0), ":memory:", None, ConnectionLimits(), False, sender
+            ("127.0.0.1", 0), str(tmp_path), None, ConnectionLimits(), False, sender
         )
-    assert report.recv() == "_Tuned"  # the reason it did not start, for its supervisor
+    assert "unable to open database" in report.recv()  # why, for its supervisor
+    assert sys.getswitchinterval() == SWITCH_INTERVAL
 
 
 #: Hashes with Argon2 (8 MiB) in three threads at once, three times each, and

@@ -20,7 +20,7 @@ import pytest
 from app_helpers import Browser, LocalApp, World, start_app_command, start_world
 from cases import RUNNING
 from conftest import FAST_RETRY, PASSWORD, Clock, fresh_seed, wait_for
-from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer
+from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.app import AppServer, Settings
 from scoreganizer_client_lib.app.folders import FolderMemory, suggest
 from scoreganizer_client_lib.app.opened import OpenTournament
@@ -555,19 +555,8 @@ def test_a_dropped_replay_while_the_server_is_away_says_to_drop_it_again(
     world: World, browser: Browser
 ) -> None:
     cup, opened = joined_with_key(world, browser)
-    session = world.app.session
-    settings = session.settings
-    away = AsyncScoreganizer.from_url(
-        settings.server, auth_filename=settings.credentials, retry=FAST_RETRY
-    )
-    sc, session.sc = session.sc, away
-    try:
-        session.sc.port = 9  # the server is away
-        answer = drop(browser, cup, "late.rmv", write_rmv(key=opened.key))
-    finally:
-        dead, session.sc = session.sc, sc
-        assert session.loop is not None
-        asyncio.run_coroutine_threadsafe(dead.aclose(), session.loop).result(30)
+    world.sandbox.faults.add("/api/scores/upload", drop=True)  # the server is away
+    answer = drop(browser, cup, "late.rmv", write_rmv(key=opened.key))
     assert answer["verdict"] == "waiting"
     assert answer["reason"] == "the server could not be reached"
     assert answer["advice"] == "drop it here again once the server answers"

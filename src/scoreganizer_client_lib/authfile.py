@@ -36,7 +36,7 @@ import re
 import stat
 from pathlib import Path
 
-from ._files import atomic_write
+from ._files import Opener, atomic_write
 from .exceptions import AuthFileError
 
 log = logging.getLogger(__name__)
@@ -89,11 +89,20 @@ POSIX_MODES = os.name == "posix"
 
 class AuthFile:
     """The credentials file at ``path``; ``posix_modes`` (:data:`POSIX_MODES`
-    unless given) says whether its mode and its folder's are to be warned of."""
+    unless given) says whether its mode and its folder's are to be warned of.
+    The file is opened, to read it and to write its new version, with
+    ``opener`` (as :func:`open` takes one; :func:`os.open` unless given)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, posix_modes: bool = POSIX_MODES) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        posix_modes: bool = POSIX_MODES,
+        opener: Opener | None = None,
+    ) -> None:
         self.path = Path(path)
         self.posix_modes = posix_modes
+        self.opener = opener
         #: Why the last :meth:`read` found no credentials, if the file was unusable.
         self.problem: str | None = None
         #: The :class:`Stamp` of the file as last read, written or removed here.
@@ -127,7 +136,7 @@ class AuthFile:
             self._refuse_unless_regular(found.st_mode)
             # O_NONBLOCK: were the file swapped for a pipe since, opening it does not wait.
             flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-            fd = os.open(self.path, flags)
+            fd = (self.opener or os.open)(str(self.path), flags)
         except FileNotFoundError:
             self.stamp = None
             return None
@@ -238,7 +247,8 @@ class AuthFile:
         """
         self._warn_if_folder_open_to_all()
         try:
-            written = atomic_write(self.path, (auth_str or "").encode("utf-8"), private=True)
+            content = (auth_str or "").encode("utf-8")
+            written = atomic_write(self.path, content, private=True, opener=self.opener)
         except OSError as exc:
             raise AuthFileError(
                 f"cannot write credentials to {self.path}: {exc.strerror or exc}"

@@ -93,18 +93,22 @@ def test_token_never_in_messages(tmp_path: Path, caplog: pytest.LogCaptureFixtur
     assert "SECRETTOKEN" not in repr(sc)
 
 
-def test_failed_write_keeps_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_failed_write_keeps_old_file(tmp_path: Path) -> None:
     path = tmp_path / "auth.txt"
-    auth = AuthFile(path)
+    full = [False]
+
+    def opener(name: str, flags: int) -> int:  # on a full disk, writes fail with ENOSPC
+        if full[0] and flags & os.O_WRONLY:
+            return os.open("/dev/full", os.O_WRONLY)
+        return os.open(name, flags)
+
+    auth = AuthFile(path, opener=opener)
     auth.write("old:credentials")
-
-    def disk_full(fd: int) -> None:  # the data reaches the disk at fsync
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    monkeypatch.setattr(os, "fsync", disk_full)
+    full[0] = True
     with pytest.raises(AuthFileError, match="No space left"):
         auth.write("new:credentials")
-    monkeypatch.undo()
+    assert auth.read() == "old:credentials"
     assert path.read_text() == "old:credentials"
     assert list(tmp_path.iterdir()) == [path]
 

@@ -736,22 +736,18 @@ def test_an_interrupted_upload_prints_its_summary(
     assert result.stderr == "stopped\n"
 
 
-@pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
-def test_upload_progress_bar_keeps_lines_whole(
-    run: Run, server: SandboxServer, player: str, tmp_path: Path, config_dir: Path
-) -> None:
+def _on_a_terminal(
+    args: list[str], columns: int, config_dir: Path, cwd: Path, status: int = 0
+) -> list[str]:
+    """What the command run with ``args`` on a pseudo-terminal ``columns``
+    wide leaves on its screen (lines right-stripped); it must end with ``status``."""
     import pty
 
     pyte = pytest.importorskip("pyte")
-    _cup_id, key = _keyed_player(run, server, player)
-    files = [str(_replay(tmp_path, f"game{n}.rmv", key)) for n in range(6)]
     primary, secondary = pty.openpty()
-    env = {**os.environ, "SCOREGANIZER_CONFIG_DIR": str(config_dir), "COLUMNS": "100"}
+    env = {**os.environ, "SCOREGANIZER_CONFIG_DIR": str(config_dir), "COLUMNS": str(columns)}
     process = subprocess.Popen(
-        [*COMMAND, "--server", server.url, "upload", *files],
-        stdout=secondary,
-        stderr=secondary,
-        env=env,
+        [*COMMAND, *args], stdout=secondary, stderr=secondary, env=env, cwd=cwd
     )
     os.close(secondary)
     output = b""
@@ -764,14 +760,48 @@ def test_upload_progress_bar_keeps_lines_whole(
             break
         output += chunk
     os.close(primary)
-    assert process.wait(timeout=60) == 0
-    terminal = pyte.Screen(100, 40)
+    assert process.wait(timeout=60) == status, output
+    terminal = pyte.Screen(columns, 40)
     pyte.ByteStream(terminal).feed(output.replace(b"\n", b"\r\n"))
-    shown = [line.rstrip() for line in terminal.display]
+    return [line.rstrip() for line in terminal.display]
+
+
+def _words(lines: list[str]) -> list[str]:
+    """The words on a screen, in order (a word the terminal cut in two is two)."""
+    return " ".join(lines).split()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
+def test_upload_progress_bar_keeps_lines_whole(
+    run: Run, server: SandboxServer, player: str, tmp_path: Path, config_dir: Path
+) -> None:
+    _cup_id, key = _keyed_player(run, server, player)
+    files = [str(_replay(tmp_path, f"game{n}.rmv", key)) for n in range(6)]
+    shown = _on_a_terminal(["--server", server.url, "upload", *files], 100, config_dir, tmp_path)
     for path in files:  # every file's line stays whole, on a line of its own
         assert any(line.startswith(f"{path}: accepted (") for line in shown), shown
     assert "6 accepted." in shown
     assert not any("Uploading" in line for line in shown)  # the bar went away at the end
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
+def test_long_lines_break_between_words_on_a_terminal(
+    run: Run, server: SandboxServer, player: str, tmp_path: Path, config_dir: Path
+) -> None:
+    """Above the upload's progress bar, and in what inspect shows, a line
+    longer than the terminal is broken between words (the terminal cut
+    'nick|name' and a token's quote off its value)."""
+    _cup_id, key = _keyed_player(run, server, player)
+    _replay(tmp_path, "keyed.rmv", key)
+    _replay(tmp_path, "unkeyed.rmv")
+    upload = ["--server", server.url, "upload", "keyed.rmv", "unkeyed.rmv"]
+    refused = run("upload", str(tmp_path / "unkeyed.rmv")).stdout.splitlines()[0]
+    for columns in (60, 80):
+        shown = _on_a_terminal(upload, columns, config_dir, tmp_path, status=1)
+        assert " ".join(refused.split()[1:]) in " ".join(_words(shown)), shown
+        inspected = _on_a_terminal(["inspect", "keyed.rmv"], columns, config_dir, tmp_path)
+        assert f"'{key}'" in _words(inspected), inspected  # the token's value, whole
+        assert max(map(len, shown + inspected)) <= columns
 
 
 # -- hosting (the sandbox subcommands) ------------------------------------------

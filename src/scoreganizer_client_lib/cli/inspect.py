@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from .. import replays
 from ..text import inert
-from ._common import (
-    emit_json,
-    judgement_json,
-    say,
-)
+from ._common import emit_json, judgement_json, say
 from ._settings import Settings
-
-if TYPE_CHECKING:
-    pass
 
 
 def info_json(path: Path, info: replays.ReplayInfo) -> dict[str, Any]:
@@ -115,7 +108,8 @@ def inspect_cmd(settings: Settings, files: tuple[Path, ...]) -> None:
             continue
         out.append(info_json(path, info))
         if not settings.json:
-            click.echo(describe_replay(path, info))
+            for line in describe_replay(path, info).splitlines():
+                say(line)  # on a terminal, broken between words to fit it
     if settings.json:
         emit_json(out)
     if failed:

@@ -19,7 +19,7 @@ import click
 
 from ..text import inert
 from ..verdicts import game_summary
-from ._common import client, emit_json, judgement_json, say
+from ._common import client, emit_json, fit, judgement_json, say
 from ._settings import Settings
 
 if TYPE_CHECKING:
@@ -181,7 +181,8 @@ class _Lines:
         if self.progress is None:
             say(line)
             return
-        self.progress.console.print(inert(line), markup=False)
+        console = self.progress.console
+        console.print(fit(inert(line), console.width), markup=False)
         self.progress.advance(self.task)
 
     def __exit__(self, *exc_info: object) -> None:

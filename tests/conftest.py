@@ -15,6 +15,7 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 import contextlib
 import gc
 import itertools
+import random
 import signal
 import socket
 import subprocess
@@ -179,6 +180,39 @@ def new_user(sandbox: SandboxServer, prefix: str = "p") -> str:
     name = f"{prefix}{next(_users)}"
     scenario.add_user(sandbox.store, name, PASSWORD)
     return name
+
+
+#: Where ports are looked for that no program is handed by the system meanwhile:
+#: below the ephemeral ranges of Linux (32768 up), Windows and macOS (49152 up).
+_KEPT_PORTS = range(20000, 32768)
+
+
+def port_for_later() -> int:
+    """A free loopback port for a server started on it later, or stopped and
+    started again on it.
+
+    The system hands out its ephemeral ports to every port-0 bind and outgoing
+    connection on the machine: one probed free, or freed by a stopped server,
+    may be another program's by the time the server binds it (``PortInUse``).
+    This one lies below those ranges, where only a program that names it binds it."""
+    for port in random.Random().sample(_KEPT_PORTS, 200):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port below the ephemeral ranges")
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A loopback port that refuses connections for the whole test: bound and
+    not listening, so that no other program listens there meanwhile (a port
+    bound and closed again may be anyone's by the time the client connects)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
 
 
 def closed_by_server(sock: socket.socket) -> bool:

@@ -245,12 +245,6 @@ def other_server() -> Iterator[tuple[Script, int]]:
         yield script, port
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def recording_sleep(kind: str, waits: list[float]) -> Any:
     """A client's sleep (sync or async) that notes each wait and returns at once."""
 

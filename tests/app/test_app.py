@@ -368,7 +368,7 @@ def test_a_key_the_server_cannot_be_reached_for_is_tried_again_and_said_meanwhil
     async def sleep(seconds: float) -> None:  # until the test has seen the page
         pauses.append(seconds)
         paused.set()
-        await asyncio.to_thread(go_on.wait, 10)
+        await asyncio.to_thread(go_on.wait, 60)
 
     options = {"retry": FAST_RETRY.replace(attempts=1), "sleep": sleep}
     app = LocalApp(world.app.settings, transport=NoKeyGenerated(2), **options)
@@ -376,7 +376,7 @@ def test_a_key_the_server_cannot_be_reached_for_is_tried_again_and_said_meanwhil
         logged_in(world, browser)
         browser.post(f"/t/{cup}/join", follow_redirects=True)  # the key is wanted
         try:
-            assert paused.wait(10)
+            assert paused.wait(30)
             page = browser.get(f"/t/{cup}").text
             assert "Cannot reach the server to get your key; trying again." in page
         finally:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from app_helpers import Browser, LocalApp, World, start_world
-from conftest import PASSWORD, TEST_CONFIG, Clock, fresh_seed, wait_for
+from conftest import PASSWORD, TEST_CONFIG, Clock, fresh_seed, port_for_later, wait_for
 from scoreganizer_client_lib import Scoreganizer
 from scoreganizer_client_lib.app import Settings
 from scoreganizer_client_lib.app.folders import shown
@@ -303,11 +303,11 @@ def test_a_credentials_file_that_cannot_be_read_is_named(tmp_path: Path, world: 
 
 def test_the_server_restarting_mid_session_is_said_then_forgotten(tmp_path: Path) -> None:
     db = tmp_path / "sandbox.sqlite3"
-    first = SandboxServer(db, config=TEST_CONFIG)
+    port = port_for_later()  # nobody else's when the server comes back
+    first = SandboxServer(db, port=port, config=TEST_CONFIG)
     first.start()
     scenario.add_user(first.store, "pat", PASSWORD)
     scenario.add_tournament(first.store, "Night Cup", "pat", start="+1h", end="+2h")
-    port = first.port
     settings = Settings(first.url, tmp_path / "c.txt", tmp_path / "app")
     with LocalApp(settings) as app, Browser(app) as browser:
         try:

@@ -16,7 +16,6 @@ from misbehaving_server import (
     Script,
     all_tournaments,
     call,
-    free_port,
     recording_sleep,
 )
 from scoreganizer_client_lib.exceptions import (
@@ -87,19 +86,21 @@ def test_persistent_503_gives_up(server: tuple[Script, int], kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", CLIENTS)
-def test_dead_server_is_network_exception(kind: str) -> None:
+def test_dead_server_is_network_exception(kind: str, refused_port: int) -> None:
     with pytest.raises(NetworkException) as info:
-        call(kind, free_port(), all_tournaments)
+        call(kind, refused_port, all_tournaments)
     assert info.value.__class__.__name__ == "ConnectionError"
 
 
 @pytest.mark.parametrize("kind", CLIENTS)
 @pytest.mark.parametrize("refused", [True, False])
-def test_a_refused_connection_is_tried_again_as_the_policy_says(kind: str, refused: bool) -> None:
+def test_a_refused_connection_is_tried_again_as_the_policy_says(
+    kind: str, refused: bool, refused_port: int
+) -> None:
     waits: list[float] = []
     retry, sleep = FAST.replace(refused=refused), recording_sleep(kind, waits)
     with pytest.raises(NetworkException):
-        call(kind, free_port(), all_tournaments, retry=retry, sleep=sleep)
+        call(kind, refused_port, all_tournaments, retry=retry, sleep=sleep)
     assert len(waits) == (FAST.attempts - 1 if refused else 0)
 
 
@@ -114,14 +115,14 @@ def test_https_to_a_plain_http_server_is_final(server: tuple[Script, int], kind:
 # -- what a failure means: sent or not ---------------------------------------------------
 
 
-def test_sync_failures_say_whether_the_request_went_out() -> None:
+def test_sync_failures_say_whether_the_request_went_out(refused_port: int) -> None:
     import requests
 
     from scoreganizer_client_lib._protocol import FailureKind
     from scoreganizer_client_lib.scoreganizer import _failure
 
     with pytest.raises(requests.exceptions.ConnectionError) as refused:
-        requests.get(f"http://127.0.0.1:{free_port()}/", timeout=1)
+        requests.get(f"http://127.0.0.1:{refused_port}/", timeout=30)
     assert _failure(refused.value).kind is FailureKind.REFUSED  # nothing was sent
     dropped = requests.exceptions.ConnectionError("Connection aborted.")
     assert _failure(dropped).kind is FailureKind.DROPPED

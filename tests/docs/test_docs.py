@@ -36,7 +36,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -45,6 +44,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conftest import port_for_later
 from docs_examples import README, ROOT, Block, all_blocks
 
 #: The examples start together once per process: keep them in one.
@@ -167,18 +167,12 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def shell_session(page: str) -> str:
     """A page's shell blocks as one script: ``serve`` in the background."""
     ports: dict[str, str] = {}
 
     def free(match: re.Match[str]) -> str:
-        return ports.setdefault(match.group(0), str(_free_port()))
+        return ports.setdefault(match.group(0), str(port_for_later()))
 
     lines = [PROLOGUE]
     for block in BLOCKS:

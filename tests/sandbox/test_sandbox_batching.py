@@ -24,7 +24,7 @@ class HeldWrites:
     def __call__(self, items: Sequence[int]) -> list[int]:
         if not self.batches:
             self.started.set()
-            self.release.wait(10)
+            self.release.wait(60)  # longer than wait_for's bound on the test's side
         self.batches.append(list(items))
         if self.fail and len(self.batches) == 2:
             raise OSError("disk full")
@@ -36,7 +36,7 @@ def sent_during_a_write(writes: HeldWrites, largest: int, count: int) -> list[Fu
     batcher = Batcher(writes, largest)
     pool = ThreadPoolExecutor(count + 1)
     first = pool.submit(batcher.submit, 0)
-    assert writes.started.wait(10)
+    assert writes.started.wait(30)
     later = [pool.submit(batcher.submit, n) for n in range(1, count + 1)]
     wait_for(lambda: batcher.waiting == count)
     writes.release.set()

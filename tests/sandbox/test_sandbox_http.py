@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG
+from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, port_for_later
 from scoreganizer_client_lib import RetryPolicy, Scoreganizer
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
@@ -203,9 +203,9 @@ def test_same_replay_raced(sandbox: SandboxServer, tmp_path: Path) -> None:
 
 def test_restart_loses_nothing(tmp_path: Path) -> None:
     db = tmp_path / "sandbox.sqlite3"
-    first = SandboxServer(db, config=TEST_CONFIG)
+    port = port_for_later()  # nobody else's when the server comes back
+    first = SandboxServer(db, port=port, config=TEST_CONFIG)
     first.start()
-    port = first.port
     scenario.add_user(first.store, "host", PASSWORD)
     scenario.add_user(first.store, "ann", PASSWORD)
     cup = scenario.add_tournament(first.store, "Long", "host", start="-1m", end="+1h")

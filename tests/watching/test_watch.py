@@ -30,7 +30,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import FAST_RETRY, PASSWORD, TEST_CONFIG, Clock, recording_opens, wait_for
+from conftest import (
+    FAST_RETRY,
+    PASSWORD,
+    TEST_CONFIG,
+    Clock,
+    port_for_later,
+    recording_opens,
+    wait_for,
+)
 from scoreganizer_client_lib import AsyncScoreganizer, RetryPolicy, Scoreganizer
 from scoreganizer_client_lib.cli import main
 from scoreganizer_client_lib.exceptions import ScoreganizerError
@@ -805,23 +813,25 @@ def test_native_notifications(player: Player) -> None:
 # -- the server away and back ---------------------------------------------------------
 
 
-def test_server_away_and_back(sandbox: SandboxServer, tmp_path: Path) -> None:
-    player = Player(sandbox, tmp_path)
-    port, db = sandbox.port, tmp_path / "sandbox.sqlite3"
-    back: list[SandboxServer] = []
+def test_server_away_and_back(clock: Clock, tmp_path: Path) -> None:
+    port, db = port_for_later(), tmp_path / "sandbox.sqlite3"  # nobody else's when it is back
+    sandbox = SandboxServer(db, port=port, config=TEST_CONFIG, clock=clock)
+    sandbox.start()
+    back: list[SandboxServer] = [sandbox]
 
     def restart() -> None:
         server = SandboxServer(db, port=port, config=TEST_CONFIG)
         server.start()
         back.append(server)
 
-    script = {
-        0.0: lambda: player.write("before.rmv", player.game(1)),
-        1.0: sandbox.stop,
-        2.0: lambda: player.write("during.rmv", player.game(2)),
-        30.0: restart,
-    }
     try:
+        player = Player(sandbox, tmp_path)
+        script = {
+            0.0: lambda: player.write("before.rmv", player.game(1)),
+            1.0: sandbox.stop,
+            2.0: lambda: player.write("during.rmv", player.game(2)),
+            30.0: restart,
+        }
         summary = player.play(player.watcher(), script, end=60.0)
     finally:
         for server in back:

@@ -277,6 +277,25 @@ def opened() -> Iterator[list[str]]:
         yield paths
 
 
+class FillingDisk:
+    """An opener (as :func:`open` takes one) on a disk that can be full:
+    while :attr:`full`, a file opened with any of ``flags`` (for writing,
+    unless given) is ``/dev/full``, where every write fails with ENOSPC as on
+    a full disk. Tests that use it are marked :data:`needs_dev_full`."""
+
+    def __init__(self, flags: int = os.O_WRONLY | os.O_RDWR) -> None:
+        self.flags = flags
+        self.full = False
+
+    def __call__(self, path: str, flags: int) -> int:
+        if self.full and flags & self.flags:
+            return os.open("/dev/full", os.O_WRONLY)
+        return os.open(path, flags, 0o666)
+
+
+needs_dev_full = pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+
+
 class Clock:
     """The sandbox's clock: real time plus an offset that tests move forward;
     stopped, it stands still, however long the machine takes."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from conftest import FillingDisk, needs_dev_full
 from fake_server import FakeServer, answer
 from scoreganizer_client_lib import AsyncScoreganizer, Scoreganizer, authfile
 from scoreganizer_client_lib._files import REPLACE_PAUSES, atomic_write
@@ -93,19 +94,13 @@ def test_token_never_in_messages(tmp_path: Path, caplog: pytest.LogCaptureFixtur
     assert "SECRETTOKEN" not in repr(sc)
 
 
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+@needs_dev_full
 def test_failed_write_keeps_old_file(tmp_path: Path) -> None:
     path = tmp_path / "auth.txt"
-    full = [False]
-
-    def opener(name: str, flags: int) -> int:  # on a full disk, writes fail with ENOSPC
-        if full[0] and flags & os.O_WRONLY:
-            return os.open("/dev/full", os.O_WRONLY)
-        return os.open(name, flags)
-
-    auth = AuthFile(path, opener=opener)
+    disk = FillingDisk()
+    auth = AuthFile(path, opener=disk)
     auth.write("old:credentials")
-    full[0] = True
+    disk.full = True
     with pytest.raises(AuthFileError, match="No space left"):
         auth.write("new:credentials")
     assert auth.read() == "old:credentials"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import FillingDisk, needs_dev_full
 from scoreganizer_client_lib import replays
 from scoreganizer_client_lib.exceptions import ScoreganizerRetry
 from scoreganizer_client_lib.refusals import Refusal, RefusalCode
@@ -67,26 +68,20 @@ def test_links_out_of_the_folder_and_fifos_are_skipped_with_a_reason(tmp_path: P
 # -- the journal ---------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+@needs_dev_full
 def test_a_line_that_finds_the_disk_full_is_saved_with_the_next(tmp_path: Path) -> None:
     """The disk has room for the compacted journal, not for one line more:
     the line is kept in memory and written with the next decision."""
-    full = [False]
-
-    def opener(path: str, flags: int) -> int:
-        if full[0] and flags & os.O_APPEND:  # writes there fail with ENOSPC
-            return os.open("/dev/full", os.O_WRONLY)
-        return os.open(path, flags, 0o666)
-
+    disk = FillingDisk(os.O_APPEND)  # full for the lines appended
     path = tmp_path / "cup.journal"
-    journal = Journal(path, {"tournament": 1}, opener)
-    full[0] = True
+    journal = Journal(path, {"tournament": 1}, disk)
+    disk.full = True
     assert journal.open() == []
     decision = Decision(5, 1, 2, "ab" * 32, "accepted")
     with pytest.raises(OSError, match="No space left") as caught:
         journal.record("a.rmv", decision)
     assert caught.value.errno == errno.ENOSPC
-    full[0] = False
+    disk.full = False
     journal.record("b.rmv", decision)
     journal.close()
     assert Journal(path, {}).open() == []

@@ -35,6 +35,8 @@ from conftest import (
     PASSWORD,
     TEST_CONFIG,
     Clock,
+    FillingDisk,
+    needs_dev_full,
     port_for_later,
     recording_opens,
     wait_for,
@@ -881,23 +883,6 @@ def test_a_damaged_journal_loses_only_its_damaged_lines(player: Player) -> None:
     assert summary.accepted == []  # a.rmv is still known
     warnings = [e.message for e in player.said(EventKind.WARNING)]
     assert len(warnings) == 1 and "damaged lines" in warnings[0]
-
-
-class FillingDisk:
-    """An opener (as :func:`open` takes one) for a disk that can be full:
-    while it is, what is opened for writing is ``/dev/full``, where every
-    write fails with ENOSPC as on a full disk."""
-
-    def __init__(self) -> None:
-        self.full = False
-
-    def __call__(self, path: str, flags: int) -> int:
-        if self.full and flags & (os.O_WRONLY | os.O_RDWR):
-            return os.open("/dev/full", os.O_WRONLY)
-        return os.open(path, flags, 0o666)
-
-
-needs_dev_full = pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
 
 
 @needs_dev_full

@@ -46,17 +46,21 @@ REAL_REPLAYS = sorted(REPLAYS.glob("test_subject*"))
 UNIT = frozenset(
     {
         "test_app_guard.py",
+        "test_app_layers.py",
         "test_app_look.py",
         "test_authfile.py",
         "test_cli_layers.py",
         "test_config.py",
-        "test_explain.py",
         "test_digits.py",
         "test_drivers.py",
+        "test_explain.py",
+        "test_import_graph.py",
+        "test_parts.py",
         "test_protocol.py",
         "test_refusals.py",
         "test_replay_writers.py",
         "test_replays_differential.py",
+        "test_request_body.py",
         "test_sandbox_batching.py",
         "test_sandbox_layers.py",
         "test_sandbox_rules.py",
@@ -64,6 +68,8 @@ UNIT = frozenset(
         "test_standings.py",
         "test_timetext.py",
         "test_uvicorn_contract.py",
+        "test_watching_layers.py",
+        "test_watching_uploader.py",
     }
 )
 

@@ -163,6 +163,21 @@ def test_what_the_async_client_uses_imports_no_sync_client() -> None:
     assert_runs(code, cwd=ROOT / "tests")
 
 
+def test_a_sync_watcher_loads_no_asyncio(tmp_path: Path) -> None:
+    """The command watches with the sync client: importing the watcher and
+    wrapping a sync client loads no event loop (asyncio is for an
+    :class:`~scoreganizer_client_lib.watching.AsyncUploader`)."""
+    code = (
+        "import sys\n"
+        "from scoreganizer_client_lib import Scoreganizer\n"
+        "from scoreganizer_client_lib.watching import FolderWatcher, SyncUploader\n"
+        "SyncUploader(Scoreganizer(auth_filename='credentials.txt'))\n"
+        "loaded = {'asyncio', 'concurrent.futures'} & set(sys.modules)\n"
+        "assert not loaded, loaded\n"
+    )
+    assert_runs(code, cwd=tmp_path)  # where the sync client makes its credentials file
+
+
 def test_importing_the_package_imports_no_client() -> None:
     code = (
         "import sys, scoreganizer_client_lib as s\n"

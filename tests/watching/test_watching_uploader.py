@@ -5,8 +5,6 @@ against the sandbox in test_watch.py."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -195,20 +193,3 @@ def test_a_scoreganizer_given_is_wrapped(folder: Folder) -> None:
     assert watcher.uploader.server == folder.uploader.server
     assert state_name(sc, 7) == state_name(watcher.uploader, 7)
     assert FolderWatcher(folder.uploader, folder.path, folder.tournament).sc is None
-
-
-def test_a_sync_watcher_loads_no_asyncio(tmp_path: Path) -> None:
-    """The command watches with the sync client: importing the package and
-    wrapping a sync client loads no event loop (asyncio is for an
-    :class:`AsyncUploader`, and costs the command's start some 10 to 40 ms)."""
-    code = (
-        "import sys\n"
-        "from scoreganizer_client_lib import Scoreganizer\n"
-        "from scoreganizer_client_lib.watching import FolderWatcher, SyncUploader\n"
-        "SyncUploader(Scoreganizer(auth_filename='unused.txt'))\n"
-        "print(sorted(m for m in ('asyncio', 'concurrent.futures') if m in sys.modules))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
-    )
-    assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr

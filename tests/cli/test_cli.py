@@ -737,10 +737,16 @@ def test_an_interrupted_upload_prints_its_summary(
 
 
 def _on_a_terminal(
-    args: list[str], columns: int, config_dir: Path, cwd: Path, status: int = 0
+    args: list[str],
+    columns: int,
+    config_dir: Path,
+    cwd: Path,
+    status: int = 0,
+    interrupt_at: bytes | None = None,
 ) -> list[str]:
     """What the command run with ``args`` on a pseudo-terminal ``columns``
-    wide leaves on its screen (lines right-stripped); it must end with ``status``."""
+    wide leaves on its screen (lines right-stripped); it must end with
+    ``status``, by itself or after Ctrl+C once it printed ``interrupt_at``."""
     import pty
 
     pyte = pytest.importorskip("pyte")
@@ -759,6 +765,9 @@ def _on_a_terminal(
         if not chunk:
             break
         output += chunk
+        if interrupt_at is not None and interrupt_at in output:
+            process.send_signal(signal.SIGINT)
+            interrupt_at = None
     os.close(primary)
     assert process.wait(timeout=60) == status, output
     terminal = pyte.Screen(columns, 40)
@@ -802,6 +811,19 @@ def test_long_lines_break_between_words_on_a_terminal(
         inspected = _on_a_terminal(["inspect", "keyed.rmv"], columns, config_dir, tmp_path)
         assert f"'{key}'" in _words(inspected), inspected  # the token's value, whole
         assert max(map(len, shown + inspected)) <= columns
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
+def test_the_sandbox_banner_breaks_between_words_on_a_terminal(
+    tmp_path: Path, config_dir: Path
+) -> None:
+    serve = ["sandbox", "serve", "--port", "0", "--workers", "1", "--db", "t.sqlite3"]
+    shown = _on_a_terminal(serve, 60, config_dir, tmp_path, status=130, interrupt_at=b"stops.")
+    words = _words(shown)
+    assert words[:3] == ["Scoreganizer", "sandbox", "on"]
+    for word in ("(database", "t.sqlite3,", "1", "worker);", "/api/openapi.json.", "Ctrl+C"):
+        assert word in words, shown  # whole, not cut by the terminal's edge
+    assert shown[1].startswith("    ")  # the lines after the first indented, as every line
 
 
 # -- hosting (the sandbox subcommands) ------------------------------------------

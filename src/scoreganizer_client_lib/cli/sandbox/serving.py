@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .._common import emit_json
+from .._common import emit_json, say
 from .._settings import Settings
 from ._database import db_option, fail
 
@@ -170,7 +170,12 @@ def serve(
             f"\nControl token: {shown}\n(control endpoints at {url}/_sandbox/ with"
             " 'Authorization: Bearer TOKEN')"
         )
+
+    def show_banner(_url: str) -> None:
+        for line in banner.splitlines():
+            say(line)  # on a terminal, broken between words to fit it
+
     try:
-        server.serve_forever(on_ready=lambda _: click.echo(banner))
+        server.serve_forever(on_ready=show_banner)
     except WorkerFailed as exc:
         raise click.ClickException(str(exc)) from None

@@ -26,6 +26,11 @@ from scoreganizer_client_lib.replays.testing import write_rmv
 
 # -- a deadline that holds ---------------------------------------------------------------
 
+#: The timeout against a server that drips its answer a byte every 0.05 s: a
+#: read timeout that such a byte never trips, were the server's thread kept
+#: waiting close to a second on a loaded machine (0.3 s was all it had).
+DRIPPED = (0.2, 1.0)
+
 
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("kind", CLIENTS)
@@ -36,9 +41,10 @@ def test_a_dripping_server_cannot_hold_the_client(
     script, port = server
     script.actions = [action]
     digest = {"digest_auth_username": DIGEST_USER, "digest_auth_password": DIGEST_PASSWORD}
-    # a byte every 0.05 s never trips the 0.3 s read timeout; the deadline does
+    # a byte every 0.05 s never trips the read timeout, even on a loaded machine
+    # where the server's thread waits its turn; the deadline (1.2 s) does
     with pytest.raises(NetworkException) as info:
-        call(kind, port, all_tournaments, timeout=(0.2, 0.3), **digest)
+        call(kind, port, all_tournaments, timeout=DRIPPED, **digest)
     assert "no complete answer" in str(info.value)
     assert len(script.seen) == 1  # not re-sent
 
@@ -57,7 +63,7 @@ def test_hostile_standings_are_refused_within_bounds(
             kind,
             port,
             lambda sc: sc.tournaments.standings(1),
-            timeout=(0.2, 0.3) if dripping else 10.0,  # the others: however loaded the machine
+            timeout=DRIPPED if dripping else 10.0,  # the others: however loaded the machine
             max_answer_size=256 * 1024,
             retry=RetryPolicy.none(),
         )
@@ -79,10 +85,11 @@ def test_a_finished_attempt_s_connection_is_left_alone(
     def close_then_dawdle(self: requests.Response) -> None:
         real_close(self)  # the connection is back in the pool
         if len(script.seen) == 1:
-            time.sleep(0.3)  # past the first attempt's deadline (0.15 s)
+            time.sleep(sum(timeout) + 0.1)  # past the first attempt's deadline
 
     monkeypatch.setattr(requests.Response, "close", close_then_dawdle)
-    with Scoreganizer(host="127.0.0.1", port=port, https=False, timeout=(0.05, 0.1)) as sc:
+    timeout = (0.5, 1.0)  # the whole answer within 1.5 s, however loaded the machine
+    with Scoreganizer(host="127.0.0.1", port=port, https=False, timeout=timeout) as sc:
         assert sc.tournaments.all() == []  # a whole answer, in time
         assert sc.tournaments.all() == []
     assert len(script.seen) == 2 and len(set(script.peers)) == 1  # one connection

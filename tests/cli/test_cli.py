@@ -826,6 +826,16 @@ def test_the_sandbox_banner_breaks_between_words_on_a_terminal(
     assert shown[1].startswith("    ")  # the lines after the first indented, as every line
 
 
+@pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
+def test_the_app_says_where_it_is_in_whole_words_on_a_terminal(
+    server: SandboxServer, tmp_path: Path, config_dir: Path
+) -> None:
+    app = ["--server", server.url, "app", "--no-browser", "--port", "0"]
+    shown = _on_a_terminal(app, 80, config_dir, tmp_path, status=130, interrupt_at=b"app.")
+    assert "Ctrl+C stops the app." in " ".join(_words(shown)), shown
+    assert "app." in _words(shown)  # 82 characters: the terminal cut 'ap|p.'
+
+
 # -- hosting (the sandbox subcommands) ------------------------------------------
 
 

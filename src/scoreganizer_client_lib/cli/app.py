@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ._output import say
 from ._settings import Settings
 
 if TYPE_CHECKING:
@@ -39,11 +40,11 @@ def app(settings: Settings, port: int, no_browser: bool, plain_address: bool) ->
         server = AppServer(app_settings, port, plain_address=plain_address)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
-    click.echo(f"Scoreganizer app for {app_settings.server}")
-    click.echo(f"Open {server.open_url}")
-    click.echo("(the address holds a secret that lets only your browser in). Ctrl+C stops the app.")
+    say(f"Scoreganizer app for {app_settings.server}")  # each line fitted to a terminal
+    say(f"Open {server.open_url}")
+    say("(the address holds a secret that lets only your browser in). Ctrl+C stops the app.")
     if not no_browser and not open_app(server):
-        click.echo("No browser could be opened here: open the address above in yours.")
+        say("No browser could be opened here: open the address above in yours.")
     server.serve_forever()  # Ctrl+C ends it as it ends every command: "stopped", 130
 
 

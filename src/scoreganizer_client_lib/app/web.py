@@ -46,7 +46,7 @@ register_url_convertor("tournament_id", TournamentId())
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    """The player starts with the app, and stops with it."""
+    """The player's session starts with the app, and closes with it."""
     shared: Web = app.state.web
     await shared.session.start()
     try:

@@ -1,4 +1,5 @@
-"""What a folder watcher tells its front-end: events, status, summary."""
+"""What a folder watcher tells its front-end: events, status, summary,
+why it stopped (:class:`StopReason`) and why it cannot start (:class:`CannotWatch`)."""
 
 from __future__ import annotations
 

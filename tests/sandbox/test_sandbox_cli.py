@@ -79,6 +79,22 @@ def test_init_then_hosting(run: Run, tmp_path: Path) -> None:
     assert "Cup" in run("list", "--db", db).stdout
 
 
+def test_the_list_keeps_start_and_end_whole_at_80_columns(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The host's list shortens the name, not the times (the terminal's 80
+    columns left 'YYYY-MM-DD 0…', without the time of day)."""
+    db = str(tmp_path / "hosted.sqlite3")
+    run("init", "--db", db)
+    run("add-user", "hostess", "--password", "pw", "--db", db)
+    made = ["add-tournament", "Friday Cup of the Long Names Club", "--host-user", "hostess"]
+    run(*made, "--start", "2026-12-07T05:37", "--end", "2026-12-07T11:05", "--db", db)
+    monkeypatch.setenv("COLUMNS", "80")
+    lines = run("list", "--db", db).stdout.splitlines()
+    assert max(map(len, lines)) <= 80
+    assert "2026-12-07 05:37  2026-12-07 11:05" in lines[2], lines
+
+
 def test_help_lines_are_whole(run: Run) -> None:
     help_text = run("--help").stdout
     commands = help_text[help_text.index("Commands:") :]

@@ -171,8 +171,6 @@ def list_cmd(settings: Settings, as_json: bool, db: str | None) -> None:
         ]
         for t in found
     ]
-    click.echo(
-        table(["ID", "NAME", "HOST", "MODE", "START (UTC)", "END (UTC)", "ENTRY", "PLAYERS"], rows)
-        if rows
-        else "No tournaments."
-    )
+    headers = ["ID", "NAME", "HOST", "MODE", "START (UTC)", "END (UTC)", "ENTRY", "PLAYERS"]
+    # the start and end whole: the name and the mode are shortened first
+    click.echo(table(headers, rows, keep=frozenset({0, 4, 5})) if rows else "No tournaments.")

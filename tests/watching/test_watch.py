@@ -42,7 +42,7 @@ from conftest import (
     wait_for,
 )
 from scoreganizer_client_lib import AsyncScoreganizer, RetryPolicy, Scoreganizer
-from scoreganizer_client_lib.cli import main
+from scoreganizer_client_lib.cli import Settings, main
 from scoreganizer_client_lib.exceptions import ScoreganizerError
 from scoreganizer_client_lib.replays.testing import write_rmv
 from scoreganizer_client_lib.sandbox import SandboxServer, scenario
@@ -997,45 +997,41 @@ def command(
     monkeypatch.setenv("SCOREGANIZER_PASSWORD", PASSWORD)
     runner = CliRunner()
 
-    def invoke(*args: str) -> Result:
-        return runner.invoke(main, list(args), catch_exceptions=False)
+    def invoke(*args: str, settings: Settings | None = None) -> Result:
+        return runner.invoke(main, list(args), obj=settings, catch_exceptions=False)
 
     assert invoke("login", player.name).exit_code == 0
     return invoke
 
 
-def on_manual_clock(
-    monkeypatch: pytest.MonkeyPatch, script: dict[float, Callable[[], object]], end: float
-) -> None:
-    """Make the command's watcher run on a manual clock through ``script``."""
-    from scoreganizer_client_lib import watching
+def on_manual_clock(script: dict[float, Callable[[], object]], end: float) -> Settings:
+    """Settings that make the command's watcher run on a manual clock
+    through ``script``, stopping at ``end``."""
 
-    class Scripted(FolderWatcher):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            clock = ManualClock()
-            steps = sorted([*script.items(), (end, self.stop)], key=lambda item: item[0])
+    def watcher(*args: Any, **kwargs: Any) -> FolderWatcher:
+        clock = ManualClock()
+        made = FolderWatcher(*args, **kwargs, clock=clock, notifications=False)
+        steps = sorted([*script.items(), (end, made.stop)], key=lambda item: item[0])
 
-            def on_sleep(clock: ManualClock) -> None:
-                while steps and clock.elapsed >= steps[0][0]:
-                    steps.pop(0)[1]()
+        def on_sleep(clock: ManualClock) -> None:
+            while steps and clock.elapsed >= steps[0][0]:
+                steps.pop(0)[1]()
 
-            clock.on_sleep = on_sleep
-            super().__init__(*args, **kwargs, clock=clock, notifications=False)
+        clock.on_sleep = on_sleep
+        return made
 
-    monkeypatch.setattr(watching, "FolderWatcher", Scripted)  # the command takes it from there
+    return Settings("", watcher=watcher)
 
 
-def test_command_lines_and_summary(
-    player: Player, command: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_command_lines_and_summary(player: Player, command: Callable[..., Result]) -> None:
     script = {
         0.0: lambda: player.write("good.rmv", player.game(1)),
         1.0: lambda: player.write("nokey.rmv", write_rmv(seed=2, name="Tommy")),
         1.5: lambda: player.write("lost.rmv", player.game(3, outcome="lost")),
         2.0: lambda: player.write("edited.rmv", player.game(4, claimed_time=1.07)),
     }
-    on_manual_clock(monkeypatch, script, end=4.0)
-    result = command("watch", str(player.folder), "-t", str(player.cup))
+    scripted = on_manual_clock(script, end=4.0)
+    result = command("watch", str(player.folder), "-t", str(player.cup), settings=scripted)
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert f'Watching {player.folder} for "{player.tournament.name}"' in out
@@ -1049,14 +1045,18 @@ def test_command_lines_and_summary(
     assert "\r" not in result.output  # not a terminal: plain lines, no status line
     assert "no_key" not in out  # raw codes only with --verbose
 
-    on_manual_clock(monkeypatch, {0.0: lambda: player.write("more.rmv", b"junk")}, end=20.0)
-    verbose = command("--verbose", "watch", str(player.folder), "-t", str(player.cup))
+    scripted = on_manual_clock({0.0: lambda: player.write("more.rmv", b"junk")}, end=20.0)
+    verbose = command(
+        "--verbose", "watch", str(player.folder), "-t", str(player.cup), settings=scripted
+    )
     assert "more.rmv: refused: the file is not a readable replay" in verbose.stdout
     assert "[unreadable]" in verbose.stdout
 
-    on_manual_clock(monkeypatch, {}, end=1.0)
+    scripted = on_manual_clock({}, end=1.0)
     summary = json.loads(
-        command("--json", "watch", str(player.folder), "-t", str(player.cup)).stdout
+        command(
+            "--json", "watch", str(player.folder), "-t", str(player.cup), settings=scripted
+        ).stdout
     )
     assert summary["stopped"] == {"code": "stopped", "reason": "stopped"}
     assert summary["accepted"] == [] and summary["pending"] == []  # all decided before
@@ -1095,7 +1095,6 @@ def test_command_refuses_to_start_with_a_reason(
 def test_the_status_line_fits_the_terminal(tmp_path: Path) -> None:
     from rich.console import Console
 
-    from scoreganizer_client_lib.cli._app import Settings
     from scoreganizer_client_lib.cli.watch import TerminalView
     from scoreganizer_client_lib.watching import WatchStatus
 
@@ -1122,7 +1121,6 @@ def test_refusals_fit_80_columns_and_their_advice_is_given_once(tmp_path: Path) 
     once with its files."""
     from rich.console import Console
 
-    from scoreganizer_client_lib.cli._app import Settings
     from scoreganizer_client_lib.cli.watch import TerminalView
     from scoreganizer_client_lib.refusals import Refusal
     from scoreganizer_client_lib.watching import WatchStatus, WatchSummary
@@ -1216,9 +1214,7 @@ def test_a_name_that_is_not_utf8_is_uploaded_and_watching_goes_on(player: Player
     assert restarted.accepted == [] and restarted.pending == []
 
 
-def test_the_command_prints_names_inert(
-    player: Player, command: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_command_prints_names_inert(player: Player, command: Callable[..., Result]) -> None:
     """A name's escape sequences (window title, clear screen, cursor moves)
     and its bytes that are not UTF-8 reach the terminal inert."""
     if sys.platform in ("win32", "darwin"):
@@ -1229,8 +1225,8 @@ def test_the_command_prints_names_inert(
         0.0: lambda: player.write(odd, player.game(1)),
         1.0: lambda: player.write(nasty, b"junk"),
     }
-    on_manual_clock(monkeypatch, script, end=20.0)
-    result = command("watch", str(player.folder), "-t", str(player.cup))
+    scripted = on_manual_clock(script, end=20.0)
+    result = command("watch", str(player.folder), "-t", str(player.cup), settings=scripted)
     assert result.exit_code == 0, result.output
     shown = result.stdout
     assert "partie \ufffdt\ufffd \ufffd]0;owned\ufffd.rmv: accepted" in shown
@@ -1238,8 +1234,10 @@ def test_the_command_prints_names_inert(
     assert not set(shown) & {"\x1b", "\x07", "\x9b", "\u202e"}
     shown.encode("utf-8")  # no lone surrogate
 
-    on_manual_clock(monkeypatch, {}, end=1.0)
-    printed = command("--json", "watch", str(player.folder), "-t", str(player.cup)).stdout
+    scripted = on_manual_clock({}, end=1.0)
+    printed = command(
+        "--json", "watch", str(player.folder), "-t", str(player.cup), settings=scripted
+    ).stdout
     assert printed.isascii() and json.loads(printed)["stopped"]["code"] == "stopped"
 
 

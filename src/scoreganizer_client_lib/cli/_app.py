@@ -188,7 +188,13 @@ class LazyGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, server: str, as_json: bool, verbose: bool) -> None:
     given = ctx.obj if isinstance(ctx.obj, Settings) else None  # see Settings
-    ctx.obj = Settings(server, as_json, verbose, sleep=given.sleep if given else time.sleep)
+    ctx.obj = Settings(
+        server,
+        as_json,
+        verbose,
+        sleep=given.sleep if given else time.sleep,
+        watcher=given.watcher if given else None,
+    )
 
 
 def _raise_terminated(signum: int, frame: object) -> None:

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..watching import FolderWatcher
 
 #: Exit statuses of an interrupted command, as shells report a signal.
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
@@ -18,11 +22,14 @@ class Terminated(KeyboardInterrupt):
 
 
 class Settings:
-    """The global options, handed to every subcommand, and ``sleep``: how
-    the command's client waits between tries (``time.sleep`` unless given).
-    A program that runs the command in-process (a test, say) drives its
-    waits with ``main(..., obj=Settings(server, sleep=...))``: the command
-    keeps that ``sleep`` and takes the rest from its options."""
+    """The global options, handed to every subcommand, and two seams: ``sleep``,
+    how the command's client waits between tries (``time.sleep`` unless
+    given), and ``watcher``, what makes the folder watcher of ``watch``
+    (:class:`~scoreganizer_client_lib.watching.FolderWatcher` unless given;
+    called with its arguments, it may add its own, a clock say). A program
+    that runs the command in-process (a test, say) drives its waits with
+    ``main(..., obj=Settings(server, sleep=..., watcher=...))``: the command
+    keeps those and takes the rest from its options."""
 
     def __init__(
         self,
@@ -31,10 +38,12 @@ class Settings:
         verbose: bool = False,
         *,
         sleep: Callable[[float], object] = time.sleep,
+        watcher: Callable[..., FolderWatcher] | None = None,
     ) -> None:
         self.server = server
         self.json = as_json
         self.sleep = sleep
+        self.watcher = watcher
         self.verbose = False
         if verbose:
             self.set_verbose()

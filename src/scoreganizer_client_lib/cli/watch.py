@@ -189,7 +189,7 @@ def watch(
     sc = logged_in_client(settings, retry=RetryPolicy.quick())
     tournament = sc.tournaments.get(tournament_id)
     view = TerminalView(folder, settings, None if settings.json else terminal_console())
-    watcher = FolderWatcher(
+    watcher = (settings.watcher or FolderWatcher)(
         SyncUploader(sc),
         folder,
         tournament,

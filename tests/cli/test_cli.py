@@ -976,6 +976,17 @@ def test_subprocess_version_and_demo(tmp_path: Path) -> None:
     assert "Standings of Demo Cup" in demo.stdout and "alice" in demo.stdout
 
 
+@pytest.mark.parametrize("group", [[], ["sandbox"]], ids=["scoreganizer", "sandbox"])
+def test_a_group_alone_shows_its_help(host: Run, group: list[str]) -> None:
+    """Not one 'error:' line holding the whole help, its line breaks made
+    inert (click 8.2 reports a group without a subcommand as a usage error)."""
+    shown = host(*group)
+    assert shown.exit_code == 2
+    assert shown.stdout == "" and "error:" not in shown.stderr and "\ufffd" not in shown.stderr
+    assert shown.stderr.startswith(f"Usage: {' '.join(['scoreganizer', *group])} [OPTIONS]")
+    assert "\nCommands:\n" in shown.stderr
+
+
 def test_version_is_answered_without_click_and_help_fits_the_terminal() -> None:
     probe = (
         "import sys; from scoreganizer_client_lib.cli import run\n"

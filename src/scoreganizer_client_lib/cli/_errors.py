@@ -81,7 +81,11 @@ def describe(exc: BaseException, settings: Settings | None = None) -> str:
 
 def show_click_error(exc: click.ClickException) -> None:
     """Print a usage or command error as ``error: ...`` on stderr (with the
-    usage line and where to find help, for a usage error)."""
+    usage line and where to find help, for a usage error). A group run
+    without a subcommand shows its help, as click does."""
+    if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):  # click 8.2+
+        exc.show()  # the help, not one line of it with its line breaks made inert
+        return
     ctx = getattr(exc, "ctx", None)
     if isinstance(exc, click.UsageError) and ctx is not None:
         click.echo(ctx.get_usage(), err=True)

@@ -836,6 +836,18 @@ def test_the_app_says_where_it_is_in_whole_words_on_a_terminal(
     assert "app." in _words(shown)  # 82 characters: the terminal cut 'ap|p.'
 
 
+@pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
+def test_the_demo_reads_in_whole_words_on_a_terminal(tmp_path: Path, config_dir: Path) -> None:
+    """The README's first command, at 80 columns: the terminal cut 'anot|her
+    player's key' and 'no to|urnament key'; alice's place in each tournament
+    reads as 'tournaments' says it."""
+    words = " ".join(_words(_on_a_terminal(["demo", "--start-in", "0"], 80, config_dir, tmp_path)))
+    assert "this replay carries another player's key" in words
+    assert "this replay has no tournament key" in words
+    assert "Standings of Demo Cup" in words
+    assert "not joined" in words and "not_participating" not in words  # words, not codes
+
+
 # -- hosting (the sandbox subcommands) ------------------------------------------
 
 

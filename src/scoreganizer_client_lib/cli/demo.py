@@ -17,6 +17,7 @@ from ..replays.formats import Level
 from ..timetext import date_time, relative
 from ._app import needs
 from ._common import emit_json, table
+from ._output import say as say_fitted
 from ._settings import Settings
 
 LEVELS = (Level.BEGINNER.value, Level.INTERMEDIATE.value, Level.EXPERT.value)
@@ -43,7 +44,7 @@ def demo(settings: Settings, start_in: float, in_app: bool) -> None:
         needs("app")
         from .demo_app import run_demo
 
-        run_demo(start_in, say=click.echo)
+        run_demo(start_in, say=say_fitted)
         return
     from .. import replays
     from ..aio import AsyncScoreganizer
@@ -53,13 +54,14 @@ def demo(settings: Settings, start_in: float, in_app: bool) -> None:
     from ..sandbox import SandboxServer, scenario
     from ..scoreganizer import Scoreganizer
     from .standings import standings_table
+    from .tournaments import YOU
 
     quiet = settings.json
     started = time.monotonic()
 
     def say(text: str) -> None:
-        if not quiet:
-            click.echo(text)
+        for line in [] if quiet else text.splitlines():
+            say_fitted(line)  # on a terminal, broken between words to fit it
 
     with tempfile.TemporaryDirectory(prefix="scoreganizer-demo-") as tmp:
         folder = Path(tmp)
@@ -101,7 +103,7 @@ def demo(settings: Settings, start_in: float, in_app: bool) -> None:
                             f"{t.mode} {t.modeparams}",
                             f"{date_time(t.start)} ({relative(t.start)})",
                             "open" if t.open_entry else "closed",
-                            t.status,
+                            YOU.get(t.status, t.status),  # in words, as the list says it
                         ]
                         for t in active
                     ],

@@ -341,6 +341,7 @@ def test_tournaments_join_key(run: Run, server: SandboxServer, player: str) -> N
     text = run("tournaments").output
     assert "CLI Cup" in text and "running, ends" in text and "starts" in text
     assert "(in 60 min)" in text
+    assert run("join", str(cup)).stdout == f'Joined "CLI Cup" ({cup}).\n'  # no wire code
     assert _json(run("--json", "join", str(cup)))["status"] == "participating"
     assert 'Asked to join "Closed"' in run("join", str(closed)).output
     assert [t["id"] for t in _json(run("--json", "tournaments", "--mine"))] == [cup, closed]

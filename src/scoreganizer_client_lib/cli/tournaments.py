@@ -119,8 +119,11 @@ def join(settings: Settings, tournament_id: int) -> None:
         emit_json({"tournament": tournament_id, "name": found.name, "status": found.status})
     elif found.status == "requested":
         say(f'Asked to join "{found.name}" ({tournament_id}); the host must confirm.')
+    elif found.status == "participating":
+        say(f'Joined "{found.name}" ({tournament_id}).')
     else:
-        say(f'Joined "{found.name}" ({tournament_id}); status: {found.status}.')
+        status = YOU.get(found.status, found.status)  # in words, as the list says it
+        say(f'Joined "{found.name}" ({tournament_id}); status: {status}.')
 
 
 @click.command()

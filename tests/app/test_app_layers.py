@@ -5,12 +5,12 @@ placed here, and a module importing one above it fails."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
 import scoreganizer_client_lib.app as app_package
+from layers import assert_ordered, imports
 
 PACKAGE = Path(app_package.__file__).parent
 
@@ -40,26 +40,9 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 
-def _type_checking(node: ast.AST) -> bool:
-    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-
-
 def _app_imports(module: str) -> set[str]:
     """The app modules ``module`` imports (``from .x import ...``)."""
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
-    found: set[str] = set()
-    pending: list[ast.AST] = [tree]
-    while pending:
-        node = pending.pop()
-        if _type_checking(node):
-            continue
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                found.add(node.module.split(".")[0])
-            else:
-                found.update(alias.name for alias in node.names)
-        pending.extend(ast.iter_child_nodes(node))
-    return found
+    return imports((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))[0]
 
 
 def test_every_module_is_placed() -> None:
@@ -67,11 +50,7 @@ def test_every_module_is_placed() -> None:
 
 
 def test_no_module_imports_one_below_it() -> None:
-    """So that no import circle can form inside the app."""
-    above: set[str] = set()
-    for module, imports in ALLOWED.items():
-        assert imports <= above, module
-        above.add(module)
+    assert_ordered(ALLOWED)
 
 
 @pytest.mark.parametrize("module", sorted(ALLOWED))

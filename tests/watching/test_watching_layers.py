@@ -7,12 +7,12 @@ neither the command (``cli``), the app nor the sandbox, which are built on it.""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
 import scoreganizer_client_lib.watching as watching_package
+from layers import assert_ordered, imports
 
 PACKAGE = Path(watching_package.__file__).parent
 #: The layers built on the library, which the watcher must not import.
@@ -39,37 +39,6 @@ ALLOWED: dict[str, set[str]] = {
 }  # fmt: skip
 
 
-def _type_checking(node: ast.AST) -> bool:
-    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-
-
-def _named(node: ast.ImportFrom) -> list[str]:
-    """The modules a relative import names, by their first part."""
-    return [node.module.split(".")[0]] if node.module else [a.name for a in node.names]
-
-
-def _imports(source: str) -> tuple[set[str], set[str]]:
-    """What ``source`` imports at run time: the watching modules
-    (``from .x import ...``), and the package's modules outside it (``from ..x``,
-    or by their absolute name), by their first part."""
-    own: set[str] = set()
-    library: set[str] = set()
-    pending: list[ast.AST] = [ast.parse(source)]
-    while pending:
-        node = pending.pop()
-        if _type_checking(node):
-            continue
-        if isinstance(node, ast.ImportFrom) and node.level:
-            (own if node.level == 1 else library).update(_named(node))
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
-            for parts in (str(name).split(".") for name in names):
-                if parts[0] == "scoreganizer_client_lib" and len(parts) > 1:
-                    library.add(parts[1])
-        pending.extend(ast.iter_child_nodes(node))
-    return own, library
-
-
 def _source(module: str) -> str:
     return (PACKAGE / f"{module}.py").read_text(encoding="utf-8")
 
@@ -79,21 +48,17 @@ def test_every_module_is_placed() -> None:
 
 
 def test_no_module_imports_one_below_it() -> None:
-    """So that no import circle can form inside the package."""
-    above: set[str] = set()
-    for module, imports in ALLOWED.items():
-        assert imports <= above, module
-        above.add(module)
+    assert_ordered(ALLOWED)
 
 
 @pytest.mark.parametrize("module", sorted(ALLOWED))
 def test_imports_point_one_way(module: str) -> None:
-    assert _imports(_source(module))[0] <= ALLOWED[module]
+    assert imports(_source(module))[0] <= ALLOWED[module]
 
 
 @pytest.mark.parametrize("module", sorted(ALLOWED))
 def test_the_watcher_imports_no_layer_built_on_it(module: str) -> None:
-    assert _imports(_source(module))[1].isdisjoint(ABOVE)
+    assert imports(_source(module))[1].isdisjoint(ABOVE)
 
 
 def test_the_check_finds_what_it_looks_for() -> None:
@@ -110,6 +75,6 @@ def test_the_check_finds_what_it_looks_for() -> None:
             "    from ._scanning import Scanner",  # for type checkers: left out
         ]
     )
-    own, library = _imports(source)
+    own, library = imports(source)
     assert own == {"_watcher"}
     assert library == {"app", "cli", "sandbox"}

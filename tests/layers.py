@@ -1,10 +1,11 @@
 """What the layer tests of a package share (tests/app, tests/watching): the
 modules one module imports when it runs, and the check that a table of
-allowed imports is ordered, each module below the ones it imports."""
+allowed imports places every module, each below the ones it imports."""
 
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 LIBRARY = "scoreganizer_client_lib"
 
@@ -41,9 +42,11 @@ def imports(source: str) -> tuple[set[str], set[str]]:
     return own, library
 
 
-def assert_ordered(allowed: dict[str, set[str]]) -> None:
-    """Each module of ``allowed`` may import only modules listed before it,
-    so that no import circle can form inside the package."""
+def assert_placed(package: Path, allowed: dict[str, set[str]]) -> None:
+    """Every module of the ``package`` folder has its place in ``allowed``
+    (a new module must be placed), and each may import only modules listed
+    before it, so that no import circle can form inside the package."""
+    assert {path.stem for path in package.glob("*.py")} == set(allowed)
     above: set[str] = set()
     for module, imported in allowed.items():
         assert imported <= above, module

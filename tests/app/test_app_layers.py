@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import scoreganizer_client_lib.app as app_package
-from layers import assert_ordered, imports
+from layers import assert_placed, imports
 
 PACKAGE = Path(app_package.__file__).parent
 
@@ -45,12 +45,8 @@ def _app_imports(module: str) -> set[str]:
     return imports((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))[0]
 
 
-def test_every_module_is_placed() -> None:
-    assert {path.stem for path in PACKAGE.glob("*.py")} == set(ALLOWED)
-
-
-def test_no_module_imports_one_below_it() -> None:
-    assert_ordered(ALLOWED)
+def test_every_module_is_placed_below_what_it_imports() -> None:
+    assert_placed(PACKAGE, ALLOWED)
 
 
 @pytest.mark.parametrize("module", sorted(ALLOWED))

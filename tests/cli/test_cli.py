@@ -786,7 +786,8 @@ def test_upload_progress_bar_keeps_lines_whole(
     run: Run, server: SandboxServer, player: str, tmp_path: Path, config_dir: Path
 ) -> None:
     _cup_id, key = _keyed_player(run, server, player)
-    files = [str(_replay(tmp_path, f"game{n}.rmv", key)) for n in range(6)]
+    # short names (the folder is the working one): a whole line fits 100 columns
+    files = [_replay(tmp_path, f"game{n}.rmv", key).name for n in range(6)]
     shown = _on_a_terminal(["--server", server.url, "upload", *files], 100, config_dir, tmp_path)
     for path in files:  # every file's line stays whole, on a line of its own
         assert any(line.startswith(f"{path}: accepted (") for line in shown), shown

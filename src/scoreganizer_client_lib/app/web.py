@@ -35,9 +35,11 @@ class TournamentId(Convertor[int]):
     regex = "[0-9]{1,18}"
 
     def convert(self, value: str) -> int:
+        """The id a path holds, as a number."""
         return int(value)
 
     def to_string(self, value: int) -> str:
+        """The id as a path holds it."""
         return str(value)
 
 

@@ -1,4 +1,4 @@
-"""What the layer tests of a package share (tests/app, tests/watching): the
+"""What the layer tests of a package share (tests/app, tests/sandbox, tests/watching): the
 modules one module imports when it runs, and the check that a table of
 allowed imports places every module, each below the ones it imports."""
 

@@ -1,16 +1,30 @@
 """No import circles in the package: the graph of what each module imports
 when it is loaded (imports for type checkers only, and imports inside
 functions, left out) has no cycle. Lazy imports inside functions may close
-one: 0.3.1's module paths (``tournament`` and the sync API) need it."""
+one: 0.3.1's module paths (``tournament`` and the sync API) need it. And the
+core (clients, protocol, replays) imports none of the packages built on it."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import pytest
+
 import scoreganizer_client_lib
+from layers import imports
 
 ROOT = Path(scoreganizer_client_lib.__file__).parent
+#: The packages built on the library's core (the clients, the protocol, the
+#: replays), which the core never imports, not even inside a function.
+BUILT_ON = {"watching", "cli", "app", "sandbox"}
+#: The core's entry points to them: ``python -m scoreganizer_client_lib`` runs
+#: the command, and the pytest plugin serves a sandbox.
+ENTRY_POINTS = {"__main__.py", "pytest_plugin.py"}
+CORE = sorted(
+    [path for path in ROOT.glob("*.py") if path.name not in ENTRY_POINTS]
+    + [*ROOT.glob("_protocol/*.py"), *ROOT.glob("replays/*.py")]
+)
 
 
 def _name(path: Path) -> str:
@@ -87,3 +101,10 @@ def test_no_module_imports_itself_through_others() -> None:
 def test_a_cycle_is_found() -> None:
     assert _a_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
     assert _a_cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) == []
+
+
+@pytest.mark.parametrize("path", CORE, ids=[str(path.relative_to(ROOT)) for path in CORE])
+def test_the_core_imports_no_package_built_on_it(path: Path) -> None:
+    own, library = imports(path.read_text(encoding="utf-8"))
+    outside = own | library if path.parent == ROOT else library  # ".x" is the core's own there
+    assert outside.isdisjoint(BUILT_ON)

@@ -1,6 +1,7 @@
-"""What the layer tests of a package share (tests/app, tests/sandbox, tests/watching): the
-modules one module imports when it runs, and the check that a table of
-allowed imports places every module, each below the ones it imports."""
+"""What the tests of how the package is layered share (tests/app, tests/sandbox,
+tests/watching, the import graph): the modules one module imports when it
+runs, and the check that a table of allowed imports places every module,
+each below the ones it imports."""
 
 from __future__ import annotations
 

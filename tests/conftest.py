@@ -58,7 +58,6 @@ UNIT = frozenset(
         "test_parts.py",
         "test_protocol.py",
         "test_refusals.py",
-        "test_replay_writers.py",
         "test_replays_differential.py",
         "test_request_body.py",
         "test_sandbox_batching.py",

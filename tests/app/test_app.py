@@ -175,7 +175,7 @@ def test_no_file_outside_the_apps_own_is_served(served: AppServer, path: str) ->
 
     with Browser(served) as browser:
         cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
-    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as raw:
+    with socket.create_connection(("127.0.0.1", served.port), timeout=30) as raw:
         raw.sendall(
             f"GET {path} HTTP/1.1\r\nHost: {served.authority}\r\n"
             f"Cookie: {cookie}\r\nConnection: close\r\n\r\n".encode()

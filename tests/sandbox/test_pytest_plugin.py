@@ -41,7 +41,7 @@ def test_a_scenario_in_three_lines(scoreganizer_sandbox: SandboxServer) -> None:
         "Cup", host="alice", start="+1h", end="+2h", mode="sum", modeparams="2+1+0"
     )
     (listed,) = requests.get(
-        scoreganizer_sandbox.url + "/api/tournaments/upcoming", timeout=5
+        scoreganizer_sandbox.url + "/api/tournaments/upcoming", timeout=30
     ).json()
     assert (listed["id"], listed["modeparams"]) == (cup, "2+1+0")
     # the control token lets a program in another language script it too
@@ -49,13 +49,13 @@ def test_a_scenario_in_three_lines(scoreganizer_sandbox: SandboxServer) -> None:
         scoreganizer_sandbox.url + "/_sandbox/clock",
         json={"advance": 3600},
         headers={"Authorization": f"Bearer {scoreganizer_sandbox.config.control_token}"},
-        timeout=5,
+        timeout=30,
     )
     assert answer.status_code == 200
     assert [
         t["id"]
         for t in requests.get(
-            scoreganizer_sandbox.url + "/api/tournaments/in_progress", timeout=5
+            scoreganizer_sandbox.url + "/api/tournaments/in_progress", timeout=30
         ).json()
     ] == [cup]
 

@@ -47,7 +47,7 @@ class Control:
             method,
             self.url + path,
             headers={**self.headers, **(headers or {})},
-            timeout=5,
+            timeout=30,
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -118,8 +118,8 @@ def test_faults_and_the_log_over_http(controlled: SandboxServer, control: Contro
         "/api/tournaments/all",
     ]
     with pytest.raises(requests.ConnectionError):
-        requests.get(controlled.url + "/api/tournaments/all", timeout=5)
-    assert requests.get(controlled.url + "/api/tournaments/all", timeout=5).status_code == 200
+        requests.get(controlled.url + "/api/tournaments/all", timeout=30)
+    assert requests.get(controlled.url + "/api/tournaments/all", timeout=30).status_code == 200
     assert control("DELETE", "/faults").json() == {"cleared": 1}
     assert control("GET", "/faults").json() == []
 
@@ -184,7 +184,7 @@ def test_without_the_token_the_answer_is_401(
             controlled.url + "/_sandbox" + path,
             headers=headers,
             json={"advance": 9},
-            timeout=5,
+            timeout=30,
         )
         assert answer.status_code == 401, (method, path)
         assert answer.headers["www-authenticate"] == "Bearer"
@@ -198,13 +198,13 @@ def test_without_control_the_endpoints_do_not_exist(sandbox: SandboxServer) -> N
             method,
             sandbox.url + "/_sandbox" + path,
             headers={"Authorization": "Bearer anything"},
-            timeout=5,
+            timeout=30,
         )
         assert answer.status_code == 404 and answer.json() == {"error": "not_found"}
 
 
 def test_the_control_token_is_not_in_the_openapi_description(controlled: SandboxServer) -> None:
-    described = requests.get(controlled.url + "/openapi.json", timeout=5).text
+    described = requests.get(controlled.url + "/openapi.json", timeout=30).text
     assert "/_sandbox" not in described and TOKEN not in described
     assert TOKEN not in repr(controlled.config)
 
@@ -225,12 +225,12 @@ def test_the_clock_command_moves_a_running_servers_clock(
     cup = controlled.add_tournament("Cup", "host", start="+10m", end="+1h")
     assert [
         t["id"]
-        for t in requests.get(controlled.url + "/api/tournaments/upcoming", timeout=5).json()
+        for t in requests.get(controlled.url + "/api/tournaments/upcoming", timeout=30).json()
     ] == [cup]
 
     code, output = clock_command(db, "+10m")
     assert code == 0 and output.startswith("Sandbox time: ") and "600 s ahead" in output
-    listed = requests.get(controlled.url + "/api/tournaments/in_progress", timeout=5).json()
+    listed = requests.get(controlled.url + "/api/tournaments/in_progress", timeout=30).json()
     assert [t["id"] for t in listed] == [cup]
 
     code, output = clock_command(db, "-1h")  # not an option: a step back
@@ -381,7 +381,7 @@ def test_serve_control_with_workers_shares_clock_and_faults(tmp_path: Path) -> N
         token_line = proc.stdout.readline()
         assert token_line == f"Control token: the one in ${CONTROL_TOKEN_ENV}\n"
         control = Control(url, token)
-        assert requests.get(url + "/_sandbox/clock", timeout=5).status_code == 401
+        assert requests.get(url + "/_sandbox/clock", timeout=30).status_code == 401
 
         control("POST", "/users", json={"name": "alice", "password": PASSWORD})
         cup = control(
@@ -394,7 +394,7 @@ def test_serve_control_with_workers_shares_clock_and_faults(tmp_path: Path) -> N
         # new connections, so that both workers answer
         statuses = [
             requests.get(
-                url + "/api/tournaments/all", timeout=5, headers={"Connection": "close"}
+                url + "/api/tournaments/all", timeout=30, headers={"Connection": "close"}
             ).status_code
             for _ in range(8)
         ]
@@ -451,7 +451,7 @@ def test_faults_and_the_log_from_the_command(controlled: SandboxServer, target: 
     for _ in range(4):
         try:
             statuses.append(
-                requests.get(controlled.url + "/api/tournaments/all", timeout=5).status_code
+                requests.get(controlled.url + "/api/tournaments/all", timeout=30).status_code
             )
         except requests.ConnectionError:
             statuses.append(None)

@@ -149,7 +149,7 @@ def test_faults_are_consumed_in_order_then_the_api_answers(scripted: SandboxServ
     scripted.faults.add("/api/token_status", status=503, times=2)
     scripted.faults.add("/api/token_status", status=502, body="<h1>Bad gateway</h1>")
     scripted.faults.add("/api/tournaments/all", status=500)  # another path: untouched
-    answers = [requests.get(url, timeout=5) for _ in range(4)]
+    answers = [requests.get(url, timeout=30) for _ in range(4)]
     assert [a.status_code for a in answers] == [503, 503, 502, 200]
     assert answers[0].content == b""
     assert answers[2].text == "<h1>Bad gateway</h1>"
@@ -157,14 +157,14 @@ def test_faults_are_consumed_in_order_then_the_api_answers(scripted: SandboxServ
     assert answers[3].json() == {"status": "not_sent"}
     assert [f.path for f in scripted.faults.waiting()] == ["/api/tournaments/all"]
     assert scripted.faults.clear() == 1
-    assert requests.get(scripted.url + "/api/tournaments/all", timeout=5).status_code == 200
+    assert requests.get(scripted.url + "/api/tournaments/all", timeout=30).status_code == 200
 
 
 def test_a_fault_can_name_a_method_and_a_path_prefix(scripted: SandboxServer) -> None:
     scripted.faults.add("/api/tournaments/*", method="POST", status=503, times=2)
-    assert requests.get(scripted.url + "/api/tournaments/all", timeout=5).status_code == 200
-    first = requests.post(scripted.url + "/api/tournaments/participate/1", timeout=5)
-    second = requests.post(scripted.url + "/api/tournaments/gen_key/9", timeout=5)
+    assert requests.get(scripted.url + "/api/tournaments/all", timeout=30).status_code == 200
+    first = requests.post(scripted.url + "/api/tournaments/participate/1", timeout=30)
+    second = requests.post(scripted.url + "/api/tournaments/gen_key/9", timeout=30)
     assert first.status_code == second.status_code == 503
     assert not scripted.faults
 
@@ -187,17 +187,17 @@ def test_the_protocols_refusals(scripted: SandboxServer) -> None:
     scripted.faults.add("/api/tournaments/all", error="retry", wait=30)
     with pytest.raises(exc.ScoreganizerRetry):
         ann.tournaments.all()
-    answer = requests.post(scripted.url + "/api/refresh_token", timeout=5)
+    answer = requests.post(scripted.url + "/api/refresh_token", timeout=30)
     assert answer.status_code == 403 and answer.json() == {"error": "not_logged_in"}
     scripted.faults.add("/api/refresh_token", error="token_too_recent")
-    answer = requests.post(scripted.url + "/api/refresh_token", timeout=5)
+    answer = requests.post(scripted.url + "/api/refresh_token", timeout=30)
     assert answer.status_code == 429 and answer.json() == {"error": "token_too_recent"}
 
 
 def test_a_dropped_connection_gets_no_answer(scripted: SandboxServer) -> None:
     scripted.faults.add("/api/token_status", drop=True)
     with pytest.raises(requests.ConnectionError, match="without response"):
-        requests.get(scripted.url + "/api/token_status", timeout=5)
+        requests.get(scripted.url + "/api/token_status", timeout=30)
     assert [(r.path, r.status) for r in scripted.requests] == [("/api/token_status", None)]
     # the library's client sends a GET again after a dropped connection
     scripted.faults.add("/api/tournaments/all", drop=True)
@@ -289,7 +289,7 @@ def test_the_log_says_what_was_asked_and_answered_never_a_secret(
     ann.scores.upload_filename(game)
     scripted.clock.advance(TEST_CONFIG.refresh_cooldown)
     ann.refresh_login()
-    requests.get(scripted.url + "/api/token_status?token=secret-in-a-query", timeout=5)
+    requests.get(scripted.url + "/api/token_status?token=secret-in-a-query", timeout=30)
 
     logged = [(r.method, r.path, r.status) for r in scripted.requests]
     assert logged == [

@@ -361,6 +361,7 @@ def test_threads_and_another_program_saving_at_once_end_with_memory_and_file_as_
         thread.start()
     for thread in threads:
         thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
     here.tournaments.all()
     assert here.auth_str == path.read_text()
     AuthFile(path).write("b:last")

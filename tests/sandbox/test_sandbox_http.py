@@ -287,7 +287,8 @@ def test_in_memory_sandbox_under_concurrency() -> None:
                 statuses = list(pool.map(send, replays))
         finally:
             done.set()
-            reader.join(10)
+            reader.join(30)
+        assert not reader.is_alive()
         assert statuses == [201] * len(replays)
         assert sandbox.store.count("scores") == len(replays)
         assert counts and counts == sorted(counts)

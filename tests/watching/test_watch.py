@@ -801,7 +801,8 @@ def run_natively(player: Player, act: Callable[[], object], **options: Any) -> W
         wait_for(lambda: player.said(EventKind.ACCEPTED))
     finally:
         watcher.stop()
-        thread.join(10)
+        thread.join(30)
+    assert not thread.is_alive(), "the watcher did not stop"
     return results[0]
 
 

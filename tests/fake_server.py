@@ -383,13 +383,13 @@ class Client:
         """Close the client (``close``/``aclose``) and its event loop."""
         try:
             self.run(self.sc.aclose() if self.kind == "async" else self.sc.close())
-            self.loop.run_until_complete(_settle())
+            self.loop.run_until_complete(settle())
             self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         finally:
             self.loop.close()
 
 
-async def _settle() -> None:
+async def settle() -> None:
     """Let what the loop was last handed run to its end before the loop closes,
     as asyncio.run does: an answer read halfway leaves httpx's stream
     generators to be closed by tasks the loop schedules (a hop to create each

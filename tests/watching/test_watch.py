@@ -41,6 +41,7 @@ from conftest import (
     recording_opens,
     wait_for,
 )
+from fake_server import settle
 from scoreganizer_client_lib import AsyncScoreganizer, RetryPolicy, Scoreganizer
 from scoreganizer_client_lib.cli import Settings, main
 from scoreganizer_client_lib.exceptions import ScoreganizerError
@@ -646,7 +647,9 @@ def test_stop_from_another_thread_with_the_real_clock(player: Player) -> None:
 
 @contextlib.contextmanager
 def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """An event loop running in a thread of its own, as an async program's."""
+    """An event loop running in a thread of its own, as an async program's;
+    ended as asyncio.run ends one: a call cancelled at the uploader's limit
+    (its cancellation still to run on the loop) ends before the loop closes."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="program-loop", daemon=True)
     thread.start()
@@ -654,6 +657,8 @@ def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
         yield loop
     finally:
         if loop.is_running():
+            asyncio.run_coroutine_threadsafe(settle(), loop).result(30)
+            asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(30)
             loop.call_soon_threadsafe(loop.stop)
         thread.join(30)
         loop.close()

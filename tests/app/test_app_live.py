@@ -116,6 +116,17 @@ def playing(world: World, browser: Browser, **cup: object) -> tuple[str, int]:
     return name, tournament
 
 
+def drop_a_game(world: World, browser: Browser, cup: int, level: str = "beginner") -> str:
+    """A won game of ``level`` with the player's key, dropped on the page: its verdict."""
+    key = world.app.session.opened[cup].key
+    assert key is not None
+    game = write_rmv(
+        seed=fresh_seed(), level=level, key=key, boardgen_time=datetime.now(timezone.utc)
+    )
+    answer = browser.post(f"/t/{cup}/upload", content=game, headers={"x-file-name": "a.rmv"})
+    return str(answer.json()["verdict"])
+
+
 # -- no update is lost ------------------------------------------------------------------
 
 
@@ -201,15 +212,7 @@ def test_the_standings_follow_the_server_while_the_page_is_open(
     world: World, browser: Browser
 ) -> None:
     name, cup = playing(world, browser)
-    opened = world.app.session.opened[cup]
-    assert opened.key is not None
-    now = datetime.now(timezone.utc)
-    answer = browser.post(
-        f"/t/{cup}/upload",
-        content=write_rmv(seed=fresh_seed(), level="expert", key=opened.key, boardgen_time=now),
-        headers={"x-file-name": "mine.rmv"},
-    )
-    assert answer.json()["verdict"] == "accepted"
+    assert drop_a_game(world, browser, cup, level="expert") == "accepted"
     page = Page(browser, cup)
     assert re.search(rf'<tr class="me"><td>1</td><td>{name}</td>', page.sections["results"])
     rival_name = world.user("rival")
@@ -274,15 +277,7 @@ def test_a_player_who_did_not_complete_a_finished_tournament_is_not_complete_not
     """A game short of the three levels: "not yet" while the tournament runs,
     "no" once it is over (it can no longer be completed)."""
     name, cup = playing(world, browser)
-    opened = world.app.session.opened[cup]
-    assert opened.key is not None
-    now = datetime.now(timezone.utc)
-    answer = browser.post(
-        f"/t/{cup}/upload",
-        content=write_rmv(seed=fresh_seed(), key=opened.key, boardgen_time=now),
-        headers={"x-file-name": "one.rmv"},
-    )
-    assert answer.json()["verdict"] == "accepted"
+    assert drop_a_game(world, browser, cup) == "accepted"
     mine = rf'<tr class="me"><td>1</td><td>{name}</td>.*?<td>(\w[\w ]*)</td></tr>'
     running = re.search(mine, Page(browser, cup).sections["results"])
     assert running is not None and running[1] == "not yet"

@@ -17,9 +17,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import requests
 from click.testing import CliRunner, Result
 
-from conftest import PASSWORD, REAL_REPLAYS, REPLAYS, TEST_CONFIG, Clock, fresh_seed
+from conftest import PASSWORD, REAL_REPLAYS, REPLAYS, TEST_CONFIG, Clock, fresh_seed, wait_for
 from scoreganizer_client_lib import replays
 from scoreganizer_client_lib.cli import Settings, main
 from scoreganizer_client_lib.replays.testing import write_avf, write_evf, write_rmv
@@ -744,10 +745,12 @@ def _on_a_terminal(
     cwd: Path,
     status: int = 0,
     interrupt_at: bytes | None = None,
+    before_interrupt: Callable[[bytes], None] | None = None,
 ) -> list[str]:
     """What the command run with ``args`` on a pseudo-terminal ``columns``
     wide leaves on its screen (lines right-stripped); it must end with
-    ``status``, by itself or after Ctrl+C once it printed ``interrupt_at``."""
+    ``status``, by itself or after Ctrl+C once it printed ``interrupt_at``
+    (and ``before_interrupt``, given what it printed, has returned)."""
     import pty
 
     pyte = pytest.importorskip("pyte")
@@ -767,6 +770,8 @@ def _on_a_terminal(
             break
         output += chunk
         if interrupt_at is not None and interrupt_at in output:
+            if before_interrupt is not None:
+                before_interrupt(output)
             process.send_signal(signal.SIGINT)
             interrupt_at = None
     os.close(primary)
@@ -774,6 +779,15 @@ def _on_a_terminal(
     terminal = pyte.Screen(columns, 40)
     pyte.ByteStream(terminal).feed(output.replace(b"\n", b"\r\n"))
     return [line.rstrip() for line in terminal.display]
+
+
+def _answers(url: str) -> bool:
+    """Whether a server answers ``url`` with any HTTP status."""
+    try:
+        requests.get(url, timeout=5)
+    except requests.exceptions.RequestException:
+        return False
+    return True
 
 
 def _words(lines: list[str]) -> list[str]:
@@ -833,7 +847,15 @@ def test_the_app_says_where_it_is_in_whole_words_on_a_terminal(
     server: SandboxServer, tmp_path: Path, config_dir: Path
 ) -> None:
     app = ["--server", server.url, "app", "--no-browser", "--port", "0"]
-    shown = _on_a_terminal(app, 80, config_dir, tmp_path, status=130, interrupt_at=b"app.")
+
+    def serving(printed: bytes) -> None:  # Ctrl+C once the app answers, not while it starts
+        port = re.search(rb"localhost:(\d+)/", printed)
+        assert port is not None, printed
+        wait_for(lambda: _answers(f"http://127.0.0.1:{int(port[1])}/"))
+
+    shown = _on_a_terminal(
+        app, 80, config_dir, tmp_path, status=130, interrupt_at=b"app.", before_interrupt=serving
+    )
     assert "Ctrl+C stops the app." in " ".join(_words(shown)), shown
     assert "app." in _words(shown)  # 82 characters: the terminal cut 'ap|p.'
 

@@ -4,8 +4,8 @@ them, and the states of a token."""
 from __future__ import annotations
 
 import threading
-from enum import Enum
 
+from ..codes import StrCode
 from ..exceptions import InvalidHeaderValue
 
 #: The header that carries ``username:token`` (public as
@@ -13,7 +13,7 @@ from ..exceptions import InvalidHeaderValue
 AUTH_HEADER = "X-Scoreganizer-Authorization"
 
 
-class TokenStatus(str, Enum):
+class TokenStatus(StrCode):
     """The values of ``token_status`` (equal to the plain strings).
 
     A value this version does not know (a newer server's) is kept as a
@@ -25,9 +25,6 @@ class TokenStatus(str, Enum):
     EXPIRED = "expired"
     NONEXISTENT = "nonexistent"
     NOT_SENT = "not_sent"
-
-    def __str__(self) -> str:
-        return self.value
 
     @classmethod
     def _missing_(cls, value: object) -> TokenStatus | None:

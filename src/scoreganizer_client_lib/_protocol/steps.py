@@ -9,10 +9,12 @@ from datetime import timedelta
 from enum import Enum
 from typing import TypeVar
 
+from ..codes import StrCode
+
 T = TypeVar("T")
 
 
-class WaitReason(str, Enum):
+class WaitReason(StrCode):
     """Why the client waits (see :class:`Sleep`)."""
 
     #: before sending a request again after a transport failure or a 5xx/429
@@ -21,9 +23,6 @@ class WaitReason(str, Enum):
     RETRY_ANSWER = "retry"
     #: until the tournament starts (``wait_key``)
     TOO_EARLY = "too_early"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class FailureKind(str, Enum):

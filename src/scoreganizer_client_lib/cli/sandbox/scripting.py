@@ -4,6 +4,7 @@ the requests it answered."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -115,6 +116,26 @@ def add_fault(
         click.echo(f"The next {which} to {fault.path}: {_answer(fault.as_json())}.")
 
 
+def _show(
+    settings: Settings,
+    found: Any,
+    clear: bool,
+    cleared: str,
+    headers: list[str],
+    row: Callable[[dict[str, Any]], list[str]],
+    empty: str,
+) -> None:
+    """Print what :func:`list_or_clear` found: JSON, how many were cleared, or
+    a table with a line per entry (``empty`` when there is none)."""
+    if settings.json:
+        emit_json(found)
+    elif clear:
+        click.echo(f"{cleared}: {found.get('cleared') if isinstance(found, dict) else 0}.")
+    else:
+        rows = [row(entry) for entry in found if isinstance(entry, dict)]
+        click.echo(table(headers, rows) if rows else empty)
+
+
 @click.command()
 @click.option("--clear", is_flag=True, help="Drop every waiting fault.")
 @url_option
@@ -134,17 +155,15 @@ def faults(settings: Settings, clear: bool, url: str | None, db: str | None) -> 
         lambda store: Faults(store).clear(),
         lambda store: [f.as_json() for f in Faults(store).waiting()],
     )
-    if settings.json:
-        emit_json(found)
-    elif clear:
-        click.echo(f"Faults cleared: {found.get('cleared') if isinstance(found, dict) else 0}.")
-    else:
-        rows = [
-            [f["method"] or "any", f["path"], str(f["times"]), _answer(f)]
-            for f in found
-            if isinstance(f, dict)
-        ]
-        click.echo(table(["METHOD", "PATH", "LEFT", "ANSWER"], rows) if rows else "No faults.")
+    _show(
+        settings,
+        found,
+        clear,
+        "Faults cleared",
+        ["METHOD", "PATH", "LEFT", "ANSWER"],
+        lambda f: [f["method"] or "any", f["path"], str(f["times"]), _answer(f)],
+        "No faults.",
+    )
 
 
 @click.command("requests")
@@ -167,21 +186,17 @@ def requests_cmd(settings: Settings, clear: bool, url: str | None, db: str | Non
         lambda store: RequestLog(store).clear(),
         lambda store: [r.as_json() for r in RequestLog(store).entries()],
     )
-    if settings.json:
-        emit_json(found)
-    elif clear:
-        click.echo(f"Requests forgotten: {found.get('cleared') if isinstance(found, dict) else 0}.")
-    else:
-        rows = [
-            [
-                str(r["at"])[:19].replace("T", " "),
-                r["method"],
-                r["path"],
-                "dropped" if r["status"] is None else str(r["status"]),
-            ]
-            for r in found
-            if isinstance(r, dict)
-        ]
-        click.echo(
-            table(["TIME (UTC)", "METHOD", "PATH", "STATUS"], rows) if rows else "No requests."
-        )
+    _show(
+        settings,
+        found,
+        clear,
+        "Requests forgotten",
+        ["TIME (UTC)", "METHOD", "PATH", "STATUS"],
+        lambda r: [
+            str(r["at"])[:19].replace("T", " "),
+            r["method"],
+            r["path"],
+            "dropped" if r["status"] is None else str(r["status"]),
+        ],
+        "No requests.",
+    )

@@ -141,6 +141,13 @@ class Board:
         """The padded cell that starts each row of the board."""
         return range(self.stride + 1, self.stride * (self.height + 1), self.stride)
 
+    def cell_at(self, x: int, y: int, square: int) -> int:
+        """The cell (``row * width + col``) under the point ``(x, y)`` in
+        pixels of ``square`` a side, or :data:`OFF_BOARD`."""
+        if 0 <= x < self.width * square and 0 <= y < self.height * square:
+            return (y // square) * self.width + x // square
+        return OFF_BOARD
+
     def padded(self, cell: int) -> int:
         """The padded cell of ``cell`` (``row * width + col``)."""
         row, col = divmod(cell, self.width)

@@ -218,8 +218,6 @@ def _replay(data: bytes, pos: int, game: Game) -> tuple[int, int]:
         raise TruncatedReplay("AVF: file ends before the mouse events", pos)
     start = first.start() - 1
     end = _events_end(data, start)
-    cols, rows = game.board.width, game.board.height
-    width, height = cols * _SQUARE, rows * _SQUARE
     codes = data[start:end:_EVENT]
     _game.check_button_events(len(codes) - codes.count(_MOVE), "AVF", start)
     for match in _NOT_A_MOVE.finditer(codes):
@@ -230,8 +228,7 @@ def _replay(data: bytes, pos: int, game: Game) -> tuple[int, int]:
             raise CorruptReplay(f"AVF: unknown mouse event {code}", at)
         time_ms = ((s_high << 8 | s_low) - 1) * 1000 + hundredths * 10
         x, y = x_high << 8 | x_low, y_high << 8 | y_low
-        cell = (y // _SQUARE) * cols + x // _SQUARE if x < width and y < height else -1
-        game.step(button, cell, time_ms)
+        game.step(button, game.board.cell_at(x, y, _SQUARE), time_ms)
     return start, end + _EVENT
 
 

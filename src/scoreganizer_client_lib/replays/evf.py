@@ -193,12 +193,6 @@ def _mine_cells(bitmap: bytes, cells: int) -> list[int]:
     return [cell for cell in found if cell < cells]
 
 
-def _cell(x: int, y: int, square: int, game: Game) -> int:
-    cols, rows = game.board.width, game.board.height
-    col, row = x // square, y // square
-    return row * cols + col if col < cols and row < rows else _game.OFF_BOARD
-
-
 def _replay(r: ByteReader, square: int, game: Game) -> int:
     """Replay v0-3 mouse events on ``game`` and step over the checksum:
     where the events end. The moves are found and stepped over by bytes
@@ -220,7 +214,7 @@ def _replay(r: ByteReader, square: int, game: Game) -> int:
         pos = start + match.start() * _EVENT
         op, t1, t2, t3, x1, x2, y1, y2 = data[pos : pos + _EVENT]
         time_ms = t1 << 16 | t2 << 8 | t3
-        game.step(op, _cell(x1 << 8 | x2, y1 << 8 | y2, square, game), time_ms)
+        game.step(op, game.board.cell_at(x1 << 8 | x2, y1 << 8 | y2, square), time_ms)
     return at + 1
 
 
@@ -234,7 +228,7 @@ def _replay_v4(r: ByteReader, square: int, game: Game, problems: list[str]) -> i
     time_ms = r.u8("first event time")
     x, y = r.u16("first event x"), r.u16("first event y")
     if op != _MOVE:
-        game.step(op, _cell(x, y, square, game), time_ms)
+        game.step(op, game.board.cell_at(x, y, square), time_ms)
     pos, pause, buttons = r.pos, 0, 0
     ended: str | None = None  # as the game state events say
     moves = _V4_MOVES.match
@@ -261,7 +255,7 @@ def _replay_v4(r: ByteReader, square: int, game: Game, problems: list[str]) -> i
             dt, dx, dy = struct.unpack_from(">Bhh", data, pos + 1)
             time_ms += dt + pause
             x, y = (x + dx) & 0xFFFF, (y + dy) & 0xFFFF
-            game.step(op, _cell(x, y, square, game), time_ms)
+            game.step(op, game.board.cell_at(x, y, square), time_ms)
             pause = 0
             buttons += 1
             if buttons > _game.MAX_BUTTON_EVENTS:

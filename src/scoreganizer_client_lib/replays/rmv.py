@@ -236,7 +236,6 @@ def _replay(
     data, end = r.data, len(r.data)
     moves = _MOVES[version].match
     cols, rows = game.board.width, game.board.height
-    width, height = cols * square, rows * square
     dx, dy = _V1_OFFSET if version == 1 else (0, 0)
     signed = version == 2
     pos, first = r.pos, True
@@ -257,7 +256,7 @@ def _replay(
             time_ms = int.from_bytes(data[pos + 1 : pos + 4], "big")
             x = int.from_bytes(data[pos + 5 : pos + 7], "big", signed=signed) - dx
             y = int.from_bytes(data[pos + 7 : pos + 9], "big", signed=signed) - dy
-            cell = (y // square) * cols + x // square if 0 <= x < width and 0 <= y < height else -1
+            cell = game.board.cell_at(x, y, square)
             if first:
                 first = False
                 game.step(_game.LEFT_DOWN, cell, time_ms)

@@ -84,26 +84,20 @@ def main(calls: int = size(20, 1)) -> None:
     rounds = 7 if calls > 1 else 1
     crafted_timings(8 if calls > 1 else 1)
     files = corpus()
-    size = sum(len(data) for _, data in files)
-    print(f"judge benchmark: {len(files)} real replays ({size / 1024:.0f} KiB) per call")
-    report(
-        "inspect vs ms_toollib parse+analyse",
-        ratio(ours([d for _, d in files]), theirs([(f, list(d)) for f, d in files]), calls, rounds),
-        "<= 1.0",
-    )
+    total = sum(len(data) for _, data in files)
+    print(f"judge benchmark: {len(files)} real replays ({total / 1024:.0f} KiB) per call")
+    report("inspect vs ms_toollib parse+analyse", compare(files, calls, rounds), "<= 1.0")
     for fmt in VIDEOS:
         chosen = [(f, d) for f, d in files if f == fmt]
         if chosen:
-            report(
-                f"  {fmt} only ({len(chosen)} files)",
-                ratio(
-                    ours([d for _, d in chosen]),
-                    theirs([(f, list(d)) for f, d in chosen]),
-                    calls,
-                    rounds,
-                ),
-                "<= 1.0",
-            )
+            report(f"  {fmt} only ({len(chosen)} files)", compare(chosen, calls, rounds), "<= 1.0")
+
+
+def compare(files: list[tuple[str, bytes]], calls: int, rounds: int) -> tuple[float, float, float]:
+    """Our judgement of ``files`` against ms_toollib's (see :func:`ratio`)."""
+    return ratio(
+        ours([d for _, d in files]), theirs([(f, list(d)) for f, d in files]), calls, rounds
+    )
 
 
 def crafted_timings(mib: int) -> None:

@@ -9,6 +9,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from ._client import ClientCommon
 from ._protocol import (
+    UPLOAD_TRIES,
     CheckCredentials,
     Operation,
     Request,
@@ -379,7 +380,7 @@ class Scores:
         filename: PathLike,
         ext: str | None = None,
         mime_type: str | None = None,
-        tries: int = 10,
+        tries: int = UPLOAD_TRIES,
     ) -> bool | None:
         """Upload the replay in the file object ``file`` under the name
         ``filename`` (its base name is sent).
@@ -400,7 +401,7 @@ class Scores:
         filename: PathLike,
         ext: str | None = None,
         mime_type: str | None = None,
-        tries: int = 10,
+        tries: int = UPLOAD_TRIES,
     ) -> None:
         """Like :meth:`upload_file`, for the file at path ``filename``."""
         upload = self._sc._blocking(prepare_filename, filename, ext, mime_type)
@@ -439,7 +440,7 @@ class Scores:
         path: PathLike,
         tournament: TournamentRef | None = None,
         check: bool = True,
-        tries: int = 10,
+        tries: int = UPLOAD_TRIES,
         allow_problems: bool = False,
     ) -> ReplayInfo | None:
         """Check the replay at ``path``, then upload it with the MIME type of its
@@ -494,7 +495,7 @@ class Scores:
             if stopped:  # a failure that hits every file: not sent
                 return UploadResult(path, upload.info, stopped[0])
             try:
-                stored = self._send(upload, 10)
+                stored = self._send(upload, UPLOAD_TRIES)
             except (ScoreganizerError, OSError) as exc:
                 if isinstance(exc, stop_on):
                     stopped.append(exc)

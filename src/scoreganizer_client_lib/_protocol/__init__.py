@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from ..exceptions import error_from_response
 from .answers import stored_as_new
-from .core import ProtocolCore
+from .core import UPLOAD_TRIES, ProtocolCore
 from .credentials import AUTH_HEADER, Credentials, TokenStatus, check_header_value, token_status_ok
 from .redirects import same_origin
 from .retry import RetryPolicy
@@ -42,6 +42,7 @@ from .wire import TournamentRef, format_datetime, mime_type_for, parse_datetime,
 
 __all__ = [
     "AUTH_HEADER",
+    "UPLOAD_TRIES",
     "CheckCredentials",
     "Credentials",
     "FailureKind",

@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 
 #: Pause between the tries of an upload the server answered ``retry``.
 UPLOAD_RETRY_PAUSE = 0.3
+#: Sends of one upload, at most, unless told otherwise (the first and the
+#: ones after ``retry`` answers).
+UPLOAD_TRIES = 10
 #: The shortest wait for a tournament's start: a server that keeps answering
 #: ``too_early`` with no time left (clocks a little apart) is not asked in a
 #: tight loop.
@@ -355,7 +358,7 @@ class ProtocolCore:
     # -- scores ---------------------------------------------------------------------
 
     def upload(
-        self, filename: str, content: bytes, mime_type: str, tries: int = 10
+        self, filename: str, content: bytes, mime_type: str, tries: int = UPLOAD_TRIES
     ) -> Operation[bool | None]:
         """``scores/upload``; a ``retry`` answer sends the whole file again, up to
         ``tries`` sends in all; ``invalid_data`` and every other error are final.

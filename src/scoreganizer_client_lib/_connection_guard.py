@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import socket
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -49,7 +48,7 @@ from typing import Any, Protocol
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from ._connection_limits import LISTEN_BACKLOG, ConnectionLimits, connection_cap
+from ._connection_limits import ConnectionLimits, connection_cap
 
 #: The phases in which a connection has a request in flight.
 IN_FLIGHT = ("body", "app")
@@ -61,10 +60,9 @@ DROP = "scoreganizer.drop"
 
 #: How many connections asyncio accepts per turn of its loop (uvicorn's
 #: ``backlog``), so that a burst never takes more descriptors than the guard
-#: keeps in reserve (running out pauses accepting for a whole second)...
+#: keeps in reserve (running out pauses accepting for a whole second). The
+#: kernel queues up to ``LISTEN_BACKLOG`` meanwhile (see ``PromptStop``).
 ACCEPT_BURST = 32
-#: (The kernel queues up to ``LISTEN_BACKLOG`` meanwhile: see
-#: :meth:`ConnectionGuard.listening`.)
 
 
 class Cancellable(Protocol):
@@ -111,14 +109,6 @@ class ConnectionGuard:
             # per-address limits.
             "proxy_headers": False,
         }
-
-    def listening(self, sockets: list[socket.socket] | None) -> None:
-        """Call once the server has started: give each listening socket's
-        queue :data:`LISTEN_BACKLOG` places again (asyncio set it to
-        :data:`ACCEPT_BURST`), so that a flood of connections does not push
-        a normal client's out of the queue."""
-        for sock in sockets or []:
-            sock.listen(LISTEN_BACKLOG)
 
     def opened(self, conn: GuardedH11Protocol) -> None:
         self.open += 1

@@ -16,6 +16,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from ._connection_limits import LISTEN_BACKLOG
+
 #: On Windows a program may bind a port that another one listens on (with
 #: SO_REUSEADDR) and receive its connections: there a server's port is its own.
 EXCLUSIVE_PORT = os.name == "nt"
@@ -55,7 +57,11 @@ class PromptStop:
     stops the server at once from any thread, and the shutdown ends as soon as
     the last answer is sent, where uvicorn looks on a 0.1 s tick and always
     waits 0.1 s more; a connection whose h11 state is broken is closed rather
-    than failing the shutdown. A signal still stops it within a tick.
+    than failing the shutdown. A signal still stops it within a tick. Once
+    started, it gives each listening socket's queue :data:`LISTEN_BACKLOG`
+    places again (asyncio set it to uvicorn's ``backlog``, the connection
+    guard's accept burst), so that a flood of connections does not push a
+    normal client's out of the queue.
 
     Measured against uvicorn's own ``should_exit`` (uvicorn 0.55; its
     ``timeout_graceful_shutdown`` only bounds the wait, it does not shorten
@@ -91,6 +97,11 @@ class PromptStop:
         if loop is not None and wake is not None:
             with contextlib.suppress(RuntimeError):  # a closed loop: stopped already
                 loop.call_soon_threadsafe(wake.set)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)  # type: ignore[misc]
+        for sock in sockets or []:
+            sock.listen(LISTEN_BACKLOG)
 
     async def main_loop(self) -> None:
         self._wake = asyncio.Event()

@@ -133,13 +133,9 @@ class AppServer:
             **self.guard.uvicorn_options(),
         )
 
-        session, guard = self.session, self.guard
+        session = self.session
 
         class Server(PromptStop, uvicorn.Server):
-            async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-                await super().startup(sockets)
-                guard.listening(sockets)
-
             async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
                 session.end_live_updates()  # open pages would hold the shutdown up
                 await super().shutdown(sockets)

@@ -78,7 +78,6 @@ def uvicorn_server(
     class Server(PromptStop, uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
-            guard.listening(sockets)
             if ready is not None:
                 ready.set()
 

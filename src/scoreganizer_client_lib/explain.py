@@ -142,11 +142,12 @@ def explain(failure: object, server: str | None = None) -> Explanation:
 def _server_error(exc: ScoreganizerError, server: str | None) -> Explanation:
     where = server or "?"
     status = http_status(exc)
-    if status is not None and not not_scoreganizer(exc):
+    foreign = not_scoreganizer(exc)
+    if status is not None and not foreign:
         return Explanation(
             exc.error, f"the server at {where} is failing (HTTP {status})", "try again later"
         )
-    if not_scoreganizer(exc):
+    if foreign:
         detail = f"HTTP {status}" if status is not None else exc.message
         said = f" ({detail})" if detail else ""
         return Explanation(

@@ -74,9 +74,8 @@ def encode(
         mine_map[cell >> 3] |= 0x80 >> (cell & 7)
     out += mine_map
     first = next(i for i, e in enumerate(game.events) if e.action != "mv")
-    events = [
-        (e.action, e.time_ms, *_on_board(e.x, e.y, width, height)) for e in game.events[first:]
-    ]
+    edge = (width * SQUARE, height * SQUARE)
+    events = [(e.action, e.time_ms, *_on_board(e.x, e.y, edge)) for e in game.events[first:]]
     if version < 4:
         origin = events[0][1]
         for action, time_ms, x, y in events:
@@ -99,7 +98,7 @@ def encode(
     return bytes(out)
 
 
-def _on_board(x: int, y: int, width: int, height: int) -> tuple[int, int]:
-    """A point, or (columns, rows) times the cell size when it is off the board."""
-    edge = (width * SQUARE, height * SQUARE)
+def _on_board(x: int, y: int, edge: tuple[int, int]) -> tuple[int, int]:
+    """A point, or ``edge`` ((columns, rows) times the cell size) when it is
+    off the board."""
     return (x, y) if 0 <= x < edge[0] and 0 <= y < edge[1] else edge

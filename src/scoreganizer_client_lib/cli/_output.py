@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import sys
 import textwrap
+from typing import Any
 
 import click
 
@@ -39,4 +40,20 @@ def fit(line: str, width: int | None) -> str:
     )
 
 
-__all__ = ["fit", "say"]
+def terminal_console() -> Any:
+    """A Rich console on stdout when it is a terminal, else None."""
+    if not sys.stdout.isatty():
+        return None
+    from rich.console import Console
+
+    return Console(file=sys.stdout, highlight=False)
+
+
+def print_above(console: Any, text: str) -> None:
+    """:func:`say` on a Rich ``console``: ``text`` made inert and fitted to
+    its width, printed above what it keeps redrawn (a status line, a
+    progress bar)."""
+    console.print(fit(inert(text), console.width), markup=False, highlight=False, soft_wrap=True)
+
+
+__all__ = ["fit", "print_above", "say", "terminal_console"]

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..text import inert
 from ..verdicts import game_summary
-from ._common import client, emit_json, fit, judgement_json, say
+from ._common import client, emit_json, judgement_json, say
+from ._output import print_above, terminal_console
 from ._settings import Settings
 
 if TYPE_CHECKING:
@@ -155,11 +155,10 @@ class _Lines:
     def __init__(self, settings: Settings, total: int) -> None:
         self.settings = settings
         self.progress: Any = None
-        if not settings.json and total >= PROGRESS_FROM and sys.stdout.isatty():
-            from rich.console import Console
+        console = terminal_console() if not settings.json and total >= PROGRESS_FROM else None
+        if console is not None:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-            console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
             self.progress = Progress(
                 TextColumn("Uploading"),
                 BarColumn(),
@@ -181,8 +180,7 @@ class _Lines:
         if self.progress is None:
             say(line)
             return
-        console = self.progress.console
-        console.print(fit(inert(line), console.width), markup=False)
+        print_above(self.progress.console, line)
         self.progress.advance(self.task)
 
     def __exit__(self, *exc_info: object) -> None:

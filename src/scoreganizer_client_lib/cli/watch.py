@@ -17,8 +17,9 @@ import click
 
 from ..text import inert
 from ..timetext import date_time, relative
-from ._common import emit_json, fit, logged_in_client, say
+from ._common import emit_json, logged_in_client, say
 from ._errors import cannot_watch
+from ._output import print_above, terminal_console
 from ._settings import Settings
 from .key import YES_HELP, obtain_key
 
@@ -84,8 +85,7 @@ class TerminalView:
         """Print one line; what it holds from outside (names, the server's
         words) is made inert."""
         if self.console is not None and not err:
-            line = fit(inert(text), self.console.width)
-            self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            print_above(self.console, text)
         else:
             say(text, err=err)
 
@@ -133,15 +133,6 @@ def listed(names: list[str]) -> str:
     shown = ", ".join(names[:MAX_LISTED])
     more = len(names) - MAX_LISTED
     return f"{shown} and {more} more" if more > 0 else shown
-
-
-def terminal_console() -> Any:
-    """A Rich console on stdout when it is a terminal, else None."""
-    if not sys.stdout.isatty():
-        return None
-    from rich.console import Console
-
-    return Console(file=sys.stdout, highlight=False)
 
 
 @click.command()

@@ -88,9 +88,7 @@ async def upload(request: Request) -> Response:
     name = unquote(request.headers.get("x-file-name", "replay"))
     source: Source = "picked" if request.headers.get("x-source") == "picked" else "dropped"
     try:
-        opened = shared.session.opened.get(int(request.path_params["tid"])) or await opened_of(
-            request
-        )
+        opened = await opened_of(request, fresh=False)
     except ScoreganizerNotLoggedIn:
         return JSONResponse({"error": LOGGED_OUT}, 401)
     except (NetworkException, ScoreganizerError) as exc:

@@ -78,7 +78,7 @@ async def live(
 async def events(request: Request) -> Response:
     """A tournament page's live updates (server-sent events)."""
     shared = web(request)
-    opened = shared.session.opened.get(int(request.path_params["tid"])) or await opened_of(request)
+    opened = await opened_of(request, fresh=False)
     if opened is None:
         return Response("", 404)
     feed_id, since = drawn_at(request)

@@ -59,6 +59,10 @@ def templates() -> Environment:
     return env
 
 
-async def opened_of(request: Request) -> OpenTournament | None:
-    """The tournament of the request's path, fresh from the server."""
-    return await web(request).session.open(int(request.path_params["tid"]))
+async def opened_of(request: Request, *, fresh: bool = True) -> OpenTournament | None:
+    """The tournament of the request's path, fresh from the server; with
+    ``fresh`` false, the one open already if there is one (no request)."""
+    session = web(request).session
+    tournament_id: int = request.path_params["tid"]  # an int: the route's convertor
+    known = None if fresh else session.opened.get(tournament_id)
+    return known or await session.open(tournament_id)

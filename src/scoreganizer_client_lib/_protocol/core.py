@@ -60,6 +60,12 @@ NOT_OFFERED = frozenset({404, 405, 410, 501})
 T = TypeVar("T")
 
 
+def _raise_for_error(response: Response) -> None:
+    """Raise the exception for ``response`` unless it is a success (2xx)."""
+    if not 200 <= response.status < 300:
+        raise error_from_response(response.status, response.body, response.elapsed)
+
+
 class ProtocolCore:
     """The operations of the API against the server at ``base_url``, as
     sans-I/O generators (see the module's doc). ``now`` is the wall clock,
@@ -182,8 +188,7 @@ class ProtocolCore:
         body. With ``may_be_empty``, any 2xx is success and returns None (the
         body is not read: 0.3.1 does not read it either)."""
         response = yield from self.exchange(method, path, **kwargs)
-        if not 200 <= response.status < 300:
-            raise error_from_response(response.status, response.body, response.elapsed)
+        _raise_for_error(response)
         if may_be_empty:
             return None
         return answer_json(response.body)
@@ -351,8 +356,7 @@ class ProtocolCore:
 
         if response.status in NOT_OFFERED:
             raise StandingsNotOffered(pk, tournament_page(urljoin(self.base_url, "/"), pk))
-        if not 200 <= response.status < 300:
-            raise error_from_response(response.status, response.body, response.elapsed)
+        _raise_for_error(response)
         return parse_standings(answer_json(response.body), pk)
 
     # -- scores ---------------------------------------------------------------------
@@ -379,8 +383,7 @@ class ProtocolCore:
                     file=UploadFile("video", filename, content, mime_type),
                     idempotent=True,
                 )
-                if not 200 <= response.status < 300:
-                    raise error_from_response(response.status, response.body, response.elapsed)
+                _raise_for_error(response)
                 return stored_as_new(response.body)
             except ScoreganizerRetry:
                 if done >= tries:

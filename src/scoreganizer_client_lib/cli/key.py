@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..replays.formats import KEY_FIELDS
+from ..replays.formats import KEY_FIELDS, ReplayFormat
 from ..text import inert
 from ..timetext import countdown, date_time, relative, time_span
 from ._common import (
@@ -126,14 +126,14 @@ def key(settings: Settings, tournament_id: int, wait: bool, yes: bool) -> None:
     tournament = sc.tournaments.get(tournament_id)
     value, expiry = obtain_key(sc, tournament, wait, settings.server, settings.json, yes)
     user = sc.username or "yourname"
-    name = f"{user}#{value}"
     if settings.json:
+        arbiter = next(f for f in KEY_FIELDS if f.format is ReplayFormat.AVF)
         emit_json(
             {
                 "tournament": tournament_id,
                 "key": value,
                 "key_expiry": expiry,
-                "arbiter_name": name,
+                "arbiter_name": arbiter.text(user, value),
             }
         )
         return

@@ -49,7 +49,13 @@ def clock(settings: Settings, when: str | None, url: str | None, db: str | None)
         emit_json({"now": now, "offset": offset})
     else:
         ahead = f"{abs(offset):.0f} s {'ahead of' if offset >= 0 else 'behind'} the real time"
-        click.echo(f"Sandbox time: {now[:19].replace('T', ' ')} UTC ({ahead})")
+        click.echo(f"Sandbox time: {_utc_text(now)} UTC ({ahead})")
+
+
+def _utc_text(iso_time: str) -> str:
+    """``2026-05-20 13:37:05``: an ISO time in UTC, to the second, as a person
+    reads it (the sandbox's clock and log speak UTC)."""
+    return iso_time[:19].replace("T", " ")
 
 
 def _answer(fault: dict[str, Any]) -> str:
@@ -193,7 +199,7 @@ def requests_cmd(settings: Settings, clear: bool, url: str | None, db: str | Non
         "Requests forgotten",
         ["TIME (UTC)", "METHOD", "PATH", "STATUS"],
         lambda r: [
-            str(r["at"])[:19].replace("T", " "),
+            _utc_text(str(r["at"])),
             r["method"],
             r["path"],
             "dropped" if r["status"] is None else str(r["status"]),

@@ -134,18 +134,10 @@ class FolderWatcher:
         )
         self.folder = Path(folder).absolute()
         self.tournament = tournament
-        self.state_dir = state_dir
         self.on_event = on_event
         self.create = create
-        self.recursive = recursive
         self.follow_symlinks = follow_symlinks
-        self.settle = settle
-        self.unreadable_grace = unreadable_grace
-        self.poll = poll
-        self.rescan = rescan
-        self.status_every = status_every
         self.max_size = max_size
-        self.notifications = notifications
         self.clock: Clock = clock or SystemClock()
         self.holder = holder
         self.batch = batch

@@ -7,9 +7,13 @@ from pathlib import Path
 
 import click
 
+from ..._connection_limits import ConnectionLimits
 from .._common import emit_json, say
 from .._settings import Settings
 from ._database import db_option, fail
+
+#: The serve options' defaults: the servers' own (a cheap module).
+LIMITS = ConnectionLimits()
 
 
 @click.command()
@@ -46,28 +50,28 @@ def init(settings: Settings, db: str | None) -> None:
 @click.option(
     "--header-timeout",
     type=click.FloatRange(min=0.1),
-    default=10.0,
+    default=LIMITS.header_timeout,
     show_default=True,
     help="Seconds a client has to send a request's headers.",
 )
 @click.option(
     "--body-timeout",
     type=click.FloatRange(min=0.1),
-    default=10.0,
+    default=LIMITS.body_timeout,
     show_default=True,
     help="Seconds a request body may pause between parts.",
 )
 @click.option(
     "--max-connections",
     type=click.IntRange(min=16),
-    default=1000,
+    default=LIMITS.max_connections,
     show_default=True,
     help="Open connections per worker (fewer if the file-descriptor limit is lower).",
 )
 @click.option(
     "--requests-per-address",
     type=click.IntRange(min=0),
-    default=8,
+    default=LIMITS.requests_per_address,
     show_default=True,
     help="Requests of one client address worked on at once, per worker; more wait "
     "their turn (0: no limit, e.g. behind a proxy).",
